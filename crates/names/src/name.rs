@@ -1,0 +1,486 @@
+//! A name as typed, turned into the units that matching compares.
+//!
+//! A unit is one part of a name: a core part (Nabi, Ghani, Zabi), a particle that compounds build
+//! on (Abd-, -ullah, -uddin), or an optional part (a leading Mohammad, a lineage title such as
+//! Sayed). Clerks split and join compounds at will (عبدالغنی, Abdul Ghani, Abdulghani), so units are
+//! found by the same rules in both scripts and particles get one code whatever their spelling.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::fold::{Script, fold, script_of};
+use crate::phonetic::{Code, encode, encode_latin};
+
+/// What a unit is to the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitRole {
+    Core,
+    Particle,
+    Optional,
+}
+
+/// One part of a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    /// The folded text of this part as typed (or the particle's canonical spelling).
+    pub text: String,
+    pub code: Code,
+    pub role: UnitRole,
+}
+
+/// A recorded relation standing in for the person's own name ("wife of Abdul Ghani").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    WifeOf,
+    DaughterOf,
+    SonOf,
+    MotherOf,
+}
+
+/// A normalised name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    /// Folded text: canonical letters, single spaces, honorifics and relation words removed.
+    pub folded: String,
+    pub units: Vec<Unit>,
+    /// Titles set aside, folded (haji, mullah, engineer): kept, never used to match.
+    pub honorifics: Vec<String>,
+    /// Set when the name only names a relative: its units are then that relative's name.
+    pub relation: Option<Relation>,
+    /// All unit codes one after another, to compare names that split compounds differently.
+    pub joined: Code,
+}
+
+impl Name {
+    /// Whether nothing matchable was typed.
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+    /// The phonetic codes of the core units, the parts whose frequency weighs evidence.
+    pub fn core_codes(&self) -> impl Iterator<Item = &Code> {
+        self.units.iter().filter(|u| u.role == UnitRole::Core).map(|u| &u.code)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Honorific {
+    /// Haji, Mullah, Engineer: a title, set aside.
+    Title,
+    /// Sayed, Mir, Agha: a lineage word that is also part of names; optional when it leads.
+    OptionalPrefix,
+}
+
+/// Ambiguous words that are ordinary name parts far more often than titles.
+const AMBIGUOUS_KEPT: &[&str] = &["khan", "gul", "jan", "shah", "shahid", "shaheed", "nawab", "ghazi", "malik", "sardar", "bibi", "mirza", "begum", "khanum", "hazrat", "khalifa"];
+
+struct Lexicon {
+    honorifics: HashMap<String, Honorific>,
+}
+
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    let mut honorifics = HashMap::new();
+    for line in include_str!("../data/honorifics.tsv").lines().skip(1) {
+        let mut cols = line.split('\t');
+        let (Some(arabic), Some(latin), Some(kind)) = (cols.next(), cols.next(), cols.next()) else { continue };
+        let latin_forms: Vec<String> = latin.split(';').map(fold).collect();
+        let canonical = latin_forms.first().cloned().unwrap_or_default();
+        let h = match kind.trim() {
+            "ambiguous" if AMBIGUOUS_KEPT.contains(&canonical.as_str()) => continue,
+            "ambiguous" => Honorific::OptionalPrefix,
+            _ => Honorific::Title,
+        };
+        for form in latin_forms.into_iter().chain([fold(arabic)]) {
+            if !form.is_empty() {
+                honorifics.insert(form, h);
+            }
+        }
+    }
+    // Short forms clerks type that the table spells out.
+    for t in ["eng", "engr", "dr", "doc", "prof", "hji", "mr", "mrs", "ms", "miss"] {
+        honorifics.insert(t.to_string(), Honorific::Title);
+    }
+    Lexicon { honorifics }
+});
+
+/// Spellings of Mohammad that may lead another name and be dropped by a clerk.
+const MOHAMMAD_LATIN: &[&str] = &["mohammad", "muhammad", "mohammed", "muhammed", "mohamad", "mohamed", "muhamad", "muhamed", "mohammd", "mohamamd", "mohamd", "mohmmad", "mohummad", "mahammad", "muhammet", "mohd", "md", "muhd", "mhd", "mohd", "mohamma"];
+const MOHAMMAD_ARABIC: &str = "محمد";
+
+/// Latin spellings of the particle Allah as a separate word or word ending (longest first).
+const ALLAH_ENDINGS: &[&str] = &["ullah", "ollah", "allah", "illah", "ulloh", "ulla", "olla", "alla", "ulah", "llah"];
+/// Latin spellings of -uddin (longest first).
+const UDDIN_ENDINGS: &[&str] = &["uddeen", "oddeen", "uddin", "oddin", "eddin", "addin", "aldin", "uldin", "udeen", "udin", "odin"];
+/// Standalone connectives between name parts (Nasir-ud-Din, Inam-ul-Haq, Fazl-ur-Rahman).
+const CONNECTIVES: &[&str] = &["ul", "ur", "ud", "us", "uz", "un", "ut", "al", "el", "ad", "ar", "as", "az", "ush", "ul"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Particle {
+    Abd,
+    Allah,
+    Uddin,
+}
+
+impl Particle {
+    fn canonical(self) -> &'static str {
+        match self {
+            Particle::Abd => "abd",
+            Particle::Allah => "ullah",
+            Particle::Uddin => "uddin",
+        }
+    }
+    fn code(self) -> Code {
+        encode_latin(self.canonical())
+    }
+}
+
+/// Normalises a name as typed, in any script.
+pub fn normalize(raw: &str) -> Name {
+    let folded_all = fold(raw);
+    let mut tokens: Vec<&str> = folded_all.split(' ').filter(|t| !t.is_empty()).collect();
+    let relation = take_relation(&mut tokens);
+    let mut honorifics = Vec::new();
+    let tokens = set_aside_honorifics(tokens, &mut honorifics);
+    let mut units = Vec::with_capacity(tokens.len() + 1);
+    build_units(&tokens, &mut units);
+    // A leading Mohammad or lineage title before a core part may be dropped by another clerk.
+    let cores = units.iter().filter(|u| u.role == UnitRole::Core).count();
+    if cores >= 2 {
+        if let Some(first) = units.first_mut() {
+            if first.role == UnitRole::Core && is_mohammad(&first.text) {
+                first.role = UnitRole::Optional;
+            }
+        }
+    }
+    let mut joined = Code::default();
+    for u in &units {
+        joined.extend(&u.code);
+    }
+    let folded = tokens.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+    Name { folded, units, honorifics, relation, joined }
+}
+
+fn is_mohammad(text: &str) -> bool {
+    text == MOHAMMAD_ARABIC || MOHAMMAD_LATIN.contains(&text)
+}
+
+/// Finds "wife of", "d/o", "زوجه", "بنت" and the like before the relative's name.
+fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
+    let patterns: &[(&[&str], Relation)] = &[
+        (&["wife", "of"], Relation::WifeOf),
+        (&["widow", "of"], Relation::WifeOf),
+        (&["w", "o"], Relation::WifeOf),
+        (&["daughter", "of"], Relation::DaughterOf),
+        (&["d", "o"], Relation::DaughterOf),
+        (&["son", "of"], Relation::SonOf),
+        (&["s", "o"], Relation::SonOf),
+        (&["mother", "of"], Relation::MotherOf),
+        (&["زوجه"], Relation::WifeOf),
+        (&["همسر"], Relation::WifeOf),
+        (&["خانم", "of"], Relation::WifeOf),
+        (&["بنت"], Relation::DaughterOf),
+        (&["دختر"], Relation::DaughterOf),
+        (&["ولد"], Relation::SonOf),
+        (&["بن"], Relation::SonOf),
+        (&["bint"], Relation::DaughterOf),
+        (&["مادر"], Relation::MotherOf),
+    ];
+    for (words, relation) in patterns {
+        if tokens.len() > words.len() && tokens.iter().zip(words.iter()).all(|(t, w)| t == w) {
+            tokens.drain(..words.len());
+            return Some(*relation);
+        }
+    }
+    None
+}
+
+struct Token {
+    text: String,
+    optional_prefix: bool,
+}
+
+fn set_aside_honorifics(tokens: Vec<&str>, honorifics: &mut Vec<String>) -> Vec<Token> {
+    let lex = &*LEXICON;
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        // Two-word titles first ("al haj").
+        if i + 1 < tokens.len() {
+            let two = format!("{} {}", tokens[i], tokens[i + 1]);
+            if lex.honorifics.get(&two) == Some(&Honorific::Title) {
+                honorifics.push(two);
+                i += 2;
+                continue;
+            }
+        }
+        let t = tokens[i];
+        match lex.honorifics.get(t) {
+            Some(Honorific::Title) => honorifics.push(t.to_string()),
+            Some(Honorific::OptionalPrefix) => out.push(Token { text: t.to_string(), optional_prefix: true }),
+            None => out.push(Token { text: expand_abbreviation(t).to_string(), optional_prefix: false }),
+        }
+        i += 1;
+    }
+    // A name that is only titles ("Haji") keeps them as its name.
+    if out.is_empty() && !honorifics.is_empty() {
+        out = honorifics.drain(..).map(|text| Token { text, optional_prefix: false }).collect();
+    }
+    // A lineage word is optional only before another part: "Sayed" alone is the name.
+    if out.len() == 1 {
+        out[0].optional_prefix = false;
+    }
+    out
+}
+
+fn expand_abbreviation(t: &str) -> &str {
+    match t {
+        "mohd" | "md" | "muhd" | "mhd" | "mohd." => "mohammad",
+        _ => t,
+    }
+}
+
+fn unit(text: &str, role: UnitRole) -> Unit {
+    Unit { text: text.to_string(), code: encode(text), role }
+}
+
+fn particle(p: Particle) -> Unit {
+    Unit { text: p.canonical().to_string(), code: p.code(), role: UnitRole::Particle }
+}
+
+fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
+    let mut pending_abd = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        let tok = &tokens[i];
+        let t = tok.text.as_str();
+        let script = script_of(t);
+        let has_prev = !units.is_empty() || pending_abd;
+        // Standalone connectives (ud, ul, ur) glue the next part on; they carry no sound of their own.
+        if script == Script::Latin && has_prev && i + 1 < tokens.len() && CONNECTIVES.contains(&t) {
+            i += 1;
+            continue;
+        }
+        if pending_abd {
+            pending_abd = false;
+            if is_allah_word(t) {
+                // Abd Allah, عبد الله: the whole is one name, Abdullah.
+                units.push(unit(if script == Script::Arabic { "عبدالله" } else { "abdullah" }, UnitRole::Core));
+                i += 1;
+                continue;
+            }
+            units.push(particle(Particle::Abd));
+        }
+        if tok.optional_prefix {
+            units.push(unit(t, UnitRole::Optional));
+            i += 1;
+            continue;
+        }
+        if is_abd_word(t) && i + 1 < tokens.len() {
+            pending_abd = true;
+            i += 1;
+            continue;
+        }
+        if has_prev && is_allah_word(t) {
+            units.push(particle(Particle::Allah));
+            i += 1;
+            continue;
+        }
+        if has_prev && is_uddin_word(t) {
+            units.push(particle(Particle::Uddin));
+            i += 1;
+            continue;
+        }
+        let t = strip_linker(t, tokens.get(i + 1).map(|n| n.text.as_str()));
+        split_token(t, script, has_prev, units);
+        i += 1;
+    }
+    if pending_abd {
+        units.push(unit("abd", UnitRole::Core));
+    }
+}
+
+/// Habibur Rahman, Ziaul Haq: the linker written onto the first part belongs between the two.
+fn strip_linker<'a>(t: &'a str, next: Option<&str>) -> &'a str {
+    let Some(next) = next else { return t };
+    if t.len() < 5 || script_of(t) != Script::Latin {
+        return t;
+    }
+    let (stem, linker) = t.split_at(t.len() - 2);
+    let stem_ends_vowel = stem.ends_with(['a', 'e', 'i', 'o', 'u']);
+    let strip = match linker {
+        // A sun letter assimilates the article: ur + Rahman, us + Salam, ud + Din, uz + Zaman.
+        "ur" => next.starts_with('r'),
+        "us" => next.starts_with('s'),
+        "ud" => next.starts_with('d'),
+        "uz" => next.starts_with('z'),
+        // Rasul, Maqbul and Qabul end in -ul too: strip only where it cannot be the name.
+        "ul" => stem_ends_vowel || matches!(next, "haq" | "haque" | "huq" | "islam" | "amin" | "hadi" | "rahman"),
+        _ => false,
+    };
+    if strip { stem } else { t }
+}
+
+fn is_abd_word(t: &str) -> bool {
+    matches!(t, "abd" | "abdul" | "abdur" | "abdus" | "abduz" | "abdal" | "abdel" | "abdol" | "abdu" | "abdo" | "abdual" | "abdool" | "abdoul" | "abdhul" | "abdor" | "abdos" | "abdoz" | "abdun" | "abdut" | "abdud" | "عبد" | "عبدال" | "عبدل")
+}
+
+fn is_allah_word(t: &str) -> bool {
+    matches!(t, "الله" | "اله" | "لله") || (script_of(t) == Script::Latin && ALLAH_ENDINGS.contains(&t))
+}
+
+fn is_uddin_word(t: &str) -> bool {
+    matches!(t, "الدین" | "دین" | "din" | "deen") || UDDIN_ENDINGS.contains(&t)
+}
+
+/// Splits one token into prefix, stem and suffix units.
+fn split_token(t: &str, script: Script, has_prev: bool, units: &mut Vec<Unit>) {
+    let (abd_rest, rest) = match script {
+        Script::Arabic => split_abd_arabic(t),
+        _ => split_abd_latin(t),
+    };
+    if abd_rest {
+        if is_allah_word(rest) || matches!(rest, "له" | "لاه" | "lah" | "la" | "llah" | "lla" | "ah" | "a") {
+            units.push(unit(t, UnitRole::Core));
+            return;
+        }
+        units.push(particle(Particle::Abd));
+    }
+    let (stem, suffix) = match script {
+        Script::Arabic => split_suffix_arabic(rest),
+        _ => split_suffix_latin(rest),
+    };
+    if let Some(p) = suffix {
+        units.push(unit(stem, UnitRole::Core));
+        units.push(particle(p));
+        return;
+    }
+    // The Arabic article on a later part (فضل الرحمن, انعام الحق) is spelling, not sound.
+    if script == Script::Arabic && has_prev && rest.starts_with("ال") && rest.chars().count() > 3 {
+        units.push(unit(&rest["ال".len()..], UnitRole::Core));
+        return;
+    }
+    units.push(unit(rest, UnitRole::Core));
+}
+
+fn split_abd_arabic(t: &str) -> (bool, &str) {
+    for prefix in ["عبدال", "عبدل", "عبد"] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            if rest.chars().count() >= 2 {
+                return (true, rest);
+            }
+        }
+    }
+    (false, t)
+}
+
+/// Abdulghani, Abdurrahman, Abdurahman, Abdussalam → (true, ghani | rahman | salam).
+fn split_abd_latin(t: &str) -> (bool, &str) {
+    let Some(after) = t.strip_prefix("abd") else { return (false, t) };
+    let b = after.as_bytes();
+    let mut k = 0;
+    if b.first().is_some_and(|c| matches!(c, b'u' | b'o' | b'a' | b'e')) {
+        k = 1;
+    }
+    let conn = b.get(k).copied();
+    if conn.is_some_and(|c| matches!(c, b'l' | b'r' | b's' | b'z' | b't' | b'd' | b'n')) {
+        let with_conn = &after[k + 1..];
+        // A single r or s before a vowel belongs to the next part: Abdu-rahman, Abdu-salam.
+        let starts_vowel = with_conn.as_bytes().first().is_some_and(|c| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u'));
+        let rest = if starts_vowel && conn != Some(b'l') { &after[k..] } else { with_conn };
+        if rest.len() >= 2 {
+            return (true, rest);
+        }
+        return (false, t);
+    }
+    let rest = &after[k..];
+    if rest.len() >= 3 { (true, rest) } else { (false, t) }
+}
+
+fn split_suffix_latin(t: &str) -> (&str, Option<Particle>) {
+    for (endings, p, min_stem) in [(ALLAH_ENDINGS, Particle::Allah, 2), (UDDIN_ENDINGS, Particle::Uddin, 3)] {
+        for e in endings {
+            if let Some(stem) = t.strip_suffix(e) {
+                if stem.len() >= min_stem {
+                    return (stem, Some(p));
+                }
+            }
+        }
+    }
+    (t, None)
+}
+
+fn split_suffix_arabic(t: &str) -> (&str, Option<Particle>) {
+    for (ending, p) in [("الله", Particle::Allah), ("اله", Particle::Allah), ("الدین", Particle::Uddin)] {
+        if let Some(stem) = t.strip_suffix(ending) {
+            if stem.chars().count() >= 2 {
+                return (stem, Some(p));
+            }
+        }
+    }
+    (t, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(n: &Name) -> Vec<(String, UnitRole)> {
+        n.units.iter().map(|u| (u.text.clone(), u.role)).collect()
+    }
+
+    #[test]
+    fn abd_compounds_split_alike_in_both_scripts() {
+        for s in ["Abdul Ghani", "Abdulghani", "abdul-ghani", "عبدالغنی", "عبد الغنی"] {
+            let n = normalize(s);
+            assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
+            assert_eq!(n.units[0].role, UnitRole::Particle, "{s}");
+        }
+        assert_eq!(normalize("Abdurahman").units[1].text, "rahman");
+        assert_eq!(normalize("Abdur Rahman").units[1].text, "rahman");
+    }
+
+    #[test]
+    fn abdullah_stays_whole() {
+        for s in ["Abdullah", "Abd Allah", "Abdulla", "عبدالله", "عبد الله"] {
+            let n = normalize(s);
+            assert_eq!(n.units.len(), 1, "{s}: {:?}", texts(&n));
+            assert_eq!(n.units[0].role, UnitRole::Core);
+        }
+    }
+
+    #[test]
+    fn ullah_and_uddin_are_particles() {
+        let n = normalize("Zabiullah");
+        assert_eq!(texts(&n), vec![("zabi".into(), UnitRole::Core), ("ullah".into(), UnitRole::Particle)]);
+        let n = normalize("ذبیح‌الله");
+        assert_eq!(n.units[1].role, UnitRole::Particle);
+        let n = normalize("Nasir-ud-Din");
+        assert_eq!(n.units.len(), 2);
+        assert_eq!(n.units[1].text, "uddin");
+    }
+
+    #[test]
+    fn honorifics_are_set_aside_not_lost() {
+        let n = normalize("Haji Abdul Qadir");
+        assert_eq!(n.honorifics, vec!["haji"]);
+        assert_eq!(n.units.len(), 2);
+        let n = normalize("Haji");
+        assert_eq!(n.units.len(), 1);
+    }
+
+    #[test]
+    fn leading_mohammad_is_optional() {
+        let n = normalize("Mohammad Nabi");
+        assert_eq!(n.units[0].role, UnitRole::Optional);
+        let n = normalize("Mohammad");
+        assert_eq!(n.units[0].role, UnitRole::Core);
+    }
+
+    #[test]
+    fn relations_are_recognised() {
+        let n = normalize("wife of Abdul Ghani");
+        assert_eq!(n.relation, Some(Relation::WifeOf));
+        assert_eq!(n.units.len(), 2);
+    }
+}

@@ -1,0 +1,195 @@
+//! A gazetteer of the places returnees come from, lived in and cross at, in both scripts.
+//!
+//! Afghan provinces and districts resolve to OCHA p-codes (AF06 Nangarhar, AF0601 Jalalabad);
+//! where a district p-code is not known with certainty the code is `<province>-<slug>`.
+//! Pakistani places resolve to `PK-<slug>`, crossing points and reception sites to their slug.
+//! Lookup first tries the folded spelling, then a coarse phonetic key, which resolves only
+//! when it points to a single place (so a typo never silently lands on the wrong province).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::fold::fold;
+use crate::phonetic::{coarse_key, encode};
+
+/// What kind of place an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    Province,
+    District,
+    PakistanPlace,
+    CrossingPoint,
+    ReceptionCentre,
+    Camp,
+}
+
+/// One gazetteer entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Place {
+    pub code: String,
+    pub kind: PlaceKind,
+    pub name_en: String,
+    /// The name in Dari (Afghan places) or Urdu (Pakistani places).
+    pub name_local: String,
+    /// The province p-code of a district or site; the Pakistani province of a Pakistani place.
+    pub parent: Option<String>,
+}
+
+/// The whole gazetteer, loaded once from the tables compiled into the binary.
+pub struct Gazetteer {
+    places: Vec<Place>,
+    exact: HashMap<(PlaceKind, String), usize>,
+    /// Coarse phonetic key → place, or `None` when two places share the key.
+    fuzzy: HashMap<(PlaceKind, String), Option<usize>>,
+}
+
+/// Words that say what kind of place follows, not which ("Nangarhar province", "ولایت ننگرهار").
+const NOISE: &[&str] = &["province", "provence", "prov", "district", "dist", "city", "wilayat", "woluswali", "ولایت", "ولسوالی", "ولسوالی", "شهر", "district,", "camp", "border", "crossing", "point"];
+
+fn key(raw: &str) -> String {
+    fold(raw).split(' ').filter(|t| !NOISE.contains(t)).collect::<Vec<_>>().concat()
+}
+
+fn fuzzy_key(k: &str) -> String {
+    coarse_key(&encode(k))
+}
+
+static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(Gazetteer::load);
+
+impl Gazetteer {
+    /// The gazetteer compiled into Peywand.
+    pub fn get() -> &'static Gazetteer {
+        &GAZETTEER
+    }
+
+    fn load() -> Gazetteer {
+        let mut g = Gazetteer { places: Vec::new(), exact: HashMap::new(), fuzzy: HashMap::new() };
+        let rows = |text: &'static str| text.lines().skip(1).map(|l| l.split('\t').collect::<Vec<_>>()).filter(|c| c.len() >= 4);
+        for c in rows(include_str!("../data/provinces.tsv")) {
+            let names = [c[1], c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(Place { code: c[0].into(), kind: PlaceKind::Province, name_en: c[1].into(), name_local: c[2].into(), parent: None }, names);
+        }
+        for c in rows(include_str!("../data/districts.tsv")) {
+            let names = [c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(Place { code: c[0].into(), kind: PlaceKind::District, name_en: c[2].into(), name_local: c[3].into(), parent: Some(c[1].into()) }, names);
+        }
+        for c in rows(include_str!("../data/pk_places.tsv")) {
+            let names = [c[1], c[2]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(Place { code: c[0].into(), kind: PlaceKind::PakistanPlace, name_en: c[1].into(), name_local: c[2].into(), parent: Some(c[3].into()) }, names);
+        }
+        for c in rows(include_str!("../data/crossing_points.tsv")) {
+            let kind = match c[3] {
+                "crossing_point" => PlaceKind::CrossingPoint,
+                "camp" => PlaceKind::Camp,
+                _ => PlaceKind::ReceptionCentre,
+            };
+            let names = [c[0], c[1], c[2]].into_iter().chain(c.get(5).into_iter().flat_map(|v| v.split(';')));
+            g.add(Place { code: c[0].into(), kind, name_en: c[1].into(), name_local: c[2].into(), parent: Some(c[4].into()) }, names);
+        }
+        g
+    }
+
+    fn add<'a>(&mut self, place: Place, names: impl Iterator<Item = &'a str>) {
+        let idx = self.places.len();
+        let kind = place.kind;
+        self.places.push(place);
+        for name in names {
+            let k = key(name);
+            if k.is_empty() {
+                continue;
+            }
+            self.exact.entry((kind, k.clone())).or_insert(idx);
+            let fk = fuzzy_key(&k);
+            if fk.len() >= 2 {
+                self.fuzzy.entry((kind, fk)).and_modify(|e| if *e != Some(idx) { *e = None }).or_insert(Some(idx));
+            }
+        }
+    }
+
+    /// Resolves a typed place name among places of the given kinds, exact spellings first.
+    pub fn resolve(&self, raw: &str, kinds: &[PlaceKind]) -> Option<&Place> {
+        let k = key(raw);
+        if k.is_empty() {
+            return None;
+        }
+        for kind in kinds {
+            if let Some(&i) = self.exact.get(&(*kind, k.clone())) {
+                return Some(&self.places[i]);
+            }
+        }
+        let fk = fuzzy_key(&k);
+        kinds.iter().find_map(|kind| self.fuzzy.get(&(*kind, fk.clone())).copied().flatten()).map(|i| &self.places[i])
+    }
+
+    /// An Afghan province, by any spelling in any script.
+    pub fn province(&self, raw: &str) -> Option<&Place> {
+        self.resolve(raw, &[PlaceKind::Province])
+    }
+
+    /// An Afghan district; with a province p-code, only that province's districts.
+    pub fn district(&self, raw: &str, province: Option<&str>) -> Option<&Place> {
+        let p = self.resolve(raw, &[PlaceKind::District])?;
+        match province {
+            Some(pc) if p.parent.as_deref() != Some(pc) => {
+                // Names recur across provinces (Surobi, Arghandab): look for the one in `pc`.
+                let k = key(raw);
+                self.places.iter().find(|q| q.kind == PlaceKind::District && q.parent.as_deref() == Some(pc) && key(&q.name_en) == k)
+            }
+            _ => Some(p),
+        }
+    }
+
+    /// A place of last residence in Pakistan.
+    pub fn pakistan_place(&self, raw: &str) -> Option<&Place> {
+        self.resolve(raw, &[PlaceKind::PakistanPlace])
+    }
+
+    /// A crossing point, reception centre or camp.
+    pub fn site(&self, raw: &str) -> Option<&Place> {
+        self.resolve(raw, &[PlaceKind::CrossingPoint, PlaceKind::ReceptionCentre, PlaceKind::Camp])
+    }
+
+    /// The entry with this code.
+    pub fn by_code(&self, code: &str) -> Option<&Place> {
+        self.places.iter().find(|p| p.code == code)
+    }
+
+    /// Every entry of one kind, in table order.
+    pub fn all(&self, kind: PlaceKind) -> impl Iterator<Item = &Place> {
+        self.places.iter().filter(move |p| p.kind == kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provinces_in_both_scripts() {
+        let g = Gazetteer::get();
+        assert_eq!(g.all(PlaceKind::Province).count(), 34);
+        for s in ["Nangarhar", "Ningarhar", "ننگرهار", "nangarhar province", "NANGARHAR"] {
+            assert_eq!(g.province(s).map(|p| p.code.as_str()), Some("AF06"), "{s}");
+        }
+        for s in ["Kandahar", "Qandahar", "کندهار", "قندهار"] {
+            assert_eq!(g.province(s).map(|p| p.code.as_str()), Some("AF27"), "{s}");
+        }
+        assert_eq!(g.province("Atlantis"), None);
+    }
+
+    #[test]
+    fn pakistani_places_and_sites() {
+        let g = Gazetteer::get();
+        assert_eq!(g.pakistan_place("Peshawar").map(|p| p.code.as_str()), Some("PK-peshawar"));
+        assert_eq!(g.pakistan_place("پشاور").map(|p| p.code.as_str()), Some("PK-peshawar"));
+        assert_eq!(g.site("Torkham").map(|p| p.code.as_str()), Some("torkham"));
+        assert_eq!(g.site("Spin Boldak").map(|p| p.code.as_str()), Some("spin-boldak"));
+    }
+
+    #[test]
+    fn districts_resolve() {
+        let g = Gazetteer::get();
+        assert_eq!(g.district("Jalalabad", None).and_then(|p| p.parent.as_deref()), Some("AF06"));
+    }
+}
