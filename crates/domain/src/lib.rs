@@ -1,1 +1,13 @@
-//! placeholder
+//! Peywand's domain: the words of a registration desk as types.
+//!
+//! Sites, households, person registrations with their raw values as typed and the values derived
+//! from them, vulnerabilities, needs, the legal basis for holding the data, roles. No I/O here:
+//! storage, import and the web layer all speak these types.
+
+mod codes;
+mod ids;
+mod registration;
+
+pub use codes::*;
+pub use ids::*;
+pub use registration::*;
