@@ -1,1 +1,150 @@
-//! placeholder
+//! The storage interface every backend implements: SQLite embedded at a site, PostgreSQL at a hub.
+//!
+//! Callers (the command line, the web server, linkage) see only [`Store`]; a backend owns its
+//! schema and migrations. The conformance suite in [`conformance`] is run against every backend,
+//! so they cannot drift apart.
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use peywand_domain::{Derived, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose, RawRegistration, Relationship, ReturnType, Sex, Site, Vulnerability};
+
+/// What a store can fail with. Messages name the operation, never personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database could not be opened at {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database error during {operation}: {reason}")]
+    Database { operation: &'static str, reason: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("import aborted: nothing was written")]
+    ImportAborted,
+}
+
+impl StoreError {
+    /// Wraps a backend error with the operation it happened in.
+    pub fn db(operation: &'static str, e: impl std::fmt::Display) -> Self {
+        StoreError::Database { operation, reason: e.to_string() }
+    }
+}
+
+/// One message of a streamed import.
+#[derive(Debug)]
+pub enum ImportMessage {
+    /// A validated row with its derived values.
+    Row(Box<(RawRegistration, Derived)>),
+    /// The file turned out invalid: roll everything back.
+    Abort,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    pub new: u64,
+    pub already_present: u64,
+}
+
+/// A household member as entered at a desk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberDraft {
+    /// The typed values; `record_id` may be empty (Peywand then makes one).
+    pub raw: RawRegistration,
+    pub relationship: Option<Relationship>,
+    #[serde(default)]
+    pub vulnerabilities: Vec<Vulnerability>,
+}
+
+/// A household as entered at a desk, with its members.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HouseholdDraft {
+    pub site_code: Option<String>,
+    pub destination_province: Option<String>,
+    pub destination_district: Option<String>,
+    pub return_type: Option<ReturnType>,
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    pub legal_basis: Option<LegalBasis>,
+    #[serde(default)]
+    pub purposes: Vec<Purpose>,
+    pub members: Vec<MemberDraft>,
+}
+
+/// A household with its members, as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdRecord {
+    pub household: Household,
+    pub members: Vec<Person>,
+}
+
+/// Filters for listing registrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PersonFilter {
+    pub site_code: Option<String>,
+    pub sex: Option<Sex>,
+    pub province_code: Option<String>,
+    /// Matches the folded given, father's or family name containing this folded text.
+    pub name: Option<String>,
+    pub registered_from: Option<chrono::NaiveDate>,
+    pub registered_to: Option<chrono::NaiveDate>,
+}
+
+/// A page request: newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u64 = 500;
+    pub fn new(offset: u64, limit: u64) -> Self {
+        Self { offset, limit: limit.clamp(1, Self::MAX_LIMIT) }
+    }
+}
+
+/// A page of results with the total that matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// Who is writing, for `registered_by` and, later, the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub username: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The storage interface.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Imports a stream of rows in one transaction; rows whose record id exists are skipped and
+    /// counted. An `Abort` message, or any error, leaves the database as it was.
+    async fn import(&self, rows: mpsc::Receiver<ImportMessage>, actor: &Actor) -> Result<ImportOutcome, StoreError>;
+    /// Streams every registration as typed, oldest first. Returns how many were sent.
+    async fn export(&self, sink: mpsc::Sender<RawRegistration>) -> Result<u64, StoreError>;
+
+    async fn sites(&self) -> Result<Vec<Site>, StoreError>;
+    async fn upsert_site(&self, site: &Site) -> Result<(), StoreError>;
+
+    async fn create_household(&self, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError>;
+    /// Replaces a household's details and members; members keep their ids by record id.
+    async fn update_household(&self, id: HouseholdId, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError>;
+    async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError>;
+
+    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
+    async fn persons(&self, filter: &PersonFilter, page: Page) -> Result<Paged<Person>, StoreError>;
+    async fn count_persons(&self) -> Result<u64, StoreError>;
+}
