@@ -1,1 +1,125 @@
-fn main() {}
+//! `peywand`: the one binary for registration desks, information managers and administrators.
+
+mod commands;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Peywand (پیوند): register returning families, recognise people across sites and spellings,
+/// reunite relatives, and protect the people in the data.
+#[derive(Parser)]
+#[command(name = "peywand", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DbArg {
+    /// The database file. Created if it does not exist.
+    #[arg(long, env = "PEYWAND_DB", value_name = "PATH")]
+    db: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a registration CSV (UTF-8). The whole file is one transaction: if any row is
+    /// invalid, nothing is written and every problem is listed with its line and column.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The CSV file to import.
+        file: PathBuf,
+    },
+    /// Export every registration, exactly as typed, as a registration CSV.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        /// Where to write the CSV.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Generate realistic synthetic registrations with ground truth (for demos and tests):
+    /// registry.csv, truth.csv and tracing.jsonl in the output folder.
+    Synth {
+        /// How many people to generate.
+        #[arg(long, default_value_t = 1000)]
+        people: u64,
+        /// The same seed always gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Run the web server: pages for the registration desk and the API under /api/v1.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Start a demonstration: builds (or reuses) a database of synthetic people across the
+    /// crossing points and serves it. Open the printed address in a browser.
+    Demo {
+        /// Folder for the demo database and data.
+        #[arg(long, default_value = "demo-data", value_name = "DIR")]
+        dir: PathBuf,
+        /// How many synthetic people.
+        #[arg(long, default_value_t = 20_000)]
+        people: u64,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Look inside the name matcher: how a name is read, and why two names match or not.
+    Names {
+        #[command(subcommand)]
+        command: NamesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NamesCommand {
+    /// Print a name's normal form, its parts with their phonetic codes, and its blocking keys.
+    Normalize {
+        /// The name, in any script.
+        name: String,
+    },
+    /// Compare two names: the reasons first, the score (0 to 1) on the last line.
+    Compare { a: String, b: String },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEYWAND_LOG").unwrap_or_else(|_| "warn,peywand=info".into())).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Names { command: NamesCommand::Normalize { name } } => commands::names_normalize(&name),
+        Command::Names { command: NamesCommand::Compare { a, b } } => commands::names_compare(&a, &b),
+        Command::Synth { people, seed, out } => commands::synth(people, seed, &out),
+        other => run_async(other),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async(command: Command) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        match command {
+            Command::Import { db, file } => commands::import(&db.db, &file).await,
+            Command::Export { db, out } => commands::export(&db.db, &out).await,
+            Command::Serve { db, addr } => commands::serve(&db.db, addr).await,
+            Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
+            Command::Names { .. } | Command::Synth { .. } => Ok(()),
+        }
+    })
+}

@@ -15,6 +15,7 @@ macro_rules! raw_columns {
     ($($field:ident),+ $(,)?) => {
         /// A registration exactly as typed: one field per column of the registration CSV
         /// (empty when absent). Never rewritten; normalised values live in [`Derived`].
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
         pub struct RawRegistration { $(pub $field: String),+ }
 
@@ -61,6 +62,7 @@ raw_columns!(
 );
 
 /// Values derived from the raw ones, used for matching, filtering and statistics.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Derived {
     /// Folded names (canonical letters, honorifics set aside), for search and display.
@@ -183,6 +185,7 @@ impl RawRegistration {
 }
 
 /// A registration site: a crossing point, reception centre or camp.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
     /// Stable code (torkham, spin-boldak).
@@ -194,6 +197,7 @@ pub struct Site {
 }
 
 /// A household: people registered together at one desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Household {
     pub id: HouseholdId,
@@ -211,6 +215,7 @@ pub struct Household {
 }
 
 /// One person's registration record.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Person {
     pub id: PersonId,

@@ -8,6 +8,7 @@ pub mod date;
 pub mod document;
 pub mod fold;
 pub mod keys;
+pub mod lexicon;
 pub mod name;
 pub mod phone;
 pub mod phonetic;

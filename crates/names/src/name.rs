@@ -81,8 +81,8 @@ struct Lexicon {
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let mut honorifics = HashMap::new();
-    for line in include_str!("../data/honorifics.tsv").lines().skip(1) {
-        let mut cols = line.split('\t');
+    for cols in crate::lexicon::rows(crate::lexicon::HONORIFICS) {
+        let mut cols = cols.into_iter();
         let (Some(arabic), Some(latin), Some(kind)) = (cols.next(), cols.next(), cols.next()) else { continue };
         let latin_forms: Vec<String> = latin.split(';').map(fold).collect();
         let canonical = latin_forms.first().cloned().unwrap_or_default();

@@ -65,20 +65,21 @@ impl Gazetteer {
 
     fn load() -> Gazetteer {
         let mut g = Gazetteer { places: Vec::new(), exact: HashMap::new(), fuzzy: HashMap::new() };
-        let rows = |text: &'static str| text.lines().skip(1).map(|l| l.split('\t').collect::<Vec<_>>()).filter(|c| c.len() >= 4);
-        for c in rows(include_str!("../data/provinces.tsv")) {
+        use crate::lexicon;
+        let rows = |text: &'static str| lexicon::rows(text).filter(|c| c.len() >= 4);
+        for c in rows(lexicon::PROVINCES) {
             let names = [c[1], c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
             g.add(Place { code: c[0].into(), kind: PlaceKind::Province, name_en: c[1].into(), name_local: c[2].into(), parent: None }, names);
         }
-        for c in rows(include_str!("../data/districts.tsv")) {
+        for c in rows(lexicon::DISTRICTS) {
             let names = [c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
             g.add(Place { code: c[0].into(), kind: PlaceKind::District, name_en: c[2].into(), name_local: c[3].into(), parent: Some(c[1].into()) }, names);
         }
-        for c in rows(include_str!("../data/pk_places.tsv")) {
+        for c in rows(lexicon::PAKISTAN_PLACES) {
             let names = [c[1], c[2]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
             g.add(Place { code: c[0].into(), kind: PlaceKind::PakistanPlace, name_en: c[1].into(), name_local: c[2].into(), parent: Some(c[3].into()) }, names);
         }
-        for c in rows(include_str!("../data/crossing_points.tsv")) {
+        for c in rows(lexicon::SITES) {
             let kind = match c[3] {
                 "crossing_point" => PlaceKind::CrossingPoint,
                 "camp" => PlaceKind::Camp,

@@ -54,6 +54,7 @@ pub struct ImportOutcome {
 }
 
 /// A household member as entered at a desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemberDraft {
     /// The typed values; `record_id` may be empty (Peywand then makes one).
@@ -64,6 +65,7 @@ pub struct MemberDraft {
 }
 
 /// A household as entered at a desk, with its members.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HouseholdDraft {
     pub site_code: Option<String>,
@@ -79,6 +81,7 @@ pub struct HouseholdDraft {
 }
 
 /// A household with its members, as read back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HouseholdRecord {
     pub household: Household,
