@@ -18,13 +18,18 @@ use peywand_store::{Actor, ImportMessage, Store};
 use peywand_store_sqlite::SqliteStore;
 
 async fn open(db: &Path) -> anyhow::Result<SqliteStore> {
-    let path = db.to_str().context("the database path is not valid UTF-8")?;
+    let path = db
+        .to_str()
+        .context("the database path is not valid UTF-8")?;
     Ok(SqliteStore::open(path).await?)
 }
 
 fn actor() -> Actor {
     let username = std::env::var("USER").unwrap_or_else(|_| "peywand".into());
-    Actor { username, at: chrono::Utc::now() }
+    Actor {
+        username,
+        at: chrono::Utc::now(),
+    }
 }
 
 /// Imports a registration CSV in one transaction.
@@ -32,8 +37,15 @@ pub async fn import(db: &Path, file: &Path) -> anyhow::Result<()> {
     let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
     let store = open(db).await?;
-    let progress = if std::io::stderr().is_terminal() { ProgressBar::new(size) } else { ProgressBar::hidden() };
-    progress.set_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta} left").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let progress = if std::io::stderr().is_terminal() {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let reader = progress.wrap_read(BufReader::with_capacity(1 << 20, input));
     // A bounded channel: the reader waits for the database, so memory stays flat.
     let (tx, rx) = mpsc::channel::<ImportMessage>(4096);
@@ -48,7 +60,9 @@ pub async fn import(db: &Path, file: &Path) -> anyhow::Result<()> {
             for x in w {
                 *warnings.entry(x.column).or_default() += 1;
             }
-            closed = tx.blocking_send(ImportMessage::Row(Box::new((raw, derived)))).is_err();
+            closed = tx
+                .blocking_send(ImportMessage::Row(Box::new((raw, derived))))
+                .is_err();
         });
         if !report.is_valid() {
             let _ = tx.blocking_send(ImportMessage::Abort);
@@ -64,15 +78,28 @@ pub async fn import(db: &Path, file: &Path) -> anyhow::Result<()> {
             eprintln!("{}: {p}", file.display());
         }
         if report.problem_count > report.problems.len() as u64 {
-            eprintln!("… and {} more problems", report.problem_count - report.problems.len() as u64);
+            eprintln!(
+                "… and {} more problems",
+                report.problem_count - report.problems.len() as u64
+            );
         }
-        bail!("{} problem(s) in {}; nothing was imported", report.problem_count, file.display());
+        bail!(
+            "{} problem(s) in {}; nothing was imported",
+            report.problem_count,
+            file.display()
+        );
     }
     let outcome = outcome?;
-    println!("{} rows read: {} new, {} already present", report.rows, outcome.new, outcome.already_present);
+    println!(
+        "{} rows read: {} new, {} already present",
+        report.rows, outcome.new, outcome.already_present
+    );
     if !warnings.is_empty() {
         let list: Vec<String> = warnings.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        println!("values kept as typed but not understood (not used for matching): {}", list.join(", "));
+        println!(
+            "values kept as typed but not understood (not used for matching): {}",
+            list.join(", ")
+        );
     }
     Ok(())
 }
@@ -104,16 +131,36 @@ pub async fn export(db: &Path, out: &Path) -> anyhow::Result<()> {
 
 pub fn synth(people: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
     let s = peywand_synth::generate(people, seed, out)?;
-    println!("{} people in {} households: {} registration records, {} tracing requests ({} for people never registered), in {}", s.people, s.households, s.records, s.requests, s.requests_for_unregistered, out.display());
+    println!(
+        "{} people in {} households: {} registration records, {} tracing requests ({} for people never registered), in {}",
+        s.people,
+        s.households,
+        s.records,
+        s.requests,
+        s.requests_for_unregistered,
+        out.display()
+    );
     Ok(())
 }
 
 /// Makes sure every crossing point and reception site of the gazetteer is a known site.
 async fn seed_sites(store: &dyn Store) -> anyhow::Result<()> {
     let g = Gazetteer::get();
-    for (kind, site_kind) in [(PlaceKind::CrossingPoint, SiteKind::CrossingPoint), (PlaceKind::ReceptionCentre, SiteKind::ReceptionCentre), (PlaceKind::Camp, SiteKind::Camp)] {
+    for (kind, site_kind) in [
+        (PlaceKind::CrossingPoint, SiteKind::CrossingPoint),
+        (PlaceKind::ReceptionCentre, SiteKind::ReceptionCentre),
+        (PlaceKind::Camp, SiteKind::Camp),
+    ] {
         for p in g.all(kind) {
-            store.upsert_site(&Site { code: p.code.clone(), name: p.name_en.clone(), name_local: p.name_local.clone(), kind: site_kind, province_code: p.parent.clone() }).await?;
+            store
+                .upsert_site(&Site {
+                    code: p.code.clone(),
+                    name: p.name_en.clone(),
+                    name_local: p.name_local.clone(),
+                    kind: site_kind,
+                    province_code: p.parent.clone(),
+                })
+                .await?;
         }
     }
     Ok(())
@@ -128,7 +175,13 @@ pub async fn serve(db: &Path, addr: SocketAddr) -> anyhow::Result<()> {
 async fn run_server(store: SqliteStore, addr: SocketAddr) -> anyhow::Result<()> {
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let state = peywand_web::AppState { store: shared };
-    peywand_web::serve(state, addr, |local| println!("Peywand is running: open http://{local}/ (Ctrl-C to stop)"), peywand_web::shutdown_signal()).await?;
+    peywand_web::serve(
+        state,
+        addr,
+        |local| println!("Peywand is running: open http://{local}/ (Ctrl-C to stop)"),
+        peywand_web::shutdown_signal(),
+    )
+    .await?;
     // In-flight requests have finished; let the database checkpoint and close cleanly.
     store.close().await;
     println!("stopped");
@@ -142,10 +195,13 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
     let store = open(&db).await?;
     seed_sites(&store).await?;
     if fresh || store.count_persons().await? == 0 {
-        println!("building a demo database of {people} synthetic people (once; it is reused next time)…");
+        println!(
+            "building a demo database of {people} synthetic people (once; it is reused next time)…"
+        );
         let data = dir.join("data");
         let dir_for_synth = data.clone();
-        tokio::task::spawn_blocking(move || peywand_synth::generate(people, 2026, &dir_for_synth)).await??;
+        tokio::task::spawn_blocking(move || peywand_synth::generate(people, 2026, &dir_for_synth))
+            .await??;
         store.close().await;
         import(&db, &data.join("registry.csv")).await?;
         return run_server(open(&db).await?, addr).await;
@@ -163,9 +219,17 @@ pub fn names_normalize(name: &str) -> anyhow::Result<()> {
         println!("relation:    {r:?} (the name is the relative's)");
     }
     for u in &n.units {
-        println!("part:        {:<16} code {:<14} {:?}", u.text, u.code.to_string(), u.role);
+        println!(
+            "part:        {:<16} code {:<14} {:?}",
+            u.text,
+            u.code.to_string(),
+            u.role
+        );
     }
-    println!("keys:        {}", peywand_names::blocking_keys(&n).join(" "));
+    println!(
+        "keys:        {}",
+        peywand_names::blocking_keys(&n).join(" ")
+    );
     Ok(())
 }
 

@@ -94,11 +94,21 @@ enum NamesCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEYWAND_LOG").unwrap_or_else(|_| "warn,peywand=info".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PEYWAND_LOG")
+                .unwrap_or_else(|_| "warn,peywand=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Names { command: NamesCommand::Normalize { name } } => commands::names_normalize(&name),
-        Command::Names { command: NamesCommand::Compare { a, b } } => commands::names_compare(&a, &b),
+        Command::Names {
+            command: NamesCommand::Normalize { name },
+        } => commands::names_normalize(&name),
+        Command::Names {
+            command: NamesCommand::Compare { a, b },
+        } => commands::names_compare(&a, &b),
         Command::Synth { people, seed, out } => commands::synth(people, seed, &out),
         other => run_async(other),
     };
@@ -112,7 +122,9 @@ fn main() -> ExitCode {
 }
 
 fn run_async(command: Command) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match command {
             Command::Import { db, file } => commands::import(&db.db, &file).await,

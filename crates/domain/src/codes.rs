@@ -130,20 +130,28 @@ coded!(
 pub fn parse_sex(raw: &str) -> Option<Sex> {
     let s = peywand_names::fold(raw);
     match s.as_str() {
-        "m" | "male" | "man" | "boy" | "مرد" | "مذکر" | "ذکور" | "نر" | "نارینه" | "پسر" | "هلک" | "ذکر" => Some(Sex::Male),
-        "f" | "female" | "woman" | "girl" | "زن" | "مونث" | "اناث" | "ښځه" | "شزه" | "ښځینه" | "شزینه" | "دختر" | "نجلی" | "انثی" => Some(Sex::Female),
+        "m" | "male" | "man" | "boy" | "مرد" | "مذکر" | "ذکور" | "نر" | "نارینه" | "پسر"
+        | "هلک" | "ذکر" => Some(Sex::Male),
+        "f" | "female" | "woman" | "girl" | "زن" | "مونث" | "اناث" | "ښځه" | "شزه" | "ښځینه"
+        | "شزینه" | "دختر" | "نجلی" | "انثی" => Some(Sex::Female),
         _ => None,
     }
 }
 
 /// Reads a document type as typed: PoR / PoR card, ACC, tazkira / e-tazkira, passport, other.
 pub fn parse_document_type(raw: &str) -> Option<DocumentType> {
-    let s: String = peywand_names::fold(raw).chars().filter(|c| !c.is_whitespace()).collect();
+    let s: String = peywand_names::fold(raw)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     match s.as_str() {
         "por" | "porcard" | "proofofregistration" => Some(DocumentType::Por),
         "acc" | "acccard" | "afghancitizencard" => Some(DocumentType::Acc),
-        "tazkira" | "tazkera" | "tazkiraa" | "tazkara" | "paper tazkira" | "papertazkira" | "تذکره" | "تذکیره" => Some(DocumentType::Tazkira),
-        "etazkira" | "etazkera" | "electronictazkira" | "الکترونیکیتذکره" | "تذکرهالکترونیکی" => Some(DocumentType::ETazkira),
+        "tazkira" | "tazkera" | "tazkiraa" | "tazkara" | "paper tazkira" | "papertazkira"
+        | "تذکره" | "تذکیره" => Some(DocumentType::Tazkira),
+        "etazkira" | "etazkera" | "electronictazkira" | "الکترونیکیتذکره" | "تذکرهالکترونیکی" => {
+            Some(DocumentType::ETazkira)
+        }
         "passport" | "پاسپورت" | "passaport" => Some(DocumentType::Passport),
         "other" | "دیگر" => Some(DocumentType::Other),
         _ => None,
@@ -177,7 +185,10 @@ mod tests {
     #[test]
     fn document_types() {
         assert_eq!(parse_document_type("PoR card"), Some(DocumentType::Por));
-        assert_eq!(parse_document_type("e-Tazkira"), Some(DocumentType::ETazkira));
+        assert_eq!(
+            parse_document_type("e-Tazkira"),
+            Some(DocumentType::ETazkira)
+        );
         assert_eq!(parse_document_type("TAZKIRA"), Some(DocumentType::Tazkira));
         assert_eq!(parse_document_type("library card"), None);
     }

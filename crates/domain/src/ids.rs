@@ -82,7 +82,9 @@ impl RecordId {
             return Err(RecordIdError::Empty);
         }
         if t.chars().count() > Self::MAX_CHARS {
-            return Err(RecordIdError::TooLong { max: Self::MAX_CHARS });
+            return Err(RecordIdError::TooLong {
+                max: Self::MAX_CHARS,
+            });
         }
         Ok(Self(t.to_string()))
     }

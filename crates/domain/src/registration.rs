@@ -7,7 +7,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{DocumentType, HouseholdId, LegalBasis, Need, PersonId, Purpose, RecordId, Relationship, ReturnType, Sex, SiteKind, Vulnerability, parse_document_type, parse_sex};
+use crate::{
+    DocumentType, HouseholdId, LegalBasis, Need, PersonId, Purpose, RecordId, Relationship,
+    ReturnType, Sex, SiteKind, Vulnerability, parse_document_type, parse_sex,
+};
 use peywand_names::{date, document, phone, place::Gazetteer};
 
 /// Defines the raw registration with one string field per CSV column, in contract order.
@@ -17,6 +20,7 @@ macro_rules! raw_columns {
         /// (empty when absent). Never rewritten; normalised values live in [`Derived`].
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(default)]
         pub struct RawRegistration { $(pub $field: String),+ }
 
         impl RawRegistration {
@@ -100,7 +104,9 @@ const AGE_SLACK_YEARS: i32 = 1;
 impl RawRegistration {
     /// Whether any name was typed (given, father's or family name).
     pub fn has_name(&self) -> bool {
-        [&self.given_name, &self.father_name, &self.family_name].iter().any(|s| !s.trim().is_empty())
+        [&self.given_name, &self.father_name, &self.family_name]
+            .iter()
+            .any(|s| !s.trim().is_empty())
     }
 
     /// Derives normalised values, with a warning for every value that could not be read.
@@ -113,7 +119,13 @@ impl RawRegistration {
             (!n.folded.is_empty()).then_some(n.folded)
         };
         let g = Gazetteer::get();
-        let mut d = Derived { given_name: name(&self.given_name), father_name: name(&self.father_name), grandfather_name: name(&self.grandfather_name), family_name: name(&self.family_name), ..Derived::default() };
+        let mut d = Derived {
+            given_name: name(&self.given_name),
+            father_name: name(&self.father_name),
+            grandfather_name: name(&self.grandfather_name),
+            family_name: name(&self.family_name),
+            ..Derived::default()
+        };
 
         if present(&self.sex) {
             d.sex = parse_sex(&self.sex);
@@ -125,7 +137,13 @@ impl RawRegistration {
             let s = peywand_names::fold::ascii_digits(self.registered_on.trim());
             match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
                 Ok(date) => d.registered_on = Some(date),
-                Err(_) => warn("registered_on", format!("registration date {:?} is not YYYY-MM-DD", self.registered_on)),
+                Err(_) => warn(
+                    "registered_on",
+                    format!(
+                        "registration date {:?} is not YYYY-MM-DD",
+                        self.registered_on
+                    ),
+                ),
             }
         }
         if present(&self.age) {
@@ -140,7 +158,10 @@ impl RawRegistration {
                     d.birth_year_min = Some(b.year_min);
                     d.birth_year_max = Some(b.year_max);
                 }
-                Err(e) => warn("birth_date", format!("birth date {:?} not understood: {e}", self.birth_date)),
+                Err(e) => warn(
+                    "birth_date",
+                    format!("birth date {:?} not understood: {e}", self.birth_date),
+                ),
             }
         }
         if d.birth_year_min.is_none() {
@@ -153,14 +174,21 @@ impl RawRegistration {
         if present(&self.province_of_origin) {
             d.province_code = g.province(&self.province_of_origin).map(|p| p.code.clone());
             if d.province_code.is_none() {
-                warn("province_of_origin", format!("unknown province {:?}", self.province_of_origin));
+                warn(
+                    "province_of_origin",
+                    format!("unknown province {:?}", self.province_of_origin),
+                );
             }
         }
         if present(&self.district_of_origin) {
-            d.district_code = g.district(&self.district_of_origin, d.province_code.as_deref()).map(|p| p.code.clone());
+            d.district_code = g
+                .district(&self.district_of_origin, d.province_code.as_deref())
+                .map(|p| p.code.clone());
         }
         if present(&self.last_residence) {
-            d.last_residence_code = g.pakistan_place(&self.last_residence).map(|p| p.code.clone());
+            d.last_residence_code = g
+                .pakistan_place(&self.last_residence)
+                .map(|p| p.code.clone());
         }
         if present(&self.site) {
             d.site_code = g.site(&self.site).map(|p| p.code.clone());
@@ -168,7 +196,10 @@ impl RawRegistration {
         if present(&self.document_type) {
             d.document_type = parse_document_type(&self.document_type);
             if d.document_type.is_none() {
-                warn("document_type", format!("unknown document type {:?}", self.document_type));
+                warn(
+                    "document_type",
+                    format!("unknown document type {:?}", self.document_type),
+                );
             }
         }
         if present(&self.document_number) {
@@ -177,7 +208,13 @@ impl RawRegistration {
         if present(&self.phone) {
             d.phone_e164 = phone::to_e164(&self.phone);
             if d.phone_e164.is_none() {
-                warn("phone", format!("phone {:?} is not a valid Afghan or Pakistani number", self.phone));
+                warn(
+                    "phone",
+                    format!(
+                        "phone {:?} is not a valid Afghan or Pakistani number",
+                        self.phone
+                    ),
+                );
             }
         }
         (d, w)
@@ -236,17 +273,28 @@ pub const SOLO_HOUSEHOLD_PREFIX: &str = "solo:";
 /// The household reference a registration row belongs to.
 pub fn household_reference(raw: &RawRegistration) -> String {
     let h = raw.household_id.trim();
-    if h.is_empty() { format!("{SOLO_HOUSEHOLD_PREFIX}{}", raw.record_id.trim()) } else { h.to_string() }
+    if h.is_empty() {
+        format!("{SOLO_HOUSEHOLD_PREFIX}{}", raw.record_id.trim())
+    } else {
+        h.to_string()
+    }
 }
 
 /// Joins coded values for storage ("food,cash").
 pub fn join_codes<T: Copy>(values: &[T], code: impl Fn(T) -> &'static str) -> String {
-    values.iter().map(|v| code(*v)).collect::<Vec<_>>().join(",")
+    values
+        .iter()
+        .map(|v| code(*v))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Splits stored codes back into values, skipping unknown ones.
 pub fn split_codes<T>(s: &str, from_code: impl Fn(&str) -> Option<T>) -> Vec<T> {
-    s.split(',').filter(|c| !c.is_empty()).filter_map(from_code).collect()
+    s.split(',')
+        .filter(|c| !c.is_empty())
+        .filter_map(from_code)
+        .collect()
 }
 
 #[cfg(test)]
@@ -275,7 +323,10 @@ mod tests {
         let (d, w) = raw().derive();
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(d.sex, Some(Sex::Male));
-        assert_eq!((d.birth_year_min, d.birth_year_max), (Some(2006), Some(2007)));
+        assert_eq!(
+            (d.birth_year_min, d.birth_year_max),
+            (Some(2006), Some(2007))
+        );
         assert_eq!(d.province_code.as_deref(), Some("AF06"));
         assert_eq!(d.last_residence_code.as_deref(), Some("PK-peshawar"));
         assert_eq!(d.site_code.as_deref(), Some("torkham"));
@@ -291,7 +342,10 @@ mod tests {
         let (d, w) = r.derive();
         assert_eq!(d.birth_year_min, None);
         assert_eq!(d.province_code, None);
-        assert_eq!(w.iter().map(|w| w.column).collect::<Vec<_>>(), vec!["birth_date", "province_of_origin"]);
+        assert_eq!(
+            w.iter().map(|w| w.column).collect::<Vec<_>>(),
+            vec!["birth_date", "province_of_origin"]
+        );
         assert_eq!(r.birth_date, "spring of the flood");
     }
 
@@ -301,7 +355,10 @@ mod tests {
         r.birth_date.clear();
         r.age = "12".into();
         let (d, _) = r.derive();
-        assert_eq!((d.birth_year_min, d.birth_year_max), (Some(2011), Some(2014)));
+        assert_eq!(
+            (d.birth_year_min, d.birth_year_max),
+            (Some(2011), Some(2014))
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@ impl Report {
     fn problem(&mut self, line: u64, column: Option<&str>, message: impl Into<String>) {
         self.problem_count += 1;
         if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(Problem { line, column: column.map(str::to_string), message: message.into() });
+            self.problems.push(Problem {
+                line,
+                column: column.map(str::to_string),
+                message: message.into(),
+            });
         }
     }
 }
@@ -65,7 +69,11 @@ struct SeenIds {
 
 impl SeenIds {
     fn new() -> Self {
-        Self { a: RandomState::new(), b: RandomState::new(), seen: HashSet::new() }
+        Self {
+            a: RandomState::new(),
+            b: RandomState::new(),
+            seen: HashSet::new(),
+        }
     }
     fn insert(&mut self, id: &str) -> bool {
         let h = |s: &RandomState| {
@@ -84,8 +92,14 @@ impl SeenIds {
 pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report {
     let mut report = Report::default();
     let quotes = std::rc::Rc::new(std::cell::Cell::new(0u64));
-    let counted = QuoteCounter { inner: input, quotes: quotes.clone() };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(counted);
+    let counted = QuoteCounter {
+        inner: input,
+        quotes: quotes.clone(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(counted);
     let mut last_line = 1;
     let mut record = csv::ByteRecord::new();
     let mut columns: Vec<&'static str> = Vec::new();
@@ -97,7 +111,13 @@ pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report 
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                report.problem(line, None, format!("the file's CSV structure is broken here ({e}); check for an unclosed quote"));
+                report.problem(
+                    line,
+                    None,
+                    format!(
+                        "the file's CSV structure is broken here ({e}); check for an unclosed quote"
+                    ),
+                );
                 // The reader cannot resynchronise reliably after a structural error.
                 break;
             }
@@ -112,7 +132,11 @@ pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report 
             }
             continue;
         }
-        if record.len() == 1 && record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
+        if record.len() == 1
+            && record
+                .get(0)
+                .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+        {
             continue; // A blank line.
         }
         report.rows += 1;
@@ -125,11 +149,19 @@ pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report 
         for (i, field) in record.iter().enumerate() {
             let column = columns[i];
             let Ok(text) = std::str::from_utf8(field) else {
-                report.problem(line, Some(column), "this value is not UTF-8 text: save the file as CSV UTF-8");
+                report.problem(
+                    line,
+                    Some(column),
+                    "this value is not UTF-8 text: save the file as CSV UTF-8",
+                );
                 continue;
             };
             if text.chars().count() > MAX_FIELD_CHARS {
-                report.problem(line, Some(column), format!("this value is longer than {MAX_FIELD_CHARS} characters"));
+                report.problem(
+                    line,
+                    Some(column),
+                    format!("this value is longer than {MAX_FIELD_CHARS} characters"),
+                );
                 continue;
             }
             if text.contains('\0') {
@@ -147,12 +179,23 @@ pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report 
             Err(e) => report.problem(line, Some("record_id"), e.to_string()),
             Ok(id) => {
                 if !seen.insert(id.as_str()) {
-                    report.problem(line, Some("record_id"), format!("record_id {:?} appears more than once in this file", id.as_str()));
+                    report.problem(
+                        line,
+                        Some("record_id"),
+                        format!(
+                            "record_id {:?} appears more than once in this file",
+                            id.as_str()
+                        ),
+                    );
                 }
             }
         }
         if !raw.has_name() && raw.household_id.trim().is_empty() {
-            report.problem(line, None, "this row has no name (given, father's or family) and no household_id");
+            report.problem(
+                line,
+                None,
+                "this row has no name (given, father's or family) and no household_id",
+            );
         }
         if report.is_valid() {
             sink(raw);
@@ -187,20 +230,41 @@ impl<R: Read> Read for QuoteCounter<R> {
 fn read_header(record: &csv::ByteRecord, report: &mut Report) -> Vec<&'static str> {
     let mut columns = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let field = if i == 0 { field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field) } else { field };
+        let field = if i == 0 {
+            field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+        } else {
+            field
+        };
         let Ok(name) = std::str::from_utf8(field) else {
-            report.problem(1, None, "the header is not UTF-8 text: save the file as CSV UTF-8");
+            report.problem(
+                1,
+                None,
+                "the header is not UTF-8 text: save the file as CSV UTF-8",
+            );
             return columns;
         };
         let name = name.trim().to_ascii_lowercase();
         match RawRegistration::COLUMNS.iter().find(|c| **c == name) {
-            Some(c) if columns.contains(c) => report.problem(1, Some(c), "this column appears twice in the header"),
+            Some(c) if columns.contains(c) => {
+                report.problem(1, Some(c), "this column appears twice in the header")
+            }
             Some(c) => columns.push(*c),
-            None => report.problem(1, Some(&name), format!("unknown column; the columns are: {}", RawRegistration::COLUMNS.join(", "))),
+            None => report.problem(
+                1,
+                Some(&name),
+                format!(
+                    "unknown column; the columns are: {}",
+                    RawRegistration::COLUMNS.join(", ")
+                ),
+            ),
         }
     }
     if !columns.contains(&"record_id") && report.is_valid() {
-        report.problem(1, Some("record_id"), "the required column record_id is missing from the header");
+        report.problem(
+            1,
+            Some("record_id"),
+            "the required column record_id is missing from the header",
+        );
     }
     columns
 }
@@ -236,7 +300,10 @@ mod tests {
 
     #[test]
     fn a_good_file_in_any_column_order_with_bom() {
-        let (r, rows) = read_all("\u{FEFF}given_name,record_id,household_id\nذبیح‌الله,r-1,h-1\n\"Gul, Bibi\",r-2,h-1\n".as_bytes());
+        let (r, rows) = read_all(
+            "\u{FEFF}given_name,record_id,household_id\nذبیح‌الله,r-1,h-1\n\"Gul, Bibi\",r-2,h-1\n"
+                .as_bytes(),
+        );
         assert!(r.is_valid(), "{:?}", r.problems);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].given_name, "Gul, Bibi");
@@ -245,14 +312,21 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_line_and_column() {
-        let text = "record_id,given_name,household_id\nr-1,Ahmad,\n,Nabi,\nr-1,Karim,\nr-4,,\nr-5,Wali\n";
+        let text =
+            "record_id,given_name,household_id\nr-1,Ahmad,\n,Nabi,\nr-1,Karim,\nr-4,,\nr-5,Wali\n";
         let (r, rows) = read_all(text.as_bytes());
         let msgs: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(r.problem_count, 4, "{msgs:?}");
         assert!(msgs[0].starts_with("line 3, column record_id"), "{msgs:?}");
         assert!(msgs[1].contains("more than once"), "{msgs:?}");
-        assert!(msgs[2].starts_with("line 5") && msgs[2].contains("no name"), "{msgs:?}");
-        assert!(msgs[3].starts_with("line 6") && msgs[3].contains("fields"), "{msgs:?}");
+        assert!(
+            msgs[2].starts_with("line 5") && msgs[2].contains("no name"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[3].starts_with("line 6") && msgs[3].contains("fields"),
+            "{msgs:?}"
+        );
         assert_eq!(rows.len(), 1, "rows stop flowing after the first problem");
     }
 
@@ -271,16 +345,30 @@ mod tests {
         let (r, _) = read_all(b"record_id,given_name\nr-1,\xC1hmad\n");
         assert!(r.problems[0].message.contains("UTF-8"));
         let long = format!("record_id,given_name\nr-1,{}\n", "a".repeat(1001));
-        assert!(read_all(long.as_bytes()).0.problems[0].message.contains("longer than"));
+        assert!(
+            read_all(long.as_bytes()).0.problems[0]
+                .message
+                .contains("longer than")
+        );
         let (r, _) = read_all(b"record_id,given_name\nr-1,\"Ahmad\nr-2,Nabi\n");
         assert!(!r.is_valid());
-        let (r, _) = read_all("record_id,given_name\nr-1,Ahmad\n".repeat(1).replace("r-1", &"x".repeat(65)).as_bytes());
+        let (r, _) = read_all(
+            "record_id,given_name\nr-1,Ahmad\n"
+                .repeat(1)
+                .replace("r-1", &"x".repeat(65))
+                .as_bytes(),
+        );
         assert!(r.problems[0].message.contains("longer than 64"));
     }
 
     #[test]
     fn writer_round_trips() {
-        let mut raw = RawRegistration { record_id: "r-1".into(), given_name: "  \"Zabi\", جان ".into(), birth_date: "۱۳۸۵".into(), ..Default::default() };
+        let mut raw = RawRegistration {
+            record_id: "r-1".into(),
+            given_name: "  \"Zabi\", جان ".into(),
+            birth_date: "۱۳۸۵".into(),
+            ..Default::default()
+        };
         raw.phone = "0300\n1234567".into();
         let mut out = Vec::new();
         let mut w = Writer::new(&mut out).unwrap();

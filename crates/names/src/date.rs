@@ -44,7 +44,9 @@ impl BirthEstimate {
     }
     /// Years between the two intervals (0 when they overlap).
     pub fn gap(&self, other: &BirthEstimate) -> i32 {
-        (self.year_min - other.year_max).max(other.year_min - self.year_max).max(0)
+        (self.year_min - other.year_max)
+            .max(other.year_min - self.year_max)
+            .max(0)
     }
 }
 
@@ -55,7 +57,9 @@ pub enum DateError {
     Empty,
     #[error("not a date in a known format: {0:?}")]
     Format(String),
-    #[error("year {0} is outside the accepted range (Gregorian 1900–2100 or Solar Hijri 1300–1410)")]
+    #[error(
+        "year {0} is outside the accepted range (Gregorian 1900–2100 or Solar Hijri 1300–1410)"
+    )]
     YearOutOfRange(i32),
     #[error("no such day: {0:?}")]
     NoSuchDay(String),
@@ -63,16 +67,28 @@ pub enum DateError {
 
 /// Converts a Solar Hijri date to the Gregorian calendar.
 pub fn solar_hijri_to_gregorian(year: i32, month: u8, day: u8) -> Option<NaiveDate> {
-    let iso = Date::try_new_persian(year, month, day).ok()?.to_calendar(icu_calendar::Iso);
-    NaiveDate::from_ymd_opt(iso.year().extended_year(), u32::from(iso.month().ordinal), u32::from(iso.day_of_month().0))
+    let iso = Date::try_new_persian(year, month, day)
+        .ok()?
+        .to_calendar(icu_calendar::Iso);
+    NaiveDate::from_ymd_opt(
+        iso.year().extended_year(),
+        u32::from(iso.month().ordinal),
+        u32::from(iso.day_of_month().0),
+    )
 }
 
 /// Converts a Gregorian date to the Solar Hijri calendar as (year, month, day).
 pub fn gregorian_to_solar_hijri(date: NaiveDate) -> Option<(i32, u8, u8)> {
     let month = u8::try_from(date.month()).ok()?;
     let day = u8::try_from(date.day()).ok()?;
-    let p = Date::try_new_iso(date.year(), month, day).ok()?.to_calendar(Persian);
-    Some((p.year().extended_year(), p.month().ordinal, p.day_of_month().0))
+    let p = Date::try_new_iso(date.year(), month, day)
+        .ok()?
+        .to_calendar(Persian);
+    Some((
+        p.year().extended_year(),
+        p.month().ordinal,
+        p.day_of_month().0,
+    ))
 }
 
 /// Reads a birth date as typed: a year or a date, Gregorian or Solar Hijri, in any digits.
@@ -85,11 +101,21 @@ pub fn parse_birth_date(raw: &str) -> Result<BirthEstimate, DateError> {
     if s.is_empty() {
         return Err(DateError::Empty);
     }
-    let parts: Vec<&str> = s.split(['-', '/', '.', ' ', '\\']).filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() || parts.iter().any(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 4) {
+    let parts: Vec<&str> = s
+        .split(['-', '/', '.', ' ', '\\'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty()
+        || parts
+            .iter()
+            .any(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 4)
+    {
         return Err(DateError::Format(raw.to_string()));
     }
-    let num = |p: &str| p.parse::<i32>().map_err(|_| DateError::Format(raw.to_string()));
+    let num = |p: &str| {
+        p.parse::<i32>()
+            .map_err(|_| DateError::Format(raw.to_string()))
+    };
     let (year, month, day) = match parts.as_slice() {
         [y] if y.len() == 4 => (num(y)?, None, None),
         [y, m] if y.len() == 4 => (num(y)?, Some(num(m)?), None),
@@ -101,29 +127,64 @@ pub fn parse_birth_date(raw: &str) -> Result<BirthEstimate, DateError> {
     if !solar && !GREGORIAN_YEARS.contains(&year) {
         return Err(DateError::YearOutOfRange(year));
     }
-    let calendar = if solar { Calendar::SolarHijri } else { Calendar::Gregorian };
+    let calendar = if solar {
+        Calendar::SolarHijri
+    } else {
+        Calendar::Gregorian
+    };
     let no_such_day = || DateError::NoSuchDay(raw.to_string());
     let in_range = |v: i32, hi: i32| (1..=hi).contains(&v);
     match (month, day) {
         (None, _) => {
             // A Solar Hijri year straddles two Gregorian years (it starts on 21 March).
-            let (lo, hi) = if solar { (year + 621, year + 622) } else { (year, year) };
-            Ok(BirthEstimate { year_min: lo, year_max: hi, calendar, date: None, defaulted: false })
+            let (lo, hi) = if solar {
+                (year + 621, year + 622)
+            } else {
+                (year, year)
+            };
+            Ok(BirthEstimate {
+                year_min: lo,
+                year_max: hi,
+                calendar,
+                date: None,
+                defaulted: false,
+            })
         }
         (Some(m), None) => {
             if !in_range(m, 12) {
                 return Err(no_such_day());
             }
-            let y = if solar { year + 621 + i32::from(m >= 10) } else { year };
-            Ok(BirthEstimate { year_min: y, year_max: y, calendar, date: None, defaulted: false })
+            let y = if solar {
+                year + 621 + i32::from(m >= 10)
+            } else {
+                year
+            };
+            Ok(BirthEstimate {
+                year_min: y,
+                year_max: y,
+                calendar,
+                date: None,
+                defaulted: false,
+            })
         }
         (Some(m), Some(d)) => {
             if !in_range(m, 12) || !in_range(d, 31) {
                 return Err(no_such_day());
             }
             let (m8, d8) = (m as u8, d as u8);
-            let date = if solar { solar_hijri_to_gregorian(year, m8, d8) } else { NaiveDate::from_ymd_opt(year, m as u32, d as u32) }.ok_or_else(no_such_day)?;
-            Ok(BirthEstimate { year_min: date.year(), year_max: date.year(), calendar, date: Some(date), defaulted: m == 1 && d == 1 })
+            let date = if solar {
+                solar_hijri_to_gregorian(year, m8, d8)
+            } else {
+                NaiveDate::from_ymd_opt(year, m as u32, d as u32)
+            }
+            .ok_or_else(no_such_day)?;
+            Ok(BirthEstimate {
+                year_min: date.year(),
+                year_max: date.year(),
+                calendar,
+                date: Some(date),
+                defaulted: m == 1 && d == 1,
+            })
         }
     }
 }
@@ -131,7 +192,11 @@ pub fn parse_birth_date(raw: &str) -> Result<BirthEstimate, DateError> {
 /// Reads an age in years as typed ("35", "۳۵", "about 35", "35 years").
 pub fn parse_age(raw: &str) -> Option<u32> {
     let s = ascii_digits(raw);
-    let digits: String = s.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+    let digits: String = s
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
     let age: u32 = digits.parse().ok()?;
     (age <= 120).then_some(age)
 }
@@ -140,7 +205,13 @@ pub fn parse_age(raw: &str) -> Option<u32> {
 /// for the approximate ages people give.
 pub fn birth_from_age(age: u32, registered_on: NaiveDate, slack: i32) -> BirthEstimate {
     let y = registered_on.year() - age as i32;
-    BirthEstimate { year_min: y - 1 - slack, year_max: y + slack, calendar: Calendar::Age, date: None, defaulted: false }
+    BirthEstimate {
+        year_min: y - 1 - slack,
+        year_max: y + slack,
+        calendar: Calendar::Age,
+        date: None,
+        defaulted: false,
+    }
 }
 
 #[cfg(test)]
@@ -149,14 +220,23 @@ mod tests {
 
     #[test]
     fn solar_hijri_new_year_is_21_march() {
-        assert_eq!(solar_hijri_to_gregorian(1385, 1, 1), NaiveDate::from_ymd_opt(2006, 3, 21));
-        assert_eq!(gregorian_to_solar_hijri(NaiveDate::from_ymd_opt(2006, 3, 21).unwrap()), Some((1385, 1, 1)));
+        assert_eq!(
+            solar_hijri_to_gregorian(1385, 1, 1),
+            NaiveDate::from_ymd_opt(2006, 3, 21)
+        );
+        assert_eq!(
+            gregorian_to_solar_hijri(NaiveDate::from_ymd_opt(2006, 3, 21).unwrap()),
+            Some((1385, 1, 1))
+        );
     }
 
     #[test]
     fn years_in_both_calendars() {
         let e = parse_birth_date("1385").unwrap();
-        assert_eq!((e.year_min, e.year_max, e.calendar), (2006, 2007, Calendar::SolarHijri));
+        assert_eq!(
+            (e.year_min, e.year_max, e.calendar),
+            (2006, 2007, Calendar::SolarHijri)
+        );
         let e = parse_birth_date("۱۳۸۵").unwrap();
         assert_eq!(e.year_min, 2006);
         let e = parse_birth_date("2006").unwrap();
@@ -165,8 +245,18 @@ mod tests {
 
     #[test]
     fn dates_in_every_order_and_digit_set() {
-        for s in ["2006-03-01", "01/03/2006", "01-03-2006", "01.03.2006", "٢٠٠٦-٠٣-٠١"] {
-            assert_eq!(parse_birth_date(s).unwrap().date, NaiveDate::from_ymd_opt(2006, 3, 1), "{s}");
+        for s in [
+            "2006-03-01",
+            "01/03/2006",
+            "01-03-2006",
+            "01.03.2006",
+            "٢٠٠٦-٠٣-٠١",
+        ] {
+            assert_eq!(
+                parse_birth_date(s).unwrap().date,
+                NaiveDate::from_ymd_opt(2006, 3, 1),
+                "{s}"
+            );
         }
         let e = parse_birth_date("1385-01-01").unwrap();
         assert!(e.defaulted);

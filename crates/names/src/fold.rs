@@ -65,7 +65,17 @@ pub(crate) fn is_arabic_letter(c: char) -> bool {
 }
 
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{200D}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}' | '\u{2060}' | '\u{061C}' | '\u{00AD}')
+    matches!(
+        c,
+        '\u{200B}'
+            | '\u{200D}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{FEFF}'
+            | '\u{2060}'
+            | '\u{061C}'
+            | '\u{00AD}'
+    )
 }
 
 /// Folds a raw string into lowercase canonical letters separated by single spaces.
@@ -78,14 +88,21 @@ pub fn fold(raw: &str) -> String {
     // NFKC first, so presentation forms (ﻣﺤﻤﺪ) and compatibility digits become ordinary letters;
     // then NFD, so Latin diacritics (Kābul) split off and can be dropped.
     for c in raw.nfkc().collect::<String>().nfd() {
-        if is_combining_mark(c) || is_invisible(c) || matches!(c, '\u{064B}'..='\u{065F}' | '\u{06D6}'..='\u{06ED}') {
+        if is_combining_mark(c)
+            || is_invisible(c)
+            || matches!(c, '\u{064B}'..='\u{065F}' | '\u{06D6}'..='\u{06ED}')
+        {
             // Harakat (U+064B–U+065F) and Quranic marks are combining marks too; the explicit
             // range keeps them dropped even where a Unicode table disagrees.
             continue;
         }
         let c = fold_digit(c);
         if c.is_alphanumeric() {
-            let folded = if is_arabic_letter(c) { fold_arabic(c) } else { Some(c) };
+            let folded = if is_arabic_letter(c) {
+                fold_arabic(c)
+            } else {
+                Some(c)
+            };
             if let Some(f) = folded {
                 for l in f.to_lowercase() {
                     push(&mut out, &mut pending_space, l);

@@ -20,5 +20,9 @@ pub const SITES: &str = include_str!("../data/crossing_points.tsv");
 
 /// The data rows of a table: each line split on tabs, the header skipped.
 pub fn rows(table: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    table.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split('\t').collect())
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').collect())
 }

@@ -60,7 +60,10 @@ impl Name {
     }
     /// The phonetic codes of the core units, the parts whose frequency weighs evidence.
     pub fn core_codes(&self) -> impl Iterator<Item = &Code> {
-        self.units.iter().filter(|u| u.role == UnitRole::Core).map(|u| &u.code)
+        self.units
+            .iter()
+            .filter(|u| u.role == UnitRole::Core)
+            .map(|u| &u.code)
     }
 }
 
@@ -73,7 +76,10 @@ enum Honorific {
 }
 
 /// Ambiguous words that are ordinary name parts far more often than titles.
-const AMBIGUOUS_KEPT: &[&str] = &["khan", "gul", "jan", "shah", "shahid", "shaheed", "nawab", "ghazi", "malik", "sardar", "bibi", "mirza", "begum", "khanum", "hazrat", "khalifa"];
+const AMBIGUOUS_KEPT: &[&str] = &[
+    "khan", "gul", "jan", "shah", "shahid", "shaheed", "nawab", "ghazi", "malik", "sardar", "bibi",
+    "mirza", "begum", "khanum", "hazrat", "khalifa",
+];
 
 struct Lexicon {
     honorifics: HashMap<String, Honorific>,
@@ -83,7 +89,10 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let mut honorifics = HashMap::new();
     for cols in crate::lexicon::rows(crate::lexicon::HONORIFICS) {
         let mut cols = cols.into_iter();
-        let (Some(arabic), Some(latin), Some(kind)) = (cols.next(), cols.next(), cols.next()) else { continue };
+        let (Some(arabic), Some(latin), Some(kind)) = (cols.next(), cols.next(), cols.next())
+        else {
+            continue;
+        };
         let latin_forms: Vec<String> = latin.split(';').map(fold).collect();
         let canonical = latin_forms.first().cloned().unwrap_or_default();
         let h = match kind.trim() {
@@ -98,22 +107,35 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         }
     }
     // Short forms clerks type that the table spells out.
-    for t in ["eng", "engr", "dr", "doc", "prof", "hji", "mr", "mrs", "ms", "miss"] {
+    for t in [
+        "eng", "engr", "dr", "doc", "prof", "hji", "mr", "mrs", "ms", "miss",
+    ] {
         honorifics.insert(t.to_string(), Honorific::Title);
     }
     Lexicon { honorifics }
 });
 
 /// Spellings of Mohammad that may lead another name and be dropped by a clerk.
-const MOHAMMAD_LATIN: &[&str] = &["mohammad", "muhammad", "mohammed", "muhammed", "mohamad", "mohamed", "muhamad", "muhamed", "mohammd", "mohamamd", "mohamd", "mohmmad", "mohummad", "mahammad", "muhammet", "mohd", "md", "muhd", "mhd", "mohd", "mohamma"];
+const MOHAMMAD_LATIN: &[&str] = &[
+    "mohammad", "muhammad", "mohammed", "muhammed", "mohamad", "mohamed", "muhamad", "muhamed",
+    "mohammd", "mohamamd", "mohamd", "mohmmad", "mohummad", "mahammad", "muhammet", "mohd", "md",
+    "muhd", "mhd", "mohd", "mohamma",
+];
 const MOHAMMAD_ARABIC: &str = "محمد";
 
 /// Latin spellings of the particle Allah as a separate word or word ending (longest first).
-const ALLAH_ENDINGS: &[&str] = &["ullah", "ollah", "allah", "illah", "ulloh", "ulla", "olla", "alla", "ulah", "llah"];
+const ALLAH_ENDINGS: &[&str] = &[
+    "ullah", "ollah", "allah", "illah", "ulloh", "ulla", "olla", "alla", "ulah", "llah",
+];
 /// Latin spellings of -uddin (longest first).
-const UDDIN_ENDINGS: &[&str] = &["uddeen", "oddeen", "uddin", "oddin", "eddin", "addin", "aldin", "uldin", "udeen", "udin", "odin"];
+const UDDIN_ENDINGS: &[&str] = &[
+    "uddeen", "oddeen", "uddin", "oddin", "eddin", "addin", "aldin", "uldin", "udeen", "udin",
+    "odin",
+];
 /// Standalone connectives between name parts (Nasir-ud-Din, Inam-ul-Haq, Fazl-ur-Rahman).
-const CONNECTIVES: &[&str] = &["ul", "ur", "ud", "us", "uz", "un", "ut", "al", "el", "ad", "ar", "as", "az", "ush", "ul"];
+const CONNECTIVES: &[&str] = &[
+    "ul", "ur", "ud", "us", "uz", "un", "ut", "al", "el", "ad", "ar", "as", "az", "ush", "ul",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Particle {
@@ -157,8 +179,18 @@ pub fn normalize(raw: &str) -> Name {
     for u in &units {
         joined.extend(&u.code);
     }
-    let folded = tokens.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
-    Name { folded, units, honorifics, relation, joined }
+    let folded = tokens
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Name {
+        folded,
+        units,
+        honorifics,
+        relation,
+        joined,
+    }
 }
 
 fn is_mohammad(text: &str) -> bool {
@@ -217,14 +249,26 @@ fn set_aside_honorifics(tokens: Vec<&str>, honorifics: &mut Vec<String>) -> Vec<
         let t = tokens[i];
         match lex.honorifics.get(t) {
             Some(Honorific::Title) => honorifics.push(t.to_string()),
-            Some(Honorific::OptionalPrefix) => out.push(Token { text: t.to_string(), optional_prefix: true }),
-            None => out.push(Token { text: expand_abbreviation(t).to_string(), optional_prefix: false }),
+            Some(Honorific::OptionalPrefix) => out.push(Token {
+                text: t.to_string(),
+                optional_prefix: true,
+            }),
+            None => out.push(Token {
+                text: expand_abbreviation(t).to_string(),
+                optional_prefix: false,
+            }),
         }
         i += 1;
     }
     // A name that is only titles ("Haji") keeps them as its name.
     if out.is_empty() && !honorifics.is_empty() {
-        out = honorifics.drain(..).map(|text| Token { text, optional_prefix: false }).collect();
+        out = honorifics
+            .drain(..)
+            .map(|text| Token {
+                text,
+                optional_prefix: false,
+            })
+            .collect();
     }
     // A lineage word is optional only before another part: "Sayed" alone is the name.
     if out.len() == 1 {
@@ -241,11 +285,19 @@ fn expand_abbreviation(t: &str) -> &str {
 }
 
 fn unit(text: &str, role: UnitRole) -> Unit {
-    Unit { text: text.to_string(), code: encode(text), role }
+    Unit {
+        text: text.to_string(),
+        code: encode(text),
+        role,
+    }
 }
 
 fn particle(p: Particle) -> Unit {
-    Unit { text: p.canonical().to_string(), code: p.code(), role: UnitRole::Particle }
+    Unit {
+        text: p.canonical().to_string(),
+        code: p.code(),
+        role: UnitRole::Particle,
+    }
 }
 
 fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
@@ -265,7 +317,14 @@ fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
             pending_abd = false;
             if is_allah_word(t) {
                 // Abd Allah, عبد الله: the whole is one name, Abdullah.
-                units.push(unit(if script == Script::Arabic { "عبدالله" } else { "abdullah" }, UnitRole::Core));
+                units.push(unit(
+                    if script == Script::Arabic {
+                        "عبدالله"
+                    } else {
+                        "abdullah"
+                    },
+                    UnitRole::Core,
+                ));
                 i += 1;
                 continue;
             }
@@ -315,18 +374,50 @@ fn strip_linker<'a>(t: &'a str, next: Option<&str>) -> &'a str {
         "ud" => next.starts_with('d'),
         "uz" => next.starts_with('z'),
         // Rasul, Maqbul and Qabul end in -ul too: strip only where it cannot be the name.
-        "ul" => stem_ends_vowel || matches!(next, "haq" | "haque" | "huq" | "islam" | "amin" | "hadi" | "rahman"),
+        "ul" => {
+            stem_ends_vowel
+                || matches!(
+                    next,
+                    "haq" | "haque" | "huq" | "islam" | "amin" | "hadi" | "rahman"
+                )
+        }
         _ => false,
     };
     if strip { stem } else { t }
 }
 
 fn is_abd_word(t: &str) -> bool {
-    matches!(t, "abd" | "abdul" | "abdur" | "abdus" | "abduz" | "abdal" | "abdel" | "abdol" | "abdu" | "abdo" | "abdual" | "abdool" | "abdoul" | "abdhul" | "abdor" | "abdos" | "abdoz" | "abdun" | "abdut" | "abdud" | "عبد" | "عبدال" | "عبدل")
+    matches!(
+        t,
+        "abd"
+            | "abdul"
+            | "abdur"
+            | "abdus"
+            | "abduz"
+            | "abdal"
+            | "abdel"
+            | "abdol"
+            | "abdu"
+            | "abdo"
+            | "abdual"
+            | "abdool"
+            | "abdoul"
+            | "abdhul"
+            | "abdor"
+            | "abdos"
+            | "abdoz"
+            | "abdun"
+            | "abdut"
+            | "abdud"
+            | "عبد"
+            | "عبدال"
+            | "عبدل"
+    )
 }
 
 fn is_allah_word(t: &str) -> bool {
-    matches!(t, "الله" | "اله" | "لله") || (script_of(t) == Script::Latin && ALLAH_ENDINGS.contains(&t))
+    matches!(t, "الله" | "اله" | "لله")
+        || (script_of(t) == Script::Latin && ALLAH_ENDINGS.contains(&t))
 }
 
 fn is_uddin_word(t: &str) -> bool {
@@ -340,7 +431,12 @@ fn split_token(t: &str, script: Script, has_prev: bool, units: &mut Vec<Unit>) {
         _ => split_abd_latin(t),
     };
     if abd_rest {
-        if is_allah_word(rest) || matches!(rest, "له" | "لاه" | "lah" | "la" | "llah" | "lla" | "ah" | "a") {
+        if is_allah_word(rest)
+            || matches!(
+                rest,
+                "له" | "لاه" | "lah" | "la" | "llah" | "lla" | "ah" | "a"
+            )
+        {
             units.push(unit(t, UnitRole::Core));
             return;
         }
@@ -356,7 +452,8 @@ fn split_token(t: &str, script: Script, has_prev: bool, units: &mut Vec<Unit>) {
         return;
     }
     // The Arabic article on a later part (فضل الرحمن, انعام الحق) is spelling, not sound.
-    if script == Script::Arabic && has_prev && rest.starts_with("ال") && rest.chars().count() > 3 {
+    if script == Script::Arabic && has_prev && rest.starts_with("ال") && rest.chars().count() > 3
+    {
         units.push(unit(&rest["ال".len()..], UnitRole::Core));
         return;
     }
@@ -376,29 +473,47 @@ fn split_abd_arabic(t: &str) -> (bool, &str) {
 
 /// Abdulghani, Abdurrahman, Abdurahman, Abdussalam → (true, ghani | rahman | salam).
 fn split_abd_latin(t: &str) -> (bool, &str) {
-    let Some(after) = t.strip_prefix("abd") else { return (false, t) };
+    let Some(after) = t.strip_prefix("abd") else {
+        return (false, t);
+    };
     let b = after.as_bytes();
     let mut k = 0;
-    if b.first().is_some_and(|c| matches!(c, b'u' | b'o' | b'a' | b'e')) {
+    if b.first()
+        .is_some_and(|c| matches!(c, b'u' | b'o' | b'a' | b'e'))
+    {
         k = 1;
     }
     let conn = b.get(k).copied();
     if conn.is_some_and(|c| matches!(c, b'l' | b'r' | b's' | b'z' | b't' | b'd' | b'n')) {
         let with_conn = &after[k + 1..];
         // A single r or s before a vowel belongs to the next part: Abdu-rahman, Abdu-salam.
-        let starts_vowel = with_conn.as_bytes().first().is_some_and(|c| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u'));
-        let rest = if starts_vowel && conn != Some(b'l') { &after[k..] } else { with_conn };
+        let starts_vowel = with_conn
+            .as_bytes()
+            .first()
+            .is_some_and(|c| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u'));
+        let rest = if starts_vowel && conn != Some(b'l') {
+            &after[k..]
+        } else {
+            with_conn
+        };
         if rest.len() >= 2 {
             return (true, rest);
         }
         return (false, t);
     }
     let rest = &after[k..];
-    if rest.len() >= 3 { (true, rest) } else { (false, t) }
+    if rest.len() >= 3 {
+        (true, rest)
+    } else {
+        (false, t)
+    }
 }
 
 fn split_suffix_latin(t: &str) -> (&str, Option<Particle>) {
-    for (endings, p, min_stem) in [(ALLAH_ENDINGS, Particle::Allah, 2), (UDDIN_ENDINGS, Particle::Uddin, 3)] {
+    for (endings, p, min_stem) in [
+        (ALLAH_ENDINGS, Particle::Allah, 2),
+        (UDDIN_ENDINGS, Particle::Uddin, 3),
+    ] {
         for e in endings {
             if let Some(stem) = t.strip_suffix(e) {
                 if stem.len() >= min_stem {
@@ -411,7 +526,11 @@ fn split_suffix_latin(t: &str) -> (&str, Option<Particle>) {
 }
 
 fn split_suffix_arabic(t: &str) -> (&str, Option<Particle>) {
-    for (ending, p) in [("الله", Particle::Allah), ("اله", Particle::Allah), ("الدین", Particle::Uddin)] {
+    for (ending, p) in [
+        ("الله", Particle::Allah),
+        ("اله", Particle::Allah),
+        ("الدین", Particle::Uddin),
+    ] {
         if let Some(stem) = t.strip_suffix(ending) {
             if stem.chars().count() >= 2 {
                 return (stem, Some(p));
@@ -431,7 +550,13 @@ mod tests {
 
     #[test]
     fn abd_compounds_split_alike_in_both_scripts() {
-        for s in ["Abdul Ghani", "Abdulghani", "abdul-ghani", "عبدالغنی", "عبد الغنی"] {
+        for s in [
+            "Abdul Ghani",
+            "Abdulghani",
+            "abdul-ghani",
+            "عبدالغنی",
+            "عبد الغنی",
+        ] {
             let n = normalize(s);
             assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
             assert_eq!(n.units[0].role, UnitRole::Particle, "{s}");
@@ -452,7 +577,13 @@ mod tests {
     #[test]
     fn ullah_and_uddin_are_particles() {
         let n = normalize("Zabiullah");
-        assert_eq!(texts(&n), vec![("zabi".into(), UnitRole::Core), ("ullah".into(), UnitRole::Particle)]);
+        assert_eq!(
+            texts(&n),
+            vec![
+                ("zabi".into(), UnitRole::Core),
+                ("ullah".into(), UnitRole::Particle)
+            ]
+        );
         let n = normalize("ذبیح‌الله");
         assert_eq!(n.units[1].role, UnitRole::Particle);
         let n = normalize("Nasir-ud-Din");

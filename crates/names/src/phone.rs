@@ -18,7 +18,9 @@ pub fn to_e164(raw: &str) -> Option<String> {
         vec![(None, format!("+{digits}"))]
     } else if let Some(rest) = digits.strip_prefix("00") {
         vec![(None, format!("+{rest}"))]
-    } else if (digits.starts_with("92") && digits.len() == 12) || (digits.starts_with("93") && digits.len() == 11) {
+    } else if (digits.starts_with("92") && digits.len() == 12)
+        || (digits.starts_with("93") && digits.len() == 11)
+    {
         vec![(None, format!("+{digits}"))]
     } else if digits.starts_with("03") {
         vec![(Some(Id::PK), digits.clone()), (Some(Id::AF), digits)]
@@ -41,16 +43,32 @@ mod tests {
 
     #[test]
     fn pakistani_numbers_in_every_format() {
-        for s in ["0300-1234567", "0300 1234567", "+92 300 1234567", "0092 300 1234567", "923001234567", "۰۳۰۰۱۲۳۴۵۶۷"] {
+        for s in [
+            "0300-1234567",
+            "0300 1234567",
+            "+92 300 1234567",
+            "0092 300 1234567",
+            "923001234567",
+            "۰۳۰۰۱۲۳۴۵۶۷",
+        ] {
             assert_eq!(to_e164(s).as_deref(), Some("+923001234567"), "{s}");
         }
     }
 
     #[test]
     fn afghan_numbers_in_every_format() {
-        for s in ["0700 123 456", "070 012 3456", "+93 70 012 3456", "0093700123456", "93700123456"] {
+        for s in [
+            "0700 123 456",
+            "070 012 3456",
+            "+93 70 012 3456",
+            "0093700123456",
+            "93700123456",
+        ] {
             let got = to_e164(s);
-            assert!(got.as_deref().is_some_and(|g| g.starts_with("+9370")), "{s}: {got:?}");
+            assert!(
+                got.as_deref().is_some_and(|g| g.starts_with("+9370")),
+                "{s}: {got:?}"
+            );
         }
     }
 

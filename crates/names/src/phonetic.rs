@@ -94,9 +94,15 @@ pub mod sym {
     /// a doubled vowel a long one, capitals a final one.
     pub const fn letter(s: Symbol) -> &'static str {
         const LETTERS: [&str; COUNT] = [
-            "*", "*a", "*i", "*u", "a", "i", "u", "e", "aa", "ii", "uu", "A", "I", "U", "w", "y", "h", "b", "p", "t", "d", "k", "q", "g", "x", "f", "s", "z", "S", "C", "j", "l", "m", "n", "r",
+            "*", "*a", "*i", "*u", "a", "i", "u", "e", "aa", "ii", "uu", "A", "I", "U", "w", "y",
+            "h", "b", "p", "t", "d", "k", "q", "g", "x", "f", "s", "z", "S", "C", "j", "l", "m",
+            "n", "r",
         ];
-        if (s as usize) < COUNT { LETTERS[s as usize] } else { "?" }
+        if (s as usize) < COUNT {
+            LETTERS[s as usize]
+        } else {
+            "?"
+        }
     }
 }
 
@@ -147,7 +153,9 @@ impl Code {
     fn push_folded(&mut self, s: Symbol) {
         match self.last() {
             Some(prev) if prev == s && !is_vowel(s) => {}
-            Some(prev) if (is_soft(prev) || is_long(prev)) && (is_soft(s) || is_long(s)) => self.set_last(merge_vowels(prev, s)),
+            Some(prev) if (is_soft(prev) || is_long(prev)) && (is_soft(s) || is_long(s)) => {
+                self.set_last(merge_vowels(prev, s))
+            }
             Some(prev) if is_initial(prev) && (is_soft(s) || is_long(s)) => {}
             _ => self.push(s),
         }
@@ -193,7 +201,11 @@ fn merge_vowels(a: Symbol, b: Symbol) -> Symbol {
         _ => 0,
     };
     let long = is_long(a) || is_long(b);
-    let q = if rank(b) > rank(a) { quality(b) } else { quality(a) };
+    let q = if rank(b) > rank(a) {
+        quality(b)
+    } else {
+        quality(a)
+    };
     match (long, q) {
         (true, 2) => I_LONG,
         (true, 3) => U_LONG,
@@ -244,13 +256,20 @@ pub fn encode_latin(token: &str) -> Code {
             }
         }
         // "ya" closing a word after a consonant is the Arabic-script final ی (Yahya, Zakariya).
-        if c == b'y' && !at_start && prev.is_some_and(|p| !is_latin_vowel(p)) && (next == Some(b'a') && i + 2 == b.len()) {
+        if c == b'y'
+            && !at_start
+            && prev.is_some_and(|p| !is_latin_vowel(p))
+            && (next == Some(b'a') && i + 2 == b.len())
+        {
             code.push_folded(I_SOFT);
             code.push(A_SOFT);
             break;
         }
         let in_group = |j: usize| {
-            let y_vowel = b[j] == b'y' && j > 0 && (!b.get(j + 1).copied().is_some_and(is_latin_vowel) || matches!(b[j - 1], b'i' | b'e'));
+            let y_vowel = b[j] == b'y'
+                && j > 0
+                && (!b.get(j + 1).copied().is_some_and(is_latin_vowel)
+                    || matches!(b[j - 1], b'i' | b'e'));
             is_latin_vowel(b[j]) || y_vowel
         };
         if is_latin_vowel(c) || (!at_start && in_group(i)) {
@@ -308,11 +327,21 @@ fn push_latin_vowels(code: &mut Code, group: &[u8], at_start: bool, is_final: bo
     // Two vowel letters write one long vowel or diphthong (aa, ee, oo, ou, ai, ei).
     let doubled = group.len() >= 2;
     if at_start {
-        code.push(if has(b'o') || has(b'u') { VU } else if has(b'a') { VA } else { VI });
+        code.push(if has(b'o') || has(b'u') {
+            VU
+        } else if has(b'a') {
+            VA
+        } else {
+            VI
+        });
         return;
     }
     // "ia", "iya", "ie" at the end: an i, then the final a (Zakia, Zakiya, Rukhsana's Nazia).
-    if is_final && group.len() > 1 && matches!(group.last(), Some(b'a') | Some(b'e')) && (has(b'i') || has(b'y')) {
+    if is_final
+        && group.len() > 1
+        && matches!(group.last(), Some(b'a') | Some(b'e'))
+        && (has(b'i') || has(b'y'))
+    {
         code.push_folded(I_SOFT);
         code.push(A_SOFT);
         return;
@@ -341,7 +370,10 @@ fn push_latin_vowels(code: &mut Code, group: &[u8], at_start: bool, is_final: bo
 
 /// Encodes a folded Arabic-script token (Dari letters, as `fold` leaves them).
 pub fn encode_arabic(token: &str) -> Code {
-    let letters: Vec<char> = token.chars().filter(|&c| crate::fold::is_arabic_letter(c)).collect();
+    let letters: Vec<char> = token
+        .chars()
+        .filter(|&c| crate::fold::is_arabic_letter(c))
+        .collect();
     let mut code = Code::default();
     let is_vowel_letter = |c: char| matches!(c, 'ا' | 'و' | 'ی');
     let n = letters.len();

@@ -45,10 +45,32 @@ pub struct Gazetteer {
 }
 
 /// Words that say what kind of place follows, not which ("Nangarhar province", "ولایت ننگرهار").
-const NOISE: &[&str] = &["province", "provence", "prov", "district", "dist", "city", "wilayat", "woluswali", "ولایت", "ولسوالی", "ولسوالی", "شهر", "district,", "camp", "border", "crossing", "point"];
+const NOISE: &[&str] = &[
+    "province",
+    "provence",
+    "prov",
+    "district",
+    "dist",
+    "city",
+    "wilayat",
+    "woluswali",
+    "ولایت",
+    "ولسوالی",
+    "ولسوالی",
+    "شهر",
+    "district,",
+    "camp",
+    "border",
+    "crossing",
+    "point",
+];
 
 fn key(raw: &str) -> String {
-    fold(raw).split(' ').filter(|t| !NOISE.contains(t)).collect::<Vec<_>>().concat()
+    fold(raw)
+        .split(' ')
+        .filter(|t| !NOISE.contains(t))
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 fn fuzzy_key(k: &str) -> String {
@@ -64,20 +86,57 @@ impl Gazetteer {
     }
 
     fn load() -> Gazetteer {
-        let mut g = Gazetteer { places: Vec::new(), exact: HashMap::new(), fuzzy: HashMap::new() };
+        let mut g = Gazetteer {
+            places: Vec::new(),
+            exact: HashMap::new(),
+            fuzzy: HashMap::new(),
+        };
         use crate::lexicon;
         let rows = |text: &'static str| lexicon::rows(text).filter(|c| c.len() >= 4);
         for c in rows(lexicon::PROVINCES) {
-            let names = [c[1], c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
-            g.add(Place { code: c[0].into(), kind: PlaceKind::Province, name_en: c[1].into(), name_local: c[2].into(), parent: None }, names);
+            let names = [c[1], c[2], c[3]]
+                .into_iter()
+                .chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(
+                Place {
+                    code: c[0].into(),
+                    kind: PlaceKind::Province,
+                    name_en: c[1].into(),
+                    name_local: c[2].into(),
+                    parent: None,
+                },
+                names,
+            );
         }
         for c in rows(lexicon::DISTRICTS) {
-            let names = [c[2], c[3]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
-            g.add(Place { code: c[0].into(), kind: PlaceKind::District, name_en: c[2].into(), name_local: c[3].into(), parent: Some(c[1].into()) }, names);
+            let names = [c[2], c[3]]
+                .into_iter()
+                .chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(
+                Place {
+                    code: c[0].into(),
+                    kind: PlaceKind::District,
+                    name_en: c[2].into(),
+                    name_local: c[3].into(),
+                    parent: Some(c[1].into()),
+                },
+                names,
+            );
         }
         for c in rows(lexicon::PAKISTAN_PLACES) {
-            let names = [c[1], c[2]].into_iter().chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
-            g.add(Place { code: c[0].into(), kind: PlaceKind::PakistanPlace, name_en: c[1].into(), name_local: c[2].into(), parent: Some(c[3].into()) }, names);
+            let names = [c[1], c[2]]
+                .into_iter()
+                .chain(c.get(4).into_iter().flat_map(|v| v.split(';')));
+            g.add(
+                Place {
+                    code: c[0].into(),
+                    kind: PlaceKind::PakistanPlace,
+                    name_en: c[1].into(),
+                    name_local: c[2].into(),
+                    parent: Some(c[3].into()),
+                },
+                names,
+            );
         }
         for c in rows(lexicon::SITES) {
             let kind = match c[3] {
@@ -85,8 +144,19 @@ impl Gazetteer {
                 "camp" => PlaceKind::Camp,
                 _ => PlaceKind::ReceptionCentre,
             };
-            let names = [c[0], c[1], c[2]].into_iter().chain(c.get(5).into_iter().flat_map(|v| v.split(';')));
-            g.add(Place { code: c[0].into(), kind, name_en: c[1].into(), name_local: c[2].into(), parent: Some(c[4].into()) }, names);
+            let names = [c[0], c[1], c[2]]
+                .into_iter()
+                .chain(c.get(5).into_iter().flat_map(|v| v.split(';')));
+            g.add(
+                Place {
+                    code: c[0].into(),
+                    kind,
+                    name_en: c[1].into(),
+                    name_local: c[2].into(),
+                    parent: Some(c[4].into()),
+                },
+                names,
+            );
         }
         g
     }
@@ -103,7 +173,14 @@ impl Gazetteer {
             self.exact.entry((kind, k.clone())).or_insert(idx);
             let fk = fuzzy_key(&k);
             if fk.len() >= 2 {
-                self.fuzzy.entry((kind, fk)).and_modify(|e| if *e != Some(idx) { *e = None }).or_insert(Some(idx));
+                self.fuzzy
+                    .entry((kind, fk))
+                    .and_modify(|e| {
+                        if *e != Some(idx) {
+                            *e = None
+                        }
+                    })
+                    .or_insert(Some(idx));
             }
         }
     }
@@ -120,7 +197,10 @@ impl Gazetteer {
             }
         }
         let fk = fuzzy_key(&k);
-        kinds.iter().find_map(|kind| self.fuzzy.get(&(*kind, fk.clone())).copied().flatten()).map(|i| &self.places[i])
+        kinds
+            .iter()
+            .find_map(|kind| self.fuzzy.get(&(*kind, fk.clone())).copied().flatten())
+            .map(|i| &self.places[i])
     }
 
     /// An Afghan province, by any spelling in any script.
@@ -135,7 +215,11 @@ impl Gazetteer {
             Some(pc) if p.parent.as_deref() != Some(pc) => {
                 // Names recur across provinces (Surobi, Arghandab): look for the one in `pc`.
                 let k = key(raw);
-                self.places.iter().find(|q| q.kind == PlaceKind::District && q.parent.as_deref() == Some(pc) && key(&q.name_en) == k)
+                self.places.iter().find(|q| {
+                    q.kind == PlaceKind::District
+                        && q.parent.as_deref() == Some(pc)
+                        && key(&q.name_en) == k
+                })
             }
             _ => Some(p),
         }
@@ -148,7 +232,14 @@ impl Gazetteer {
 
     /// A crossing point, reception centre or camp.
     pub fn site(&self, raw: &str) -> Option<&Place> {
-        self.resolve(raw, &[PlaceKind::CrossingPoint, PlaceKind::ReceptionCentre, PlaceKind::Camp])
+        self.resolve(
+            raw,
+            &[
+                PlaceKind::CrossingPoint,
+                PlaceKind::ReceptionCentre,
+                PlaceKind::Camp,
+            ],
+        )
     }
 
     /// The entry with this code.
@@ -170,7 +261,13 @@ mod tests {
     fn provinces_in_both_scripts() {
         let g = Gazetteer::get();
         assert_eq!(g.all(PlaceKind::Province).count(), 34);
-        for s in ["Nangarhar", "Ningarhar", "ننگرهار", "nangarhar province", "NANGARHAR"] {
+        for s in [
+            "Nangarhar",
+            "Ningarhar",
+            "ننگرهار",
+            "nangarhar province",
+            "NANGARHAR",
+        ] {
             assert_eq!(g.province(s).map(|p| p.code.as_str()), Some("AF06"), "{s}");
         }
         for s in ["Kandahar", "Qandahar", "کندهار", "قندهار"] {
@@ -182,15 +279,28 @@ mod tests {
     #[test]
     fn pakistani_places_and_sites() {
         let g = Gazetteer::get();
-        assert_eq!(g.pakistan_place("Peshawar").map(|p| p.code.as_str()), Some("PK-peshawar"));
-        assert_eq!(g.pakistan_place("پشاور").map(|p| p.code.as_str()), Some("PK-peshawar"));
+        assert_eq!(
+            g.pakistan_place("Peshawar").map(|p| p.code.as_str()),
+            Some("PK-peshawar")
+        );
+        assert_eq!(
+            g.pakistan_place("پشاور").map(|p| p.code.as_str()),
+            Some("PK-peshawar")
+        );
         assert_eq!(g.site("Torkham").map(|p| p.code.as_str()), Some("torkham"));
-        assert_eq!(g.site("Spin Boldak").map(|p| p.code.as_str()), Some("spin-boldak"));
+        assert_eq!(
+            g.site("Spin Boldak").map(|p| p.code.as_str()),
+            Some("spin-boldak")
+        );
     }
 
     #[test]
     fn districts_resolve() {
         let g = Gazetteer::get();
-        assert_eq!(g.district("Jalalabad", None).and_then(|p| p.parent.as_deref()), Some("AF06"));
+        assert_eq!(
+            g.district("Jalalabad", None)
+                .and_then(|p| p.parent.as_deref()),
+            Some("AF06")
+        );
     }
 }

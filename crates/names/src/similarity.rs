@@ -37,7 +37,8 @@ const fn pair(a: Symbol, b: Symbol, x: Symbol, y: Symbol) -> bool {
 /// when the quality differs (Aman/Amin, Hasan/Hussain), dearest between firm positions.
 const fn vowel_substitution(a: Symbol, b: Symbol) -> f32 {
     let (qa, qb) = (quality(a), quality(b));
-    let same_quality = qa == qb || qa == 0 || qb == 0 || (qa == 4 && qb != 3) || (qb == 4 && qa != 3);
+    let same_quality =
+        qa == qb || qa == 0 || qb == 0 || (qa == 4 && qb != 3) || (qb == 4 && qa != 3);
     if is_initial(a) && is_initial(b) {
         if same_quality { 0.1 } else { 0.9 }
     } else if is_final(a) && is_final(b) {
@@ -67,9 +68,15 @@ const fn substitution(a: Symbol, b: Symbol) -> f32 {
     }
     let explicit = if is_vowel(a) && is_vowel(b) {
         vowel_substitution(a, b)
-    } else if (a == W && quality(b) == 3 && !is_initial(b)) || (b == W && quality(a) == 3 && !is_initial(a)) || (a == Y && quality(b) == 2 && !is_initial(b)) || (b == Y && quality(a) == 2 && !is_initial(a)) {
+    } else if (a == W && quality(b) == 3 && !is_initial(b))
+        || (b == W && quality(a) == 3 && !is_initial(a))
+        || (a == Y && quality(b) == 2 && !is_initial(b))
+        || (b == Y && quality(a) == 2 && !is_initial(a))
+    {
         if is_final(a) || is_final(b) { 0.5 } else { 0.1 }
-    } else if (a == W || a == Y) && (is_soft(b) || is_long(b)) || (b == W || b == Y) && (is_soft(a) || is_long(a)) {
+    } else if (a == W || a == Y) && (is_soft(b) || is_long(b))
+        || (b == W || b == Y) && (is_soft(a) || is_long(a))
+    {
         0.6
     } else if (a == W || a == Y) && is_initial(b) || (b == W || b == Y) && is_initial(a) {
         0.9
@@ -77,9 +84,21 @@ const fn substitution(a: Symbol, b: Symbol) -> f32 {
         0.8
     } else if pair(a, b, K, Q) {
         0.3
-    } else if pair(a, b, G, Q) || pair(a, b, X, K) || pair(a, b, X, H) || pair(a, b, X, Q) || pair(a, b, A_FINAL, T) {
+    } else if pair(a, b, G, Q)
+        || pair(a, b, X, K)
+        || pair(a, b, X, H)
+        || pair(a, b, X, Q)
+        || pair(a, b, A_FINAL, T)
+    {
         0.5
-    } else if pair(a, b, K, G) || pair(a, b, X, G) || pair(a, b, SH, X) || pair(a, b, CH, SH) || pair(a, b, CH, J) || pair(a, b, B, P) || pair(a, b, F, P) {
+    } else if pair(a, b, K, G)
+        || pair(a, b, X, G)
+        || pair(a, b, SH, X)
+        || pair(a, b, CH, SH)
+        || pair(a, b, CH, J)
+        || pair(a, b, B, P)
+        || pair(a, b, F, P)
+    {
         0.6
     } else if pair(a, b, T, D) {
         0.7
@@ -92,7 +111,11 @@ const fn substitution(a: Symbol, b: Symbol) -> f32 {
         1.5
     };
     let via_delete = mass(a) + mass(b);
-    if explicit < via_delete { explicit } else { via_delete }
+    if explicit < via_delete {
+        explicit
+    } else {
+        via_delete
+    }
 }
 
 const fn build_table() -> [[f32; COUNT]; COUNT] {
@@ -125,7 +148,10 @@ const MAX_ROW: usize = 2 * MAX_CODE + 1;
 
 /// Weighted edit distance between two symbol strings.
 fn distance(a: &[Symbol], b: &[Symbol]) -> f32 {
-    let (a, b) = (&a[..a.len().min(MAX_ROW - 1)], &b[..b.len().min(MAX_ROW - 1)]);
+    let (a, b) = (
+        &a[..a.len().min(MAX_ROW - 1)],
+        &b[..b.len().min(MAX_ROW - 1)],
+    );
     let mut prev = [0.0f32; MAX_ROW];
     let mut cur = [0.0f32; MAX_ROW];
     for (j, &sb) in b.iter().enumerate() {
@@ -222,7 +248,14 @@ pub fn similarity(a: &Name, b: &Name) -> f32 {
 
 /// Similarity with the pairing that produced it.
 pub fn compare(a: &Name, b: &Name) -> Comparison {
-    let empty = Comparison { score: 0.0, matched: vec![], unmatched_left: vec![], unmatched_right: vec![], order_swapped: false, joined: false };
+    let empty = Comparison {
+        score: 0.0,
+        matched: vec![],
+        unmatched_left: vec![],
+        unmatched_right: vec![],
+        order_swapped: false,
+        joined: false,
+    };
     if a.units.is_empty() || b.units.is_empty() {
         return empty;
     }
@@ -266,7 +299,11 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
                     continue;
                 }
                 let s = sims[i][j];
-                if s >= UNIT_FLOOR && best.is_none_or(|(bi, bj, bs)| s > bs || (s == bs && i.abs_diff(j) < bi.abs_diff(bj))) {
+                if s >= UNIT_FLOOR
+                    && best.is_none_or(|(bi, bj, bs)| {
+                        s > bs || (s == bs && i.abs_diff(j) < bi.abs_diff(bj))
+                    })
+                {
                     best = Some((i, j, s));
                 }
             }
@@ -277,7 +314,8 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
         pairs[npairs] = (i, j, s);
         npairs += 1;
     }
-    let total: f32 = a.units[..na].iter().map(|u| weight(u.role)).sum::<f32>() + b.units[..nb].iter().map(|u| weight(u.role)).sum::<f32>();
+    let total: f32 = a.units[..na].iter().map(|u| weight(u.role)).sum::<f32>()
+        + b.units[..nb].iter().map(|u| weight(u.role)).sum::<f32>();
     let mut got = 0.0;
     for &(i, j, s) in &pairs[..npairs] {
         got += s * (weight(a.units[i].role) + weight(b.units[j].role));
@@ -300,9 +338,22 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
     }
     let detail = explain.then(|| Comparison {
         score,
-        matched: pairs[..npairs].iter().map(|&(i, j, s)| UnitMatch { left: a.units[i].text.clone(), right: b.units[j].text.clone(), score: s }).collect(),
-        unmatched_left: (0..na).filter(|&i| !used_a[i]).map(|i| a.units[i].text.clone()).collect(),
-        unmatched_right: (0..nb).filter(|&j| !used_b[j]).map(|j| b.units[j].text.clone()).collect(),
+        matched: pairs[..npairs]
+            .iter()
+            .map(|&(i, j, s)| UnitMatch {
+                left: a.units[i].text.clone(),
+                right: b.units[j].text.clone(),
+                score: s,
+            })
+            .collect(),
+        unmatched_left: (0..na)
+            .filter(|&i| !used_a[i])
+            .map(|i| a.units[i].text.clone())
+            .collect(),
+        unmatched_right: (0..nb)
+            .filter(|&j| !used_b[j])
+            .map(|j| b.units[j].text.clone())
+            .collect(),
         order_swapped: swapped,
         joined: false,
     });

@@ -21,7 +21,12 @@ fn rows() -> Vec<Row> {
         .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
             assert_eq!(c.len(), 4, "malformed row: {l}");
-            Row { a: c[0].into(), b: c[1].into(), same: c[2] == "same", why: c[3].into() }
+            Row {
+                a: c[0].into(),
+                b: c[1].into(),
+                same: c[2] == "same",
+                why: c[3].into(),
+            }
         })
         .collect()
 }
@@ -29,12 +34,22 @@ fn rows() -> Vec<Row> {
 #[test]
 fn table_of_real_name_pairs() {
     let rows = rows();
-    assert!(rows.len() >= 400, "the table should hold several hundred pairs");
+    assert!(
+        rows.len() >= 400,
+        "the table should hold several hundred pairs"
+    );
     let mut failures = Vec::new();
     for r in &rows {
         let s = similarity(&normalize(&r.a), &normalize(&r.b));
         if (s >= SAME) != r.same {
-            failures.push(format!("{:.3}  {} | {} | expected {} ({})", s, r.a, r.b, if r.same { "same" } else { "different" }, r.why));
+            failures.push(format!(
+                "{:.3}  {} | {} | expected {} ({})",
+                s,
+                r.a,
+                r.b,
+                if r.same { "same" } else { "different" },
+                r.why
+            ));
         }
     }
     if std::env::var("NAME_PAIRS_SHOW").is_ok() {
@@ -46,12 +61,28 @@ fn table_of_real_name_pairs() {
     // Sadiq/Siddiq, Javed/Jawad) or in a Pashto letter read two ways (Wagma/Wazhma); the floor
     // below is what the model reaches today, and it may only rise.
     let same_total = rows.iter().filter(|r| r.same).count();
-    let same_missed = failures.iter().filter(|f| f.contains("expected same")).count();
+    let same_missed = failures
+        .iter()
+        .filter(|f| f.contains("expected same"))
+        .count();
     let diff_missed = failures.len() - same_missed;
     let agreement = 1.0 - failures.len() as f64 / rows.len() as f64;
-    println!("agreement {agreement:.4}; same missed {same_missed}/{same_total}; different missed {diff_missed}/{}", rows.len() - same_total);
-    assert!(agreement >= 0.965, "{} of {} pairs misjudged:\n{}", failures.len(), rows.len(), failures.join("\n"));
-    assert!(same_missed as f64 / same_total as f64 <= 0.02, "too many equivalent names missed:\n{}", failures.join("\n"));
+    println!(
+        "agreement {agreement:.4}; same missed {same_missed}/{same_total}; different missed {diff_missed}/{}",
+        rows.len() - same_total
+    );
+    assert!(
+        agreement >= 0.965,
+        "{} of {} pairs misjudged:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+    assert!(
+        same_missed as f64 / same_total as f64 <= 0.02,
+        "too many equivalent names missed:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -6,13 +6,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use peywand_domain::{Derived, DocumentType, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes};
-use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, Page, Paged, PersonFilter, Store, StoreError};
+use peywand_domain::{
+    Derived, DocumentType, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose,
+    RawRegistration, RecordId, Relationship, ReturnType, Sex, Site, SiteKind, Vulnerability,
+    household_reference, join_codes, split_codes,
+};
+use peywand_store::{
+    Actor, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, Page, Paged,
+    PersonFilter, Store, StoreError,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -28,7 +37,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &str) -> Result<Self, StoreError> {
-        let open_err = |e: sqlx::Error| StoreError::Open { path: path.to_string(), reason: e.to_string() };
+        let open_err = |e: sqlx::Error| StoreError::Open {
+            path: path.to_string(),
+            reason: e.to_string(),
+        };
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(open_err)?
             .create_if_missing(true)
@@ -37,8 +49,15 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536");
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(open_err)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Self { pool })
     }
 
@@ -64,36 +83,96 @@ struct PersonInsert<'a> {
     actor: &'a Actor,
 }
 
-fn push_person(b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, p: PersonInsert<'_>) {
+fn push_person(
+    b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>,
+    p: PersonInsert<'_>,
+) {
     let r = p.raw;
     let d = p.derived;
-    b.push_bind(p.id.0).push_bind(r.record_id.trim().to_string()).push_bind(p.household.0);
-    for v in [&r.household_id, &r.site, &r.registered_on, &r.given_name, &r.father_name, &r.grandfather_name, &r.family_name, &r.sex, &r.birth_date, &r.age, &r.province_of_origin, &r.district_of_origin, &r.last_residence, &r.document_type, &r.document_number, &r.phone] {
+    b.push_bind(p.id.0)
+        .push_bind(r.record_id.trim().to_string())
+        .push_bind(p.household.0);
+    for v in [
+        &r.household_id,
+        &r.site,
+        &r.registered_on,
+        &r.given_name,
+        &r.father_name,
+        &r.grandfather_name,
+        &r.family_name,
+        &r.sex,
+        &r.birth_date,
+        &r.age,
+        &r.province_of_origin,
+        &r.district_of_origin,
+        &r.last_residence,
+        &r.document_type,
+        &r.document_number,
+        &r.phone,
+    ] {
         b.push_bind(v.clone());
     }
-    b.push_bind(d.given_name.clone()).push_bind(d.father_name.clone()).push_bind(d.grandfather_name.clone()).push_bind(d.family_name.clone());
-    b.push_bind(d.sex.map(Sex::code)).push_bind(d.birth_year_min).push_bind(d.birth_year_max).push_bind(d.registered_on).push_bind(d.age.map(i64::from));
-    b.push_bind(d.province_code.clone()).push_bind(d.district_code.clone()).push_bind(d.last_residence_code.clone()).push_bind(d.site_code.clone());
-    b.push_bind(d.document_type.map(DocumentType::code)).push_bind(d.document_number.clone()).push_bind(d.phone_e164.clone());
-    b.push_bind(p.relationship.map(Relationship::code)).push_bind(join_codes(p.vulnerabilities, Vulnerability::code));
-    b.push_bind(Some(p.actor.username.clone())).push_bind(p.actor.at);
+    b.push_bind(d.given_name.clone())
+        .push_bind(d.father_name.clone())
+        .push_bind(d.grandfather_name.clone())
+        .push_bind(d.family_name.clone());
+    b.push_bind(d.sex.map(Sex::code))
+        .push_bind(d.birth_year_min)
+        .push_bind(d.birth_year_max)
+        .push_bind(d.registered_on)
+        .push_bind(d.age.map(i64::from));
+    b.push_bind(d.province_code.clone())
+        .push_bind(d.district_code.clone())
+        .push_bind(d.last_residence_code.clone())
+        .push_bind(d.site_code.clone());
+    b.push_bind(d.document_type.map(DocumentType::code))
+        .push_bind(d.document_number.clone())
+        .push_bind(d.phone_e164.clone());
+    b.push_bind(p.relationship.map(Relationship::code))
+        .push_bind(join_codes(p.vulnerabilities, Vulnerability::code));
+    b.push_bind(Some(p.actor.username.clone()))
+        .push_bind(p.actor.at);
 }
 
-async fn insert_persons(tx: &mut Transaction<'_, Sqlite>, rows: &[PersonInsert<'_>]) -> Result<u64, StoreError> {
+async fn insert_persons(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[PersonInsert<'_>],
+) -> Result<u64, StoreError> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
+    let mut q: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
     q.push_values(rows.iter(), |mut b, p| {
-        push_person(&mut b, PersonInsert { id: p.id, household: p.household, raw: p.raw, derived: p.derived, relationship: p.relationship, vulnerabilities: p.vulnerabilities, actor: p.actor });
+        push_person(
+            &mut b,
+            PersonInsert {
+                id: p.id,
+                household: p.household,
+                raw: p.raw,
+                derived: p.derived,
+                relationship: p.relationship,
+                vulnerabilities: p.vulnerabilities,
+                actor: p.actor,
+            },
+        );
     });
     q.push(" ON CONFLICT(record_id) DO NOTHING");
-    let done = q.build().execute(&mut **tx).await.map_err(db("insert registrations"))?;
+    let done = q
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(db("insert registrations"))?;
     Ok(done.rows_affected())
 }
 
 /// Finds or creates the household with this reference, returning its id.
-async fn household_for(tx: &mut Transaction<'_, Sqlite>, reference: &str, site_code: Option<&str>, actor: &Actor) -> Result<HouseholdId, StoreError> {
+async fn household_for(
+    tx: &mut Transaction<'_, Sqlite>,
+    reference: &str,
+    site_code: Option<&str>,
+    actor: &Actor,
+) -> Result<HouseholdId, StoreError> {
     let row = sqlx::query("INSERT INTO households (id, reference, site_code, registered_by, registered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(reference) DO UPDATE SET reference = excluded.reference RETURNING id")
         .bind(HouseholdId::new().0)
         .bind(reference)
@@ -103,11 +182,20 @@ async fn household_for(tx: &mut Transaction<'_, Sqlite>, reference: &str, site_c
         .fetch_one(&mut **tx)
         .await
         .map_err(db("create household"))?;
-    Ok(HouseholdId(row.try_get("id").map_err(db("read household id"))?))
+    Ok(HouseholdId(
+        row.try_get("id").map_err(db("read household id"))?,
+    ))
 }
 
-fn opt_code<T>(row: &SqliteRow, col: &str, from: impl Fn(&str) -> Option<T>) -> Result<Option<T>, sqlx::Error> {
-    Ok(row.try_get::<Option<String>, _>(col)?.as_deref().and_then(from))
+fn opt_code<T>(
+    row: &SqliteRow,
+    col: &str,
+    from: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<String>, _>(col)?
+        .as_deref()
+        .and_then(from))
 }
 
 fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
@@ -142,7 +230,9 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
         birth_year_min: row.try_get("birth_year_min")?,
         birth_year_max: row.try_get("birth_year_max")?,
         registered_on: row.try_get::<Option<NaiveDate>, _>("registered_on")?,
-        age: row.try_get::<Option<i64>, _>("age")?.and_then(|a| u32::try_from(a).ok()),
+        age: row
+            .try_get::<Option<i64>, _>("age")?
+            .and_then(|a| u32::try_from(a).ok()),
         province_code: o("province_code")?,
         district_code: o("district_code")?,
         last_residence_code: o("last_residence_code")?,
@@ -195,7 +285,14 @@ fn new_household_reference() -> String {
 }
 
 impl SqliteStore {
-    async fn write_members(&self, tx: &mut Transaction<'_, Sqlite>, household: HouseholdId, draft: &HouseholdDraft, actor: &Actor, keep: &[(String, PersonId)]) -> Result<(), StoreError> {
+    async fn write_members(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        household: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+        keep: &[(String, PersonId)],
+    ) -> Result<(), StoreError> {
         let mut raws: Vec<RawRegistration> = Vec::with_capacity(draft.members.len());
         for m in &draft.members {
             let mut raw = m.raw.clone();
@@ -217,31 +314,52 @@ impl SqliteStore {
             .zip(&raws)
             .zip(&derived)
             .map(|((m, raw), d)| {
-                let id = keep.iter().find(|(r, _)| r == raw.record_id.trim()).map(|(_, id)| *id).unwrap_or_default();
-                PersonInsert { id, household, raw, derived: d, relationship: m.relationship, vulnerabilities: &m.vulnerabilities, actor }
+                let id = keep
+                    .iter()
+                    .find(|(r, _)| r == raw.record_id.trim())
+                    .map(|(_, id)| *id)
+                    .unwrap_or_default();
+                PersonInsert {
+                    id,
+                    household,
+                    raw,
+                    derived: d,
+                    relationship: m.relationship,
+                    vulnerabilities: &m.vulnerabilities,
+                    actor,
+                }
             })
             .collect();
         let inserted = insert_persons(tx, &rows).await?;
         if inserted != rows.len() as u64 {
-            return Err(StoreError::Conflict("a member's record id is already registered".into()));
+            return Err(StoreError::Conflict(
+                "a member's record id is already registered".into(),
+            ));
         }
         Ok(())
     }
 
     async fn read_household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM households WHERE id = ?").bind(id.0).fetch_optional(&self.pool).await.map_err(db("read household"))? else {
+        let Some(row) = sqlx::query("SELECT * FROM households WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read household"))?
+        else {
             return Ok(None);
         };
         let household = household_from_row(&row).map_err(db("decode household"))?;
-        let members = sqlx::query(AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE household_id = ? ORDER BY rowid")))
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db("read members"))?
-            .iter()
-            .map(person_from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db("decode member"))?;
+        let members = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id = ? ORDER BY rowid"
+        )))
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read members"))?
+        .iter()
+        .map(person_from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db("decode member"))?;
         Ok(Some(HouseholdRecord { household, members }))
     }
 }
@@ -259,7 +377,13 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &PersonFilter) {
     }
     if let Some(n) = &f.name {
         let pattern = format!("%{}%", peywand_names::fold(n).replace(['%', '_'], ""));
-        q.push(" AND (given_name LIKE ").push_bind(pattern.clone()).push(" OR father_name LIKE ").push_bind(pattern.clone()).push(" OR family_name LIKE ").push_bind(pattern).push(")");
+        q.push(" AND (given_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR father_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR family_name LIKE ")
+            .push_bind(pattern)
+            .push(")");
     }
     if let Some(d) = f.registered_from {
         q.push(" AND registered_on >= ").push_bind(d);
@@ -271,10 +395,16 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &PersonFilter) {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn import(&self, mut rows: mpsc::Receiver<ImportMessage>, actor: &Actor) -> Result<ImportOutcome, StoreError> {
+    async fn import(
+        &self,
+        mut rows: mpsc::Receiver<ImportMessage>,
+        actor: &Actor,
+    ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db("begin import"))?;
-        let mut households: std::collections::HashMap<String, HouseholdId> = std::collections::HashMap::new();
-        let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> = Vec::with_capacity(INSERT_BATCH);
+        let mut households: std::collections::HashMap<String, HouseholdId> =
+            std::collections::HashMap::new();
+        let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
+            Vec::with_capacity(INSERT_BATCH);
         let mut outcome = ImportOutcome::default();
         let mut seen = 0u64;
         let flush = |batch: &mut Vec<(RawRegistration, Derived, HouseholdId)>| {
@@ -293,7 +423,13 @@ impl Store for SqliteStore {
                     let hh = match households.get(&reference) {
                         Some(id) => *id,
                         None => {
-                            let id = household_for(&mut tx, &reference, derived.site_code.as_deref(), actor).await?;
+                            let id = household_for(
+                                &mut tx,
+                                &reference,
+                                derived.site_code.as_deref(),
+                                actor,
+                            )
+                            .await?;
                             households.insert(reference, id);
                             id
                         }
@@ -329,14 +465,20 @@ impl Store for SqliteStore {
     }
 
     async fn sites(&self) -> Result<Vec<Site>, StoreError> {
-        let rows = sqlx::query("SELECT code, name, name_local, kind, province_code FROM sites ORDER BY name").fetch_all(&self.pool).await.map_err(db("list sites"))?;
+        let rows = sqlx::query(
+            "SELECT code, name, name_local, kind, province_code FROM sites ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list sites"))?;
         rows.iter()
             .map(|r| {
                 Ok(Site {
                     code: r.try_get("code")?,
                     name: r.try_get("name")?,
                     name_local: r.try_get("name_local")?,
-                    kind: SiteKind::from_code(&r.try_get::<String, _>("kind")?).unwrap_or(SiteKind::ReceptionCentre),
+                    kind: SiteKind::from_code(&r.try_get::<String, _>("kind")?)
+                        .unwrap_or(SiteKind::ReceptionCentre),
                     province_code: r.try_get("province_code")?,
                 })
             })
@@ -357,7 +499,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_household(&self, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError> {
+    async fn create_household(
+        &self,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError> {
         let id = HouseholdId::new();
         let mut tx = self.pool.begin().await.map_err(db("begin household"))?;
         sqlx::query("INSERT INTO households (id, reference, site_code, destination_province, destination_district, return_type, needs, legal_basis, purposes, registered_by, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -377,11 +523,22 @@ impl Store for SqliteStore {
             .map_err(db("create household"))?;
         self.write_members(&mut tx, id, draft, actor, &[]).await?;
         tx.commit().await.map_err(db("commit household"))?;
-        self.read_household(id).await?.ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+        self.read_household(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
     }
 
-    async fn update_household(&self, id: HouseholdId, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin household update"))?;
+    async fn update_household(
+        &self,
+        id: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("begin household update"))?;
         let updated = sqlx::query("UPDATE households SET site_code = ?, destination_province = ?, destination_district = ?, return_type = ?, needs = ?, legal_basis = ?, purposes = ? WHERE id = ?")
             .bind(&draft.site_code)
             .bind(&draft.destination_province)
@@ -397,19 +554,31 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("household {id}")));
         }
-        let keep: Vec<(String, PersonId)> = sqlx::query("SELECT record_id, id FROM persons WHERE household_id = ?")
+        let keep: Vec<(String, PersonId)> =
+            sqlx::query("SELECT record_id, id FROM persons WHERE household_id = ?")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("read members"))?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>("record_id")?,
+                        PersonId(r.try_get::<Uuid, _>("id")?),
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db("decode members"))?;
+        sqlx::query("DELETE FROM persons WHERE household_id = ?")
             .bind(id.0)
-            .fetch_all(&mut *tx)
+            .execute(&mut *tx)
             .await
-            .map_err(db("read members"))?
-            .iter()
-            .map(|r| Ok((r.try_get::<String, _>("record_id")?, PersonId(r.try_get::<Uuid, _>("id")?))))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(db("decode members"))?;
-        sqlx::query("DELETE FROM persons WHERE household_id = ?").bind(id.0).execute(&mut *tx).await.map_err(db("replace members"))?;
+            .map_err(db("replace members"))?;
         self.write_members(&mut tx, id, draft, actor, &keep).await?;
         tx.commit().await.map_err(db("commit household update"))?;
-        self.read_household(id).await?.ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+        self.read_household(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
     }
 
     async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
@@ -417,28 +586,84 @@ impl Store for SqliteStore {
     }
 
     async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?"))).bind(id.0).fetch_optional(&self.pool).await.map_err(db("read registration"))?;
-        row.as_ref().map(person_from_row).transpose().map_err(db("decode registration"))
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read registration"))?;
+        row.as_ref()
+            .map(person_from_row)
+            .transpose()
+            .map_err(db("decode registration"))
     }
 
-    async fn persons(&self, filter: &PersonFilter, page: Page) -> Result<Paged<Person>, StoreError> {
+    async fn persons(
+        &self,
+        filter: &PersonFilter,
+        page: Page,
+    ) -> Result<Paged<Person>, StoreError> {
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM persons");
         push_filter(&mut count, filter);
-        let total: i64 = count.build().fetch_one(&self.pool).await.map_err(db("count registrations"))?.try_get(0).map_err(db("count registrations"))?;
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {PERSON_COLUMNS} FROM persons"));
+        let total: i64 = count
+            .build()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count registrations"))?
+            .try_get(0)
+            .map_err(db("count registrations"))?;
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {PERSON_COLUMNS} FROM persons"));
         push_filter(&mut q, filter);
-        q.push(" ORDER BY rowid DESC LIMIT ").push_bind(page.limit as i64).push(" OFFSET ").push_bind(page.offset as i64);
-        let items = q.build().fetch_all(&self.pool).await.map_err(db("list registrations"))?.iter().map(person_from_row).collect::<Result<Vec<_>, _>>().map_err(db("decode registration"))?;
-        Ok(Paged { items, total: total as u64, offset: page.offset, limit: page.limit })
+        q.push(" ORDER BY rowid DESC LIMIT ")
+            .push_bind(page.limit as i64)
+            .push(" OFFSET ")
+            .push_bind(page.offset as i64);
+        let items = q
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list registrations"))?
+            .iter()
+            .map(person_from_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db("decode registration"))?;
+        Ok(Paged {
+            items,
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
     }
 
     async fn count_persons(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM persons").fetch_one(&self.pool).await.map_err(db("count registrations"))?.try_get(0).map_err(db("count registrations"))?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM persons")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count registrations"))?
+            .try_get(0)
+            .map_err(db("count registrations"))?;
         Ok(n as u64)
     }
 }
 
-async fn insert_batch(tx: &mut Transaction<'_, Sqlite>, batch: &[(RawRegistration, Derived, HouseholdId)], actor: &Actor) -> Result<u64, StoreError> {
-    let rows: Vec<PersonInsert<'_>> = batch.iter().map(|(raw, derived, hh)| PersonInsert { id: PersonId::new(), household: *hh, raw, derived, relationship: None, vulnerabilities: &[], actor }).collect();
+async fn insert_batch(
+    tx: &mut Transaction<'_, Sqlite>,
+    batch: &[(RawRegistration, Derived, HouseholdId)],
+    actor: &Actor,
+) -> Result<u64, StoreError> {
+    let rows: Vec<PersonInsert<'_>> = batch
+        .iter()
+        .map(|(raw, derived, hh)| PersonInsert {
+            id: PersonId::new(),
+            household: *hh,
+            raw,
+            derived,
+            relationship: None,
+            vulnerabilities: &[],
+            actor,
+        })
+        .collect();
     insert_persons(tx, &rows).await
 }

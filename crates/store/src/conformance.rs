@@ -6,12 +6,20 @@
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use peywand_domain::{LegalBasis, Need, Purpose, RawRegistration, Relationship, ReturnType, Sex, Site, SiteKind, Vulnerability};
+use peywand_domain::{
+    LegalBasis, Need, Purpose, RawRegistration, Relationship, ReturnType, Sex, Site, SiteKind,
+    Vulnerability,
+};
 
-use crate::{Actor, HouseholdDraft, ImportMessage, MemberDraft, Page, PersonFilter, Store, StoreError};
+use crate::{
+    Actor, HouseholdDraft, ImportMessage, MemberDraft, Page, PersonFilter, Store, StoreError,
+};
 
 fn actor() -> Actor {
-    Actor { username: "conformance".into(), at: Utc::now() }
+    Actor {
+        username: "conformance".into(),
+        at: Utc::now(),
+    }
 }
 
 /// A registration row as a desk might type it, in Dari with Persian digits.
@@ -37,7 +45,11 @@ pub fn sample_row(record_id: &str, household: &str) -> RawRegistration {
     }
 }
 
-async fn import_rows(store: &dyn Store, rows: Vec<RawRegistration>, abort: bool) -> Result<crate::ImportOutcome, StoreError> {
+async fn import_rows(
+    store: &dyn Store,
+    rows: Vec<RawRegistration>,
+    abort: bool,
+) -> Result<crate::ImportOutcome, StoreError> {
     let (tx, rx) = mpsc::channel(16);
     let feeder = tokio::spawn(async move {
         for r in rows {
@@ -79,39 +91,96 @@ pub async fn run_all(store: &dyn Store) {
 }
 
 async fn import_round_trips_raw_values(store: &dyn Store) {
-    let mut rows = vec![sample_row("c-1", "h-1"), sample_row("c-2", "h-1"), sample_row("c-3", "")];
+    let mut rows = vec![
+        sample_row("c-1", "h-1"),
+        sample_row("c-2", "h-1"),
+        sample_row("c-3", ""),
+    ];
     rows[1].given_name = "  Zabiullah \"Zabi\", جان  ".into();
     rows[2].birth_date = "yesterday".into();
-    let out = import_rows(store, rows.clone(), false).await.expect("import");
+    let out = import_rows(store, rows.clone(), false)
+        .await
+        .expect("import");
     assert_eq!((out.new, out.already_present), (3, 0));
     let exported = export_all(store).await;
-    assert_eq!(exported, rows, "export must give back every raw value byte for byte");
-    let page = store.persons(&PersonFilter::default(), Page::new(0, 10)).await.expect("list");
-    let p = page.items.iter().find(|p| p.record_id.as_str() == "c-1").expect("c-1 listed");
+    assert_eq!(
+        exported, rows,
+        "export must give back every raw value byte for byte"
+    );
+    let page = store
+        .persons(&PersonFilter::default(), Page::new(0, 10))
+        .await
+        .expect("list");
+    let p = page
+        .items
+        .iter()
+        .find(|p| p.record_id.as_str() == "c-1")
+        .expect("c-1 listed");
     assert_eq!(p.derived.province_code.as_deref(), Some("AF06"));
     assert_eq!(p.derived.birth_year_min, Some(2006));
     assert_eq!(p.derived.sex, Some(Sex::Male));
-    let c1 = store.household(p.household_id).await.expect("household").expect("exists");
-    assert_eq!(c1.members.len(), 2, "rows sharing household_id form one household");
+    let c1 = store
+        .household(p.household_id)
+        .await
+        .expect("household")
+        .expect("exists");
+    assert_eq!(
+        c1.members.len(),
+        2,
+        "rows sharing household_id form one household"
+    );
 }
 
 async fn import_is_idempotent(store: &dyn Store) {
     let before = store.count_persons().await.expect("count");
-    let out = import_rows(store, vec![sample_row("c-1", "h-1"), sample_row("c-4", "h-2")], false).await.expect("import");
+    let out = import_rows(
+        store,
+        vec![sample_row("c-1", "h-1"), sample_row("c-4", "h-2")],
+        false,
+    )
+    .await
+    .expect("import");
     assert_eq!((out.new, out.already_present), (1, 1));
     assert_eq!(store.count_persons().await.expect("count"), before + 1);
 }
 
 async fn aborted_import_writes_nothing(store: &dyn Store) {
     let before = export_all(store).await;
-    let err = import_rows(store, vec![sample_row("c-9", "h-9"), sample_row("c-10", "h-1")], true).await;
+    let err = import_rows(
+        store,
+        vec![sample_row("c-9", "h-9"), sample_row("c-10", "h-1")],
+        true,
+    )
+    .await;
     assert!(matches!(err, Err(StoreError::ImportAborted)), "{err:?}");
-    assert_eq!(export_all(store).await, before, "an aborted import leaves the database as it was");
+    assert_eq!(
+        export_all(store).await,
+        before,
+        "an aborted import leaves the database as it was"
+    );
 }
 
 async fn households_are_created_read_and_updated(store: &dyn Store) {
-    let head = MemberDraft { raw: RawRegistration { given_name: "Gul Bibi".into(), sex: "F".into(), age: "45".into(), ..Default::default() }, relationship: Some(Relationship::Head), vulnerabilities: vec![Vulnerability::FemaleHeadedHousehold] };
-    let child = MemberDraft { raw: RawRegistration { given_name: "نجیب‌الله".into(), sex: "M".into(), age: "12".into(), ..Default::default() }, relationship: Some(Relationship::Son), vulnerabilities: vec![] };
+    let head = MemberDraft {
+        raw: RawRegistration {
+            given_name: "Gul Bibi".into(),
+            sex: "F".into(),
+            age: "45".into(),
+            ..Default::default()
+        },
+        relationship: Some(Relationship::Head),
+        vulnerabilities: vec![Vulnerability::FemaleHeadedHousehold],
+    };
+    let child = MemberDraft {
+        raw: RawRegistration {
+            given_name: "نجیب‌الله".into(),
+            sex: "M".into(),
+            age: "12".into(),
+            ..Default::default()
+        },
+        relationship: Some(Relationship::Son),
+        vulnerabilities: vec![],
+    };
     let draft = HouseholdDraft {
         site_code: Some("torkham".into()),
         destination_province: Some("AF06".into()),
@@ -122,26 +191,62 @@ async fn households_are_created_read_and_updated(store: &dyn Store) {
         purposes: vec![Purpose::Registration, Purpose::Assistance],
         members: vec![head, child],
     };
-    let created = store.create_household(&draft, &actor()).await.expect("create");
+    let created = store
+        .create_household(&draft, &actor())
+        .await
+        .expect("create");
     assert_eq!(created.members.len(), 2);
     assert!(created.household.reference.starts_with("HH-"));
     assert_eq!(created.household.needs, vec![Need::Shelter, Need::Food]);
-    assert_eq!(created.members[0].vulnerabilities, vec![Vulnerability::FemaleHeadedHousehold]);
-    assert_eq!(created.members[1].derived.given_name.as_deref(), Some("نجیب الله"));
-    assert!(created.members.iter().all(|m| !m.record_id.as_str().is_empty()));
+    assert_eq!(
+        created.members[0].vulnerabilities,
+        vec![Vulnerability::FemaleHeadedHousehold]
+    );
+    assert_eq!(
+        created.members[1].derived.given_name.as_deref(),
+        Some("نجیب الله")
+    );
+    assert!(
+        created
+            .members
+            .iter()
+            .all(|m| !m.record_id.as_str().is_empty())
+    );
 
     let mut edited = draft.clone();
-    edited.members = created.members.iter().map(|m| MemberDraft { raw: m.raw.clone(), relationship: m.relationship, vulnerabilities: m.vulnerabilities.clone() }).collect();
+    edited.members = created
+        .members
+        .iter()
+        .map(|m| MemberDraft {
+            raw: m.raw.clone(),
+            relationship: m.relationship,
+            vulnerabilities: m.vulnerabilities.clone(),
+        })
+        .collect();
     edited.members[1].raw.given_name = "Najibullah".into();
     edited.needs = vec![Need::Cash];
-    let updated = store.update_household(created.household.id, &edited, &actor()).await.expect("update");
+    let updated = store
+        .update_household(created.household.id, &edited, &actor())
+        .await
+        .expect("update");
     assert_eq!(updated.household.needs, vec![Need::Cash]);
-    assert_eq!(updated.members[1].id, created.members[1].id, "a member keeps its id across edits");
+    assert_eq!(
+        updated.members[1].id, created.members[1].id,
+        "a member keeps its id across edits"
+    );
     assert_eq!(updated.members[1].raw.given_name, "Najibullah");
 
-    let missing = store.update_household(peywand_domain::HouseholdId::new(), &edited, &actor()).await;
+    let missing = store
+        .update_household(peywand_domain::HouseholdId::new(), &edited, &actor())
+        .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
-    assert!(store.household(peywand_domain::HouseholdId::new()).await.expect("read").is_none());
+    assert!(
+        store
+            .household(peywand_domain::HouseholdId::new())
+            .await
+            .expect("read")
+            .is_none()
+    );
 
     // A member whose record id is taken fails the whole household, leaving nothing behind.
     let before = store.count_persons().await.expect("count");
@@ -152,18 +257,53 @@ async fn households_are_created_read_and_updated(store: &dyn Store) {
 }
 
 async fn persons_filter_and_page(store: &dyn Store) {
-    let all = store.persons(&PersonFilter::default(), Page::new(0, 2)).await.expect("list");
+    let all = store
+        .persons(&PersonFilter::default(), Page::new(0, 2))
+        .await
+        .expect("list");
     assert_eq!(all.items.len(), 2);
     assert_eq!(all.total, store.count_persons().await.expect("count"));
-    let women = store.persons(&PersonFilter { sex: Some(Sex::Female), ..Default::default() }, Page::new(0, 50)).await.expect("list");
-    assert!(women.items.iter().all(|p| p.derived.sex == Some(Sex::Female)));
+    let women = store
+        .persons(
+            &PersonFilter {
+                sex: Some(Sex::Female),
+                ..Default::default()
+            },
+            Page::new(0, 50),
+        )
+        .await
+        .expect("list");
+    assert!(
+        women
+            .items
+            .iter()
+            .all(|p| p.derived.sex == Some(Sex::Female))
+    );
     assert_eq!(women.total, 1);
-    let by_name = store.persons(&PersonFilter { name: Some("ذبیح".into()), ..Default::default() }, Page::new(0, 50)).await.expect("list");
-    assert!(by_name.total >= 2, "name search finds the Arabic-script given names");
+    let by_name = store
+        .persons(
+            &PersonFilter {
+                name: Some("ذبیح".into()),
+                ..Default::default()
+            },
+            Page::new(0, 50),
+        )
+        .await
+        .expect("list");
+    assert!(
+        by_name.total >= 2,
+        "name search finds the Arabic-script given names"
+    );
 }
 
 async fn sites_upsert(store: &dyn Store) {
-    let mut site = Site { code: "torkham".into(), name: "Torkham".into(), name_local: "تورخم".into(), kind: SiteKind::CrossingPoint, province_code: Some("AF06".into()) };
+    let mut site = Site {
+        code: "torkham".into(),
+        name: "Torkham".into(),
+        name_local: "تورخم".into(),
+        kind: SiteKind::CrossingPoint,
+        province_code: Some("AF06".into()),
+    };
     store.upsert_site(&site).await.expect("save");
     site.name = "Torkham zero point".into();
     store.upsert_site(&site).await.expect("save again");

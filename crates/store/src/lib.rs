@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use peywand_domain::{Derived, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose, RawRegistration, Relationship, ReturnType, Sex, Site, Vulnerability};
+use peywand_domain::{
+    Derived, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose, RawRegistration,
+    Relationship, ReturnType, Sex, Site, Vulnerability,
+};
 
 /// What a store can fail with. Messages name the operation, never personal data.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +24,10 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("database error during {operation}: {reason}")]
-    Database { operation: &'static str, reason: String },
+    Database {
+        operation: &'static str,
+        reason: String,
+    },
     #[error("not found: {0}")]
     NotFound(String),
     #[error("conflict: {0}")]
@@ -33,7 +39,10 @@ pub enum StoreError {
 impl StoreError {
     /// Wraps a backend error with the operation it happened in.
     pub fn db(operation: &'static str, e: impl std::fmt::Display) -> Self {
-        StoreError::Database { operation, reason: e.to_string() }
+        StoreError::Database {
+            operation,
+            reason: e.to_string(),
+        }
     }
 }
 
@@ -110,7 +119,10 @@ pub struct Page {
 impl Page {
     pub const MAX_LIMIT: u64 = 500;
     pub fn new(offset: u64, limit: u64) -> Self {
-        Self { offset, limit: limit.clamp(1, Self::MAX_LIMIT) }
+        Self {
+            offset,
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+        }
     }
 }
 
@@ -135,19 +147,33 @@ pub struct Actor {
 pub trait Store: Send + Sync + 'static {
     /// Imports a stream of rows in one transaction; rows whose record id exists are skipped and
     /// counted. An `Abort` message, or any error, leaves the database as it was.
-    async fn import(&self, rows: mpsc::Receiver<ImportMessage>, actor: &Actor) -> Result<ImportOutcome, StoreError>;
+    async fn import(
+        &self,
+        rows: mpsc::Receiver<ImportMessage>,
+        actor: &Actor,
+    ) -> Result<ImportOutcome, StoreError>;
     /// Streams every registration as typed, oldest first. Returns how many were sent.
     async fn export(&self, sink: mpsc::Sender<RawRegistration>) -> Result<u64, StoreError>;
 
     async fn sites(&self) -> Result<Vec<Site>, StoreError>;
     async fn upsert_site(&self, site: &Site) -> Result<(), StoreError>;
 
-    async fn create_household(&self, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError>;
+    async fn create_household(
+        &self,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError>;
     /// Replaces a household's details and members; members keep their ids by record id.
-    async fn update_household(&self, id: HouseholdId, draft: &HouseholdDraft, actor: &Actor) -> Result<HouseholdRecord, StoreError>;
+    async fn update_household(
+        &self,
+        id: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError>;
     async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError>;
 
     async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
-    async fn persons(&self, filter: &PersonFilter, page: Page) -> Result<Paged<Person>, StoreError>;
+    async fn persons(&self, filter: &PersonFilter, page: Page)
+    -> Result<Paged<Person>, StoreError>;
     async fn count_persons(&self) -> Result<u64, StoreError>;
 }

@@ -24,7 +24,9 @@ impl<T> Weighted<T> {
     pub fn pick_index<R: RngExt + ?Sized>(&self, rng: &mut R) -> usize {
         let total = self.cumulative.last().copied().unwrap_or(1);
         let x = rng.random_range(0..total);
-        self.cumulative.partition_point(|&c| c <= x).min(self.items.len().saturating_sub(1))
+        self.cumulative
+            .partition_point(|&c| c <= x)
+            .min(self.items.len().saturating_sub(1))
     }
     pub fn item(&self, i: usize) -> &T {
         &self.items[i]
@@ -56,7 +58,10 @@ pub struct Lexicon {
 }
 
 fn split(v: &'static str) -> Vec<&'static str> {
-    v.split(';').map(str::trim).filter(|s| !s.is_empty()).collect()
+    v.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Where returnees come from: the east and south far more than the north.
@@ -92,28 +97,88 @@ fn site_weight(code: &str) -> u64 {
 impl Lexicon {
     pub fn load() -> Self {
         let names = |sex: &str| {
-            Weighted::new(rows(lexicon::GIVEN_NAMES).filter(|c| c.len() >= 4 && c[0] == sex).map(|c| (NameEntry { arabic: c[1], latin: split(c[2]) }, c[3].trim().parse().unwrap_or(1))))
+            Weighted::new(
+                rows(lexicon::GIVEN_NAMES)
+                    .filter(|c| c.len() >= 4 && c[0] == sex)
+                    .map(|c| {
+                        (
+                            NameEntry {
+                                arabic: c[1],
+                                latin: split(c[2]),
+                            },
+                            c[3].trim().parse().unwrap_or(1),
+                        )
+                    }),
+            )
         };
-        let family = Weighted::new(rows(lexicon::FAMILY_NAMES).filter(|c| c.len() >= 3).map(|c| (NameEntry { arabic: c[0], latin: split(c[1]) }, c[2].trim().parse().unwrap_or(1))));
+        let family = Weighted::new(
+            rows(lexicon::FAMILY_NAMES)
+                .filter(|c| c.len() >= 3)
+                .map(|c| {
+                    (
+                        NameEntry {
+                            arabic: c[0],
+                            latin: split(c[1]),
+                        },
+                        c[2].trim().parse().unwrap_or(1),
+                    )
+                }),
+        );
         let provinces = Weighted::new(rows(lexicon::PROVINCES).filter(|c| c.len() >= 4).map(|c| {
             let mut s = vec![c[1], c[2], c[3]];
             s.extend(c.get(4).map(|v| split(v)).unwrap_or_default());
-            (PlaceEntry { code: c[0], spellings: s }, province_weight(c[0]))
+            (
+                PlaceEntry {
+                    code: c[0],
+                    spellings: s,
+                },
+                province_weight(c[0]),
+            )
         }));
         let districts = rows(lexicon::DISTRICTS)
             .filter(|c| c.len() >= 4)
             .map(|c| {
                 let mut s = vec![c[2], c[3]];
                 s.extend(c.get(4).map(|v| split(v)).unwrap_or_default());
-                (c[1], PlaceEntry { code: c[0], spellings: s })
+                (
+                    c[1],
+                    PlaceEntry {
+                        code: c[0],
+                        spellings: s,
+                    },
+                )
             })
             .collect();
-        let pakistan = Weighted::new(rows(lexicon::PAKISTAN_PLACES).filter(|c| c.len() >= 4).map(|c| {
-            let mut s = vec![c[1], c[2]];
-            s.extend(c.get(4).map(|v| split(v)).unwrap_or_default());
-            (PlaceEntry { code: c[0], spellings: s }, pakistan_weight(c[0]))
+        let pakistan = Weighted::new(rows(lexicon::PAKISTAN_PLACES).filter(|c| c.len() >= 4).map(
+            |c| {
+                let mut s = vec![c[1], c[2]];
+                s.extend(c.get(4).map(|v| split(v)).unwrap_or_default());
+                (
+                    PlaceEntry {
+                        code: c[0],
+                        spellings: s,
+                    },
+                    pakistan_weight(c[0]),
+                )
+            },
+        ));
+        let sites = Weighted::new(rows(lexicon::SITES).filter(|c| c.len() >= 4).map(|c| {
+            (
+                PlaceEntry {
+                    code: c[0],
+                    spellings: vec![c[1], c[1], c[1], c[2]],
+                },
+                site_weight(c[0]),
+            )
         }));
-        let sites = Weighted::new(rows(lexicon::SITES).filter(|c| c.len() >= 4).map(|c| (PlaceEntry { code: c[0], spellings: vec![c[1], c[1], c[1], c[2]] }, site_weight(c[0]))));
-        Self { male: names("M"), female: names("F"), family, provinces, districts, pakistan, sites }
+        Self {
+            male: names("M"),
+            female: names("F"),
+            family,
+            provinces,
+            districts,
+            pakistan,
+            sites,
+        }
     }
 }

@@ -27,7 +27,10 @@ use peywand_domain::RawRegistration;
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
 }
@@ -66,7 +69,11 @@ struct Person {
 
 /// Where names come from: indexes into the male or female lexicon.
 fn name<'a>(lex: &'a Lexicon, sex: Sex, i: usize) -> &'a NameEntry {
-    let w = if sex == Sex::Male { &lex.male } else { &lex.female };
+    let w = if sex == Sex::Male {
+        &lex.male
+    } else {
+        &lex.female
+    };
     w.item(i)
 }
 
@@ -98,7 +105,12 @@ impl Generator {
         }
         let kind = ["PoR", "PoR", "ACC", "tazkira", "e-tazkira"][self.rng.random_range(0..5)];
         let number = match kind {
-            "e-tazkira" => format!("{}-{:04}-{:05}", self.rng.random_range(1398..1404), self.rng.random_range(101..1232), self.rng.random_range(0..100_000)),
+            "e-tazkira" => format!(
+                "{}-{:04}-{:05}",
+                self.rng.random_range(1398..1404),
+                self.rng.random_range(101..1232),
+                self.rng.random_range(0..100_000)
+            ),
             "tazkira" => format!("{}", self.rng.random_range(100_000..9_999_999)),
             _ => format!("{:07}", self.rng.random_range(0..10_000_000)),
         };
@@ -107,42 +119,110 @@ impl Generator {
 
     fn phone(&mut self) -> String {
         if self.rng.random_bool(0.6) {
-            format!("03{:02}{:07}", self.rng.random_range(0..50), self.rng.random_range(0..10_000_000))
+            format!(
+                "03{:02}{:07}",
+                self.rng.random_range(0..50),
+                self.rng.random_range(0..10_000_000)
+            )
         } else {
-            format!("07{}{:07}", [0, 2, 3, 7, 8, 9][self.rng.random_range(0..6)], self.rng.random_range(0..10_000_000))
+            format!(
+                "07{}{:07}",
+                [0, 2, 3, 7, 8, 9][self.rng.random_range(0..6)],
+                self.rng.random_range(0..10_000_000)
+            )
         }
     }
 
-    fn person(&mut self, sex: Sex, given: usize, father: usize, grandfather: usize, family: Option<usize>, age: i32, origin: (usize, Option<usize>, usize), on: NaiveDate) -> Person {
+    fn person(
+        &mut self,
+        sex: Sex,
+        given: usize,
+        father: usize,
+        grandfather: usize,
+        family: Option<usize>,
+        age: i32,
+        origin: (usize, Option<usize>, usize),
+        on: NaiveDate,
+    ) -> Person {
         let id = self.next_person;
         self.next_person += 1;
         let birth = self.birth(age, on);
         let document = self.document(age);
         let phone = (age >= 18 && self.rng.random_bool(0.5)).then(|| self.phone());
-        Person { id, sex, given, father, grandfather, family, birth, province: origin.0, district: origin.1, residence: origin.2, document, phone }
+        Person {
+            id,
+            sex,
+            given,
+            father,
+            grandfather,
+            family,
+            birth,
+            province: origin.0,
+            district: origin.1,
+            residence: origin.2,
+            document,
+            phone,
+        }
     }
 
     /// One household: a head, usually a spouse, children named as Afghans name them, sometimes a
     /// grandparent or the head's brother. `kin` makes the head a brother of an earlier head.
-    fn household(&mut self, on: NaiveDate, kin: Option<(usize, usize, Option<usize>, (usize, Option<usize>, usize))>) -> Vec<Person> {
+    fn household(
+        &mut self,
+        on: NaiveDate,
+        kin: Option<(usize, usize, Option<usize>, (usize, Option<usize>, usize))>,
+    ) -> Vec<Person> {
         let mut members = Vec::new();
         let (head_father, head_grandfather, family, origin) = match kin {
             Some(k) => k,
             None => {
                 let province = self.lex.provinces.pick_index(&mut self.rng);
                 let pcode = self.lex.provinces.item(province).code;
-                let districts: Vec<usize> = self.lex.districts.iter().enumerate().filter(|(_, (p, _))| *p == pcode).map(|(i, _)| i).collect();
-                let district = (!districts.is_empty() && self.rng.random_bool(0.7)).then(|| districts[self.rng.random_range(0..districts.len())]);
+                let districts: Vec<usize> = self
+                    .lex
+                    .districts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (p, _))| *p == pcode)
+                    .map(|(i, _)| i)
+                    .collect();
+                let district = (!districts.is_empty() && self.rng.random_bool(0.7))
+                    .then(|| districts[self.rng.random_range(0..districts.len())]);
                 let residence = self.lex.pakistan.pick_index(&mut self.rng);
-                let family = self.rng.random_bool(0.45).then(|| self.lex.family.pick_index(&mut self.rng));
-                (self.pick_male(), self.pick_male(), family, (province, district, residence))
+                let family = self
+                    .rng
+                    .random_bool(0.45)
+                    .then(|| self.lex.family.pick_index(&mut self.rng));
+                (
+                    self.pick_male(),
+                    self.pick_male(),
+                    family,
+                    (province, district, residence),
+                )
             }
         };
         let female_head = self.rng.random_bool(0.15);
         let head_age = self.rng.random_range(24..66);
-        let head_given = if female_head { self.pick_female() } else { self.pick_male() };
-        let husband = if female_head { self.pick_male() } else { head_given };
-        let head = self.person(if female_head { Sex::Female } else { Sex::Male }, head_given, head_father, head_grandfather, family, head_age, origin, on);
+        let head_given = if female_head {
+            self.pick_female()
+        } else {
+            self.pick_male()
+        };
+        let husband = if female_head {
+            self.pick_male()
+        } else {
+            head_given
+        };
+        let head = self.person(
+            if female_head { Sex::Female } else { Sex::Male },
+            head_given,
+            head_father,
+            head_grandfather,
+            family,
+            head_age,
+            origin,
+            on,
+        );
         members.push(head);
         let mother_age = if !female_head && self.rng.random_bool(0.9) {
             let age = (head_age - self.rng.random_range(0..10)).max(18);
@@ -158,17 +238,29 @@ impl Generator {
             let max_age = (mother_age - 16).clamp(1, 25);
             let mut used: Vec<usize> = Vec::new();
             for _ in 0..children {
-                let sex = if self.rng.random_bool(0.5) { Sex::Male } else { Sex::Female };
+                let sex = if self.rng.random_bool(0.5) {
+                    Sex::Male
+                } else {
+                    Sex::Female
+                };
                 // A son now and then carries his father's given name.
                 let given = if sex == Sex::Male && !female_head && self.rng.random_bool(0.05) {
                     husband
                 } else {
-                    let mut g = if sex == Sex::Male { self.pick_male() } else { self.pick_female() };
+                    let mut g = if sex == Sex::Male {
+                        self.pick_male()
+                    } else {
+                        self.pick_female()
+                    };
                     for _ in 0..3 {
                         if !used.contains(&g) {
                             break;
                         }
-                        g = if sex == Sex::Male { self.pick_male() } else { self.pick_female() };
+                        g = if sex == Sex::Male {
+                            self.pick_male()
+                        } else {
+                            self.pick_female()
+                        };
                     }
                     g
                 };
@@ -186,13 +278,30 @@ impl Generator {
         if self.rng.random_bool(0.08) {
             let age = (head_age + self.rng.random_range(-8..8)).max(16);
             let g = self.pick_male();
-            members.push(self.person(Sex::Male, g, head_father, head_grandfather, family, age, origin, on));
+            members.push(self.person(
+                Sex::Male,
+                g,
+                head_father,
+                head_grandfather,
+                family,
+                age,
+                origin,
+                on,
+            ));
         }
         members
     }
 
     /// One registration record of a person, as one clerk at one desk wrote it.
-    fn record(&mut self, p: &Person, record_id: String, household_id: &str, site: usize, on: NaiveDate, clerk: &Clerk) -> RawRegistration {
+    fn record(
+        &mut self,
+        p: &Person,
+        record_id: String,
+        household_id: &str,
+        site: usize,
+        on: NaiveDate,
+        clerk: &Clerk,
+    ) -> RawRegistration {
         let lex = &self.lex;
         let rng = &mut self.rng;
         let age = (on - p.birth).num_days() / 365;
@@ -205,10 +314,25 @@ impl Generator {
             }
         }
         if p.sex == Sex::Male && age > 45 && rng.random_bool(0.2) {
-            given = format!("{} {given}", if clerk.arabic_script { "حاجی" } else { "Haji" });
+            given = format!(
+                "{} {given}",
+                if clerk.arabic_script {
+                    "حاجی"
+                } else {
+                    "Haji"
+                }
+            );
         }
-        let father = if rng.random_bool(0.95) { write_name(rng, clerk, lex.male.item(p.father)) } else { String::new() };
-        let grandfather = if rng.random_bool(0.55) { write_name(rng, clerk, lex.male.item(p.grandfather)) } else { String::new() };
+        let father = if rng.random_bool(0.95) {
+            write_name(rng, clerk, lex.male.item(p.father))
+        } else {
+            String::new()
+        };
+        let grandfather = if rng.random_bool(0.55) {
+            write_name(rng, clerk, lex.male.item(p.grandfather))
+        } else {
+            String::new()
+        };
         let family = match p.family {
             Some(f) if rng.random_bool(0.7) => write_name(rng, clerk, lex.family.item(f)),
             _ => String::new(),
@@ -226,15 +350,27 @@ impl Generator {
         };
         let (birth_date, age_text) = birth_fields(rng, clerk, p.birth, age as i32);
         let pick = |rng: &mut ChaCha8Rng, spellings: &[&str]| -> String {
-            let i = if rng.random_bool(0.6) { 0 } else { rng.random_range(0..spellings.len()) };
+            let i = if rng.random_bool(0.6) {
+                0
+            } else {
+                rng.random_range(0..spellings.len())
+            };
             spellings[i].to_string()
         };
-        let province = if rng.random_bool(0.9) { pick(rng, &lex.provinces.item(p.province).spellings) } else { String::new() };
+        let province = if rng.random_bool(0.9) {
+            pick(rng, &lex.provinces.item(p.province).spellings)
+        } else {
+            String::new()
+        };
         let district = match p.district {
             Some(d) if rng.random_bool(0.4) => pick(rng, &lex.districts[d].1.spellings),
             _ => String::new(),
         };
-        let residence = if rng.random_bool(0.8) { pick(rng, &lex.pakistan.item(p.residence).spellings) } else { String::new() };
+        let residence = if rng.random_bool(0.8) {
+            pick(rng, &lex.pakistan.item(p.residence).spellings)
+        } else {
+            String::new()
+        };
         let (document_type, document_number) = match &p.document {
             Some((kind, number)) if rng.random_bool(0.7) => {
                 let mut n = number.clone();
@@ -250,7 +386,11 @@ impl Generator {
         };
         let phone = match &p.phone {
             Some(ph) if rng.random_bool(0.7) => {
-                let ph = if rng.random_bool(0.03) { typo_digit(rng, ph) } else { ph.clone() };
+                let ph = if rng.random_bool(0.03) {
+                    typo_digit(rng, ph)
+                } else {
+                    ph.clone()
+                };
                 digits(clerk, &phone_format(rng, &ph))
             }
             _ => String::new(),
@@ -279,7 +419,12 @@ impl Generator {
 
 fn typo_digit<R: RngExt + ?Sized>(rng: &mut R, s: &str) -> String {
     let mut chars: Vec<char> = s.chars().collect();
-    let positions: Vec<usize> = chars.iter().enumerate().filter(|(_, c)| c.is_ascii_digit()).map(|(i, _)| i).collect();
+    let positions: Vec<usize> = chars
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .map(|(i, _)| i)
+        .collect();
     if let Some(&i) = positions.get(rng.random_range(0..positions.len().max(1))) {
         chars[i] = char::from(b'0' + rng.random_range(0..10u8));
     }
@@ -287,7 +432,11 @@ fn typo_digit<R: RngExt + ?Sized>(rng: &mut R, s: &str) -> String {
 }
 
 fn phone_format<R: RngExt + ?Sized>(rng: &mut R, national: &str) -> String {
-    let (cc, rest) = if national.starts_with("03") { ("92", &national[1..]) } else { ("93", &national[1..]) };
+    let (cc, rest) = if national.starts_with("03") {
+        ("92", &national[1..])
+    } else {
+        ("93", &national[1..])
+    };
     match rng.random_range(0..5) {
         0 => national.to_string(),
         1 => format!("{}-{}", &national[..4], &national[4..]),
@@ -299,7 +448,12 @@ fn phone_format<R: RngExt + ?Sized>(rng: &mut R, national: &str) -> String {
 
 /// A birth as a desk records it: a Solar Hijri or Gregorian year or date, often defaulted to
 /// 1 Hamal or 1 January, or only an approximate age.
-fn birth_fields<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, birth: NaiveDate, age: i32) -> (String, String) {
+fn birth_fields<R: RngExt + ?Sized>(
+    rng: &mut R,
+    clerk: &Clerk,
+    birth: NaiveDate,
+    age: i32,
+) -> (String, String) {
     let approx_age = || -> i32 { age };
     let shamsi = peywand_names::date::gregorian_to_solar_hijri(birth);
     let roll = rng.random_range(0..100);
@@ -311,13 +465,26 @@ fn birth_fields<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, birth: NaiveDate
         }
         (45..=64, _) => birth.year().to_string(),
         (65..=79, _) => {
-            let (m, d) = if rng.random_bool(0.5) { (1, 1) } else { (birth.month(), birth.day()) };
-            if rng.random_bool(0.5) { format!("{}-{m:02}-{d:02}", birth.year()) } else { format!("{d:02}/{m:02}/{}", birth.year()) }
+            let (m, d) = if rng.random_bool(0.5) {
+                (1, 1)
+            } else {
+                (birth.month(), birth.day())
+            };
+            if rng.random_bool(0.5) {
+                format!("{}-{m:02}-{d:02}", birth.year())
+            } else {
+                format!("{d:02}/{m:02}/{}", birth.year())
+            }
         }
         _ => String::new(),
     };
     let age_text = if date.is_empty() || rng.random_bool(0.3) {
-        let a = approx_age() + if rng.random_bool(0.3) { rng.random_range(-2..=2) } else { 0 };
+        let a = approx_age()
+            + if rng.random_bool(0.3) {
+                rng.random_range(-2..=2)
+            } else {
+                0
+            };
         digits(clerk, &a.max(0).to_string())
     } else {
         String::new()
@@ -326,7 +493,10 @@ fn birth_fields<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, birth: NaiveDate
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
-    move |source| SynthError::Io { path: path.display().to_string(), source }
+    move |source| SynthError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Generates `people` people with registrations and tracing requests into `dir`:
@@ -336,13 +506,27 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     let registry_path = dir.join("registry.csv");
     let truth_path = dir.join("truth.csv");
     let tracing_path = dir.join("tracing.jsonl");
-    let mut registry = peywand_interchange::registration_csv::Writer::new(BufWriter::with_capacity(1 << 20, File::create(&registry_path).map_err(io(&registry_path))?))?;
-    let mut truth = BufWriter::with_capacity(1 << 20, File::create(&truth_path).map_err(io(&truth_path))?);
+    let mut registry =
+        peywand_interchange::registration_csv::Writer::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(&registry_path).map_err(io(&registry_path))?,
+        ))?;
+    let mut truth =
+        BufWriter::with_capacity(1 << 20, File::create(&truth_path).map_err(io(&truth_path))?);
     let mut tracing = BufWriter::new(File::create(&tracing_path).map_err(io(&tracing_path))?);
     writeln!(truth, "record_id,person_id").map_err(io(&truth_path))?;
 
-    let mut g = Generator { rng: ChaCha8Rng::seed_from_u64(seed), lex: Lexicon::load(), next_person: 1 };
-    let start = NaiveDate::from_ymd_opt(REGISTRATION_START.0, REGISTRATION_START.1, REGISTRATION_START.2).unwrap_or_default();
+    let mut g = Generator {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        lex: Lexicon::load(),
+        next_person: 1,
+    };
+    let start = NaiveDate::from_ymd_opt(
+        REGISTRATION_START.0,
+        REGISTRATION_START.1,
+        REGISTRATION_START.2,
+    )
+    .unwrap_or_default();
     let mut summary = Summary::default();
     let mut next_record = 1u64;
     let mut next_household = 1u64;
@@ -354,12 +538,25 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     while summary.people < people {
         let on = start + Duration::days(g.rng.random_range(0..REGISTRATION_DAYS));
         // One household in ten is a brother's: the heads share father and grandfather (cousins).
-        let kin = if g.rng.random_bool(0.1) { last_kin } else { None };
+        let kin = if g.rng.random_bool(0.1) {
+            last_kin
+        } else {
+            None
+        };
         let mut members = g.household(on, kin);
         let head = &members[0];
-        last_kin = Some((head.father, head.grandfather, head.family, (head.province, head.district, head.residence)));
+        last_kin = Some((
+            head.father,
+            head.grandfather,
+            head.family,
+            (head.province, head.district, head.residence),
+        ));
         // Now and then a member never reaches a desk: a relative will ask for them in vain.
-        let unregistered = if members.len() > 2 && g.rng.random_bool(0.04) { Some(members.remove(g.rng.random_range(1..members.len()))) } else { None };
+        let unregistered = if members.len() > 2 && g.rng.random_bool(0.04) {
+            Some(members.remove(g.rng.random_range(1..members.len())))
+        } else {
+            None
+        };
         summary.people += members.len() as u64 + u64::from(unregistered.is_some());
         summary.households += 1;
 
@@ -397,7 +594,10 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
                 sought.push((u, false));
             }
         }
-        if (sought.len() as u64) < request_target && g.rng.random_bool((request_target as f64 * 8.0 / people as f64).min(1.0)) {
+        if (sought.len() as u64) < request_target
+            && g.rng
+                .random_bool((request_target as f64 * 8.0 / people as f64).min(1.0))
+        {
             let i = g.rng.random_range(0..members.len());
             sought.push((members.swap_remove(i), true));
         }
@@ -406,8 +606,19 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
         let clerk = Clerk::random(&mut g.rng);
         let on = start + Duration::days(REGISTRATION_DAYS);
         let raw = g.record(p, String::new(), "", 0, on, &clerk);
-        let age = ((on - p.birth).num_days() / 365) as i64 + if g.rng.random_bool(0.4) { g.rng.random_range(-2..=2) } else { 0 };
-        let opt = |s: String| if s.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(s) };
+        let age = ((on - p.birth).num_days() / 365) as i64
+            + if g.rng.random_bool(0.4) {
+                g.rng.random_range(-2..=2)
+            } else {
+                0
+            };
+        let opt = |s: String| {
+            if s.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::Value::String(s)
+            }
+        };
         let request = serde_json::json!({
             "request_id": format!("T{:06}", n + 1),
             "given_name": opt(raw.given_name),

@@ -37,7 +37,11 @@ const ZWNJ: char = '\u{200C}';
 /// Writes a lexicon name as this clerk would, with the usual variation and the odd typo.
 pub fn write_name<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, entry: &NameEntry) -> String {
     let arabic = clerk.arabic_script != rng.random_bool(0.08);
-    let mut s = if arabic { arabic_variant(rng, clerk, entry.arabic) } else { latin_variant(rng, clerk, entry) };
+    let mut s = if arabic {
+        arabic_variant(rng, clerk, entry.arabic)
+    } else {
+        latin_variant(rng, clerk, entry)
+    };
     if rng.random_bool(clerk.typo_rate) {
         s = typo(rng, &s);
     }
@@ -46,11 +50,24 @@ pub fn write_name<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, entry: &NameEn
 
 fn latin_variant<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, entry: &NameEntry) -> String {
     let n = entry.latin.len();
-    let i = if n <= 1 || rng.random_bool(if clerk.later_variants { 0.3 } else { 0.55 }) { 0 } else { rng.random_range(1..n) };
-    let mut s = entry.latin.get(i).copied().unwrap_or(entry.arabic).to_string();
+    let i = if n <= 1 || rng.random_bool(if clerk.later_variants { 0.3 } else { 0.55 }) {
+        0
+    } else {
+        rng.random_range(1..n)
+    };
+    let mut s = entry
+        .latin
+        .get(i)
+        .copied()
+        .unwrap_or(entry.arabic)
+        .to_string();
     // Compounds are joined, split and hyphenated at will.
     if s.contains(' ') && rng.random_bool(0.2) {
-        s = if rng.random_bool(0.5) { s.replace(' ', "") } else { s.replace(' ', "-") };
+        s = if rng.random_bool(0.5) {
+            s.replace(' ', "")
+        } else {
+            s.replace(' ', "-")
+        };
     } else if let Some(rest) = s.strip_prefix("Abdul") {
         if !rest.starts_with(' ') && rest.len() > 2 && rng.random_bool(0.3) {
             s = format!("Abdul {}", capitalise(rest));
@@ -65,7 +82,9 @@ fn latin_variant<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, entry: &NameEnt
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn arabic_variant<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, name: &str) -> String {
@@ -117,7 +136,11 @@ pub fn typo<R: RngExt + ?Sized>(rng: &mut R, s: &str) -> String {
         1 => chars.insert(i, chars[i]),
         2 => chars.swap(i, i + 1),
         _ => {
-            let pool: &[char] = if chars[i].is_ascii() { &['a', 'e', 'i', 'o', 'u', 'h', 'n', 'r'] } else { &['ا', 'ی', 'و', 'ه', 'ن', 'ر'] };
+            let pool: &[char] = if chars[i].is_ascii() {
+                &['a', 'e', 'i', 'o', 'u', 'h', 'n', 'r']
+            } else {
+                &['ا', 'ی', 'و', 'ه', 'ن', 'ر']
+            };
             chars[i] = pool[rng.random_range(0..pool.len())];
         }
     }
@@ -129,5 +152,13 @@ pub fn digits(clerk: &Clerk, s: &str) -> String {
     if !clerk.persian_digits {
         return s.to_string();
     }
-    s.chars().map(|c| if c.is_ascii_digit() { char::from_u32(0x06F0 + (c as u32 - '0' as u32)).unwrap_or(c) } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                char::from_u32(0x06F0 + (c as u32 - '0' as u32)).unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
 }

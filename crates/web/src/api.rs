@@ -12,13 +12,24 @@ use utoipa::OpenApi;
 use peywand_domain::{HouseholdId, Person, PersonId, RawRegistration, RecordId, Sex, Site};
 use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, Page, PersonFilter};
 
-use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Peywand API", description = "Registration, identity matching and family tracing for people returning across the border."),
-    paths(health, sites, create_household, get_household, update_household, list_persons, get_person),
+    info(
+        title = "Peywand API",
+        description = "Registration, identity matching and family tracing for people returning across the border."
+    ),
+    paths(
+        health,
+        sites,
+        create_household,
+        get_household,
+        update_household,
+        list_persons,
+        get_person
+    ),
     components(schemas(Health, PersonPage, ErrorBody))
 )]
 pub struct ApiDoc;
@@ -47,7 +58,10 @@ pub struct Health {
 /// Whether the server is up.
 #[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
 async fn health() -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// The registration sites.
@@ -58,7 +72,10 @@ async fn sites(State(s): State<AppState>) -> Result<Json<Vec<Site>>, ApiError> {
 
 fn actor() -> Actor {
     // Until accounts exist, writes through the API are attributed to the API itself.
-    Actor { username: "api".into(), at: chrono::Utc::now() }
+    Actor {
+        username: "api".into(),
+        at: chrono::Utc::now(),
+    }
 }
 
 /// The most members one household registration may list.
@@ -67,44 +84,72 @@ const MAX_MEMBERS: usize = 40;
 /// Checks a household as submitted, in words a registrar understands.
 pub(crate) fn validate(draft: &HouseholdDraft) -> Result<(), ApiError> {
     if draft.members.is_empty() {
-        return Err(ApiError::Invalid("a household needs at least one member".into()));
+        return Err(ApiError::Invalid(
+            "a household needs at least one member".into(),
+        ));
     }
     if draft.members.len() > MAX_MEMBERS {
-        return Err(ApiError::Invalid(format!("a household can list at most {MAX_MEMBERS} members")));
+        return Err(ApiError::Invalid(format!(
+            "a household can list at most {MAX_MEMBERS} members"
+        )));
     }
     for (i, m) in draft.members.iter().enumerate() {
         let n = i + 1;
         if !m.raw.has_name() {
-            return Err(ApiError::Invalid(format!("member {n} has no name: give a given, father's or family name")));
+            return Err(ApiError::Invalid(format!(
+                "member {n} has no name: give a given, father's or family name"
+            )));
         }
         if !m.raw.record_id.trim().is_empty() {
-            RecordId::parse(&m.raw.record_id).map_err(|e| ApiError::Invalid(format!("member {n}: {e}")))?;
+            RecordId::parse(&m.raw.record_id)
+                .map_err(|e| ApiError::Invalid(format!("member {n}: {e}")))?;
         }
         for (column, value) in RawRegistration::COLUMNS.iter().zip(m.raw.values()) {
             if value.chars().count() > 1000 {
-                return Err(ApiError::Invalid(format!("member {n}: {column} is longer than 1000 characters")));
+                return Err(ApiError::Invalid(format!(
+                    "member {n}: {column} is longer than 1000 characters"
+                )));
             }
         }
     }
-    for v in [&draft.site_code, &draft.destination_province, &draft.destination_district].into_iter().flatten() {
+    for v in [
+        &draft.site_code,
+        &draft.destination_province,
+        &draft.destination_district,
+    ]
+    .into_iter()
+    .flatten()
+    {
         if v.chars().count() > 64 {
-            return Err(ApiError::Invalid("a site or place code is longer than 64 characters".into()));
+            return Err(ApiError::Invalid(
+                "a site or place code is longer than 64 characters".into(),
+            ));
         }
     }
     Ok(())
 }
 
 fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload.map(|Json(v)| v).map_err(|e| ApiError::BadJson(e.body_text()))
+    payload.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadJson(e.body_text())
+        }
+    })
 }
 
 fn household_id(id: &str) -> Result<HouseholdId, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound(format!("household {id:?}")))
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
 }
 
 /// Registers a household with its members.
 #[utoipa::path(post, path = "/api/v1/households", request_body = HouseholdDraft, responses((status = 201, body = HouseholdRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_household(State(s): State<AppState>, payload: Result<Json<HouseholdDraft>, JsonRejection>) -> Result<(StatusCode, Json<HouseholdRecord>), ApiError> {
+async fn create_household(
+    State(s): State<AppState>,
+    payload: Result<Json<HouseholdDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<HouseholdRecord>), ApiError> {
     let draft = json(payload)?;
     validate(&draft)?;
     let record = s.store.create_household(&draft, &actor()).await?;
@@ -114,14 +159,25 @@ async fn create_household(State(s): State<AppState>, payload: Result<Json<Househ
 
 /// A household and its members.
 #[utoipa::path(get, path = "/api/v1/households/{id}", params(("id" = String, Path, description = "household id")), responses((status = 200, body = HouseholdRecord), (status = 404, body = ErrorBody)))]
-async fn get_household(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<HouseholdRecord>, ApiError> {
+async fn get_household(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<HouseholdRecord>, ApiError> {
     let hid = household_id(&id)?;
-    s.store.household(hid).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("household {id}")))
+    s.store
+        .household(hid)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("household {id}")))
 }
 
 /// Replaces a household's details and members; members keep their ids by record id.
 #[utoipa::path(put, path = "/api/v1/households/{id}", params(("id" = String, Path, description = "household id")), request_body = HouseholdDraft, responses((status = 200, body = HouseholdRecord), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_household(State(s): State<AppState>, Path(id): Path<String>, payload: Result<Json<HouseholdDraft>, JsonRejection>) -> Result<Json<HouseholdRecord>, ApiError> {
+async fn update_household(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    payload: Result<Json<HouseholdDraft>, JsonRejection>,
+) -> Result<Json<HouseholdRecord>, ApiError> {
     let hid = household_id(&id)?;
     let draft = json(payload)?;
     validate(&draft)?;
@@ -159,28 +215,67 @@ pub struct PersonPage {
 
 pub(crate) fn filter_from(q: &PersonQuery) -> Result<PersonFilter, ApiError> {
     let date = |s: &Option<String>, what: &str| -> Result<Option<NaiveDate>, ApiError> {
-        s.as_deref().filter(|v| !v.is_empty()).map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ApiError::Invalid(format!("{what} must be a date as YYYY-MM-DD")))).transpose()
+        s.as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| ApiError::Invalid(format!("{what} must be a date as YYYY-MM-DD")))
+            })
+            .transpose()
     };
     let sex = match q.sex.as_deref().filter(|v| !v.is_empty()) {
         None => None,
-        Some(v) => Some(Sex::from_code(v).ok_or_else(|| ApiError::Invalid("sex must be male or female".into()))?),
+        Some(v) => Some(
+            Sex::from_code(v)
+                .ok_or_else(|| ApiError::Invalid("sex must be male or female".into()))?,
+        ),
     };
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
-    Ok(PersonFilter { site_code: nonempty(&q.site), sex, province_code: nonempty(&q.province), name: nonempty(&q.name), registered_from: date(&q.from, "from")?, registered_to: date(&q.to, "to")? })
+    Ok(PersonFilter {
+        site_code: nonempty(&q.site),
+        sex,
+        province_code: nonempty(&q.province),
+        name: nonempty(&q.name),
+        registered_from: date(&q.from, "from")?,
+        registered_to: date(&q.to, "to")?,
+    })
 }
 
 /// Registrations, newest first, with filters.
 #[utoipa::path(get, path = "/api/v1/persons", params(PersonQuery), responses((status = 200, body = PersonPage), (status = 422, body = ErrorBody)))]
-async fn list_persons(State(s): State<AppState>, query: Result<Query<PersonQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<PersonPage>, ApiError> {
+async fn list_persons(
+    State(s): State<AppState>,
+    query: Result<Query<PersonQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<PersonPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let filter = filter_from(&q)?;
-    let page = s.store.persons(&filter, Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(50))).await?;
-    Ok(Json(PersonPage { items: page.items, total: page.total, offset: page.offset, limit: page.limit }))
+    let page = s
+        .store
+        .persons(
+            &filter,
+            Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(50)),
+        )
+        .await?;
+    Ok(Json(PersonPage {
+        items: page.items,
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+    }))
 }
 
 /// One registration record.
 #[utoipa::path(get, path = "/api/v1/persons/{id}", params(("id" = String, Path, description = "person id")), responses((status = 200, body = Person), (status = 404, body = ErrorBody)))]
-async fn get_person(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Person>, ApiError> {
-    let pid: PersonId = id.parse().map_err(|_| ApiError::NotFound(format!("person {id:?}")))?;
-    s.store.person(pid).await?.map(Json).ok_or_else(|| ApiError::NotFound(format!("person {id}")))
+async fn get_person(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Person>, ApiError> {
+    let pid: PersonId = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("person {id:?}")))?;
+    s.store
+        .person(pid)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("person {id}")))
 }

@@ -18,6 +18,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body is not valid JSON for this route: {0}")]
     BadJson(String),
+    #[error("the request body is larger than this server accepts")]
+    TooLarge,
     #[error("something went wrong on the server; the request was not completed")]
     Internal,
 }
@@ -29,7 +31,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable key: invalid_request, not_found, conflict, bad_json, internal.
+    /// Stable key: invalid_request, not_found, conflict, bad_json, too_large, internal.
     pub code: &'static str,
     pub message: String,
 }
@@ -41,6 +43,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::BadJson(_) => "bad_json",
+            ApiError::TooLarge => "too_large",
             ApiError::Internal => "internal",
         }
     }
@@ -49,6 +52,7 @@ impl ApiError {
             ApiError::Invalid(_) | ApiError::BadJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,7 +73,12 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        };
         (self.status(), Json(body)).into_response()
     }
 }

@@ -1,13 +1,16 @@
 //! Server-rendered pages: register a household, view it, list recent registrations.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 
-use peywand_domain::{HouseholdId, LegalBasis, Need, Person, Purpose, RawRegistration, Relationship, ReturnType, Vulnerability};
+use peywand_domain::{
+    HouseholdId, LegalBasis, Need, Person, Purpose, RawRegistration, Relationship, ReturnType,
+    Vulnerability,
+};
 use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{Actor, HouseholdDraft, MemberDraft, Page, PersonFilter};
 
@@ -25,7 +28,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")], include_str!("../static/app.css"))
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../static/app.css"),
+    )
 }
 
 /// A page that failed: the same words as the API, in a page.
@@ -49,13 +58,19 @@ impl IntoResponse for PageError {
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        let body = format!("<!doctype html><meta charset=utf-8><link rel=stylesheet href=/static/app.css><main><h1>Sorry</h1><p class=error>{}</p><p><a href=/>Back to registrations</a></p></main>", escape(&self.0.to_string()));
+        let body = format!(
+            "<!doctype html><meta charset=utf-8><link rel=stylesheet href=/static/app.css><main><h1>Sorry</h1><p class=error>{}</p><p><a href=/>Back to registrations</a></p></main>",
+            escape(&self.0.to_string())
+        );
         (status, Html(body)).into_response()
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn render(t: &impl Template) -> Result<Html<String>, PageError> {
@@ -69,7 +84,9 @@ fn render(t: &impl Template) -> Result<Html<String>, PageError> {
 fn label(code: &str) -> String {
     let s = code.replace('_', " ");
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn labelled<T: Copy>(all: &[T], code: impl Fn(T) -> &'static str) -> Vec<(&'static str, String)> {
@@ -78,11 +95,21 @@ fn labelled<T: Copy>(all: &[T], code: impl Fn(T) -> &'static str) -> Vec<(&'stat
 
 fn site_options() -> Vec<(String, String)> {
     let g = Gazetteer::get();
-    [PlaceKind::CrossingPoint, PlaceKind::ReceptionCentre, PlaceKind::Camp].iter().flat_map(|k| g.all(*k)).map(|p| (p.code.clone(), p.name_en.clone())).collect()
+    [
+        PlaceKind::CrossingPoint,
+        PlaceKind::ReceptionCentre,
+        PlaceKind::Camp,
+    ]
+    .iter()
+    .flat_map(|k| g.all(*k))
+    .map(|p| (p.code.clone(), p.name_en.clone()))
+    .collect()
 }
 
 fn site_name(code: Option<&str>) -> String {
-    code.and_then(|c| Gazetteer::get().by_code(c)).map(|p| p.name_en.clone()).unwrap_or_default()
+    code.and_then(|c| Gazetteer::get().by_code(c))
+        .map(|p| p.name_en.clone())
+        .unwrap_or_default()
 }
 
 struct PersonRow {
@@ -114,12 +141,25 @@ fn row(p: &Person) -> PersonRow {
         grandfather: p.raw.grandfather_name.clone(),
         sex: p.derived.sex.map(|s| label(s.code())).unwrap_or_default(),
         born: born(p),
-        site: if p.derived.site_code.is_some() { site_name(p.derived.site_code.as_deref()) } else { p.raw.site.clone() },
-        registered: p.derived.registered_on.map(|d| d.to_string()).unwrap_or_else(|| p.registered_at.date_naive().to_string()),
+        site: if p.derived.site_code.is_some() {
+            site_name(p.derived.site_code.as_deref())
+        } else {
+            p.raw.site.clone()
+        },
+        registered: p
+            .derived
+            .registered_on
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| p.registered_at.date_naive().to_string()),
         household: p.household_id.to_string(),
         record_id: p.record_id.to_string(),
         relationship: p.relationship.map(|r| label(r.code())).unwrap_or_default(),
-        vulnerabilities: p.vulnerabilities.iter().map(|v| label(v.code())).collect::<Vec<_>>().join(", "),
+        vulnerabilities: p
+            .vulnerabilities
+            .iter()
+            .map(|v| label(v.code()))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -139,7 +179,10 @@ struct Recent {
 
 const PAGE: u64 = 50;
 
-async fn recent(State(s): State<AppState>, Query(q): Query<PersonQuery>) -> Result<Html<String>, PageError> {
+async fn recent(
+    State(s): State<AppState>,
+    Query(q): Query<PersonQuery>,
+) -> Result<Html<String>, PageError> {
     let filter: PersonFilter = filter_from(&q)?;
     let offset = q.offset.unwrap_or(0);
     let page = s.store.persons(&filter, Page::new(offset, PAGE)).await?;
@@ -179,7 +222,10 @@ fn new_household_page(error: String) -> NewHousehold {
     NewHousehold {
         error,
         sites: site_options(),
-        provinces: Gazetteer::get().all(PlaceKind::Province).map(|p| (p.code.clone(), p.name_en.clone())).collect(),
+        provinces: Gazetteer::get()
+            .all(PlaceKind::Province)
+            .map(|p| (p.code.clone(), p.name_en.clone()))
+            .collect(),
         return_types: labelled(ReturnType::ALL, ReturnType::code),
         needs: labelled(Need::ALL, Need::code),
         legal_bases: labelled(LegalBasis::ALL, LegalBasis::code),
@@ -196,21 +242,52 @@ async fn new_household() -> Result<Html<String>, PageError> {
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
 fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
-    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
-    let all = |k: &str| fields.iter().filter(|(f, _)| f == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let all = |k: &str| {
+        fields
+            .iter()
+            .filter(|(f, _)| f == k)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
     let mut draft = HouseholdDraft {
         site_code: get("site"),
         destination_province: get("destination_province"),
         destination_district: None,
         return_type: get("return_type").and_then(|v| ReturnType::from_code(&v)),
-        needs: all("needs").into_iter().filter_map(Need::from_code).collect(),
+        needs: all("needs")
+            .into_iter()
+            .filter_map(Need::from_code)
+            .collect(),
         legal_basis: get("legal_basis").and_then(|v| LegalBasis::from_code(&v)),
-        purposes: all("purposes").into_iter().filter_map(Purpose::from_code).collect(),
+        purposes: all("purposes")
+            .into_iter()
+            .filter_map(Purpose::from_code)
+            .collect(),
         members: vec![],
     };
     for i in 0..MEMBER_SLOTS {
         let mut raw = RawRegistration::default();
-        for col in ["given_name", "father_name", "grandfather_name", "family_name", "sex", "age", "birth_date", "province_of_origin", "last_residence", "document_type", "document_number", "phone"] {
+        for col in [
+            "given_name",
+            "father_name",
+            "grandfather_name",
+            "family_name",
+            "sex",
+            "age",
+            "birth_date",
+            "province_of_origin",
+            "last_residence",
+            "document_type",
+            "document_number",
+            "phone",
+        ] {
             if let (Some(v), Some(slot)) = (get(&format!("{col}_{i}")), raw.get_mut(col)) {
                 *slot = v;
             }
@@ -218,20 +295,34 @@ fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
         if !raw.has_name() {
             continue;
         }
-        let relationship = get(&format!("relationship_{i}")).and_then(|v| Relationship::from_code(&v));
-        let vulnerabilities = all(&format!("vulnerability_{i}")).into_iter().filter_map(Vulnerability::from_code).collect();
-        draft.members.push(MemberDraft { raw, relationship, vulnerabilities });
+        let relationship =
+            get(&format!("relationship_{i}")).and_then(|v| Relationship::from_code(&v));
+        let vulnerabilities = all(&format!("vulnerability_{i}"))
+            .into_iter()
+            .filter_map(Vulnerability::from_code)
+            .collect();
+        draft.members.push(MemberDraft {
+            raw,
+            relationship,
+            vulnerabilities,
+        });
     }
     draft
 }
 
-async fn create_household(State(s): State<AppState>, Form(fields): Form<Vec<(String, String)>>) -> Result<Response, PageError> {
+async fn create_household(
+    State(s): State<AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
     let draft = draft_from_form(&fields);
     if let Err(e) = validate(&draft) {
         let page = render(&new_household_page(e.to_string()))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let actor = Actor { username: "desk".into(), at: chrono::Utc::now() };
+    let actor = Actor {
+        username: "desk".into(),
+        at: chrono::Utc::now(),
+    };
     let record = s.store.create_household(&draft, &actor).await?;
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
     Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
@@ -250,16 +341,35 @@ struct HouseholdPage {
     members: Vec<PersonRow>,
 }
 
-async fn view_household(State(s): State<AppState>, Path(id): Path<String>) -> Result<Html<String>, PageError> {
-    let hid: HouseholdId = id.parse().map_err(|_| ApiError::NotFound(format!("household {id:?}")))?;
-    let rec = s.store.household(hid).await?.ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
+async fn view_household(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let hid: HouseholdId = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("household {id:?}")))?;
+    let rec = s
+        .store
+        .household(hid)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
     let h = &rec.household;
     render(&HouseholdPage {
         reference: h.reference.clone(),
         site: site_name(h.site_code.as_deref()),
-        destination: h.destination_province.as_deref().and_then(|c| Gazetteer::get().by_code(c)).map(|p| p.name_en.clone()).unwrap_or_default(),
+        destination: h
+            .destination_province
+            .as_deref()
+            .and_then(|c| Gazetteer::get().by_code(c))
+            .map(|p| p.name_en.clone())
+            .unwrap_or_default(),
         return_type: h.return_type.map(|r| label(r.code())).unwrap_or_default(),
-        needs: h.needs.iter().map(|n| label(n.code())).collect::<Vec<_>>().join(", "),
+        needs: h
+            .needs
+            .iter()
+            .map(|n| label(n.code()))
+            .collect::<Vec<_>>()
+            .join(", "),
         legal_basis: h.legal_basis.map(|b| label(b.code())).unwrap_or_default(),
         registered: h.registered_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         members: rec.members.iter().map(row).collect(),

@@ -1,0 +1,256 @@
+//! The `peywand` binary as a field worker runs it: import, export, the errors it explains.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn peywand(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(args)
+        .env("PEYWAND_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn export(db: &Path, out: &Path) -> String {
+    let o = peywand(&[
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::read_to_string(out).unwrap()
+}
+
+const GOOD: &str = "record_id,household_id,site,given_name,father_name,sex,birth_date,province_of_origin,phone\n\
+r-1,h-1,Torkham,ذبیح‌الله,عبدالغنی,M,۱۳۸۵,ننگرهار,۰۳۰۰۱۲۳۴۵۶۷\n\
+r-2,h-1,Torkham,\"Gul, Bibi\",Mohammad Nabi,F,1385-01-01,Ningarhar,+93 70 012 3456\n";
+
+#[test]
+fn import_export_round_trip_and_idempotent_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, csv) = (dir.path().join("r.db"), dir.path().join("in.csv"));
+    std::fs::write(&csv, GOOD).unwrap();
+    let o = peywand(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 new, 0 already present"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o).contains("0 new, 2 already present"),
+        "{}",
+        text(&o)
+    );
+    let out = export(&db, &dir.path().join("out.csv"));
+    // Every raw value comes back byte for byte, Arabic script and Persian digits included.
+    for value in [
+        "ذبیح‌الله",
+        "عبدالغنی",
+        "۱۳۸۵",
+        "ننگرهار",
+        "۰۳۰۰۱۲۳۴۵۶۷",
+        "\"Gul, Bibi\"",
+        "1385-01-01",
+        "+93 70 012 3456",
+    ] {
+        assert!(out.contains(value), "{value} missing from export:\n{out}");
+    }
+    // Exported files import again unchanged.
+    let db2 = dir.path().join("r2.db");
+    let out_path = dir.path().join("out.csv");
+    assert!(
+        peywand(&[
+            "import",
+            "--db",
+            db2.to_str().unwrap(),
+            out_path.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(export(&db2, &dir.path().join("out2.csv")), out);
+}
+
+#[test]
+fn every_invalid_file_is_refused_and_leaves_the_database_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, GOOD).unwrap();
+    assert!(
+        peywand(&[
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            good.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let before = export(&db, &dir.path().join("before.csv"));
+
+    let mut latin1 = b"record_id,given_name\nr-9,".to_vec();
+    latin1.extend_from_slice(b"\xC1hmad\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not UTF-8", latin1, "UTF-8"),
+        (
+            "no record_id column",
+            b"given_name\nAhmad\n".to_vec(),
+            "record_id",
+        ),
+        (
+            "unknown column",
+            b"record_id,nickname\nr-9,x\n".to_vec(),
+            "unknown column",
+        ),
+        (
+            "duplicate record_id",
+            b"record_id,given_name\nr-9,Ahmad\nr-9,Karim\n".to_vec(),
+            "more than once",
+        ),
+        (
+            "empty record_id",
+            b"record_id,given_name\n,Ahmad\n".to_vec(),
+            "empty",
+        ),
+        (
+            "broken quoting",
+            b"record_id,given_name\nr-9,\"Ahmad\nr-10,Karim\n".to_vec(),
+            "never closed",
+        ),
+        (
+            "wrong field count",
+            b"record_id,given_name\nr-9,Ahmad,extra\n".to_vec(),
+            "fields",
+        ),
+        (
+            "field too long",
+            format!("record_id,given_name\nr-9,{}\n", "a".repeat(1001)).into_bytes(),
+            "longer than 1000",
+        ),
+        (
+            "no name and no household",
+            b"record_id,given_name,sex\nr-9,,M\n".to_vec(),
+            "no name",
+        ),
+        (
+            "valid rows then one bad",
+            b"record_id,given_name\nr-9,Ahmad\nr-10,Karim\nr-9,Nabi\n".to_vec(),
+            "line 4",
+        ),
+        ("empty file", Vec::new(), "empty"),
+    ];
+    for (what, content, expect) in cases {
+        let f = dir.path().join("bad.csv");
+        std::fs::write(&f, content).unwrap();
+        let o = peywand(&["import", "--db", db.to_str().unwrap(), f.to_str().unwrap()]);
+        assert!(!o.status.success(), "{what}: must fail");
+        assert!(
+            text(&o).contains(expect),
+            "{what}: message should mention {expect:?}:\n{}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("nothing was imported"),
+            "{what}:\n{}",
+            text(&o)
+        );
+        assert_eq!(
+            export(&db, &dir.path().join("after.csv")),
+            before,
+            "{what}: database changed"
+        );
+    }
+}
+
+#[test]
+fn many_problems_are_all_listed_up_to_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.csv");
+    let mut s = String::from("record_id,given_name\n");
+    for _ in 0..150 {
+        s.push_str(",Ahmad\n");
+    }
+    std::fs::write(&f, s).unwrap();
+    let o = peywand(&[
+        "import",
+        "--db",
+        dir.path().join("r.db").to_str().unwrap(),
+        f.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(t.matches("column record_id").count(), 100, "{t}");
+    assert!(
+        t.contains("and 50 more problems") && t.contains("150 problem(s)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn names_commands_explain() {
+    let o = peywand(&["names", "compare", "Mohammad Nabi", "محمد نبی"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    let last: f64 = t.lines().last().unwrap().parse().unwrap();
+    assert!(last > 0.9, "{t}");
+    assert!(t.contains("paired"), "{t}");
+    let o = peywand(&["names", "compare", "Hamid", "Ahmad"]);
+    let last: f64 = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last < 0.5);
+    let o = peywand(&["names", "normalize", "Haji Abdul-Ghani"]);
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        t.contains("set aside:   haji") && t.contains("keys:"),
+        "{t}"
+    );
+}
+
+#[test]
+fn synth_is_deterministic_per_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        assert!(
+            peywand(&[
+                "synth",
+                "--people",
+                "300",
+                "--seed",
+                seed,
+                "--out",
+                out.to_str().unwrap()
+            ])
+            .status
+            .success()
+        );
+        std::fs::read(out.join("registry.csv")).unwrap()
+    };
+    assert_eq!(run("a", "5"), run("b", "5"));
+    assert_ne!(run("a", "5"), run("c", "6"));
+}

@@ -1,0 +1,306 @@
+//! The API and pages against a real SQLite store: happy paths and every error path a client hits.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct App {
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = peywand_store_sqlite::SqliteStore::open(dir.path().join("t.db").to_str().unwrap())
+        .await
+        .unwrap();
+    App {
+        router: peywand_web::router(peywand_web::AppState {
+            store: Arc::new(store),
+        }),
+        _dir: dir,
+    }
+}
+
+async fn call(
+    app: &App,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    content_type: &str,
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", content_type);
+    }
+    let resp = app
+        .router
+        .clone()
+        .oneshot(
+            req.body(Body::from(body.unwrap_or("").to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, bytes, headers)
+}
+
+async fn json_call(app: &App, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let text = body.map(|b| b.to_string());
+    let (s, bytes, _) = call(app, method, uri, text.as_deref(), "application/json").await;
+    (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn household() -> Value {
+    json!({
+        "site_code": "torkham",
+        "destination_province": "AF06",
+        "return_type": "deported",
+        "needs": ["shelter", "food"],
+        "legal_basis": "consent",
+        "purposes": ["registration", "assistance"],
+        "members": [
+            {"raw": {"given_name": "Abdul Ghani", "father_name": "Mohammad Nabi", "sex": "M", "age": "44"}, "relationship": "head", "vulnerabilities": []},
+            {"raw": {"given_name": "ذبیح‌الله", "father_name": "Abdul Ghani", "sex": "M", "age": "12"}, "relationship": "son", "vulnerabilities": ["separated_child"]}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn health_and_openapi() {
+    let app = app().await;
+    let (s, v) = json_call(&app, "GET", "/api/v1/health", None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, v) = json_call(&app, "GET", "/api/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in [
+        "/api/v1/households",
+        "/api/v1/households/{id}",
+        "/api/v1/persons",
+        "/api/v1/persons/{id}",
+        "/api/v1/sites",
+        "/api/v1/health",
+    ] {
+        assert!(v["paths"][path].is_object(), "openapi documents {path}");
+    }
+    assert!(v["components"]["schemas"]["HouseholdDraft"].is_object());
+}
+
+#[tokio::test]
+async fn household_create_read_update_and_person_list() {
+    let app = app().await;
+    let (s, created) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["household"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        created["members"][1]["vulnerabilities"][0],
+        "separated_child"
+    );
+    assert_eq!(created["members"][1]["derived"]["given_name"], "ذبیح الله");
+
+    let (s, read) = json_call(&app, "GET", &format!("/api/v1/households/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        read["household"]["reference"],
+        created["household"]["reference"]
+    );
+
+    let mut edit = household();
+    edit["needs"] = json!(["cash"]);
+    edit["members"][0]["raw"]["record_id"] = created["members"][0]["record_id"].clone();
+    edit["members"][1]["raw"]["record_id"] = created["members"][1]["record_id"].clone();
+    let (s, updated) =
+        json_call(&app, "PUT", &format!("/api/v1/households/{id}"), Some(edit)).await;
+    assert_eq!(s, StatusCode::OK, "{updated}");
+    assert_eq!(updated["household"]["needs"], json!(["cash"]));
+    assert_eq!(updated["members"][0]["id"], created["members"][0]["id"]);
+
+    let (s, page) = json_call(&app, "GET", "/api/v1/persons?name=ghani&limit=10", None).await;
+    assert_eq!(s, StatusCode::OK);
+    // The name is the father's given name and the son's father's name: both are found.
+    assert_eq!(page["total"], 2, "{page}");
+    let head = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["relationship"] == "head")
+        .unwrap();
+    let pid = head["id"].as_str().unwrap();
+    let (s, person) = json_call(&app, "GET", &format!("/api/v1/persons/{pid}"), None).await;
+    assert_eq!(
+        (s, person["raw"]["given_name"].as_str()),
+        (StatusCode::OK, Some("Abdul Ghani"))
+    );
+}
+
+#[tokio::test]
+async fn errors_are_json_with_stable_codes() {
+    let app = app().await;
+    let cases: Vec<(&str, String, Option<&str>, StatusCode, &str)> = vec![
+        (
+            "GET",
+            "/api/v1/households/not-a-uuid".into(),
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/api/v1/households/{}", uuid::Uuid::now_v7()),
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "GET",
+            format!("/api/v1/persons/{}", uuid::Uuid::now_v7()),
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/households".into(),
+            Some("{not json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_json",
+        ),
+        (
+            "POST",
+            "/api/v1/households".into(),
+            Some(r#"{"members": []}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/api/v1/households".into(),
+            Some(r#"{"members": [{"raw": {"sex": "M"}}]}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/api/v1/persons?sex=robot".into(),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/api/v1/persons?from=yesterday".into(),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/api/v1/persons?limit=-4".into(),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+        ),
+    ];
+    for (method, uri, body, status, code) in cases {
+        let (s, bytes, _) = call(&app, method, &uri, body, "application/json").await;
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(s, status, "{method} {uri}: {v}");
+        assert_eq!(v["error"]["code"], code, "{method} {uri}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // A record id taken by another household is a conflict, and nothing of the new one is kept.
+    let (_, first) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    let mut clash = household();
+    clash["members"][1]["raw"]["record_id"] = first["members"][0]["record_id"].clone();
+    let (s, v) = json_call(&app, "POST", "/api/v1/households", Some(clash)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (_, page) = json_call(&app, "GET", "/api/v1/persons", None).await;
+    assert_eq!(page["total"], 2);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = app().await;
+    let big = format!(
+        r#"{{"members": [{{"raw": {{"given_name": "{}"}}}}]}}"#,
+        "a".repeat(peywand_web::MAX_BODY_BYTES + 10)
+    );
+    let (s, _, _) = call(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&big),
+        "application/json",
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn desk_registers_a_household_through_the_form() {
+    let app = app().await;
+    let (s, page, headers) = call(&app, "GET", "/households/new", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&page).contains("given_name_0"));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let form = "site=torkham&legal_basis=consent&purposes=registration&needs=food&needs=cash&given_name_0=Gul+Bibi&sex_0=F&age_0=40&relationship_0=head&vulnerability_0=female_headed_household&given_name_1=%D9%86%D8%AC%DB%8C%D8%A8&sex_1=M&relationship_1=son&given_name_2=";
+    let (s, _, headers) = call(
+        &app,
+        "POST",
+        "/households",
+        Some(form),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap().to_string();
+    let (s, page, _) = call(&app, "GET", &location, None, "").await;
+    let page = String::from_utf8_lossy(&page);
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Gul Bibi")
+            && page.contains("نجیب")
+            && page.contains("Female headed household"),
+        "{page}"
+    );
+    let (s, page, _) = call(&app, "GET", "/", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&page).contains("Gul Bibi"));
+    // A form with no named member is shown again with the reason.
+    let (s, page, _) = call(
+        &app,
+        "POST",
+        "/households",
+        Some("site=torkham&legal_basis=consent"),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8_lossy(&page).contains("at least one member"));
+}
