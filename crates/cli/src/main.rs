@@ -97,7 +97,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PEYWAND_LOG")
-                .unwrap_or_else(|_| "warn,peywand=info".into()),
+                .unwrap_or_else(|_| "warn,sqlx=error,peywand=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

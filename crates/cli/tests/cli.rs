@@ -1,5 +1,7 @@
 //! The `peywand` binary as a field worker runs it: import, export, the errors it explains.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
+
 use std::path::Path;
 use std::process::{Command, Output};
 

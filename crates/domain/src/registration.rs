@@ -164,12 +164,12 @@ impl RawRegistration {
                 ),
             }
         }
-        if d.birth_year_min.is_none() {
-            if let (Some(age), Some(on)) = (d.age, d.registered_on) {
-                let b = date::birth_from_age(age, on, AGE_SLACK_YEARS);
-                d.birth_year_min = Some(b.year_min);
-                d.birth_year_max = Some(b.year_max);
-            }
+        if d.birth_year_min.is_none()
+            && let (Some(age), Some(on)) = (d.age, d.registered_on)
+        {
+            let b = date::birth_from_age(age, on, AGE_SLACK_YEARS);
+            d.birth_year_min = Some(b.year_min);
+            d.birth_year_max = Some(b.year_max);
         }
         if present(&self.province_of_origin) {
             d.province_code = g.province(&self.province_of_origin).map(|p| p.code.clone());

@@ -168,12 +168,12 @@ pub fn normalize(raw: &str) -> Name {
     build_units(&tokens, &mut units);
     // A leading Mohammad or lineage title before a core part may be dropped by another clerk.
     let cores = units.iter().filter(|u| u.role == UnitRole::Core).count();
-    if cores >= 2 {
-        if let Some(first) = units.first_mut() {
-            if first.role == UnitRole::Core && is_mohammad(&first.text) {
-                first.role = UnitRole::Optional;
-            }
-        }
+    if cores >= 2
+        && let Some(first) = units.first_mut()
+        && first.role == UnitRole::Core
+        && is_mohammad(&first.text)
+    {
+        first.role = UnitRole::Optional;
     }
     let mut joined = Code::default();
     for u in &units {
@@ -362,7 +362,8 @@ fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
 /// Habibur Rahman, Ziaul Haq: the linker written onto the first part belongs between the two.
 fn strip_linker<'a>(t: &'a str, next: Option<&str>) -> &'a str {
     let Some(next) = next else { return t };
-    if t.len() < 5 || script_of(t) != Script::Latin {
+    // Only plain ASCII tokens: a mixed-script token must not be cut inside a letter.
+    if t.len() < 5 || !t.is_ascii() {
         return t;
     }
     let (stem, linker) = t.split_at(t.len() - 2);
@@ -462,10 +463,10 @@ fn split_token(t: &str, script: Script, has_prev: bool, units: &mut Vec<Unit>) {
 
 fn split_abd_arabic(t: &str) -> (bool, &str) {
     for prefix in ["عبدال", "عبدل", "عبد"] {
-        if let Some(rest) = t.strip_prefix(prefix) {
-            if rest.chars().count() >= 2 {
-                return (true, rest);
-            }
+        if let Some(rest) = t.strip_prefix(prefix)
+            && rest.chars().count() >= 2
+        {
+            return (true, rest);
         }
     }
     (false, t)
@@ -515,10 +516,10 @@ fn split_suffix_latin(t: &str) -> (&str, Option<Particle>) {
         (UDDIN_ENDINGS, Particle::Uddin, 3),
     ] {
         for e in endings {
-            if let Some(stem) = t.strip_suffix(e) {
-                if stem.len() >= min_stem {
-                    return (stem, Some(p));
-                }
+            if let Some(stem) = t.strip_suffix(e)
+                && stem.len() >= min_stem
+            {
+                return (stem, Some(p));
             }
         }
     }
@@ -531,10 +532,10 @@ fn split_suffix_arabic(t: &str) -> (&str, Option<Particle>) {
         ("اله", Particle::Allah),
         ("الدین", Particle::Uddin),
     ] {
-        if let Some(stem) = t.strip_suffix(ending) {
-            if stem.chars().count() >= 2 {
-                return (stem, Some(p));
-            }
+        if let Some(stem) = t.strip_suffix(ending)
+            && stem.chars().count() >= 2
+        {
+            return (stem, Some(p));
         }
     }
     (t, None)

@@ -28,10 +28,10 @@ pub fn to_e164(raw: &str) -> Option<String> {
         vec![(Some(Id::AF), digits.clone()), (Some(Id::PK), digits)]
     };
     for (country, text) in candidates {
-        if let Ok(n) = phonenumber::parse(country, &text) {
-            if phonenumber::is_valid(&n) {
-                return Some(n.format().mode(Mode::E164).to_string());
-            }
+        if let Ok(n) = phonenumber::parse(country, &text)
+            && phonenumber::is_valid(&n)
+        {
+            return Some(n.format().mode(Mode::E164).to_string());
         }
     }
     None

@@ -162,16 +162,16 @@ impl Code {
     }
     /// Makes a trailing medial vowel final: the one vowel whose presence carries meaning.
     fn finish(&mut self) {
-        if self.len > 1 {
-            if let Some(last) = self.last() {
-                let final_sym = match quality(last) {
-                    _ if !(is_soft(last) || is_long(last)) => return,
-                    2 => I_FINAL,
-                    3 => U_FINAL,
-                    _ => A_FINAL,
-                };
-                self.set_last(final_sym);
-            }
+        if self.len > 1
+            && let Some(last) = self.last()
+        {
+            let final_sym = match quality(last) {
+                _ if !(is_soft(last) || is_long(last)) => return,
+                2 => I_FINAL,
+                3 => U_FINAL,
+                _ => A_FINAL,
+            };
+            self.set_last(final_sym);
         }
     }
 }

@@ -278,9 +278,9 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
     let na = a.units.len().min(MAX_UNITS);
     let nb = b.units.len().min(MAX_UNITS);
     let mut sims = [[0.0f32; MAX_UNITS]; MAX_UNITS];
-    for i in 0..na {
-        for j in 0..nb {
-            sims[i][j] = code_similarity(&a.units[i].code, &b.units[j].code);
+    for (row, ua) in sims.iter_mut().zip(&a.units[..na]) {
+        for (cell, ub) in row.iter_mut().zip(&b.units[..nb]) {
+            *cell = code_similarity(&ua.code, &ub.code);
         }
     }
     let mut used_a = [false; MAX_UNITS];
@@ -366,6 +366,7 @@ mod tests {
     use crate::phonetic::encode;
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // Indexes are the symbols being checked.
     fn substitution_table_is_symmetric() {
         for a in 0..COUNT {
             for b in 0..COUNT {

@@ -1,6 +1,8 @@
 //! The table of real equivalences and non-equivalences (tests/data/name_pairs.tsv): every
 //! `same` pair must score at or above the decision threshold, every `different` pair below it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
+
 use peywand_names::{normalize, similarity};
 
 /// The score at or above which two names are treated as plausibly the same name.

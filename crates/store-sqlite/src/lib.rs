@@ -407,10 +407,6 @@ impl Store for SqliteStore {
             Vec::with_capacity(INSERT_BATCH);
         let mut outcome = ImportOutcome::default();
         let mut seen = 0u64;
-        let flush = |batch: &mut Vec<(RawRegistration, Derived, HouseholdId)>| {
-            let taken = std::mem::take(batch);
-            taken
-        };
         while let Some(msg) = rows.recv().await {
             match msg {
                 ImportMessage::Abort => {
@@ -437,13 +433,13 @@ impl Store for SqliteStore {
                     batch.push((raw, derived, hh));
                     seen += 1;
                     if batch.len() >= INSERT_BATCH {
-                        let b = flush(&mut batch);
+                        let b = std::mem::take(&mut batch);
                         outcome.new += insert_batch(&mut tx, &b, actor).await?;
                     }
                 }
             }
         }
-        let b = flush(&mut batch);
+        let b = std::mem::take(&mut batch);
         outcome.new += insert_batch(&mut tx, &b, actor).await?;
         outcome.already_present = seen - outcome.new;
         tx.commit().await.map_err(db("commit import"))?;

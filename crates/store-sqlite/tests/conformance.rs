@@ -1,5 +1,7 @@
 //! The shared storage conformance suite, against a temporary SQLite file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
+
 #[tokio::test]
 async fn sqlite_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();

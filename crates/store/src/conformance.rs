@@ -3,6 +3,9 @@
 //! A backend's tests call [`run_all`] with a fresh, empty store. Each check panics with a message
 //! on failure, like any test assertion.
 
+// Conformance checks are assertions: a failed expectation is the test failing.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use chrono::Utc;
 use tokio::sync::mpsc;
 

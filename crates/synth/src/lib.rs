@@ -68,7 +68,7 @@ struct Person {
 }
 
 /// Where names come from: indexes into the male or female lexicon.
-fn name<'a>(lex: &'a Lexicon, sex: Sex, i: usize) -> &'a NameEntry {
+fn name(lex: &Lexicon, sex: Sex, i: usize) -> &NameEntry {
     let w = if sex == Sex::Male {
         &lex.male
     } else {
@@ -76,6 +76,11 @@ fn name<'a>(lex: &'a Lexicon, sex: Sex, i: usize) -> &'a NameEntry {
     };
     w.item(i)
 }
+
+/// What brothers' households share: father, grandfather, family name, origin and residence.
+type Kin = (usize, usize, Option<usize>, Origin);
+/// Province, district and place of last residence (lexicon indexes).
+type Origin = (usize, Option<usize>, usize);
 
 const REGISTRATION_START: (i32, u32, u32) = (2025, 9, 1);
 const REGISTRATION_DAYS: i64 = 120;
@@ -133,6 +138,7 @@ impl Generator {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // One argument per fact about a person; a struct adds nothing.
     fn person(
         &mut self,
         sex: Sex,
@@ -141,7 +147,7 @@ impl Generator {
         grandfather: usize,
         family: Option<usize>,
         age: i32,
-        origin: (usize, Option<usize>, usize),
+        origin: Origin,
         on: NaiveDate,
     ) -> Person {
         let id = self.next_person;
@@ -167,11 +173,7 @@ impl Generator {
 
     /// One household: a head, usually a spouse, children named as Afghans name them, sometimes a
     /// grandparent or the head's brother. `kin` makes the head a brother of an earlier head.
-    fn household(
-        &mut self,
-        on: NaiveDate,
-        kin: Option<(usize, usize, Option<usize>, (usize, Option<usize>, usize))>,
-    ) -> Vec<Person> {
+    fn household(&mut self, on: NaiveDate, kin: Option<Kin>) -> Vec<Person> {
         let mut members = Vec::new();
         let (head_father, head_grandfather, family, origin) = match kin {
             Some(k) => k,
@@ -533,7 +535,7 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     // A sample of people (registered or not) who relatives will ask for, kept small.
     let request_target = (people / 50).max(20);
     let mut sought: Vec<(Person, bool)> = Vec::new();
-    let mut last_kin: Option<(usize, usize, Option<usize>, (usize, Option<usize>, usize))> = None;
+    let mut last_kin: Option<Kin> = None;
 
     while summary.people < people {
         let on = start + Duration::days(g.rng.random_range(0..REGISTRATION_DAYS));
@@ -589,10 +591,10 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
             }
         }
         // Reservoir of sought people, biased to children and to the unregistered.
-        if let Some(u) = unregistered {
-            if sought.len() < (request_target as usize) / 4 {
-                sought.push((u, false));
-            }
+        if let Some(u) = unregistered
+            && sought.len() < (request_target as usize) / 4
+        {
+            sought.push((u, false));
         }
         if (sought.len() as u64) < request_target
             && g.rng
@@ -606,7 +608,7 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
         let clerk = Clerk::random(&mut g.rng);
         let on = start + Duration::days(REGISTRATION_DAYS);
         let raw = g.record(p, String::new(), "", 0, on, &clerk);
-        let age = ((on - p.birth).num_days() / 365) as i64
+        let age = (on - p.birth).num_days() / 365
             + if g.rng.random_bool(0.4) {
                 g.rng.random_range(-2..=2)
             } else {

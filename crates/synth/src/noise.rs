@@ -68,10 +68,12 @@ fn latin_variant<R: RngExt + ?Sized>(rng: &mut R, clerk: &Clerk, entry: &NameEnt
         } else {
             s.replace(' ', "-")
         };
-    } else if let Some(rest) = s.strip_prefix("Abdul") {
-        if !rest.starts_with(' ') && rest.len() > 2 && rng.random_bool(0.3) {
-            s = format!("Abdul {}", capitalise(rest));
-        }
+    } else if let Some(rest) = s.strip_prefix("Abdul")
+        && !rest.starts_with(' ')
+        && rest.len() > 2
+        && rng.random_bool(0.3)
+    {
+        s = format!("Abdul {}", capitalise(rest));
     }
     match rng.random_range(0..20) {
         0..=2 => s.to_uppercase(),

@@ -1,5 +1,7 @@
 //! The API and pages against a real SQLite store: happy paths and every error path a client hits.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
+
 use std::sync::Arc;
 
 use axum::body::Body;
