@@ -206,7 +206,12 @@ fn merge_vowels(a: Symbol, b: Symbol) -> Symbol {
     } else {
         quality(a)
     };
-    match (long, q) {
+    medial_vowel(long, q)
+}
+
+/// The medial vowel symbol of a length and a quality (see `sym::quality`).
+fn medial_vowel(long: bool, quality: u8) -> Symbol {
+    match (long, quality) {
         (true, 2) => I_LONG,
         (true, 3) => U_LONG,
         (true, _) => A_LONG,
@@ -356,15 +361,7 @@ fn push_latin_vowels(code: &mut Code, group: &[u8], at_start: bool, is_final: bo
     } else {
         1
     };
-    let s = match (doubled, q) {
-        (true, 2) => I_LONG,
-        (true, 3) => U_LONG,
-        (true, _) => A_LONG,
-        (false, 2) => I_SOFT,
-        (false, 3) => U_SOFT,
-        (false, 4) => E_SOFT,
-        (false, _) => A_SOFT,
-    };
+    let s = medial_vowel(doubled, q);
     code.push_folded(s);
 }
 
