@@ -85,32 +85,16 @@ struct PersonInsert<'a> {
 
 fn push_person(
     b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>,
-    p: PersonInsert<'_>,
+    p: &PersonInsert<'_>,
 ) {
     let r = p.raw;
     let d = p.derived;
     b.push_bind(p.id.0)
         .push_bind(r.record_id.trim().to_string())
         .push_bind(p.household.0);
-    for v in [
-        &r.household_id,
-        &r.site,
-        &r.registered_on,
-        &r.given_name,
-        &r.father_name,
-        &r.grandfather_name,
-        &r.family_name,
-        &r.sex,
-        &r.birth_date,
-        &r.age,
-        &r.province_of_origin,
-        &r.district_of_origin,
-        &r.last_residence,
-        &r.document_type,
-        &r.document_number,
-        &r.phone,
-    ] {
-        b.push_bind(v.clone());
+    // The raw_* columns, in `RawRegistration::COLUMNS` order after record_id.
+    for v in &r.values()[1..] {
+        b.push_bind(v.to_string());
     }
     b.push_bind(d.given_name.clone())
         .push_bind(d.father_name.clone())
@@ -143,20 +127,7 @@ async fn insert_persons(
     }
     let mut q: QueryBuilder<Sqlite> =
         QueryBuilder::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
-    q.push_values(rows.iter(), |mut b, p| {
-        push_person(
-            &mut b,
-            PersonInsert {
-                id: p.id,
-                household: p.household,
-                raw: p.raw,
-                derived: p.derived,
-                relationship: p.relationship,
-                vulnerabilities: p.vulnerabilities,
-                actor: p.actor,
-            },
-        );
-    });
+    q.push_values(rows.iter(), |mut b, p| push_person(&mut b, p));
     q.push(" ON CONFLICT(record_id) DO NOTHING");
     let done = q
         .build()
@@ -202,25 +173,15 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
     let s = |c: &str| row.try_get::<String, _>(c);
     let o = |c: &str| row.try_get::<Option<String>, _>(c);
     let record_id: String = s("record_id")?;
-    let raw = RawRegistration {
+    let mut raw = RawRegistration {
         record_id: record_id.clone(),
-        household_id: s("raw_household_id")?,
-        site: s("raw_site")?,
-        registered_on: s("raw_registered_on")?,
-        given_name: s("raw_given_name")?,
-        father_name: s("raw_father_name")?,
-        grandfather_name: s("raw_grandfather_name")?,
-        family_name: s("raw_family_name")?,
-        sex: s("raw_sex")?,
-        birth_date: s("raw_birth_date")?,
-        age: s("raw_age")?,
-        province_of_origin: s("raw_province_of_origin")?,
-        district_of_origin: s("raw_district_of_origin")?,
-        last_residence: s("raw_last_residence")?,
-        document_type: s("raw_document_type")?,
-        document_number: s("raw_document_number")?,
-        phone: s("raw_phone")?,
+        ..RawRegistration::default()
     };
+    for column in &RawRegistration::COLUMNS[1..] {
+        if let Some(slot) = raw.get_mut(column) {
+            *slot = row.try_get(format!("raw_{column}").as_str())?;
+        }
+    }
     let derived = Derived {
         given_name: o("given_name")?,
         father_name: o("father_name")?,
@@ -253,6 +214,13 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
         registered_by: o("registered_by")?,
         registered_at: row.try_get::<DateTime<Utc>, _>("registered_at")?,
     })
+}
+
+fn persons_from_rows(rows: &[SqliteRow]) -> Result<Vec<Person>, StoreError> {
+    rows.iter()
+        .map(person_from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db("decode registration"))
 }
 
 fn household_from_row(row: &SqliteRow) -> Result<Household, sqlx::Error> {
@@ -355,12 +323,11 @@ impl SqliteStore {
         .bind(id.0)
         .fetch_all(&self.pool)
         .await
-        .map_err(db("read members"))?
-        .iter()
-        .map(person_from_row)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(db("decode member"))?;
-        Ok(Some(HouseholdRecord { household, members }))
+        .map_err(db("read members"))?;
+        Ok(Some(HouseholdRecord {
+            household,
+            members: persons_from_rows(&members)?,
+        }))
     }
 }
 
@@ -620,11 +587,8 @@ impl Store for SqliteStore {
             .build()
             .fetch_all(&self.pool)
             .await
-            .map_err(db("list registrations"))?
-            .iter()
-            .map(person_from_row)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db("decode registration"))?;
+            .map_err(db("list registrations"))?;
+        let items = persons_from_rows(&items)?;
         Ok(Paged {
             items,
             total: total as u64,
