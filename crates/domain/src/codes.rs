@@ -147,8 +147,9 @@ pub fn parse_document_type(raw: &str) -> Option<DocumentType> {
     match s.as_str() {
         "por" | "porcard" | "proofofregistration" => Some(DocumentType::Por),
         "acc" | "acccard" | "afghancitizencard" => Some(DocumentType::Acc),
-        "tazkira" | "tazkera" | "tazkiraa" | "tazkara" | "paper tazkira" | "papertazkira"
-        | "تذکره" | "تذکیره" => Some(DocumentType::Tazkira),
+        "tazkira" | "tazkera" | "tazkiraa" | "tazkara" | "papertazkira" | "تذکره" | "تذکیره" => {
+            Some(DocumentType::Tazkira)
+        }
         "etazkira" | "etazkera" | "electronictazkira" | "الکترونیکیتذکره" | "تذکرهالکترونیکی" => {
             Some(DocumentType::ETazkira)
         }

@@ -102,6 +102,9 @@ pub struct Warning {
 const AGE_SLACK_YEARS: i32 = 1;
 
 impl RawRegistration {
+    /// The longest value any field may hold, in characters, whichever way it arrives.
+    pub const MAX_FIELD_CHARS: usize = 1000;
+
     /// Whether any name was typed (given, father's or family name).
     pub fn has_name(&self) -> bool {
         [&self.given_name, &self.father_name, &self.family_name]

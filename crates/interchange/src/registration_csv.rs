@@ -13,7 +13,7 @@ use peywand_domain::{RawRegistration, RecordId};
 /// Problems listed in full before the rest are only counted.
 pub const MAX_PROBLEMS: usize = 100;
 /// The longest value a field may hold, in characters.
-pub const MAX_FIELD_CHARS: usize = 1000;
+pub const MAX_FIELD_CHARS: usize = RawRegistration::MAX_FIELD_CHARS;
 
 /// Something that makes a file invalid, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,8 +118,7 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
 /// Spellings of Mohammad that may lead another name and be dropped by a clerk.
 const MOHAMMAD_LATIN: &[&str] = &[
     "mohammad", "muhammad", "mohammed", "muhammed", "mohamad", "mohamed", "muhamad", "muhamed",
-    "mohammd", "mohamamd", "mohamd", "mohmmad", "mohummad", "mahammad", "muhammet", "mohd", "md",
-    "muhd", "mhd", "mohd", "mohamma",
+    "mohammd", "mohamamd", "mohamd", "mohmmad", "mohummad", "mahammad", "muhammet", "mohamma",
 ];
 const MOHAMMAD_ARABIC: &str = "محمد";
 
@@ -134,7 +133,7 @@ const UDDIN_ENDINGS: &[&str] = &[
 ];
 /// Standalone connectives between name parts (Nasir-ud-Din, Inam-ul-Haq, Fazl-ur-Rahman).
 const CONNECTIVES: &[&str] = &[
-    "ul", "ur", "ud", "us", "uz", "un", "ut", "al", "el", "ad", "ar", "as", "az", "ush", "ul",
+    "ul", "ur", "ud", "us", "uz", "un", "ut", "al", "el", "ad", "ar", "as", "az", "ush",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -279,7 +278,7 @@ fn set_aside_honorifics(tokens: Vec<&str>, honorifics: &mut Vec<String>) -> Vec<
 
 fn expand_abbreviation(t: &str) -> &str {
     match t {
-        "mohd" | "md" | "muhd" | "mhd" | "mohd." => "mohammad",
+        "mohd" | "md" | "muhd" | "mhd" => "mohammad",
         _ => t,
     }
 }

@@ -105,9 +105,10 @@ pub(crate) fn validate(draft: &HouseholdDraft) -> Result<(), ApiError> {
                 .map_err(|e| ApiError::Invalid(format!("member {n}: {e}")))?;
         }
         for (column, value) in RawRegistration::COLUMNS.iter().zip(m.raw.values()) {
-            if value.chars().count() > 1000 {
+            if value.chars().count() > RawRegistration::MAX_FIELD_CHARS {
                 return Err(ApiError::Invalid(format!(
-                    "member {n}: {column} is longer than 1000 characters"
+                    "member {n}: {column} is longer than {} characters",
+                    RawRegistration::MAX_FIELD_CHARS
                 )));
             }
         }
@@ -139,7 +140,7 @@ fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
-fn household_id(id: &str) -> Result<HouseholdId, ApiError> {
+pub(crate) fn household_id(id: &str) -> Result<HouseholdId, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
 }

@@ -8,14 +8,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use peywand_domain::{
-    HouseholdId, LegalBasis, Need, Person, Purpose, RawRegistration, Relationship, ReturnType,
-    Vulnerability,
+    LegalBasis, Need, Person, Purpose, RawRegistration, Relationship, ReturnType, Vulnerability,
 };
 use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{Actor, HouseholdDraft, MemberDraft, Page, PersonFilter};
 
 use crate::AppState;
-use crate::api::{PersonQuery, filter_from, validate};
+use crate::api::{PersonQuery, filter_from, household_id, validate};
 use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
@@ -345,9 +344,7 @@ async fn view_household(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let hid: HouseholdId = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("household {id:?}")))?;
+    let hid = household_id(&id)?;
     let rec = s
         .store
         .household(hid)
