@@ -268,7 +268,16 @@ mod tests {
         assert!(parse_birth_date("yesterday").is_err());
         assert!(parse_birth_date("1750").is_err());
         assert!(parse_birth_date("2006-13-01").is_err());
-        assert!(parse_birth_date("1385-12-31").is_err() || parse_birth_date("1385-12-31").is_ok());
+        // Solar Hijri months 7 to 11 have 30 days and Esfand 29 or 30: no 31st.
+        assert!(matches!(
+            parse_birth_date("1385-12-31"),
+            Err(DateError::NoSuchDay(_))
+        ));
+        assert!(matches!(
+            parse_birth_date("1385-07-31"),
+            Err(DateError::NoSuchDay(_))
+        ));
+        assert!(parse_birth_date("1385-06-31").is_ok());
         assert_eq!(parse_birth_date(""), Err(DateError::Empty));
     }
 

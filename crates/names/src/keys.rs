@@ -28,16 +28,6 @@ pub fn blocking_keys(name: &Name) -> Vec<String> {
     keys
 }
 
-/// One key per name, for the tightest blocks: the longest core unit's coarse key.
-pub fn primary_key(name: &Name) -> Option<String> {
-    name.units
-        .iter()
-        .filter(|u| u.role == UnitRole::Core)
-        .max_by_key(|u| u.code.len())
-        .map(|u| coarse_key(&u.code))
-        .filter(|k| !k.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

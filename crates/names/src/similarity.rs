@@ -217,7 +217,7 @@ pub struct UnitMatch {
 }
 
 /// A similarity with its reasons, for people diagnosing a match.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Comparison {
     pub score: f32,
     pub matched: Vec<UnitMatch>,
@@ -239,39 +239,35 @@ pub fn similarity(a: &Name, b: &Name) -> f32 {
         return 1.0;
     }
     let (aligned, _) = align(a, b, false);
-    // The joined string only helps where the two clerks split a compound differently.
-    if aligned >= 0.9 || a.units.len() == b.units.len() {
-        return aligned;
-    }
-    aligned.max(JOINED_FACTOR * code_similarity(&a.joined, &b.joined))
+    joined_score(a, b, aligned).unwrap_or(aligned)
 }
 
 /// Similarity with the pairing that produced it.
 pub fn compare(a: &Name, b: &Name) -> Comparison {
-    let empty = Comparison {
-        score: 0.0,
-        matched: vec![],
-        unmatched_left: vec![],
-        unmatched_right: vec![],
-        order_swapped: false,
-        joined: false,
-    };
     if a.units.is_empty() || b.units.is_empty() {
-        return empty;
+        return Comparison::default();
     }
     let (aligned, detail) = align(a, b, true);
-    let mut c = detail.unwrap_or(empty);
+    let mut c = detail.unwrap_or_default();
     c.score = aligned;
     if a.joined == b.joined {
         c.score = 1.0;
-    } else if aligned < 0.9 && a.units.len() != b.units.len() {
-        let joined = JOINED_FACTOR * code_similarity(&a.joined, &b.joined);
-        if joined > aligned {
-            c.score = joined;
-            c.joined = true;
-        }
+    } else if let Some(joined) = joined_score(a, b, aligned) {
+        c.score = joined;
+        c.joined = true;
     }
     c
+}
+
+/// The whole-string score, where it beats the part-by-part one. It only helps where the two
+/// clerks split a compound differently, so it is not computed when the parts already agree or
+/// number the same.
+fn joined_score(a: &Name, b: &Name, aligned: f32) -> Option<f32> {
+    if aligned >= 0.9 || a.units.len() == b.units.len() {
+        return None;
+    }
+    let joined = JOINED_FACTOR * code_similarity(&a.joined, &b.joined);
+    (joined > aligned).then_some(joined)
 }
 
 fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
