@@ -456,7 +456,6 @@ fn birth_fields<R: RngExt + ?Sized>(
     birth: NaiveDate,
     age: i32,
 ) -> (String, String) {
-    let approx_age = || -> i32 { age };
     let shamsi = peywand_names::date::gregorian_to_solar_hijri(birth);
     let roll = rng.random_range(0..100);
     let date = match (roll, shamsi) {
@@ -481,7 +480,7 @@ fn birth_fields<R: RngExt + ?Sized>(
         _ => String::new(),
     };
     let age_text = if date.is_empty() || rng.random_bool(0.3) {
-        let a = approx_age()
+        let a = age
             + if rng.random_bool(0.3) {
                 rng.random_range(-2..=2)
             } else {
