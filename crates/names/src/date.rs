@@ -154,14 +154,19 @@ pub fn parse_birth_date(raw: &str) -> Result<BirthEstimate, DateError> {
             if !in_range(m, 12) {
                 return Err(no_such_day());
             }
-            let y = if solar {
-                year + 621 + i32::from(m >= 10)
+            // Farvardin to Azar fall in the first Gregorian year, Bahman and Esfand in the next;
+            // Dey starts on 21 or 22 December and so straddles both.
+            let (lo, hi) = if solar {
+                (
+                    year + 621 + i32::from(m >= 11),
+                    year + 621 + i32::from(m >= 10),
+                )
             } else {
-                year
+                (year, year)
             };
             Ok(BirthEstimate {
-                year_min: y,
-                year_max: y,
+                year_min: lo,
+                year_max: hi,
                 calendar,
                 date: None,
                 defaulted: false,
@@ -279,6 +284,23 @@ mod tests {
         ));
         assert!(parse_birth_date("1385-06-31").is_ok());
         assert_eq!(parse_birth_date(""), Err(DateError::Empty));
+    }
+
+    #[test]
+    fn solar_hijri_year_and_month() {
+        let years = |s: &str| {
+            parse_birth_date(s)
+                .map(|e| (e.year_min, e.year_max))
+                .unwrap()
+        };
+        assert_eq!(years("1385-05"), (2006, 2006));
+        assert_eq!(
+            years("1385-10"),
+            (2006, 2007),
+            "Dey straddles the Gregorian new year"
+        );
+        assert_eq!(years("1385-11"), (2007, 2007));
+        assert_eq!(years("2006-11"), (2006, 2006));
     }
 
     #[test]
