@@ -83,11 +83,31 @@ fn is_invisible(c: char) -> bool {
 /// ZWNJ and punctuation become token boundaries (ذبیح‌الله → "ذبیح الله"): whether such a boundary
 /// splits a name is decided later, when compounds are re-joined. Apostrophes vanish (Na'im → naim).
 pub fn fold(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
+    if raw.is_ascii() {
+        // ASCII is its own NFKC and NFD: most Latin names skip the Unicode tables.
+        fold_chars(raw.chars(), raw.len())
+    } else {
+        // NFKC first, so presentation forms (ﻣﺤﻤﺪ) and compatibility digits become ordinary
+        // letters; then NFD, so Latin diacritics (Kābul) split off and can be dropped.
+        let composed: String = raw.nfkc().collect();
+        fold_chars(composed.nfd(), raw.len())
+    }
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
     let mut pending_space = false;
-    // NFKC first, so presentation forms (ﻣﺤﻤﺪ) and compatibility digits become ordinary letters;
-    // then NFD, so Latin diacritics (Kābul) split off and can be dropped.
-    for c in raw.nfkc().collect::<String>().nfd() {
+    let mut chars = chars.peekable();
+    let mut prev_lower = false;
+    while let Some(c) = chars.next() {
+        // Words run together in CamelCase (MohammadOmar, AbdulRahman) are two words.
+        let camel_boundary = prev_lower
+            && c.is_ascii_uppercase()
+            && chars.peek().is_some_and(char::is_ascii_lowercase);
+        prev_lower = c.is_ascii_lowercase();
+        if camel_boundary {
+            pending_space = true;
+        }
         if is_combining_mark(c)
             || is_invisible(c)
             || matches!(c, '\u{064B}'..='\u{065F}' | '\u{06D6}'..='\u{06ED}')

@@ -5,7 +5,7 @@
 //! Sayed). Clerks split and join compounds at will (عبدالغنی, Abdul Ghani, Abdulghani), so units are
 //! found by the same rules in both scripts and particles get one code whatever their spelling.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::fold::{Script, fold, script_of};
@@ -83,6 +83,8 @@ const AMBIGUOUS_KEPT: &[&str] = &[
 
 struct Lexicon {
     honorifics: HashMap<String, Honorific>,
+    /// First words of two-word titles ("al" of "al haj"), so that only they cost a lookup.
+    first_words: HashSet<String>,
 }
 
 static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
@@ -112,7 +114,14 @@ static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     ] {
         honorifics.insert(t.to_string(), Honorific::Title);
     }
-    Lexicon { honorifics }
+    let first_words = honorifics
+        .keys()
+        .filter_map(|k| k.split_once(' ').map(|(first, _)| first.to_string()))
+        .collect();
+    Lexicon {
+        honorifics,
+        first_words,
+    }
 });
 
 /// Spellings of Mohammad that may lead another name and be dropped by a clerk.
@@ -237,7 +246,7 @@ fn set_aside_honorifics(tokens: Vec<&str>, honorifics: &mut Vec<String>) -> Vec<
     let mut i = 0;
     while i < tokens.len() {
         // Two-word titles first ("al haj").
-        if i + 1 < tokens.len() {
+        if i + 1 < tokens.len() && lex.first_words.contains(tokens[i]) {
             let two = format!("{} {}", tokens[i], tokens[i + 1]);
             if lex.honorifics.get(&two) == Some(&Honorific::Title) {
                 honorifics.push(two);

@@ -271,10 +271,13 @@ pub fn encode_latin(token: &str) -> Code {
             break;
         }
         let in_group = |j: usize| {
+            // y is a vowel before a consonant, and after i or e inside a word (Saiyed, سید);
+            // after a word-initial vowel it is the consonant of Aiyub (ایوب).
             let y_vowel = b[j] == b'y'
                 && j > 0
                 && (!b.get(j + 1).copied().is_some_and(is_latin_vowel)
-                    || matches!(b[j - 1], b'i' | b'e'));
+                    || (matches!(b[j - 1], b'i' | b'e')
+                        && !b[..j].iter().copied().all(is_latin_vowel)));
             is_latin_vowel(b[j]) || y_vowel
         };
         if is_latin_vowel(c) || (!at_start && in_group(i)) {
@@ -352,7 +355,9 @@ fn push_latin_vowels(code: &mut Code, group: &[u8], at_start: bool, is_final: bo
         return;
     }
     let es = group.iter().filter(|&&c| c == b'e').count();
-    let q = if has(b'i') || has(b'y') || es >= 2 {
+    // "ae" writes the a-then-i of ع or ئ before ی (Saeed, Naeem, Faez): an i.
+    let ae = has(b'a') && es > 0 && !has(b'o') && !has(b'u');
+    let q = if has(b'i') || has(b'y') || es >= 2 || ae {
         2
     } else if has(b'o') || has(b'u') {
         3
@@ -385,10 +390,22 @@ pub fn encode_arabic(token: &str) -> Code {
             'ع' if first => V,
             'ع' => continue,
             'ی' if first => Y,
-            'ی' if prev.is_some_and(is_vowel_letter) && next.is_some() || next == Some('ا') => Y,
+            // Between vowel letters, or before و with more to come (قیوم Qayyum), ی is a y.
+            'ی' if prev.is_some_and(is_vowel_letter) && next.is_some()
+                || next == Some('ا')
+                || (next == Some('و') && i + 2 < n) =>
+            {
+                Y
+            }
             'ی' => I_LONG,
             'و' if first => W,
-            'و' if prev == Some('ا') && next.is_some() || next == Some('ا') => W,
+            // Likewise و before ی with more to come is a w (نوید Navid).
+            'و' if prev == Some('ا') && next.is_some()
+                || next == Some('ا')
+                || (next == Some('ی') && i + 2 < n) =>
+            {
+                W
+            }
             'و' => U_LONG,
             'ه' | 'ح' if last && !first => {
                 // Word-final h after alef is silent (شاه); after another letter it writes the

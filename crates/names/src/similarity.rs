@@ -118,26 +118,32 @@ const fn substitution(a: Symbol, b: Symbol) -> f32 {
     }
 }
 
-const fn build_table() -> [[f32; COUNT]; COUNT] {
-    let mut t = [[0.0; COUNT]; COUNT];
+/// Costs are kept in tenths, as integers: every cost above is a whole number of tenths, and
+/// integer minima are several times faster than float ones in the inner loop.
+type Cost = u16;
+
+const fn tenths(x: f32) -> Cost {
+    (x * 10.0 + 0.5) as Cost
+}
+
+const SUB: [[Cost; COUNT]; COUNT] = {
+    let mut t = [[0; COUNT]; COUNT];
     let mut a = 0;
     while a < COUNT {
         let mut b = 0;
         while b < COUNT {
-            t[a][b] = substitution(a as Symbol, b as Symbol);
+            t[a][b] = tenths(substitution(a as Symbol, b as Symbol));
             b += 1;
         }
         a += 1;
     }
     t
-}
-
-const SUB: [[f32; COUNT]; COUNT] = build_table();
-const MASS: [f32; COUNT] = {
-    let mut m = [0.0; COUNT];
+};
+const MASS: [Cost; COUNT] = {
+    let mut m = [0; COUNT];
     let mut i = 0;
     while i < COUNT {
-        m[i] = mass(i as Symbol);
+        m[i] = tenths(mass(i as Symbol));
         i += 1;
     }
     m
@@ -146,46 +152,141 @@ const MASS: [f32; COUNT] = {
 /// Twice the longest code: a whole name compared as one string (see `Name::joined`).
 const MAX_ROW: usize = 2 * MAX_CODE + 1;
 
-/// Weighted edit distance between two symbol strings.
-fn distance(a: &[Symbol], b: &[Symbol]) -> f32 {
-    let (a, b) = (
-        &a[..a.len().min(MAX_ROW - 1)],
-        &b[..b.len().min(MAX_ROW - 1)],
-    );
-    let mut prev = [0.0f32; MAX_ROW];
-    let mut cur = [0.0f32; MAX_ROW];
-    for (j, &sb) in b.iter().enumerate() {
-        prev[j + 1] = prev[j] + MASS[sb as usize];
+/// What exchanging two adjacent firm symbols costs (احمد typed امحد): a slip of the keyboard.
+const TRANSPOSITION: Cost = tenths(0.6);
+/// What writing sh for س followed by ح costs (Ishaq, اسحاق): Latin letters cannot show the
+/// boundary between the two sounds.
+const SPLIT_SH: Cost = tenths(0.2);
+
+/// Weighted edit distance between two symbol strings, with adjacent transpositions and the
+/// sh / s-h split as single steps; `None` as soon as it is sure to exceed `limit`.
+///
+/// Every path crosses each row of the table, and a step spans at most two rows, so once two
+/// consecutive rows lie wholly above the limit the distance does too: unrelated names are
+/// abandoned after a few rows, which is most of the work saved on a million records.
+fn distance<const ROW: usize>(a: &[Symbol], b: &[Symbol], limit: Cost) -> Option<Cost> {
+    // A shared beginning and ending cost nothing: Mohammad and Mohammed differ in one vowel, and
+    // only that middle needs the table.
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    let (a, b) = (&a[..a.len().min(ROW - 1)], &b[..b.len().min(ROW - 1)]);
+    if a.is_empty() || b.is_empty() {
+        let d = total_mass(a) + total_mass(b);
+        return (d <= limit).then_some(d);
     }
+    let n = b.len();
+    // Rows i-2, i-1 and i of the dynamic programme, rotated by swapping references (swapping
+    // the arrays themselves would copy them on every row).
+    let mut rows = [[0 as Cost; ROW]; 3];
+    let [r0, r1, r2] = &mut rows;
+    let (mut before, mut prev, mut cur) = (r0, r1, r2);
+    let mut b_mass = [0 as Cost; ROW];
+    for (j, &sb) in b.iter().enumerate() {
+        b_mass[j] = MASS[sb as usize];
+        prev[j + 1] = prev[j] + b_mass[j];
+    }
+    let mut prev_min: Cost = 0;
+    let mut pa = Symbol::MAX;
     for &sa in a {
         let del = MASS[sa as usize];
-        cur[0] = prev[0] + del;
         let row = &SUB[sa as usize];
-        for (j, &sb) in b.iter().enumerate() {
-            let sub = prev[j] + row[sb as usize];
-            let dele = prev[j + 1] + del;
-            let ins = cur[j] + MASS[sb as usize];
-            cur[j + 1] = sub.min(dele).min(ins);
+        let mut left = prev[0] + del;
+        cur[0] = left;
+        let mut row_min = left;
+        for ((out, (diag, up)), (&sb, &mb)) in cur[1..=n]
+            .iter_mut()
+            .zip(prev[..n].iter().zip(&prev[1..=n]))
+            .zip(b.iter().zip(&b_mass[..n]))
+        {
+            left = (diag + row[sb as usize]).min(up + del).min(left + mb);
+            *out = left;
         }
+        // Transpositions and the sh split: rare shapes, checked in a second pass over the row.
+        let firm_pair = pa != Symbol::MAX && !is_vowel(sa) && !is_vowel(pa) && sa != pa;
+        if firm_pair || sa == SH || (sa == H && pa == S) {
+            for j in 0..n {
+                let sb = b[j];
+                let pb = if j > 0 { b[j - 1] } else { Symbol::MAX };
+                let mut best = cur[j + 1];
+                if firm_pair && sa == pb && pa == sb {
+                    best = best.min(before[j - 1] + TRANSPOSITION);
+                }
+                if sa == SH && pb == S && sb == H {
+                    best = best.min(prev[j - 1] + SPLIT_SH);
+                }
+                if sb == SH && pa == S && sa == H {
+                    best = best.min(before[j] + SPLIT_SH);
+                }
+                if best < cur[j + 1] {
+                    // A cheaper cell makes its right-hand neighbours cheaper too.
+                    cur[j + 1] = best;
+                    for k in j + 1..n {
+                        let via = cur[k] + b_mass[k];
+                        if via >= cur[k + 1] {
+                            break;
+                        }
+                        cur[k + 1] = via;
+                    }
+                }
+            }
+        }
+        for &c in &cur[1..=n] {
+            row_min = row_min.min(c);
+        }
+        if row_min > limit && prev_min > limit {
+            return None;
+        }
+        prev_min = row_min;
+        pa = sa;
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    let d = prev[n];
+    (d <= limit).then_some(d)
 }
 
-fn total_mass(a: &[Symbol]) -> f32 {
+fn total_mass(a: &[Symbol]) -> Cost {
     a.iter().map(|&s| MASS[s as usize]).sum()
 }
 
 /// Similarity of two phonetic symbol strings in [0, 1].
 pub fn symbols_similarity(a: &[Symbol], b: &[Symbol]) -> f32 {
+    similarity_above(a, b, 0.0)
+}
+
+/// Similarity of two phonetic symbol strings, or 0 when it is below `min` (computed faster).
+fn similarity_above(a: &[Symbol], b: &[Symbol], min: f32) -> f32 {
+    similarity_with_masses(a, b, total_mass(a), total_mass(b), min)
+}
+
+/// [`similarity_above`] with the codes' total masses already known.
+fn similarity_with_masses(a: &[Symbol], b: &[Symbol], mass_a: Cost, mass_b: Cost, min: f32) -> f32 {
     if a == b {
         return if a.is_empty() { 0.0 } else { 1.0 };
     }
-    let denom = total_mass(a).max(total_mass(b));
-    if denom <= 0.0 {
+    let denom = mass_a.max(mass_b);
+    if denom == 0 {
         return 0.0;
     }
-    (1.0 - distance(a, b) / denom).clamp(0.0, 1.0)
+    // Truncation is the floor here: the product is never negative.
+    let limit = ((1.0 - min) * f32::from(denom)) as Cost;
+    // Unit codes need a short table; joined codes (whole names) a long one.
+    let d = if a.len().max(b.len()) <= MAX_CODE {
+        distance::<{ MAX_CODE + 1 }>(a, b, limit)
+    } else {
+        distance::<MAX_ROW>(a, b, limit)
+    };
+    match d {
+        Some(d) => (1.0 - f32::from(d) / f32::from(denom)).clamp(0.0, 1.0),
+        None => 0.0,
+    }
 }
 
 /// Similarity of two unit codes in [0, 1].
@@ -193,8 +294,24 @@ pub fn code_similarity(a: &Code, b: &Code) -> f32 {
     symbols_similarity(a.as_slice(), b.as_slice())
 }
 
-/// Units less alike than this are not paired at all: half-similar parts are different names.
+/// Unit similarities below this earn no credit at all (they would earn under 0.04): the
+/// comparison stops early instead of measuring how unrelated two names are.
+const UNIT_CUTOFF: f32 = 0.5;
+
+/// Units less alike than this are different names: their pairing earns only a sharply reduced
+/// credit (see [`graded`]), so that a typo still outranks an unrelated name.
 pub const UNIT_FLOOR: f32 = 0.7;
+
+/// The credit a unit pairing earns: its similarity from the floor up; below it, a small and
+/// steeply falling credit (0.69 → 0.34, 0.6 → 0.22, 0.5 → 0.13, 0.3 → 0.03), enough to rank a
+/// typo above an unrelated name, too little to make two different names one.
+fn graded(s: f32) -> f32 {
+    if s >= UNIT_FLOOR {
+        s
+    } else {
+        0.5 * s * s * s / (UNIT_FLOOR * UNIT_FLOOR)
+    }
+}
 /// Paired units in crossed order (Gul Ahmad ~ Ahmad Gul) count this much.
 const SWAP_FACTOR: f32 = 0.72;
 /// The joined string alone is trusted a little less than a unit-by-unit agreement.
@@ -266,17 +383,31 @@ fn joined_score(a: &Name, b: &Name, aligned: f32) -> Option<f32> {
     if aligned >= 0.9 || a.units.len() == b.units.len() {
         return None;
     }
-    let joined = JOINED_FACTOR * code_similarity(&a.joined, &b.joined);
+    // A compound split another way still begins with the same sound.
+    let (Some(&x), Some(&y)) = (a.joined.as_slice().first(), b.joined.as_slice().first()) else {
+        return None;
+    };
+    if SUB[x as usize][y as usize] > tenths(0.6) {
+        return None;
+    }
+    // Below the unit floor, the whole strings agreeing is no evidence of a re-split compound.
+    let joined =
+        JOINED_FACTOR * similarity_above(a.joined.as_slice(), b.joined.as_slice(), UNIT_FLOOR);
     (joined > aligned).then_some(joined)
 }
 
 fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
     let na = a.units.len().min(MAX_UNITS);
     let nb = b.units.len().min(MAX_UNITS);
+    let mut mass_b = [0 as Cost; MAX_UNITS];
+    for (m, ub) in mass_b.iter_mut().zip(&b.units[..nb]) {
+        *m = total_mass(ub.code.as_slice());
+    }
     let mut sims = [[0.0f32; MAX_UNITS]; MAX_UNITS];
     for (row, ua) in sims.iter_mut().zip(&a.units[..na]) {
-        for (cell, ub) in row.iter_mut().zip(&b.units[..nb]) {
-            *cell = code_similarity(&ua.code, &ub.code);
+        let (code_a, mass_a) = (ua.code.as_slice(), total_mass(ua.code.as_slice()));
+        for ((cell, ub), &mb) in row.iter_mut().zip(&b.units[..nb]).zip(&mass_b) {
+            *cell = similarity_with_masses(code_a, ub.code.as_slice(), mass_a, mb, UNIT_CUTOFF);
         }
     }
     let mut used_a = [false; MAX_UNITS];
@@ -295,7 +426,7 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
                     continue;
                 }
                 let s = sims[i][j];
-                if s >= UNIT_FLOOR
+                if s > 0.0
                     && best.is_none_or(|(bi, bj, bs)| {
                         s > bs || (s == bs && i.abs_diff(j) < bi.abs_diff(bj))
                     })
@@ -307,7 +438,7 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
         let Some((i, j, s)) = best else { break };
         used_a[i] = true;
         used_b[j] = true;
-        pairs[npairs] = (i, j, s);
+        pairs[npairs] = (i, j, graded(s));
         npairs += 1;
     }
     let total: f32 = a.units[..na].iter().map(|u| weight(u.role)).sum::<f32>()
@@ -324,7 +455,8 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
             let (i1, j1, _) = pairs[x];
             let (i2, j2, _) = pairs[y];
             let core = a.units[i1].role == UnitRole::Core && a.units[i2].role == UnitRole::Core;
-            if core && (i1 < i2) != (j1 < j2) {
+            let firm = pairs[x].2 >= UNIT_FLOOR && pairs[y].2 >= UNIT_FLOOR;
+            if core && firm && (i1 < i2) != (j1 < j2) {
                 swapped = true;
             }
         }

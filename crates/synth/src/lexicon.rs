@@ -40,6 +40,19 @@ pub struct NameEntry {
     pub latin: Vec<&'static str>,
 }
 
+impl NameEntry {
+    /// The name as the truth file identifies it: its usual Latin spelling and its Arabic-script
+    /// spelling, which together tell apart names that share a transliteration (حامد and حمید
+    /// are both Hamid).
+    pub fn headword(&self) -> String {
+        format!(
+            "{} {}",
+            self.latin.first().copied().unwrap_or(""),
+            self.arabic
+        )
+    }
+}
+
 /// A place with every spelling a clerk might type.
 #[derive(Debug)]
 pub struct PlaceEntry {

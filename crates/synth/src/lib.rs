@@ -501,7 +501,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
 }
 
 /// Generates `people` people with registrations and tracing requests into `dir`:
-/// `registry.csv`, `truth.csv` (record_id,person_id) and `tracing.jsonl`.
+/// `registry.csv`, `truth.csv` and `tracing.jsonl`.
+///
+/// `truth.csv` holds `record_id,person_id` and then the person's true names
+/// (`given_name,father_name,grandfather_name,family_name`, each as its lexicon headword), so that
+/// the name library can be evaluated on the same data as the linkage engine.
 pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let registry_path = dir.join("registry.csv");
@@ -515,7 +519,11 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     let mut truth =
         BufWriter::with_capacity(1 << 20, File::create(&truth_path).map_err(io(&truth_path))?);
     let mut tracing = BufWriter::new(File::create(&tracing_path).map_err(io(&tracing_path))?);
-    writeln!(truth, "record_id,person_id").map_err(io(&truth_path))?;
+    writeln!(
+        truth,
+        "record_id,person_id,given_name,father_name,grandfather_name,family_name"
+    )
+    .map_err(io(&truth_path))?;
 
     let mut g = Generator {
         rng: ChaCha8Rng::seed_from_u64(seed),
@@ -581,7 +589,19 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
                 next_record += 1;
                 let raw = g.record(p, record_id.clone(), &household_id, site, day, &clerk);
                 registry.write(&raw)?;
-                writeln!(truth, "{record_id},P{:07}", p.id).map_err(io(&truth_path))?;
+                let lex = &g.lex;
+                writeln!(
+                    truth,
+                    "{record_id},P{:07},{},{},{},{}",
+                    p.id,
+                    name(lex, p.sex, p.given).headword(),
+                    lex.male.item(p.father).headword(),
+                    lex.male.item(p.grandfather).headword(),
+                    p.family
+                        .map(|f| lex.family.item(f).headword())
+                        .unwrap_or_default(),
+                )
+                .map_err(io(&truth_path))?;
                 summary.records += 1;
             }
             day += Duration::days(g.rng.random_range(1..6));
