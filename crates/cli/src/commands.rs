@@ -24,6 +24,14 @@ async fn open(db: &Path) -> anyhow::Result<SqliteStore> {
     Ok(SqliteStore::open(path).await?)
 }
 
+/// Opens a database that must already exist (commands that only read or analyse).
+pub async fn open_existing(db: &Path) -> anyhow::Result<SqliteStore> {
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    open(db).await
+}
+
 fn actor() -> Actor {
     let username = std::env::var("USER").unwrap_or_else(|_| "peywand".into());
     Actor {

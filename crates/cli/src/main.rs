@@ -1,6 +1,7 @@
 //! `peywand`: the one binary for registration desks, information managers and administrators.
 
 mod commands;
+mod linkage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -75,6 +76,40 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
     },
+    /// Resolve every registration into identities (records of one person), store them, and
+    /// optionally write the clusters CSV (record_id,cluster_id). Reviewers' decisions are kept.
+    Dedupe {
+        #[command(flatten)]
+        db: DbArg,
+        /// Where to write the clusters CSV.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Show why two registrations are or are not one person: each field's contribution to the
+    /// match weight, then the probability.
+    Explain {
+        #[command(flatten)]
+        db: DbArg,
+        record_a: String,
+        record_b: String,
+    },
+    /// Find the registrations most likely to be the people tracing requests look for.
+    Search {
+        #[command(flatten)]
+        db: DbArg,
+        /// Tracing requests, JSON Lines.
+        #[arg(long, value_name = "FILE")]
+        requests: PathBuf,
+        /// Where to write the results, JSON Lines.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Candidates per request.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// The date the requests' ages refer to (YYYY-MM-DD); today by default.
+        #[arg(long, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+    },
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
@@ -131,6 +166,19 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             Command::Export { db, out } => commands::export(&db.db, &out).await,
             Command::Serve { db, addr } => commands::serve(&db.db, addr).await,
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
+            Command::Dedupe { db, out } => linkage::dedupe(&db.db, out.as_deref()).await,
+            Command::Explain {
+                db,
+                record_a,
+                record_b,
+            } => linkage::explain(&db.db, &record_a, &record_b).await,
+            Command::Search {
+                db,
+                requests,
+                out,
+                limit,
+                on,
+            } => linkage::search(&db.db, &requests, &out, limit.clamp(1, 100), on).await,
             Command::Names { .. } | Command::Synth { .. } => Ok(()),
         }
     })

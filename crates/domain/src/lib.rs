@@ -6,8 +6,10 @@
 
 mod codes;
 mod ids;
+mod matching;
 mod registration;
 
 pub use codes::*;
 pub use ids::*;
+pub use matching::*;
 pub use registration::*;

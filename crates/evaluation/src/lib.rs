@@ -3,4 +3,5 @@
 //! the linkage engine) pairwise precision, recall and F1 and search recall.
 
 pub mod auc;
+pub mod linkage;
 pub mod names;

@@ -19,6 +19,25 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Pairwise precision, recall and F1 of a clusters CSV against the truth.
+    Clusters {
+        #[arg(long)]
+        clusters: PathBuf,
+        #[arg(long)]
+        truth: PathBuf,
+    },
+    /// Recall@1 and recall@k of search results, and false alarms for people never registered.
+    Search {
+        #[arg(long)]
+        results: PathBuf,
+        /// The tracing requests with their person_id (as synth writes them).
+        #[arg(long)]
+        requests: PathBuf,
+        #[arg(long)]
+        truth: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+    },
     /// ROC AUC of name similarity on matching and non-matching typed names.
     Names {
         /// Registration CSV.
@@ -44,6 +63,44 @@ fn open(path: &PathBuf) -> anyhow::Result<File> {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Clusters { clusters, truth } => {
+            let s = peywand_evaluation::linkage::pairwise(open(&clusters)?, open(&truth)?)?;
+            println!(
+                "true pairs {}, predicted pairs {}, correct {}",
+                s.true_pairs, s.predicted_pairs, s.correct_pairs
+            );
+            println!(
+                "precision {:.4}, recall {:.4}, F1 {:.4}",
+                s.precision, s.recall, s.f1
+            );
+        }
+        Command::Search {
+            results,
+            requests,
+            truth,
+            k,
+        } => {
+            let buffered = |p: &PathBuf| open(p).map(std::io::BufReader::new);
+            let s = peywand_evaluation::linkage::search(
+                buffered(&results)?,
+                buffered(&requests)?,
+                open(&truth)?,
+                k,
+            )?;
+            let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            println!(
+                "registered: {} requests, recall@1 {:.4}, recall@{k} {:.4}",
+                s.requests_for_registered,
+                share(s.found_at_1, s.requests_for_registered),
+                share(s.found_at_k, s.requests_for_registered),
+            );
+            println!(
+                "never registered: {} requests, {} ({:.2}%) with a likely match shown",
+                s.requests_for_unregistered,
+                s.false_alarms,
+                100.0 * share(s.false_alarms, s.requests_for_unregistered),
+            );
+        }
         Command::Names {
             registry,
             truth,

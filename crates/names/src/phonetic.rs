@@ -467,7 +467,10 @@ pub fn coarse_key(code: &Code) -> String {
     let mut prev = '\0';
     for (i, &s) in code.as_slice().iter().enumerate() {
         let c = match s {
-            V | VA | VI | VU => 'V',
+            // An initial vowel inside a joined code starts a later part (Qurban Ali): the same
+            // name typed as one word (Qurbanali) has no such mark.
+            V | VA | VI | VU if i == 0 => 'V',
+            V | VA | VI | VU => continue,
             A_FINAL | I_FINAL | U_FINAL => 'A',
             W if i == 0 => 'W',
             Y if i == 0 => 'Y',

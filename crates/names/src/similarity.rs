@@ -454,7 +454,11 @@ fn align(a: &Name, b: &Name, explain: bool) -> (f32, Option<Comparison>) {
         for y in x + 1..npairs {
             let (i1, j1, _) = pairs[x];
             let (i2, j2, _) = pairs[y];
-            let core = a.units[i1].role == UnitRole::Core && a.units[i2].role == UnitRole::Core;
+            // Both names' parts must be core: judged from one side only, the score would
+            // depend on the argument order.
+            let core = [&a.units[i1], &a.units[i2], &b.units[j1], &b.units[j2]]
+                .iter()
+                .all(|u| u.role == UnitRole::Core);
             let firm = pairs[x].2 >= UNIT_FLOOR && pairs[y].2 >= UNIT_FLOOR;
             if core && firm && (i1 < i2) != (j1 < j2) {
                 swapped = true;
@@ -509,5 +513,16 @@ mod tests {
         assert!(s("mohammad", "muhammad") > 0.9);
         assert!(s("karim", "rahim") < 0.6);
         assert!(s("hamid", "ahmad") < 0.75);
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use crate::{normalize, similarity};
+
+    #[test]
+    fn symmetric_when_a_short_name_meets_a_joined_one() {
+        let (a, b) = (normalize("عبد\0ن"), normalize("\0\0\u{604}ن\nAbdul\0\u{4}"));
+        assert_eq!(similarity(&a, &b), similarity(&b, &a));
     }
 }

@@ -14,12 +14,12 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use peywand_domain::{
-    Derived, DocumentType, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose,
-    RawRegistration, RecordId, Relationship, ReturnType, Sex, Site, SiteKind, Vulnerability,
-    household_reference, join_codes, split_codes,
+    Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
+    Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
+    Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes,
 };
 use peywand_store::{
-    Actor, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, Page, Paged,
+    Actor, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, LinkageRun, Page, Paged,
     PersonFilter, Store, StoreError,
 };
 
@@ -606,6 +606,206 @@ impl Store for SqliteStore {
             .map_err(db("count registrations"))?;
         Ok(n as u64)
     }
+
+    async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
+        let mut stream = sqlx::query(
+            "SELECT record_id, hex(household_id) AS household, given_name, father_name, grandfather_name, \
+             family_name, sex, birth_year_min, birth_year_max, province_code, document_type, \
+             document_number, phone_e164 FROM persons ORDER BY rowid",
+        )
+        .fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = stream.try_next().await.map_err(db("read for matching"))? {
+            let r = match_record_from_row(&row).map_err(db("decode for matching"))?;
+            if sink.send(r).await.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("begin saving identities"))?;
+        for table in ["identities", "review_queue"] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("clear the previous run"))?;
+        }
+        for chunk in run.identities.chunks(LINK_BATCH) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("INSERT INTO identities (record_id, identity) ");
+            q.push_values(chunk, |mut b, (record, identity)| {
+                b.push_bind(record).push_bind(identity);
+            });
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db("save identities"))?;
+        }
+        for chunk in run.review.chunks(LINK_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO review_queue (record_a, record_b, probability) ",
+            );
+            q.push_values(chunk, |mut b, p| {
+                b.push_bind(&p.record_a)
+                    .push_bind(&p.record_b)
+                    .push_bind(p.probability);
+            });
+            q.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(db("save the review queue"))?;
+        }
+        sqlx::query("INSERT INTO linkage_runs (finished_at, model, stats) VALUES (?, ?, ?)")
+            .bind(run.finished_at)
+            .bind(&run.model)
+            .bind(&run.stats)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("save the linkage model"))?;
+        tx.commit().await.map_err(db("commit identities"))
+    }
+
+    async fn linkage_model(&self) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT model FROM linkage_runs ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read the linkage model"))
+    }
+
+    async fn identities(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as(
+            "SELECT i.record_id, i.identity FROM identities i \
+             JOIN persons p ON p.record_id = i.record_id ORDER BY p.rowid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read identities"))
+    }
+
+    async fn review_queue(&self, page: Page) -> Result<Paged<ScoredPair>, StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_queue")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count the review queue"))?;
+        let rows: Vec<(String, String, f64)> = sqlx::query_as(
+            "SELECT record_a, record_b, probability FROM review_queue \
+             ORDER BY probability DESC, record_a, record_b LIMIT ? OFFSET ?",
+        )
+        .bind(page.limit as i64)
+        .bind(page.offset as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read the review queue"))?;
+        Ok(Paged {
+            items: rows
+                .into_iter()
+                .map(|(record_a, record_b, probability)| ScoredPair {
+                    record_a,
+                    record_b,
+                    probability,
+                })
+                .collect(),
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    async fn record_link_decision(&self, d: &LinkDecision) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("begin a decision"))?;
+        for record in [&d.record_a, &d.record_b] {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM persons WHERE record_id = ?")
+                    .bind(record)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("find a decided record"))?;
+            if found.is_none() {
+                return Err(StoreError::NotFound(format!("registration {record}")));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO link_decisions (record_a, record_b, same_person, reviewer, reason, \
+             decided_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&d.record_a)
+        .bind(&d.record_b)
+        .bind(d.same_person)
+        .bind(&d.reviewer)
+        .bind(&d.reason)
+        .bind(d.decided_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record a decision"))?;
+        // A decided pair leaves the review queue.
+        sqlx::query(
+            "DELETE FROM review_queue WHERE (record_a = ? AND record_b = ?) \
+             OR (record_a = ? AND record_b = ?)",
+        )
+        .bind(&d.record_a)
+        .bind(&d.record_b)
+        .bind(&d.record_b)
+        .bind(&d.record_a)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("update the review queue"))?;
+        tx.commit().await.map_err(db("commit a decision"))
+    }
+
+    async fn link_decisions(&self) -> Result<Vec<LinkDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record_a, record_b, same_person, reviewer, reason, decided_at \
+             FROM link_decisions ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read decisions"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(LinkDecision {
+                    record_a: r.try_get(0)?,
+                    record_b: r.try_get(1)?,
+                    same_person: r.try_get(2)?,
+                    reviewer: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    decided_at: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode decisions"))
+    }
+}
+
+/// Rows per multi-row INSERT of identities and review pairs.
+const LINK_BATCH: usize = 5_000;
+
+fn match_record_from_row(row: &SqliteRow) -> Result<MatchRecord, sqlx::Error> {
+    let o = |c: &str| row.try_get::<Option<String>, _>(c);
+    let document = match (o("document_type")?, o("document_number")?) {
+        (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
+        _ => None,
+    };
+    Ok(MatchRecord {
+        record_id: row.try_get("record_id")?,
+        household: row.try_get("household")?,
+        given_name: o("given_name")?,
+        father_name: o("father_name")?,
+        grandfather_name: o("grandfather_name")?,
+        family_name: o("family_name")?,
+        sex: opt_code(row, "sex", Sex::from_code)?,
+        birth_year_min: row.try_get("birth_year_min")?,
+        birth_year_max: row.try_get("birth_year_max")?,
+        province_code: o("province_code")?,
+        document,
+        phone_e164: o("phone_e164")?,
+    })
 }
 
 async fn insert_batch(

@@ -10,12 +10,13 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use peywand_domain::{
-    LegalBasis, Need, Purpose, RawRegistration, Relationship, ReturnType, Sex, Site, SiteKind,
-    Vulnerability,
+    LegalBasis, LinkDecision, MatchRecord, Need, Purpose, RawRegistration, Relationship,
+    ReturnType, ScoredPair, Sex, Site, SiteKind, Vulnerability,
 };
 
 use crate::{
-    Actor, HouseholdDraft, ImportMessage, MemberDraft, Page, PersonFilter, Store, StoreError,
+    Actor, HouseholdDraft, ImportMessage, LinkageRun, MemberDraft, Page, PersonFilter, Store,
+    StoreError,
 };
 
 fn actor() -> Actor {
@@ -91,6 +92,7 @@ pub async fn run_all(store: &dyn Store) {
     households_are_created_read_and_updated(store).await;
     persons_filter_and_page(store).await;
     sites_upsert(store).await;
+    linkage_runs_replace_and_decisions_stay(store).await;
 }
 
 async fn import_round_trips_raw_values(store: &dyn Store) {
@@ -312,4 +314,102 @@ async fn sites_upsert(store: &dyn Store) {
     store.upsert_site(&site).await.expect("save again");
     let sites = store.sites().await.expect("list");
     assert_eq!(sites, vec![site]);
+}
+
+async fn match_records_all(store: &dyn Store) -> Vec<MatchRecord> {
+    let (tx, mut rx) = mpsc::channel(16);
+    let collector = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    });
+    store.match_records(tx).await.expect("match records");
+    collector.await.expect("collector")
+}
+
+async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
+    import_rows(
+        store,
+        vec![sample_row("l-1", "lh-1"), sample_row("l-2", "lh-2")],
+        false,
+    )
+    .await
+    .expect("import");
+    let records = match_records_all(store).await;
+    let l1 = records
+        .iter()
+        .find(|r| r.record_id == "l-1")
+        .expect("l-1 read for matching");
+    let l2 = records
+        .iter()
+        .find(|r| r.record_id == "l-2")
+        .expect("l-2 read for matching");
+    assert_eq!(l1.given_name.as_deref(), Some("ذبیح الله"));
+    assert_eq!(l1.sex, Some(Sex::Male));
+    assert_eq!(l1.province_code.as_deref(), Some("AF06"));
+    assert!(l1.birth_year_min.is_some() && l1.document.is_some() && l1.phone_e164.is_some());
+    assert_ne!(l1.household, l2.household, "two households read as two");
+
+    let run = |identity: &str, probability: f64| LinkageRun {
+        identities: vec![
+            ("l-1".into(), "l-1".into()),
+            ("l-2".into(), identity.into()),
+        ],
+        review: vec![ScoredPair {
+            record_a: "l-1".into(),
+            record_b: "l-2".into(),
+            probability,
+        }],
+        model: format!("{{\"run\": \"{identity}\"}}"),
+        stats: "{}".into(),
+        finished_at: Utc::now(),
+    };
+    store
+        .save_linkage(&run("l-2", 0.4))
+        .await
+        .expect("first run");
+    store
+        .save_linkage(&run("l-1", 0.3))
+        .await
+        .expect("second run");
+    let identities = store.identities().await.expect("identities");
+    assert!(
+        identities.contains(&("l-2".into(), "l-1".into())),
+        "the second run replaces the first"
+    );
+    assert_eq!(identities.iter().filter(|(r, _)| r == "l-2").count(), 1);
+    assert_eq!(
+        store.linkage_model().await.expect("model").as_deref(),
+        Some("{\"run\": \"l-1\"}")
+    );
+    let queue = store.review_queue(Page::new(0, 10)).await.expect("queue");
+    assert_eq!(queue.total, 1);
+    assert_eq!(queue.items[0].probability, 0.3);
+
+    let decision = LinkDecision {
+        record_a: "l-2".into(),
+        record_b: "l-1".into(),
+        same_person: false,
+        reviewer: "reviewer".into(),
+        reason: "different mothers".into(),
+        decided_at: Utc::now(),
+    };
+    store.record_link_decision(&decision).await.expect("decide");
+    assert_eq!(
+        store.link_decisions().await.expect("decisions"),
+        vec![decision.clone()]
+    );
+    let queue = store.review_queue(Page::new(0, 10)).await.expect("queue");
+    assert_eq!(queue.total, 0, "a decided pair leaves the queue");
+    let unknown = LinkDecision {
+        record_b: "no-such-record".into(),
+        ..decision
+    };
+    assert!(matches!(
+        store.record_link_decision(&unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.link_decisions().await.expect("decisions").len(), 1);
 }

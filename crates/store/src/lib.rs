@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use peywand_domain::{
-    Derived, Household, HouseholdId, LegalBasis, Need, Person, PersonId, Purpose, RawRegistration,
-    Relationship, ReturnType, Sex, Site, Vulnerability,
+    Derived, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need, Person, PersonId,
+    Purpose, RawRegistration, Relationship, ReturnType, ScoredPair, Sex, Site, Vulnerability,
 };
 
 /// What a store can fail with. Messages name the operation, never personal data.
@@ -142,6 +142,20 @@ pub struct Actor {
     pub at: DateTime<Utc>,
 }
 
+/// The result of a deduplication run, stored as a whole: it replaces the previous run's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkageRun {
+    /// (record id, identity) for every registration.
+    pub identities: Vec<(String, String)>,
+    /// Uncertain pairs for reviewers.
+    pub review: Vec<ScoredPair>,
+    /// The trained model as JSON, for explanations and search.
+    pub model: String,
+    /// The run's counts as JSON.
+    pub stats: String,
+    pub finished_at: DateTime<Utc>,
+}
+
 /// The storage interface.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -176,4 +190,20 @@ pub trait Store: Send + Sync + 'static {
     async fn persons(&self, filter: &PersonFilter, page: Page)
     -> Result<Paged<Person>, StoreError>;
     async fn count_persons(&self) -> Result<u64, StoreError>;
+
+    /// Streams every registration in the form the linkage engine reads. Returns how many.
+    async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError>;
+    /// Stores a deduplication run in one transaction, replacing the previous one.
+    async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError>;
+    /// The model of the latest deduplication run, as JSON.
+    async fn linkage_model(&self) -> Result<Option<String>, StoreError>;
+    /// The identity of every registration, as (record id, identity), in record order.
+    async fn identities(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// The uncertain pairs of the latest run, most likely first.
+    async fn review_queue(&self, page: Page) -> Result<Paged<ScoredPair>, StoreError>;
+    /// Records a reviewer's decision; it is never overridden by a re-run. Both records must
+    /// exist.
+    async fn record_link_decision(&self, decision: &LinkDecision) -> Result<(), StoreError>;
+    /// Every reviewer decision, oldest first.
+    async fn link_decisions(&self) -> Result<Vec<LinkDecision>, StoreError>;
 }

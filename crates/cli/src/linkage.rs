@@ -1,0 +1,280 @@
+//! The linkage commands: dedupe, explain, search.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use peywand_domain::{MatchRecord, RawRegistration};
+use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
+use peywand_store::{LinkageRun, Store};
+use peywand_store_sqlite::SqliteStore;
+
+use crate::commands::open_existing;
+
+/// Every registration in the matching view.
+async fn load(store: &SqliteStore) -> anyhow::Result<Vec<MatchRecord>> {
+    let (tx, mut rx) = mpsc::channel(8192);
+    let collector = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    });
+    store.match_records(tx).await?;
+    Ok(collector.await?)
+}
+
+async fn stored_model(store: &SqliteStore) -> anyhow::Result<Option<Model>> {
+    match store.linkage_model().await? {
+        Some(json) => Ok(Some(
+            serde_json::from_str(&json).context("the stored linkage model cannot be read")?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Resolves every registration into identities and stores them; optionally writes the
+/// clusters CSV.
+pub async fn dedupe(db: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = open_existing(db).await?;
+    // Create the output first: a bad path fails before minutes of work, not after.
+    let out_file = out
+        .map(|p| File::create(p).with_context(|| format!("cannot create {}", p.display())))
+        .transpose()?;
+    let records = load(&store).await?;
+    let decisions = store.link_decisions().await?;
+    let loaded = started.elapsed();
+    let (ds, result) = tokio::task::spawn_blocking(move || {
+        let ds = Dataset::build(&records);
+        drop(records);
+        let result = deduplicate(&ds, &decisions, &Settings::default());
+        (ds, result)
+    })
+    .await?;
+    let matched = started.elapsed();
+    let identities: Vec<(String, String)> = result
+        .identity
+        .iter()
+        .enumerate()
+        .map(|(i, &root)| {
+            (
+                ds.record_id(i as u32).to_string(),
+                ds.record_id(root).to_string(),
+            )
+        })
+        .collect();
+    if let (Some(file), Some(path)) = (out_file, out) {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        writeln!(w, "record_id,cluster_id")?;
+        let mut csv = csv::Writer::from_writer(w);
+        for (record, identity) in &identities {
+            csv.write_record([record, identity])?;
+        }
+        csv.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let run = LinkageRun {
+        identities,
+        review: result.review,
+        model: serde_json::to_string(&result.model)?,
+        stats: serde_json::to_string(&result.stats)?,
+        finished_at: chrono::Utc::now(),
+    };
+    store.save_linkage(&run).await?;
+    store.close().await;
+    let s = result.stats;
+    println!(
+        "{} registrations resolved into {} identities ({} pairs compared, {} linked, {} for review)",
+        s.records, s.identities, s.blocking.candidate_pairs, s.linked_pairs, s.review_pairs
+    );
+    if s.blocking.buckets_over_cap > 0 {
+        println!(
+            "{} very common name combinations ({} records) were too common to block on",
+            s.blocking.buckets_over_cap, s.blocking.records_in_buckets_over_cap
+        );
+    }
+    if let Some(path) = out {
+        println!("clusters written to {}", path.display());
+    }
+    tracing::info!(
+        load_s = loaded.as_secs_f64(),
+        match_s = (matched - loaded).as_secs_f64(),
+        total_s = started.elapsed().as_secs_f64(),
+        "deduplication finished"
+    );
+    Ok(())
+}
+
+/// Loads every registration and the stored model into a matcher.
+async fn matcher(store: &SqliteStore) -> anyhow::Result<Option<Matcher>> {
+    let Some(model) = stored_model(store).await? else {
+        return Ok(None);
+    };
+    let records = load(store).await?;
+    Ok(Some(
+        tokio::task::spawn_blocking(move || Matcher::new(Dataset::build(&records), model)).await?,
+    ))
+}
+
+const NO_MODEL: &str = "no linkage model yet: run `peywand dedupe --db DB` first";
+
+/// Prints each field's contribution to two records' match weight, and the probability last.
+pub async fn explain(db: &Path, a: &str, b: &str) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let Some(m) = matcher(&store).await? else {
+        bail!(NO_MODEL);
+    };
+    store.close().await;
+    let e = m.explain(a, b)?;
+    println!("{:<20} {:<28} {:>8}", "field", "comparison", "bits");
+    println!("{:<20} {:<28} {:>8.2}", "prior", "", e.prior);
+    for c in &e.fields {
+        let note = match c.frequency_adjustment {
+            Some(adj) => format!("{} ({adj:+.1} for how common)", c.level),
+            None => c.level.to_string(),
+        };
+        println!("{:<20} {:<28} {:>8.2}", c.field.name(), note, c.weight);
+    }
+    println!("{:<20} {:<28} {:>8.2}", "match weight", "", e.weight);
+    println!("probability {:.4}", e.probability);
+    Ok(())
+}
+
+/// A tracing request as the JSON Lines format carries it; unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+struct Request {
+    request_id: String,
+    given_name: Option<String>,
+    father_name: Option<String>,
+    grandfather_name: Option<String>,
+    family_name: Option<String>,
+    sex: Option<String>,
+    age: Option<serde_json::Value>,
+    province_of_origin: Option<String>,
+    last_residence: Option<String>,
+}
+
+/// A request line longer than this is refused: no real request is near it.
+const MAX_REQUEST_LINE: usize = 64 * 1024;
+
+impl Request {
+    /// The request read as a registration made on `on`, so that it is derived exactly as
+    /// registrations are (names folded, age to a birth interval, province resolved).
+    fn as_match_record(&self, on: NaiveDate) -> MatchRecord {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let age = match &self.age {
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let raw = RawRegistration {
+            record_id: self.request_id.clone(),
+            registered_on: on.format("%Y-%m-%d").to_string(),
+            given_name: text(&self.given_name),
+            father_name: text(&self.father_name),
+            grandfather_name: text(&self.grandfather_name),
+            family_name: text(&self.family_name),
+            sex: text(&self.sex),
+            age,
+            province_of_origin: text(&self.province_of_origin),
+            last_residence: text(&self.last_residence),
+            ..RawRegistration::default()
+        };
+        let (derived, _) = raw.derive();
+        MatchRecord::from_derived(&self.request_id, "", &derived)
+    }
+}
+
+/// Reads every request, refusing the whole file at its first bad line.
+fn read_requests(path: &Path) -> anyhow::Result<Vec<Request>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = BufReader::new(file);
+    let mut requests = Vec::new();
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        number += 1;
+        let n = (&mut reader)
+            .take(MAX_REQUEST_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        if n > MAX_REQUEST_LINE {
+            bail!(
+                "line {number}: a request longer than {MAX_REQUEST_LINE} bytes; nothing was searched"
+            );
+        }
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| anyhow::anyhow!("line {number}: not UTF-8 text; nothing was searched"))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let request: Request = serde_json::from_str(text).map_err(|e| {
+            anyhow::anyhow!("line {number}: not a tracing request ({e}); nothing was searched")
+        })?;
+        if request.request_id.trim().is_empty() {
+            bail!("line {number}: request_id is empty; nothing was searched");
+        }
+        requests.push(request);
+    }
+    Ok(requests)
+}
+
+/// Finds the best candidate registrations for each tracing request.
+pub async fn search(
+    db: &Path,
+    requests: &Path,
+    out: &Path,
+    limit: usize,
+    on: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let requests = read_requests(requests)?;
+    let on = on.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let store = open_existing(db).await?;
+    let matcher = match matcher(&store).await? {
+        Some(m) => m,
+        None => bail!(NO_MODEL),
+    };
+    store.close().await;
+    // Written beside the target, then renamed: a failed run leaves no half-written results.
+    let partial = out.with_extension("partial");
+    let file =
+        File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let n = requests.len();
+    let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut matcher = matcher;
+        let mut w = BufWriter::new(file);
+        for r in &requests {
+            let candidates = matcher.find(&r.as_match_record(on), limit);
+            let line = serde_json::json!({
+                "request_id": r.request_id,
+                "candidates": candidates.iter().map(|c| serde_json::json!({
+                    "record_id": c.record_id,
+                    "score": (c.probability * 10_000.0).round() / 10_000.0,
+                })).collect::<Vec<_>>(),
+            });
+            writeln!(w, "{line}")?;
+        }
+        w.flush()?;
+        Ok(())
+    })
+    .await?;
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    std::fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("{n} requests searched, results in {}", out.display());
+    Ok(())
+}

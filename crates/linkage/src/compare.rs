@@ -1,0 +1,234 @@
+//! Comparing two records field by field: each field lands on one of a few ordered levels
+//! (missing, exact, close, …, different), and the whole comparison packs into one integer.
+
+use peywand_names::similarity;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{Dataset, NameField, Rec};
+
+/// The fields compared, in pattern order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    GivenName,
+    FatherName,
+    GrandfatherName,
+    FamilyName,
+    BirthYear,
+    Sex,
+    Province,
+    Document,
+    Phone,
+    /// Whether the two records' households have other members who also match.
+    Household,
+}
+
+pub const FIELDS: [Field; 10] = [
+    Field::GivenName,
+    Field::FatherName,
+    Field::GrandfatherName,
+    Field::FamilyName,
+    Field::BirthYear,
+    Field::Sex,
+    Field::Province,
+    Field::Document,
+    Field::Phone,
+    Field::Household,
+];
+pub const FIELD_COUNT: usize = FIELDS.len();
+/// Most levels any field has.
+pub const MAX_LEVELS: usize = 6;
+/// Level 0 of every field: no evidence (a value missing on either side, or not applicable).
+pub const MISSING: u8 = 0;
+
+const BITS: u32 = 3;
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::GivenName => "given name",
+            Field::FatherName => "father's name",
+            Field::GrandfatherName => "grandfather's name",
+            Field::FamilyName => "family name",
+            Field::BirthYear => "birth year",
+            Field::Sex => "sex",
+            Field::Province => "province of origin",
+            Field::Document => "document number",
+            Field::Phone => "phone",
+            Field::Household => "household members",
+        }
+    }
+
+    /// What each level means, level 0 first.
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName => &[
+                "missing",
+                "same name",
+                "spelling variant (≥ 0.9)",
+                "similar (≥ 0.75)",
+                "weakly similar (≥ 0.55)",
+                "different",
+            ],
+            Field::BirthYear => &[
+                "missing",
+                "same years",
+                "1 year apart",
+                "2–3 years apart",
+                "4–6 years apart",
+                "further apart",
+            ],
+            Field::Sex | Field::Province | Field::Document | Field::Phone => {
+                &["missing", "same", "different"]
+            }
+            Field::Household => &[
+                "no other members",
+                "other members also match",
+                "no other member matches",
+            ],
+        }
+    }
+
+    /// Whether relatives share it: father's, grandfather's and family name, and household.
+    pub fn kin_shared(self) -> bool {
+        matches!(
+            self,
+            Field::FatherName | Field::GrandfatherName | Field::FamilyName | Field::Household
+        )
+    }
+
+    /// Whether the first non-missing level is an exact agreement whose weight is adjusted by
+    /// how common the value is.
+    pub fn frequency_adjusted(self) -> bool {
+        matches!(
+            self,
+            Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName
+        )
+    }
+}
+
+/// The levels of all fields, packed three bits each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Pattern(pub u32);
+
+impl Pattern {
+    pub fn level(self, f: usize) -> u8 {
+        ((self.0 >> (BITS * f as u32)) & 0b111) as u8
+    }
+    pub fn with(self, f: usize, level: u8) -> Pattern {
+        let shift = BITS * f as u32;
+        Pattern((self.0 & !(0b111 << shift)) | (u32::from(level) << shift))
+    }
+}
+
+fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return MISSING;
+    };
+    if a == b {
+        return 1;
+    }
+    let (na, nb) = (ds.name_info(a), ds.name_info(b));
+    if na.code == nb.code {
+        return 1;
+    }
+    let s = similarity(&na.name, &nb.name);
+    match s {
+        s if s >= 0.999 => 1,
+        s if s >= 0.9 => 2,
+        s if s >= 0.75 => 3,
+        s if s >= 0.55 => 4,
+        _ => 5,
+    }
+}
+
+fn birth_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else {
+        return MISSING;
+    };
+    let gap = if a.1 < b.0 {
+        b.0 - a.1
+    } else if b.1 < a.0 {
+        a.0 - b.1
+    } else {
+        0
+    };
+    match gap {
+        0 => 1,
+        1 => 2,
+        2..=3 => 3,
+        4..=6 => 4,
+        _ => 5,
+    }
+}
+
+fn same_or_not<T: PartialEq + Default>(a: T, b: T) -> u8 {
+    let none = T::default();
+    if a == none || b == none {
+        MISSING
+    } else if a == b {
+        1
+    } else {
+        2
+    }
+}
+
+/// Compares two records on every field but the household, which needs the other pairs' scores.
+pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
+    let mut p = Pattern(0);
+    for (f, field) in [
+        NameField::Given,
+        NameField::Father,
+        NameField::Grandfather,
+        NameField::Family,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        p = p.with(f, name_level(ds, a.name(field), b.name(field)));
+    }
+    p = p.with(4, birth_level(a.birth(), b.birth()));
+    p = p.with(5, same_or_not(a.sex, b.sex));
+    p = p.with(6, same_or_not(a.province, b.province));
+    p = p.with(7, same_or_not(a.document, b.document));
+    p.with(8, same_or_not(a.phone, b.phone))
+}
+
+/// The household level of a pair: whether other members of the two households also match.
+pub(crate) fn household_level(other_members: bool, other_matches: u32) -> u8 {
+    match (other_members, other_matches) {
+        (false, _) => MISSING,
+        (true, 0) => 2,
+        (true, _) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_pack_and_unpack() {
+        let p = Pattern(0).with(0, 5).with(9, 2).with(4, 3);
+        assert_eq!(p.level(0), 5);
+        assert_eq!(p.level(4), 3);
+        assert_eq!(p.level(9), 2);
+        assert_eq!(p.with(4, 1).level(4), 1);
+        assert_eq!(p.with(4, 1).level(0), 5);
+    }
+
+    #[test]
+    fn birth_gaps() {
+        assert_eq!(birth_level(Some((1990, 1992)), Some((1992, 1992))), 1);
+        assert_eq!(birth_level(Some((1990, 1990)), Some((1991, 1995))), 2);
+        assert_eq!(birth_level(Some((1990, 1990)), Some((2000, 2000))), 5);
+        assert_eq!(birth_level(None, Some((2000, 2000))), MISSING);
+    }
+
+    #[test]
+    fn every_field_has_its_levels_within_the_packing() {
+        for f in FIELDS {
+            assert!(f.levels().len() <= MAX_LEVELS, "{f:?}");
+        }
+    }
+}

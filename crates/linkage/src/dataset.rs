@@ -1,0 +1,325 @@
+//! Registrations in the compact form the engine works on: every distinct name normalised once,
+//! every value reduced to a small integer or a hash.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+
+use peywand_domain::{MatchRecord, Sex};
+use peywand_names::phonetic::Code;
+use peywand_names::{Name, blocking_keys, normalize};
+use rayon::prelude::*;
+
+/// Marks a missing name.
+pub(crate) const NO_NAME: u32 = u32::MAX;
+
+/// The four name fields, in the order records keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameField {
+    Given = 0,
+    Father = 1,
+    Grandfather = 2,
+    Family = 3,
+}
+
+/// One registration, compact: 48 bytes instead of a dozen strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rec {
+    pub household: u32,
+    /// Interned names by [`NameField`], or [`NO_NAME`].
+    pub names: [u32; 4],
+    /// 0 unknown, 1 male, 2 female.
+    pub sex: u8,
+    /// Birth-year interval, or (0, 0) when unknown.
+    pub birth: (i16, i16),
+    /// Interned province code, 0 unknown.
+    pub province: u16,
+    /// Hashes of the document and the phone number, 0 when missing.
+    pub document: u64,
+    pub phone: u64,
+}
+
+impl Rec {
+    pub fn name(&self, field: NameField) -> Option<u32> {
+        let id = self.names[field as usize];
+        (id != NO_NAME).then_some(id)
+    }
+    pub fn birth(&self) -> Option<(i16, i16)> {
+        (self.birth != (0, 0)).then_some(self.birth)
+    }
+}
+
+/// A distinct name with what matching needs of it.
+pub(crate) struct NameInfo {
+    pub name: Name,
+    /// Interned phonetic code of the name's core parts: two spellings with one code are the
+    /// same name.
+    pub code: u32,
+    /// Hashes of the name's blocking keys.
+    pub keys: Vec<u64>,
+}
+
+/// Every registration, compact, with the tables its values point into.
+pub struct Dataset {
+    pub(crate) recs: Vec<Rec>,
+    record_ids: Vec<String>,
+    by_record_id: HashMap<String, u32>,
+    pub(crate) names: Vec<NameInfo>,
+    name_ids: HashMap<String, u32>,
+    codes: HashMap<Code, u32>,
+    /// How many records carry each phonetic code, per name field: the term frequencies.
+    pub(crate) code_counts: [Vec<u32>; 4],
+    pub(crate) field_totals: [u32; 4],
+    households: HashMap<String, u32>,
+    /// Records per household, to find a record's household members.
+    pub(crate) household_members: Vec<Vec<u32>>,
+    provinces: HashMap<String, u16>,
+}
+
+pub(crate) fn hash_of(value: impl Hash) -> u64 {
+    // A fixed hasher: keys must be equal across runs and processes.
+    let h = std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(value);
+    h.max(1)
+}
+
+fn sex_code(sex: Option<Sex>) -> u8 {
+    match sex {
+        Some(Sex::Male) => 1,
+        Some(Sex::Female) => 2,
+        None => 0,
+    }
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl Dataset {
+    /// Builds the dataset, normalising each distinct name once (in parallel).
+    pub fn build(records: &[MatchRecord]) -> Dataset {
+        let mut ds = Dataset {
+            recs: Vec::with_capacity(records.len()),
+            record_ids: Vec::with_capacity(records.len()),
+            by_record_id: HashMap::with_capacity(records.len()),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            codes: HashMap::new(),
+            code_counts: Default::default(),
+            field_totals: [0; 4],
+            households: HashMap::new(),
+            household_members: Vec::new(),
+            provinces: HashMap::new(),
+        };
+        // Distinct names first, normalised in parallel: a million records carry far fewer names.
+        let mut distinct: Vec<&str> = Vec::new();
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        for r in records {
+            for n in [
+                &r.given_name,
+                &r.father_name,
+                &r.grandfather_name,
+                &r.family_name,
+            ] {
+                if let Some(v) = present(n)
+                    && seen.insert(v, ()).is_none()
+                {
+                    distinct.push(v);
+                }
+            }
+        }
+        let normalised: Vec<Name> = distinct.par_iter().map(|v| normalize(v)).collect();
+        for (text, name) in distinct.into_iter().zip(normalised) {
+            ds.intern_normalised(text, name);
+        }
+        for r in records {
+            ds.push(r);
+        }
+        ds
+    }
+
+    fn intern_normalised(&mut self, text: &str, name: Name) -> u32 {
+        // The code of the core parts: Mohammad Usman and Usman are one name for how common
+        // it is, and for whether two records carry the same name.
+        let mut core = Code::default();
+        for c in name.core_codes() {
+            core.extend(c);
+        }
+        if core.is_empty() {
+            core = name.joined;
+        }
+        let next_code = self.codes.len() as u32;
+        let code = *self.codes.entry(core).or_insert(next_code);
+        let keys = blocking_keys(&name).iter().map(hash_of).collect();
+        let id = self.names.len() as u32;
+        self.names.push(NameInfo { name, code, keys });
+        self.name_ids.insert(text.to_string(), id);
+        id
+    }
+
+    fn intern_name(&mut self, value: &Option<String>) -> u32 {
+        let Some(text) = present(value) else {
+            return NO_NAME;
+        };
+        if let Some(&id) = self.name_ids.get(text) {
+            return id;
+        }
+        let name = normalize(text);
+        self.intern_normalised(text, name)
+    }
+
+    /// The compact form of a record; its names are counted towards term frequencies only when
+    /// the record joins the dataset (`count`).
+    fn compact(&mut self, r: &MatchRecord, household: u32, count: bool) -> Rec {
+        let mut names = [NO_NAME; 4];
+        for (f, value) in [
+            &r.given_name,
+            &r.father_name,
+            &r.grandfather_name,
+            &r.family_name,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = self.intern_name(value);
+            // A name that only names a relative ("wife of Karim") says nothing of this person.
+            if id != NO_NAME && self.names[id as usize].name.relation.is_none() {
+                names[f] = id;
+                if count {
+                    let code = self.names[id as usize].code as usize;
+                    let counts = &mut self.code_counts[f];
+                    if counts.len() <= code {
+                        counts.resize(code + 1, 0);
+                    }
+                    counts[code] += 1;
+                    self.field_totals[f] += 1;
+                }
+            }
+        }
+        let province = match present(&r.province_code) {
+            Some(p) => {
+                // Ids start at 1: 0 is "unknown".
+                let next = self.provinces.len() as u16 + 1;
+                *self.provinces.entry(p.to_string()).or_insert(next)
+            }
+            None => 0,
+        };
+        let birth = match (r.birth_year_min, r.birth_year_max) {
+            (Some(lo), Some(hi)) if lo <= hi && lo > 0 && hi < i32::from(i16::MAX) => {
+                (lo as i16, hi as i16)
+            }
+            _ => (0, 0),
+        };
+        Rec {
+            household,
+            names,
+            sex: sex_code(r.sex),
+            birth,
+            province,
+            document: present(&r.document).map_or(0, hash_of),
+            phone: present(&r.phone_e164).map_or(0, hash_of),
+        }
+    }
+
+    /// Adds one record (a registration saved at a desk) and returns its index.
+    pub fn push(&mut self, r: &MatchRecord) -> u32 {
+        let idx = self.recs.len() as u32;
+        let next_household = self.households.len() as u32;
+        let household = *self
+            .households
+            .entry(r.household.clone())
+            .or_insert(next_household);
+        if household as usize == self.household_members.len() {
+            self.household_members.push(Vec::new());
+        }
+        self.household_members[household as usize].push(idx);
+        let rec = self.compact(r, household, true);
+        self.recs.push(rec);
+        self.by_record_id.insert(r.record_id.clone(), idx);
+        self.record_ids.push(r.record_id.clone());
+        idx
+    }
+
+    /// The compact form of a record that is not added: a tracing request, a search.
+    pub(crate) fn probe(&mut self, r: &MatchRecord) -> Rec {
+        let household = self.household_of(&r.household).unwrap_or(u32::MAX);
+        self.compact(r, household, false)
+    }
+
+    /// The interned household of a household reference, if any record has it.
+    pub(crate) fn household_of(&self, reference: &str) -> Option<u32> {
+        self.households.get(reference).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// The index of a record by its record id.
+    pub fn index_of(&self, record_id: &str) -> Option<u32> {
+        self.by_record_id.get(record_id).copied()
+    }
+
+    pub fn record_id(&self, idx: u32) -> &str {
+        &self.record_ids[idx as usize]
+    }
+
+    pub(crate) fn name_info(&self, id: u32) -> &NameInfo {
+        &self.names[id as usize]
+    }
+
+    /// How common a name's phonetic code is in a field: the share of records with that field
+    /// that carry it.
+    pub(crate) fn term_frequency(&self, field: NameField, name: u32) -> f64 {
+        let f = field as usize;
+        let code = self.names[name as usize].code as usize;
+        let count = self.code_counts[f].get(code).copied().unwrap_or(0).max(1);
+        f64::from(count) / f64::from(self.field_totals[f].max(1))
+    }
+
+    /// Whether two records were registered together (and so are different people).
+    pub(crate) fn same_household(&self, a: u32, b: u32) -> bool {
+        self.recs[a as usize].household == self.recs[b as usize].household
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, household: &str, given: &str) -> MatchRecord {
+        MatchRecord {
+            record_id: id.into(),
+            household: household.into(),
+            given_name: Some(given.into()),
+            ..MatchRecord::default()
+        }
+    }
+
+    #[test]
+    fn spellings_share_a_code_and_frequencies_count_codes() {
+        let ds = Dataset::build(&[
+            record("a", "h1", "mohammad nabi"),
+            record("b", "h2", "muhammad nabi"),
+            record("c", "h2", "karim"),
+        ]);
+        let (a, b, c) = (ds.recs[0], ds.recs[1], ds.recs[2]);
+        let code = |r: Rec| ds.name_info(r.names[0]).code;
+        assert_ne!(a.names[0], b.names[0]);
+        assert_eq!(code(a), code(b));
+        assert_ne!(code(a), code(c));
+        assert!((ds.term_frequency(NameField::Given, a.names[0]) - 2.0 / 3.0).abs() < 1e-9);
+        assert!(ds.same_household(1, 2));
+        assert!(!ds.same_household(0, 1));
+        assert_eq!(ds.index_of("c"), Some(2));
+    }
+
+    #[test]
+    fn a_relative_only_name_is_no_name() {
+        let ds = Dataset::build(&[record("a", "h1", "wife of karim")]);
+        assert_eq!(ds.recs[0].name(NameField::Given), None);
+    }
+}

@@ -1,0 +1,576 @@
+//! Peywand's record linkage: which registrations are the same person.
+//!
+//! The same person is registered at Torkham on Monday and at a camp in Jalalabad on Thursday,
+//! under two spellings; a relative asks whether their brother has crossed. This crate answers
+//! both, with no I/O of its own:
+//!
+//! 1. [`Dataset`]: every registration in compact form, each distinct name normalised once;
+//! 2. blocking: candidate pairs that share a name key with a father's name, a birth period, a
+//!    document or a phone;
+//! 3. [`Model`]: a Fellegi–Sunter model learnt from the data itself (u from random pairs, m and
+//!    the prior by EM), with common names weighed less than rare ones, and a second round that
+//!    adds household context (other members of the two households also match);
+//! 4. clustering that respects reviewers' decisions and does not chain different people;
+//! 5. [`Matcher`]: one new record or one tracing request against everything loaded, without a
+//!    batch re-run.
+
+mod blocking;
+mod cluster;
+mod compare;
+mod dataset;
+mod model;
+
+use std::collections::HashMap;
+
+use peywand_domain::{LinkDecision, MatchRecord, ScoredPair};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use blocking::BlockingStats;
+pub use compare::{FIELDS, Field};
+pub use dataset::Dataset;
+pub use model::{Contribution, Explanation, Model};
+
+use compare::{MISSING, Pattern, compare, household_level};
+use dataset::Rec;
+
+/// What a run may be tuned by; the defaults are what Peywand ships with.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Pairs at or above this probability are linked into one identity.
+    pub link_threshold: f64,
+    /// Pairs at or above this probability but below the link threshold go to review.
+    pub review_threshold: f64,
+    /// Buckets with more records than this are left out of blocking.
+    pub max_bucket: usize,
+    /// Random pairs sampled to estimate how often fields agree by chance.
+    pub random_pairs: usize,
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            link_threshold: 0.8,
+            review_threshold: 0.15,
+            max_bucket: 400,
+            random_pairs: 2_000_000,
+            seed: 1,
+        }
+    }
+}
+
+/// Errors of the linkage engine.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkageError {
+    #[error("record {0} is not in the registry")]
+    UnknownRecord(String),
+    #[error("the stored linkage model cannot be read: {0}")]
+    Model(String),
+}
+
+/// Counts of one run, for the operator and the benchmarks.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Stats {
+    pub records: u64,
+    pub distinct_names: u64,
+    pub blocking: BlockingStats,
+    pub linked_pairs: u64,
+    pub identities: u64,
+    pub review_pairs: u64,
+}
+
+/// The outcome of deduplicating a registry.
+#[derive(Debug)]
+pub struct Deduplication {
+    /// For each record (by dataset index), its identity: the smallest record index in it.
+    pub identity: Vec<u32>,
+    /// Uncertain pairs for a reviewer, most likely first.
+    pub review: Vec<ScoredPair>,
+    pub model: Model,
+    pub stats: Stats,
+}
+
+/// Reviewer decisions as record indexes.
+struct Decisions {
+    must: Vec<(u32, u32)>,
+    cannot: std::collections::HashSet<(u32, u32)>,
+}
+
+fn ordered(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
+}
+
+impl Decisions {
+    fn new(ds: &Dataset, decisions: &[LinkDecision]) -> Decisions {
+        let mut d = Decisions {
+            must: Vec::new(),
+            cannot: Default::default(),
+        };
+        // Later decisions on a pair replace earlier ones.
+        let mut latest: HashMap<(u32, u32), bool> = HashMap::new();
+        let mut sorted: Vec<&LinkDecision> = decisions.iter().collect();
+        sorted.sort_by_key(|x| x.decided_at);
+        for x in sorted {
+            if let (Some(a), Some(b)) = (ds.index_of(&x.record_a), ds.index_of(&x.record_b))
+                && a != b
+            {
+                latest.insert(ordered(a, b), x.same_person);
+            }
+        }
+        for (pair, same) in latest {
+            if same {
+                d.must.push(pair);
+            } else {
+                d.cannot.insert(pair);
+            }
+        }
+        d.must.sort_unstable();
+        d
+    }
+}
+
+/// How many linked pairs join each pair of households, for household context.
+struct HouseholdLinks(HashMap<(u32, u32), u32>);
+
+impl HouseholdLinks {
+    fn level(&self, ds: &Dataset, a: &Rec, b: &Rec, linked: bool) -> u8 {
+        let (ha, hb) = (a.household, b.household);
+        let others = ds.household_members[ha as usize].len() > 1
+            && ds.household_members[hb as usize].len() > 1;
+        let count = self.0.get(&ordered(ha, hb)).copied().unwrap_or(0);
+        household_level(others, count - u32::from(linked && count > 0))
+    }
+}
+
+/// Scores of the candidate pairs, for clustering decisions about pairs across groups.
+struct Scored<'a> {
+    ds: &'a Dataset,
+    model: &'a Model,
+    pairs: &'a [(u32, u32)],
+    probabilities: &'a [f64],
+    households: &'a HouseholdLinks,
+    decisions: &'a Decisions,
+    link_threshold: f64,
+}
+
+impl cluster::MergeRule for Scored<'_> {
+    fn cannot_link(&self, a: u32, b: u32) -> bool {
+        self.ds.same_household(a, b) || self.decisions.cannot.contains(&ordered(a, b))
+    }
+    fn probability(&self, a: u32, b: u32) -> f64 {
+        let key = ordered(a, b);
+        if let Ok(i) = self.pairs.binary_search(&key) {
+            return self.probabilities[i];
+        }
+        // Not a candidate pair: score it now, the same way.
+        let (ra, rb) = (&self.ds.recs[key.0 as usize], &self.ds.recs[key.1 as usize]);
+        let p = compare(self.ds, ra, rb);
+        let first = self.model.probability(self.ds, ra, rb, p);
+        let level = self
+            .households
+            .level(self.ds, ra, rb, first >= self.link_threshold);
+        self.model.probability(self.ds, ra, rb, p.with(9, level))
+    }
+}
+
+fn pattern_counts(patterns: &[Pattern]) -> HashMap<Pattern, u64> {
+    patterns
+        .par_iter()
+        .fold(HashMap::new, |mut m: HashMap<Pattern, u64>, &p| {
+            *m.entry(p).or_default() += 1;
+            m
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_default() += v;
+            }
+            a
+        })
+}
+
+/// How many pairs at or above the link threshold join each pair of households.
+fn household_links(
+    ds: &Dataset,
+    pairs: &[(u32, u32)],
+    probabilities: &[f64],
+    link_threshold: f64,
+) -> HouseholdLinks {
+    let mut links: HashMap<(u32, u32), u32> = HashMap::new();
+    for (&(a, b), &p) in pairs.iter().zip(probabilities) {
+        if p >= link_threshold {
+            let key = ordered(ds.recs[a as usize].household, ds.recs[b as usize].household);
+            *links.entry(key).or_default() += 1;
+        }
+    }
+    HouseholdLinks(links)
+}
+
+/// Training pairs that agree on one thing (`key`): all pairs of a small group, a sample of a
+/// large one, never two records of one household.
+fn sampled_pairs<K: std::hash::Hash + Eq + Ord>(
+    ds: &Dataset,
+    seed: u64,
+    key: impl Fn(&Rec) -> Option<K>,
+) -> Vec<(u32, u32)> {
+    use rand::{RngExt, SeedableRng};
+    const PER_GROUP: usize = 60;
+    let mut groups: HashMap<K, Vec<u32>> = HashMap::new();
+    for (i, r) in ds.recs.iter().enumerate() {
+        if let Some(k) = key(r) {
+            groups.entry(k).or_default().push(i as u32);
+        }
+    }
+    let mut groups: Vec<(K, Vec<u32>)> = groups.into_iter().filter(|g| g.1.len() > 1).collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for (_, g) in groups {
+        if g.len() * (g.len() - 1) / 2 <= PER_GROUP {
+            for (x, &a) in g.iter().enumerate() {
+                for &b in &g[x + 1..] {
+                    out.push((a, b));
+                }
+            }
+        } else {
+            for _ in 0..PER_GROUP {
+                let (a, b) = (
+                    g[rng.random_range(0..g.len())],
+                    g[rng.random_range(0..g.len())],
+                );
+                if a != b {
+                    out.push(ordered(a, b));
+                }
+            }
+        }
+    }
+    out.retain(|&(a, b)| !ds.same_household(a, b));
+    out
+}
+
+fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
+    pairs
+        .par_iter()
+        .map(|&(a, b)| compare(ds, &ds.recs[a as usize], &ds.recs[b as usize]))
+        .collect()
+}
+
+/// Trains the model the way careful users of probabilistic linkage do, with no labels:
+///
+/// 1. u, how often each field agrees by chance, from random pairs of records;
+/// 2. m for every field but the given name, by EM on candidate pairs with the same given name
+///    (among them the other fields vary as in the population);
+/// 3. m for the given name, by EM on pairs that share birth years, sex and province;
+/// 4. the prior from how many matches session 2 found and how often matches share a given name;
+/// 5. household context, learnt from the candidate pairs weighed by their probability.
+///
+/// Sets the household level of every candidate pattern on the way.
+fn train(
+    ds: &Dataset,
+    pairs: &[(u32, u32)],
+    patterns: &mut [Pattern],
+    settings: &Settings,
+) -> Model {
+    let recs = &ds.recs;
+    let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
+    let mut model = Model::untrained(u, settings.random_pairs as u64);
+    // Session 1: pairs chosen only for sharing a given name (its phonetic code).
+    let same_given = patterns_of(
+        ds,
+        &sampled_pairs(ds, settings.seed, |r| {
+            r.name(dataset::NameField::Given)
+                .map(|n| ds.name_info(n).code)
+        }),
+    );
+    // A shared given name implies a shared sex: sex is learnt here but is no evidence.
+    let evidence = [
+        Field::FatherName,
+        Field::GrandfatherName,
+        Field::FamilyName,
+        Field::BirthYear,
+        Field::Province,
+        Field::Document,
+        Field::Phone,
+    ];
+    let mut learnt = evidence.to_vec();
+    learnt.push(Field::Sex);
+    model::em_session(&mut model, &pattern_counts(&same_given), &evidence, &learnt);
+    // Session 2: pairs chosen only for sharing birth years, sex and province.
+    let profile = patterns_of(
+        ds,
+        &sampled_pairs(ds, settings.seed, |r| {
+            (r.birth().is_some() && r.sex != 0 && r.province != 0)
+                .then_some((r.birth, r.sex, r.province))
+        }),
+    );
+    model::em_session(
+        &mut model,
+        &pattern_counts(&profile),
+        &[
+            Field::GivenName,
+            Field::FatherName,
+            Field::GrandfatherName,
+            Field::FamilyName,
+            Field::Document,
+            Field::Phone,
+        ],
+        &[Field::GivenName],
+    );
+    // The prior: the share of all pairs that are matches, found as the fixed point of "the
+    // expected number of matches among the candidate pairs, over all pairs".
+    let n = ds.len() as f64;
+    let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
+    model.lambda = model::estimate_prior(&model, &pattern_counts(patterns), all_pairs);
+    model.candidate_pairs = pairs.len() as u64;
+
+    // Household context: which candidate pairs' households have other members that match.
+    let first: Vec<f64> = pairs
+        .par_iter()
+        .zip(patterns.par_iter())
+        .map(|(&(a, b), &p)| model.probability(ds, &recs[a as usize], &recs[b as usize], p))
+        .collect();
+    let households = household_links(ds, pairs, &first, settings.link_threshold);
+    let levels: Vec<(u8, f64)> = pairs
+        .par_iter()
+        .zip(patterns.par_iter_mut())
+        .zip(first.par_iter())
+        .map(|((&(a, b), p), &fp)| {
+            let level = households.level(
+                ds,
+                &recs[a as usize],
+                &recs[b as usize],
+                fp >= settings.link_threshold,
+            );
+            *p = p.with(9, level);
+            (level, fp)
+        })
+        .collect();
+    model.learn_household(&levels);
+    model
+}
+
+/// Resolves every record of `ds` into identities.
+pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings) -> Deduplication {
+    let decisions = Decisions::new(ds, decisions);
+    let (pairs, blocking) = blocking::candidate_pairs(ds, settings.max_bucket);
+    let recs = &ds.recs;
+    let mut patterns: Vec<Pattern> = pairs
+        .par_iter()
+        .map(|&(a, b)| compare(ds, &recs[a as usize], &recs[b as usize]))
+        .collect();
+
+    let model = train(ds, &pairs, &mut patterns, settings);
+    let probabilities: Vec<f64> = pairs
+        .par_iter()
+        .zip(&patterns)
+        .map(|(&(a, b), &p)| model.probability(ds, &recs[a as usize], &recs[b as usize], p))
+        .collect();
+    drop(patterns);
+    let households = household_links(ds, &pairs, &probabilities, settings.link_threshold);
+
+    let links: Vec<(u32, u32, f64)> = pairs
+        .iter()
+        .zip(&probabilities)
+        .filter(|(_, p)| **p >= settings.link_threshold)
+        .map(|(&(a, b), &p)| (a, b, p))
+        .collect();
+    let linked_pairs = links.len() as u64;
+    let rule = Scored {
+        ds,
+        model: &model,
+        pairs: &pairs,
+        probabilities: &probabilities,
+        households: &households,
+        decisions: &decisions,
+        link_threshold: settings.link_threshold,
+    };
+    let identity = cluster::cluster(
+        ds.len(),
+        links,
+        &decisions.must,
+        &rule,
+        settings.link_threshold,
+    );
+
+    let mut review: Vec<ScoredPair> = pairs
+        .iter()
+        .zip(&probabilities)
+        .filter(|&(&(a, b), &p)| {
+            p >= settings.review_threshold
+                && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
+                && !decisions.cannot.contains(&(a, b))
+                && !decisions.must.contains(&(a, b))
+        })
+        .map(|(&(a, b), &p)| ScoredPair {
+            record_a: ds.record_id(a).to_string(),
+            record_b: ds.record_id(b).to_string(),
+            probability: p,
+        })
+        .collect();
+    review.sort_by(|x, y| y.probability.total_cmp(&x.probability));
+
+    let mut roots: Vec<u32> = identity.clone();
+    roots.sort_unstable();
+    roots.dedup();
+    let stats = Stats {
+        records: ds.len() as u64,
+        distinct_names: ds.names.len() as u64,
+        blocking,
+        linked_pairs,
+        identities: roots.len() as u64,
+        review_pairs: review.len() as u64,
+    };
+    Deduplication {
+        identity,
+        review,
+        model,
+        stats,
+    }
+}
+
+/// A candidate for a record or a request, with the probability that it is the same person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub record_id: String,
+    pub probability: f64,
+}
+
+/// Buckets larger than this are not searched for a single record: too common to say anything.
+const MAX_SEARCH_BUCKET: usize = 5_000;
+
+/// Everything loaded, indexed by blocking key, for one record or request at a time.
+pub struct Matcher {
+    ds: Dataset,
+    model: Model,
+    /// (key, record) sorted by key: a compact index for a million records.
+    keys: Vec<(u64, u32)>,
+    /// Keys of records added since the index was built.
+    added: HashMap<u64, Vec<u32>>,
+}
+
+impl Matcher {
+    /// Indexes every record of `ds` for matching with `model`.
+    pub fn new(ds: Dataset, model: Model) -> Matcher {
+        let mut keys: Vec<(u64, u32)> = (0..ds.len() as u32)
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                let mut k = Vec::with_capacity(16);
+                blocking::record_keys(&ds, &ds.recs[i as usize], &mut k);
+                k.sort_unstable();
+                k.dedup();
+                k.into_iter().map(move |key| (key, i))
+            })
+            .collect();
+        keys.par_sort_unstable();
+        Matcher {
+            ds,
+            model,
+            keys,
+            added: HashMap::new(),
+        }
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.ds
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Adds a registration to the index, as the desk saves it.
+    pub fn add(&mut self, record: &MatchRecord) -> u32 {
+        let idx = self.ds.push(record);
+        let mut k = Vec::new();
+        blocking::record_keys(&self.ds, &self.ds.recs[idx as usize], &mut k);
+        k.sort_unstable();
+        k.dedup();
+        for key in k {
+            self.added.entry(key).or_default().push(idx);
+        }
+        idx
+    }
+
+    fn bucket(&self, key: u64) -> impl Iterator<Item = u32> + '_ {
+        let start = self.keys.partition_point(|&(k, _)| k < key);
+        let end = start + self.keys[start..].partition_point(|&(k, _)| k == key);
+        let indexed = if end - start > MAX_SEARCH_BUCKET {
+            &self.keys[0..0]
+        } else {
+            &self.keys[start..end]
+        };
+        indexed
+            .iter()
+            .map(|&(_, i)| i)
+            .chain(self.added.get(&key).into_iter().flatten().copied())
+    }
+
+    /// The records most likely to be the person `probe` describes, best first, at most
+    /// `limit`. Records of the probe's own household are left out.
+    pub fn find(&mut self, probe: &MatchRecord, limit: usize) -> Vec<Candidate> {
+        let rec = self.ds.probe(probe);
+        let mut keys = Vec::new();
+        blocking::record_keys(&self.ds, &rec, &mut keys);
+        let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let own = self.ds.household_of(&probe.household);
+        let mut scored: Vec<(u32, f64)> = candidates
+            .into_iter()
+            .filter(|&c| Some(self.ds.recs[c as usize].household) != own)
+            .map(|c| {
+                let other = &self.ds.recs[c as usize];
+                let p = compare(&self.ds, &rec, other).with(9, MISSING);
+                (c, self.model.probability(&self.ds, &rec, other, p))
+            })
+            .collect();
+        scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        scored.truncate(limit);
+        scored
+            .into_iter()
+            .map(|(c, p)| Candidate {
+                record_id: self.ds.record_id(c).to_string(),
+                probability: p,
+            })
+            .collect()
+    }
+
+    /// Each field's part in the match weight of two loaded records.
+    pub fn explain(&self, record_a: &str, record_b: &str) -> Result<Explanation, LinkageError> {
+        let index = |id: &str| {
+            self.ds
+                .index_of(id)
+                .ok_or_else(|| LinkageError::UnknownRecord(id.to_string()))
+        };
+        let (a, b) = (index(record_a)?, index(record_b)?);
+        let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
+        let p = compare(&self.ds, ra, rb);
+        let level = self.household_level(a, b);
+        Ok(self.model.explain(&self.ds, ra, rb, p.with(9, level)))
+    }
+
+    /// Household context for one pair: whether another member of each household matches.
+    fn household_level(&self, a: u32, b: u32) -> u8 {
+        let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
+        let members = |h: u32| &self.ds.household_members[h as usize];
+        let (ma, mb) = (members(ra.household), members(rb.household));
+        if ma.len() < 2 || mb.len() < 2 {
+            return MISSING;
+        }
+        let threshold = Settings::default().link_threshold;
+        let mut count = 0;
+        for &x in ma.iter().take(20) {
+            for &y in mb.iter().take(20) {
+                if (x, y) == (a, b) {
+                    continue;
+                }
+                let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
+                let p = compare(&self.ds, rx, ry).with(9, MISSING);
+                if self.model.probability(&self.ds, rx, ry, p) >= threshold {
+                    count += 1;
+                }
+            }
+        }
+        household_level(true, count)
+    }
+}

@@ -1,0 +1,376 @@
+//! The Fellegi–Sunter model: for each field and level, how often it occurs among true matches
+//! (m) and among non-matches (u). A level's evidence is log2(m/u) bits; the bits of all fields,
+//! plus the prior, give the match weight and from it a probability.
+//!
+//! Nothing is labelled. u comes from random pairs of records (almost all non-matches); m and
+//! the prior come from expectation–maximisation over the candidate pairs that blocking found.
+//! An exact name agreement is weighed by how common the name is: a shared rare name says more
+//! than a shared Mohammad.
+
+use std::collections::HashMap;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, compare};
+use crate::dataset::{Dataset, NameField, Rec};
+
+/// Probabilities are kept away from 0 and 1 so that no single field is infinitely certain.
+const FLOOR: f64 = 1e-5;
+/// No way a true match can be recorded is rarer than this: a clerk can mistype a sex or a
+/// province. It caps the evidence any one disagreement carries at about 7 bits.
+const M_FLOOR: f64 = 0.005;
+/// The most a common-name correction may add for a rare name, in bits.
+const MAX_FREQUENCY_BONUS: f64 = 8.0;
+/// The most household context may add, in bits: it supports a match, it cannot make one.
+const MAX_HOUSEHOLD_BITS: f64 = 8.0;
+/// The given-name level of plainly different names.
+const DIFFERENT_NAME: u8 = 5;
+/// The birth-year level of overlapping birth years.
+const SAME_YEARS: u8 = 1;
+
+/// A trained model, stored with the identities it produced and used by explain and search.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    /// Prior probability that a candidate pair is one person.
+    pub lambda: f64,
+    /// m and u by field, then level (level 0, missing, is unused).
+    pub m: Vec<Vec<f64>>,
+    pub u: Vec<Vec<f64>>,
+    pub random_pairs: u64,
+    pub candidate_pairs: u64,
+    pub em_iterations: u32,
+}
+
+/// One field's part in a match weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub field: Field,
+    pub level: &'static str,
+    /// Evidence in bits: positive for a match, negative against.
+    pub weight: f64,
+    /// The common-name correction included in `weight`, in bits, where one applied.
+    pub frequency_adjustment: Option<f64>,
+}
+
+/// A pair's match weight, field by field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The prior, in bits.
+    pub prior: f64,
+    pub fields: Vec<Contribution>,
+    pub weight: f64,
+    pub probability: f64,
+}
+
+fn clamp(p: f64) -> f64 {
+    p.clamp(FLOOR, 1.0 - FLOOR)
+}
+
+fn probability(weight: f64) -> f64 {
+    1.0 / (1.0 + (-weight).exp2())
+}
+
+const NAME_FIELDS: [NameField; 4] = [
+    NameField::Given,
+    NameField::Father,
+    NameField::Grandfather,
+    NameField::Family,
+];
+
+impl Model {
+    /// A starting point for training: agreement likely among matches, u from random pairs.
+    fn initial(u: Vec<Vec<f64>>) -> Model {
+        let m = FIELDS
+            .iter()
+            .map(|f| {
+                let n = f.levels().len();
+                let mut levels = vec![0.0; MAX_LEVELS];
+                // Most matches agree; the rest spread over the weaker levels.
+                levels[1] = 0.8;
+                for x in &mut levels[2..n] {
+                    *x = 0.2 / (n - 2) as f64;
+                }
+                levels
+            })
+            .collect();
+        Model {
+            lambda: 0.1,
+            m,
+            u,
+            random_pairs: 0,
+            candidate_pairs: 0,
+            em_iterations: 0,
+        }
+    }
+
+    /// log2(m/u) of one field's level, without the common-name correction.
+    pub fn level_weight(&self, f: usize, level: u8) -> f64 {
+        if level == MISSING {
+            return 0.0;
+        }
+        let l = level as usize;
+        (self.m[f][l].clamp(M_FLOOR, 1.0 - FLOOR) / clamp(self.u[f][l])).log2()
+    }
+
+    fn prior(&self) -> f64 {
+        (clamp(self.lambda) / (1.0 - clamp(self.lambda))).log2()
+    }
+
+    /// The common-name correction of an exact name agreement: log2(u / frequency of the name).
+    fn frequency_adjustment(&self, ds: &Dataset, f: usize, a: &Rec, b: &Rec) -> f64 {
+        let field = NAME_FIELDS[f];
+        let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
+            return 0.0;
+        };
+        let tf = ds.term_frequency(field, x).max(ds.term_frequency(field, y));
+        (clamp(self.u[f][1]) / tf.max(FLOOR))
+            .log2()
+            .min(MAX_FREQUENCY_BONUS)
+    }
+
+    /// One field's evidence in a compared pair, in bits, with the common-name correction (if
+    /// one applied) and the kinship rule: when the given names are plainly different and the
+    /// birth years are not known to agree, what the two records share as a family (father's,
+    /// grandfather's and family name, household) is evidence of kinship (brothers and sisters
+    /// share it), not of one person, and counts for nothing. A garbled given name with the same
+    /// birth years keeps its family evidence: siblings are rarely born in the same year.
+    fn field_weight(
+        &self,
+        ds: &Dataset,
+        a: &Rec,
+        b: &Rec,
+        p: Pattern,
+        f: usize,
+    ) -> (f64, Option<f64>) {
+        let level = p.level(f);
+        let mut w = self.level_weight(f, level);
+        let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
+            .then(|| self.frequency_adjustment(ds, f, a, b));
+        w += adjustment.unwrap_or(0.0);
+        if FIELDS[f].kin_shared() && p.level(0) == DIFFERENT_NAME && p.level(4) != SAME_YEARS {
+            w = w.min(0.0);
+        }
+        if FIELDS[f] == Field::Household {
+            w = w.min(MAX_HOUSEHOLD_BITS);
+        }
+        (w, adjustment)
+    }
+
+    /// The match weight of a compared pair, in bits.
+    pub(crate) fn weight(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        self.prior()
+            + (0..FIELD_COUNT)
+                .map(|f| self.field_weight(ds, a, b, p, f).0)
+                .sum::<f64>()
+    }
+
+    pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        probability(self.weight(ds, a, b, p))
+    }
+
+    /// Each field's contribution to a compared pair's weight.
+    pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
+        let prior = self.prior();
+        let mut fields = Vec::with_capacity(FIELD_COUNT);
+        let mut weight = prior;
+        for (f, field) in FIELDS.iter().enumerate() {
+            let level = p.level(f);
+            let (w, adjustment) = self.field_weight(ds, a, b, p, f);
+            weight += w;
+            fields.push(Contribution {
+                field: *field,
+                level: field.levels()[level as usize],
+                weight: w,
+                frequency_adjustment: adjustment,
+            });
+        }
+        Explanation {
+            prior,
+            fields,
+            weight,
+            probability: probability(weight),
+        }
+    }
+}
+
+/// Level frequencies among random pairs of records from different households: u.
+pub(crate) fn estimate_u(ds: &Dataset, pairs: usize, seed: u64) -> Vec<Vec<f64>> {
+    let n = ds.len();
+    let mut counts = vec![vec![1.0f64; MAX_LEVELS]; FIELD_COUNT];
+    if n < 2 {
+        return normalise(counts);
+    }
+    let chunks = 16;
+    let per_chunk = pairs.div_ceil(chunks);
+    let partial: Vec<Vec<Vec<f64>>> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9E37_79B9));
+            let mut counts = vec![vec![0.0f64; MAX_LEVELS]; FIELD_COUNT];
+            for _ in 0..per_chunk {
+                let a = rng.random_range(0..n) as u32;
+                let b = rng.random_range(0..n) as u32;
+                if a == b || ds.same_household(a, b) {
+                    continue;
+                }
+                let p = compare(ds, &ds.recs[a as usize], &ds.recs[b as usize]);
+                for (f, c) in counts.iter_mut().enumerate() {
+                    c[p.level(f) as usize] += 1.0;
+                }
+            }
+            counts
+        })
+        .collect();
+    for part in partial {
+        for (total, c) in counts.iter_mut().zip(part) {
+            for (t, x) in total.iter_mut().zip(c) {
+                *t += x;
+            }
+        }
+    }
+    normalise(counts)
+}
+
+/// Makes each field's non-missing levels sum to one.
+fn normalise(mut counts: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    for (f, c) in counts.iter_mut().enumerate() {
+        let n = FIELDS[f].levels().len();
+        let total: f64 = c[1..n].iter().sum();
+        c[0] = 0.0;
+        for x in &mut c[1..n] {
+            *x = if total > 0.0 { *x / total } else { 0.0 };
+        }
+        for x in &mut c[n..] {
+            *x = 0.0;
+        }
+    }
+    counts
+}
+
+/// One training session of expectation–maximisation: on the counts of each comparison pattern
+/// among a set of training pairs, learns m for the `learn` fields, holding u fixed, with the
+/// `active` fields as evidence. Fields the training pairs were chosen by, or that those fields
+/// imply (a shared given name implies a shared sex), are not evidence: their agreement is
+/// forced, not observed. Returns the share of training pairs that are matches.
+pub(crate) fn em_session(
+    model: &mut Model,
+    patterns: &HashMap<Pattern, u64>,
+    active: &[Field],
+    learn: &[Field],
+) -> f64 {
+    let index = |set: &[Field]| -> Vec<usize> {
+        FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| set.contains(f))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (fields, learnt) = (index(active), index(learn));
+    let patterns: Vec<(Pattern, f64)> = patterns.iter().map(|(&p, &c)| (p, c as f64)).collect();
+    let total: f64 = patterns.iter().map(|(_, c)| c).sum();
+    if total == 0.0 {
+        return 0.0;
+    }
+    let mut lambda: f64 = 0.05;
+    for iteration in 1..=100 {
+        let mut m_counts = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
+        let mut matched = 0.0;
+        for &(p, count) in &patterns {
+            let mut wm = lambda;
+            let mut wu = 1.0 - lambda;
+            for &f in &fields {
+                let l = p.level(f) as usize;
+                if l != 0 {
+                    wm *= clamp(model.m[f][l]);
+                    wu *= clamp(model.u[f][l]);
+                }
+            }
+            let posterior = wm / (wm + wu);
+            matched += posterior * count;
+            for &f in &learnt {
+                m_counts[f][p.level(f) as usize] += posterior * count;
+            }
+        }
+        let m = normalise(m_counts);
+        let new_lambda = clamp(matched / total);
+        let mut change = (new_lambda - lambda).abs();
+        for &f in &learnt {
+            change += m[f]
+                .iter()
+                .zip(&model.m[f])
+                .map(|(x, y)| (x - y).abs())
+                .sum::<f64>();
+            model.m[f] = m[f].clone();
+        }
+        lambda = new_lambda;
+        model.em_iterations += 1;
+        if change < 1e-6 || iteration == 100 {
+            break;
+        }
+    }
+    lambda
+}
+
+impl Model {
+    /// A model to be trained: u from random pairs, m a neutral start (agreement likely among
+    /// matches), the prior unknown.
+    pub(crate) fn untrained(u: Vec<Vec<f64>>, random_pairs: u64) -> Model {
+        let mut m = Model::initial(u);
+        m.random_pairs = random_pairs;
+        m
+    }
+
+    /// Learns the household field's m and u from the candidate pairs, each weighed by its
+    /// probability of being a match under the rest of the model.
+    pub(crate) fn learn_household(&mut self, levels: &[(u8, f64)]) {
+        let f = FIELDS
+            .iter()
+            .position(|&x| x == Field::Household)
+            .unwrap_or(FIELD_COUNT - 1);
+        let mut m = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
+        let mut u = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
+        for &(level, p) in levels {
+            m[f][level as usize] += p;
+            u[f][level as usize] += 1.0 - p;
+        }
+        self.m[f] = normalise(m).swap_remove(f);
+        self.u[f] = normalise(u).swap_remove(f);
+    }
+}
+
+/// The probability that two records drawn at random are one person: the fixed point of
+/// λ = (expected matches among the candidate pairs under λ) / (all pairs). Blocking misses a few
+/// matches, so this slightly underestimates, erring towards caution.
+pub(crate) fn estimate_prior(
+    model: &Model,
+    candidates: &HashMap<Pattern, u64>,
+    all_pairs: f64,
+) -> f64 {
+    let ratios: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|(&p, &count)| {
+            let bits: f64 = (0..FIELD_COUNT)
+                .map(|f| model.level_weight(f, p.level(f)))
+                .sum();
+            (bits.exp2(), count as f64)
+        })
+        .collect();
+    let mut lambda = 1.0 / all_pairs;
+    for _ in 0..100 {
+        let odds = lambda / (1.0 - lambda);
+        let expected: f64 = ratios
+            .iter()
+            .map(|&(ratio, count)| count * odds * ratio / (1.0 + odds * ratio))
+            .sum();
+        let next = (expected / all_pairs).clamp(1e-15, 0.5);
+        if ((next - lambda) / lambda).abs() < 1e-6 {
+            return next;
+        }
+        lambda = next;
+    }
+    lambda
+}
