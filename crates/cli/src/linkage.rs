@@ -97,7 +97,7 @@ pub async fn dedupe(db: &Path, out: Option<&Path>) -> anyhow::Result<()> {
     );
     if s.blocking.buckets_over_cap > 0 {
         println!(
-            "{} very common name combinations ({} records) were too common to block on",
+            "{} very common name combinations ({} records) were compared with near neighbours only",
             s.blocking.buckets_over_cap, s.blocking.records_in_buckets_over_cap
         );
     }

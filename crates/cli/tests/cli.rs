@@ -256,3 +256,118 @@ fn synth_is_deterministic_per_seed() {
     assert_eq!(run("a", "5"), run("b", "5"));
     assert_ne!(run("a", "5"), run("c", "6"));
 }
+
+#[test]
+fn dedupe_explain_and_search_on_synthetic_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = dir.path().join("r.db");
+    let p = |x: &Path| x.to_str().unwrap().to_string();
+    assert!(
+        peywand(&[
+            "synth",
+            "--people",
+            "600",
+            "--seed",
+            "4",
+            "--out",
+            &p(&data)
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        peywand(&["import", "--db", &p(&db), &p(&data.join("registry.csv"))])
+            .status
+            .success()
+    );
+
+    // Before any deduplication there is no model to explain or search with.
+    let o = peywand(&["explain", "--db", &p(&db), "R00000001", "R00000002"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("peywand dedupe"), "{}", text(&o));
+
+    let clusters = dir.path().join("clusters.csv");
+    let o = peywand(&["dedupe", "--db", &p(&db), "--out", &p(&clusters)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("identities"), "{}", text(&o));
+    let written = std::fs::read_to_string(&clusters).unwrap();
+    let registry = std::fs::read_to_string(data.join("registry.csv")).unwrap();
+    assert!(written.starts_with("record_id,cluster_id\n"));
+    assert_eq!(
+        written.lines().count(),
+        registry.lines().count(),
+        "one line per record"
+    );
+
+    let o = peywand(&["explain", "--db", &p(&db), "R00000001", "R00000002"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("given name") && out.contains("prior"), "{out}");
+    let last = out.lines().last().unwrap();
+    let probability: f64 = last.strip_prefix("probability ").unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&probability));
+    let o = peywand(&["explain", "--db", &p(&db), "R00000001", "no-such-record"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no-such-record"), "{}", text(&o));
+
+    let results = dir.path().join("results.jsonl");
+    let requests = data.join("tracing.jsonl");
+    let o = peywand(&[
+        "search",
+        "--db",
+        &p(&db),
+        "--requests",
+        &p(&requests),
+        "--out",
+        &p(&results),
+        "--on",
+        "2025-12-30",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<String> = std::fs::read_to_string(&results)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        std::fs::read_to_string(&requests).unwrap().lines().count()
+    );
+    let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert!(first["request_id"].is_string() && first["candidates"].is_array());
+
+    // A malformed request file is refused whole, naming the line, and writes nothing.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"request_id\": \"T1\", \"given_name\": \"Nabi\"}\n{not json\n",
+    )
+    .unwrap();
+    let none = dir.path().join("none.jsonl");
+    let o = peywand(&[
+        "search",
+        "--db",
+        &p(&db),
+        "--requests",
+        &p(&bad),
+        "--out",
+        &p(&none),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("line 2"), "{}", text(&o));
+    assert!(!none.exists());
+    std::fs::write(&bad, "{\"given_name\": \"Nabi\"}\n").unwrap();
+    let o = peywand(&[
+        "search",
+        "--db",
+        &p(&db),
+        "--requests",
+        &p(&bad),
+        "--out",
+        &p(&none),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("line 1"), "{}", text(&o));
+    assert!(!none.exists());
+}

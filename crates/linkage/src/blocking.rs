@@ -10,9 +10,10 @@
 //!   name garbled beyond recognition);
 //! - document number; phone number.
 //!
-//! A bucket larger than the cap is uninformative (a very common name in a common year) and is
-//! left out; how many were is reported. Records registered together in one household are never
-//! paired: they are different people.
+//! A large bucket (a very common name in a common year) is walked in an order that puts likely
+//! matches next to each other, and each record is paired only with its near neighbours; how many
+//! buckets were walked this way is reported. Records registered together in one household are
+//! never paired: they are different people.
 
 use rayon::prelude::*;
 
@@ -26,75 +27,112 @@ pub struct BlockingStats {
     pub records_in_buckets_over_cap: u64,
 }
 
-/// Every key a record has, under every rule.
-pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
+/// Marks the walking order of a broad rule's key, whose large buckets get a narrower window.
+const BROAD: u64 = 1 << 63;
+
+/// Every key a record has, under every rule, each with the order in which records of one large
+/// bucket are walked: by what the rule does not already share (birth year for a name rule,
+/// father's name for a birth rule), so that neighbours in the walk are the likeliest matches.
+pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     let keys = |f: NameField| r.name(f).map_or(&[][..], |n| &ds.name_info(n).keys[..]);
+    let code = |f: NameField| r.name(f).map_or(u32::MAX, |n| ds.name_info(n).order);
+    let birth = r.birth().map_or(0u64, |(lo, _)| lo as u16 as u64);
+    // The primary part keeps below the BROAD bit.
+    let order =
+        |primary: u64, secondary: u32| ((primary & 0x7FFF_FFFF) << 32) | u64::from(secondary);
     let given = keys(NameField::Given);
     let father = keys(NameField::Father);
     let grandfather = keys(NameField::Grandfather);
-    for &g in given {
-        for &f in father {
-            out.push(hash_of((1u8, g, f)));
-        }
+    // The broad rules (a name and a birth period) use each name's first key only, and are
+    // walked with a narrower window (see `BROAD`).
+    let (given_first, father_first) = (given, father);
+    for &g in given_first {
         if let Some((lo, hi)) = r.birth() {
             for bucket in lo / 5..=hi / 5 {
-                out.push(hash_of((2u8, g, bucket)));
+                out.push((
+                    hash_of((2u8, g, bucket)),
+                    BROAD
+                        | order(
+                            u64::from(code(NameField::Father)),
+                            code(NameField::Grandfather),
+                        ),
+                ));
             }
+        }
+    }
+    for &g in given {
+        for &f in father {
+            out.push((
+                hash_of((1u8, g, f)),
+                order(birth, code(NameField::Grandfather)),
+            ));
         }
     }
     if r.sex != 0 {
         for &f in father {
             for &gf in grandfather {
-                out.push(hash_of((3u8, f, gf, r.sex)));
+                out.push((
+                    hash_of((3u8, f, gf, r.sex)),
+                    order(birth, code(NameField::Given)),
+                ));
             }
+        }
+        for &f in father_first {
             if let Some((lo, hi)) = r.birth() {
                 for bucket in lo / 5..=hi / 5 {
-                    out.push(hash_of((6u8, f, bucket, r.sex)));
+                    out.push((
+                        hash_of((6u8, f, bucket, r.sex)),
+                        BROAD | order(u64::from(code(NameField::Given)), code(NameField::Family)),
+                    ));
                 }
             }
         }
     }
     if r.document != 0 {
-        out.push(hash_of((4u8, r.document)));
+        out.push((hash_of((4u8, r.document)), 0));
     }
     if r.phone != 0 {
-        out.push(hash_of((5u8, r.phone)));
+        out.push((hash_of((5u8, r.phone)), 0));
     }
 }
 
-/// All candidate pairs `(a, b)` with `a < b`, sorted and without repeats.
-pub(crate) fn candidate_pairs(ds: &Dataset, max_bucket: usize) -> (Vec<(u32, u32)>, BlockingStats) {
-    let mut keyed: Vec<(u64, u32)> = (0..ds.len() as u32)
+/// All candidate pairs `(a, b)` with `a < b`, sorted and without repeats. A bucket of up to
+/// `window + 1` records gives all its pairs; a larger one pairs each record with the `window`
+/// records after it in the bucket's walking order, so work grows with the registry, not with
+/// its square.
+pub(crate) fn candidate_pairs(ds: &Dataset, window: usize) -> (Vec<(u32, u32)>, BlockingStats) {
+    let mut keyed: Vec<(u64, u64, u32)> = (0..ds.len() as u32)
         .into_par_iter()
         .flat_map_iter(|i| {
-            let mut keys = Vec::with_capacity(16);
+            let mut keys = Vec::with_capacity(24);
             record_keys(ds, &ds.recs[i as usize], &mut keys);
             keys.sort_unstable();
-            keys.dedup();
-            keys.into_iter().map(move |k| (k, i))
+            keys.dedup_by_key(|k| k.0);
+            keys.into_iter().map(move |(k, order)| (k, order, i))
         })
         .collect();
     keyed.par_sort_unstable();
 
     let mut stats = BlockingStats::default();
-    let mut buckets: Vec<&[(u64, u32)]> = Vec::new();
+    let mut buckets: Vec<&[(u64, u64, u32)]> = Vec::new();
     for bucket in keyed.chunk_by(|a, b| a.0 == b.0) {
         if bucket.len() < 2 {
             continue;
         }
-        if bucket.len() > max_bucket {
+        if bucket.len() > window + 1 {
             stats.buckets_over_cap += 1;
             stats.records_in_buckets_over_cap += bucket.len() as u64;
-            continue;
         }
         buckets.push(bucket);
     }
     let mut pairs: Vec<u64> = buckets
         .par_iter()
         .flat_map_iter(|bucket| {
-            let mut out = Vec::with_capacity(bucket.len() * (bucket.len() - 1) / 2);
-            for (x, &(_, a)) in bucket.iter().enumerate() {
-                for &(_, b) in &bucket[x + 1..] {
+            let broad = bucket[0].1 & BROAD != 0;
+            let window = if broad { window / 2 } else { window };
+            let mut out = Vec::with_capacity(bucket.len() * window.min(bucket.len()));
+            for (x, &(_, _, a)) in bucket.iter().enumerate() {
+                for &(_, _, b) in bucket[x + 1..].iter().take(window) {
                     if !ds.same_household(a, b) {
                         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
                         out.push((u64::from(lo) << 32) | u64::from(hi));

@@ -56,6 +56,9 @@ pub(crate) struct NameInfo {
     pub code: u32,
     /// Hashes of the name's blocking keys.
     pub keys: Vec<u64>,
+    /// The first letters of the name's coarse key, big-endian: sorting by it puts similar
+    /// names next to each other.
+    pub order: u32,
 }
 
 /// Every registration, compact, with the tables its values point into.
@@ -149,9 +152,22 @@ impl Dataset {
         }
         let next_code = self.codes.len() as u32;
         let code = *self.codes.entry(core).or_insert(next_code);
-        let keys = blocking_keys(&name).iter().map(hash_of).collect();
+        let coarse = blocking_keys(&name);
+        let keys = coarse.iter().map(hash_of).collect();
+        let mut order = [0u8; 4];
+        if let Some(first) = coarse.last() {
+            for (o, b) in order.iter_mut().zip(first.bytes()) {
+                *o = b;
+            }
+        }
+        let order = u32::from_be_bytes(order);
         let id = self.names.len() as u32;
-        self.names.push(NameInfo { name, code, keys });
+        self.names.push(NameInfo {
+            name,
+            code,
+            keys,
+            order,
+        });
         self.name_ids.insert(text.to_string(), id);
         id
     }

@@ -41,8 +41,9 @@ pub struct Settings {
     pub link_threshold: f64,
     /// Pairs at or above this probability but below the link threshold go to review.
     pub review_threshold: f64,
-    /// Buckets with more records than this are left out of blocking.
-    pub max_bucket: usize,
+    /// In a blocking bucket larger than this, each record is compared with this many
+    /// neighbours only.
+    pub window: usize,
     /// Random pairs sampled to estimate how often fields agree by chance.
     pub random_pairs: usize,
     pub seed: u64,
@@ -53,7 +54,7 @@ impl Default for Settings {
         Settings {
             link_threshold: 0.8,
             review_threshold: 0.15,
-            max_bucket: 400,
+            window: 40,
             random_pairs: 2_000_000,
             seed: 1,
         }
@@ -352,7 +353,7 @@ fn train(
 /// Resolves every record of `ds` into identities.
 pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings) -> Deduplication {
     let decisions = Decisions::new(ds, decisions);
-    let (pairs, blocking) = blocking::candidate_pairs(ds, settings.max_bucket);
+    let (pairs, blocking) = blocking::candidate_pairs(ds, settings.window);
     let recs = &ds.recs;
     let mut patterns: Vec<Pattern> = pairs
         .par_iter()
@@ -454,8 +455,9 @@ impl Matcher {
         let mut keys: Vec<(u64, u32)> = (0..ds.len() as u32)
             .into_par_iter()
             .flat_map_iter(|i| {
-                let mut k = Vec::with_capacity(16);
+                let mut k = Vec::with_capacity(24);
                 blocking::record_keys(&ds, &ds.recs[i as usize], &mut k);
+                let mut k: Vec<u64> = k.into_iter().map(|(key, _)| key).collect();
                 k.sort_unstable();
                 k.dedup();
                 k.into_iter().map(move |key| (key, i))
@@ -483,6 +485,7 @@ impl Matcher {
         let idx = self.ds.push(record);
         let mut k = Vec::new();
         blocking::record_keys(&self.ds, &self.ds.recs[idx as usize], &mut k);
+        let mut k: Vec<u64> = k.into_iter().map(|(key, _)| key).collect();
         k.sort_unstable();
         k.dedup();
         for key in k {
@@ -511,7 +514,7 @@ impl Matcher {
         let rec = self.ds.probe(probe);
         let mut keys = Vec::new();
         blocking::record_keys(&self.ds, &rec, &mut keys);
-        let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
+        let mut candidates: Vec<u32> = keys.iter().flat_map(|&(k, _)| self.bucket(k)).collect();
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);

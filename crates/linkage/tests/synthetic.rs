@@ -1,0 +1,177 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The engine on synthetic registrations with known truth: accuracy holds, reviewers' decisions
+//! are law, search finds the people sought, explanations add up.
+
+use std::collections::HashMap;
+use std::fs::File;
+
+use peywand_domain::{LinkDecision, MatchRecord, household_reference};
+use peywand_interchange::registration_csv;
+use peywand_linkage::{Dataset, Matcher, Settings, deduplicate};
+
+struct Synthetic {
+    records: Vec<MatchRecord>,
+    person: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+fn synthetic(people: u64, seed: u64) -> Synthetic {
+    let dir = tempfile::tempdir().unwrap();
+    peywand_synth::generate(people, seed, dir.path()).unwrap();
+    let mut records = Vec::new();
+    let report = registration_csv::read(
+        File::open(dir.path().join("registry.csv")).unwrap(),
+        |raw| {
+            let (derived, _) = raw.derive();
+            records.push(MatchRecord::from_derived(
+                &raw.record_id,
+                &household_reference(&raw),
+                &derived,
+            ));
+        },
+    );
+    assert!(report.is_valid());
+    let mut truth = csv::Reader::from_path(dir.path().join("truth.csv")).unwrap();
+    let person = truth
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect();
+    Synthetic {
+        records,
+        person,
+        _dir: dir,
+    }
+}
+
+/// Pairwise F1 of an identity assignment against the truth.
+fn pairwise_f1(ds: &Dataset, identity: &[u32], person: &HashMap<String, String>) -> f64 {
+    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
+    let mut cells: HashMap<(u32, &str), u64> = HashMap::new();
+    let mut clusters: HashMap<u32, u64> = HashMap::new();
+    let mut people: HashMap<&str, u64> = HashMap::new();
+    for (i, &id) in identity.iter().enumerate() {
+        let p = person[ds.record_id(i as u32)].as_str();
+        *cells.entry((id, p)).or_default() += 1;
+        *clusters.entry(id).or_default() += 1;
+        *people.entry(p).or_default() += 1;
+    }
+    let correct: u64 = cells.values().map(|&n| pairs(n)).sum();
+    let precision = correct as f64 / clusters.values().map(|&n| pairs(n)).sum::<u64>() as f64;
+    let recall = correct as f64 / people.values().map(|&n| pairs(n)).sum::<u64>() as f64;
+    2.0 * precision * recall / (precision + recall)
+}
+
+#[test]
+fn deduplication_is_accurate_and_reviewers_decide() {
+    let s = synthetic(4_000, 21);
+    let ds = Dataset::build(&s.records);
+    let settings = Settings::default();
+    let run = deduplicate(&ds, &[], &settings);
+    let f1 = pairwise_f1(&ds, &run.identity, &s.person);
+    // The benchmark's figure is on 100,000 people (docs/benchmarks.md); this is a floor.
+    assert!(f1 >= 0.93, "pairwise F1 {f1}");
+
+    // One linked pair and one pair of different people left apart.
+    let same = |a: u32, b: u32| run.identity[a as usize] == run.identity[b as usize];
+    let n = ds.len() as u32;
+    let (linked_a, linked_b) = (0..n)
+        .flat_map(|a| (a + 1..n.min(a + 50)).map(move |b| (a, b)))
+        .find(|&(a, b)| same(a, b))
+        .expect("some records are linked");
+    let (apart_a, apart_b) = (0..n)
+        .flat_map(|a| (a + 1..n.min(a + 50)).map(move |b| (a, b)))
+        .find(|&(a, b)| !same(a, b) && !ds_same_household(&s.records, a, b))
+        .expect("some records are apart");
+    let decision = |a: u32, b: u32, same_person: bool| LinkDecision {
+        record_a: ds.record_id(a).into(),
+        record_b: ds.record_id(b).into(),
+        same_person,
+        reviewer: "reviewer".into(),
+        reason: "seen the documents".into(),
+        decided_at: chrono::Utc::now(),
+    };
+    let decisions = [
+        decision(linked_a, linked_b, false),
+        decision(apart_a, apart_b, true),
+    ];
+    let rerun = deduplicate(&ds, &decisions, &settings);
+    let same2 = |a: u32, b: u32| rerun.identity[a as usize] == rerun.identity[b as usize];
+    assert!(!same2(linked_a, linked_b), "a cannot-link is kept");
+    assert!(same2(apart_a, apart_b), "a must-link is kept");
+    assert!(
+        !rerun.review.iter().any(|p| (p.record_a == ds.record_id(linked_a)
+            && p.record_b == ds.record_id(linked_b))),
+        "a decided pair is not sent to review again"
+    );
+}
+
+fn ds_same_household(records: &[MatchRecord], a: u32, b: u32) -> bool {
+    records[a as usize].household == records[b as usize].household
+}
+
+#[test]
+fn search_finds_a_registered_person_and_explanations_add_up() {
+    let s = synthetic(2_000, 5);
+    let ds = Dataset::build(&s.records);
+    let run = deduplicate(&ds, &[], &Settings::default());
+    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+
+    // A relative asks for someone registered, spelling the name their own way.
+    let sought = s
+        .records
+        .iter()
+        .find(|r| r.given_name.is_some() && r.father_name.is_some() && r.birth_year_min.is_some())
+        .unwrap();
+    let request = MatchRecord {
+        record_id: "request".into(),
+        household: String::new(),
+        ..sought.clone()
+    };
+    let found = matcher.find(&request, 10);
+    assert!(!found.is_empty());
+    assert!(
+        found
+            .windows(2)
+            .all(|w| w[0].probability >= w[1].probability),
+        "best first"
+    );
+    let sought_person = &s.person[&sought.record_id];
+    assert!(
+        found
+            .iter()
+            .any(|c| &s.person[&c.record_id] == sought_person),
+        "the person sought is among the candidates"
+    );
+
+    let e = matcher
+        .explain(&found[0].record_id, &sought.record_id)
+        .unwrap();
+    let total: f64 = e.prior + e.fields.iter().map(|c| c.weight).sum::<f64>();
+    assert!((total - e.weight).abs() < 1e-9);
+    assert!((e.probability - 1.0 / (1.0 + (-e.weight).exp2())).abs() < 1e-9);
+    assert!(
+        matcher
+            .explain("no-such-record", &sought.record_id)
+            .is_err()
+    );
+
+    // A desk saves a new registration: it is found without a batch re-run.
+    let new = MatchRecord {
+        record_id: "new-at-desk".into(),
+        household: "new-household".into(),
+        ..sought.clone()
+    };
+    matcher.add(&new);
+    let again = matcher.find(
+        &MatchRecord {
+            record_id: "probe".into(),
+            household: String::new(),
+            ..sought.clone()
+        },
+        20,
+    );
+    assert!(again.iter().any(|c| c.record_id == "new-at-desk"));
+}
