@@ -102,8 +102,10 @@ fn deduplication_is_accurate_and_reviewers_decide() {
     assert!(!same2(linked_a, linked_b), "a cannot-link is kept");
     assert!(same2(apart_a, apart_b), "a must-link is kept");
     assert!(
-        !rerun.review.iter().any(|p| (p.record_a == ds.record_id(linked_a)
-            && p.record_b == ds.record_id(linked_b))),
+        !rerun
+            .review
+            .iter()
+            .any(|p| p.record_a == ds.record_id(linked_a) && p.record_b == ds.record_id(linked_b)),
         "a decided pair is not sent to review again"
     );
 }
