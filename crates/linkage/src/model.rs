@@ -116,7 +116,9 @@ impl Model {
     }
 
     fn prior(&self) -> f64 {
-        (clamp(self.lambda) / (1.0 - clamp(self.lambda))).log2()
+        // Not clamped like m and u: in a million records the prior is far below their floor.
+        let lambda = self.lambda.clamp(1e-15, 0.5);
+        (lambda / (1.0 - lambda)).log2()
     }
 
     /// The common-name correction of an exact name agreement: log2(u / frequency of the name).
