@@ -212,6 +212,8 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
             .await??;
         store.close().await;
         import(&db, &data.join("registry.csv")).await?;
+        // Identities and a model, so that `peywand explain` and `search` work on the demo.
+        crate::linkage::dedupe(&db, None).await?;
         return run_server(open(&db).await?, addr).await;
     }
     run_server(store, addr).await

@@ -5,11 +5,12 @@
 //! both, with no I/O of its own:
 //!
 //! 1. [`Dataset`]: every registration in compact form, each distinct name normalised once;
-//! 2. blocking: candidate pairs that share a name key with a father's name, a birth period, a
-//!    document or a phone;
-//! 3. [`Model`]: a Fellegi–Sunter model learnt from the data itself (u from random pairs, m and
-//!    the prior by EM), with common names weighed less than rare ones, and a second round that
-//!    adds household context (other members of the two households also match);
+//! 2. blocking: candidate pairs that share name keys with a father's name, a birth period, a
+//!    document or a phone, large buckets walked with a window;
+//! 3. [`Model`]: a Fellegi–Sunter model learnt from the data itself (u from random pairs, m by
+//!    EM in two sessions, the prior from the candidates), with common names weighed less than
+//!    rare ones, siblings' shared family fields discounted, and household context (other
+//!    members of the two households also match);
 //! 4. clustering that respects reviewers' decisions and does not chain different people;
 //! 5. [`Matcher`]: one new record or one tracing request against everything loaded, without a
 //!    batch re-run.

@@ -2,10 +2,11 @@
 //! (m) and among non-matches (u). A level's evidence is log2(m/u) bits; the bits of all fields,
 //! plus the prior, give the match weight and from it a probability.
 //!
-//! Nothing is labelled. u comes from random pairs of records (almost all non-matches); m and
-//! the prior come from expectation–maximisation over the candidate pairs that blocking found.
-//! An exact name agreement is weighed by how common the name is: a shared rare name says more
-//! than a shared Mohammad.
+//! Nothing is labelled. u comes from random pairs of records (almost all non-matches); m from
+//! expectation–maximisation sessions on pairs chosen for sharing one thing (see `train` in the
+//! crate root); the prior from the expected number of matches among the candidate pairs. An
+//! exact or variant name agreement is weighed by how common the name is: a shared rare name says
+//! more than a shared Mohammad.
 
 use std::collections::HashMap;
 
