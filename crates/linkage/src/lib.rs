@@ -55,7 +55,7 @@ impl Default for Settings {
         Settings {
             link_threshold: 0.8,
             review_threshold: 0.15,
-            window: 40,
+            window: 80,
             random_pairs: 2_000_000,
             seed: 1,
         }
@@ -148,9 +148,9 @@ impl HouseholdLinks {
 /// Scores of the candidate pairs, for clustering decisions about pairs across groups.
 struct Scored<'a> {
     ds: &'a Dataset,
-    model: &'a Model,
+    scorer: model::Scorer,
     pairs: &'a [(u32, u32)],
-    probabilities: &'a [f64],
+    probabilities: &'a [f32],
     households: &'a HouseholdLinks,
     decisions: &'a Decisions,
     link_threshold: f64,
@@ -163,16 +163,16 @@ impl cluster::MergeRule for Scored<'_> {
     fn probability(&self, a: u32, b: u32) -> f64 {
         let key = ordered(a, b);
         if let Ok(i) = self.pairs.binary_search(&key) {
-            return self.probabilities[i];
+            return f64::from(self.probabilities[i]);
         }
         // Not a candidate pair: score it now, the same way.
         let (ra, rb) = (&self.ds.recs[key.0 as usize], &self.ds.recs[key.1 as usize]);
         let p = compare(self.ds, ra, rb);
-        let first = self.model.probability(self.ds, ra, rb, p);
+        let first = self.scorer.probability(self.ds, ra, rb, p);
         let level = self
             .households
             .level(self.ds, ra, rb, first >= self.link_threshold);
-        self.model.probability(self.ds, ra, rb, p.with(9, level))
+        self.scorer.probability(self.ds, ra, rb, p.with(9, level))
     }
 }
 
@@ -192,15 +192,10 @@ fn pattern_counts(patterns: &[Pattern]) -> HashMap<Pattern, u64> {
 }
 
 /// How many pairs at or above the link threshold join each pair of households.
-fn household_links(
-    ds: &Dataset,
-    pairs: &[(u32, u32)],
-    probabilities: &[f64],
-    link_threshold: f64,
-) -> HouseholdLinks {
+fn household_links(ds: &Dataset, pairs: &[(u32, u32)], linked: &[bool]) -> HouseholdLinks {
     let mut links: HashMap<(u32, u32), u32> = HashMap::new();
-    for (&(a, b), &p) in pairs.iter().zip(probabilities) {
-        if p >= link_threshold {
+    for (&(a, b), &is_linked) in pairs.iter().zip(linked) {
+        if is_linked {
             let key = ordered(ds.recs[a as usize].household, ds.recs[b as usize].household);
             *links.entry(key).or_default() += 1;
         }
@@ -326,28 +321,46 @@ fn train(
     model.candidate_pairs = pairs.len() as u64;
 
     // Household context: which candidate pairs' households have other members that match.
-    let first: Vec<f64> = pairs
+    // Memory matters at a million records: a flag per pair, and the household level's
+    // posterior-weighted counts summed on the fly.
+    let scorer = model.scorer();
+    let linked: Vec<bool> = pairs
         .par_iter()
         .zip(patterns.par_iter())
-        .map(|(&(a, b), &p)| model.probability(ds, &recs[a as usize], &recs[b as usize], p))
-        .collect();
-    let households = household_links(ds, pairs, &first, settings.link_threshold);
-    let levels: Vec<(u8, f64)> = pairs
-        .par_iter()
-        .zip(patterns.par_iter_mut())
-        .zip(first.par_iter())
-        .map(|((&(a, b), p), &fp)| {
-            let level = households.level(
-                ds,
-                &recs[a as usize],
-                &recs[b as usize],
-                fp >= settings.link_threshold,
-            );
-            *p = p.with(9, level);
-            (level, fp)
+        .map(|(&(a, b), &p)| {
+            scorer.probability(ds, &recs[a as usize], &recs[b as usize], p)
+                >= settings.link_threshold
         })
         .collect();
-    model.learn_household(&levels);
+    let households = household_links(ds, pairs, &linked);
+    let counts = pairs
+        .par_iter()
+        .zip(patterns.par_iter_mut())
+        .zip(linked.par_iter())
+        .fold(
+            || [[0.0f64; 3]; 2],
+            |mut acc, ((&(a, b), p), &is_linked)| {
+                let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+                let fp = scorer.probability(ds, ra, rb, *p);
+                let level = households.level(ds, ra, rb, is_linked);
+                *p = p.with(9, level);
+                acc[0][level as usize] += fp;
+                acc[1][level as usize] += 1.0 - fp;
+                acc
+            },
+        )
+        .reduce(
+            || [[0.0f64; 3]; 2],
+            |mut x, y| {
+                for (row, other) in x.iter_mut().zip(y) {
+                    for (c, o) in row.iter_mut().zip(other) {
+                        *c += o;
+                    }
+                }
+                x
+            },
+        );
+    model.learn_household(&counts[0], &counts[1]);
     model
 }
 
@@ -362,24 +375,31 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         .collect();
 
     let model = train(ds, &pairs, &mut patterns, settings);
-    let probabilities: Vec<f64> = pairs
+    let scorer = model.scorer();
+    // Kept as f32: at a million records there are a hundred million of them.
+    let probabilities: Vec<f32> = pairs
         .par_iter()
         .zip(&patterns)
-        .map(|(&(a, b), &p)| model.probability(ds, &recs[a as usize], &recs[b as usize], p))
+        .map(|(&(a, b), &p)| scorer.probability(ds, &recs[a as usize], &recs[b as usize], p) as f32)
         .collect();
     drop(patterns);
-    let households = household_links(ds, &pairs, &probabilities, settings.link_threshold);
+    let linked: Vec<bool> = probabilities
+        .iter()
+        .map(|&p| f64::from(p) >= settings.link_threshold)
+        .collect();
+    let households = household_links(ds, &pairs, &linked);
+    drop(linked);
 
     let links: Vec<(u32, u32, f64)> = pairs
         .iter()
         .zip(&probabilities)
-        .filter(|(_, p)| **p >= settings.link_threshold)
-        .map(|(&(a, b), &p)| (a, b, p))
+        .map(|(&(a, b), &p)| (a, b, f64::from(p)))
+        .filter(|&(_, _, p)| p >= settings.link_threshold)
         .collect();
     let linked_pairs = links.len() as u64;
     let rule = Scored {
         ds,
-        model: &model,
+        scorer,
         pairs: &pairs,
         probabilities: &probabilities,
         households: &households,
@@ -396,14 +416,14 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
 
     let mut review: Vec<ScoredPair> = pairs
         .iter()
-        .zip(&probabilities)
-        .filter(|&(&(a, b), &p)| {
+        .zip(probabilities.iter().map(|&p| f64::from(p)))
+        .filter(|&(&(a, b), p)| {
             p >= settings.review_threshold
                 && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
                 && !decisions.cannot.contains(&(a, b))
                 && !decisions.must.contains(&(a, b))
         })
-        .map(|(&(a, b), &p)| ScoredPair {
+        .map(|(&(a, b), p)| ScoredPair {
             record_a: ds.record_id(a).to_string(),
             record_b: ds.record_id(b).to_string(),
             probability: p,
@@ -519,13 +539,14 @@ impl Matcher {
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);
+        let scorer = self.model.scorer();
         let mut scored: Vec<(u32, f64)> = candidates
             .into_iter()
             .filter(|&c| Some(self.ds.recs[c as usize].household) != own)
             .map(|c| {
                 let other = &self.ds.recs[c as usize];
                 let p = compare(&self.ds, &rec, other).with(9, MISSING);
-                (c, self.model.probability(&self.ds, &rec, other, p))
+                (c, scorer.probability(&self.ds, &rec, other, p))
             })
             .collect();
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));

@@ -122,14 +122,75 @@ impl Model {
         (lambda / (1.0 - lambda)).log2()
     }
 
-    /// The common-name correction of an exact name agreement: log2(u / frequency of the name).
+    /// The model's weights laid out for scoring millions of pairs: every level's log2(m/u)
+    /// computed once instead of once per pair.
+    pub(crate) fn scorer(&self) -> Scorer {
+        let mut table = [[0.0; MAX_LEVELS]; FIELD_COUNT];
+        for (f, row) in table.iter_mut().enumerate() {
+            for (l, w) in row.iter_mut().enumerate().skip(1) {
+                if self.m[f].get(l).is_some() {
+                    *w = self.level_weight(f, l as u8);
+                }
+            }
+        }
+        let mut u_exact = [0.0; 4];
+        for (f, u) in u_exact.iter_mut().enumerate() {
+            *u = clamp(self.u[f][1]);
+        }
+        Scorer {
+            prior: self.prior(),
+            table,
+            u_exact,
+        }
+    }
+
+    pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        self.scorer().probability(ds, a, b, p)
+    }
+
+    /// Each field's contribution to a compared pair's weight.
+    pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
+        let scorer = self.scorer();
+        let prior = scorer.prior;
+        let mut fields = Vec::with_capacity(FIELD_COUNT);
+        let mut weight = prior;
+        for (f, field) in FIELDS.iter().enumerate() {
+            let level = p.level(f);
+            let (w, adjustment) = scorer.field_weight(ds, a, b, p, f);
+            weight += w;
+            fields.push(Contribution {
+                field: *field,
+                level: field.levels()[level as usize],
+                weight: w,
+                frequency_adjustment: adjustment,
+            });
+        }
+        Explanation {
+            prior,
+            fields,
+            weight,
+            probability: probability(weight),
+        }
+    }
+}
+
+/// A model's weights, precomputed for scoring.
+pub(crate) struct Scorer {
+    prior: f64,
+    table: [[f64; MAX_LEVELS]; FIELD_COUNT],
+    /// u of the exact level of each name field, for the common-name correction.
+    u_exact: [f64; 4],
+}
+
+impl Scorer {
+    /// The common-name correction of a name agreement: log2(u / frequency of the name).
     fn frequency_adjustment(&self, ds: &Dataset, f: usize, a: &Rec, b: &Rec) -> f64 {
         let field = NAME_FIELDS[f];
         let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
             return 0.0;
         };
         let tf = ds.term_frequency(field, x).max(ds.term_frequency(field, y));
-        (clamp(self.u[f][1]) / tf.max(FLOOR))
+        (self.u_exact[f] / tf.max(FLOOR))
             .log2()
             .min(MAX_FREQUENCY_BONUS)
     }
@@ -149,7 +210,7 @@ impl Model {
         f: usize,
     ) -> (f64, Option<f64>) {
         let level = p.level(f);
-        let mut w = self.level_weight(f, level);
+        let mut w = self.table[f][level as usize];
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
         w += adjustment.unwrap_or(0.0);
@@ -164,7 +225,7 @@ impl Model {
 
     /// The match weight of a compared pair, in bits.
     pub(crate) fn weight(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
-        self.prior()
+        self.prior
             + (0..FIELD_COUNT)
                 .map(|f| self.field_weight(ds, a, b, p, f).0)
                 .sum::<f64>()
@@ -172,30 +233,6 @@ impl Model {
 
     pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
         probability(self.weight(ds, a, b, p))
-    }
-
-    /// Each field's contribution to a compared pair's weight.
-    pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
-        let prior = self.prior();
-        let mut fields = Vec::with_capacity(FIELD_COUNT);
-        let mut weight = prior;
-        for (f, field) in FIELDS.iter().enumerate() {
-            let level = p.level(f);
-            let (w, adjustment) = self.field_weight(ds, a, b, p, f);
-            weight += w;
-            fields.push(Contribution {
-                field: *field,
-                level: field.levels()[level as usize],
-                weight: w,
-                frequency_adjustment: adjustment,
-            });
-        }
-        Explanation {
-            prior,
-            fields,
-            weight,
-            probability: probability(weight),
-        }
     }
 }
 
@@ -327,18 +364,19 @@ impl Model {
         m
     }
 
-    /// Learns the household field's m and u from the candidate pairs, each weighed by its
-    /// probability of being a match under the rest of the model.
-    pub(crate) fn learn_household(&mut self, levels: &[(u8, f64)]) {
+    /// Learns the household field's m and u from the candidate pairs: `matched[level]` and
+    /// `unmatched[level]` are the pairs at each level weighed by their probability of being a
+    /// match under the rest of the model, and of not being one.
+    pub(crate) fn learn_household(&mut self, matched: &[f64; 3], unmatched: &[f64; 3]) {
         let f = FIELDS
             .iter()
             .position(|&x| x == Field::Household)
             .unwrap_or(FIELD_COUNT - 1);
         let mut m = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
         let mut u = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
-        for &(level, p) in levels {
-            m[f][level as usize] += p;
-            u[f][level as usize] += 1.0 - p;
+        for level in 0..3 {
+            m[f][level] += matched[level];
+            u[f][level] += unmatched[level];
         }
         self.m[f] = normalise(m).swap_remove(f);
         self.u[f] = normalise(u).swap_remove(f);
