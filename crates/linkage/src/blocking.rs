@@ -96,6 +96,17 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     }
 }
 
+/// A record's keys under every rule, each once, without their walking order: what the matcher
+/// indexes and looks up.
+pub(crate) fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
+    let mut keyed = Vec::with_capacity(24);
+    record_keys(ds, r, &mut keyed);
+    let mut keys: Vec<u64> = keyed.into_iter().map(|(key, _)| key).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// All candidate pairs `(a, b)` with `a < b`, sorted and without repeats. A bucket of up to
 /// `window + 1` records gives all its pairs; a larger one pairs each record with the `window`
 /// records after it in the bucket's walking order, so work grows with the registry, not with

@@ -476,12 +476,9 @@ impl Matcher {
         let mut keys: Vec<(u64, u32)> = (0..ds.len() as u32)
             .into_par_iter()
             .flat_map_iter(|i| {
-                let mut k = Vec::with_capacity(24);
-                blocking::record_keys(&ds, &ds.recs[i as usize], &mut k);
-                let mut k: Vec<u64> = k.into_iter().map(|(key, _)| key).collect();
-                k.sort_unstable();
-                k.dedup();
-                k.into_iter().map(move |key| (key, i))
+                blocking::distinct_keys(&ds, &ds.recs[i as usize])
+                    .into_iter()
+                    .map(move |key| (key, i))
             })
             .collect();
         keys.par_sort_unstable();
@@ -504,12 +501,7 @@ impl Matcher {
     /// Adds a registration to the index, as the desk saves it.
     pub fn add(&mut self, record: &MatchRecord) -> u32 {
         let idx = self.ds.push(record);
-        let mut k = Vec::new();
-        blocking::record_keys(&self.ds, &self.ds.recs[idx as usize], &mut k);
-        let mut k: Vec<u64> = k.into_iter().map(|(key, _)| key).collect();
-        k.sort_unstable();
-        k.dedup();
-        for key in k {
+        for key in blocking::distinct_keys(&self.ds, &self.ds.recs[idx as usize]) {
             self.added.entry(key).or_default().push(idx);
         }
         idx
@@ -533,9 +525,8 @@ impl Matcher {
     /// `limit`. Records of the probe's own household are left out.
     pub fn find(&mut self, probe: &MatchRecord, limit: usize) -> Vec<Candidate> {
         let rec = self.ds.probe(probe);
-        let mut keys = Vec::new();
-        blocking::record_keys(&self.ds, &rec, &mut keys);
-        let mut candidates: Vec<u32> = keys.iter().flat_map(|&(k, _)| self.bucket(k)).collect();
+        let keys = blocking::distinct_keys(&self.ds, &rec);
+        let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);
