@@ -35,56 +35,44 @@ const BROAD: u64 = 1 << 63;
 /// father's name for a birth rule), so that neighbours in the walk are the likeliest matches.
 pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     let keys = |f: NameField| r.name(f).map_or(&[][..], |n| &ds.name_info(n).keys[..]);
-    let code = |f: NameField| r.name(f).map_or(u32::MAX, |n| ds.name_info(n).order);
+    let sort_key = |f: NameField| r.name(f).map_or(u32::MAX, |n| ds.name_info(n).order);
     let birth = r.birth().map_or(0u64, |(lo, _)| lo as u16 as u64);
     // The primary part keeps below the BROAD bit.
     let order =
         |primary: u64, secondary: u32| ((primary & 0x7FFF_FFFF) << 32) | u64::from(secondary);
-    let given = keys(NameField::Given);
+    // Five-year birth buckets: the broad rules (a name and a birth period), walked with a
+    // narrower window (see `BROAD`).
+    let buckets = r.birth().map(|(lo, hi)| lo / 5..=hi / 5);
     let father = keys(NameField::Father);
-    let grandfather = keys(NameField::Grandfather);
-    // The broad rules (a name and a birth period) use each name's first key only, and are
-    // walked with a narrower window (see `BROAD`).
-    let (given_first, father_first) = (given, father);
-    for &g in given_first {
-        if let Some((lo, hi)) = r.birth() {
-            for bucket in lo / 5..=hi / 5 {
-                out.push((
-                    hash_of((2u8, g, bucket)),
-                    BROAD
-                        | order(
-                            u64::from(code(NameField::Father)),
-                            code(NameField::Grandfather),
-                        ),
-                ));
-            }
-        }
-    }
-    for &g in given {
+    for &g in keys(NameField::Given) {
         for &f in father {
             out.push((
                 hash_of((1u8, g, f)),
-                order(birth, code(NameField::Grandfather)),
+                order(birth, sort_key(NameField::Grandfather)),
             ));
+        }
+        for bucket in buckets.clone().into_iter().flatten() {
+            let walk = order(
+                u64::from(sort_key(NameField::Father)),
+                sort_key(NameField::Grandfather),
+            );
+            out.push((hash_of((2u8, g, bucket)), BROAD | walk));
         }
     }
     if r.sex != 0 {
         for &f in father {
-            for &gf in grandfather {
+            for &gf in keys(NameField::Grandfather) {
                 out.push((
                     hash_of((3u8, f, gf, r.sex)),
-                    order(birth, code(NameField::Given)),
+                    order(birth, sort_key(NameField::Given)),
                 ));
             }
-        }
-        for &f in father_first {
-            if let Some((lo, hi)) = r.birth() {
-                for bucket in lo / 5..=hi / 5 {
-                    out.push((
-                        hash_of((6u8, f, bucket, r.sex)),
-                        BROAD | order(u64::from(code(NameField::Given)), code(NameField::Family)),
-                    ));
-                }
+            for bucket in buckets.clone().into_iter().flatten() {
+                let walk = order(
+                    u64::from(sort_key(NameField::Given)),
+                    sort_key(NameField::Family),
+                );
+                out.push((hash_of((6u8, f, bucket, r.sex)), BROAD | walk));
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Registrations in the compact form the engine works on: every distinct name normalised once,
 //! every value reduced to a small integer or a hash.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
@@ -115,7 +115,7 @@ impl Dataset {
         };
         // Distinct names first, normalised in parallel: a million records carry far fewer names.
         let mut distinct: Vec<&str> = Vec::new();
-        let mut seen: HashMap<&str, ()> = HashMap::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for r in records {
             for n in [
                 &r.given_name,
@@ -124,7 +124,7 @@ impl Dataset {
                 &r.family_name,
             ] {
                 if let Some(v) = present(n)
-                    && seen.insert(v, ()).is_none()
+                    && seen.insert(v)
                 {
                     distinct.push(v);
                 }

@@ -421,7 +421,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             p >= settings.review_threshold
                 && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
                 && !decisions.cannot.contains(&(a, b))
-                && !decisions.must.contains(&(a, b))
+                && decisions.must.binary_search(&(a, b)).is_err()
         })
         .map(|(&(a, b), p)| ScoredPair {
             record_a: ds.record_id(a).to_string(),

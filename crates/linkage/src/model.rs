@@ -82,31 +82,6 @@ const NAME_FIELDS: [NameField; 4] = [
 ];
 
 impl Model {
-    /// A starting point for training: agreement likely among matches, u from random pairs.
-    fn initial(u: Vec<Vec<f64>>) -> Model {
-        let m = FIELDS
-            .iter()
-            .map(|f| {
-                let n = f.levels().len();
-                let mut levels = vec![0.0; MAX_LEVELS];
-                // Most matches agree; the rest spread over the weaker levels.
-                levels[1] = 0.8;
-                for x in &mut levels[2..n] {
-                    *x = 0.2 / (n - 2) as f64;
-                }
-                levels
-            })
-            .collect();
-        Model {
-            lambda: 0.1,
-            m,
-            u,
-            random_pairs: 0,
-            candidate_pairs: 0,
-            em_iterations: 0,
-        }
-    }
-
     /// log2(m/u) of one field's level, without the common-name correction.
     pub fn level_weight(&self, f: usize, level: u8) -> f64 {
         if level == MISSING {
@@ -359,9 +334,27 @@ impl Model {
     /// A model to be trained: u from random pairs, m a neutral start (agreement likely among
     /// matches), the prior unknown.
     pub(crate) fn untrained(u: Vec<Vec<f64>>, random_pairs: u64) -> Model {
-        let mut m = Model::initial(u);
-        m.random_pairs = random_pairs;
-        m
+        let m = FIELDS
+            .iter()
+            .map(|f| {
+                let n = f.levels().len();
+                let mut levels = vec![0.0; MAX_LEVELS];
+                // Most matches agree; the rest spread over the weaker levels.
+                levels[1] = 0.8;
+                for x in &mut levels[2..n] {
+                    *x = 0.2 / (n - 2) as f64;
+                }
+                levels
+            })
+            .collect();
+        Model {
+            lambda: 0.1,
+            m,
+            u,
+            random_pairs,
+            candidate_pairs: 0,
+            em_iterations: 0,
+        }
     }
 
     /// Learns the household field's m and u from the candidate pairs: `matched[level]` and
