@@ -182,7 +182,7 @@ pub async fn serve(db: &Path, addr: SocketAddr) -> anyhow::Result<()> {
 
 async fn run_server(store: SqliteStore, addr: SocketAddr) -> anyhow::Result<()> {
     let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let state = peywand_web::AppState { store: shared };
+    let state = peywand_web::AppState::new(shared);
     peywand_web::serve(
         state,
         addr,

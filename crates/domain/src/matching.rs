@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Derived, Sex};
+use crate::{Derived, HouseholdId, Person, Sex};
 
 /// One registration as the linkage engine reads it: derived values only, never raw ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +49,21 @@ impl MatchRecord {
             phone_e164: d.phone_e164.clone(),
         }
     }
+
+    /// The matching view of a stored registration.
+    pub fn from_person(p: &Person) -> MatchRecord {
+        Self::from_derived(
+            p.record_id.as_str(),
+            &household_key(p.household_id),
+            &p.derived,
+        )
+    }
+}
+
+/// How the linkage engine refers to a stored household: its id as 32 upper-case hex digits,
+/// the form every store writes in [`MatchRecord::household`].
+pub fn household_key(id: HouseholdId) -> String {
+    format!("{:X}", id.0.simple())
 }
 
 /// A reviewer's decision that two registrations are, or are not, one person. Decisions are law:

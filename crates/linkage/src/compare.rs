@@ -8,6 +8,7 @@ use crate::dataset::{Dataset, NameField, Rec};
 
 /// The fields compared, in pattern order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     GivenName,

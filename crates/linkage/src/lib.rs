@@ -21,7 +21,7 @@ mod compare;
 mod dataset;
 mod model;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use peywand_domain::{LinkDecision, MatchRecord, ScoredPair};
 use rayon::prelude::*;
@@ -452,6 +452,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
 
 /// A candidate for a record or a request, with the probability that it is the same person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Candidate {
     pub record_id: String,
     pub probability: f64,
@@ -468,6 +469,9 @@ pub struct Matcher {
     keys: Vec<(u64, u32)>,
     /// Keys of records added since the index was built.
     added: HashMap<u64, Vec<u32>>,
+    /// Records replaced by a later version of themselves (an edited registration): never
+    /// offered as candidates again.
+    replaced: HashSet<u32>,
 }
 
 impl Matcher {
@@ -487,6 +491,7 @@ impl Matcher {
             model,
             keys,
             added: HashMap::new(),
+            replaced: HashSet::new(),
         }
     }
 
@@ -498,8 +503,12 @@ impl Matcher {
         &self.model
     }
 
-    /// Adds a registration to the index, as the desk saves it.
+    /// Adds a registration to the index, as the desk saves it. A record already loaded under
+    /// the same record id (an edit) is replaced.
     pub fn add(&mut self, record: &MatchRecord) -> u32 {
+        if let Some(old) = self.ds.index_of(&record.record_id) {
+            self.replaced.insert(old);
+        }
         let idx = self.ds.push(record);
         for key in blocking::distinct_keys(&self.ds, &self.ds.recs[idx as usize]) {
             self.added.entry(key).or_default().push(idx);
@@ -524,6 +533,41 @@ impl Matcher {
     /// The records most likely to be the person `probe` describes, best first, at most
     /// `limit`. Records of the probe's own household are left out.
     pub fn find(&mut self, probe: &MatchRecord, limit: usize) -> Vec<Candidate> {
+        let (_, ranked) = self.ranked(probe, limit);
+        ranked
+            .into_iter()
+            .map(|(c, p)| self.candidate(c, p))
+            .collect()
+    }
+
+    /// As [`Matcher::find`], with each field's part in every candidate's score: what a
+    /// registrar sees beside a "possibly already registered" warning.
+    pub fn find_explained(
+        &mut self,
+        probe: &MatchRecord,
+        limit: usize,
+    ) -> Vec<(Candidate, Explanation)> {
+        let (rec, ranked) = self.ranked(probe, limit);
+        ranked
+            .into_iter()
+            .map(|(c, p)| {
+                let other = &self.ds.recs[c as usize];
+                let pattern = compare(&self.ds, &rec, other).with(9, MISSING);
+                let explanation = self.model.explain(&self.ds, &rec, other, pattern);
+                (self.candidate(c, p), explanation)
+            })
+            .collect()
+    }
+
+    fn candidate(&self, idx: u32, probability: f64) -> Candidate {
+        Candidate {
+            record_id: self.ds.record_id(idx).to_string(),
+            probability,
+        }
+    }
+
+    /// The probe in compact form and its best `limit` candidates with their probabilities.
+    fn ranked(&mut self, probe: &MatchRecord, limit: usize) -> (Rec, Vec<(u32, f64)>) {
         let rec = self.ds.probe(probe);
         let keys = blocking::distinct_keys(&self.ds, &rec);
         let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
@@ -534,6 +578,7 @@ impl Matcher {
         let mut scored: Vec<(u32, f64)> = candidates
             .into_iter()
             .filter(|&c| Some(self.ds.recs[c as usize].household) != own)
+            .filter(|c| !self.replaced.contains(c))
             .map(|c| {
                 let other = &self.ds.recs[c as usize];
                 let p = compare(&self.ds, &rec, other).with(9, MISSING);
@@ -542,13 +587,7 @@ impl Matcher {
             .collect();
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         scored.truncate(limit);
-        scored
-            .into_iter()
-            .map(|(c, p)| Candidate {
-                record_id: self.ds.record_id(c).to_string(),
-                probability: p,
-            })
-            .collect()
+        (rec, scored)
     }
 
     /// Each field's part in the match weight of two loaded records.

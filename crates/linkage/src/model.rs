@@ -47,6 +47,7 @@ pub struct Model {
 
 /// One field's part in a match weight.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     pub field: Field,
     pub level: &'static str,
@@ -58,6 +59,7 @@ pub struct Contribution {
 
 /// A pair's match weight, field by field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     /// The prior, in bits.
     pub prior: f64,

@@ -351,6 +351,20 @@ async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
     assert_eq!(l1.province_code.as_deref(), Some("AF06"));
     assert!(l1.birth_year_min.is_some() && l1.document.is_some() && l1.phone_e164.is_some());
     assert_ne!(l1.household, l2.household, "two households read as two");
+    let stored = store
+        .persons(&PersonFilter::default(), Page::new(0, 500))
+        .await
+        .expect("persons");
+    let p1 = stored
+        .items
+        .iter()
+        .find(|p| p.record_id.as_str() == "l-1")
+        .expect("l-1 stored");
+    assert_eq!(
+        &MatchRecord::from_person(p1),
+        l1,
+        "a saved registration is matched as the store streams it"
+    );
 
     let run = |identity: &str, probability: f64| LinkageRun {
         identities: vec![

@@ -9,11 +9,15 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-use peywand_domain::{HouseholdId, Person, PersonId, RawRegistration, RecordId, Sex, Site};
+use peywand_domain::{
+    HouseholdId, MatchRecord, Person, PersonId, RawRegistration, RecordId, Sex, Site, household_key,
+};
+use peywand_linkage::{Candidate, Explanation, LinkageError, Settings};
 use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, Page, PersonFilter};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::matching::{IndexError, IndexStatus};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,9 +32,11 @@ use crate::error::{ApiError, ErrorBody};
         get_household,
         update_household,
         list_persons,
-        get_person
+        get_person,
+        check_duplicates,
+        explain_pair
     ),
-    components(schemas(Health, PersonPage, ErrorBody))
+    components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]
 pub struct ApiDoc;
 
@@ -43,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/households/{id}", get(get_household).put(update_household))
         .route("/persons", get(list_persons))
         .route("/persons/{id}", get(get_person))
+        .route("/matching/check", axum::routing::post(check_duplicates))
+        .route("/matching/explain", get(explain_pair))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -145,17 +153,55 @@ pub(crate) fn household_id(id: &str) -> Result<HouseholdId, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
 }
 
-/// Registers a household with its members.
-#[utoipa::path(post, path = "/api/v1/households", request_body = HouseholdDraft, responses((status = 201, body = HouseholdRecord), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// A household just registered, with the people it may already have registered elsewhere.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HouseholdRegistered {
+    #[serde(flatten)]
+    pub record: HouseholdRecord,
+    /// One entry per member, in the members' order.
+    pub possible_duplicates: Vec<MemberDuplicates>,
+    pub matching: IndexStatus,
+}
+
+/// Registers a household with its members, and finds each member's likely earlier
+/// registrations at once.
+#[utoipa::path(post, path = "/api/v1/households", request_body = HouseholdDraft, responses((status = 201, body = HouseholdRegistered), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_household(
     State(s): State<AppState>,
     payload: Result<Json<HouseholdDraft>, JsonRejection>,
-) -> Result<(StatusCode, Json<HouseholdRecord>), ApiError> {
+) -> Result<(StatusCode, Json<HouseholdRegistered>), ApiError> {
     let draft = json(payload)?;
     validate(&draft)?;
     let record = s.store.create_household(&draft, &actor()).await?;
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered");
-    Ok((StatusCode::CREATED, Json(record)))
+    let records: Vec<MatchRecord> = record
+        .members
+        .iter()
+        .map(MatchRecord::from_person)
+        .collect();
+    let index = s.matching.clone();
+    let (matching, found) = tokio::task::spawn_blocking(move || {
+        // Checked before adding: the new members are not each other's duplicates.
+        let found = index.check(&records, DUPLICATES_SHOWN);
+        index.add(&records);
+        found
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
+    let possible_duplicates = record
+        .members
+        .iter()
+        .zip(found)
+        .map(|(m, c)| MemberDuplicates::new(m.record_id.as_str(), c))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(HouseholdRegistered {
+            record,
+            possible_duplicates,
+            matching,
+        }),
+    ))
 }
 
 /// A household and its members.
@@ -182,7 +228,9 @@ async fn update_household(
     let hid = household_id(&id)?;
     let draft = json(payload)?;
     validate(&draft)?;
-    Ok(Json(s.store.update_household(hid, &draft, &actor()).await?))
+    let record = s.store.update_household(hid, &draft, &actor()).await?;
+    s.matching.add_in_background(&record.members);
+    Ok(Json(record))
 }
 
 /// Filters and paging for the person list.
@@ -279,4 +327,139 @@ async fn get_person(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("person {id}")))
+}
+
+/// How many likely duplicates are shown for one person.
+const DUPLICATES_SHOWN: usize = 5;
+
+/// Registrations that may be the same person as one member, best first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemberDuplicates {
+    /// The member's record id (empty for a member not yet saved).
+    pub record_id: String,
+    pub candidates: Vec<PossibleDuplicate>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PossibleDuplicate {
+    pub record_id: String,
+    /// The estimated probability that this is the same person.
+    pub probability: f64,
+    /// Whether the probability reaches the link threshold: "probably the same person" rather
+    /// than "worth a look".
+    pub likely: bool,
+    /// Each field's part in the score: the reasons to show beside the warning.
+    pub explanation: Explanation,
+}
+
+impl MemberDuplicates {
+    fn new(record_id: &str, found: Vec<(Candidate, Explanation)>) -> MemberDuplicates {
+        let likely = Settings::default().link_threshold;
+        MemberDuplicates {
+            record_id: record_id.to_string(),
+            candidates: found
+                .into_iter()
+                .map(|(c, explanation)| PossibleDuplicate {
+                    likely: c.probability >= likely,
+                    record_id: c.record_id,
+                    probability: c.probability,
+                    explanation,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// People typed at a desk, before or after saving, to check against the registry.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DuplicateCheck {
+    /// The household being edited, whose own members are not duplicates of each other.
+    pub household_id: Option<String>,
+    pub members: Vec<RawRegistration>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DuplicateReport {
+    pub matching: IndexStatus,
+    /// One entry per member checked, in order.
+    pub members: Vec<MemberDuplicates>,
+}
+
+/// Whether people being registered are already in the registry, with the reasons. Answers
+/// with no candidates (and the index's status) while the index is still loading.
+#[utoipa::path(post, path = "/api/v1/matching/check", request_body = DuplicateCheck, responses((status = 200, body = DuplicateReport), (status = 422, body = ErrorBody)))]
+async fn check_duplicates(
+    State(s): State<AppState>,
+    payload: Result<Json<DuplicateCheck>, JsonRejection>,
+) -> Result<Json<DuplicateReport>, ApiError> {
+    let check = json(payload)?;
+    if check.members.is_empty() || check.members.len() > MAX_MEMBERS {
+        return Err(ApiError::Invalid(format!(
+            "give between 1 and {MAX_MEMBERS} people to check"
+        )));
+    }
+    let household = match check.household_id.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => household_key(household_id(h)?),
+        None => String::new(),
+    };
+    let mut probes = Vec::with_capacity(check.members.len());
+    for (i, raw) in check.members.iter().enumerate() {
+        for (column, value) in RawRegistration::COLUMNS.iter().zip(raw.values()) {
+            if value.chars().count() > RawRegistration::MAX_FIELD_CHARS {
+                return Err(ApiError::Invalid(format!(
+                    "person {}: {column} is longer than {} characters",
+                    i + 1,
+                    RawRegistration::MAX_FIELD_CHARS
+                )));
+            }
+        }
+        let (derived, _) = raw.derive();
+        probes.push(MatchRecord::from_derived(
+            raw.record_id.trim(),
+            &household,
+            &derived,
+        ));
+    }
+    let index = s.matching.clone();
+    let (matching, found) =
+        tokio::task::spawn_blocking(move || index.check(&probes, DUPLICATES_SHOWN))
+            .await
+            .map_err(|_| ApiError::Internal)?;
+    let members = check
+        .members
+        .iter()
+        .zip(found)
+        .map(|(raw, c)| MemberDuplicates::new(raw.record_id.trim(), c))
+        .collect();
+    Ok(Json(DuplicateReport { matching, members }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PairQuery {
+    /// Record id of the first registration.
+    pub a: String,
+    /// Record id of the second registration.
+    pub b: String,
+}
+
+/// Each field's part in the match weight of two registrations, and the probability that they
+/// are one person.
+#[utoipa::path(get, path = "/api/v1/matching/explain", params(PairQuery), responses((status = 200, body = Explanation), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn explain_pair(
+    State(s): State<AppState>,
+    query: Result<Query<PairQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Explanation>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let index = s.matching.clone();
+    tokio::task::spawn_blocking(move || index.explain(&q.a, &q.b))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map(Json)
+        .map_err(|e| match e {
+            IndexError::Linkage(LinkageError::UnknownRecord(r)) => {
+                ApiError::NotFound(format!("record {r}"))
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        })
 }

@@ -20,6 +20,8 @@ pub enum ApiError {
     BadJson(String),
     #[error("the request body is larger than this server accepts")]
     TooLarge,
+    #[error("{0}")]
+    Unavailable(String),
     #[error("something went wrong on the server; the request was not completed")]
     Internal,
 }
@@ -31,7 +33,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable key: invalid_request, not_found, conflict, bad_json, too_large, internal.
+    /// Stable key: invalid_request, not_found, conflict, bad_json, too_large, unavailable, internal.
     pub code: &'static str,
     pub message: String,
 }
@@ -44,6 +46,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::BadJson(_) => "bad_json",
             ApiError::TooLarge => "too_large",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
         }
     }
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -5,6 +5,7 @@
 
 mod api;
 mod error;
+mod matching;
 mod pages;
 
 use std::future::Future;
@@ -20,11 +21,24 @@ use peywand_store::Store;
 
 pub use api::ApiDoc;
 pub use error::ApiError;
+pub use matching::{IndexStatus, MatchingIndex};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Every registration in memory for the duplicate check; loads in the background.
+    pub matching: Arc<MatchingIndex>,
+}
+
+impl AppState {
+    /// The state for `store`, its matching index starting to load.
+    pub fn new(store: Arc<dyn Store>) -> AppState {
+        AppState {
+            matching: MatchingIndex::load(Arc::clone(&store)),
+            store,
+        }
+    }
 }
 
 /// Request bodies larger than this are refused before they are read.

@@ -323,6 +323,7 @@ async fn create_household(
         at: chrono::Utc::now(),
     };
     let record = s.store.create_household(&draft, &actor).await?;
+    s.matching.add_in_background(&record.members);
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
     Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
 }

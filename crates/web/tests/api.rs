@@ -20,10 +20,20 @@ async fn app() -> App {
     let store = peywand_store_sqlite::SqliteStore::open(dir.path().join("t.db").to_str().unwrap())
         .await
         .unwrap();
+    app_on(store, dir).await
+}
+
+/// The application on `store`, once its matching index has finished loading.
+async fn app_on(store: peywand_store_sqlite::SqliteStore, dir: tempfile::TempDir) -> App {
+    let state = peywand_web::AppState::new(Arc::new(store));
+    for _ in 0..600 {
+        if state.matching.status() != peywand_web::IndexStatus::Loading {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     App {
-        router: peywand_web::router(peywand_web::AppState {
-            store: Arc::new(store),
-        }),
+        router: peywand_web::router(state),
         _dir: dir,
     }
 }
@@ -95,6 +105,8 @@ async fn health_and_openapi() {
         "/api/v1/persons/{id}",
         "/api/v1/sites",
         "/api/v1/health",
+        "/api/v1/matching/check",
+        "/api/v1/matching/explain",
     ] {
         assert!(v["paths"][path].is_object(), "openapi documents {path}");
     }
@@ -305,4 +317,178 @@ async fn desk_registers_a_household_through_the_form() {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(String::from_utf8_lossy(&page).contains("at least one member"));
+}
+
+/// A registry of synthetic people, imported and deduplicated as `peywand dedupe` does, and the
+/// rows as typed.
+async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegistration>) {
+    use peywand_store::{ImportMessage, LinkageRun, Store};
+    let dir = tempfile::tempdir().unwrap();
+    peywand_synth::generate(people, 3, dir.path()).unwrap();
+    let mut rows = Vec::new();
+    let report = peywand_interchange::registration_csv::read(
+        std::fs::File::open(dir.path().join("registry.csv")).unwrap(),
+        |raw| rows.push(raw),
+    );
+    assert!(report.is_valid());
+    let store = peywand_store_sqlite::SqliteStore::open(dir.path().join("t.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let feed = rows.clone();
+    let feeder = tokio::spawn(async move {
+        for r in feed {
+            let d = r.derive().0;
+            tx.send(ImportMessage::Row(Box::new((r, d)))).await.unwrap();
+        }
+    });
+    let actor = peywand_store::Actor {
+        username: "test".into(),
+        at: chrono::Utc::now(),
+    };
+    store.import(rx, &actor).await.unwrap();
+    feeder.await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let reader = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    });
+    store.match_records(tx).await.unwrap();
+    let records = reader.await.unwrap();
+    let ds = peywand_linkage::Dataset::build(&records);
+    let run = peywand_linkage::deduplicate(&ds, &[], &peywand_linkage::Settings::default());
+    store
+        .save_linkage(&LinkageRun {
+            identities: Vec::new(),
+            review: Vec::new(),
+            model: serde_json::to_string(&run.model).unwrap(),
+            stats: "{}".into(),
+            finished_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    (app_on(store, dir).await, rows)
+}
+
+#[tokio::test]
+async fn a_returning_person_is_found_when_the_household_is_saved_and_explained() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    // Someone registered earlier, with every name, comes back to another desk.
+    let earlier = rows
+        .iter()
+        .find(|r| {
+            !r.given_name.is_empty()
+                && !r.father_name.is_empty()
+                && !r.grandfather_name.is_empty()
+                && !r.birth_date.is_empty()
+        })
+        .expect("a fully named registration");
+    let mut again = earlier.clone();
+    again.record_id = "desk-1".into();
+    again.household_id = String::new();
+    again.document_number = String::new();
+    again.phone = String::new();
+    let (s, saved) = json_call(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(json!({"site_code": "torkham", "members": [{"raw": again}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["matching"], "ready");
+    let found = &saved["possible_duplicates"][0];
+    assert_eq!(found["record_id"], "desk-1");
+    let best = &found["candidates"][0];
+    assert_eq!(best["record_id"].as_str(), Some(earlier.record_id.as_str()));
+    assert_eq!(best["likely"], true, "{best}");
+    let given = best["explanation"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "given_name")
+        .expect("the given name's part is explained");
+    assert!(given["weight"].as_f64().unwrap() > 0.0, "{given}");
+
+    // The saved record is in the index at once: a third registration finds both.
+    again.record_id = String::new();
+    let (s, report) = json_call(
+        &app,
+        "POST",
+        "/api/v1/matching/check",
+        Some(json!({"members": [again]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    let ids: Vec<&str> = report["members"][0]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["record_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"desk-1") && ids.contains(&earlier.record_id.as_str()),
+        "{ids:?}"
+    );
+
+    let uri = format!("/api/v1/matching/explain?a={}&b=desk-1", earlier.record_id);
+    let (s, e) = json_call(&app, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert!(e["probability"].as_f64().unwrap() >= 0.8, "{e}");
+    let sum: f64 = e["prior"].as_f64().unwrap()
+        + e["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["weight"].as_f64().unwrap())
+            .sum::<f64>();
+    assert!((sum - e["weight"].as_f64().unwrap()).abs() < 1e-6, "{e}");
+
+    let (s, e) = json_call(
+        &app,
+        "GET",
+        "/api/v1/matching/explain?a=desk-1&b=nobody",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (s, e) = json_call(&app, "GET", "/api/v1/matching/explain?a=desk-1", None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, e) = json_call(
+        &app,
+        "POST",
+        "/api/v1/matching/check",
+        Some(json!({"members": []})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let long = "x".repeat(1_001);
+    let (s, e) = json_call(
+        &app,
+        "POST",
+        "/api/v1/matching/check",
+        Some(json!({"members": [{"given_name": long}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+}
+
+#[tokio::test]
+async fn before_any_deduplication_the_desk_still_saves_and_is_told_why_there_are_no_candidates() {
+    let app = app().await;
+    let (s, saved) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["matching"], "no_model");
+    assert_eq!(saved["possible_duplicates"][0]["candidates"], json!([]));
+    let (s, e) = json_call(&app, "GET", "/api/v1/matching/explain?a=x&b=y", None).await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
 }

@@ -1,0 +1,185 @@
+//! The matching index the server keeps in memory: every registration with the stored linkage
+//! model, so that a desk saving a household sees its likely duplicates at once, with no batch
+//! run. It loads in the background when the server starts; the desk never waits for it.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use peywand_domain::{MatchRecord, Person};
+use peywand_linkage::{Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings};
+use peywand_store::{Store, StoreError};
+
+/// Whether the index can answer yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexStatus {
+    /// Still reading the registry; checks answer with no candidates meanwhile.
+    Loading,
+    /// No deduplication has run on this registry yet, so there is no model to score with.
+    NoModel,
+    Ready,
+    /// Loading failed (the reason is in the server log).
+    Failed,
+}
+
+enum State {
+    /// Records saved while the registry is read wait here, and are added once it is loaded.
+    Loading(Vec<MatchRecord>),
+    NoModel,
+    Ready(Box<Matcher>),
+    Failed,
+}
+
+/// Why the index cannot answer a question about two records.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("the matching index is not ready ({0:?}); try again shortly")]
+    NotReady(IndexStatus),
+    #[error(transparent)]
+    Linkage(#[from] LinkageError),
+}
+
+/// Every loaded registration, indexed for one record at a time.
+pub struct MatchingIndex {
+    state: Mutex<State>,
+}
+
+impl MatchingIndex {
+    /// Starts loading `store`'s registrations and model in the background.
+    pub fn load(store: Arc<dyn Store>) -> Arc<MatchingIndex> {
+        let index = Arc::new(MatchingIndex {
+            state: Mutex::new(State::Loading(Vec::new())),
+        });
+        let loading = Arc::clone(&index);
+        tokio::spawn(async move {
+            let mut next = match read(store.as_ref()).await {
+                Ok(Some((model, records))) => {
+                    match tokio::task::spawn_blocking(move || {
+                        Matcher::new(Dataset::build(&records), model)
+                    })
+                    .await
+                    {
+                        Ok(matcher) => State::Ready(Box::new(matcher)),
+                        Err(e) => {
+                            tracing::error!(error = %e, "building the matching index failed");
+                            State::Failed
+                        }
+                    }
+                }
+                Ok(None) => State::NoModel,
+                Err(e) => {
+                    tracing::error!(error = %e, "loading the matching index failed");
+                    State::Failed
+                }
+            };
+            let mut state = loading.lock();
+            if let (State::Ready(matcher), State::Loading(pending)) = (&mut next, &*state) {
+                // Saved while loading: a record the read already saw is replaced, not doubled.
+                for r in pending {
+                    matcher.add(r);
+                }
+                tracing::info!(records = matcher.dataset().len(), "matching index loaded");
+            }
+            *state = next;
+        });
+        index
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn status(&self) -> IndexStatus {
+        status_of(&self.lock())
+    }
+
+    /// For each probe, its likely duplicates among the loaded registrations (at least the
+    /// review threshold), best first, with each field's part in the score.
+    pub fn check(
+        &self,
+        probes: &[MatchRecord],
+        limit: usize,
+    ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
+        let mut state = self.lock();
+        let State::Ready(matcher) = &mut *state else {
+            return (status_of(&state), vec![Vec::new(); probes.len()]);
+        };
+        let floor = Settings::default().review_threshold;
+        let found = probes
+            .iter()
+            .map(|p| {
+                let mut c = matcher.find_explained(p, limit);
+                c.retain(|(c, _)| c.probability >= floor);
+                c
+            })
+            .collect();
+        (IndexStatus::Ready, found)
+    }
+
+    /// Adds saved registrations (new or edited) so that the next check sees them.
+    pub fn add(&self, records: &[MatchRecord]) {
+        match &mut *self.lock() {
+            State::Loading(pending) => pending.extend_from_slice(records),
+            State::Ready(matcher) => {
+                for r in records {
+                    matcher.add(r);
+                }
+            }
+            State::NoModel | State::Failed => {}
+        }
+    }
+
+    /// Adds a saved household's members without making the caller wait.
+    pub fn add_in_background(self: &Arc<Self>, members: &[Person]) {
+        let records: Vec<MatchRecord> = members.iter().map(MatchRecord::from_person).collect();
+        let index = Arc::clone(self);
+        tokio::task::spawn_blocking(move || index.add(&records));
+    }
+
+    /// Each field's part in the match weight of two loaded records.
+    pub fn explain(&self, record_a: &str, record_b: &str) -> Result<Explanation, IndexError> {
+        match &*self.lock() {
+            State::Ready(matcher) => Ok(matcher.explain(record_a, record_b)?),
+            other => Err(IndexError::NotReady(status_of(other))),
+        }
+    }
+}
+
+fn status_of(state: &State) -> IndexStatus {
+    match state {
+        State::Loading(_) => IndexStatus::Loading,
+        State::NoModel => IndexStatus::NoModel,
+        State::Ready(_) => IndexStatus::Ready,
+        State::Failed => IndexStatus::Failed,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored linkage model cannot be read: {0}")]
+    Model(#[from] serde_json::Error),
+    #[error("reading the registry stopped: {0}")]
+    Read(#[from] tokio::task::JoinError),
+}
+
+/// The stored model and every registration, or `None` before the first deduplication.
+async fn read(store: &dyn Store) -> Result<Option<(Model, Vec<MatchRecord>)>, LoadError> {
+    let Some(json) = store.linkage_model().await? else {
+        return Ok(None);
+    };
+    let model: Model = serde_json::from_str(&json)?;
+    let (tx, mut rx) = mpsc::channel(8192);
+    let collector = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    });
+    store.match_records(tx).await?;
+    Ok(Some((model, collector.await?)))
+}
