@@ -133,14 +133,45 @@ fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
     if na.code == nb.code {
         return 1;
     }
-    let s = similarity(&na.name, &nb.name);
-    match s {
-        s if s >= 0.999 => 1,
-        s if s >= 0.9 => 2,
-        s if s >= 0.75 => 3,
-        s if s >= 0.55 => 4,
-        _ => 5,
-    }
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let key = NamePair {
+        generation: ds.generation,
+        lo,
+        hi,
+    };
+    // The same two names meet again and again among a million records' candidate pairs; a
+    // small direct-mapped cache per thread spares most of the similarity computations.
+    let slot = ((u64::from(lo) << 32 | u64::from(hi)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        >> (64 - CACHE_BITS)) as usize;
+    LEVELS.with_borrow_mut(|cache| {
+        let cache = cache.get_or_insert_with(|| vec![(NamePair::default(), 0); 1 << CACHE_BITS]);
+        let entry = &mut cache[slot];
+        if entry.0 == key {
+            return entry.1;
+        }
+        let level = match similarity(&na.name, &nb.name) {
+            s if s >= 0.999 => 1,
+            s if s >= 0.9 => 2,
+            s if s >= 0.75 => 3,
+            s if s >= 0.55 => 4,
+            _ => 5,
+        };
+        *entry = (key, level);
+        level
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct NamePair {
+    generation: u32,
+    lo: u32,
+    hi: u32,
+}
+
+const CACHE_BITS: u32 = 16;
+
+thread_local! {
+    static LEVELS: std::cell::RefCell<Option<Vec<(NamePair, u8)>>> = const { std::cell::RefCell::new(None) };
 }
 
 fn birth_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {

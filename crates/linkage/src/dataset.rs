@@ -9,6 +9,10 @@ use peywand_names::phonetic::Code;
 use peywand_names::{Name, blocking_keys, normalize};
 use rayon::prelude::*;
 
+/// A blocking key carried by more than this share of all names is common (see
+/// `Dataset::drop_common_keys`).
+const COMMON_KEY_SHARE: f64 = 0.02;
+
 /// Marks a missing name.
 pub(crate) const NO_NAME: u32 = u32::MAX;
 
@@ -76,7 +80,11 @@ pub struct Dataset {
     /// Records per household, to find a record's household members.
     pub(crate) household_members: Vec<Vec<u32>>,
     provinces: HashMap<String, u16>,
+    /// Distinguishes this dataset's name ids from another's in caches that outlive one run.
+    pub(crate) generation: u32,
 }
+
+static GENERATIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
 pub(crate) fn hash_of(value: impl Hash) -> u64 {
     // A fixed hasher: keys must be equal across runs and processes.
@@ -112,6 +120,7 @@ impl Dataset {
             households: HashMap::new(),
             household_members: Vec::new(),
             provinces: HashMap::new(),
+            generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         // Distinct names first, normalised in parallel: a million records carry far fewer names.
         let mut distinct: Vec<&str> = Vec::new();
@@ -137,7 +146,31 @@ impl Dataset {
         for r in records {
             ds.push(r);
         }
+        ds.drop_common_keys();
         ds
+    }
+
+    /// A key shared by a large share of all names ("Mohammad" in Mohammad Nabi) puts the name
+    /// in a bucket so large that its neighbours are mostly strangers; where a name has a
+    /// rarer key (Nabi, MohammadNabi), only the rarer ones are kept.
+    fn drop_common_keys(&mut self) {
+        let mut uses: HashMap<u64, u64> = HashMap::new();
+        let mut total = 0u64;
+        for r in &self.recs {
+            for &n in r.names.iter().filter(|&&n| n != NO_NAME) {
+                total += 1;
+                for &k in &self.names[n as usize].keys {
+                    *uses.entry(k).or_default() += 1;
+                }
+            }
+        }
+        let common =
+            |k: &u64| uses.get(k).copied().unwrap_or(0) as f64 > COMMON_KEY_SHARE * total as f64;
+        for info in &mut self.names {
+            if info.keys.iter().any(|k| !common(k)) {
+                info.keys.retain(|k| !common(k));
+            }
+        }
     }
 
     fn intern_normalised(&mut self, text: &str, name: Name) -> u32 {
