@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -15,21 +15,152 @@ use peywand_domain::{RawRegistration, Site, SiteKind};
 use peywand_interchange::registration_csv;
 use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{Actor, ImportMessage, Store};
-use peywand_store_sqlite::SqliteStore;
+use peywand_store_sqlite::{DbKey, SqliteStore};
 
-async fn open(db: &Path) -> anyhow::Result<SqliteStore> {
-    let path = db
-        .to_str()
-        .context("the database path is not valid UTF-8")?;
-    Ok(SqliteStore::open(path).await?)
+/// A registry database file and how to unlock it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Database {
+    /// The database file. Created if it does not exist.
+    #[arg(long = "db", env = "PEYWAND_DB", value_name = "PATH")]
+    pub path: PathBuf,
+    /// A file holding the database key (readable by its owner only). Without it the key is
+    /// read from PEYWAND_DB_KEY; with neither, the database is not encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+impl Database {
+    fn in_folder(path: PathBuf, key_file: PathBuf) -> Database {
+        Database {
+            path,
+            key_file: Some(key_file),
+        }
+    }
+
+    fn display(&self) -> std::path::Display<'_> {
+        self.path.display()
+    }
+
+    fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    /// The key, from the key file or the environment.
+    fn key(&self) -> anyhow::Result<Option<DbKey>> {
+        match &self.key_file {
+            Some(file) => read_key_file(file).map(Some),
+            None => match std::env::var("PEYWAND_DB_KEY") {
+                Ok(text) if !text.trim().is_empty() => Ok(Some(
+                    DbKey::new(&text).context("PEYWAND_DB_KEY is not a usable key")?,
+                )),
+                _ => Ok(None),
+            },
+        }
+    }
+}
+
+/// Reads a key file, refusing one that other users can read: a key anyone can read
+/// protects nothing.
+fn read_key_file(file: &Path) -> anyhow::Result<DbKey> {
+    let meta = std::fs::metadata(file)
+        .with_context(|| format!("cannot read the key file {}", file.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            bail!(
+                "the key file {} can be read by other users: run `chmod 600 {}` first",
+                file.display(),
+                file.display()
+            );
+        }
+    }
+    if meta.len() > 4096 {
+        bail!("the key file {} is too large to be a key", file.display());
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("the key file {} is not UTF-8 text", file.display()))?;
+    DbKey::new(&text).with_context(|| format!("the key file {} is not usable", file.display()))
+}
+
+/// Writes a new random key to `file`, readable by its owner only.
+fn make_key_file(file: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")
+        .and_then(|mut r| std::io::Read::read_exact(&mut r, &mut bytes))
+        .context("cannot read random bytes for a key")?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(file)
+        .with_context(|| format!("cannot create the key file {}", file.display()))?;
+    writeln!(f, "{hex}").with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(())
+}
+
+fn path_text(path: &Path) -> anyhow::Result<&str> {
+    path.to_str()
+        .context("the database path is not valid UTF-8")
+}
+
+async fn open(db: &Database) -> anyhow::Result<SqliteStore> {
+    let key = db.key()?;
+    Ok(SqliteStore::open_with(path_text(&db.path)?, key.as_ref()).await?)
 }
 
 /// Opens a database that must already exist (commands that only read or analyse).
-pub async fn open_existing(db: &Path) -> anyhow::Result<SqliteStore> {
+pub async fn open_existing(db: &Database) -> anyhow::Result<SqliteStore> {
     if !db.exists() {
         bail!("no database at {}", db.display());
     }
     open(db).await
+}
+
+/// Re-encrypts the database under a new key (`None`: writes it unencrypted). The new file is
+/// written beside the old one, checked, and only then put in its place.
+pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let new_key = new_key_file.map(read_key_file).transpose()?;
+    let before = store.count_persons().await?;
+    let mut fresh = db.path.clone().into_os_string();
+    fresh.push(".rekey");
+    let fresh = PathBuf::from(fresh);
+    if fresh.exists() {
+        bail!(
+            "{} exists, left by an interrupted rekey: check it and remove it first",
+            fresh.display()
+        );
+    }
+    store
+        .export_encrypted(path_text(&fresh)?, new_key.as_ref())
+        .await?;
+    store.close().await;
+    let check = SqliteStore::open_with(path_text(&fresh)?, new_key.as_ref()).await?;
+    let after = check.count_persons().await?;
+    check.close().await;
+    if before != after {
+        bail!(
+            "the re-encrypted copy has {after} registrations instead of {before}; the database was left as it was and the copy is at {}",
+            fresh.display()
+        );
+    }
+    std::fs::rename(&fresh, &db.path)
+        .with_context(|| format!("cannot replace {}", db.display()))?;
+    // Both files were closed cleanly, so these are empty leftovers of the old file.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db.path.clone().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    match new_key {
+        Some(_) => println!("{} is now encrypted with the new key", db.display()),
+        None => println!("{} is now unencrypted", db.display()),
+    }
+    Ok(())
 }
 
 fn actor() -> Actor {
@@ -41,7 +172,7 @@ fn actor() -> Actor {
 }
 
 /// Imports a registration CSV in one transaction.
-pub async fn import(db: &Path, file: &Path) -> anyhow::Result<()> {
+pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
     let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
     let store = open(db).await?;
@@ -113,7 +244,7 @@ pub async fn import(db: &Path, file: &Path) -> anyhow::Result<()> {
 }
 
 /// Exports every registration as typed.
-pub async fn export(db: &Path, out: &Path) -> anyhow::Result<()> {
+pub async fn export(db: &Database, out: &Path) -> anyhow::Result<()> {
     if !db.exists() {
         bail!("no database at {}", db.display());
     }
@@ -174,7 +305,7 @@ async fn seed_sites(store: &dyn Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(db: &Path, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(db: &Database, addr: SocketAddr) -> anyhow::Result<()> {
     let store = open(db).await?;
     seed_sites(&store).await?;
     run_server(store, addr).await
@@ -198,7 +329,17 @@ async fn run_server(store: SqliteStore, addr: SocketAddr) -> anyhow::Result<()> 
 
 pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let db = dir.join("demo.db");
+    let key_file = dir.join("demo.key");
+    let db = Database::in_folder(dir.join("demo.db"), key_file.clone());
+    if !key_file.exists() {
+        // A demo database from before encryption: rebuilt, it is synthetic.
+        let _ = std::fs::remove_file(&db.path);
+        make_key_file(&key_file)?;
+        println!(
+            "the demo database is encrypted with the key in {} (mode 0600)",
+            key_file.display()
+        );
+    }
     let fresh = !db.exists();
     let store = open(&db).await?;
     seed_sites(&store).await?;

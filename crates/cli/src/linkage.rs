@@ -15,7 +15,7 @@ use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
 use peywand_store::{LinkageRun, Store};
 use peywand_store_sqlite::SqliteStore;
 
-use crate::commands::open_existing;
+use crate::commands::{Database, open_existing};
 
 /// Every registration in the matching view.
 async fn load(store: &SqliteStore) -> anyhow::Result<Vec<MatchRecord>> {
@@ -42,7 +42,7 @@ async fn stored_model(store: &SqliteStore) -> anyhow::Result<Option<Model>> {
 
 /// Resolves every registration into identities and stores them; optionally writes the
 /// clusters CSV.
-pub async fn dedupe(db: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_existing(db).await?;
     // Create the output first: a bad path fails before minutes of work, not after.
@@ -127,7 +127,7 @@ async fn matcher(store: &SqliteStore) -> anyhow::Result<Option<Matcher>> {
 const NO_MODEL: &str = "no linkage model yet: run `peywand dedupe --db DB` first";
 
 /// Prints each field's contribution to two records' match weight, and the probability last.
-pub async fn explain(db: &Path, a: &str, b: &str) -> anyhow::Result<()> {
+pub async fn explain(db: &Database, a: &str, b: &str) -> anyhow::Result<()> {
     let store = open_existing(db).await?;
     let Some(m) = matcher(&store).await? else {
         bail!(NO_MODEL);
@@ -233,7 +233,7 @@ fn read_requests(path: &Path) -> anyhow::Result<Vec<Request>> {
 
 /// Finds the best candidate registrations for each tracing request.
 pub async fn search(
-    db: &Path,
+    db: &Database,
     requests: &Path,
     out: &Path,
     limit: usize,

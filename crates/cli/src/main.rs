@@ -18,12 +18,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args, Clone)]
-struct DbArg {
-    /// The database file. Created if it does not exist.
-    #[arg(long, env = "PEYWAND_DB", value_name = "PATH")]
-    db: PathBuf,
-}
+use commands::Database as DbArg;
 
 #[derive(Subcommand)]
 enum Command {
@@ -110,6 +105,18 @@ enum Command {
         #[arg(long, value_name = "DATE")]
         on: Option<chrono::NaiveDate>,
     },
+    /// Encrypt the database under a new key (or for the first time), or decrypt it with
+    /// --decrypt. The current key comes from PEYWAND_DB_KEY or --key-file as for every command.
+    Rekey {
+        #[command(flatten)]
+        db: DbArg,
+        /// A file holding the new key (mode 0600), at least 16 characters.
+        #[arg(long, value_name = "FILE", required_unless_present = "decrypt")]
+        new_key_file: Option<PathBuf>,
+        /// Write the database unencrypted instead.
+        #[arg(long, conflicts_with = "new_key_file")]
+        decrypt: bool,
+    },
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
@@ -162,23 +169,28 @@ fn run_async(command: Command) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         match command {
-            Command::Import { db, file } => commands::import(&db.db, &file).await,
-            Command::Export { db, out } => commands::export(&db.db, &out).await,
-            Command::Serve { db, addr } => commands::serve(&db.db, addr).await,
+            Command::Import { db, file } => commands::import(&db, &file).await,
+            Command::Export { db, out } => commands::export(&db, &out).await,
+            Command::Serve { db, addr } => commands::serve(&db, addr).await,
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
-            Command::Dedupe { db, out } => linkage::dedupe(&db.db, out.as_deref()).await,
+            Command::Dedupe { db, out } => linkage::dedupe(&db, out.as_deref()).await,
             Command::Explain {
                 db,
                 record_a,
                 record_b,
-            } => linkage::explain(&db.db, &record_a, &record_b).await,
+            } => linkage::explain(&db, &record_a, &record_b).await,
             Command::Search {
                 db,
                 requests,
                 out,
                 limit,
                 on,
-            } => linkage::search(&db.db, &requests, &out, limit.clamp(1, 100), on).await,
+            } => linkage::search(&db, &requests, &out, limit.clamp(1, 100), on).await,
+            Command::Rekey {
+                db,
+                new_key_file,
+                decrypt: _,
+            } => commands::rekey(&db, new_key_file.as_deref()).await,
             Command::Names { .. } | Command::Synth { .. } => Ok(()),
         }
     })

@@ -371,3 +371,86 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
     assert!(text(&o).contains("line 1"), "{}", text(&o));
     assert!(!none.exists());
 }
+
+#[test]
+fn an_encrypted_registry_needs_its_key_and_can_be_rekeyed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (dbs, csv, out) = (
+        db.to_str().unwrap(),
+        dir.path().join("in.csv"),
+        dir.path().join("out.csv"),
+    );
+    std::fs::write(&csv, GOOD).unwrap();
+    let key = dir.path().join("site.key");
+    std::fs::write(&key, "the key of the Torkham laptop\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let keys = key.to_str().unwrap();
+
+    let o = peywand(&[
+        "import",
+        "--db",
+        dbs,
+        "--key-file",
+        keys,
+        csv.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("chmod 600"), "{}", text(&o));
+    assert!(!db.exists(), "nothing is created with an unsafe key file");
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = peywand(&[
+        "import",
+        "--db",
+        dbs,
+        "--key-file",
+        keys,
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
+
+    let outs = out.to_str().unwrap();
+    let o = peywand(&["export", "--db", dbs, "--out", outs]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("key is missing or wrong"), "{}", text(&o));
+    let o = peywand(&["export", "--db", dbs, "--key-file", keys, "--out", outs]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&out).unwrap().contains("ذبیح‌الله"));
+
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&new_key, "a new key after the old laptop was lost").unwrap();
+    std::fs::set_permissions(&new_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let new_keys = new_key.to_str().unwrap();
+    let o = peywand(&[
+        "rekey",
+        "--db",
+        dbs,
+        "--key-file",
+        keys,
+        "--new-key-file",
+        new_keys,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = peywand(&["export", "--db", dbs, "--key-file", keys, "--out", outs]);
+    assert!(!o.status.success(), "the old key no longer opens it");
+    let o = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(["export", "--db", dbs, "--out", outs])
+        .env("PEYWAND_DB_KEY", "a new key after the old laptop was lost")
+        .env("PEYWAND_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "the new key opens it: {}", text(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("Mohammad Nabi")
+    );
+
+    let o = peywand(&["rekey", "--db", dbs, "--key-file", new_keys, "--decrypt"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
+    export(&db, &out);
+}

@@ -34,15 +34,76 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub async fn open(path: &str) -> Result<Self, StoreError> {
-        let open_err = |e: sqlx::Error| StoreError::Open {
+/// The secret a database is encrypted with: a passphrase, never printed or logged.
+#[derive(Clone)]
+pub struct DbKey(String);
+
+impl DbKey {
+    /// A key from its text; surrounding whitespace (a key file's final newline) is not part
+    /// of it.
+    pub fn new(text: &str) -> Result<DbKey, StoreError> {
+        let text = text.trim();
+        if text.chars().count() < 16 {
+            return Err(StoreError::Key(
+                "a database key must be at least 16 characters".into(),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(StoreError::Key(
+                "a database key cannot contain control characters".into(),
+            ));
+        }
+        Ok(DbKey(text.to_string()))
+    }
+
+    /// The key as a quoted SQL string literal, for `PRAGMA key` and `ATTACH ... KEY`.
+    fn literal(&self) -> String {
+        format!("'{}'", self.0.replace('\'', "''"))
+    }
+}
+
+impl std::fmt::Debug for DbKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbKey(…)")
+    }
+}
+
+/// SQLCipher's answer when the key is wrong or missing, and plain SQLite's for a file that is
+/// not a database: the two cannot be told apart, by design.
+fn unreadable(path: &str, e: &dyn std::fmt::Display) -> Option<StoreError> {
+    let text = e.to_string();
+    text.contains("file is not a database")
+        .then(|| StoreError::Open {
             path: path.to_string(),
-            reason: e.to_string(),
+            reason: "it is not a Peywand database, or it is encrypted and the key is missing or \
+                 wrong (give the key in PEYWAND_DB_KEY or with --key-file)"
+                .into(),
+        })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) an unencrypted database file and brings its schema up to
+    /// date.
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        Self::open_with(path, None).await
+    }
+
+    /// Opens (creating if needed) the database file, encrypted with `key` when one is given,
+    /// and brings its schema up to date.
+    pub async fn open_with(path: &str, key: Option<&DbKey>) -> Result<Self, StoreError> {
+        let open_err = |e: sqlx::Error| {
+            unreadable(path, &e).unwrap_or_else(|| StoreError::Open {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })
         };
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
-            .map_err(open_err)?
+        let mut options =
+            SqliteConnectOptions::from_str(&format!("sqlite://{path}")).map_err(open_err)?;
+        if let Some(key) = key {
+            // sqlx runs `key` before every other pragma, as SQLCipher requires.
+            options = options.pragma("key", key.literal());
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -54,11 +115,33 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            unreadable(path, &e).unwrap_or_else(|| StoreError::Migration(e.to_string()))
+        })?;
         Ok(Self { pool })
+    }
+
+    /// Writes the whole database, encrypted with `key` (or unencrypted with `None`), to `to`,
+    /// a file that must not exist yet. The registry stays open and unchanged.
+    pub async fn export_encrypted(&self, to: &str, key: Option<&DbKey>) -> Result<(), StoreError> {
+        if std::path::Path::new(to).exists() {
+            return Err(StoreError::Conflict(format!("{to} already exists")));
+        }
+        let mut conn = self.pool.acquire().await.map_err(db("re-encrypt"))?;
+        let literal = key.map_or_else(|| "''".to_string(), DbKey::literal);
+        let path = to.replace('\'', "''");
+        let steps = [
+            format!("ATTACH DATABASE '{path}' AS rekeyed KEY {literal}"),
+            "SELECT sqlcipher_export('rekeyed')".to_string(),
+            "DETACH DATABASE rekeyed".to_string(),
+        ];
+        for step in steps {
+            sqlx::query(AssertSqlSafe(step))
+                .execute(&mut *conn)
+                .await
+                .map_err(db("re-encrypt"))?;
+        }
+        Ok(())
     }
 
     /// Closes the pool, waiting for in-flight statements to finish.

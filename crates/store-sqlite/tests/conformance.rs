@@ -41,8 +41,96 @@ async fn a_file_that_is_not_a_database_is_a_clear_error() {
         .await
         .err()
         .expect("must fail");
+    assert!(err.to_string().contains("not a Peywand database"), "{err}");
+}
+
+#[tokio::test]
+async fn an_encrypted_database_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let key = peywand_store_sqlite::DbKey::new("correct horse battery staple").unwrap();
+    let store = peywand_store_sqlite::SqliteStore::open_with(path.to_str().unwrap(), Some(&key))
+        .await
+        .unwrap();
+    peywand_store::conformance::run_all(&store).await;
+}
+
+/// A copied database file, a stolen laptop's disk: nothing in it is readable without the key.
+#[tokio::test]
+async fn a_copied_encrypted_file_is_unreadable_without_its_key() {
+    use peywand_store::Store;
+    use peywand_store_sqlite::{DbKey, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let p = path.to_str().unwrap();
+    let key = DbKey::new("a key for Torkham's laptop, 2026").unwrap();
+    let store = SqliteStore::open_with(p, Some(&key)).await.unwrap();
+    let site = peywand_domain::Site {
+        code: "torkham".into(),
+        name: "Zarghunaserai-Unmistakable".into(),
+        name_local: "زرغونه‌سرای".into(),
+        kind: peywand_domain::SiteKind::CrossingPoint,
+        province_code: None,
+    };
+    store.upsert_site(&site).await.unwrap();
+    store.close().await;
+
+    let bytes = std::fs::read(&path).unwrap();
     assert!(
-        err.to_string().contains("not a database") || err.to_string().contains("migration"),
-        "{err}"
+        !bytes.starts_with(b"SQLite format 3"),
+        "the header is encrypted too"
     );
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("Zarghunaserai") && !text.contains("torkham"));
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let copy = copy.to_str().unwrap();
+
+    let err = SqliteStore::open(copy)
+        .await
+        .err()
+        .expect("no key: refused");
+    assert!(err.to_string().contains("key is missing or wrong"), "{err}");
+    let wrong = DbKey::new("a key for Spin Boldak's laptop").unwrap();
+    let err = SqliteStore::open_with(copy, Some(&wrong))
+        .await
+        .err()
+        .expect("wrong key: refused");
+    assert!(err.to_string().contains("key is missing or wrong"), "{err}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "failed opens change nothing"
+    );
+
+    let store = SqliteStore::open_with(copy, Some(&key)).await.unwrap();
+    assert_eq!(store.sites().await.unwrap(), vec![site.clone()]);
+
+    // Re-encrypted under a new key: the old key no longer opens it, the new one does.
+    let rekeyed = dir.path().join("rekeyed.db");
+    let new_key = DbKey::new("the replacement key after a staff change").unwrap();
+    store
+        .export_encrypted(rekeyed.to_str().unwrap(), Some(&new_key))
+        .await
+        .unwrap();
+    let again = store
+        .export_encrypted(rekeyed.to_str().unwrap(), Some(&new_key))
+        .await;
+    assert!(again.is_err(), "an existing file is never overwritten");
+    store.close().await;
+    let rekeyed = rekeyed.to_str().unwrap();
+    assert!(SqliteStore::open_with(rekeyed, Some(&key)).await.is_err());
+    let store = SqliteStore::open_with(rekeyed, Some(&new_key))
+        .await
+        .unwrap();
+    assert_eq!(store.sites().await.unwrap(), vec![site]);
+}
+
+#[test]
+fn keys_are_long_enough_and_never_printed() {
+    use peywand_store_sqlite::DbKey;
+    assert!(DbKey::new("short").is_err());
+    assert!(DbKey::new("sixteen chars...\u{7}").is_err());
+    let key = DbKey::new("  sixteen chars, at least\n").unwrap();
+    assert_eq!(format!("{key:?}"), "DbKey(…)");
 }

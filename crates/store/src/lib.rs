@@ -34,6 +34,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("import aborted: nothing was written")]
     ImportAborted,
+    #[error("{0}")]
+    Key(String),
 }
 
 impl StoreError {
