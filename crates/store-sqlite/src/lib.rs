@@ -13,14 +13,16 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use peywand_access::Role;
+use peywand_access::audit::{self, AuditEntry, AuditEvent};
 use peywand_domain::{
     Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
     Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
     Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes,
 };
 use peywand_store::{
-    Actor, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, LinkageRun, Page, Paged,
-    PersonFilter, Store, StoreError,
+    Actor, ApiToken, AuditFilter, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome,
+    LinkageRun, NewUser, Page, Paged, PersonFilter, SessionRecord, Store, StoreError, UserAccount,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -864,6 +866,294 @@ impl Store for SqliteStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db("decode decisions"))
     }
+
+    async fn create_user(&self, u: &NewUser) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, role, site_code, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&u.username)
+        .bind(u.role.code())
+        .bind(&u.site_code)
+        .bind(&u.password_hash)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("the username {} is taken", u.username),
+            )),
+            other => other.map(|_| ()).map_err(db("create a user")),
+        }
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<UserAccount>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a user"))?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    async fn login_failed(
+        &self,
+        username: &str,
+        lock_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = coalesce(?, locked_until) WHERE username = ?",
+        )
+        .bind(lock_until)
+        .bind(username)
+        .execute(&self.pool)
+        .await
+        .map_err(db("count a failed sign-in"))?;
+        Ok(())
+    }
+
+    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(db("clear failed sign-ins"))?;
+        Ok(())
+    }
+
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (digest, username, csrf_digest, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&s.digest)
+        .bind(&s.username)
+        .bind(&s.csrf_digest)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("create a session"))?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, UserAccount)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.digest, s.csrf_digest, s.expires_at, u.username, u.role, u.site_code, \
+             u.password_hash, u.failed_logins, u.locked_until FROM sessions s \
+             JOIN users u ON u.username = s.username WHERE s.digest = ? AND s.expires_at > ?",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a session"))?;
+        let Some(r) = row else { return Ok(None) };
+        let user = user_from_row(&r)?;
+        let session = SessionRecord {
+            digest: r.try_get("digest").map_err(db("decode a session"))?,
+            username: user.username.clone(),
+            csrf_digest: r.try_get("csrf_digest").map_err(db("decode a session"))?,
+            expires_at: r.try_get("expires_at").map_err(db("decode a session"))?,
+        };
+        Ok(Some((session, user)))
+    }
+
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE digest = ?")
+            .bind(digest)
+            .execute(&self.pool)
+            .await
+            .map_err(db("end a session"))?;
+        Ok(())
+    }
+
+    async fn create_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, digest, username, label, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.digest)
+        .bind(&t.username)
+        .bind(&t.label)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("create a token"))?;
+        Ok(())
+    }
+
+    async fn token_user(&self, digest: &str) -> Result<Option<UserAccount>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = \
+             (SELECT username FROM api_tokens WHERE digest = ? AND revoked_at IS NULL)"
+        )))
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a token"))?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    async fn tokens(&self, username: Option<&str>) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, digest, username, label, created_at, revoked_at FROM api_tokens \
+             WHERE ? IS NULL OR username = ? ORDER BY created_at DESC",
+        )
+        .bind(username)
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list tokens"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: r.try_get("id")?,
+                    digest: r.try_get("digest")?,
+                    username: r.try_get("username")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode tokens"))
+    }
+
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db("revoke a token"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("token {id}")));
+        }
+        Ok(())
+    }
+
+    async fn append_audit(&self, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
+        // BEGIN IMMEDIATE: two appends cannot both read the same last entry.
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("append to the audit log"))?;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .map_err(db("append to the audit log"))?;
+        let result = async {
+            let last: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let (seq, prev_hash) = match last {
+                Some((seq, hash)) => (seq + 1, hash),
+                None => (1, audit::GENESIS.to_string()),
+            };
+            let hash = audit::chain_hash(seq, &prev_hash, e);
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, action, target, purpose, origin, outcome, \
+                 prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(seq)
+            .bind(audit::timestamp(&e.at))
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(&e.purpose)
+            .bind(&e.origin)
+            .bind(&e.outcome)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+            Ok::<_, sqlx::Error>(AuditEntry {
+                seq,
+                event: e.clone(),
+                prev_hash,
+                hash,
+            })
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("append to the audit log"))?;
+        result.map_err(db("append to the audit log"))
+    }
+
+    async fn audit_entries(
+        &self,
+        f: &AuditFilter,
+        page: Page,
+    ) -> Result<Paged<AuditEntry>, StoreError> {
+        let filtered = |select: &str| {
+            let mut q = QueryBuilder::<Sqlite>::new(select);
+            q.push(" WHERE 1 = 1");
+            if let Some(a) = &f.actor {
+                q.push(" AND actor = ").push_bind(a.clone());
+            }
+            if let Some(a) = &f.action {
+                q.push(" AND action = ").push_bind(a.clone());
+            }
+            if let Some(t) = &f.target {
+                q.push(" AND target = ").push_bind(t.clone());
+            }
+            if let Some(from) = f.from {
+                q.push(" AND at >= ").push_bind(audit::timestamp(&from));
+            }
+            if let Some(to) = f.to {
+                q.push(" AND at <= ").push_bind(audit::timestamp(&to));
+            }
+            q
+        };
+        let total: i64 = filtered("SELECT count(*) FROM audit_log")
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count audit entries"))?;
+        let mut q = filtered(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log"));
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(page.limit as i64)
+            .push(" OFFSET ")
+            .push_bind(page.offset as i64);
+        let rows = q
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read audit entries"))?;
+        Ok(Paged {
+            items: rows.iter().map(audit_from_row).collect::<Result<_, _>>()?,
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    async fn audit_chain(&self, sink: mpsc::Sender<AuditEntry>) -> Result<u64, StoreError> {
+        let mut stream = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
+        )))
+        .fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = stream.try_next().await.map_err(db("read the audit log"))? {
+            if sink.send(audit_from_row(&row)?).await.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
 }
 
 /// Rows per multi-row INSERT of identities and review pairs.
@@ -909,4 +1199,47 @@ async fn insert_batch(
         })
         .collect();
     insert_persons(tx, &rows).await
+}
+
+const USER_COLUMNS: &str = "username, role, site_code, password_hash, failed_logins, locked_until";
+
+fn user_from_row(r: &SqliteRow) -> Result<UserAccount, StoreError> {
+    let decode = db("decode a user");
+    let role: String = r.try_get("role").map_err(&decode)?;
+    Ok(UserAccount {
+        username: r.try_get("username").map_err(&decode)?,
+        role: Role::from_code(&role)
+            .ok_or_else(|| StoreError::db("decode a user", format!("unknown role {role}")))?,
+        site_code: r.try_get("site_code").map_err(&decode)?,
+        password_hash: r.try_get("password_hash").map_err(&decode)?,
+        failed_logins: r.try_get::<i64, _>("failed_logins").map_err(&decode)? as u32,
+        locked_until: r.try_get("locked_until").map_err(&decode)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, target, purpose, origin, outcome, prev_hash, hash";
+
+fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    let decode = db("decode an audit entry");
+    let at: String = r.try_get("at").map_err(&decode)?;
+    // A timestamp that does not parse is kept as the epoch: verification then reports the
+    // entry as altered instead of failing to read the log.
+    let at = DateTime::parse_from_rfc3339(&at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
+    Ok(AuditEntry {
+        seq: r.try_get("seq").map_err(&decode)?,
+        event: AuditEvent {
+            at,
+            actor: r.try_get("actor").map_err(&decode)?,
+            action: r.try_get("action").map_err(&decode)?,
+            target: r.try_get("target").map_err(&decode)?,
+            purpose: r.try_get("purpose").map_err(&decode)?,
+            origin: r.try_get("origin").map_err(&decode)?,
+            outcome: r.try_get("outcome").map_err(&decode)?,
+        },
+        prev_hash: r.try_get("prev_hash").map_err(&decode)?,
+        hash: r.try_get("hash").map_err(&decode)?,
+    })
 }

@@ -134,3 +134,68 @@ fn keys_are_long_enough_and_never_printed() {
     let key = DbKey::new("  sixteen chars, at least\n").unwrap();
     assert_eq!(format!("{key:?}"), "DbKey(…)");
 }
+
+/// Someone with the database file edits the log around the application (the triggers that
+/// keep it append-only dropped): verification finds the entry.
+#[tokio::test]
+async fn an_altered_or_deleted_audit_entry_is_detected() {
+    use peywand_access::audit::{AuditEvent, ChainBreak, ChainVerifier};
+    use peywand_store::Store;
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let p = path.to_str().unwrap();
+    let store = peywand_store_sqlite::SqliteStore::open(p).await.unwrap();
+    for i in 0..5 {
+        store
+            .append_audit(&AuditEvent::now("amina", "view_person", &format!("r-{i}")))
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let verify = || async {
+        let store = peywand_store_sqlite::SqliteStore::open(p).await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let reader = tokio::spawn(async move {
+            let mut v = ChainVerifier::default();
+            while let Some(e) = rx.recv().await {
+                v.check(&e)?;
+            }
+            Ok::<i64, ChainBreak>(v.head().0)
+        });
+        store.audit_chain(tx).await.unwrap();
+        let result = reader.await.unwrap();
+        store.close().await;
+        result
+    };
+    assert_eq!(verify().await, Ok(5));
+
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{p}"))
+        .await
+        .unwrap();
+    let refused = sqlx::query("UPDATE audit_log SET target = 'r-9' WHERE seq = 3")
+        .execute(&mut raw)
+        .await;
+    assert!(
+        refused.is_err(),
+        "the application's own connection cannot edit it"
+    );
+    for sql in [
+        "DROP TRIGGER audit_log_no_update",
+        "DROP TRIGGER audit_log_no_delete",
+        "UPDATE audit_log SET target = 'r-9' WHERE seq = 3",
+    ] {
+        sqlx::query(sql).execute(&mut raw).await.unwrap();
+    }
+    assert_eq!(verify().await.unwrap_err().seq, 3, "an altered entry");
+    sqlx::query("UPDATE audit_log SET target = 'r-2' WHERE seq = 3")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(verify().await, Ok(5), "restored");
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(verify().await.unwrap_err().seq, 2, "a deleted entry");
+}

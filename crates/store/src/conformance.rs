@@ -15,8 +15,8 @@ use peywand_domain::{
 };
 
 use crate::{
-    Actor, HouseholdDraft, ImportMessage, LinkageRun, MemberDraft, Page, PersonFilter, Store,
-    StoreError,
+    Actor, ApiToken, AuditFilter, HouseholdDraft, ImportMessage, LinkageRun, MemberDraft, NewUser,
+    Page, PersonFilter, SessionRecord, Store, StoreError,
 };
 
 fn actor() -> Actor {
@@ -93,6 +93,154 @@ pub async fn run_all(store: &dyn Store) {
     persons_filter_and_page(store).await;
     sites_upsert(store).await;
     linkage_runs_replace_and_decisions_stay(store).await;
+    accounts_sessions_and_tokens(store).await;
+    the_audit_log_is_a_chain(store).await;
+}
+
+async fn accounts_sessions_and_tokens(store: &dyn Store) {
+    use peywand_access::Role;
+    let new = NewUser {
+        username: "amina".into(),
+        role: Role::Registrar,
+        site_code: Some("torkham".into()),
+        password_hash: "$argon2id$stored-as-given".into(),
+    };
+    store.create_user(&new).await.expect("create");
+    assert!(matches!(
+        store.create_user(&new).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let u = store.user("amina").await.expect("read").expect("exists");
+    assert_eq!(
+        (u.role, u.site_code.as_deref()),
+        (Role::Registrar, Some("torkham"))
+    );
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert!(store.user("nobody").await.expect("read").is_none());
+
+    let until = Utc::now() + chrono::Duration::minutes(15);
+    store.login_failed("amina", None).await.expect("fail");
+    store
+        .login_failed("amina", Some(until))
+        .await
+        .expect("fail");
+    let u = store.user("amina").await.expect("read").expect("exists");
+    assert_eq!(u.failed_logins, 2);
+    assert!(u.locked_until.is_some());
+    store.login_succeeded("amina").await.expect("succeed");
+    let u = store.user("amina").await.expect("read").expect("exists");
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+
+    let now = Utc::now();
+    let session = SessionRecord {
+        digest: "session-digest".into(),
+        username: "amina".into(),
+        csrf_digest: "csrf-digest".into(),
+        expires_at: now + chrono::Duration::hours(8),
+    };
+    store.create_session(&session).await.expect("session");
+    let (found, user) = store
+        .session("session-digest", now)
+        .await
+        .expect("read")
+        .expect("live");
+    assert_eq!((found, user.username.as_str()), (session.clone(), "amina"));
+    let later = now + chrono::Duration::hours(9);
+    assert!(
+        store
+            .session("session-digest", later)
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    store.delete_session("session-digest").await.expect("end");
+    assert!(
+        store
+            .session("session-digest", now)
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    let token = ApiToken {
+        id: "t-1".into(),
+        digest: "token-digest".into(),
+        username: "amina".into(),
+        label: "kobo sync".into(),
+        created_at: now,
+        revoked_at: None,
+    };
+    store.create_token(&token).await.expect("token");
+    let u = store
+        .token_user("token-digest")
+        .await
+        .expect("read")
+        .expect("valid");
+    assert_eq!(u.username, "amina");
+    assert_eq!(
+        store.tokens(Some("amina")).await.expect("list"),
+        vec![token]
+    );
+    store.revoke_token("t-1", now).await.expect("revoke");
+    assert!(
+        store
+            .token_user("token-digest")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store.tokens(None).await.expect("list")[0]
+            .revoked_at
+            .is_some()
+    );
+    assert!(matches!(
+        store.revoke_token("t-404", now).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn the_audit_log_is_a_chain(store: &dyn Store) {
+    use peywand_access::audit::{AuditEvent, ChainVerifier};
+    let before = store
+        .audit_entries(&AuditFilter::default(), Page::new(0, 1))
+        .await
+        .expect("read")
+        .total;
+    for (actor, action) in [
+        ("amina", "login"),
+        ("amina", "view_person"),
+        ("omar", "login_failed"),
+    ] {
+        store
+            .append_audit(&AuditEvent::now(actor, action, "r-1").origin("10.0.0.7"))
+            .await
+            .expect("append");
+    }
+    let (tx, mut rx) = mpsc::channel(16);
+    let reader = tokio::spawn(async move {
+        let mut v = ChainVerifier::default();
+        while let Some(e) = rx.recv().await {
+            v.check(&e).expect("an intact chain");
+        }
+        v.head().0
+    });
+    store.audit_chain(tx).await.expect("stream");
+    assert_eq!(reader.await.expect("reader"), before as i64 + 3);
+    let amina = store
+        .audit_entries(
+            &AuditFilter {
+                actor: Some("amina".into()),
+                ..AuditFilter::default()
+            },
+            Page::new(0, 10),
+        )
+        .await
+        .expect("filter");
+    assert_eq!(amina.total, 2);
+    assert_eq!(amina.items[0].event.action, "view_person", "newest first");
+    assert_eq!(amina.items[0].event.origin, "10.0.0.7");
 }
 
 async fn import_round_trips_raw_values(store: &dyn Store) {

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use peywand_access::Role;
+use peywand_access::audit::{AuditEntry, AuditEvent};
 use peywand_domain::{
     Derived, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need, Person, PersonId,
     Purpose, RawRegistration, Relationship, ReturnType, ScoredPair, Sex, Site, Vulnerability,
@@ -208,4 +210,94 @@ pub trait Store: Send + Sync + 'static {
     async fn record_link_decision(&self, decision: &LinkDecision) -> Result<(), StoreError>;
     /// Every reviewer decision, oldest first.
     async fn link_decisions(&self) -> Result<Vec<LinkDecision>, StoreError>;
+
+    /// Creates an account; `Conflict` if the username is taken.
+    async fn create_user(&self, user: &NewUser) -> Result<(), StoreError>;
+    async fn user(&self, username: &str) -> Result<Option<UserAccount>, StoreError>;
+    /// Counts a failed sign-in, locking the account until `lock_until` when given.
+    async fn login_failed(
+        &self,
+        username: &str,
+        lock_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+    /// Clears the failed sign-in count.
+    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError>;
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session with this digest and its user, if it has not expired.
+    async fn session(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, UserAccount)>, StoreError>;
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// The user a token (by digest) acts for, unless it was revoked.
+    async fn token_user(&self, digest: &str) -> Result<Option<UserAccount>, StoreError>;
+    /// Tokens, newest first, of one user or of everyone.
+    async fn tokens(&self, username: Option<&str>) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes a token by id; `NotFound` if there is none.
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Appends an event to the audit chain and returns the stored entry.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, StoreError>;
+    /// Audit entries matching the filter, newest first.
+    async fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<Paged<AuditEntry>, StoreError>;
+    /// Streams the whole audit chain in order, for verification. Returns how many.
+    async fn audit_chain(&self, sink: mpsc::Sender<AuditEntry>) -> Result<u64, StoreError>;
+}
+
+/// An account as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub role: Role,
+    /// The site a site-bound role works at.
+    pub site_code: Option<String>,
+    pub password_hash: String,
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAccount {
+    pub username: String,
+    pub role: Role,
+    pub site_code: Option<String>,
+    pub password_hash: String,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A signed-in browser: the digests of its session id and CSRF token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub digest: String,
+    pub username: String,
+    pub csrf_digest: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A bearer token for programs, bound to a user; only its digest is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    #[serde(skip)]
+    pub digest: String,
+    pub username: String,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Filters for browsing the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
 }

@@ -1,0 +1,173 @@
+//! Who may do what in Peywand, decided in one place.
+//!
+//! A list of returnees in the wrong hands can get people killed, so access is narrow by
+//! default: each [`Role`] is granted the [`Permission`]s its work needs (the table in
+//! [`Role::can`]) and nothing else. The server checks every route against this table; the
+//! audit log ([`audit`]) records what was done under it, in a chain that shows any
+//! tampering.
+
+pub mod audit;
+mod secret;
+
+pub use secret::{Secret, hash_password, verify_password};
+
+use serde::{Deserialize, Serialize};
+
+/// The roles of the people who use Peywand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The registration desk at one site: households, duplicate warnings.
+    Registrar,
+    /// Tracing requests, match review, reunification cases.
+    Caseworker,
+    /// Assistance given, entitlement checks.
+    DistributionOfficer,
+    /// Dashboards, statistics, data quality, duplicate review, exports.
+    InformationManager,
+    /// The audit log, read only.
+    Auditor,
+    /// Users, sites, keys, backups.
+    Administrator,
+}
+
+pub const ROLES: [Role; 6] = [
+    Role::Registrar,
+    Role::Caseworker,
+    Role::DistributionOfficer,
+    Role::InformationManager,
+    Role::Auditor,
+    Role::Administrator,
+];
+
+/// What a request may do. Routes are declared with one each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Anyone, signed in or not: health, the sign-in itself, static assets.
+    Public,
+    /// Any signed-in user: their own session, the list of sites.
+    SignedIn,
+    /// Read registrations and households.
+    ViewRegistrations,
+    /// Register households and edit them.
+    Register,
+    /// Check people against the registry and see why two records match.
+    CheckDuplicates,
+    /// Decide whether two records are one person.
+    ReviewDuplicates,
+    /// Export personal data (audited, with a stated reason).
+    ExportPersonalData,
+    /// Read the audit log.
+    ViewAudit,
+    /// Manage users, tokens and sites.
+    Administer,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Registrar => "registrar",
+            Role::Caseworker => "caseworker",
+            Role::DistributionOfficer => "distribution_officer",
+            Role::InformationManager => "information_manager",
+            Role::Auditor => "auditor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        ROLES.into_iter().find(|r| r.code() == code)
+    }
+
+    /// Whether a user of this role works at one site only, and must be given it.
+    pub fn site_bound(self) -> bool {
+        matches!(
+            self,
+            Role::Registrar | Role::Caseworker | Role::DistributionOfficer
+        )
+    }
+
+    /// The access policy: the one table every route is checked against.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission as P;
+        use Role as R;
+        match permission {
+            P::Public | P::SignedIn => true,
+            P::ViewRegistrations => matches!(
+                self,
+                R::Registrar | R::Caseworker | R::DistributionOfficer | R::InformationManager
+            ),
+            P::Register | P::CheckDuplicates => {
+                matches!(self, R::Registrar | R::InformationManager)
+            }
+            P::ReviewDuplicates | P::ExportPersonalData => matches!(self, R::InformationManager),
+            P::ViewAudit => matches!(self, R::Auditor),
+            P::Administer => matches!(self, R::Administrator),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A username: what people sign in with and what the audit log names.
+pub fn valid_username(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a username is 1 to 64 letters, digits, dots, dashes, underscores or @".into())
+    }
+}
+
+/// The shortest password accepted: long passphrases beat complex short ones.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Failed sign-ins in a row after which an account is locked for [`LOCKOUT_MINUTES`].
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOCKOUT_MINUTES: i64 = 15;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_codes_round_trip() {
+        for r in ROLES {
+            assert_eq!(Role::from_code(r.code()), Some(r));
+        }
+        assert_eq!(Role::from_code("root"), None);
+    }
+
+    #[test]
+    fn the_policy_is_narrow() {
+        // Only the auditor reads the audit log; the administrator cannot read registrations.
+        let who = |p: Permission| -> Vec<Role> { ROLES.into_iter().filter(|r| r.can(p)).collect() };
+        assert_eq!(who(Permission::ViewAudit), vec![Role::Auditor]);
+        assert_eq!(who(Permission::Administer), vec![Role::Administrator]);
+        assert!(!Role::Administrator.can(Permission::ViewRegistrations));
+        assert!(!Role::Auditor.can(Permission::ViewRegistrations));
+        assert_eq!(
+            who(Permission::ExportPersonalData),
+            vec![Role::InformationManager]
+        );
+        assert_eq!(who(Permission::SignedIn).len(), ROLES.len());
+    }
+
+    #[test]
+    fn usernames() {
+        assert!(valid_username("fatima.n@torkham").is_ok());
+        assert!(valid_username("").is_err());
+        assert!(valid_username("a b").is_err());
+        assert!(valid_username(&"x".repeat(65)).is_err());
+    }
+}
