@@ -107,7 +107,7 @@ fn path_text(path: &Path) -> anyhow::Result<&str> {
         .context("the database path is not valid UTF-8")
 }
 
-async fn open(db: &Database) -> anyhow::Result<SqliteStore> {
+pub(crate) async fn open(db: &Database) -> anyhow::Result<SqliteStore> {
     let key = db.key()?;
     Ok(SqliteStore::open_with(path_text(&db.path)?, key.as_ref()).await?)
 }
@@ -211,6 +211,15 @@ pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
     let outcome = store.import(rx, &actor()).await;
     let (report, warnings) = parse.await?;
     progress.finish_and_clear();
+    if let Ok(o) = &outcome {
+        crate::access::audit(
+            &store,
+            "import",
+            &file.display().to_string(),
+            &format!("{} new registrations", o.new),
+        )
+        .await?;
+    }
     store.close().await;
     if !report.is_valid() {
         for p in &report.problems {
@@ -244,11 +253,25 @@ pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
 }
 
 /// Exports every registration as typed.
-pub async fn export(db: &Database, out: &Path) -> anyhow::Result<()> {
+/// Exports every registration as typed: personal data, so the reason is stated and audited
+/// before anything is written.
+pub async fn export(db: &Database, out: &Path, reason: &str) -> anyhow::Result<()> {
+    if reason.trim().chars().count() < 5 {
+        bail!(
+            "say why these personal data are exported, with --reason (it is kept in the audit log)"
+        );
+    }
     if !db.exists() {
         bail!("no database at {}", db.display());
     }
     let store = open(db).await?;
+    crate::access::audit(
+        &store,
+        "export_personal_data",
+        &out.display().to_string(),
+        reason.trim(),
+    )
+    .await?;
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let (tx, mut rx) = mpsc::channel::<RawRegistration>(4096);
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
@@ -343,6 +366,7 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
     let fresh = !db.exists();
     let store = open(&db).await?;
     seed_sites(&store).await?;
+    demo_users(&store, dir).await?;
     if fresh || store.count_persons().await? == 0 {
         println!(
             "building a demo database of {people} synthetic people (once; it is reused next time)…"
@@ -358,6 +382,54 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         return run_server(open(&db).await?, addr).await;
     }
     run_server(store, addr).await
+}
+
+/// The demo's accounts, one per kind of work, with generated passwords: printed once and kept
+/// in an owner-only file beside the database.
+async fn demo_users(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> {
+    use peywand_access::Role;
+    let file = dir.join("credentials.txt");
+    if store.user("admin").await?.is_some() {
+        println!("sign in with the accounts listed in {}", file.display());
+        return Ok(());
+    }
+    let accounts = [
+        ("admin", Role::Administrator, None),
+        ("manager", Role::InformationManager, None),
+        ("registrar", Role::Registrar, Some("torkham")),
+        ("caseworker", Role::Caseworker, Some("torkham")),
+        ("auditor", Role::Auditor, None),
+    ];
+    let mut listing = String::from("Peywand demo accounts (username, role, password):\n");
+    for (username, role, site) in accounts {
+        let password = peywand_access::Secret::generate("").text[..20].to_string();
+        store
+            .create_user(&peywand_store::NewUser {
+                username: username.into(),
+                role,
+                site_code: site.map(str::to_string),
+                password_hash: peywand_access::hash_password(&password)
+                    .map_err(anyhow::Error::msg)?,
+            })
+            .await?;
+        listing.push_str(&format!(
+            "  {username:<11} {:<20} {password}\n",
+            role.code()
+        ));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(
+        &mut options
+            .open(&file)
+            .with_context(|| format!("cannot write {}", file.display()))?,
+        listing.as_bytes(),
+    )?;
+    print!("{listing}");
+    println!("(also kept in {}, readable by you only)", file.display());
+    Ok(())
 }
 
 pub fn names_normalize(name: &str) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! `peywand`: the one binary for registration desks, information managers and administrators.
 
+mod access;
 mod commands;
 mod linkage;
 
@@ -37,6 +38,9 @@ enum Command {
         /// Where to write the CSV.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Why these personal data leave the registry (kept in the audit log).
+        #[arg(long)]
+        reason: String,
     },
     /// Generate realistic synthetic registrations with ground truth (for demos and tests):
     /// registry.csv, truth.csv and tracing.jsonl in the output folder.
@@ -117,10 +121,80 @@ enum Command {
         #[arg(long, conflicts_with = "new_key_file")]
         decrypt: bool,
     },
+    /// Accounts: who can sign in, with which role, at which site.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Bearer tokens for programs calling the API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
         command: NamesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input when it is not a terminal,
+    /// prompted for otherwise.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        /// registrar, caseworker, distribution_officer, information_manager, auditor or
+        /// administrator.
+        #[arg(long)]
+        role: String,
+        /// The site code a registrar, caseworker or distribution officer works at.
+        #[arg(long)]
+        site: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a user and print it, once.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: String,
+        /// What the token is for, to recognise it in the list.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (of one user with --username).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain: any altered, inserted or deleted entry is reported.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -170,7 +244,7 @@ fn run_async(command: Command) -> anyhow::Result<()> {
     rt.block_on(async move {
         match command {
             Command::Import { db, file } => commands::import(&db, &file).await,
-            Command::Export { db, out } => commands::export(&db, &out).await,
+            Command::Export { db, out, reason } => commands::export(&db, &out, &reason).await,
             Command::Serve { db, addr } => commands::serve(&db, addr).await,
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
             Command::Dedupe { db, out } => linkage::dedupe(&db, out.as_deref()).await,
@@ -191,6 +265,32 @@ fn run_async(command: Command) -> anyhow::Result<()> {
                 new_key_file,
                 decrypt: _,
             } => commands::rekey(&db, new_key_file.as_deref()).await,
+            Command::User {
+                command:
+                    UserCommand::Add {
+                        db,
+                        username,
+                        role,
+                        site,
+                    },
+            } => access::user_add(&db, &username, &role, site.as_deref()).await,
+            Command::Token {
+                command:
+                    TokenCommand::Create {
+                        db,
+                        username,
+                        label,
+                    },
+            } => access::token_create(&db, &username, &label).await,
+            Command::Token {
+                command: TokenCommand::List { db, username },
+            } => access::token_list(&db, username.as_deref()).await,
+            Command::Token {
+                command: TokenCommand::Revoke { db, id },
+            } => access::token_revoke(&db, &id).await,
+            Command::Audit {
+                command: AuditCommand::Verify { db },
+            } => access::audit_verify(&db).await,
             Command::Names { .. } | Command::Synth { .. } => Ok(()),
         }
     })

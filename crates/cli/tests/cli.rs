@@ -28,6 +28,8 @@ fn export(db: &Path, out: &Path) -> String {
         db.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--reason",
+        "round-trip check",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::read_to_string(out).unwrap()
@@ -413,10 +415,28 @@ fn an_encrypted_registry_needs_its_key_and_can_be_rekeyed() {
     assert!(!std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
 
     let outs = out.to_str().unwrap();
-    let o = peywand(&["export", "--db", dbs, "--out", outs]);
+    let o = peywand(&[
+        "export",
+        "--db",
+        dbs,
+        "--out",
+        outs,
+        "--reason",
+        "monthly backup",
+    ]);
     assert!(!o.status.success());
     assert!(text(&o).contains("key is missing or wrong"), "{}", text(&o));
-    let o = peywand(&["export", "--db", dbs, "--key-file", keys, "--out", outs]);
+    let o = peywand(&[
+        "export",
+        "--db",
+        dbs,
+        "--key-file",
+        keys,
+        "--out",
+        outs,
+        "--reason",
+        "monthly backup",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(&out).unwrap().contains("ذبیح‌الله"));
 
@@ -434,10 +454,28 @@ fn an_encrypted_registry_needs_its_key_and_can_be_rekeyed() {
         new_keys,
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = peywand(&["export", "--db", dbs, "--key-file", keys, "--out", outs]);
+    let o = peywand(&[
+        "export",
+        "--db",
+        dbs,
+        "--key-file",
+        keys,
+        "--out",
+        outs,
+        "--reason",
+        "monthly backup",
+    ]);
     assert!(!o.status.success(), "the old key no longer opens it");
     let o = Command::new(env!("CARGO_BIN_EXE_peywand"))
-        .args(["export", "--db", dbs, "--out", outs])
+        .args([
+            "export",
+            "--db",
+            dbs,
+            "--out",
+            outs,
+            "--reason",
+            "monthly backup",
+        ])
         .env("PEYWAND_DB_KEY", "a new key after the old laptop was lost")
         .env("PEYWAND_LOG", "error")
         .output()
@@ -453,4 +491,181 @@ fn an_encrypted_registry_needs_its_key_and_can_be_rekeyed() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read(&db).unwrap().starts_with(b"SQLite format 3"));
     export(&db, &out);
+}
+
+#[test]
+fn users_tokens_and_an_audit_log_that_verifies() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let dbs = db.to_str().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, GOOD).unwrap();
+    assert!(
+        peywand(&["import", "--db", dbs, csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    let add = |args: &[&str], password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peywand"))
+            .args(args)
+            .env("PEYWAND_LOG", "error")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = add(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+        ],
+        "a long passphrase",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("--site"),
+        "{}",
+        text(&o)
+    );
+    let o = add(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+            "--site",
+            "torkham",
+        ],
+        "short",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("at least 12"),
+        "{}",
+        text(&o)
+    );
+    let o = add(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "clerk",
+            "--site",
+            "torkham",
+        ],
+        "a long passphrase",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("unknown role"),
+        "{}",
+        text(&o)
+    );
+    let o = add(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+            "--site",
+            "torkham",
+        ],
+        "a long passphrase",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = add(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "auditor",
+        ],
+        "a long passphrase",
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("taken"),
+        "{}",
+        text(&o)
+    );
+
+    let o = peywand(&[
+        "token",
+        "create",
+        "--db",
+        dbs,
+        "--username",
+        "amina",
+        "--label",
+        "kobo",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let token = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(token.starts_with("pt_") && token.len() > 60, "{token}");
+    let o = peywand(&["token", "list", "--db", dbs]);
+    let listing = text(&o);
+    assert!(listing.contains("amina") && listing.contains("kobo") && !listing.contains(&token));
+    let id = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        peywand(&["token", "revoke", "--db", dbs, &id])
+            .status
+            .success()
+    );
+    assert!(
+        !peywand(&["token", "revoke", "--db", dbs, "no-such-token"])
+            .status
+            .success()
+    );
+
+    let out = dir.path().join("out.csv");
+    let o = peywand(&[
+        "export",
+        "--db",
+        dbs,
+        "--out",
+        out.to_str().unwrap(),
+        "--reason",
+        "",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("--reason"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists(), "nothing is exported without a reason");
+
+    let o = peywand(&["audit", "verify", "--db", dbs]);
+    assert!(o.status.success(), "{}", text(&o));
+    // import, user_add, token_create, token_revoke
+    assert!(text(&o).contains("intact: 4 entries"), "{}", text(&o));
 }

@@ -2,9 +2,10 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -16,6 +17,7 @@ use peywand_linkage::{Candidate, Explanation, LinkageError, Settings};
 use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, Page, PersonFilter};
 
 use crate::AppState;
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorBody};
 use crate::matching::{IndexError, IndexStatus};
 
@@ -34,7 +36,11 @@ use crate::matching::{IndexError, IndexStatus};
         list_persons,
         get_person,
         check_duplicates,
-        explain_pair
+        explain_pair,
+        sign_in,
+        whoami,
+        sign_out,
+        audit_log
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]
@@ -51,6 +57,11 @@ pub fn routes() -> Router<AppState> {
         .route("/persons/{id}", get(get_person))
         .route("/matching/check", axum::routing::post(check_duplicates))
         .route("/matching/explain", get(explain_pair))
+        .route(
+            "/session",
+            axum::routing::post(sign_in).get(whoami).delete(sign_out),
+        )
+        .route("/audit", get(audit_log))
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -78,11 +89,20 @@ async fn sites(State(s): State<AppState>) -> Result<Json<Vec<Site>>, ApiError> {
     Ok(Json(s.store.sites().await?))
 }
 
-fn actor() -> Actor {
-    // Until accounts exist, writes through the API are attributed to the API itself.
+pub(crate) fn actor(caller: &Caller) -> Actor {
     Actor {
-        username: "api".into(),
+        username: caller.username.clone(),
         at: chrono::Utc::now(),
+    }
+}
+
+/// A site-bound caller may only see and change their own site's registrations.
+pub(crate) fn check_site(caller: &Caller, site: Option<&str>) -> Result<(), ApiError> {
+    match caller.site_scope() {
+        Some(own) if site != Some(own) => Err(ApiError::Forbidden(format!(
+            "you work at {own}: this registration belongs to another site"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -168,11 +188,16 @@ pub struct HouseholdRegistered {
 #[utoipa::path(post, path = "/api/v1/households", request_body = HouseholdDraft, responses((status = 201, body = HouseholdRegistered), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_household(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     payload: Result<Json<HouseholdDraft>, JsonRejection>,
 ) -> Result<(StatusCode, Json<HouseholdRegistered>), ApiError> {
-    let draft = json(payload)?;
+    let mut draft = json(payload)?;
     validate(&draft)?;
-    let record = s.store.create_household(&draft, &actor()).await?;
+    if let Some(own) = caller.site_scope() {
+        check_site(&caller, draft.site_code.as_deref().or(Some(own)))?;
+        draft.site_code = Some(own.to_string());
+    }
+    let record = s.store.create_household(&draft, &actor(&caller)).await?;
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered");
     let records: Vec<MatchRecord> = record
         .members
@@ -208,27 +233,43 @@ async fn create_household(
 #[utoipa::path(get, path = "/api/v1/households/{id}", params(("id" = String, Path, description = "household id")), responses((status = 200, body = HouseholdRecord), (status = 404, body = ErrorBody)))]
 async fn get_household(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
     let hid = household_id(&id)?;
-    s.store
+    let record = s
+        .store
         .household(hid)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("household {id}")))
+        .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
+    check_site(&caller, record.household.site_code.as_deref())?;
+    Ok(Json(record))
 }
 
 /// Replaces a household's details and members; members keep their ids by record id.
 #[utoipa::path(put, path = "/api/v1/households/{id}", params(("id" = String, Path, description = "household id")), request_body = HouseholdDraft, responses((status = 200, body = HouseholdRecord), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_household(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     payload: Result<Json<HouseholdDraft>, JsonRejection>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
     let hid = household_id(&id)?;
-    let draft = json(payload)?;
+    let mut draft = json(payload)?;
     validate(&draft)?;
-    let record = s.store.update_household(hid, &draft, &actor()).await?;
+    if let Some(own) = caller.site_scope() {
+        let current = s
+            .store
+            .household(hid)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
+        check_site(&caller, current.household.site_code.as_deref())?;
+        draft.site_code = Some(own.to_string());
+    }
+    let record = s
+        .store
+        .update_household(hid, &draft, &actor(&caller))
+        .await?;
     s.matching.add_in_background(&record.members);
     Ok(Json(record))
 }
@@ -294,10 +335,14 @@ pub(crate) fn filter_from(q: &PersonQuery) -> Result<PersonFilter, ApiError> {
 #[utoipa::path(get, path = "/api/v1/persons", params(PersonQuery), responses((status = 200, body = PersonPage), (status = 422, body = ErrorBody)))]
 async fn list_persons(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     query: Result<Query<PersonQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PersonPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let filter = filter_from(&q)?;
+    let mut filter = filter_from(&q)?;
+    if let Some(own) = caller.site_scope() {
+        filter.site_code = Some(own.to_string());
+    }
     let page = s
         .store
         .persons(
@@ -317,16 +362,19 @@ async fn list_persons(
 #[utoipa::path(get, path = "/api/v1/persons/{id}", params(("id" = String, Path, description = "person id")), responses((status = 200, body = Person), (status = 404, body = ErrorBody)))]
 async fn get_person(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Person>, ApiError> {
     let pid: PersonId = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("person {id:?}")))?;
-    s.store
+    let person = s
+        .store
         .person(pid)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("person {id}")))
+        .ok_or_else(|| ApiError::NotFound(format!("person {id}")))?;
+    check_site(&caller, person.derived.site_code.as_deref())?;
+    Ok(Json(person))
 }
 
 /// How many likely duplicates are shown for one person.
@@ -462,4 +510,129 @@ async fn explain_pair(
             }
             other => ApiError::Unavailable(other.to_string()),
         })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// The signed-in user, and the CSRF token a browser script sends in `X-CSRF-Token` with every
+/// change.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub username: String,
+    pub role: peywand_access::Role,
+    pub site_code: Option<String>,
+    pub csrf_token: Option<String>,
+}
+
+impl From<&Caller> for SessionInfo {
+    fn from(c: &Caller) -> Self {
+        SessionInfo {
+            username: c.username.clone(),
+            role: c.role,
+            site_code: c.site_code.clone(),
+            csrf_token: c.csrf.clone(),
+        }
+    }
+}
+
+/// Signs in: sets the session cookie (HttpOnly, Secure, SameSite=Strict). Five failures in a
+/// row lock the account for 15 minutes.
+#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn sign_in(
+    State(s): State<AppState>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let from = auth::origin(request.extensions());
+    let bytes = axum::body::to_bytes(request.into_body(), 16 * 1024)
+        .await
+        .map_err(|_| ApiError::TooLarge)?;
+    let c: Credentials =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(e.to_string()))?;
+    let signed = auth::sign_in(&s, &c.username, &c.password, &from).await?;
+    Ok((
+        [(header::SET_COOKIE, signed.cookie)],
+        Json(SessionInfo::from(&signed.caller)),
+    )
+        .into_response())
+}
+
+/// Who is signed in.
+#[utoipa::path(get, path = "/api/v1/session", responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody)))]
+async fn whoami(Extension(caller): Extension<Caller>) -> Json<SessionInfo> {
+    Json(SessionInfo::from(&caller))
+}
+
+/// Signs out: the session ends on the server and the cookie is cleared.
+#[utoipa::path(delete, path = "/api/v1/session", responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn sign_out(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let cleared = auth::sign_out(&s, &headers).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cleared)]).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// The path or record acted on.
+    pub target: Option<String>,
+    /// From this time (RFC 3339).
+    pub from: Option<String>,
+    /// Up to this time (RFC 3339).
+    pub to: Option<String>,
+    pub offset: Option<u64>,
+    /// At most 500.
+    pub limit: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<peywand_access::audit::AuditEntry>,
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The audit log, newest first, for auditors.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = AuditPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn audit_log(
+    State(s): State<AppState>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let time = |v: &Option<String>, what: &str| {
+        v.as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|_| ApiError::Invalid(format!("{what} must be a time as RFC 3339")))
+            })
+            .transpose()
+    };
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let filter = peywand_store::AuditFilter {
+        actor: nonempty(&q.actor),
+        action: nonempty(&q.action),
+        target: nonempty(&q.target),
+        from: time(&q.from, "from")?,
+        to: time(&q.to, "to")?,
+    };
+    let page = s
+        .store
+        .audit_entries(
+            &filter,
+            Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(50)),
+        )
+        .await?;
+    Ok(Json(AuditPage {
+        items: page.items,
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+    }))
 }

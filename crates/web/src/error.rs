@@ -22,6 +22,12 @@ pub enum ApiError {
     TooLarge,
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
     #[error("something went wrong on the server; the request was not completed")]
     Internal,
 }
@@ -33,7 +39,8 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable key: invalid_request, not_found, conflict, bad_json, too_large, unavailable, internal.
+    /// Stable key: invalid_request, not_found, conflict, bad_json, too_large, unavailable, unauthenticated, forbidden,
+    /// too_many_attempts, internal.
     pub code: &'static str,
     pub message: String,
 }
@@ -47,6 +54,9 @@ impl ApiError {
             ApiError::BadJson(_) => "bad_json",
             ApiError::TooLarge => "too_large",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unauthenticated(_) => "unauthenticated",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::TooManyAttempts(_) => "too_many_attempts",
             ApiError::Internal => "internal",
         }
     }
@@ -57,6 +67,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

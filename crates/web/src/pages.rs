@@ -1,9 +1,10 @@
 //! Server-rendered pages: register a household, view it, list recent registrations.
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -11,10 +12,11 @@ use peywand_domain::{
     LegalBasis, Need, Person, Purpose, RawRegistration, Relationship, ReturnType, Vulnerability,
 };
 use peywand_names::place::{Gazetteer, PlaceKind};
-use peywand_store::{Actor, HouseholdDraft, MemberDraft, Page, PersonFilter};
+use peywand_store::{HouseholdDraft, MemberDraft, Page, PersonFilter};
 
 use crate::AppState;
-use crate::api::{PersonQuery, filter_from, household_id, validate};
+use crate::api::{PersonQuery, actor, check_site, filter_from, household_id, validate};
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
@@ -24,6 +26,80 @@ pub fn routes() -> Router<AppState> {
         .route("/households", axum::routing::post(create_household))
         .route("/households/{id}", get(view_household))
         .route("/static/app.css", get(css))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", axum::routing::post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    error: String,
+    username: String,
+}
+
+async fn login_page() -> Result<Html<String>, PageError> {
+    render(&LoginPage {
+        error: String::new(),
+        username: String::new(),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(s): State<AppState>,
+    ConnectInfoOrigin(from): ConnectInfoOrigin,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    match auth::sign_in(&s, f.username.trim(), &f.password, &from).await {
+        Ok(signed) => {
+            let home = if signed
+                .caller
+                .role
+                .can(peywand_access::Permission::ViewRegistrations)
+            {
+                "/"
+            } else {
+                "/api/v1/session"
+            };
+            Ok(([(header::SET_COOKIE, signed.cookie)], Redirect::to(home)).into_response())
+        }
+        Err(e @ (ApiError::Unauthenticated(_) | ApiError::TooManyAttempts(_))) => {
+            let status = if matches!(e, ApiError::TooManyAttempts(_)) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let page = render(&LoginPage {
+                error: e.to_string(),
+                username: f.username,
+            })?;
+            Ok((status, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    let cleared = auth::sign_out(&s, &headers).await?;
+    Ok(([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response())
+}
+
+/// The client's address, for the audit log of sign-ins.
+struct ConnectInfoOrigin(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ConnectInfoOrigin {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ConnectInfoOrigin(auth::origin(&parts.extensions)))
+    }
 }
 
 async fn css() -> impl IntoResponse {
@@ -54,6 +130,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = match self.0 {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
@@ -174,15 +251,21 @@ struct Recent {
     name: String,
     site: String,
     sites: Vec<(String, String)>,
+    user: String,
+    csrf: String,
 }
 
 const PAGE: u64 = 50;
 
 async fn recent(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<PersonQuery>,
 ) -> Result<Html<String>, PageError> {
-    let filter: PersonFilter = filter_from(&q)?;
+    let mut filter: PersonFilter = filter_from(&q)?;
+    if let Some(own) = caller.site_scope() {
+        filter.site_code = Some(own.to_string());
+    }
     let offset = q.offset.unwrap_or(0);
     let page = s.store.persons(&filter, Page::new(offset, PAGE)).await?;
     let shown = page.items.len() as u64;
@@ -196,6 +279,8 @@ async fn recent(
         name: q.name.clone().unwrap_or_default(),
         site: q.site.clone().unwrap_or_default(),
         sites: site_options(),
+        user: caller.username.clone(),
+        csrf: caller.csrf.clone().unwrap_or_default(),
     })
 }
 
@@ -203,6 +288,7 @@ async fn recent(
 #[template(path = "household_new.html")]
 struct NewHousehold {
     error: String,
+    csrf: String,
     sites: Vec<(String, String)>,
     provinces: Vec<(String, String)>,
     return_types: Vec<(&'static str, String)>,
@@ -217,9 +303,10 @@ struct NewHousehold {
 /// Member rows on the form; a bigger household is completed by editing.
 const MEMBER_SLOTS: usize = 8;
 
-fn new_household_page(error: String) -> NewHousehold {
+fn new_household_page(error: String, caller: &Caller) -> NewHousehold {
     NewHousehold {
         error,
+        csrf: caller.csrf.clone().unwrap_or_default(),
         sites: site_options(),
         provinces: Gazetteer::get()
             .all(PlaceKind::Province)
@@ -235,8 +322,8 @@ fn new_household_page(error: String) -> NewHousehold {
     }
 }
 
-async fn new_household() -> Result<Html<String>, PageError> {
-    render(&new_household_page(String::new()))
+async fn new_household(Extension(caller): Extension<Caller>) -> Result<Html<String>, PageError> {
+    render(&new_household_page(String::new(), &caller))
 }
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
@@ -311,18 +398,18 @@ fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
 
 async fn create_household(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let draft = draft_from_form(&fields);
+    let mut draft = draft_from_form(&fields);
     if let Err(e) = validate(&draft) {
-        let page = render(&new_household_page(e.to_string()))?;
+        let page = render(&new_household_page(e.to_string(), &caller))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let actor = Actor {
-        username: "desk".into(),
-        at: chrono::Utc::now(),
-    };
-    let record = s.store.create_household(&draft, &actor).await?;
+    if let Some(own) = caller.site_scope() {
+        draft.site_code = Some(own.to_string());
+    }
+    let record = s.store.create_household(&draft, &actor(&caller)).await?;
     s.matching.add_in_background(&record.members);
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
     Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
@@ -343,6 +430,7 @@ struct HouseholdPage {
 
 async fn view_household(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let hid = household_id(&id)?;
@@ -351,6 +439,7 @@ async fn view_household(
         .household(hid)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
+    check_site(&caller, rec.household.site_code.as_deref())?;
     let h = &rec.household;
     render(&HouseholdPage {
         reference: h.reference.clone(),

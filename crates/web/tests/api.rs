@@ -12,7 +12,44 @@ use tower::ServiceExt;
 
 struct App {
     router: axum::Router,
+    store: Arc<peywand_store_sqlite::SqliteStore>,
+    /// A bearer token of an information manager, sent by `call` unless the request names
+    /// its own credentials.
+    token: String,
     _dir: tempfile::TempDir,
+}
+
+/// Creates a user with this role (and site) and returns a bearer token for them.
+async fn user_with_token(
+    store: &peywand_store_sqlite::SqliteStore,
+    username: &str,
+    role: peywand_access::Role,
+    site: Option<&str>,
+    password: &str,
+) -> String {
+    use peywand_store::Store;
+    store
+        .create_user(&peywand_store::NewUser {
+            username: username.into(),
+            role,
+            site_code: site.map(str::to_string),
+            password_hash: peywand_access::hash_password(password).unwrap(),
+        })
+        .await
+        .unwrap();
+    let token = peywand_access::Secret::generate("pt_");
+    store
+        .create_token(&peywand_store::ApiToken {
+            id: format!("token-of-{username}"),
+            digest: token.digest.clone(),
+            username: username.into(),
+            label: "tests".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        })
+        .await
+        .unwrap();
+    token.text
 }
 
 async fn app() -> App {
@@ -25,7 +62,16 @@ async fn app() -> App {
 
 /// The application on `store`, once its matching index has finished loading.
 async fn app_on(store: peywand_store_sqlite::SqliteStore, dir: tempfile::TempDir) -> App {
-    let state = peywand_web::AppState::new(Arc::new(store));
+    let token = user_with_token(
+        &store,
+        "imogen",
+        peywand_access::Role::InformationManager,
+        None,
+        "information manager's passphrase",
+    )
+    .await;
+    let store = Arc::new(store);
+    let state = peywand_web::AppState::new(store.clone());
     for _ in 0..600 {
         if state.matching.status() != peywand_web::IndexStatus::Loading {
             break;
@@ -34,6 +80,8 @@ async fn app_on(store: peywand_store_sqlite::SqliteStore, dir: tempfile::TempDir
     }
     App {
         router: peywand_web::router(state),
+        store,
+        token,
         _dir: dir,
     }
 }
@@ -45,7 +93,31 @@ async fn call(
     body: Option<&str>,
     content_type: &str,
 ) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    let bearer = format!("Bearer {}", app.token);
+    call_with(
+        app,
+        method,
+        uri,
+        body,
+        content_type,
+        &[("authorization", &bearer)],
+    )
+    .await
+}
+
+/// A request with exactly these extra headers (credentials included).
+async fn call_with(
+    app: &App,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    content_type: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
     let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     if body.is_some() {
         req = req.header("content-type", content_type);
     }
@@ -491,4 +563,377 @@ async fn before_any_deduplication_the_desk_still_saves_and_is_told_why_there_are
         (s, e["error"]["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
     );
+}
+
+/// Every route in the access policy, for every role and for no one: each is allowed exactly
+/// where the policy says, and refused everywhere else. Generated from the route table, so a
+/// new route is walked too; and every route the API documents must have a rule.
+#[tokio::test]
+async fn every_route_for_every_role_follows_the_policy() {
+    use peywand_access::{Permission, ROLES};
+    use peywand_web::auth::RULES;
+    let app = app().await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        let name = format!("user-{role}");
+        let site = role.site_bound().then_some("torkham");
+        let token = user_with_token(&app.store, &name, role, site, "a passphrase for tests").await;
+        tokens.push((role, format!("Bearer {token}")));
+    }
+    let some_id = "0190f0a0-0000-7000-8000-000000000000";
+    let mut walked = 0;
+    for rule in RULES {
+        let uri = rule.path.replace("{id}", some_id);
+        let (body, content_type) = match (rule.method.as_str(), uri.starts_with("/api/")) {
+            ("GET" | "DELETE", _) => (None, ""),
+            (_, true) => (Some("{}"), "application/json"),
+            (_, false) => (Some("site=torkham"), "application/x-www-form-urlencoded"),
+        };
+        let method = rule.method.as_str();
+        let (status, _, headers) = call_with(&app, method, &uri, body, content_type, &[]).await;
+        if rule.permission == Permission::Public {
+            assert!(
+                status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                "{method} {uri} is public: {status}"
+            );
+        } else if uri.starts_with("/api/") {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {uri} without credentials"
+            );
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{method} {uri} without credentials"
+            );
+            assert_eq!(headers["location"], "/login");
+        }
+        for (role, bearer) in &tokens {
+            let (status, bytes, _) = call_with(
+                &app,
+                method,
+                &uri,
+                body,
+                content_type,
+                &[("authorization", bearer)],
+            )
+            .await;
+            let refused_by_role = status == StatusCode::FORBIDDEN
+                && String::from_utf8_lossy(&bytes).contains("role does not give access");
+            assert_eq!(
+                refused_by_role,
+                !role.can(rule.permission),
+                "{method} {uri} as {role}: {status}"
+            );
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {uri} as {role}");
+            walked += 1;
+        }
+    }
+    assert_eq!(walked, RULES.len() * ROLES.len());
+
+    let (_, spec) = json_call(&app, "GET", "/api/v1/openapi.json", None).await;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let declared = RULES
+                .iter()
+                .any(|r| r.path == path && r.method.as_str().eq_ignore_ascii_case(method));
+            assert!(declared, "{method} {path} has no access rule");
+        }
+    }
+}
+
+fn cookie_of(headers: &axum::http::HeaderMap) -> String {
+    let set = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_browser_session_needs_its_csrf_token_for_changes_and_ends_on_sign_out() {
+    let app = app().await;
+    let login =
+        json!({"username": "imogen", "password": "information manager's passphrase"}).to_string();
+    let (s, body, headers) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&login),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let info: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(info["role"], "information_manager");
+    let csrf = info["csrf_token"].as_str().unwrap().to_string();
+    let cookie = cookie_of(&headers);
+    let household = household().to_string();
+
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&household),
+        "application/json",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token: refused");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&household),
+        "application/json",
+        &[("cookie", &cookie), ("x-csrf-token", "forged")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a wrong CSRF token: refused");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&household),
+        "application/json",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // A form carries the token as a field.
+    let form =
+        format!("csrf={csrf}&site=torkham&legal_basis=consent&given_name_0=Gul+Bibi&sex_0=F");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/households",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/households",
+        Some("site=torkham&given_name_0=Gul"),
+        "application/x-www-form-urlencoded",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let (s, _, headers) = call_with(
+        &app,
+        "DELETE",
+        "/api/v1/session",
+        None,
+        "",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (s, _, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/session",
+        None,
+        "",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the session ended on the server"
+    );
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_and_everything_is_audited() {
+    let app = app().await;
+    let auditor = user_with_token(
+        &app.store,
+        "aziz",
+        peywand_access::Role::Auditor,
+        None,
+        "the auditor's passphrase",
+    )
+    .await;
+    let attempt = |password: &str| json!({"username": "imogen", "password": password}).to_string();
+    for _ in 0..peywand_access::MAX_FAILED_LOGINS {
+        let (s, body, _) = call_with(
+            &app,
+            "POST",
+            "/api/v1/session",
+            Some(&attempt("guess")),
+            "application/json",
+            &[],
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (s, body, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&attempt("information manager's passphrase")),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password"
+    );
+    assert!(String::from_utf8_lossy(&body).contains("locked"));
+    let (s, body, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&json!({"username": "nobody", "password": "x"}).to_string()),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        String::from_utf8_lossy(&body).contains("wrong username or password"),
+        "the same words for an unknown user"
+    );
+
+    let (s, _) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let bearer = format!("Bearer {auditor}");
+    let (s, body, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/audit?actor=imogen&limit=100",
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let log: Value = serde_json::from_slice(&body).unwrap();
+    let actions: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions[0], ("register_household", "ok"), "{actions:?}");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| a.1 == "denied: wrong password")
+            .count(),
+        5,
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("login", "denied: locked")),
+        "{actions:?}"
+    );
+    // The information manager cannot read the log; the attempt is itself logged.
+    let (s, _) = json_call(&app, "GET", "/api/v1/audit", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_registrar_sees_and_changes_only_their_own_site() {
+    let app = app().await;
+    let (s, other) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let at_torkham = user_with_token(
+        &app.store,
+        "rahim",
+        peywand_access::Role::Registrar,
+        Some("spin-boldak"),
+        "a registrar's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {at_torkham}");
+    let id = other["household"]["id"].as_str().unwrap();
+    let (s, _, _) = call_with(
+        &app,
+        "GET",
+        &format!("/api/v1/households/{id}"),
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a household of another site");
+    let (s, body, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/persons",
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["total"], 0);
+    // What they register is registered at their site, whatever the form says.
+    let (s, body, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&household().to_string()),
+        "application/json",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the draft names another site: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let mut own = household();
+    own["site_code"] = json!("spin-boldak");
+    let (s, body, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&own.to_string()),
+        "application/json",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let (_, body, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/persons",
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["total"], 2);
 }

@@ -1,0 +1,169 @@
+//! Accounts, tokens and the audit log from the command line: what an administrator and an
+//! auditor do on the site's laptop.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use tokio::sync::mpsc;
+
+use peywand_access::audit::{AuditEvent, ChainVerifier};
+use peywand_access::{MIN_PASSWORD_CHARS, Role, Secret, hash_password, valid_username};
+use peywand_store::{ApiToken, NewUser, Store};
+use peywand_store_sqlite::SqliteStore;
+
+use crate::commands::{Database, open, open_existing};
+
+/// The command line's name in the audit log: the operating-system account that ran it.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+/// Records something done from the command line.
+pub async fn audit(
+    store: &SqliteStore,
+    action: &str,
+    target: &str,
+    purpose: &str,
+) -> anyhow::Result<()> {
+    let event = AuditEvent::now(&cli_actor(), action, target)
+        .purpose(purpose)
+        .origin("cli");
+    store
+        .append_audit(&event)
+        .await
+        .context("the audit log cannot be written, so nothing was done")?;
+    Ok(())
+}
+
+/// The new user's password: prompted twice without echo at a terminal, else the first line
+/// of standard input (for scripts).
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("password again: ")?;
+        if first != again {
+            bail!("the two passwords differ: nothing was created");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        bail!(
+            "a password must be at least {MIN_PASSWORD_CHARS} characters: a few words make a good one"
+        );
+    }
+    Ok(password)
+}
+
+pub async fn user_add(
+    db: &Database,
+    username: &str,
+    role: &str,
+    site: Option<&str>,
+) -> anyhow::Result<()> {
+    valid_username(username).map_err(anyhow::Error::msg)?;
+    let role = Role::from_code(role).with_context(|| {
+        format!("unknown role {role}: one of registrar, caseworker, distribution_officer, information_manager, auditor, administrator")
+    })?;
+    let site = site.map(str::trim).filter(|s| !s.is_empty());
+    if role.site_bound() && site.is_none() {
+        bail!("a {role} works at one site: give it with --site");
+    }
+    let password = read_password()?;
+    let password_hash = hash_password(&password).map_err(anyhow::Error::msg)?;
+    let store = open(db).await?;
+    store
+        .create_user(&NewUser {
+            username: username.to_string(),
+            role,
+            site_code: site.map(str::to_string),
+            password_hash,
+        })
+        .await?;
+    audit(&store, "user_add", username, role.code()).await?;
+    store.close().await;
+    println!("user {username} created as {role}");
+    Ok(())
+}
+
+pub async fn token_create(db: &Database, username: &str, label: &str) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    if store.user(username).await?.is_none() {
+        bail!("no user {username}");
+    }
+    let token = Secret::generate("pt_");
+    let id = uuid::Uuid::now_v7().to_string();
+    store
+        .create_token(&ApiToken {
+            id: id.clone(),
+            digest: token.digest.clone(),
+            username: username.to_string(),
+            label: label.to_string(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        })
+        .await?;
+    audit(&store, "token_create", &id, username).await?;
+    store.close().await;
+    eprintln!("token {id} for {username}; it is shown once, keep it secret:");
+    println!("{}", token.text);
+    Ok(())
+}
+
+pub async fn token_list(db: &Database, username: Option<&str>) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let tokens = store.tokens(username).await?;
+    store.close().await;
+    println!(
+        "{:<38} {:<20} {:<20} {:<26} revoked",
+        "id", "user", "label", "created"
+    );
+    for t in tokens {
+        println!(
+            "{:<38} {:<20} {:<20} {:<26} {}",
+            t.id,
+            t.username,
+            t.label,
+            t.created_at.format("%Y-%m-%d %H:%M UTC"),
+            t.revoked_at
+                .map(|r| r.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub async fn token_revoke(db: &Database, id: &str) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    store.revoke_token(id, chrono::Utc::now()).await?;
+    audit(&store, "token_revoke", id, "").await?;
+    store.close().await;
+    println!("token {id} revoked");
+    Ok(())
+}
+
+/// Walks the whole audit chain; fails at the first altered, missing or inserted entry.
+pub async fn audit_verify(db: &Database) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let (tx, mut rx) = mpsc::channel(4096);
+    let checker = tokio::spawn(async move {
+        let mut v = ChainVerifier::default();
+        while let Some(e) = rx.recv().await {
+            v.check(&e)?;
+        }
+        let (n, head) = v.head();
+        Ok::<_, peywand_access::audit::ChainBreak>((n, head.to_string()))
+    });
+    store.audit_chain(tx).await?;
+    store.close().await;
+    let (n, head) = checker.await??;
+    println!("the audit log is intact: {n} entries");
+    println!("head {head}");
+    Ok(())
+}

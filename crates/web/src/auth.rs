@@ -1,0 +1,458 @@
+//! Who is calling, and whether they may: every route is declared in [`RULES`] with the
+//! permission it needs, and one middleware enforces it before any handler runs. A route with
+//! no rule is refused (fail closed). Browsers authenticate with a session cookie and must echo
+//! a CSRF token on every change; programs send a bearer token.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use peywand_access::audit::AuditEvent;
+use peywand_access::{Permission, Role, Secret};
+use peywand_store::UserAccount;
+
+use crate::error::ApiError;
+use crate::{AppState, MAX_BODY_BYTES};
+
+/// One route and what it needs.
+pub struct Rule {
+    pub method: Method,
+    pub path: &'static str,
+    pub permission: Permission,
+    /// The audit log's name for the action; `None`: not audited (no personal data).
+    pub action: Option<&'static str>,
+}
+
+const fn rule(
+    method: Method,
+    path: &'static str,
+    permission: Permission,
+    action: Option<&'static str>,
+) -> Rule {
+    Rule {
+        method,
+        path,
+        permission,
+        action,
+    }
+}
+
+/// The access policy of every route, API and pages alike.
+pub static RULES: &[Rule] = &[
+    rule(Method::GET, "/api/v1/health", Permission::Public, None),
+    rule(
+        Method::GET,
+        "/api/v1/openapi.json",
+        Permission::Public,
+        None,
+    ),
+    rule(Method::POST, "/api/v1/session", Permission::Public, None),
+    rule(Method::GET, "/api/v1/session", Permission::SignedIn, None),
+    rule(
+        Method::DELETE,
+        "/api/v1/session",
+        Permission::SignedIn,
+        Some("logout"),
+    ),
+    rule(Method::GET, "/api/v1/sites", Permission::SignedIn, None),
+    rule(
+        Method::POST,
+        "/api/v1/households",
+        Permission::Register,
+        Some("register_household"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/households/{id}",
+        Permission::ViewRegistrations,
+        Some("view_household"),
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/households/{id}",
+        Permission::Register,
+        Some("edit_household"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/persons",
+        Permission::ViewRegistrations,
+        Some("list_persons"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/persons/{id}",
+        Permission::ViewRegistrations,
+        Some("view_person"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/matching/check",
+        Permission::CheckDuplicates,
+        Some("check_duplicates"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/matching/explain",
+        Permission::CheckDuplicates,
+        Some("explain_match"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/audit",
+        Permission::ViewAudit,
+        Some("view_audit"),
+    ),
+    rule(Method::GET, "/login", Permission::Public, None),
+    rule(Method::POST, "/login", Permission::Public, None),
+    rule(
+        Method::POST,
+        "/logout",
+        Permission::SignedIn,
+        Some("logout"),
+    ),
+    rule(
+        Method::GET,
+        "/",
+        Permission::ViewRegistrations,
+        Some("list_persons"),
+    ),
+    rule(Method::GET, "/households/new", Permission::Register, None),
+    rule(
+        Method::POST,
+        "/households",
+        Permission::Register,
+        Some("register_household"),
+    ),
+    rule(
+        Method::GET,
+        "/households/{id}",
+        Permission::ViewRegistrations,
+        Some("view_household"),
+    ),
+    rule(Method::GET, "/static/app.css", Permission::Public, None),
+];
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "peywand_session";
+/// The header a browser script echoes the CSRF token in; forms send a `csrf` field.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The header a caller states the purpose of an access in.
+pub const PURPOSE_HEADER: &str = "x-purpose";
+/// A session lasts one working day.
+pub const SESSION_HOURS: i64 = 10;
+
+/// The signed-in user a request acts for.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub username: String,
+    pub role: Role,
+    pub site_code: Option<String>,
+    /// The CSRF token of a browser session, for forms to carry; `None` for a bearer token.
+    pub csrf: Option<String>,
+}
+
+impl Caller {
+    fn from_user(u: UserAccount, csrf: Option<String>) -> Caller {
+        Caller {
+            username: u.username,
+            role: u.role,
+            site_code: u.site_code,
+            csrf,
+        }
+    }
+
+    /// The site this caller is confined to, if their role is site-bound.
+    pub fn site_scope(&self) -> Option<&str> {
+        if self.role.site_bound() {
+            // A site-bound user without a site sees nothing rather than everything.
+            Some(self.site_code.as_deref().unwrap_or("\u{0}none"))
+        } else {
+            None
+        }
+    }
+}
+
+/// The CSRF token of a session: derived from the session id, which only the browser holds.
+pub fn csrf_token(session_text: &str) -> String {
+    Secret::digest_of(&format!("csrf:{session_text}"))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Where a request came from, for the audit log.
+pub fn origin(req_extensions: &axum::http::Extensions) -> String {
+    req_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
+enum Credential {
+    Token,
+    Session { csrf: String },
+}
+
+async fn authenticate(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Caller, Credential)>, ApiError> {
+    if let Some(token) = bearer(headers) {
+        let user = s.store.token_user(&Secret::digest_of(token)).await?;
+        return Ok(user.map(|u| (Caller::from_user(u, None), Credential::Token)));
+    }
+    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let found = s
+        .store
+        .session(&Secret::digest_of(session), chrono::Utc::now())
+        .await?;
+    Ok(found.map(|(_, u)| {
+        let csrf = csrf_token(session);
+        (
+            Caller::from_user(u, Some(csrf.clone())),
+            Credential::Session { csrf },
+        )
+    }))
+}
+
+fn is_page(path: &str) -> bool {
+    !path.starts_with("/api/")
+}
+
+fn refuse(path: &str, status: StatusCode, message: String) -> Response {
+    if is_page(path) && status == StatusCode::UNAUTHORIZED {
+        return Redirect::to("/login").into_response();
+    }
+    let e = match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthenticated(message),
+        StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+        _ => ApiError::Internal,
+    };
+    e.into_response()
+}
+
+/// Reads a form body's `csrf` field and gives the body back untouched.
+async fn form_csrf(req: Request) -> Result<(Request, Option<String>), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge.into_response())?;
+    let csrf = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|fields| {
+            fields
+                .into_iter()
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v)
+        });
+    Ok((Request::from_parts(parts, Body::from(bytes)), csrf))
+}
+
+/// The middleware: finds the route's rule, authenticates, authorises, checks CSRF, audits.
+pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let method = req.method().clone();
+    let Some(rule) = RULES.iter().find(|r| r.path == path && r.method == method) else {
+        tracing::error!(%method, path, "a route has no access rule: refused");
+        return ApiError::Internal.into_response();
+    };
+    if rule.permission == Permission::Public {
+        return next.run(req).await;
+    }
+    let (caller, credential) = match authenticate(&s, req.headers()).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return refuse(
+                &path,
+                StatusCode::UNAUTHORIZED,
+                "sign in first (a session cookie or a bearer token)".into(),
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    let from = origin(req.extensions());
+    let target = req.uri().path().to_string();
+    let purpose = req
+        .headers()
+        .get(PURPOSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect::<String>())
+        .unwrap_or_default();
+    let audit = |outcome: &str| {
+        let action = rule.action.unwrap_or("request");
+        AuditEvent::now(&caller.username, action, &target)
+            .origin(&from)
+            .purpose(&purpose)
+            .outcome(outcome)
+    };
+    if !caller.role.can(rule.permission) {
+        let _ = s.store.append_audit(&audit("denied")).await;
+        return refuse(
+            &path,
+            StatusCode::FORBIDDEN,
+            format!("the {} role does not give access to this", caller.role),
+        );
+    }
+    let mut req = req;
+    if let Credential::Session { csrf } = &credential
+        && !matches!(method, Method::GET | Method::HEAD)
+    {
+        let mut presented = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if presented.is_none() && is_form {
+            match form_csrf(req).await {
+                Ok((r, field)) => {
+                    req = r;
+                    presented = field;
+                }
+                Err(resp) => return resp,
+            }
+        }
+        if presented.as_deref() != Some(csrf.as_str()) {
+            let _ = s.store.append_audit(&audit("denied: no CSRF token")).await;
+            return refuse(
+                &path,
+                StatusCode::FORBIDDEN,
+                "this change did not come from a Peywand page (missing CSRF token): reload the page and try again".into(),
+            );
+        }
+    }
+    req.extensions_mut().insert(caller.clone());
+    let response = next.run(req).await;
+    if rule.action.is_some() {
+        let status = response.status();
+        let outcome = if status.is_success() || status.is_redirection() {
+            "ok".to_string()
+        } else {
+            status.as_u16().to_string()
+        };
+        if let Err(e) = s.store.append_audit(&audit(&outcome)).await {
+            tracing::error!(error = %e, "the audit log cannot be written");
+        }
+    }
+    response
+}
+
+/// A hash to check against when the username does not exist, so that a wrong username takes
+/// as long as a wrong password and does not reveal who has an account.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    peywand_access::hash_password("no such user, no such password").unwrap_or_default()
+});
+
+/// A new browser session: the cookie to set and the CSRF token for the page.
+pub struct SignedIn {
+    pub caller: Caller,
+    pub cookie: String,
+}
+
+/// Checks a username and password, with lockout after repeated failures; every attempt is
+/// audited.
+pub async fn sign_in(
+    s: &AppState,
+    username: &str,
+    password: &str,
+    from: &str,
+) -> Result<SignedIn, ApiError> {
+    let now = chrono::Utc::now();
+    let user = s.store.user(username).await?;
+    let audit = |outcome: &str| {
+        AuditEvent::now(username, "login", "")
+            .origin(from)
+            .outcome(outcome)
+    };
+    if let Some(u) = &user
+        && let Some(until) = u.locked_until
+        && until > now
+    {
+        s.store.append_audit(&audit("denied: locked")).await?;
+        let minutes = (until - now).num_minutes() + 1;
+        return Err(ApiError::TooManyAttempts(format!(
+            "too many failed sign-ins: this account is locked for {minutes} more minutes"
+        )));
+    }
+    let hash = user
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || peywand_access::verify_password(&password, &hash))
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let Some(user) = user.filter(|_| ok) else {
+        if let Some(u) = s.store.user(username).await? {
+            let lock = (u.failed_logins + 1 >= peywand_access::MAX_FAILED_LOGINS)
+                .then(|| now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES));
+            s.store.login_failed(username, lock).await?;
+        }
+        s.store
+            .append_audit(&audit("denied: wrong password"))
+            .await?;
+        return Err(ApiError::Unauthenticated(
+            "wrong username or password".into(),
+        ));
+    };
+    s.store.login_succeeded(username).await?;
+    let session = Secret::generate("ps_");
+    let csrf = csrf_token(&session.text);
+    s.store
+        .create_session(&peywand_store::SessionRecord {
+            digest: session.digest.clone(),
+            username: user.username.clone(),
+            csrf_digest: Secret::digest_of(&csrf),
+            expires_at: now + chrono::Duration::hours(SESSION_HOURS),
+        })
+        .await?;
+    s.store.append_audit(&audit("ok")).await?;
+    Ok(SignedIn {
+        caller: Caller::from_user(user, Some(csrf)),
+        cookie: format!(
+            "{SESSION_COOKIE}={}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+            session.text,
+            SESSION_HOURS * 3600
+        ),
+    })
+}
+
+/// Ends the session the request carries.
+pub async fn sign_out(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(session) = cookie(headers, SESSION_COOKIE) {
+        s.store.delete_session(&Secret::digest_of(session)).await?;
+    }
+    Ok(format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
+    ))
+}
