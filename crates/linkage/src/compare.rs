@@ -208,22 +208,51 @@ fn same_or_not<T: PartialEq + Default>(a: T, b: T) -> u8 {
 /// Compares two records on every field but the household, which needs the other pairs' scores.
 pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     let mut p = Pattern(0);
-    for (f, field) in [
+    let fields = [
         NameField::Given,
         NameField::Father,
         NameField::Grandfather,
         NameField::Family,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        p = p.with(f, name_level(ds, a.name(field), b.name(field)));
+    ];
+    let mut levels = [MISSING; 4];
+    for (level, field) in levels.iter_mut().zip(fields) {
+        *level = name_level(ds, a.name(field), b.name(field));
     }
-    p = p.with(4, birth_level(a.birth(), b.birth()));
+    let birth = birth_level(a.birth(), b.birth());
+    swapped_names(ds, a, b, &mut levels, birth);
+    for (f, level) in levels.into_iter().enumerate() {
+        p = p.with(f, level);
+    }
+    p = p.with(4, birth);
     p = p.with(5, same_or_not(a.sex, b.sex));
     p = p.with(6, same_or_not(a.province, b.province));
     p = p.with(7, same_or_not(a.document, b.document));
     p.with(8, same_or_not(a.phone, b.phone))
+}
+
+/// Names typed in each other's boxes (a given name entered as the family name, or as the
+/// father's name) agree crossed: both fields then count as spelling variants. A crossed
+/// given and father's name also describes a man and his son named after his grandfather, so
+/// it counts only when the birth years agree.
+fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8) {
+    const WEAK: u8 = 4;
+    const VARIANT: u8 = 2;
+    if levels[0] < WEAK {
+        return;
+    }
+    let given = NameField::Given;
+    for (f, other) in [(3, NameField::Family), (1, NameField::Father)] {
+        if levels[f] < WEAK || (other == NameField::Father && !(1..=2).contains(&birth)) {
+            continue;
+        }
+        let x = name_level(ds, a.name(given), b.name(other));
+        let y = name_level(ds, a.name(other), b.name(given));
+        if (1..=VARIANT).contains(&x) && (1..=VARIANT).contains(&y) {
+            levels[0] = VARIANT;
+            levels[f] = VARIANT;
+            return;
+        }
+    }
 }
 
 /// The household level of a pair: whether other members of the two households also match.
@@ -238,6 +267,7 @@ pub(crate) fn household_level(other_members: bool, other_matches: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peywand_domain::MatchRecord;
 
     #[test]
     fn patterns_pack_and_unpack() {
@@ -255,6 +285,47 @@ mod tests {
         assert_eq!(birth_level(Some((1990, 1990)), Some((1991, 1995))), 2);
         assert_eq!(birth_level(Some((1990, 1990)), Some((2000, 2000))), 5);
         assert_eq!(birth_level(None, Some((2000, 2000))), MISSING);
+    }
+
+    fn record(id: &str, given: &str, father: &str, family: &str, born: i32) -> MatchRecord {
+        MatchRecord {
+            record_id: id.into(),
+            household: id.into(),
+            given_name: Some(given.into()),
+            father_name: Some(father.into()),
+            family_name: Some(family.into()),
+            birth_year_min: Some(born),
+            birth_year_max: Some(born),
+            ..MatchRecord::default()
+        }
+    }
+
+    fn names(a: MatchRecord, b: MatchRecord) -> [u8; 4] {
+        let ds = Dataset::build(&[a, b]);
+        let p = compare(&ds, &ds.recs[0], &ds.recs[1]);
+        [p.level(0), p.level(1), p.level(2), p.level(3)]
+    }
+
+    #[test]
+    fn names_in_each_others_boxes_agree_crossed() {
+        // Given and family name swapped by a clerk.
+        let swapped = names(
+            record("a", "Karim", "Nabi", "Sahak", 1990),
+            record("b", "Sahak", "Nabi", "Karim", 1990),
+        );
+        assert_eq!(swapped, [2, 1, MISSING, 2]);
+        // Given and father's name swapped, same birth years: one person.
+        let swapped = names(
+            record("a", "Karim", "Nabi", "", 1990),
+            record("b", "Nabi", "Karim", "", 1990),
+        );
+        assert_eq!(&swapped[..2], &[2, 2]);
+        // A man and his son named after the grandfather: not crossed, years apart.
+        let father_and_son = names(
+            record("son", "Ghani", "Nabi", "", 1995),
+            record("father", "Nabi", "Ghani", "", 1968),
+        );
+        assert_eq!(&father_and_son[..2], &[5, 5]);
     }
 
     #[test]
