@@ -168,6 +168,18 @@ fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
+/// The page a query asks for, refusing numbers no listing could reach.
+pub(crate) fn page_of(offset: Option<u64>, limit: Option<u64>) -> Result<Page, ApiError> {
+    const MAX: u64 = 1_000_000_000;
+    let (offset, limit) = (offset.unwrap_or(0), limit.unwrap_or(50));
+    if offset > MAX || limit == 0 || limit > MAX {
+        return Err(ApiError::Invalid(
+            "offset must be 0 to 1,000,000,000 and limit 1 to 500".into(),
+        ));
+    }
+    Ok(Page::new(offset, limit))
+}
+
 pub(crate) fn household_id(id: &str) -> Result<HouseholdId, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
@@ -290,8 +302,11 @@ pub struct PersonQuery {
     pub from: Option<String>,
     /// Registered on or before (YYYY-MM-DD).
     pub to: Option<String>,
+    /// How many results to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     pub offset: Option<u64>,
-    /// At most 500.
+    /// How many results, 1 to 500 (more are cut to 500).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub limit: Option<u64>,
 }
 
@@ -345,10 +360,7 @@ async fn list_persons(
     }
     let page = s
         .store
-        .persons(
-            &filter,
-            Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(50)),
-        )
+        .persons(&filter, page_of(q.offset, q.limit)?)
         .await?;
     Ok(Json(PersonPage {
         items: page.items,
@@ -446,10 +458,13 @@ async fn check_duplicates(
             "give between 1 and {MAX_MEMBERS} people to check"
         )));
     }
-    let household = match check.household_id.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => household_key(household_id(h)?),
-        None => String::new(),
-    };
+    let household =
+        match check.household_id.as_deref().filter(|h| !h.is_empty()) {
+            Some(h) => household_key(h.parse::<HouseholdId>().map_err(|_| {
+                ApiError::Invalid(format!("household_id {h:?} is not a household id"))
+            })?),
+            None => String::new(),
+        };
     let mut probes = Vec::with_capacity(check.members.len());
     for (i, raw) in check.members.iter().enumerate() {
         for (column, value) in RawRegistration::COLUMNS.iter().zip(raw.values()) {
@@ -493,7 +508,7 @@ pub struct PairQuery {
 
 /// Each field's part in the match weight of two registrations, and the probability that they
 /// are one person.
-#[utoipa::path(get, path = "/api/v1/matching/explain", params(PairQuery), responses((status = 200, body = Explanation), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/matching/explain", params(PairQuery), responses((status = 200, body = Explanation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn explain_pair(
     State(s): State<AppState>,
     query: Result<Query<PairQuery>, axum::extract::rejection::QueryRejection>,
@@ -541,7 +556,7 @@ impl From<&Caller> for SessionInfo {
 
 /// Signs in: sets the session cookie (HttpOnly, Secure, SameSite=Strict). Five failures in a
 /// row lock the account for 15 minutes.
-#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(s): State<AppState>,
     request: axum::extract::Request,
@@ -584,8 +599,11 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// Up to this time (RFC 3339).
     pub to: Option<String>,
+    /// How many results to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     pub offset: Option<u64>,
-    /// At most 500.
+    /// How many results, 1 to 500 (more are cut to 500).
+    #[param(minimum = 1, maximum = 1_000_000_000)]
     pub limit: Option<u64>,
 }
 
@@ -624,10 +642,7 @@ async fn audit_log(
     };
     let page = s
         .store
-        .audit_entries(
-            &filter,
-            Page::new(q.offset.unwrap_or(0), q.limit.unwrap_or(50)),
-        )
+        .audit_entries(&filter, page_of(q.offset, q.limit)?)
         .await?;
     Ok(Json(AuditPage {
         items: page.items,

@@ -280,6 +280,10 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_default();
     let method = req.method().clone();
     let Some(rule) = RULES.iter().find(|r| r.path == path && r.method == method) else {
+        if RULES.iter().any(|r| r.path == path) {
+            // A method this route does not serve (TRACE, say).
+            return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        }
         tracing::error!(%method, path, "a route has no access rule: refused");
         return ApiError::Internal.into_response();
     };

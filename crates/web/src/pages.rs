@@ -266,7 +266,7 @@ async fn recent(
     if let Some(own) = caller.site_scope() {
         filter.site_code = Some(own.to_string());
     }
-    let offset = q.offset.unwrap_or(0);
+    let offset = crate::api::page_of(q.offset, None)?.offset;
     let page = s.store.persons(&filter, Page::new(offset, PAGE)).await?;
     let shown = page.items.len() as u64;
     render(&Recent {
