@@ -167,3 +167,38 @@ pub async fn audit_verify(db: &Database) -> anyhow::Result<()> {
     println!("head {head}");
     Ok(())
 }
+
+/// Erases one registration, or every registration recorded before a date; the reason goes
+/// to the audit log first.
+pub async fn purge(
+    db: &Database,
+    record: Option<&str>,
+    registered_before: Option<chrono::NaiveDate>,
+    reason: &str,
+) -> anyhow::Result<()> {
+    if reason.trim().chars().count() < 5 {
+        bail!("say why these data are erased, with --reason (it is kept in the audit log)");
+    }
+    let store = open_existing(db).await?;
+    match (record, registered_before) {
+        (Some(record), _) => {
+            audit(&store, "purge_person", record, reason.trim()).await?;
+            let found = store.purge_person(record).await?;
+            store.close().await;
+            if !found {
+                bail!("no registration {record}: nothing was erased");
+            }
+            println!("registration {record} erased");
+        }
+        (None, Some(date)) => {
+            let cutoff = date.and_hms_opt(0, 0, 0).context("not a date")?.and_utc();
+            audit(&store, "purge_expired", &date.to_string(), reason.trim()).await?;
+            let n = store.purge_registered_before(cutoff).await?;
+            store.close().await;
+            println!("{n} registrations recorded before {date} erased");
+        }
+        (None, None) => bail!("give --record ID or --registered-before DATE"),
+    }
+    println!("a running server keeps them in its matching index until it restarts");
+    Ok(())
+}

@@ -109,7 +109,29 @@ fn path_text(path: &Path) -> anyhow::Result<&str> {
 
 pub(crate) async fn open(db: &Database) -> anyhow::Result<SqliteStore> {
     let key = db.key()?;
-    Ok(SqliteStore::open_with(path_text(&db.path)?, key.as_ref()).await?)
+    let store = SqliteStore::open_with(path_text(&db.path)?, key.as_ref()).await?;
+    OPENED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(store.clone());
+    Ok(store)
+}
+
+/// Every database a command opened, to close before the process exits, whichever way the
+/// command ended: an encrypted connection still closing while OpenSSL cleans up at exit
+/// crashes the process.
+static OPENED: std::sync::Mutex<Vec<SqliteStore>> = std::sync::Mutex::new(Vec::new());
+
+/// Closes every database opened by this process (closing twice is harmless).
+pub async fn close_all() {
+    let opened = std::mem::take(
+        &mut *OPENED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for store in opened {
+        store.close().await;
+    }
 }
 
 /// Opens a database that must already exist (commands that only read or analyse).
@@ -328,15 +350,26 @@ async fn seed_sites(store: &dyn Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(db: &Database, addr: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    db: &Database,
+    addr: SocketAddr,
+    retention_days: Option<u32>,
+) -> anyhow::Result<()> {
     let store = open(db).await?;
     seed_sites(&store).await?;
-    run_server(store, addr).await
+    run_server(store, addr, retention_days).await
 }
 
-async fn run_server(store: SqliteStore, addr: SocketAddr) -> anyhow::Result<()> {
+async fn run_server(
+    store: SqliteStore,
+    addr: SocketAddr,
+    retention_days: Option<u32>,
+) -> anyhow::Result<()> {
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let state = peywand_web::AppState::new(shared);
+    if let Some(days) = retention_days {
+        state.keep_retention(days);
+    }
     peywand_web::serve(
         state,
         addr,
@@ -379,9 +412,9 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         import(&db, &data.join("registry.csv")).await?;
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
         crate::linkage::dedupe(&db, None).await?;
-        return run_server(open(&db).await?, addr).await;
+        return run_server(open(&db).await?, addr, None).await;
     }
-    run_server(store, addr).await
+    run_server(store, addr, None).await
 }
 
 /// The demo's accounts, one per kind of work, with generated passwords: printed once and kept

@@ -62,6 +62,28 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Erase registrations recorded more than this many days ago (checked every hour).
+        #[arg(long, value_name = "DAYS")]
+        retention_days: Option<u32>,
+    },
+    /// Erase people's data: one registration on request (--record), or everything recorded
+    /// before a date (--registered-before, a retention period). Audited with the reason.
+    Purge {
+        #[command(flatten)]
+        db: DbArg,
+        /// The record id of the registration to erase.
+        #[arg(
+            long,
+            conflicts_with = "registered_before",
+            required_unless_present = "registered_before"
+        )]
+        record: Option<String>,
+        /// Erase every registration recorded before this date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        registered_before: Option<chrono::NaiveDate>,
+        /// Why (the person's request, the retention period), kept in the audit log.
+        #[arg(long)]
+        reason: String,
     },
     /// Start a demonstration: builds (or reuses) a database of synthetic people across the
     /// crossing points and serves it. Open the printed address in a browser.
@@ -242,10 +264,28 @@ fn run_async(command: Command) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let result = run_command(command).await;
+        commands::close_all().await;
+        result
+    })
+}
+
+async fn run_command(command: Command) -> anyhow::Result<()> {
+    {
         match command {
             Command::Import { db, file } => commands::import(&db, &file).await,
             Command::Export { db, out, reason } => commands::export(&db, &out, &reason).await,
-            Command::Serve { db, addr } => commands::serve(&db, addr).await,
+            Command::Serve {
+                db,
+                addr,
+                retention_days,
+            } => commands::serve(&db, addr, retention_days).await,
+            Command::Purge {
+                db,
+                record,
+                registered_before,
+                reason,
+            } => access::purge(&db, record.as_deref(), registered_before, &reason).await,
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
             Command::Dedupe { db, out } => linkage::dedupe(&db, out.as_deref()).await,
             Command::Explain {
@@ -293,5 +333,5 @@ fn run_async(command: Command) -> anyhow::Result<()> {
             } => access::audit_verify(&db).await,
             Command::Names { .. } | Command::Synth { .. } => Ok(()),
         }
-    })
+    }
 }

@@ -669,3 +669,69 @@ fn users_tokens_and_an_audit_log_that_verifies() {
     // import, user_add, token_create, token_revoke
     assert!(text(&o).contains("intact: 4 entries"), "{}", text(&o));
 }
+
+#[test]
+fn a_person_is_erased_on_request_and_the_erasure_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let dbs = db.to_str().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, GOOD).unwrap();
+    assert!(
+        peywand(&["import", "--db", dbs, csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = peywand(&["purge", "--db", dbs, "--record", "r-1", "--reason", ""]);
+    assert!(
+        !o.status.success() && text(&o).contains("--reason"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&[
+        "purge",
+        "--db",
+        dbs,
+        "--record",
+        "r-1",
+        "--reason",
+        "the person asked",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let exported = export(&db, &dir.path().join("out.csv"));
+    assert!(
+        !exported.contains("r-1,") && exported.contains("r-2,"),
+        "{exported}"
+    );
+    let o = peywand(&[
+        "purge",
+        "--db",
+        dbs,
+        "--record",
+        "r-1",
+        "--reason",
+        "the person asked",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("no registration r-1"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&[
+        "purge",
+        "--db",
+        dbs,
+        "--registered-before",
+        "2999-01-01",
+        "--reason",
+        "retention period over",
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("1 registrations"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&["audit", "verify", "--db", dbs]);
+    // import, two erasures and the failed one (audited before it is tried), one export
+    assert!(text(&o).contains("intact: 5 entries"), "{}", text(&o));
+}

@@ -111,7 +111,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // Erased people stay erased: deleted content is overwritten with zeros.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -144,6 +146,40 @@ impl SqliteStore {
                 .map_err(db("re-encrypt"))?;
         }
         Ok(())
+    }
+
+    /// Deletes the persons matching `condition` (bound by `bind`), what refers to them, and
+    /// households left empty, in one transaction; checkpoints so that no copy of the
+    /// deleted pages stays in the write-ahead log.
+    async fn purge_where<'q>(
+        &self,
+        condition: &'static str,
+        bind: impl Fn(
+            sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+        ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db("begin erasing"))?;
+        // Identities, review pairs and decisions go with the person (ON DELETE CASCADE).
+        let deleted = bind(sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM persons WHERE {condition}"
+        ))))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase persons"))?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM households WHERE NOT EXISTS \
+             (SELECT 1 FROM persons WHERE persons.household_id = households.id)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase empty households"))?;
+        tx.commit().await.map_err(db("commit erasing"))?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(db("checkpoint after erasing"))?;
+        Ok(deleted)
     }
 
     /// Closes the pool, waiting for in-flight statements to finish.
@@ -1037,6 +1073,18 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound(format!("token {id}")));
         }
         Ok(())
+    }
+
+    async fn purge_person(&self, record_id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .purge_where("record_id = ?", |q| q.bind(record_id.to_string()))
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge_where("registered_at < ?", |q| q.bind(cutoff))
+            .await
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> Result<AuditEntry, StoreError> {

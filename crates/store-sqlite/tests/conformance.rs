@@ -53,6 +53,9 @@ async fn an_encrypted_database_passes_the_conformance_suite() {
         .await
         .unwrap();
     peywand_store::conformance::run_all(&store).await;
+    // Closed before the process exits: SQLCipher's connections must not outlive OpenSSL's
+    // clean-up at exit.
+    store.close().await;
 }
 
 /// A copied database file, a stolen laptop's disk: nothing in it is readable without the key.
@@ -198,4 +201,46 @@ async fn an_altered_or_deleted_audit_entry_is_detected() {
         .await
         .unwrap();
     assert_eq!(verify().await.unwrap_err().seq, 2, "a deleted entry");
+}
+
+/// An erased person's name is not left behind in free pages or the write-ahead log of an
+/// unencrypted file.
+#[tokio::test]
+async fn an_erased_person_leaves_no_trace_in_the_file() {
+    use peywand_store::{Actor, HouseholdDraft, MemberDraft, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let store = peywand_store_sqlite::SqliteStore::open(path.to_str().unwrap())
+        .await
+        .unwrap();
+    let mut raw = peywand_store::conformance::sample_row("erase-me", "");
+    raw.given_name = "Zarlashtqwxunique".into();
+    raw.record_id = "erase-me".into();
+    let draft = HouseholdDraft {
+        site_code: Some("torkham".into()),
+        members: vec![MemberDraft {
+            raw,
+            relationship: None,
+            vulnerabilities: vec![],
+        }],
+        ..HouseholdDraft::default()
+    };
+    let actor = Actor {
+        username: "test".into(),
+        at: chrono::Utc::now(),
+    };
+    store.create_household(&draft, &actor).await.unwrap();
+    let files = || {
+        ["registry.db", "registry.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.path().join(f)).ok())
+            .flatten()
+            .collect::<Vec<u8>>()
+    };
+    let needle = b"qwxunique";
+    let contains = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(&files()), "the name is in the file before");
+    assert!(store.purge_person("erase-me").await.unwrap());
+    store.close().await;
+    assert!(!contains(&files()), "and nowhere after");
 }

@@ -95,6 +95,59 @@ pub async fn run_all(store: &dyn Store) {
     linkage_runs_replace_and_decisions_stay(store).await;
     accounts_sessions_and_tokens(store).await;
     the_audit_log_is_a_chain(store).await;
+    erased_people_are_gone(store).await;
+}
+
+async fn erased_people_are_gone(store: &dyn Store) {
+    import_rows(
+        store,
+        vec![
+            sample_row("p-1", "ph-1"),
+            sample_row("p-2", "ph-1"),
+            sample_row("p-3", "ph-2"),
+        ],
+        false,
+    )
+    .await
+    .expect("import");
+    let decision = LinkDecision {
+        record_a: "p-1".into(),
+        record_b: "p-3".into(),
+        same_person: false,
+        reviewer: "imogen".into(),
+        reason: "different mothers".into(),
+        decided_at: Utc::now(),
+    };
+    store.record_link_decision(&decision).await.expect("decide");
+    assert!(store.purge_person("p-1").await.expect("purge"));
+    assert!(
+        !store.purge_person("p-1").await.expect("purge again"),
+        "already gone"
+    );
+    let left: Vec<String> = match_records_all(store)
+        .await
+        .into_iter()
+        .map(|r| r.record_id)
+        .filter(|r| r.starts_with("p-"))
+        .collect();
+    assert_eq!(left, vec!["p-2".to_string(), "p-3".to_string()]);
+    assert!(
+        !store
+            .link_decisions()
+            .await
+            .expect("decisions")
+            .iter()
+            .any(|d| d.record_a == "p-1" || d.record_b == "p-1"),
+        "decisions about an erased person go with them"
+    );
+    // Retention: everything registered before a cutoff in the future goes.
+    let erased = store
+        .purge_registered_before(Utc::now() + chrono::Duration::days(1))
+        .await
+        .expect("expire");
+    assert!(erased >= 2, "{erased}");
+    assert_eq!(store.count_persons().await.expect("count"), 0);
+    assert!(match_records_all(store).await.is_empty());
 }
 
 async fn accounts_sessions_and_tokens(store: &dyn Store) {

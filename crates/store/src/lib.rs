@@ -238,6 +238,14 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a token by id; `NotFound` if there is none.
     async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
+    /// Erases one registration: its row, its identity, review pairs and reviewers' decisions,
+    /// and its household when no one else is left in it. Returns whether it existed. Deleted
+    /// content is overwritten, not merely unlinked.
+    async fn purge_person(&self, record_id: &str) -> Result<bool, StoreError>;
+    /// Erases every registration recorded before `cutoff` (a retention period's end), with
+    /// the same effects as [`Store::purge_person`]. Returns how many.
+    async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Appends an event to the audit chain and returns the stored entry.
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, StoreError>;
     /// Audit entries matching the filter, newest first.

@@ -40,6 +40,37 @@ impl AppState {
             store,
         }
     }
+
+    /// Erases, every hour, the registrations recorded more than `days` days ago: the
+    /// retention period the data-sharing agreement sets. Each erasure is audited.
+    pub fn keep_retention(&self, days: u32) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                match state.store.purge_registered_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        let event = peywand_access::audit::AuditEvent::now(
+                            "retention",
+                            "purge_expired",
+                            "",
+                        )
+                        .purpose(&format!("{n} registrations older than {days} days"))
+                        .origin("server");
+                        if let Err(e) = state.store.append_audit(&event).await {
+                            tracing::error!(error = %e, "the audit log cannot be written");
+                        }
+                        tracing::info!(erased = n, "expired registrations erased");
+                        state.matching.reload(Arc::clone(&state.store));
+                    }
+                    Err(e) => tracing::error!(error = %e, "erasing expired registrations failed"),
+                }
+            }
+        });
+    }
 }
 
 /// Request bodies larger than this are refused before they are read.

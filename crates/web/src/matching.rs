@@ -52,7 +52,15 @@ impl MatchingIndex {
         let index = Arc::new(MatchingIndex {
             state: Mutex::new(State::Loading(Vec::new())),
         });
-        let loading = Arc::clone(&index);
+        index.reload(store);
+        index
+    }
+
+    /// Reads the registry again in the background (after records were erased, say); checks
+    /// answer with no candidates until it is loaded.
+    pub fn reload(self: &Arc<Self>, store: Arc<dyn Store>) {
+        *self.lock() = State::Loading(Vec::new());
+        let loading = Arc::clone(self);
         tokio::spawn(async move {
             let mut next = match read(store.as_ref()).await {
                 Ok(Some((model, records))) => {
@@ -84,7 +92,6 @@ impl MatchingIndex {
             }
             *state = next;
         });
-        index
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
