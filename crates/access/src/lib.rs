@@ -57,6 +57,8 @@ pub enum Permission {
     CheckDuplicates,
     /// Decide whether two records are one person.
     ReviewDuplicates,
+    /// Take tracing requests, review their candidates, record reunifications.
+    Trace,
     /// Export personal data (audited, with a stated reason).
     ExportPersonalData,
     /// Read the audit log.
@@ -103,6 +105,7 @@ impl Role {
                 matches!(self, R::Registrar | R::InformationManager)
             }
             P::ReviewDuplicates | P::ExportPersonalData => matches!(self, R::InformationManager),
+            P::Trace => matches!(self, R::Caseworker),
             P::ViewAudit => matches!(self, R::Auditor),
             P::Administer => matches!(self, R::Administrator),
         }

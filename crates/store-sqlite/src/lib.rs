@@ -16,13 +16,18 @@ use uuid::Uuid;
 use peywand_access::Role;
 use peywand_access::audit::{self, AuditEntry, AuditEvent};
 use peywand_domain::{
+    CandidateStatus, CaseEvent, CaseStatus, Priority, TracingCandidate, TracingRequest,
+    TracingRequestDraft,
+};
+use peywand_domain::{
     Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
     Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
     Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes,
 };
 use peywand_store::{
     Actor, ApiToken, AuditFilter, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome,
-    LinkageRun, NewUser, Page, Paged, PersonFilter, SessionRecord, Store, StoreError, UserAccount,
+    LinkageRun, NewUser, Page, Paged, PersonFilter, SessionRecord, Store, StoreError, TracingCase,
+    UserAccount,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -158,7 +163,7 @@ impl SqliteStore {
             sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
         ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin erasing"))?;
+        let mut tx = self.begin().await.map_err(db("begin erasing"))?;
         // Identities, review pairs and decisions go with the person (ON DELETE CASCADE).
         let deleted = bind(sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM persons WHERE {condition}"
@@ -180,6 +185,13 @@ impl SqliteStore {
             .await
             .map_err(db("checkpoint after erasing"))?;
         Ok(deleted)
+    }
+
+    /// A write transaction. IMMEDIATE takes the write lock at once: a deferred transaction
+    /// that reads and then writes fails outright (SQLITE_BUSY_SNAPSHOT, no waiting) when
+    /// another connection wrote in between, as the audit log does after every request.
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// Closes the pool, waiting for in-flight statements to finish.
@@ -488,7 +500,7 @@ impl Store for SqliteStore {
         mut rows: mpsc::Receiver<ImportMessage>,
         actor: &Actor,
     ) -> Result<ImportOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin import"))?;
+        let mut tx = self.begin().await.map_err(db("begin import"))?;
         let mut households: std::collections::HashMap<String, HouseholdId> =
             std::collections::HashMap::new();
         let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
@@ -589,7 +601,7 @@ impl Store for SqliteStore {
         actor: &Actor,
     ) -> Result<HouseholdRecord, StoreError> {
         let id = HouseholdId::new();
-        let mut tx = self.pool.begin().await.map_err(db("begin household"))?;
+        let mut tx = self.begin().await.map_err(db("begin household"))?;
         sqlx::query("INSERT INTO households (id, reference, site_code, destination_province, destination_district, return_type, needs, legal_basis, purposes, registered_by, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(id.0)
             .bind(new_household_reference())
@@ -618,11 +630,7 @@ impl Store for SqliteStore {
         draft: &HouseholdDraft,
         actor: &Actor,
     ) -> Result<HouseholdRecord, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(db("begin household update"))?;
+        let mut tx = self.begin().await.map_err(db("begin household update"))?;
         let updated = sqlx::query("UPDATE households SET site_code = ?, destination_province = ?, destination_district = ?, return_type = ?, needs = ?, legal_basis = ?, purposes = ? WHERE id = ?")
             .bind(&draft.site_code)
             .bind(&draft.destination_province)
@@ -747,11 +755,7 @@ impl Store for SqliteStore {
     }
 
     async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(db("begin saving identities"))?;
+        let mut tx = self.begin().await.map_err(db("begin saving identities"))?;
         for table in ["identities", "review_queue"] {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
@@ -840,7 +844,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_link_decision(&self, d: &LinkDecision) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db("begin a decision"))?;
+        let mut tx = self.begin().await.map_err(db("begin a decision"))?;
         for record in [&d.record_a, &d.record_b] {
             let found: Option<i64> =
                 sqlx::query_scalar("SELECT 1 FROM persons WHERE record_id = ?")
@@ -1075,6 +1079,227 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_tracing_request(
+        &self,
+        draft: &TracingRequestDraft,
+        actor: &Actor,
+    ) -> Result<TracingRequest, StoreError> {
+        let request = TracingRequest {
+            id: Uuid::now_v7(),
+            draft: draft.clone(),
+            priority: if draft.separated_child {
+                Priority::Urgent
+            } else {
+                Priority::Normal
+            },
+            status: CaseStatus::Open,
+            created_by: actor.username.clone(),
+            created_at: actor.at,
+        };
+        let json =
+            serde_json::to_string(draft).map_err(|e| StoreError::db("store a request", e))?;
+        let mut tx = self.begin().await.map_err(db("begin a request"))?;
+        sqlx::query(
+            "INSERT INTO tracing_requests (id, draft, priority, status, created_by, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(request.id)
+        .bind(json)
+        .bind(request.priority.code())
+        .bind(request.status.code())
+        .bind(&request.created_by)
+        .bind(request.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("store a request"))?;
+        case_event(&mut tx, request.id, actor, "request opened", "").await?;
+        tx.commit().await.map_err(db("commit a request"))?;
+        Ok(request)
+    }
+
+    async fn tracing_case(&self, id: Uuid) -> Result<Option<TracingCase>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db("read a case"))?;
+        read_case(&mut conn, id).await
+    }
+
+    async fn tracing_requests(
+        &self,
+        status: Option<CaseStatus>,
+        page: Page,
+    ) -> Result<Paged<TracingRequest>, StoreError> {
+        let code = status.map(CaseStatus::code);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM tracing_requests WHERE ? IS NULL OR status = ?",
+        )
+        .bind(code)
+        .bind(code)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("count requests"))?;
+        let rows = sqlx::query(
+            "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests \
+             WHERE ? IS NULL OR status = ? \
+             ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ? OFFSET ?",
+        )
+        .bind(code)
+        .bind(code)
+        .bind(page.limit as i64)
+        .bind(page.offset as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list requests"))?;
+        Ok(Paged {
+            items: rows
+                .iter()
+                .map(request_from_row)
+                .collect::<Result<_, _>>()?,
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+
+    async fn offer_candidates(
+        &self,
+        id: Uuid,
+        found: &[(String, f64)],
+        actor: &Actor,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self
+            .begin()
+            .await
+            .map_err(db("begin offering candidates"))?;
+        let Some(case) = read_case(&mut tx, id).await? else {
+            return Err(StoreError::NotFound(format!("tracing request {id}")));
+        };
+        let mut new = 0;
+        for (record_id, score) in found {
+            let done = sqlx::query(
+                "INSERT INTO tracing_candidates (request_id, record_id, score, status, found_at) \
+                 SELECT ?, ?, ?, 'potential', ? WHERE EXISTS \
+                 (SELECT 1 FROM persons WHERE record_id = ?) \
+                 ON CONFLICT (request_id, record_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(record_id)
+            .bind(score)
+            .bind(actor.at)
+            .bind(record_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("offer a candidate"))?;
+            if done.rows_affected() > 0 {
+                new += 1;
+                let what = format!("candidate {record_id} found (score {score:.2})");
+                case_event(&mut tx, id, actor, &what, "").await?;
+            }
+        }
+        if new > 0 && case.request.status == CaseStatus::Open {
+            set_status(
+                &mut tx,
+                id,
+                CaseStatus::Open,
+                CaseStatus::CandidatesFound,
+                actor,
+                "",
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db("commit candidates"))?;
+        Ok(new)
+    }
+
+    async fn decide_candidate(
+        &self,
+        id: Uuid,
+        record_id: &str,
+        status: CandidateStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin a decision"))?;
+        let Some(case) = read_case(&mut tx, id).await? else {
+            return Err(StoreError::NotFound(format!("tracing request {id}")));
+        };
+        if !case.candidates.iter().any(|c| c.record_id == record_id) {
+            return Err(StoreError::NotFound(format!(
+                "candidate {record_id} of request {id}"
+            )));
+        }
+        sqlx::query(
+            "UPDATE tracing_candidates SET status = ? WHERE request_id = ? AND record_id = ?",
+        )
+        .bind(status.code())
+        .bind(id)
+        .bind(record_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("decide a candidate"))?;
+        case_event(
+            &mut tx,
+            id,
+            actor,
+            &format!("candidate {record_id} {status}"),
+            reason,
+        )
+        .await?;
+        let from = case.request.status;
+        let open_candidates = case
+            .candidates
+            .iter()
+            .any(|c| c.record_id != record_id && c.status == CandidateStatus::Potential);
+        let to = match status {
+            CandidateStatus::Confirmed => CaseStatus::MatchConfirmed,
+            CandidateStatus::Reunited | CandidateStatus::ReunitedElsewhere => CaseStatus::Reunified,
+            CandidateStatus::NotThePerson | CandidateStatus::Potential
+                if from == CaseStatus::CandidatesFound && !open_candidates =>
+            {
+                CaseStatus::Open
+            }
+            _ => from,
+        };
+        if to != from {
+            // A reunion recorded straight from the candidates confirms the match on the way.
+            let allowed = from.can_move_to(to) || (to == CaseStatus::Reunified && from.is_active());
+            if !allowed {
+                return Err(StoreError::Conflict(format!(
+                    "a {from} case cannot become {to}"
+                )));
+            }
+            set_status(&mut tx, id, from, to, actor, reason).await?;
+        }
+        let case = read_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tracing request {id}")))?;
+        tx.commit().await.map_err(db("commit a decision"))?;
+        Ok(case)
+    }
+
+    async fn move_case(
+        &self,
+        id: Uuid,
+        to: CaseStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin moving a case"))?;
+        let Some(case) = read_case(&mut tx, id).await? else {
+            return Err(StoreError::NotFound(format!("tracing request {id}")));
+        };
+        let from = case.request.status;
+        if !from.can_move_to(to) {
+            return Err(StoreError::Conflict(format!(
+                "a {from} case cannot become {to}"
+            )));
+        }
+        set_status(&mut tx, id, from, to, actor, reason).await?;
+        let case = read_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tracing request {id}")))?;
+        tx.commit().await.map_err(db("commit moving a case"))?;
+        Ok(case)
+    }
+
     async fn purge_person(&self, record_id: &str) -> Result<bool, StoreError> {
         let n = self
             .purge_where("record_id = ?", |q| q.bind(record_id.to_string()))
@@ -1088,56 +1313,42 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
-        // BEGIN IMMEDIATE: two appends cannot both read the same last entry.
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(db("append to the audit log"))?;
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *conn)
-            .await
-            .map_err(db("append to the audit log"))?;
-        let result = async {
-            let last: Option<(i64, String)> =
-                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            let (seq, prev_hash) = match last {
-                Some((seq, hash)) => (seq + 1, hash),
-                None => (1, audit::GENESIS.to_string()),
-            };
-            let hash = audit::chain_hash(seq, &prev_hash, e);
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, target, purpose, origin, outcome, \
-                 prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(seq)
-            .bind(audit::timestamp(&e.at))
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(&e.purpose)
-            .bind(&e.origin)
-            .bind(&e.outcome)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
-            Ok::<_, sqlx::Error>(AuditEntry {
-                seq,
-                event: e.clone(),
-                prev_hash,
-                hash,
-            })
-        }
-        .await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("append to the audit log"))?;
-        result.map_err(db("append to the audit log"))
+        // Immediate: two appends cannot both read the same last entry.
+        let mut tx = self.begin().await.map_err(db("append to the audit log"))?;
+        let last: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db("append to the audit log"))?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, audit::GENESIS.to_string()),
+        };
+        let hash = audit::chain_hash(seq, &prev_hash, e);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, target, purpose, origin, outcome, \
+             prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(audit::timestamp(&e.at))
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.purpose)
+        .bind(&e.origin)
+        .bind(&e.outcome)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("append to the audit log"))?;
+        tx.commit().await.map_err(db("append to the audit log"))?;
+        Ok(AuditEntry {
+            seq,
+            event: e.clone(),
+            prev_hash,
+            hash,
+        })
     }
 
     async fn audit_entries(
@@ -1290,4 +1501,117 @@ fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
         prev_hash: r.try_get("prev_hash").map_err(&decode)?,
         hash: r.try_get("hash").map_err(&decode)?,
     })
+}
+
+async fn case_event(
+    conn: &mut sqlx::SqliteConnection,
+    id: Uuid,
+    actor: &Actor,
+    what: &str,
+    why: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_events (request_id, at, actor, what, why) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(actor.at)
+    .bind(&actor.username)
+    .bind(what)
+    .bind(why)
+    .execute(conn)
+    .await
+    .map_err(db("record a case step"))?;
+    Ok(())
+}
+
+async fn set_status(
+    conn: &mut sqlx::SqliteConnection,
+    id: Uuid,
+    from: CaseStatus,
+    to: CaseStatus,
+    actor: &Actor,
+    why: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tracing_requests SET status = ? WHERE id = ?")
+        .bind(to.code())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("move a case"))?;
+    case_event(conn, id, actor, &format!("status {from} → {to}"), why).await
+}
+
+fn request_from_row(r: &SqliteRow) -> Result<TracingRequest, StoreError> {
+    let decode = db("decode a request");
+    let code = |column: &str| -> Result<String, StoreError> { r.try_get(column).map_err(&decode) };
+    let draft: String = code("draft")?;
+    Ok(TracingRequest {
+        id: r.try_get("id").map_err(&decode)?,
+        draft: serde_json::from_str(&draft).map_err(|e| StoreError::db("decode a request", e))?,
+        priority: Priority::from_code(&code("priority")?).unwrap_or(Priority::Normal),
+        status: CaseStatus::from_code(&code("status")?)
+            .ok_or_else(|| StoreError::db("decode a request", "unknown status"))?,
+        created_by: code("created_by")?,
+        created_at: r.try_get("created_at").map_err(&decode)?,
+    })
+}
+
+async fn read_case(
+    conn: &mut sqlx::SqliteConnection,
+    id: Uuid,
+) -> Result<Option<TracingCase>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db("read a case"))?
+    else {
+        return Ok(None);
+    };
+    let request = request_from_row(&row)?;
+    let candidates = sqlx::query(
+        "SELECT record_id, score, status, found_at FROM tracing_candidates \
+         WHERE request_id = ? ORDER BY score DESC, record_id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read candidates"))?
+    .iter()
+    .map(|r| {
+        let status: String = r.try_get("status")?;
+        Ok(TracingCandidate {
+            record_id: r.try_get("record_id")?,
+            score: r.try_get("score")?,
+            status: CandidateStatus::from_code(&status).unwrap_or(CandidateStatus::Potential),
+            found_at: r.try_get("found_at")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()
+    .map_err(db("decode candidates"))?;
+    let events = sqlx::query(
+        "SELECT at, actor, what, why FROM case_events WHERE request_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read a case's history"))?
+    .iter()
+    .map(|r| {
+        Ok(CaseEvent {
+            at: r.try_get("at")?,
+            actor: r.try_get("actor")?,
+            what: r.try_get("what")?,
+            why: r.try_get("why")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()
+    .map_err(db("decode a case's history"))?;
+    Ok(Some(TracingCase {
+        request,
+        candidates,
+        events,
+    }))
 }

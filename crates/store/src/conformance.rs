@@ -95,7 +95,143 @@ pub async fn run_all(store: &dyn Store) {
     linkage_runs_replace_and_decisions_stay(store).await;
     accounts_sessions_and_tokens(store).await;
     the_audit_log_is_a_chain(store).await;
+    tracing_cases_follow_their_lifecycle(store).await;
     erased_people_are_gone(store).await;
+}
+
+async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
+    use peywand_domain::{CandidateStatus, CaseStatus, Priority, TracingRequestDraft};
+    import_rows(
+        store,
+        vec![sample_row("t-1", "th-1"), sample_row("t-2", "th-2")],
+        false,
+    )
+    .await
+    .expect("import");
+    let mut draft = TracingRequestDraft {
+        requester_name: "Bibi Hawa".into(),
+        requester_relationship: "mother".into(),
+        sought: sample_row("", ""),
+        circumstances: "put on another truck at Torkham".into(),
+        ..TracingRequestDraft::default()
+    };
+    let adult = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("request");
+    draft.separated_child = true;
+    let child = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("request");
+    assert_eq!(
+        (adult.priority, child.priority),
+        (Priority::Normal, Priority::Urgent)
+    );
+    let queue = store
+        .tracing_requests(Some(CaseStatus::Open), Page::new(0, 10))
+        .await
+        .expect("queue");
+    assert_eq!(queue.items[0].id, child.id, "a separated child comes first");
+    assert_eq!(queue.total, 2);
+
+    let found = vec![
+        ("t-1".to_string(), 0.91),
+        ("t-2".to_string(), 0.40),
+        ("nobody".to_string(), 0.9),
+    ];
+    assert_eq!(
+        store
+            .offer_candidates(child.id, &found, &actor())
+            .await
+            .expect("offer"),
+        2,
+        "an unknown record is not offered"
+    );
+    let case = store
+        .tracing_case(child.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(case.request.status, CaseStatus::CandidatesFound);
+    assert_eq!(case.candidates[0].record_id, "t-1", "best first");
+
+    store
+        .decide_candidate(
+            child.id,
+            "t-2",
+            CandidateStatus::NotThePerson,
+            &actor(),
+            "different mother",
+        )
+        .await
+        .expect("reject");
+    assert_eq!(
+        store
+            .offer_candidates(child.id, &found, &actor())
+            .await
+            .expect("offer again"),
+        0,
+        "a rejected pair never comes back"
+    );
+    let case = store
+        .decide_candidate(
+            child.id,
+            "t-1",
+            CandidateStatus::Confirmed,
+            &actor(),
+            "the mother recognised the photo",
+        )
+        .await
+        .expect("confirm");
+    assert_eq!(case.request.status, CaseStatus::MatchConfirmed);
+    let t2 = case
+        .candidates
+        .iter()
+        .find(|c| c.record_id == "t-2")
+        .expect("kept");
+    assert_eq!(t2.status, CandidateStatus::NotThePerson);
+    assert!(matches!(
+        store
+            .move_case(child.id, CaseStatus::Open, &actor(), "")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let case = store
+        .decide_candidate(
+            child.id,
+            "t-1",
+            CandidateStatus::Reunited,
+            &actor(),
+            "reunited at Jalalabad",
+        )
+        .await
+        .expect("reunite");
+    assert_eq!(case.request.status, CaseStatus::Reunified);
+    let whats: Vec<&str> = case.events.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(whats[0], "request opened");
+    assert!(
+        whats.contains(&"status match_confirmed → reunified"),
+        "{whats:?}"
+    );
+    assert!(case.events.iter().any(|e| e.why == "different mother"));
+    assert!(matches!(
+        store
+            .decide_candidate(child.id, "t-9", CandidateStatus::Confirmed, &actor(), "")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let closed = store
+        .move_case(
+            adult.id,
+            CaseStatus::ClosedWithoutResult,
+            &actor(),
+            "the family found him themselves",
+        )
+        .await
+        .expect("close");
+    assert_eq!(closed.request.status, CaseStatus::ClosedWithoutResult);
 }
 
 async fn erased_people_are_gone(store: &dyn Store) {

@@ -13,9 +13,13 @@ use tokio::sync::mpsc;
 
 use peywand_access::Role;
 use peywand_access::audit::{AuditEntry, AuditEvent};
+use uuid::Uuid;
+
 use peywand_domain::{
-    Derived, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need, Person, PersonId,
-    Purpose, RawRegistration, Relationship, ReturnType, ScoredPair, Sex, Site, Vulnerability,
+    CandidateStatus, CaseEvent, CaseStatus, Derived, Household, HouseholdId, LegalBasis,
+    LinkDecision, MatchRecord, Need, Person, PersonId, Purpose, RawRegistration, Relationship,
+    ReturnType, ScoredPair, Sex, Site, TracingCandidate, TracingRequest, TracingRequestDraft,
+    Vulnerability,
 };
 
 /// What a store can fail with. Messages name the operation, never personal data.
@@ -246,6 +250,47 @@ pub trait Store: Send + Sync + 'static {
     /// the same effects as [`Store::purge_person`]. Returns how many.
     async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    /// Records a tracing request: urgent when the person sought is a separated child.
+    async fn create_tracing_request(
+        &self,
+        draft: &TracingRequestDraft,
+        actor: &Actor,
+    ) -> Result<TracingRequest, StoreError>;
+    /// A case: the request, its candidates (best first) and its history (oldest first).
+    async fn tracing_case(&self, id: Uuid) -> Result<Option<TracingCase>, StoreError>;
+    /// Requests, urgent first, then oldest first; of one status if given.
+    async fn tracing_requests(
+        &self,
+        status: Option<CaseStatus>,
+        page: Page,
+    ) -> Result<Paged<TracingRequest>, StoreError>;
+    /// Offers registrations found for a request. A registration already offered keeps its
+    /// status: one rejected is never offered again. An open case with new candidates moves to
+    /// candidates found. Returns how many were new.
+    async fn offer_candidates(
+        &self,
+        id: Uuid,
+        found: &[(String, f64)],
+        actor: &Actor,
+    ) -> Result<u64, StoreError>;
+    /// A caseworker's decision on one candidate, with the case's status following it.
+    async fn decide_candidate(
+        &self,
+        id: Uuid,
+        record_id: &str,
+        status: CandidateStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError>;
+    /// Moves a case (closing it, say); `Conflict` if the move is not allowed.
+    async fn move_case(
+        &self,
+        id: Uuid,
+        to: CaseStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError>;
+
     /// Appends an event to the audit chain and returns the stored entry.
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, StoreError>;
     /// Audit entries matching the filter, newest first.
@@ -256,6 +301,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Paged<AuditEntry>, StoreError>;
     /// Streams the whole audit chain in order, for verification. Returns how many.
     async fn audit_chain(&self, sink: mpsc::Sender<AuditEntry>) -> Result<u64, StoreError>;
+}
+
+/// A tracing case as a caseworker sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TracingCase {
+    pub request: TracingRequest,
+    pub candidates: Vec<TracingCandidate>,
+    pub events: Vec<CaseEvent>,
 }
 
 /// An account as created.

@@ -40,7 +40,12 @@ use crate::matching::{IndexError, IndexStatus};
         sign_in,
         whoami,
         sign_out,
-        audit_log
+        audit_log,
+        crate::cases::open_request,
+        crate::cases::list_requests,
+        crate::cases::view_case,
+        crate::cases::decide_candidate,
+        crate::cases::move_case
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]
@@ -225,6 +230,7 @@ async fn create_household(
     })
     .await
     .map_err(|_| ApiError::Internal)?;
+    crate::cases::rematch_in_background(&s);
     let possible_duplicates = record
         .members
         .iter()
@@ -282,7 +288,8 @@ async fn update_household(
         .store
         .update_household(hid, &draft, &actor(&caller))
         .await?;
-    s.matching.add_in_background(&record.members);
+    s.matching.add_persons(&record.members).await;
+    crate::cases::rematch_in_background(&s);
     Ok(Json(record))
 }
 

@@ -107,6 +107,36 @@ pub static RULES: &[Rule] = &[
         Permission::ViewAudit,
         Some("view_audit"),
     ),
+    rule(
+        Method::POST,
+        "/api/v1/tracing/requests",
+        Permission::Trace,
+        Some("open_tracing_request"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/tracing/requests",
+        Permission::Trace,
+        Some("list_tracing_requests"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/tracing/requests/{id}",
+        Permission::Trace,
+        Some("view_tracing_case"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/tracing/requests/{id}/candidates/{record_id}",
+        Permission::Trace,
+        Some("decide_tracing_candidate"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/tracing/requests/{id}/status",
+        Permission::Trace,
+        Some("move_tracing_case"),
+    ),
     rule(Method::GET, "/login", Permission::Public, None),
     rule(Method::POST, "/login", Permission::Public, None),
     rule(

@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+mod cases;
 mod error;
 mod matching;
 mod pages;
@@ -30,6 +31,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Every registration in memory for the duplicate check; loads in the background.
     pub matching: Arc<MatchingIndex>,
+    /// Whether open tracing requests are being matched again, and whether registrations
+    /// arrived meanwhile: one pass at a time, however fast the desks save.
+    rematch: Arc<cases::Rematch>,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
         AppState {
             matching: MatchingIndex::load(Arc::clone(&store)),
             store,
+            rematch: Arc::default(),
         }
     }
 
@@ -79,7 +84,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The whole application: API, pages, static assets, security headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes().merge(cases::routes()))
         .merge(pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -138,11 +138,13 @@ impl MatchingIndex {
         }
     }
 
-    /// Adds a saved household's members without making the caller wait.
-    pub fn add_in_background(self: &Arc<Self>, members: &[Person]) {
+    /// Adds a saved household's members, off the async threads.
+    pub async fn add_persons(self: &Arc<Self>, members: &[Person]) {
         let records: Vec<MatchRecord> = members.iter().map(MatchRecord::from_person).collect();
         let index = Arc::clone(self);
-        tokio::task::spawn_blocking(move || index.add(&records));
+        if let Err(e) = tokio::task::spawn_blocking(move || index.add(&records)).await {
+            tracing::error!(error = %e, "adding registrations to the matching index failed");
+        }
     }
 
     /// Each field's part in the match weight of two loaded records.

@@ -410,7 +410,8 @@ async fn create_household(
         draft.site_code = Some(own.to_string());
     }
     let record = s.store.create_household(&draft, &actor(&caller)).await?;
-    s.matching.add_in_background(&record.members);
+    s.matching.add_persons(&record.members).await;
+    crate::cases::rematch_in_background(&s);
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
     Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
 }

@@ -583,7 +583,10 @@ async fn every_route_for_every_role_follows_the_policy() {
     let some_id = "0190f0a0-0000-7000-8000-000000000000";
     let mut walked = 0;
     for rule in RULES {
-        let uri = rule.path.replace("{id}", some_id);
+        let uri = rule
+            .path
+            .replace("{id}", some_id)
+            .replace("{record_id}", "R-1");
         let (body, content_type) = match (rule.method.as_str(), uri.starts_with("/api/")) {
             ("GET" | "DELETE", _) => (None, ""),
             (_, true) => (Some("{}"), "application/json"),
@@ -936,4 +939,157 @@ async fn a_registrar_sees_and_changes_only_their_own_site() {
     )
     .await;
     assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["total"], 2);
+}
+
+#[tokio::test]
+async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let caseworker = user_with_token(
+        &app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {caseworker}");
+    let as_caseworker = |method: &'static str, uri: String, body: Option<Value>| {
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            let text = body.map(|b| b.to_string());
+            let (s, bytes, _) = call_with(
+                app,
+                method,
+                &uri,
+                text.as_deref(),
+                "application/json",
+                &[("authorization", &bearer)],
+            )
+            .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let sought = rows
+        .iter()
+        .find(|r| {
+            !r.given_name.is_empty() && !r.father_name.is_empty() && !r.grandfather_name.is_empty()
+        })
+        .unwrap();
+    let request = json!({
+        "requester_name": "Bibi Hawa",
+        "requester_relationship": "mother",
+        "requester_contact": "+93 70 000 0000",
+        "sought": {"given_name": sought.given_name, "father_name": sought.father_name,
+                   "grandfather_name": sought.grandfather_name, "sex": sought.sex},
+        "last_seen_place": "Torkham",
+        "circumstances": "put on another truck",
+        "distinguishing_details": "",
+        "separated_child": true
+    });
+    let (s, case) = as_caseworker("POST", "/api/v1/tracing/requests".into(), Some(request)).await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    assert_eq!(case["request"]["priority"], "urgent");
+    assert_eq!(case["request"]["status"], "candidates_found", "{case}");
+    let id = case["request"]["id"].as_str().unwrap().to_string();
+    let candidates: Vec<String> = case["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["record_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(candidates.contains(&sought.record_id), "{candidates:?}");
+
+    // A candidate that is not the person is rejected and never comes back.
+    if let Some(other) = candidates.iter().find(|c| **c != sought.record_id) {
+        let (s, _) = as_caseworker(
+            "POST",
+            format!("/api/v1/tracing/requests/{id}/candidates/{other}"),
+            Some(json!({"status": "not_the_person", "reason": "different father"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    // The person registers again at another desk: the new registration reaches the case.
+    let mut again = sought.clone();
+    again.record_id = "desk-again".into();
+    again.household_id = String::new();
+    let (s, _) = json_call(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(json!({"members": [{"raw": again}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut found = false;
+    let mut last = Value::Null;
+    // Matching runs in the background; how fast is measured by a benchmark, not here.
+    for _ in 0..400 {
+        let (_, case) = as_caseworker("GET", format!("/api/v1/tracing/requests/{id}"), None).await;
+        if case["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["record_id"] == "desk-again")
+        {
+            found = true;
+            break;
+        }
+        last = case;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        found,
+        "a new registration is matched against open requests: {last}"
+    );
+
+    let (s, case) = as_caseworker(
+        "POST",
+        format!(
+            "/api/v1/tracing/requests/{id}/candidates/{}",
+            sought.record_id
+        ),
+        Some(json!({"status": "confirmed", "reason": "the mother recognised him"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(case["request"]["status"], "match_confirmed");
+    let (s, e) = as_caseworker(
+        "POST",
+        format!("/api/v1/tracing/requests/{id}/status"),
+        Some(json!({"status": "open", "reason": "undo"})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (s, e) = as_caseworker(
+        "POST",
+        format!(
+            "/api/v1/tracing/requests/{id}/candidates/{}",
+            sought.record_id
+        ),
+        Some(json!({"status": "reunited", "reason": ""})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a decision needs its reason: {e}"
+    );
+    let (s, queue) = as_caseworker(
+        "GET",
+        "/api/v1/tracing/requests?status=match_confirmed".into(),
+        None,
+    )
+    .await;
+    assert_eq!((s, queue["total"].as_u64()), (StatusCode::OK, Some(1)));
+    // Registrars do not see tracing cases.
+    let (s, _) = json_call(&app, "GET", &format!("/api/v1/tracing/requests/{id}"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

@@ -1,0 +1,157 @@
+//! Family tracing: a relative asks for someone separated at the border; the request meets the
+//! registration of the person sought, a caseworker confirms it, and the family is reunited.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::RawRegistration;
+
+coded!(
+    /// Where a tracing case stands.
+    CaseStatus {
+        /// Nothing found yet; matching goes on as registrations arrive.
+        Open = "open",
+        /// Possible matches wait for a caseworker.
+        CandidatesFound = "candidates_found",
+        /// A caseworker confirmed the person sought.
+        MatchConfirmed = "match_confirmed",
+        Reunified = "reunified",
+        /// Closed without finding the person (withdrawn, or no longer sought).
+        ClosedWithoutResult = "closed_without_result"
+    }
+);
+
+coded!(
+    /// What a caseworker decided about one candidate registration.
+    CandidateStatus {
+        Potential = "potential",
+        Confirmed = "confirmed",
+        /// Not the person sought: never offered again for this request.
+        NotThePerson = "not_the_person",
+        Reunited = "reunited",
+        /// The person was found and reunited through another case or organisation.
+        ReunitedElsewhere = "reunited_elsewhere"
+    }
+);
+
+coded!(
+    /// Which cases come first.
+    Priority {
+        /// An unaccompanied or separated child.
+        Urgent = "urgent",
+        Normal = "normal"
+    }
+);
+
+impl CaseStatus {
+    /// Whether a caseworker may move a case from this status to `to`. Candidates found and
+    /// confirmed come from decisions on candidates; closing is possible until reunification.
+    pub fn can_move_to(self, to: CaseStatus) -> bool {
+        use self::CaseStatus as S;
+        matches!(
+            (self, to),
+            (S::Open, S::CandidatesFound)
+                | (S::CandidatesFound, S::Open)
+                | (S::CandidatesFound, S::MatchConfirmed)
+                | (S::MatchConfirmed, S::CandidatesFound)
+                | (S::MatchConfirmed, S::Reunified)
+                | (
+                    S::Open | S::CandidatesFound | S::MatchConfirmed,
+                    S::ClosedWithoutResult
+                )
+                | (S::ClosedWithoutResult, S::Open)
+        )
+    }
+
+    /// Whether matching still looks for the person.
+    pub fn is_active(self) -> bool {
+        matches!(self, CaseStatus::Open | CaseStatus::CandidatesFound)
+    }
+}
+
+/// A tracing request as taken at a desk.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TracingRequestDraft {
+    /// Who asks, their relationship to the person sought, and how to reach them.
+    pub requester_name: String,
+    pub requester_relationship: String,
+    pub requester_contact: String,
+    /// The site where the request was made.
+    pub site_code: Option<String>,
+    /// The person sought, typed like a registration: names in any script, sex, age or birth
+    /// date, province of origin, last residence. `record_id` and `household_id` are unused.
+    pub sought: RawRegistration,
+    /// Where and when the person was last seen.
+    pub last_seen_place: String,
+    pub last_seen_on: Option<NaiveDate>,
+    /// How they were separated (put on another truck, detained at the crossing, …).
+    pub circumstances: String,
+    /// What would recognise them: scars, clothes, what they carry.
+    pub distinguishing_details: String,
+    /// An unaccompanied or separated child: the case comes first.
+    #[serde(default)]
+    pub separated_child: bool,
+}
+
+/// A stored tracing request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracingRequest {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub draft: TracingRequestDraft,
+    pub priority: Priority,
+    pub status: CaseStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A registration that may be the person a request seeks.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracingCandidate {
+    pub record_id: String,
+    /// The estimated probability that this registration is the person sought.
+    pub score: f64,
+    pub status: CandidateStatus,
+    pub found_at: DateTime<Utc>,
+}
+
+/// One step in a case's history: who did what, when, and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// e.g. `status open → candidates_found`, `candidate R-1 not_the_person`.
+    pub what: String,
+    pub why: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_moves_only_forward_or_back_one_step() {
+        use CaseStatus as S;
+        assert!(S::Open.can_move_to(S::CandidatesFound));
+        assert!(S::MatchConfirmed.can_move_to(S::Reunified));
+        assert!(
+            !S::Open.can_move_to(S::Reunified),
+            "no reunion without a match"
+        );
+        assert!(
+            !S::Reunified.can_move_to(S::ClosedWithoutResult),
+            "a reunion is final"
+        );
+        assert!(!S::Reunified.can_move_to(S::Open));
+        assert!(
+            S::ClosedWithoutResult.can_move_to(S::Open),
+            "a closed case can reopen"
+        );
+        assert!(S::CandidatesFound.is_active() && !S::MatchConfirmed.is_active());
+    }
+}

@@ -1,0 +1,315 @@
+//! Tracing requests through the API: a relative's request is matched against every
+//! registration at once and again as new registrations arrive; caseworkers decide.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use peywand_domain::{
+    CandidateStatus, CaseStatus, MatchRecord, RawRegistration, TracingRequest, TracingRequestDraft,
+};
+use peywand_store::{Actor, TracingCase};
+
+use crate::AppState;
+use crate::api::{actor, page_of};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tracing/requests", post(open_request).get(list_requests))
+        .route("/tracing/requests/{id}", get(view_case))
+        .route(
+            "/tracing/requests/{id}/candidates/{record_id}",
+            post(decide_candidate),
+        )
+        .route("/tracing/requests/{id}/status", post(move_case))
+}
+
+/// Candidates kept for one request.
+const CANDIDATES_KEPT: usize = 10;
+
+fn request_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
+}
+
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    payload.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadJson(e.body_text())
+        }
+    })
+}
+
+/// The person sought, in the form the matcher reads.
+fn probe(sought: &RawRegistration) -> MatchRecord {
+    let mut raw = sought.clone();
+    if raw.registered_on.trim().is_empty() {
+        // An age is the age today.
+        raw.registered_on = chrono::Utc::now().date_naive().to_string();
+    }
+    let (derived, _) = raw.derive();
+    MatchRecord::from_derived("", "", &derived)
+}
+
+/// Searches the registry for each request and offers what it finds. Used when a request is
+/// opened and, in the background, when registrations arrive.
+pub(crate) async fn match_requests(
+    s: &AppState,
+    requests: Vec<TracingRequest>,
+    who: &Actor,
+) -> Result<(), ApiError> {
+    let probes: Vec<MatchRecord> = requests.iter().map(|r| probe(&r.draft.sought)).collect();
+    let index = s.matching.clone();
+    let (_, found) = tokio::task::spawn_blocking(move || index.check(&probes, CANDIDATES_KEPT))
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    for (request, candidates) in requests.iter().zip(found) {
+        let offered: Vec<(String, f64)> = candidates
+            .into_iter()
+            .map(|(c, _)| (c.record_id, c.probability))
+            .collect();
+        if !offered.is_empty() {
+            s.store.offer_candidates(request.id, &offered, who).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One rematching pass at a time: `running` while a pass goes on, `again` when registrations
+/// arrived during it.
+#[derive(Default)]
+pub(crate) struct Rematch {
+    running: AtomicBool,
+    again: AtomicBool,
+}
+
+/// Matches every active request again after registrations were saved, without making the
+/// desk wait. Saves during a pass lead to one more pass, not one each.
+pub(crate) fn rematch_in_background(s: &AppState) {
+    s.rematch.again.store(true, Ordering::SeqCst);
+    if s.rematch.running.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let s = s.clone();
+    tokio::spawn(async move {
+        while s.rematch.again.swap(false, Ordering::SeqCst) {
+            rematch_once(&s).await;
+        }
+        s.rematch.running.store(false, Ordering::SeqCst);
+        // A save between the last check and the flag's release starts its own pass.
+        if s.rematch.again.load(Ordering::SeqCst) {
+            rematch_in_background(&s);
+        }
+    });
+}
+
+async fn rematch_once(s: &AppState) {
+    let who = Actor {
+        username: "matching".into(),
+        at: chrono::Utc::now(),
+    };
+    let mut active = Vec::new();
+    for status in [CaseStatus::Open, CaseStatus::CandidatesFound] {
+        let mut offset = 0;
+        loop {
+            let page = match s
+                .store
+                .tracing_requests(Some(status), peywand_store::Page::new(offset, 500))
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading open tracing requests failed");
+                    return;
+                }
+            };
+            let n = page.items.len() as u64;
+            active.extend(page.items);
+            offset += n;
+            if n == 0 || offset >= page.total {
+                break;
+            }
+        }
+    }
+    if let Err(e) = match_requests(s, active, &who).await {
+        tracing::error!(error = %e, "matching tracing requests failed");
+    }
+}
+
+fn validate(draft: &TracingRequestDraft) -> Result<(), ApiError> {
+    if !draft.sought.has_name() {
+        return Err(ApiError::Invalid(
+            "give at least one name of the person sought (given, father's or family name)".into(),
+        ));
+    }
+    let texts = [
+        &draft.requester_name,
+        &draft.requester_relationship,
+        &draft.requester_contact,
+        &draft.last_seen_place,
+        &draft.circumstances,
+        &draft.distinguishing_details,
+    ];
+    let long = texts
+        .into_iter()
+        .map(String::as_str)
+        .chain(draft.sought.values())
+        .any(|v| v.chars().count() > RawRegistration::MAX_FIELD_CHARS);
+    if long {
+        return Err(ApiError::Invalid(format!(
+            "a field is longer than {} characters",
+            RawRegistration::MAX_FIELD_CHARS
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a tracing request and searches every registration for the person sought at once.
+#[utoipa::path(post, path = "/api/v1/tracing/requests", request_body = TracingRequestDraft, responses((status = 201, body = TracingCase), (status = 422, body = ErrorBody)))]
+async fn open_request(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<TracingRequestDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<TracingCase>), ApiError> {
+    let mut draft = body(payload)?;
+    validate(&draft)?;
+    if let Some(own) = caller.site_scope() {
+        draft.site_code = Some(own.to_string());
+    }
+    let who = actor(&caller);
+    let request = s.store.create_tracing_request(&draft, &who).await?;
+    let id = request.id;
+    match_requests(&s, vec![request], &who).await?;
+    let case = s.store.tracing_case(id).await?.ok_or(ApiError::Internal)?;
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// open, candidates_found, match_confirmed, reunified or closed_without_result.
+    pub status: Option<String>,
+    #[param(minimum = 0, maximum = 1_000_000_000)]
+    pub offset: Option<u64>,
+    #[param(minimum = 1, maximum = 1_000_000_000)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RequestPage {
+    pub items: Vec<TracingRequest>,
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The caseworkers' queue: urgent requests (separated children) first, then oldest first.
+#[utoipa::path(get, path = "/api/v1/tracing/requests", params(CaseQuery), responses((status = 200, body = RequestPage), (status = 422, body = ErrorBody)))]
+async fn list_requests(
+    State(s): State<AppState>,
+    query: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<RequestPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let status = match q.status.as_deref().filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            CaseStatus::from_code(v)
+                .ok_or_else(|| ApiError::Invalid(format!("{v:?} is not a case status")))?,
+        ),
+    };
+    let page = s
+        .store
+        .tracing_requests(status, page_of(q.offset, q.limit)?)
+        .await?;
+    Ok(Json(RequestPage {
+        items: page.items,
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+    }))
+}
+
+/// A case: the request, its candidates with their status, and its history.
+#[utoipa::path(get, path = "/api/v1/tracing/requests/{id}", params(("id" = String, Path, description = "tracing request id")), responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody)))]
+async fn view_case(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TracingCase>, ApiError> {
+    let uuid = request_id(&id)?;
+    s.store
+        .tracing_case(uuid)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("tracing request {id}")))
+}
+
+/// A decision with its reason.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CandidateDecision {
+    pub status: CandidateStatus,
+    pub reason: String,
+}
+
+/// Confirms or rejects a candidate, or records a reunion; a rejected candidate is never
+/// offered again for this request.
+#[utoipa::path(post, path = "/api/v1/tracing/requests/{id}/candidates/{record_id}", params(("id" = String, Path, description = "tracing request id"), ("record_id" = String, Path, description = "the candidate's record id")), request_body = CandidateDecision, responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn decide_candidate(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, record_id)): Path<(String, String)>,
+    payload: Result<Json<CandidateDecision>, JsonRejection>,
+) -> Result<Json<TracingCase>, ApiError> {
+    let uuid = request_id(&id)?;
+    let d = body(payload)?;
+    let reason = reason(&d.reason)?;
+    Ok(Json(
+        s.store
+            .decide_candidate(uuid, &record_id, d.status, &actor(&caller), reason)
+            .await?,
+    ))
+}
+
+/// A move of the whole case, with its reason.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CaseMove {
+    pub status: CaseStatus,
+    pub reason: String,
+}
+
+/// Moves a case: closes it without result, or reopens it.
+#[utoipa::path(post, path = "/api/v1/tracing/requests/{id}/status", params(("id" = String, Path, description = "tracing request id")), request_body = CaseMove, responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn move_case(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    payload: Result<Json<CaseMove>, JsonRejection>,
+) -> Result<Json<TracingCase>, ApiError> {
+    let uuid = request_id(&id)?;
+    let m = body(payload)?;
+    let reason = reason(&m.reason)?;
+    Ok(Json(
+        s.store
+            .move_case(uuid, m.status, &actor(&caller), reason)
+            .await?,
+    ))
+}
+
+fn reason(text: &str) -> Result<&str, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > RawRegistration::MAX_FIELD_CHARS {
+        return Err(ApiError::Invalid(
+            "give the reason for the decision (up to 1,000 characters)".into(),
+        ));
+    }
+    Ok(text)
+}
