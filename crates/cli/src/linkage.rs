@@ -8,7 +8,6 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tokio::sync::mpsc;
 
 use peywand_domain::{MatchRecord, RawRegistration};
 use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
@@ -19,16 +18,7 @@ use crate::commands::{Database, open_existing};
 
 /// Every registration in the matching view.
 async fn load(store: &SqliteStore) -> anyhow::Result<Vec<MatchRecord>> {
-    let (tx, mut rx) = mpsc::channel(8192);
-    let collector = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Some(r) = rx.recv().await {
-            v.push(r);
-        }
-        v
-    });
-    store.match_records(tx).await?;
-    Ok(collector.await?)
+    Ok(peywand_store::collect_match_records(store).await?)
 }
 
 async fn stored_model(store: &SqliteStore) -> anyhow::Result<Option<Model>> {

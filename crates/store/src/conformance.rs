@@ -654,16 +654,9 @@ async fn sites_upsert(store: &dyn Store) {
 }
 
 async fn match_records_all(store: &dyn Store) -> Vec<MatchRecord> {
-    let (tx, mut rx) = mpsc::channel(16);
-    let collector = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Some(r) = rx.recv().await {
-            v.push(r);
-        }
-        v
-    });
-    store.match_records(tx).await.expect("match records");
-    collector.await.expect("collector")
+    crate::collect_match_records(store)
+        .await
+        .expect("match records")
 }
 
 async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {

@@ -303,6 +303,23 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_chain(&self, sink: mpsc::Sender<AuditEntry>) -> Result<u64, StoreError>;
 }
 
+/// Every registration in the form the linkage engine reads, collected from
+/// [`Store::match_records`].
+pub async fn collect_match_records(store: &dyn Store) -> Result<Vec<MatchRecord>, StoreError> {
+    let (tx, mut rx) = mpsc::channel(8192);
+    let collector = tokio::spawn(async move {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    });
+    store.match_records(tx).await?;
+    collector
+        .await
+        .map_err(|e| StoreError::db("read for matching", e))
+}
+
 /// A tracing case as a caseworker sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

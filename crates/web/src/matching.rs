@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use peywand_domain::{MatchRecord, Person};
 use peywand_linkage::{Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings};
@@ -171,8 +170,6 @@ enum LoadError {
     Store(#[from] StoreError),
     #[error("the stored linkage model cannot be read: {0}")]
     Model(#[from] serde_json::Error),
-    #[error("reading the registry stopped: {0}")]
-    Read(#[from] tokio::task::JoinError),
 }
 
 /// The stored model and every registration, or `None` before the first deduplication.
@@ -181,14 +178,8 @@ async fn read(store: &dyn Store) -> Result<Option<(Model, Vec<MatchRecord>)>, Lo
         return Ok(None);
     };
     let model: Model = serde_json::from_str(&json)?;
-    let (tx, mut rx) = mpsc::channel(8192);
-    let collector = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Some(r) = rx.recv().await {
-            v.push(r);
-        }
-        v
-    });
-    store.match_records(tx).await?;
-    Ok(Some((model, collector.await?)))
+    Ok(Some((
+        model,
+        peywand_store::collect_match_records(store).await?,
+    )))
 }

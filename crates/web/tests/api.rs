@@ -420,16 +420,7 @@ async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegi
     };
     store.import(rx, &actor).await.unwrap();
     feeder.await.unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let reader = tokio::spawn(async move {
-        let mut v = Vec::new();
-        while let Some(r) = rx.recv().await {
-            v.push(r);
-        }
-        v
-    });
-    store.match_records(tx).await.unwrap();
-    let records = reader.await.unwrap();
+    let records = peywand_store::collect_match_records(&store).await.unwrap();
     let ds = peywand_linkage::Dataset::build(&records);
     let run = peywand_linkage::deduplicate(&ds, &[], &peywand_linkage::Settings::default());
     store
