@@ -251,9 +251,21 @@ fn push_person(
         .push_bind(p.actor.at);
 }
 
+/// What inserting a registration whose record id exists does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnExisting {
+    /// Leave it (an import meeting a row it already has).
+    Skip,
+    /// Update it in place when it belongs to the same household (a household edited at a
+    /// desk): deleting and re-inserting would take the person's identity, reviewers'
+    /// decisions and tracing decisions with it (they cascade), and restart their retention.
+    UpdateInHousehold,
+}
+
 async fn insert_persons(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[PersonInsert<'_>],
+    on_existing: OnExisting,
 ) -> Result<u64, StoreError> {
     if rows.is_empty() {
         return Ok(0);
@@ -261,7 +273,22 @@ async fn insert_persons(
     let mut q: QueryBuilder<Sqlite> =
         QueryBuilder::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
     q.push_values(rows.iter(), |mut b, p| push_person(&mut b, p));
-    q.push(" ON CONFLICT(record_id) DO NOTHING");
+    match on_existing {
+        OnExisting::Skip => {
+            q.push(" ON CONFLICT(record_id) DO NOTHING");
+        }
+        OnExisting::UpdateInHousehold => {
+            let kept = ["id", "record_id", "registered_by", "registered_at"];
+            let set: Vec<String> = PERSON_COLUMNS
+                .split(", ")
+                .filter(|c| !kept.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            q.push(" ON CONFLICT(record_id) DO UPDATE SET ")
+                .push(set.join(", "))
+                .push(" WHERE persons.household_id = excluded.household_id");
+        }
+    }
     let done = q
         .build()
         .execute(&mut **tx)
@@ -431,7 +458,12 @@ impl SqliteStore {
                 }
             })
             .collect();
-        let inserted = insert_persons(tx, &rows).await?;
+        let on_existing = if keep.is_empty() {
+            OnExisting::Skip
+        } else {
+            OnExisting::UpdateInHousehold
+        };
+        let inserted = insert_persons(tx, &rows, on_existing).await?;
         if inserted != rows.len() as u64 {
             return Err(StoreError::Conflict(
                 "a member's record id is already registered".into(),
@@ -661,11 +693,22 @@ impl Store for SqliteStore {
                 })
                 .collect::<Result<_, sqlx::Error>>()
                 .map_err(db("decode members"))?;
-        sqlx::query("DELETE FROM persons WHERE household_id = ?")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("replace members"))?;
+        // Members left out of the edit are removed; the others are updated in place.
+        let staying: Vec<String> = draft
+            .members
+            .iter()
+            .map(|m| m.raw.record_id.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        for (record_id, _) in &keep {
+            if !staying.contains(record_id) {
+                sqlx::query("DELETE FROM persons WHERE record_id = ?")
+                    .bind(record_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("remove a member"))?;
+            }
+        }
         self.write_members(&mut tx, id, draft, actor, &keep).await?;
         tx.commit().await.map_err(db("commit household update"))?;
         self.read_household(id)
@@ -1457,7 +1500,7 @@ async fn insert_batch(
             actor,
         })
         .collect();
-    insert_persons(tx, &rows).await
+    insert_persons(tx, &rows, OnExisting::Skip).await
 }
 
 const USER_COLUMNS: &str = "username, role, site_code, password_hash, failed_logins, locked_until";

@@ -567,10 +567,55 @@ async fn households_are_created_read_and_updated(store: &dyn Store) {
         .collect();
     edited.members[1].raw.given_name = "Najibullah".into();
     edited.needs = vec![Need::Cash];
+    // A reviewer's decision about a member survives edits of the household.
+    let (m0, m1) = (
+        created.members[0].record_id.as_str().to_string(),
+        created.members[1].record_id.as_str().to_string(),
+    );
+    store
+        .record_link_decision(&LinkDecision {
+            record_a: m0.clone(),
+            record_b: m1.clone(),
+            same_person: false,
+            reviewer: "imogen".into(),
+            reason: "mother and son".into(),
+            decided_at: Utc::now(),
+        })
+        .await
+        .expect("decide");
+    let mut later = actor();
+    later.at += chrono::Duration::days(30);
     let updated = store
-        .update_household(created.household.id, &edited, &actor())
+        .update_household(created.household.id, &edited, &later)
         .await
         .expect("update");
+    assert!(
+        store
+            .link_decisions()
+            .await
+            .expect("decisions")
+            .iter()
+            .any(|d| d.record_a == m0 && d.record_b == m1),
+        "an edit does not erase what reviewers decided"
+    );
+    assert_eq!(
+        updated.members[1].registered_at, created.members[1].registered_at,
+        "an edit does not restart the retention period"
+    );
+    // A member left out of the edit is removed; a new one is added.
+    let mut fewer = edited.clone();
+    fewer.members.remove(0);
+    let shrunk = store
+        .update_household(created.household.id, &fewer, &actor())
+        .await
+        .expect("update");
+    assert_eq!(shrunk.members.len(), 1);
+    assert!(
+        store
+            .update_household(created.household.id, &edited, &actor())
+            .await
+            .is_ok()
+    );
     assert_eq!(updated.household.needs, vec![Need::Cash]);
     assert_eq!(
         updated.members[1].id, created.members[1].id,
