@@ -101,6 +101,38 @@ pub(crate) fn actor(caller: &Caller) -> Actor {
     }
 }
 
+/// A site-bound caller registers at their own site: the household and every member. A draft
+/// naming another site is refused rather than silently moved.
+pub(crate) fn confine_to_site(caller: &Caller, draft: &mut HouseholdDraft) -> Result<(), ApiError> {
+    let Some(own) = caller.site_scope() else {
+        return Ok(());
+    };
+    let at_own = |site: &str| {
+        site.trim().is_empty()
+            || site == own
+            || peywand_names::place::Gazetteer::get()
+                .site(site)
+                .is_some_and(|p| p.code == own)
+    };
+    let named = draft
+        .site_code
+        .iter()
+        .map(String::as_str)
+        .chain(draft.members.iter().map(|m| m.raw.site.as_str()));
+    for site in named {
+        if !at_own(site) {
+            return Err(ApiError::Forbidden(format!(
+                "you register at {own}: this household names another site ({site})"
+            )));
+        }
+    }
+    draft.site_code = Some(own.to_string());
+    for m in &mut draft.members {
+        m.raw.site = own.to_string();
+    }
+    Ok(())
+}
+
 /// A site-bound caller may only see and change their own site's registrations.
 pub(crate) fn check_site(caller: &Caller, site: Option<&str>) -> Result<(), ApiError> {
     match caller.site_scope() {
@@ -210,10 +242,7 @@ async fn create_household(
 ) -> Result<(StatusCode, Json<HouseholdRegistered>), ApiError> {
     let mut draft = json(payload)?;
     validate(&draft)?;
-    if let Some(own) = caller.site_scope() {
-        check_site(&caller, draft.site_code.as_deref().or(Some(own)))?;
-        draft.site_code = Some(own.to_string());
-    }
+    confine_to_site(&caller, &mut draft)?;
     let record = s.store.create_household(&draft, &actor(&caller)).await?;
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered");
     let records: Vec<MatchRecord> = record
@@ -275,15 +304,15 @@ async fn update_household(
     let hid = household_id(&id)?;
     let mut draft = json(payload)?;
     validate(&draft)?;
-    if let Some(own) = caller.site_scope() {
+    if caller.site_scope().is_some() {
         let current = s
             .store
             .household(hid)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
         check_site(&caller, current.household.site_code.as_deref())?;
-        draft.site_code = Some(own.to_string());
     }
+    confine_to_site(&caller, &mut draft)?;
     let record = s
         .store
         .update_household(hid, &draft, &actor(&caller))

@@ -15,7 +15,9 @@ use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{HouseholdDraft, MemberDraft, Page, PersonFilter};
 
 use crate::AppState;
-use crate::api::{PersonQuery, actor, check_site, filter_from, household_id, validate};
+use crate::api::{
+    PersonQuery, actor, check_site, confine_to_site, filter_from, household_id, validate,
+};
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 
@@ -406,9 +408,7 @@ async fn create_household(
         let page = render(&new_household_page(e.to_string(), &caller))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    if let Some(own) = caller.site_scope() {
-        draft.site_code = Some(own.to_string());
-    }
+    confine_to_site(&caller, &mut draft)?;
     let record = s.store.create_household(&draft, &actor(&caller)).await?;
     s.matching.add_persons(&record.members).await;
     crate::cases::rematch_in_background(&s);

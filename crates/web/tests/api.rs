@@ -908,6 +908,23 @@ async fn a_registrar_sees_and_changes_only_their_own_site() {
         "the draft names another site: {}",
         String::from_utf8_lossy(&body)
     );
+    let mut elsewhere = household();
+    elsewhere["site_code"] = json!("spin-boldak");
+    elsewhere["members"][0]["raw"]["site"] = json!("Torkham");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(&elsewhere.to_string()),
+        "application/json",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a member registered at another site"
+    );
     let mut own = household();
     own["site_code"] = json!("spin-boldak");
     let (s, body, _) = call_with(
