@@ -45,22 +45,27 @@ coded!(
 );
 
 impl CaseStatus {
-    /// Whether a caseworker may move a case from this status to `to`. Candidates found and
-    /// confirmed come from decisions on candidates; closing is possible until reunification.
-    pub fn can_move_to(self, to: CaseStatus) -> bool {
-        use self::CaseStatus as S;
+    /// The status a working case has, given its candidates' statuses: reunified once anyone is
+    /// reunited, confirmed once a match is, waiting while a candidate waits, open otherwise.
+    pub fn from_candidates(statuses: impl IntoIterator<Item = CandidateStatus>) -> CaseStatus {
+        use self::CandidateStatus as C;
+        let mut status = CaseStatus::Open;
+        for s in statuses {
+            status = match (s, status) {
+                (C::Reunited | C::ReunitedElsewhere, _) => return CaseStatus::Reunified,
+                (C::Confirmed, _) => CaseStatus::MatchConfirmed,
+                (C::Potential, CaseStatus::Open) => CaseStatus::CandidatesFound,
+                (_, current) => current,
+            };
+        }
+        status
+    }
+
+    /// Whether the case is finished: reunified, or closed without result.
+    pub fn is_final(self) -> bool {
         matches!(
-            (self, to),
-            (S::Open, S::CandidatesFound)
-                | (S::CandidatesFound, S::Open)
-                | (S::CandidatesFound, S::MatchConfirmed)
-                | (S::MatchConfirmed, S::CandidatesFound)
-                | (S::MatchConfirmed, S::Reunified)
-                | (
-                    S::Open | S::CandidatesFound | S::MatchConfirmed,
-                    S::ClosedWithoutResult
-                )
-                | (S::ClosedWithoutResult, S::Open)
+            self,
+            CaseStatus::Reunified | CaseStatus::ClosedWithoutResult
         )
     }
 
@@ -135,23 +140,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_case_moves_only_forward_or_back_one_step() {
-        use CaseStatus as S;
-        assert!(S::Open.can_move_to(S::CandidatesFound));
-        assert!(S::MatchConfirmed.can_move_to(S::Reunified));
-        assert!(
-            !S::Open.can_move_to(S::Reunified),
-            "no reunion without a match"
+    fn a_case_follows_its_candidates() {
+        use CandidateStatus as C;
+        assert_eq!(CaseStatus::from_candidates([]), CaseStatus::Open);
+        assert_eq!(
+            CaseStatus::from_candidates([C::NotThePerson, C::Potential]),
+            CaseStatus::CandidatesFound
         );
-        assert!(
-            !S::Reunified.can_move_to(S::ClosedWithoutResult),
-            "a reunion is final"
+        assert_eq!(
+            CaseStatus::from_candidates([C::Potential, C::Confirmed]),
+            CaseStatus::MatchConfirmed
         );
-        assert!(!S::Reunified.can_move_to(S::Open));
-        assert!(
-            S::ClosedWithoutResult.can_move_to(S::Open),
-            "a closed case can reopen"
+        assert_eq!(
+            CaseStatus::from_candidates([C::Confirmed, C::ReunitedElsewhere]),
+            CaseStatus::Reunified
         );
-        assert!(S::CandidatesFound.is_active() && !S::MatchConfirmed.is_active());
+        assert_eq!(
+            CaseStatus::from_candidates([C::NotThePerson]),
+            CaseStatus::Open,
+            "every candidate rejected: the search goes on"
+        );
+        assert!(CaseStatus::Reunified.is_final() && !CaseStatus::MatchConfirmed.is_final());
     }
 }

@@ -1269,6 +1269,22 @@ impl Store for SqliteStore {
                 "candidate {record_id} of request {id}"
             )));
         }
+        let from = case.request.status;
+        if from.is_final() {
+            return Err(StoreError::Conflict(format!(
+                "the case is {from}: reopen it before deciding again"
+            )));
+        }
+        if status == CandidateStatus::Confirmed
+            && case
+                .candidates
+                .iter()
+                .any(|c| c.record_id != record_id && c.status == CandidateStatus::Confirmed)
+        {
+            return Err(StoreError::Conflict(
+                "another candidate is already confirmed: reject it first".into(),
+            ));
+        }
         sqlx::query(
             "UPDATE tracing_candidates SET status = ? WHERE request_id = ? AND record_id = ?",
         )
@@ -1286,29 +1302,14 @@ impl Store for SqliteStore {
             reason,
         )
         .await?;
-        let from = case.request.status;
-        let open_candidates = case
-            .candidates
-            .iter()
-            .any(|c| c.record_id != record_id && c.status == CandidateStatus::Potential);
-        let to = match status {
-            CandidateStatus::Confirmed => CaseStatus::MatchConfirmed,
-            CandidateStatus::Reunited | CandidateStatus::ReunitedElsewhere => CaseStatus::Reunified,
-            CandidateStatus::NotThePerson | CandidateStatus::Potential
-                if from == CaseStatus::CandidatesFound && !open_candidates =>
-            {
-                CaseStatus::Open
+        let to = CaseStatus::from_candidates(case.candidates.iter().map(|c| {
+            if c.record_id == record_id {
+                status
+            } else {
+                c.status
             }
-            _ => from,
-        };
+        }));
         if to != from {
-            // A reunion recorded straight from the candidates confirms the match on the way.
-            let allowed = from.can_move_to(to) || (to == CaseStatus::Reunified && from.is_active());
-            if !allowed {
-                return Err(StoreError::Conflict(format!(
-                    "a {from} case cannot become {to}"
-                )));
-            }
             set_status(&mut tx, id, from, to, actor, reason).await?;
         }
         let case = read_case(&mut tx, id)
@@ -1329,12 +1330,20 @@ impl Store for SqliteStore {
         let Some(case) = read_case(&mut tx, id).await? else {
             return Err(StoreError::NotFound(format!("tracing request {id}")));
         };
+        // A caseworker closes a working case or reopens a closed one; every other status
+        // follows from the decisions on candidates.
         let from = case.request.status;
-        if !from.can_move_to(to) {
-            return Err(StoreError::Conflict(format!(
-                "a {from} case cannot become {to}"
-            )));
-        }
+        let to = match (from, to) {
+            (f, CaseStatus::ClosedWithoutResult) if !f.is_final() => to,
+            (CaseStatus::ClosedWithoutResult, CaseStatus::Open) => {
+                CaseStatus::from_candidates(case.candidates.iter().map(|c| c.status))
+            }
+            _ => {
+                return Err(StoreError::Conflict(format!(
+                    "a {from} case cannot be moved to {to}: close it, reopen it, or decide on its candidates"
+                )));
+            }
+        };
         set_status(&mut tx, id, from, to, actor, reason).await?;
         let case = read_case(&mut tx, id)
             .await?

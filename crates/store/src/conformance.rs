@@ -221,6 +221,21 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+    assert!(
+        matches!(
+            store
+                .decide_candidate(child.id, "t-2", CandidateStatus::Confirmed, &actor(), "")
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a reunified case is not decided again"
+    );
+    assert!(matches!(
+        store
+            .move_case(child.id, CaseStatus::MatchConfirmed, &actor(), "")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
 
     let closed = store
         .move_case(
