@@ -984,12 +984,15 @@ impl Store for SqliteStore {
     async fn login_failed(
         &self,
         username: &str,
-        lock_until: Option<DateTime<Utc>>,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = coalesce(?, locked_until) WHERE username = ?",
+             locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END \
+             WHERE username = ?",
         )
+        .bind(i64::from(max_failures))
         .bind(lock_until)
         .bind(username)
         .execute(&self.pool)
@@ -998,13 +1001,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?")
-            .bind(username)
-            .execute(&self.pool)
-            .await
-            .map_err(db("clear failed sign-ins"))?;
-        Ok(())
+    async fn login_succeeded(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL \
+             WHERE username = ? AND (locked_until IS NULL OR locked_until <= ?)",
+        )
+        .bind(username)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db("clear failed sign-ins"))?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {

@@ -322,16 +322,25 @@ async fn accounts_sessions_and_tokens(store: &dyn Store) {
     assert_eq!((u.failed_logins, u.locked_until), (0, None));
     assert!(store.user("nobody").await.expect("read").is_none());
 
-    let until = Utc::now() + chrono::Duration::minutes(15);
-    store.login_failed("amina", None).await.expect("fail");
-    store
-        .login_failed("amina", Some(until))
-        .await
-        .expect("fail");
+    let now = Utc::now();
+    let until = now + chrono::Duration::minutes(15);
+    store.login_failed("amina", 2, until).await.expect("fail");
+    let u = store.user("amina").await.expect("read").expect("exists");
+    assert_eq!((u.failed_logins, u.locked_until), (1, None));
+    store.login_failed("amina", 2, until).await.expect("fail");
     let u = store.user("amina").await.expect("read").expect("exists");
     assert_eq!(u.failed_logins, 2);
-    assert!(u.locked_until.is_some());
-    store.login_succeeded("amina").await.expect("succeed");
+    assert!(u.locked_until.is_some(), "the second failure of two locks");
+    assert!(
+        !store.login_succeeded("amina", now).await.expect("succeed"),
+        "a locked account is not unlocked by a right password"
+    );
+    assert!(
+        store
+            .login_succeeded("amina", until + chrono::Duration::seconds(1))
+            .await
+            .expect("succeed")
+    );
     let u = store.user("amina").await.expect("read").expect("exists");
     assert_eq!((u.failed_logins, u.locked_until), (0, None));
 

@@ -218,14 +218,18 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an account; `Conflict` if the username is taken.
     async fn create_user(&self, user: &NewUser) -> Result<(), StoreError>;
     async fn user(&self, username: &str) -> Result<Option<UserAccount>, StoreError>;
-    /// Counts a failed sign-in, locking the account until `lock_until` when given.
+    /// Counts a failed sign-in, in one statement so that parallel guesses all count; the
+    /// failure that reaches `max_failures` locks the account until `lock_until`.
     async fn login_failed(
         &self,
         username: &str,
-        lock_until: Option<DateTime<Utc>>,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Clears the failed sign-in count.
-    async fn login_succeeded(&self, username: &str) -> Result<(), StoreError>;
+    /// Clears the failed sign-in count, unless the account is locked at `now` (a lock set by
+    /// a parallel guess while the password was checked). Returns whether it was cleared.
+    async fn login_succeeded(&self, username: &str, now: DateTime<Utc>)
+    -> Result<bool, StoreError>;
     async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// The session with this digest and its user, if it has not expired.
     async fn session(

@@ -408,6 +408,9 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     peywand_access::hash_password("no such user, no such password").unwrap_or_default()
 });
 
+/// Password checks running at once.
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A new browser session: the cookie to set and the CSRF token for the page.
 pub struct SignedIn {
     pub caller: Caller,
@@ -422,44 +425,67 @@ pub async fn sign_in(
     password: &str,
     from: &str,
 ) -> Result<SignedIn, ApiError> {
-    let now = chrono::Utc::now();
-    let user = s.store.user(username).await?;
+    let wrong = || ApiError::Unauthenticated("wrong username or password".into());
+    // What is not a username is never looked up nor written to the audit log as typed: it
+    // may be a password typed in the wrong box.
+    let valid = peywand_access::valid_username(username).is_ok() && password.len() <= 1024;
+    let named = if valid { username } else { "(not a username)" };
     let audit = |outcome: &str| {
-        AuditEvent::now(username, "login", "")
+        AuditEvent::now(named, "login", "")
             .origin(from)
             .outcome(outcome)
+    };
+    if !valid {
+        s.store
+            .append_audit(&audit("denied: not a username"))
+            .await?;
+        return Err(wrong());
+    }
+    let now = chrono::Utc::now();
+    let user = s.store.user(username).await?;
+    let locked = |until: chrono::DateTime<chrono::Utc>| {
+        let minutes = (until - now).num_minutes() + 1;
+        ApiError::TooManyAttempts(format!(
+            "too many failed sign-ins: this account is locked for {minutes} more minutes"
+        ))
     };
     if let Some(u) = &user
         && let Some(until) = u.locked_until
         && until > now
     {
         s.store.append_audit(&audit("denied: locked")).await?;
-        let minutes = (until - now).num_minutes() + 1;
-        return Err(ApiError::TooManyAttempts(format!(
-            "too many failed sign-ins: this account is locked for {minutes} more minutes"
-        )));
+        return Err(locked(until));
     }
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = password.to_string();
+    // argon2 takes about 19 MiB and tens of milliseconds: a few at a time, however many
+    // sign-ins arrive.
+    let permit = PASSWORD_CHECKS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Internal)?;
     let ok = tokio::task::spawn_blocking(move || peywand_access::verify_password(&password, &hash))
         .await
         .map_err(|_| ApiError::Internal)?;
+    drop(permit);
     let Some(user) = user.filter(|_| ok) else {
-        if let Some(u) = s.store.user(username).await? {
-            let lock = (u.failed_logins + 1 >= peywand_access::MAX_FAILED_LOGINS)
-                .then(|| now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES));
-            s.store.login_failed(username, lock).await?;
-        }
+        let lock_until = now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES);
+        s.store
+            .login_failed(username, peywand_access::MAX_FAILED_LOGINS, lock_until)
+            .await?;
         s.store
             .append_audit(&audit("denied: wrong password"))
             .await?;
-        return Err(ApiError::Unauthenticated(
-            "wrong username or password".into(),
-        ));
+        return Err(wrong());
     };
-    s.store.login_succeeded(username).await?;
+    if !s.store.login_succeeded(username, now).await? {
+        // Locked by parallel guesses while this password was checked.
+        s.store.append_audit(&audit("denied: locked")).await?;
+        let until = now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES);
+        return Err(locked(until));
+    }
     let session = Secret::generate("ps_");
     let csrf = csrf_token(&session.text);
     s.store
