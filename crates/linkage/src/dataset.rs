@@ -82,6 +82,16 @@ pub struct Dataset {
     provinces: HashMap<String, u16>,
     /// Distinguishes this dataset's name ids from another's in caches that outlive one run.
     pub(crate) generation: u32,
+    /// Names and codes first seen in a probe, forgotten once it is answered: a server
+    /// answering checks all day must not keep every name anyone typed.
+    probe_journal: Option<ProbeJournal>,
+}
+
+#[derive(Default)]
+struct ProbeJournal {
+    names: usize,
+    texts: Vec<String>,
+    codes: Vec<Code>,
 }
 
 static GENERATIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
@@ -121,6 +131,7 @@ impl Dataset {
             household_members: Vec::new(),
             provinces: HashMap::new(),
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            probe_journal: None,
         };
         // Distinct names first, normalised in parallel: a million records carry far fewer names.
         let mut distinct: Vec<&str> = Vec::new();
@@ -184,6 +195,11 @@ impl Dataset {
             core = name.joined;
         }
         let next_code = self.codes.len() as u32;
+        if let Some(j) = &mut self.probe_journal
+            && !self.codes.contains_key(&core)
+        {
+            j.codes.push(core.clone());
+        }
         let code = *self.codes.entry(core).or_insert(next_code);
         let coarse = blocking_keys(&name);
         let keys = coarse.iter().map(hash_of).collect();
@@ -201,6 +217,9 @@ impl Dataset {
             keys,
             order,
         });
+        if let Some(j) = &mut self.probe_journal {
+            j.texts.push(text.to_string());
+        }
         self.name_ids.insert(text.to_string(), id);
         id
     }
@@ -271,6 +290,8 @@ impl Dataset {
 
     /// Adds one record (a registration saved at a desk) and returns its index.
     pub fn push(&mut self, r: &MatchRecord) -> u32 {
+        // A probe's names must not be forgotten from under a record that shares them.
+        self.forget_probe();
         let idx = self.recs.len() as u32;
         let next_household = self.households.len() as u32;
         let household = *self
@@ -288,10 +309,35 @@ impl Dataset {
         idx
     }
 
-    /// The compact form of a record that is not added: a tracing request, a search.
+    /// The compact form of a record that is not added: a tracing request, a search. Names
+    /// it brings are kept only until [`Dataset::forget_probe`].
     pub(crate) fn probe(&mut self, r: &MatchRecord) -> Rec {
+        self.forget_probe();
+        self.probe_journal = Some(ProbeJournal {
+            names: self.names.len(),
+            ..ProbeJournal::default()
+        });
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
         self.compact(r, household, false)
+    }
+
+    /// Forgets the names and codes the last probe brought. Their ids will be given to other
+    /// names, so caches keyed by name id are told by a new generation.
+    pub(crate) fn forget_probe(&mut self) {
+        let Some(j) = self.probe_journal.take() else {
+            return;
+        };
+        if self.names.len() == j.names {
+            return;
+        }
+        self.names.truncate(j.names);
+        for t in &j.texts {
+            self.name_ids.remove(t);
+        }
+        for c in &j.codes {
+            self.codes.remove(c);
+        }
+        self.generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The interned household of a household reference, if any record has it.
@@ -301,6 +347,11 @@ impl Dataset {
 
     pub fn len(&self) -> usize {
         self.recs.len()
+    }
+
+    /// How many distinct names the dataset holds.
+    pub fn distinct_names(&self) -> usize {
+        self.names.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -534,6 +534,7 @@ impl Matcher {
     /// `limit`. Records of the probe's own household are left out.
     pub fn find(&mut self, probe: &MatchRecord, limit: usize) -> Vec<Candidate> {
         let (_, ranked) = self.ranked(probe, limit);
+        self.ds.forget_probe();
         ranked
             .into_iter()
             .map(|(c, p)| self.candidate(c, p))
@@ -548,7 +549,7 @@ impl Matcher {
         limit: usize,
     ) -> Vec<(Candidate, Explanation)> {
         let (rec, ranked) = self.ranked(probe, limit);
-        ranked
+        let found = ranked
             .into_iter()
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
@@ -556,7 +557,9 @@ impl Matcher {
                 let explanation = self.model.explain(&self.ds, &rec, other, pattern);
                 (self.candidate(c, p), explanation)
             })
-            .collect()
+            .collect();
+        self.ds.forget_probe();
+        found
     }
 
     fn candidate(&self, idx: u32, probability: f64) -> Candidate {

@@ -177,3 +177,40 @@ fn search_finds_a_registered_person_and_explanations_add_up() {
     );
     assert!(again.iter().any(|c| c.record_id == "new-at-desk"));
 }
+
+/// A server answers duplicate checks all day: the names people type into checks must not pile
+/// up, and forgetting them must not change any answer.
+#[test]
+fn checks_leave_no_names_behind_and_answers_stay_the_same() {
+    let s = synthetic(2_000, 5);
+    let run = deduplicate(&Dataset::build(&s.records), &[], &Settings::default());
+    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let known = s.records[0].clone();
+    let first = matcher.find(&known, 5);
+    assert!(!first.is_empty());
+    let names = matcher.dataset().distinct_names();
+    let mut novel = known.clone();
+    novel.record_id = "novel".into();
+    novel.household = "novel-household".into();
+    let mut answers = Vec::new();
+    for i in 0..200 {
+        novel.given_name = Some(format!("Zarqawin{i} Tolobek"));
+        answers.push(matcher.find(&novel, 5));
+    }
+    assert_eq!(matcher.dataset().distinct_names(), names, "no name kept");
+    assert_eq!(matcher.find(&known, 5), first, "the same answer as before");
+    novel.given_name = Some("Zarqawin7 Tolobek".into());
+    assert_eq!(
+        matcher.find(&novel, 5),
+        answers[7],
+        "a novel name answered alike twice"
+    );
+    // Once registered, a novel name stays.
+    matcher.add(&novel);
+    assert_eq!(matcher.dataset().distinct_names(), names + 1);
+    let mut again = novel.clone();
+    again.record_id = "again".into();
+    again.household = "another-household".into();
+    let found = matcher.find(&again, 5);
+    assert_eq!(found[0].record_id, "novel", "{found:?}");
+}
