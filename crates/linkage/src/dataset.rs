@@ -198,7 +198,7 @@ impl Dataset {
         if let Some(j) = &mut self.probe_journal
             && !self.codes.contains_key(&core)
         {
-            j.codes.push(core.clone());
+            j.codes.push(core);
         }
         let code = *self.codes.entry(core).or_insert(next_code);
         let coarse = blocking_keys(&name);
