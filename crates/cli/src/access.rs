@@ -34,7 +34,7 @@ pub async fn audit(
     store
         .append_audit(&event)
         .await
-        .context("the audit log cannot be written, so nothing was done")?;
+        .context("the audit log cannot be written")?;
     Ok(())
 }
 

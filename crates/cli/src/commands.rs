@@ -86,11 +86,7 @@ fn read_key_file(file: &Path) -> anyhow::Result<DbKey> {
 /// Writes a new random key to `file`, readable by its owner only.
 fn make_key_file(file: &Path) -> anyhow::Result<()> {
     use std::io::Write;
-    let mut bytes = [0u8; 32];
-    File::open("/dev/urandom")
-        .and_then(|mut r| std::io::Read::read_exact(&mut r, &mut bytes))
-        .context("cannot read random bytes for a key")?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = peywand_access::Secret::generate("").text;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -186,9 +182,8 @@ pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result
 }
 
 fn actor() -> Actor {
-    let username = std::env::var("USER").unwrap_or_else(|_| "peywand".into());
     Actor {
-        username,
+        username: crate::access::cli_actor(),
         at: chrono::Utc::now(),
     }
 }

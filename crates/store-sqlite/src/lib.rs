@@ -180,11 +180,22 @@ impl SqliteStore {
         .await
         .map_err(db("erase empty households"))?;
         tx.commit().await.map_err(db("commit erasing"))?;
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-            .map_err(db("checkpoint after erasing"))?;
-        Ok(deleted)
+        // Readers can hold the log open for a moment: retry until it is fully written back.
+        for attempt in 0..50 {
+            let (busy, log, written): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db("checkpoint after erasing"))?;
+            if busy == 0 && log == written {
+                return Ok(deleted);
+            }
+            tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await;
+        }
+        Err(StoreError::db(
+            "checkpoint after erasing",
+            "the write-ahead log stayed in use; the erased data may remain in it until the next checkpoint",
+        ))
     }
 
     /// A write transaction. IMMEDIATE takes the write lock at once: a deferred transaction

@@ -195,7 +195,7 @@ pub(crate) fn validate(draft: &HouseholdDraft) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     payload.map(|Json(v)| v).map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge

@@ -241,7 +241,10 @@ pub fn origin(req_extensions: &axum::http::Extensions) -> String {
 
 enum Credential {
     Token,
-    Session { csrf: String },
+    /// The digest of the session's CSRF token, as stored when the session began.
+    Session {
+        csrf_digest: String,
+    },
 }
 
 async fn authenticate(
@@ -259,11 +262,12 @@ async fn authenticate(
         .store
         .session(&Secret::digest_of(session), chrono::Utc::now())
         .await?;
-    Ok(found.map(|(_, u)| {
-        let csrf = csrf_token(session);
+    Ok(found.map(|(record, u)| {
         (
-            Caller::from_user(u, Some(csrf.clone())),
-            Credential::Session { csrf },
+            Caller::from_user(u, Some(csrf_token(session))),
+            Credential::Session {
+                csrf_digest: record.csrf_digest,
+            },
         )
     }))
 }
@@ -309,7 +313,13 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let method = req.method().clone();
-    let Some(rule) = RULES.iter().find(|r| r.path == path && r.method == method) else {
+    // HEAD is answered as GET is, so it needs what GET needs.
+    let ruled = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method.clone()
+    };
+    let Some(rule) = RULES.iter().find(|r| r.path == path && r.method == ruled) else {
         if RULES.iter().any(|r| r.path == path) {
             // A method this route does not serve (TRACE, say).
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
@@ -332,7 +342,14 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         Err(e) => return e.into_response(),
     };
     let from = origin(req.extensions());
-    let target = req.uri().path().to_string();
+    // The query is kept too: a search for a name is what someone hunting a person leaves.
+    let target: String = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string())
+        .chars()
+        .take(500)
+        .collect();
     let purpose = req
         .headers()
         .get(PURPOSE_HEADER)
@@ -347,7 +364,9 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
             .outcome(outcome)
     };
     if !caller.role.can(rule.permission) {
-        let _ = s.store.append_audit(&audit("denied")).await;
+        if let Err(e) = s.store.append_audit(&audit("denied")).await {
+            tracing::error!(error = %e, "the audit log cannot be written");
+        }
         return refuse(
             &path,
             StatusCode::FORBIDDEN,
@@ -355,8 +374,8 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         );
     }
     let mut req = req;
-    if let Credential::Session { csrf } = &credential
-        && !matches!(method, Method::GET | Method::HEAD)
+    if let Credential::Session { csrf_digest } = &credential
+        && method != Method::GET
     {
         let mut presented = req
             .headers()
@@ -377,8 +396,10 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
                 Err(resp) => return resp,
             }
         }
-        if presented.as_deref() != Some(csrf.as_str()) {
-            let _ = s.store.append_audit(&audit("denied: no CSRF token")).await;
+        if presented.map(|p| Secret::digest_of(&p)).as_deref() != Some(csrf_digest.as_str()) {
+            if let Err(e) = s.store.append_audit(&audit("denied: no CSRF token")).await {
+                tracing::error!(error = %e, "the audit log cannot be written");
+            }
             return refuse(
                 &path,
                 StatusCode::FORBIDDEN,
@@ -387,15 +408,21 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         }
     }
     req.extensions_mut().insert(caller.clone());
+    // Written before the handler runs: what cannot be logged is not served.
+    if rule.action.is_some()
+        && let Err(e) = s.store.append_audit(&audit("requested")).await
+    {
+        tracing::error!(error = %e, "the audit log cannot be written: request refused");
+        return ApiError::Unavailable(
+            "the audit log cannot be written, so nothing was done; tell the administrator".into(),
+        )
+        .into_response();
+    }
     let response = next.run(req).await;
-    if rule.action.is_some() {
-        let status = response.status();
-        let outcome = if status.is_success() || status.is_redirection() {
-            "ok".to_string()
-        } else {
-            status.as_u16().to_string()
-        };
-        if let Err(e) = s.store.append_audit(&audit(&outcome)).await {
+    let status = response.status();
+    if rule.action.is_some() && !(status.is_success() || status.is_redirection()) {
+        let failed = audit(&format!("failed: {}", status.as_u16()));
+        if let Err(e) = s.store.append_audit(&failed).await {
             tracing::error!(error = %e, "the audit log cannot be written");
         }
     }

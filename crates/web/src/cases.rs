@@ -17,7 +17,7 @@ use peywand_domain::{
 use peywand_store::{Actor, TracingCase};
 
 use crate::AppState;
-use crate::api::{actor, page_of};
+use crate::api::{actor, json, page_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 
@@ -38,16 +38,6 @@ const CANDIDATES_KEPT: usize = 10;
 fn request_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
-}
-
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload.map(|Json(v)| v).map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
-        } else {
-            ApiError::BadJson(e.body_text())
-        }
-    })
 }
 
 /// The person sought, in the form the matcher reads.
@@ -181,7 +171,7 @@ async fn open_request(
     Extension(caller): Extension<Caller>,
     payload: Result<Json<TracingRequestDraft>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TracingCase>), ApiError> {
-    let mut draft = body(payload)?;
+    let mut draft = json(payload)?;
     validate(&draft)?;
     if let Some(own) = caller.site_scope() {
         draft.site_code = Some(own.to_string());
@@ -270,7 +260,7 @@ async fn decide_candidate(
     payload: Result<Json<CandidateDecision>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
-    let d = body(payload)?;
+    let d = json(payload)?;
     let reason = reason(&d.reason)?;
     Ok(Json(
         s.store
@@ -295,7 +285,7 @@ async fn move_case(
     payload: Result<Json<CaseMove>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
-    let m = body(payload)?;
+    let m = json(payload)?;
     let reason = reason(&m.reason)?;
     Ok(Json(
         s.store

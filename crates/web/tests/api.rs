@@ -838,7 +838,11 @@ async fn repeated_wrong_passwords_lock_the_account_and_everything_is_audited() {
             )
         })
         .collect();
-    assert_eq!(actions[0], ("register_household", "ok"), "{actions:?}");
+    assert_eq!(
+        actions[0],
+        ("register_household", "requested"),
+        "{actions:?}"
+    );
     assert_eq!(
         actions
             .iter()
