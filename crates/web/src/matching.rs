@@ -43,6 +43,11 @@ pub enum IndexError {
 /// Every loaded registration, indexed for one record at a time.
 pub struct MatchingIndex {
     state: Mutex<State>,
+    /// While a ready index is rebuilt in the background, the records saved meanwhile, to add
+    /// to the new one. Always locked after `state`.
+    saved_during_reload: Mutex<Option<Vec<MatchRecord>>>,
+    /// The latest reload: an older one that finishes later is dropped.
+    reloads: std::sync::atomic::AtomicU64,
 }
 
 impl MatchingIndex {
@@ -50,15 +55,27 @@ impl MatchingIndex {
     pub fn load(store: Arc<dyn Store>) -> Arc<MatchingIndex> {
         let index = Arc::new(MatchingIndex {
             state: Mutex::new(State::Loading(Vec::new())),
+            saved_during_reload: Mutex::new(None),
+            reloads: std::sync::atomic::AtomicU64::new(0),
         });
         index.reload(store);
         index
     }
 
-    /// Reads the registry again in the background (after records were erased, say); checks
-    /// answer with no candidates until it is loaded.
+    /// Reads the registry again in the background (after records were erased, say). A ready
+    /// index keeps answering until the new one is built and swapped in.
     pub fn reload(self: &Arc<Self>, store: Arc<dyn Store>) {
-        *self.lock() = State::Loading(Vec::new());
+        use std::sync::atomic::Ordering;
+        let generation = self.reloads.fetch_add(1, Ordering::SeqCst) + 1;
+        {
+            let mut state = self.lock();
+            if matches!(*state, State::Ready(_)) {
+                let mut saved = self.saved();
+                saved.get_or_insert_with(Vec::new);
+            } else {
+                *state = State::Loading(Vec::new());
+            }
+        }
         let loading = Arc::clone(self);
         tokio::spawn(async move {
             let mut next = match read(store.as_ref()).await {
@@ -82,15 +99,29 @@ impl MatchingIndex {
                 }
             };
             let mut state = loading.lock();
-            if let (State::Ready(matcher), State::Loading(pending)) = (&mut next, &*state) {
-                // Saved while loading: a record the read already saw is replaced, not doubled.
-                for r in pending {
+            if loading.reloads.load(Ordering::SeqCst) != generation {
+                return; // a newer reload is under way and will swap in its own
+            }
+            // Saved while loading: a record the read already saw is replaced, not doubled.
+            let saved_meanwhile = loading.saved().take().unwrap_or_default();
+            if let State::Ready(matcher) = &mut next {
+                let waiting = match &*state {
+                    State::Loading(pending) => pending.as_slice(),
+                    _ => saved_meanwhile.as_slice(),
+                };
+                for r in waiting {
                     matcher.add(r);
                 }
                 tracing::info!(records = matcher.dataset().len(), "matching index loaded");
             }
             *state = next;
         });
+    }
+
+    fn saved(&self) -> MutexGuard<'_, Option<Vec<MatchRecord>>> {
+        self.saved_during_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -131,6 +162,9 @@ impl MatchingIndex {
             State::Ready(matcher) => {
                 for r in records {
                     matcher.add(r);
+                }
+                if let Some(saved) = self.saved().as_mut() {
+                    saved.extend_from_slice(records);
                 }
             }
             State::NoModel | State::Failed => {}

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 struct App {
     router: axum::Router,
+    state: peywand_web::AppState,
     store: Arc<peywand_store_sqlite::SqliteStore>,
     /// A bearer token of an information manager, sent by `call` unless the request names
     /// its own credentials.
@@ -79,7 +80,8 @@ async fn app_on(store: peywand_store_sqlite::SqliteStore, dir: tempfile::TempDir
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     App {
-        router: peywand_web::router(state),
+        router: peywand_web::router(state.clone()),
+        state,
         store,
         token,
         _dir: dir,
@@ -1104,4 +1106,61 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
     // Registrars do not see tracing cases.
     let (s, _) = json_call(&app, "GET", &format!("/api/v1/tracing/requests/{id}"), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// After erasures the index is rebuilt in the background; the desk keeps its duplicate warnings
+/// meanwhile, and what it saves meanwhile is in the new index.
+#[tokio::test]
+async fn rebuilding_the_index_keeps_answering_and_keeps_what_was_saved_meanwhile() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let earlier = rows
+        .iter()
+        .find(|r| !r.given_name.is_empty() && !r.father_name.is_empty())
+        .unwrap();
+    let mut again = earlier.clone();
+    again.household_id = String::new();
+    again.record_id = String::new();
+    let check = json!({"members": [again.clone()]});
+    let store: Arc<dyn peywand_store::Store> = app.store.clone();
+    app.state.matching.reload(store);
+    assert_eq!(app.state.matching.status(), peywand_web::IndexStatus::Ready);
+    let (s, report) = json_call(&app, "POST", "/api/v1/matching/check", Some(check.clone())).await;
+    assert_eq!(
+        (s, report["matching"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    assert!(
+        !report["members"][0]["candidates"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    again.record_id = "saved-during-reload".into();
+    let (s, _) = json_call(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(json!({"members": [{"raw": again}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut seen = false;
+    for _ in 0..200 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (_, report) =
+            json_call(&app, "POST", "/api/v1/matching/check", Some(check.clone())).await;
+        assert_eq!(report["matching"], "ready", "never emptied");
+        seen = report["members"][0]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["record_id"] == "saved-during-reload");
+        if !seen {
+            break;
+        }
+    }
+    assert!(
+        seen,
+        "the record saved during the rebuild is in the rebuilt index"
+    );
 }
