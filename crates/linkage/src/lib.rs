@@ -562,6 +562,26 @@ impl Matcher {
         found
     }
 
+    /// The probability that each of `record_ids` is the person `probe` describes, for those
+    /// loaded (and not replaced): a new registration set against a tracing request, without
+    /// searching the whole registry.
+    pub fn score(&mut self, probe: &MatchRecord, record_ids: &[String]) -> Vec<Candidate> {
+        let rec = self.ds.probe(probe);
+        let scorer = self.model.scorer();
+        let found = record_ids
+            .iter()
+            .filter_map(|id| self.ds.index_of(id))
+            .filter(|c| !self.replaced.contains(c))
+            .map(|c| {
+                let other = &self.ds.recs[c as usize];
+                let p = compare(&self.ds, &rec, other).with(9, MISSING);
+                self.candidate(c, scorer.probability(&self.ds, &rec, other, p))
+            })
+            .collect();
+        self.ds.forget_probe();
+        found
+    }
+
     fn candidate(&self, idx: u32, probability: f64) -> Candidate {
         Candidate {
             record_id: self.ds.record_id(idx).to_string(),

@@ -259,7 +259,7 @@ async fn create_household(
     })
     .await
     .map_err(|_| ApiError::Internal)?;
-    crate::cases::rematch_in_background(&s);
+    crate::cases::rematch_in_background(&s, &record.members);
     let possible_duplicates = record
         .members
         .iter()
@@ -318,7 +318,7 @@ async fn update_household(
         .update_household(hid, &draft, &actor(&caller))
         .await?;
     s.matching.add_persons(&record.members).await;
-    crate::cases::rematch_in_background(&s);
+    crate::cases::rematch_in_background(&s, &record.members);
     Ok(Json(record))
 }
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use peywand_domain::{
-    CandidateStatus, CaseStatus, MatchRecord, RawRegistration, TracingRequest, TracingRequestDraft,
+    CandidateStatus, CaseStatus, MatchRecord, Person, RawRegistration, TracingRequest,
+    TracingRequestDraft,
 };
 use peywand_store::{Actor, TracingCase};
 
@@ -75,35 +76,66 @@ pub(crate) async fn match_requests(
     Ok(())
 }
 
-/// One rematching pass at a time: `running` while a pass goes on, `again` when registrations
-/// arrived during it.
+/// Registrations saved since open requests were last matched, and whether a pass is running:
+/// one pass at a time, however fast the desks save.
 #[derive(Default)]
 pub(crate) struct Rematch {
     running: AtomicBool,
-    again: AtomicBool,
+    saved: std::sync::Mutex<Vec<String>>,
 }
 
-/// Matches every active request again after registrations were saved, without making the
-/// desk wait. Saves during a pass lead to one more pass, not one each.
-pub(crate) fn rematch_in_background(s: &AppState) {
-    s.rematch.again.store(true, Ordering::SeqCst);
+impl Rematch {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .saved
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// Sets newly saved registrations against every active request, without making the desk
+/// wait. Only the new registrations are scored, so a pass costs requests × new records
+/// comparisons, not a search of the registry per request.
+pub(crate) fn rematch_in_background(s: &AppState, saved: &[Person]) {
+    s.rematch
+        .saved
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .extend(saved.iter().map(|p| p.record_id.as_str().to_string()));
+    start_rematch(s);
+}
+
+/// Starts a matching pass unless one is running; the running one takes what is waiting.
+fn start_rematch(s: &AppState) {
     if s.rematch.running.swap(true, Ordering::SeqCst) {
         return;
     }
     let s = s.clone();
     tokio::spawn(async move {
-        while s.rematch.again.swap(false, Ordering::SeqCst) {
-            rematch_once(&s).await;
+        loop {
+            let saved = s.rematch.take();
+            if saved.is_empty() {
+                break;
+            }
+            rematch_once(&s, saved).await;
         }
         s.rematch.running.store(false, Ordering::SeqCst);
-        // A save between the last check and the flag's release starts its own pass.
-        if s.rematch.again.load(Ordering::SeqCst) {
-            rematch_in_background(&s);
+        // Saved between the last look and the flag's release: start another pass.
+        let waiting = !s
+            .rematch
+            .saved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty();
+        if waiting {
+            start_rematch(&s);
         }
     });
 }
 
-async fn rematch_once(s: &AppState) {
+async fn rematch_once(s: &AppState, saved: Vec<String>) {
     let who = Actor {
         username: "matching".into(),
         at: chrono::Utc::now(),
@@ -131,8 +163,27 @@ async fn rematch_once(s: &AppState) {
             }
         }
     }
-    if let Err(e) = match_requests(s, active, &who).await {
-        tracing::error!(error = %e, "matching tracing requests failed");
+    if active.is_empty() {
+        return;
+    }
+    let probes: Vec<MatchRecord> = active.iter().map(|r| probe(&r.draft.sought)).collect();
+    let index = s.matching.clone();
+    let Ok(found) = tokio::task::spawn_blocking(move || index.score_against(&probes, &saved)).await
+    else {
+        tracing::error!("matching tracing requests stopped");
+        return;
+    };
+    for (request, candidates) in active.iter().zip(found) {
+        let offered: Vec<(String, f64)> = candidates
+            .into_iter()
+            .map(|c| (c.record_id, c.probability))
+            .collect();
+        if offered.is_empty() {
+            continue;
+        }
+        if let Err(e) = s.store.offer_candidates(request.id, &offered, &who).await {
+            tracing::error!(error = %e, "offering candidates failed");
+        }
     }
 }
 

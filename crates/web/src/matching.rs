@@ -155,6 +155,28 @@ impl MatchingIndex {
         (IndexStatus::Ready, found)
     }
 
+    /// For each probe, those of `record_ids` likely enough to be the person (at least the
+    /// review threshold). Empty while the index is not ready.
+    pub fn score_against(
+        &self,
+        probes: &[MatchRecord],
+        record_ids: &[String],
+    ) -> Vec<Vec<Candidate>> {
+        let mut state = self.lock();
+        let State::Ready(matcher) = &mut *state else {
+            return vec![Vec::new(); probes.len()];
+        };
+        let floor = Settings::default().review_threshold;
+        probes
+            .iter()
+            .map(|p| {
+                let mut c = matcher.score(p, record_ids);
+                c.retain(|c| c.probability >= floor);
+                c
+            })
+            .collect()
+    }
+
     /// Adds saved registrations (new or edited) so that the next check sees them.
     pub fn add(&self, records: &[MatchRecord]) {
         match &mut *self.lock() {

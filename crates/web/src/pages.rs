@@ -411,7 +411,7 @@ async fn create_household(
     confine_to_site(&caller, &mut draft)?;
     let record = s.store.create_household(&draft, &actor(&caller)).await?;
     s.matching.add_persons(&record.members).await;
-    crate::cases::rematch_in_background(&s);
+    crate::cases::rematch_in_background(&s, &record.members);
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
     Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
 }
