@@ -9,7 +9,7 @@
 pub mod audit;
 mod secret;
 
-pub use secret::{Secret, hash_password, verify_password};
+pub use secret::{Secret, hash_password, pseudonym, verify_password};
 
 use serde::{Deserialize, Serialize};
 

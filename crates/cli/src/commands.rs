@@ -272,7 +272,16 @@ pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
 /// Exports every registration as typed.
 /// Exports every registration as typed: personal data, so the reason is stated and audited
 /// before anything is written.
-pub async fn export(db: &Database, out: &Path, reason: &str) -> anyhow::Result<()> {
+pub async fn export(
+    db: &Database,
+    out: &Path,
+    reason: &str,
+    pseudonymise_with: Option<&Path>,
+) -> anyhow::Result<()> {
+    // The partnership's secret, read like a key: owner-only, at least 16 characters.
+    let secret = pseudonymise_with
+        .map(|f| read_key_file(f).map(|k| k.text().to_string()))
+        .transpose()?;
     if reason.trim().chars().count() < 5 {
         bail!(
             "say why these personal data are exported, with --reason (it is kept in the audit log)"
@@ -282,19 +291,27 @@ pub async fn export(db: &Database, out: &Path, reason: &str) -> anyhow::Result<(
         bail!("no database at {}", db.display());
     }
     let store = open(db).await?;
-    crate::access::audit(
-        &store,
-        "export_personal_data",
-        &out.display().to_string(),
-        reason.trim(),
-    )
-    .await?;
+    let action = if secret.is_some() {
+        "export_pseudonymised"
+    } else {
+        "export_personal_data"
+    };
+    crate::access::audit(&store, action, &out.display().to_string(), reason.trim()).await?;
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let (tx, mut rx) = mpsc::channel::<RawRegistration>(4096);
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
         let mut w = registration_csv::Writer::new(BufWriter::with_capacity(1 << 20, file))?;
         let mut n = 0;
-        while let Some(raw) = rx.blocking_recv() {
+        while let Some(mut raw) = rx.blocking_recv() {
+            if let Some(secret) = &secret {
+                // Ids become the partnership's pseudonyms; a household keeps one pseudonym
+                // for all its members. Everything else is as typed.
+                raw.record_id = peywand_access::pseudonym(secret.as_bytes(), &raw.record_id);
+                if !raw.household_id.trim().is_empty() {
+                    raw.household_id =
+                        peywand_access::pseudonym(secret.as_bytes(), &raw.household_id);
+                }
+            }
             w.write(&raw)?;
             n += 1;
         }

@@ -41,6 +41,10 @@ enum Command {
         /// Why these personal data leave the registry (kept in the audit log).
         #[arg(long)]
         reason: String,
+        /// Replace record and household ids with pseudonyms made with the secret in this
+        /// file (owner-only, one secret per partner organisation): for sharing.
+        #[arg(long, value_name = "FILE")]
+        pseudonymise_with: Option<PathBuf>,
     },
     /// Generate realistic synthetic registrations with ground truth (for demos and tests):
     /// registry.csv, truth.csv and tracing.jsonl in the output folder.
@@ -274,7 +278,12 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
     {
         match command {
             Command::Import { db, file } => commands::import(&db, &file).await,
-            Command::Export { db, out, reason } => commands::export(&db, &out, &reason).await,
+            Command::Export {
+                db,
+                out,
+                reason,
+                pseudonymise_with,
+            } => commands::export(&db, &out, &reason, pseudonymise_with.as_deref()).await,
             Command::Serve {
                 db,
                 addr,

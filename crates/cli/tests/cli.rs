@@ -735,3 +735,56 @@ fn a_person_is_erased_on_request_and_the_erasure_is_audited() {
     // import, two erasures and the failed one (audited before it is tried), one export
     assert!(text(&o).contains("intact: 5 entries"), "{}", text(&o));
 }
+
+#[test]
+fn records_shared_with_a_partner_carry_pseudonyms_stable_for_that_partner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let dbs = db.to_str().unwrap();
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, GOOD).unwrap();
+    assert!(
+        peywand(&["import", "--db", dbs, csv.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let secret = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    };
+    let (a, b) = (
+        secret("a.secret", "partnership with organisation A"),
+        secret("b.secret", "partnership with organisation B"),
+    );
+    let shared = |with: &Path, name: &str| {
+        let out = dir.path().join(name);
+        let o = peywand(&[
+            "export",
+            "--db",
+            dbs,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            "monthly sharing",
+            "--pseudonymise-with",
+            with.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let first = shared(&a, "a1.csv");
+    assert!(!first.contains("r-1") && !first.contains("h-1"), "{first}");
+    assert!(first.contains("ذبیح‌الله"), "the rest is as typed");
+    let rows: Vec<Vec<String>> = csv::Reader::from_reader(first.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert!(rows.iter().all(|r| r[0].starts_with("p-")));
+    assert_eq!(rows[0][1], rows[1][1], "one household, one pseudonym");
+    assert_eq!(shared(&a, "a2.csv"), first, "stable for one partner");
+    let other = shared(&b, "b.csv");
+    assert_ne!(other, first, "unrelated for another partner");
+}

@@ -63,6 +63,11 @@ impl DbKey {
         Ok(DbKey(text.to_string()))
     }
 
+    /// The key's text, for uses beyond the database (a secret shared with a partner).
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
     /// The key as a quoted SQL string literal, for `PRAGMA key` and `ATTACH ... KEY`.
     fn literal(&self) -> String {
         format!("'{}'", self.0.replace('\'', "''"))
