@@ -26,8 +26,8 @@ use peywand_domain::{
 };
 use peywand_store::{
     Actor, ApiToken, AuditFilter, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome,
-    LinkageRun, NewUser, Page, Paged, PersonFilter, SessionRecord, Store, StoreError, TracingCase,
-    UserAccount,
+    LinkageRun, NewUser, Page, Paged, PersonFilter, RequestLink, SessionRecord, Store, StoreError,
+    TracingCase, UserAccount,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -1279,6 +1279,39 @@ impl Store for SqliteStore {
         Ok(new)
     }
 
+    async fn link_requests(
+        &self,
+        a: Uuid,
+        b: Uuid,
+        score: f64,
+        actor: &Actor,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin linking requests"))?;
+        let mut new = false;
+        for (this, other) in [(a, b), (b, a)] {
+            let done = sqlx::query(
+                "INSERT INTO request_links (request_id, other_id, score, found_at) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (request_id, other_id) DO NOTHING",
+            )
+            .bind(this)
+            .bind(other)
+            .bind(score)
+            .bind(actor.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("link requests"))?;
+            if done.rows_affected() > 0 {
+                new = true;
+                let what = format!(
+                    "request {other} looks for this request's requester (score {score:.2})"
+                );
+                case_event(&mut tx, this, actor, &what, "").await?;
+            }
+        }
+        tx.commit().await.map_err(db("commit linking requests"))?;
+        Ok(new)
+    }
+
     async fn decide_candidate(
         &self,
         id: Uuid,
@@ -1688,9 +1721,20 @@ async fn read_case(
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()
     .map_err(db("decode a case's history"))?;
+    let counterparts = sqlx::query_as::<_, (Uuid, f64)>(
+        "SELECT other_id, score FROM request_links WHERE request_id = ? ORDER BY score DESC",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read linked requests"))?
+    .into_iter()
+    .map(|(request_id, score)| RequestLink { request_id, score })
+    .collect();
     Ok(Some(TracingCase {
         request,
         candidates,
+        counterparts,
         events,
     }))
 }

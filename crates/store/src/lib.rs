@@ -277,6 +277,15 @@ pub trait Store: Send + Sync + 'static {
         found: &[(String, f64)],
         actor: &Actor,
     ) -> Result<u64, StoreError>;
+    /// Records that two requests seek each other's requesters (two relatives looking for each
+    /// other), on both cases. Returns whether the link is new.
+    async fn link_requests(
+        &self,
+        a: Uuid,
+        b: Uuid,
+        score: f64,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
     /// A caseworker's decision on one candidate, with the case's status following it.
     async fn decide_candidate(
         &self,
@@ -330,7 +339,18 @@ pub async fn collect_match_records(store: &dyn Store) -> Result<Vec<MatchRecord>
 pub struct TracingCase {
     pub request: TracingRequest,
     pub candidates: Vec<TracingCandidate>,
+    /// Other requests made by the person this one seeks, for this one's requester.
+    pub counterparts: Vec<RequestLink>,
     pub events: Vec<CaseEvent>,
+}
+
+/// Another request that looks for this one's requester.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestLink {
+    pub request_id: Uuid,
+    /// How well the names agree both ways, 0 to 1.
+    pub score: f64,
 }
 
 /// An account as created.

@@ -140,29 +140,13 @@ async fn rematch_once(s: &AppState, saved: Vec<String>) {
         username: "matching".into(),
         at: chrono::Utc::now(),
     };
-    let mut active = Vec::new();
-    for status in [CaseStatus::Open, CaseStatus::CandidatesFound] {
-        let mut offset = 0;
-        loop {
-            let page = match s
-                .store
-                .tracing_requests(Some(status), peywand_store::Page::new(offset, 500))
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading open tracing requests failed");
-                    return;
-                }
-            };
-            let n = page.items.len() as u64;
-            active.extend(page.items);
-            offset += n;
-            if n == 0 || offset >= page.total {
-                break;
-            }
+    let active = match active_requests(s).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "reading open tracing requests failed");
+            return;
         }
-    }
+    };
     if active.is_empty() {
         return;
     }
@@ -185,6 +169,96 @@ async fn rematch_once(s: &AppState, saved: Vec<String>) {
             tracing::error!(error = %e, "offering candidates failed");
         }
     }
+}
+
+/// Words that join a name to the father's name as people say it: "Ahmad son of Nabi",
+/// "Ahmad s/o Nabi", "احمد ولد نبی".
+const PATRONYMIC: [&str; 10] = [
+    " son of ",
+    " s/o ",
+    " daughter of ",
+    " d/o ",
+    " bin ",
+    " bint ",
+    " wald ",
+    " ولد ",
+    " فرزند ",
+    " بن ",
+];
+
+/// How well a requester's name, as typed, names the person another request seeks: their given
+/// name and, when the requester said it, their father's name.
+fn names_the_sought(requester_name: &str, sought: &RawRegistration) -> f64 {
+    let sim = |a: &str, b: &str| {
+        f64::from(peywand_names::similarity(
+            &peywand_names::normalize(a),
+            &peywand_names::normalize(b),
+        ))
+    };
+    let typed = format!(" {} ", requester_name.trim().to_lowercase());
+    let split = PATRONYMIC
+        .iter()
+        .find_map(|w| typed.split_once(w))
+        .map(|(given, father)| (given.trim().to_string(), father.trim().to_string()));
+    match split {
+        Some((given, father)) if !sought.father_name.trim().is_empty() => {
+            sim(&given, &sought.given_name).min(sim(&father, &sought.father_name))
+        }
+        Some((given, _)) => sim(&given, &sought.given_name),
+        None => sim(requester_name, &sought.given_name).max(sim(
+            requester_name,
+            &format!("{} {}", sought.given_name, sought.father_name),
+        )),
+    }
+}
+
+/// Two names agree this well, both ways, for two requests to be relatives looking for each
+/// other.
+const COUNTERPART_AGREEMENT: f64 = 0.85;
+
+/// Finds the active requests whose requester this request seeks and who seek this request's
+/// requester: two relatives looking for each other.
+async fn link_counterparts(
+    s: &AppState,
+    new: &TracingRequest,
+    who: &Actor,
+) -> Result<(), ApiError> {
+    if new.draft.requester_name.trim().is_empty() {
+        return Ok(());
+    }
+    for other in active_requests(s).await? {
+        if other.id == new.id || other.draft.requester_name.trim().is_empty() {
+            continue;
+        }
+        let score = names_the_sought(&other.draft.requester_name, &new.draft.sought).min(
+            names_the_sought(&new.draft.requester_name, &other.draft.sought),
+        );
+        if score >= COUNTERPART_AGREEMENT {
+            s.store.link_requests(new.id, other.id, score, who).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every request still looking for someone (open, or with candidates waiting).
+async fn active_requests(s: &AppState) -> Result<Vec<TracingRequest>, peywand_store::StoreError> {
+    let mut active = Vec::new();
+    for status in [CaseStatus::Open, CaseStatus::CandidatesFound] {
+        let mut offset = 0;
+        loop {
+            let page = s
+                .store
+                .tracing_requests(Some(status), peywand_store::Page::new(offset, 500))
+                .await?;
+            let n = page.items.len() as u64;
+            active.extend(page.items);
+            offset += n;
+            if n == 0 || offset >= page.total {
+                break;
+            }
+        }
+    }
+    Ok(active)
 }
 
 fn validate(draft: &TracingRequestDraft) -> Result<(), ApiError> {
@@ -230,6 +304,7 @@ async fn open_request(
     let who = actor(&caller);
     let request = s.store.create_tracing_request(&draft, &who).await?;
     let id = request.id;
+    link_counterparts(&s, &request, &who).await?;
     match_requests(&s, vec![request], &who).await?;
     let case = s.store.tracing_case(id).await?.ok_or(ApiError::Internal)?;
     Ok((StatusCode::CREATED, Json(case)))

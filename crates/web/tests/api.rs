@@ -1164,3 +1164,85 @@ async fn rebuilding_the_index_keeps_answering_and_keeps_what_was_saved_meanwhile
         "the record saved during the rebuild is in the rebuilt index"
     );
 }
+
+/// Two brothers separated at the crossing each ask for the other: the two requests are linked
+/// both ways; a third request for the same name by someone else is not.
+#[tokio::test]
+async fn two_relatives_looking_for_each_other_are_linked() {
+    let app = app().await;
+    let caseworker = user_with_token(
+        &app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {caseworker}");
+    let open = |requester: &str, sought: Value| {
+        let body = json!({
+            "requester_name": requester, "requester_relationship": "brother",
+            "requester_contact": "", "sought": sought, "last_seen_place": "Torkham",
+            "circumstances": "", "distinguishing_details": ""
+        })
+        .to_string();
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            let (s, bytes, _) = call_with(
+                app,
+                "POST",
+                "/api/v1/tracing/requests",
+                Some(&body),
+                "application/json",
+                &[("authorization", &bearer)],
+            )
+            .await;
+            assert_eq!(s, StatusCode::CREATED);
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+    };
+    let first = open(
+        "Karim Nabi",
+        json!({"given_name": "احمد", "father_name": "نبی", "sex": "M"}),
+    )
+    .await;
+    let stranger = open(
+        "Zarmina",
+        json!({"given_name": "Ahmad", "father_name": "Nabi", "sex": "M"}),
+    )
+    .await;
+    let second = open(
+        "Ahmad son of Nabi",
+        json!({"given_name": "Kareem", "father_name": "Nabi", "sex": "M"}),
+    )
+    .await;
+    let linked = |case: &Value| -> Vec<String> {
+        case["counterparts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["request_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let id = |case: &Value| case["request"]["id"].as_str().unwrap().to_string();
+    assert_eq!(linked(&second), vec![id(&first)], "{second}");
+    let (_, bytes, _) = call_with(
+        &app,
+        "GET",
+        &format!("/api/v1/tracing/requests/{}", id(&first)),
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    let first_now: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(linked(&first_now), vec![id(&second)], "linked both ways");
+    assert!(linked(&stranger).is_empty());
+    assert!(first_now["events"].as_array().unwrap().iter().any(|e| {
+        e["what"]
+            .as_str()
+            .unwrap()
+            .contains("looks for this request's requester")
+    }));
+}
