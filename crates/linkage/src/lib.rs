@@ -554,7 +554,10 @@ impl Matcher {
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
                 let pattern = compare(&self.ds, &rec, other).with(9, MISSING);
-                let explanation = self.model.explain(&self.ds, &rec, other, pattern);
+                let explanation = self
+                    .model
+                    .probe_scorer()
+                    .explain(&self.ds, &rec, other, pattern);
                 (self.candidate(c, p), explanation)
             })
             .collect();
@@ -567,7 +570,7 @@ impl Matcher {
     /// searching the whole registry.
     pub fn score(&mut self, probe: &MatchRecord, record_ids: &[String]) -> Vec<Candidate> {
         let rec = self.ds.probe(probe);
-        let scorer = self.model.scorer();
+        let scorer = self.model.probe_scorer();
         let found = record_ids
             .iter()
             .filter_map(|id| self.ds.index_of(id))
@@ -597,7 +600,7 @@ impl Matcher {
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);
-        let scorer = self.model.scorer();
+        let scorer = self.model.probe_scorer();
         let mut scored: Vec<(u32, f64)> = candidates
             .into_iter()
             .filter(|&c| Some(self.ds.recs[c as usize].household) != own)

@@ -118,6 +118,19 @@ impl Model {
             prior: self.prior(),
             table,
             u_exact,
+            strict_kinship: false,
+        }
+    }
+
+    /// The scorer for a person sought or typed at a desk against the registry: there, plainly
+    /// different given names make shared family fields count for nothing even when the birth
+    /// years agree. A registry's two records of one person may carry a garbled given name; a
+    /// request or a desk rarely gets the person's own name wrong, while brothers, sisters and
+    /// twins of the same years share everything else.
+    pub(crate) fn probe_scorer(&self) -> Scorer {
+        Scorer {
+            strict_kinship: true,
+            ..self.scorer()
         }
     }
 
@@ -127,7 +140,14 @@ impl Model {
 
     /// Each field's contribution to a compared pair's weight.
     pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
-        let scorer = self.scorer();
+        self.scorer().explain(ds, a, b, p)
+    }
+}
+
+impl Scorer {
+    /// Each field's contribution to a compared pair's weight.
+    pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
+        let scorer = self;
         let prior = scorer.prior;
         let mut fields = Vec::with_capacity(FIELD_COUNT);
         let mut weight = prior;
@@ -157,6 +177,8 @@ pub(crate) struct Scorer {
     table: [[f64; MAX_LEVELS]; FIELD_COUNT],
     /// u of the exact level of each name field, for the common-name correction.
     u_exact: [f64; 4],
+    /// The kinship rule applies whatever the birth years (see [`Model::probe_scorer`]).
+    strict_kinship: bool,
 }
 
 impl Scorer {
@@ -191,7 +213,10 @@ impl Scorer {
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
         w += adjustment.unwrap_or(0.0);
-        if FIELDS[f].kin_shared() && p.level(0) == DIFFERENT_NAME && p.level(4) != SAME_YEARS {
+        if FIELDS[f].kin_shared()
+            && p.level(0) == DIFFERENT_NAME
+            && (self.strict_kinship || p.level(4) != SAME_YEARS)
+        {
             w = w.min(0.0);
         }
         if FIELDS[f] == Field::Household {
