@@ -305,6 +305,14 @@ async fn form_csrf(req: Request) -> Result<(Request, Option<String>), Response> 
     Ok((Request::from_parts(parts, Body::from(bytes)), csrf))
 }
 
+/// Records an event whose loss must not stop the answer already decided (a refusal, a
+/// failure): a log that cannot be written is reported in the server log instead.
+pub(crate) async fn audit_or_log(s: &AppState, event: &AuditEvent) {
+    if let Err(e) = s.store.append_audit(event).await {
+        tracing::error!(error = %e, "the audit log cannot be written");
+    }
+}
+
 /// The middleware: finds the route's rule, authenticates, authorises, checks CSRF, audits.
 pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let path = req
@@ -364,9 +372,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
             .outcome(outcome)
     };
     if !caller.role.can(rule.permission) {
-        if let Err(e) = s.store.append_audit(&audit("denied")).await {
-            tracing::error!(error = %e, "the audit log cannot be written");
-        }
+        audit_or_log(&s, &audit("denied")).await;
         return refuse(
             &path,
             StatusCode::FORBIDDEN,
@@ -397,9 +403,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
             }
         }
         if presented.map(|p| Secret::digest_of(&p)).as_deref() != Some(csrf_digest.as_str()) {
-            if let Err(e) = s.store.append_audit(&audit("denied: no CSRF token")).await {
-                tracing::error!(error = %e, "the audit log cannot be written");
-            }
+            audit_or_log(&s, &audit("denied: no CSRF token")).await;
             return refuse(
                 &path,
                 StatusCode::FORBIDDEN,
@@ -421,10 +425,7 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     let response = next.run(req).await;
     let status = response.status();
     if rule.action.is_some() && !(status.is_success() || status.is_redirection()) {
-        let failed = audit(&format!("failed: {}", status.as_u16()));
-        if let Err(e) = s.store.append_audit(&failed).await {
-            tracing::error!(error = %e, "the audit log cannot be written");
-        }
+        audit_or_log(&s, &audit(&format!("failed: {}", status.as_u16()))).await;
     }
     response
 }

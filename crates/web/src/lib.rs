@@ -65,9 +65,7 @@ impl AppState {
                         )
                         .purpose(&format!("{n} registrations older than {days} days"))
                         .origin("server");
-                        if let Err(e) = state.store.append_audit(&event).await {
-                            tracing::error!(error = %e, "the audit log cannot be written");
-                        }
+                        auth::audit_or_log(&state, &event).await;
                         tracing::info!(erased = n, "expired registrations erased");
                         state.matching.reload(Arc::clone(&state.store));
                     }
