@@ -61,6 +61,8 @@ pub enum Permission {
     Trace,
     /// Export personal data (audited, with a stated reason).
     ExportPersonalData,
+    /// See flow statistics and dashboards (counts only, small cells suppressed).
+    ViewStatistics,
     /// Read the audit log.
     ViewAudit,
     /// Manage users, tokens and sites.
@@ -104,7 +106,9 @@ impl Role {
             P::Register | P::CheckDuplicates => {
                 matches!(self, R::Registrar | R::InformationManager)
             }
-            P::ReviewDuplicates | P::ExportPersonalData => matches!(self, R::InformationManager),
+            P::ReviewDuplicates | P::ExportPersonalData | P::ViewStatistics => {
+                matches!(self, R::InformationManager)
+            }
             P::Trace => matches!(self, R::Caseworker),
             P::ViewAudit => matches!(self, R::Auditor),
             P::Administer => matches!(self, R::Administrator),

@@ -181,7 +181,7 @@ pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result
     Ok(())
 }
 
-fn actor() -> Actor {
+pub fn actor() -> Actor {
     Actor {
         username: crate::access::cli_actor(),
         at: chrono::Utc::now(),
@@ -379,6 +379,7 @@ async fn run_server(
 ) -> anyhow::Result<()> {
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let state = peywand_web::AppState::new(shared);
+    state.match_waiting_requests();
     if let Some(days) = retention_days {
         state.keep_retention(days);
     }

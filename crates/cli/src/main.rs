@@ -3,6 +3,7 @@
 mod access;
 mod commands;
 mod linkage;
+mod tracing_exchange;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -162,6 +163,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Exchange tracing cases with Person Finder-style tools in PFIF 1.4.
+    Pfif {
+        #[command(subcommand)]
+        command: PfifCommand,
+    },
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
@@ -212,6 +218,34 @@ enum TokenCommand {
         #[command(flatten)]
         db: DbArg,
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PfifCommand {
+    /// Import a PFIF document: each person not held yet becomes a tracing request, matched
+    /// against the registry when the server next starts. Refused whole if anything is invalid.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The PFIF file (UTF-8 XML).
+        file: PathBuf,
+        /// The site code the imported requests belong to.
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Export every tracing case as PFIF 1.4, with notes for found, reunified and closed.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Why these personal data leave the registry (kept in the audit log).
+        #[arg(long, default_value = "PFIF exchange with a tracing partner")]
+        reason: String,
+        /// The domain naming this registry in PFIF record ids.
+        #[arg(long, default_value = peywand_interchange::pfif::DEFAULT_DOMAIN)]
+        domain: String,
     },
 }
 
@@ -309,6 +343,18 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 limit,
                 on,
             } => linkage::search(&db, &requests, &out, limit.clamp(1, 100), on).await,
+            Command::Pfif {
+                command: PfifCommand::Import { db, file, site },
+            } => tracing_exchange::import(&db, &file, site.as_deref()).await,
+            Command::Pfif {
+                command:
+                    PfifCommand::Export {
+                        db,
+                        out,
+                        reason,
+                        domain,
+                    },
+            } => tracing_exchange::export(&db, &out, &reason, &domain).await,
             Command::Rekey {
                 db,
                 new_key_file,

@@ -788,3 +788,128 @@ fn records_shared_with_a_partner_carry_pseudonyms_stable_for_that_partner() {
     let other = shared(&b, "b.csv");
     assert_ne!(other, first, "unrelated for another partner");
 }
+
+/// Person Finder's own PFIF 1.4 test document.
+const PERSON_FINDER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/pfif/person-finder-1.4.xml"
+);
+
+#[test]
+fn pfif_from_person_finder_is_imported_and_exported_again_unchanged() {
+    use peywand_interchange::pfif;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let db = db.to_str().unwrap();
+    let o = peywand(&[
+        "pfif",
+        "import",
+        "--db",
+        db,
+        PERSON_FINDER,
+        "--site",
+        "torkham",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 new tracing requests"), "{}", text(&o));
+    assert!(text(&o).contains("4 new notes"), "{}", text(&o));
+    // Again: nothing is duplicated.
+    let o = peywand(&["pfif", "import", "--db", db, PERSON_FINDER]);
+    assert!(
+        text(&o).contains(
+            "0 new tracing requests (1 persons already held), 0 new notes (4 already held)"
+        ),
+        "{}",
+        text(&o)
+    );
+
+    let out = dir.path().join("out.xml");
+    let o = peywand(&["pfif", "export", "--db", db, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let exported = std::fs::read(&out).unwrap();
+    let original = pfif::read(&std::fs::read(PERSON_FINDER).unwrap()).unwrap();
+    let back = pfif::read(&exported).unwrap_or_else(|e| panic!("{e}: {:?}", e.problems));
+    assert_eq!(back.persons.len(), 1);
+    let (a, b) = (&original.persons[0], &back.persons[0]);
+    let without_entry = |f: &std::collections::BTreeMap<String, String>| {
+        let mut f = f.clone();
+        f.remove("entry_date");
+        f
+    };
+    assert_eq!(
+        without_entry(&a.fields),
+        without_entry(&b.fields),
+        "every person field kept"
+    );
+    assert_eq!(a.notes.len(), b.notes.len());
+    for (x, y) in a.notes.iter().zip(&b.notes) {
+        assert_eq!(
+            without_entry(&x.fields),
+            without_entry(&y.fields),
+            "every note field kept"
+        );
+    }
+    assert_ne!(
+        b.field("entry_date"),
+        a.field("entry_date"),
+        "entry_date is when Peywand received it"
+    );
+    let text_out = String::from_utf8(exported).unwrap();
+    assert!(text_out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">"));
+    assert!(
+        text_out.contains("<pfif:given_name>_test_first_name</pfif:given_name>"),
+        "PFIF 1.4 names"
+    );
+
+    // The export is audited with its reason.
+    let o = peywand(&["audit", "verify", "--db", db]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn invalid_pfif_is_refused_whole_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let db = db.to_str().unwrap();
+    let o = peywand(&["pfif", "import", "--db", db, PERSON_FINDER]);
+    assert!(o.status.success(), "{}", text(&o));
+    let good_person = "<pfif:person><pfif:person_record_id>b.org/1</pfif:person_record_id><pfif:source_date>2024-01-01T00:00:00Z</pfif:source_date><pfif:full_name>Gul Bibi</pfif:full_name></pfif:person>";
+    let wrap = |body: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">\n{body}\n</pfif:pfif>\n"
+        )
+    };
+    let bad = [
+        (
+            wrap(&format!(
+                "{good_person}<pfif:person><pfif:full_name>no id</pfif:full_name></pfif:person>"
+            )),
+            "no person_record_id",
+        ),
+        (
+            wrap(&format!(
+                "{good_person}<pfif:note><pfif:note_record_id>b.org/n1</pfif:note_record_id><pfif:person_record_id>b.org/404</pfif:person_record_id><pfif:source_date>2024-01-01T00:00:00Z</pfif:source_date><pfif:text>x</pfif:text></pfif:note>"
+            )),
+            "is neither in the file nor in this registry",
+        ),
+        (
+            wrap(good_person).replace("</pfif:pfif>", ""),
+            "the file ends before </pfif:pfif>",
+        ),
+        ("name,phone\nGul,0700\n".to_string(), "not a PFIF document"),
+    ];
+    for (doc, expected) in bad {
+        let file = dir.path().join("bad.xml");
+        std::fs::write(&file, doc).unwrap();
+        let o = peywand(&["pfif", "import", "--db", db, file.to_str().unwrap()]);
+        assert!(!o.status.success());
+        assert!(text(&o).contains(expected), "{expected}: {}", text(&o));
+    }
+    let out = dir.path().join("out.xml");
+    let o = peywand(&["pfif", "export", "--db", db, "--out", out.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("1 tracing cases written"),
+        "only the first file's person: {}",
+        text(&o)
+    );
+}

@@ -135,6 +135,77 @@ pub struct CaseEvent {
     pub why: String,
 }
 
+coded!(
+    /// A step towards bringing a family together, after a match is confirmed.
+    ReunificationStepKind {
+        /// The family (the requester) was told and reached.
+        FamilyContacted = "family_contacted",
+        /// Both sides confirmed who they are to each other.
+        Verified = "verified",
+        /// They are together again: the case closes as reunified.
+        Reunified = "reunified"
+    }
+);
+
+/// A reunification step as a caseworker records it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReunificationStepDraft {
+    pub step: ReunificationStepKind,
+    /// Where it happened (a site, a village, a phone call).
+    pub place: String,
+    pub on: NaiveDate,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A recorded reunification step.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReunificationStep {
+    #[serde(flatten)]
+    pub draft: ReunificationStepDraft,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A person record exchanged in PFIF (People Finder Interchange Format): the fields as another
+/// tracing tool wrote them, by PFIF field name, with its notes. Peywand keeps them whole so that
+/// what it imported can be exported again unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PfifPerson {
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub notes: Vec<PfifNote>,
+}
+
+/// A PFIF note: one claim about a person (seen alive, still missing, made contact).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PfifNote {
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl PfifPerson {
+    /// The `domain/id` that names this record in every repository holding it.
+    pub fn record_id(&self) -> &str {
+        self.field("person_record_id")
+    }
+
+    /// A field's value, empty when absent.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+}
+
+impl PfifNote {
+    pub fn record_id(&self) -> &str {
+        self.field("note_record_id")
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

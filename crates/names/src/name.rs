@@ -165,6 +165,32 @@ impl Particle {
     }
 }
 
+/// Words that join a name to the father's name as people say it: "Ahmad son of Nabi",
+/// "Ahmad s/o Nabi", "احمد ولد نبی".
+const PATRONYMIC: [&str; 10] = [
+    " son of ",
+    " s/o ",
+    " daughter of ",
+    " d/o ",
+    " bin ",
+    " bint ",
+    " wald ",
+    " ولد ",
+    " فرزند ",
+    " بن ",
+];
+
+/// A name said with the father's ("Ahmad son of Nabi"), split into the person's own name and
+/// the father's, as typed (lower-cased); `None` when no such word joins them.
+pub fn split_patronymic(typed: &str) -> Option<(String, String)> {
+    let typed = format!(" {} ", typed.trim().to_lowercase());
+    PATRONYMIC
+        .iter()
+        .find_map(|w| typed.split_once(w))
+        .map(|(own, father)| (own.trim().to_string(), father.trim().to_string()))
+        .filter(|(own, father)| !own.is_empty() && !father.is_empty())
+}
+
 /// Normalises a name as typed, in any script.
 pub fn normalize(raw: &str) -> Name {
     let folded_all = fold(raw);

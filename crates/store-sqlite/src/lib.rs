@@ -1,5 +1,6 @@
 //! The SQLite backend: one file per site, WAL journal, foreign keys on, migrations applied at open.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -16,7 +17,8 @@ use uuid::Uuid;
 use peywand_access::Role;
 use peywand_access::audit::{self, AuditEntry, AuditEvent};
 use peywand_domain::{
-    CandidateStatus, CaseEvent, CaseStatus, Priority, TracingCandidate, TracingRequest,
+    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPerson, Priority, ReunificationStep,
+    ReunificationStepDraft, ReunificationStepKind, TracingCandidate, TracingRequest,
     TracingRequestDraft,
 };
 use peywand_domain::{
@@ -25,9 +27,9 @@ use peywand_domain::{
     Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes,
 };
 use peywand_store::{
-    Actor, ApiToken, AuditFilter, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome,
-    LinkageRun, NewUser, Page, Paged, PersonFilter, RequestLink, SessionRecord, Store, StoreError,
-    TracingCase, UserAccount,
+    AGE_GROUPS, Actor, ApiToken, AuditFilter, FlowStatistics, HouseholdDraft, HouseholdRecord,
+    ImportMessage, ImportOutcome, LinkageRun, NewUser, Page, Paged, PersonFilter, PfifImported,
+    RequestLink, SessionRecord, StatsFilter, Store, StoreError, TracingCase, UserAccount,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -750,6 +752,20 @@ impl Store for SqliteStore {
             .map_err(db("decode registration"))
     }
 
+    async fn person_by_record(&self, record_id: &str) -> Result<Option<Person>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE record_id = ?"
+        )))
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read registration"))?;
+        row.as_ref()
+            .map(person_from_row)
+            .transpose()
+            .map_err(db("decode registration"))
+    }
+
     async fn persons(
         &self,
         filter: &PersonFilter,
@@ -1154,35 +1170,8 @@ impl Store for SqliteStore {
         draft: &TracingRequestDraft,
         actor: &Actor,
     ) -> Result<TracingRequest, StoreError> {
-        let request = TracingRequest {
-            id: Uuid::now_v7(),
-            draft: draft.clone(),
-            priority: if draft.separated_child {
-                Priority::Urgent
-            } else {
-                Priority::Normal
-            },
-            status: CaseStatus::Open,
-            created_by: actor.username.clone(),
-            created_at: actor.at,
-        };
-        let json =
-            serde_json::to_string(draft).map_err(|e| StoreError::db("store a request", e))?;
         let mut tx = self.begin().await.map_err(db("begin a request"))?;
-        sqlx::query(
-            "INSERT INTO tracing_requests (id, draft, priority, status, created_by, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(request.id)
-        .bind(json)
-        .bind(request.priority.code())
-        .bind(request.status.code())
-        .bind(&request.created_by)
-        .bind(request.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("store a request"))?;
-        case_event(&mut tx, request.id, actor, "request opened", "").await?;
+        let request = insert_request(&mut tx, draft, actor, "").await?;
         tx.commit().await.map_err(db("commit a request"))?;
         Ok(request)
     }
@@ -1424,6 +1413,296 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn record_reunification_step(
+        &self,
+        id: Uuid,
+        step: &ReunificationStepDraft,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError> {
+        let mut tx = self
+            .begin()
+            .await
+            .map_err(db("begin a reunification step"))?;
+        let Some(case) = read_case(&mut tx, id).await? else {
+            return Err(StoreError::NotFound(format!("tracing request {id}")));
+        };
+        let from = case.request.status;
+        let confirmed = case
+            .candidates
+            .iter()
+            .find(|c| c.status == CandidateStatus::Confirmed);
+        let confirmed = match (from, confirmed) {
+            (CaseStatus::MatchConfirmed, Some(c)) => c.record_id.clone(),
+            (CaseStatus::Reunified, _) => {
+                return Err(StoreError::Conflict(
+                    "the family is already reunified: the case is finished".into(),
+                ));
+            }
+            (CaseStatus::ClosedWithoutResult, _) => {
+                return Err(StoreError::Conflict(
+                    "the case is closed: reopen it before recording steps".into(),
+                ));
+            }
+            _ => {
+                return Err(StoreError::Conflict(
+                    "no match is confirmed yet: confirm the person found first".into(),
+                ));
+            }
+        };
+        let json = serde_json::to_string(step)
+            .map_err(|e| StoreError::db("store a reunification step", e))?;
+        sqlx::query(
+            "INSERT INTO reunification_steps (request_id, step, recorded_by, recorded_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(json)
+        .bind(&actor.username)
+        .bind(actor.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("store a reunification step"))?;
+        let what = format!("step {} at {} on {}", step.step, step.place, step.on);
+        case_event(&mut tx, id, actor, &what, &step.note).await?;
+        if step.step == ReunificationStepKind::Reunified {
+            sqlx::query(
+                "UPDATE tracing_candidates SET status = ? WHERE request_id = ? AND record_id = ?",
+            )
+            .bind(CandidateStatus::Reunited.code())
+            .bind(id)
+            .bind(&confirmed)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record a reunification"))?;
+            let what = format!("candidate {confirmed} {}", CandidateStatus::Reunited);
+            case_event(&mut tx, id, actor, &what, &step.note).await?;
+            set_status(&mut tx, id, from, CaseStatus::Reunified, actor, &step.note).await?;
+        }
+        let case = read_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tracing request {id}")))?;
+        tx.commit()
+            .await
+            .map_err(db("commit a reunification step"))?;
+        Ok(case)
+    }
+
+    async fn import_pfif(
+        &self,
+        persons: &[(PfifPerson, TracingRequestDraft)],
+        notes: &[PfifNote],
+        actor: &Actor,
+    ) -> Result<PfifImported, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin a PFIF import"))?;
+        let mut imported = PfifImported::default();
+        for (person, draft) in persons {
+            let held: Option<(String,)> = sqlx::query_as(
+                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = ?",
+            )
+            .bind(person.record_id())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("look up a PFIF person"))?;
+            if held.is_some() {
+                imported.persons_already_present += 1;
+            } else {
+                let request = insert_request(&mut tx, draft, actor, "imported from PFIF").await?;
+                let fields = serde_json::to_string(&person.fields)
+                    .map_err(|e| StoreError::db("store a PFIF person", e))?;
+                sqlx::query(
+                    "INSERT INTO pfif_persons (person_record_id, request_id, fields, imported_at) \
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(person.record_id())
+                .bind(request.id)
+                .bind(fields)
+                .bind(actor.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("store a PFIF person"))?;
+                imported.new_requests.push(request.id);
+            }
+            for note in &person.notes {
+                insert_pfif_note(&mut tx, note, actor.at, &mut imported).await?;
+            }
+        }
+        for note in notes {
+            let about = note.field("person_record_id");
+            let held: Option<(String,)> = sqlx::query_as(
+                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = ?",
+            )
+            .bind(about)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("look up a PFIF person"))?;
+            if held.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "person {about}, whom note {} is about, is neither in the file nor in this registry",
+                    note.record_id()
+                )));
+            }
+            insert_pfif_note(&mut tx, note, actor.at, &mut imported).await?;
+        }
+        tx.commit().await.map_err(db("commit a PFIF import"))?;
+        Ok(imported)
+    }
+
+    async fn pfif_cases(&self) -> Result<Vec<(TracingCase, Option<PfifPerson>)>, StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("read cases for PFIF"))?;
+        let ids: Vec<(Uuid,)> =
+            sqlx::query_as("SELECT id FROM tracing_requests ORDER BY created_at, id")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db("read cases for PFIF"))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let Some(case) = read_case(&mut conn, id).await? else {
+                continue;
+            };
+            let person: Option<(String, String)> = sqlx::query_as(
+                "SELECT person_record_id, fields FROM pfif_persons WHERE request_id = ?",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("read a PFIF person"))?;
+            let person = match person {
+                None => None,
+                Some((record_id, fields)) => {
+                    let notes: Vec<(String,)> = sqlx::query_as(
+                        "SELECT fields FROM pfif_notes WHERE person_record_id = ? \
+                         ORDER BY imported_at, note_record_id",
+                    )
+                    .bind(&record_id)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db("read PFIF notes"))?;
+                    let decode = |e| StoreError::db("decode a PFIF record", e);
+                    Some(PfifPerson {
+                        fields: serde_json::from_str(&fields).map_err(decode)?,
+                        notes: notes
+                            .into_iter()
+                            .map(|(f,)| serde_json::from_str(&f).map(|fields| PfifNote { fields }))
+                            .collect::<Result<_, _>>()
+                            .map_err(decode)?,
+                    })
+                }
+            };
+            out.push((case, person));
+        }
+        Ok(out)
+    }
+
+    async fn flow_statistics(&self, filter: &StatsFilter) -> Result<FlowStatistics, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db("read statistics"))?;
+        // One pass over the registrations matching the filter; the arrival day is the day
+        // registered as typed, else the day the record was saved.
+        let rows = sqlx::query(
+            "SELECT COALESCE(p.registered_on, substr(p.registered_at, 1, 10)) AS day, \
+                    p.site_code, p.sex, p.age, p.birth_year_min, p.birth_year_max, \
+                    p.vulnerabilities, p.household_id, h.destination_province \
+             FROM persons p JOIN households h ON h.id = p.household_id \
+             WHERE (?1 IS NULL OR COALESCE(p.registered_on, substr(p.registered_at, 1, 10)) >= ?1) \
+               AND (?2 IS NULL OR COALESCE(p.registered_on, substr(p.registered_at, 1, 10)) <= ?2) \
+               AND (?3 IS NULL OR p.site_code = ?3)",
+        )
+        .bind(filter.from.map(|d| d.to_string()))
+        .bind(filter.to.map(|d| d.to_string()))
+        .bind(filter.site_code.as_deref())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("read statistics"))?;
+        let mut stats = FlowStatistics::default();
+        let mut arrivals: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
+        let mut pyramid: BTreeMap<(String, Option<Sex>), u64> = BTreeMap::new();
+        let mut vulnerabilities: BTreeMap<String, u64> = BTreeMap::new();
+        let mut destinations: BTreeMap<String, u64> = BTreeMap::new();
+        let mut households = std::collections::HashSet::new();
+        let decode = db("decode statistics");
+        for r in &rows {
+            let day: String = r.try_get("day").map_err(&decode)?;
+            let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
+                continue;
+            };
+            stats.people += 1;
+            let household: Uuid = r.try_get("household_id").map_err(&decode)?;
+            households.insert(household);
+            let site: Option<String> = r.try_get("site_code").map_err(&decode)?;
+            *arrivals.entry((day, site.unwrap_or_default())).or_default() += 1;
+            let sex: Option<String> = r.try_get("sex").map_err(&decode)?;
+            let sex = sex.as_deref().and_then(Sex::from_code);
+            let age: Option<i64> = r.try_get("age").map_err(&decode)?;
+            let born: (Option<i64>, Option<i64>) = (
+                r.try_get("birth_year_min").map_err(&decode)?,
+                r.try_get("birth_year_max").map_err(&decode)?,
+            );
+            let age = age.or(match born {
+                (Some(a), Some(b)) => Some(i64::from(chrono::Datelike::year(&day)) - (a + b) / 2),
+                _ => None,
+            });
+            let group = age
+                .and_then(|a| u32::try_from(a).ok())
+                .and_then(|a| {
+                    AGE_GROUPS
+                        .iter()
+                        .find(|(_, lo, hi)| (*lo..=*hi).contains(&a))
+                })
+                .map(|(name, _, _)| (*name).to_string())
+                .unwrap_or_default();
+            *pyramid.entry((group, sex)).or_default() += 1;
+            let vs: String = r.try_get("vulnerabilities").map_err(&decode)?;
+            for v in vs.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                *vulnerabilities.entry(v.to_string()).or_default() += 1;
+            }
+            let destination: Option<String> = r.try_get("destination_province").map_err(&decode)?;
+            *destinations
+                .entry(destination.unwrap_or_default())
+                .or_default() += 1;
+        }
+        stats.households = households.len() as u64;
+        stats.arrivals = arrivals.into_iter().map(|((d, s), n)| (d, s, n)).collect();
+        stats.pyramid = pyramid.into_iter().map(|((g, s), n)| (g, s, n)).collect();
+        stats.vulnerabilities = vulnerabilities.into_iter().collect();
+        stats.destinations = destinations.into_iter().collect();
+        let cases: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM tracing_requests \
+             WHERE (?1 IS NULL OR substr(created_at, 1, 10) >= ?1) \
+               AND (?2 IS NULL OR substr(created_at, 1, 10) <= ?2) \
+             GROUP BY status ORDER BY status",
+        )
+        .bind(filter.from.map(|d| d.to_string()))
+        .bind(filter.to.map(|d| d.to_string()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("read tracing statistics"))?;
+        stats.cases = cases
+            .into_iter()
+            .map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
+            .collect();
+        let matched: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT r.created_at, MIN(e.at) FROM tracing_requests r \
+             JOIN case_events e ON e.request_id = r.id \
+             WHERE e.what LIKE 'status % → match_confirmed' \
+               AND (?1 IS NULL OR substr(r.created_at, 1, 10) >= ?1) \
+               AND (?2 IS NULL OR substr(r.created_at, 1, 10) <= ?2) \
+             GROUP BY r.id",
+        )
+        .bind(filter.from.map(|d| d.to_string()))
+        .bind(filter.to.map(|d| d.to_string()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("read tracing statistics"))?;
+        stats.days_to_match = matched
+            .into_iter()
+            .map(|(opened, matched)| (matched - opened).num_seconds() as f64 / 86_400.0)
+            .collect();
+        Ok(stats)
+    }
+
     async fn append_audit(&self, e: &AuditEvent) -> Result<AuditEntry, StoreError> {
         // Immediate: two appends cannot both read the same last entry.
         let mut tx = self.begin().await.map_err(db("append to the audit log"))?;
@@ -1615,6 +1894,71 @@ fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// Stores a new tracing request, with its first history entry.
+async fn insert_request(
+    conn: &mut sqlx::SqliteConnection,
+    draft: &TracingRequestDraft,
+    actor: &Actor,
+    why: &str,
+) -> Result<TracingRequest, StoreError> {
+    let request = TracingRequest {
+        id: Uuid::now_v7(),
+        draft: draft.clone(),
+        priority: if draft.separated_child {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        },
+        status: CaseStatus::Open,
+        created_by: actor.username.clone(),
+        created_at: actor.at,
+    };
+    let json = serde_json::to_string(draft).map_err(|e| StoreError::db("store a request", e))?;
+    sqlx::query(
+        "INSERT INTO tracing_requests (id, draft, priority, status, created_by, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(request.id)
+    .bind(json)
+    .bind(request.priority.code())
+    .bind(request.status.code())
+    .bind(&request.created_by)
+    .bind(request.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("store a request"))?;
+    case_event(conn, request.id, actor, "request opened", why).await?;
+    Ok(request)
+}
+
+/// Stores a PFIF note unless it is already held, counting which.
+async fn insert_pfif_note(
+    conn: &mut sqlx::SqliteConnection,
+    note: &PfifNote,
+    at: DateTime<Utc>,
+    imported: &mut PfifImported,
+) -> Result<(), StoreError> {
+    let fields =
+        serde_json::to_string(&note.fields).map_err(|e| StoreError::db("store a PFIF note", e))?;
+    let done = sqlx::query(
+        "INSERT INTO pfif_notes (note_record_id, person_record_id, fields, imported_at) \
+         VALUES (?, ?, ?, ?) ON CONFLICT (note_record_id) DO NOTHING",
+    )
+    .bind(note.record_id())
+    .bind(note.field("person_record_id"))
+    .bind(fields)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(db("store a PFIF note"))?;
+    if done.rows_affected() == 0 {
+        imported.notes_already_present += 1;
+    } else {
+        imported.new_notes += 1;
+    }
+    Ok(())
+}
+
 async fn case_event(
     conn: &mut sqlx::SqliteConnection,
     id: Uuid,
@@ -1731,10 +2075,29 @@ async fn read_case(
     .into_iter()
     .map(|(request_id, score)| RequestLink { request_id, score })
     .collect();
+    let steps = sqlx::query(
+        "SELECT step, recorded_by, recorded_at FROM reunification_steps \
+         WHERE request_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("read reunification steps"))?
+    .iter()
+    .map(|r| {
+        let step: String = r.try_get("step").map_err(db("decode a step"))?;
+        Ok(ReunificationStep {
+            draft: serde_json::from_str(&step).map_err(|e| StoreError::db("decode a step", e))?,
+            recorded_by: r.try_get("recorded_by").map_err(db("decode a step"))?,
+            recorded_at: r.try_get("recorded_at").map_err(db("decode a step"))?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(Some(TracingCase {
         request,
         candidates,
         counterparts,
+        steps,
         events,
     }))
 }

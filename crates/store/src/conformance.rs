@@ -96,7 +96,202 @@ pub async fn run_all(store: &dyn Store) {
     accounts_sessions_and_tokens(store).await;
     the_audit_log_is_a_chain(store).await;
     tracing_cases_follow_their_lifecycle(store).await;
+    reunification_steps_close_a_confirmed_case(store).await;
+    pfif_imports_are_whole_and_idempotent(store).await;
+    flow_statistics_count_arrivals(store).await;
     erased_people_are_gone(store).await;
+}
+
+async fn flow_statistics_count_arrivals(store: &dyn Store) {
+    use crate::StatsFilter;
+    let day = chrono::NaiveDate::from_ymd_opt(2019, 1, 5).expect("date");
+    let mut rows = vec![
+        sample_row("s-1", "sh-1"),
+        sample_row("s-2", "sh-1"),
+        sample_row("s-3", "sh-2"),
+    ];
+    for r in &mut rows {
+        r.registered_on = day.to_string();
+    }
+    rows[1].sex = "F".into();
+    rows[1].birth_date = String::new();
+    rows[1].age = "3".into();
+    import_rows(store, rows, false).await.expect("import");
+    let filter = StatsFilter {
+        from: Some(day),
+        to: Some(day),
+        site_code: None,
+    };
+    let stats = store.flow_statistics(&filter).await.expect("statistics");
+    assert_eq!((stats.people, stats.households), (3, 2));
+    assert_eq!(stats.arrivals.len(), 1, "{:?}", stats.arrivals);
+    assert_eq!((stats.arrivals[0].0, stats.arrivals[0].2), (day, 3));
+    let girls = stats
+        .pyramid
+        .iter()
+        .find(|(group, sex, _)| group == "0-4" && *sex == Some(Sex::Female))
+        .map(|g| g.2);
+    assert_eq!(girls, Some(1), "{:?}", stats.pyramid);
+    // Born 1385 (2006-07) and counted in January 2019: 12 years old.
+    let boys = stats
+        .pyramid
+        .iter()
+        .find(|(group, sex, _)| group == "12-17" && *sex == Some(Sex::Male))
+        .map(|g| g.2);
+    assert_eq!(boys, Some(2), "{:?}", stats.pyramid);
+    let elsewhere = StatsFilter {
+        from: Some(day),
+        to: Some(day),
+        site_code: Some("nowhere".into()),
+    };
+    assert_eq!(
+        store
+            .flow_statistics(&elsewhere)
+            .await
+            .expect("statistics")
+            .people,
+        0
+    );
+}
+
+async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
+    use peywand_domain::{
+        CandidateStatus, CaseStatus, ReunificationStepDraft, ReunificationStepKind as K,
+        TracingRequestDraft,
+    };
+    import_rows(store, vec![sample_row("r-1", "rh-1")], false)
+        .await
+        .expect("import");
+    let draft = TracingRequestDraft {
+        requester_name: "Gul Bibi".into(),
+        sought: sample_row("", ""),
+        ..TracingRequestDraft::default()
+    };
+    let request = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("request");
+    let step = |kind| ReunificationStepDraft {
+        step: kind,
+        place: "Jalalabad".into(),
+        on: chrono::NaiveDate::from_ymd_opt(2025, 11, 3).expect("date"),
+        note: "by phone".into(),
+    };
+    assert!(
+        matches!(
+            store
+                .record_reunification_step(request.id, &step(K::FamilyContacted), &actor())
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "no steps before a match is confirmed"
+    );
+    store
+        .offer_candidates(request.id, &[("r-1".into(), 0.9)], &actor())
+        .await
+        .expect("offer");
+    store
+        .decide_candidate(
+            request.id,
+            "r-1",
+            CandidateStatus::Confirmed,
+            &actor(),
+            "seen",
+        )
+        .await
+        .expect("confirm");
+    let case = store
+        .record_reunification_step(request.id, &step(K::FamilyContacted), &actor())
+        .await
+        .expect("contacted");
+    assert_eq!(case.request.status, CaseStatus::MatchConfirmed);
+    store
+        .record_reunification_step(request.id, &step(K::Verified), &actor())
+        .await
+        .expect("verified");
+    let case = store
+        .record_reunification_step(request.id, &step(K::Reunified), &actor())
+        .await
+        .expect("reunified");
+    assert_eq!(case.request.status, CaseStatus::Reunified);
+    assert_eq!(case.candidates[0].status, CandidateStatus::Reunited);
+    let kinds: Vec<K> = case.steps.iter().map(|s| s.draft.step).collect();
+    assert_eq!(kinds, [K::FamilyContacted, K::Verified, K::Reunified]);
+    assert_eq!(case.steps[0].draft.place, "Jalalabad");
+    assert!(matches!(
+        store
+            .record_reunification_step(request.id, &step(K::Verified), &actor())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
+    use peywand_domain::{PfifNote, PfifPerson, TracingRequestDraft};
+    let person = |id: &str, notes: &[&str]| {
+        let mut p = PfifPerson::default();
+        p.fields.insert("person_record_id".into(), id.into());
+        p.fields.insert("full_name".into(), "Gul Bibi".into());
+        p.notes = notes.iter().map(|n| note(n, id)).collect();
+        let draft = TracingRequestDraft {
+            requester_name: "someone".into(),
+            ..TracingRequestDraft::default()
+        };
+        (p, draft)
+    };
+    fn note(id: &str, about: &str) -> PfifNote {
+        let mut n = PfifNote::default();
+        n.fields.insert("note_record_id".into(), id.into());
+        n.fields.insert("person_record_id".into(), about.into());
+        n.fields
+            .insert("text".into(), "seen at the crossing".into());
+        n
+    }
+    let before = store.pfif_cases().await.expect("cases").len();
+    let first = store
+        .import_pfif(&[person("pf.org/p1", &["pf.org/n1"])], &[], &actor())
+        .await
+        .expect("import");
+    assert_eq!((first.new_requests.len(), first.new_notes), (1, 1));
+    let again = store
+        .import_pfif(
+            &[person("pf.org/p1", &["pf.org/n1", "pf.org/n2"])],
+            &[note("pf.org/n3", "pf.org/p1")],
+            &actor(),
+        )
+        .await
+        .expect("again");
+    assert_eq!(
+        (
+            again.new_requests.len(),
+            again.persons_already_present,
+            again.new_notes,
+            again.notes_already_present
+        ),
+        (0, 1, 2, 1)
+    );
+    // A note about someone unknown refuses the whole import, persons included.
+    let refused = store
+        .import_pfif(
+            &[person("pf.org/p2", &[])],
+            &[note("pf.org/n9", "pf.org/nobody")],
+            &actor(),
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::NotFound(_))));
+    let cases = store.pfif_cases().await.expect("cases");
+    assert_eq!(
+        cases.len(),
+        before + 1,
+        "nothing of the refused import is kept"
+    );
+    let (case, pfif) = cases.last().expect("imported");
+    assert_eq!(case.request.id, first.new_requests[0]);
+    let pfif = pfif.as_ref().expect("kept whole");
+    assert_eq!(pfif.record_id(), "pf.org/p1");
+    let ids: Vec<&str> = pfif.notes.iter().map(PfifNote::record_id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.contains(&"pf.org/n3"));
 }
 
 async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {

@@ -17,9 +17,9 @@ use uuid::Uuid;
 
 use peywand_domain::{
     CandidateStatus, CaseEvent, CaseStatus, Derived, Household, HouseholdId, LegalBasis,
-    LinkDecision, MatchRecord, Need, Person, PersonId, Purpose, RawRegistration, Relationship,
-    ReturnType, ScoredPair, Sex, Site, TracingCandidate, TracingRequest, TracingRequestDraft,
-    Vulnerability,
+    LinkDecision, MatchRecord, Need, Person, PersonId, PfifNote, PfifPerson, Purpose,
+    RawRegistration, Relationship, ReturnType, ReunificationStep, ReunificationStepDraft,
+    ScoredPair, Sex, Site, TracingCandidate, TracingRequest, TracingRequestDraft, Vulnerability,
 };
 
 /// What a store can fail with. Messages name the operation, never personal data.
@@ -195,6 +195,8 @@ pub trait Store: Send + Sync + 'static {
     async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError>;
 
     async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError>;
+    /// One registration by its record id.
+    async fn person_by_record(&self, record_id: &str) -> Result<Option<Person>, StoreError>;
     async fn persons(&self, filter: &PersonFilter, page: Page)
     -> Result<Paged<Person>, StoreError>;
     async fn count_persons(&self) -> Result<u64, StoreError>;
@@ -304,6 +306,34 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
     ) -> Result<TracingCase, StoreError>;
 
+    /// Records a reunification step on a case whose match is confirmed. The step `reunified`
+    /// marks the confirmed candidate reunited, which makes the case reunified. `Conflict` when
+    /// no match is confirmed yet or the case is closed.
+    async fn record_reunification_step(
+        &self,
+        id: Uuid,
+        step: &ReunificationStepDraft,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError>;
+
+    /// Imports PFIF person records, each as a tracing request, and notes, all or nothing. A
+    /// person already imported keeps its record (PFIF records are never overwritten) and gains
+    /// its new notes; a note already held is skipped. `notes` are notes about persons imported
+    /// earlier: `NotFound` if one is about a person this registry does not hold.
+    async fn import_pfif(
+        &self,
+        persons: &[(PfifPerson, TracingRequestDraft)],
+        notes: &[PfifNote],
+        actor: &Actor,
+    ) -> Result<PfifImported, StoreError>;
+    /// Every tracing case, oldest first, with the PFIF record it was imported from (notes
+    /// included), for a PFIF export.
+    async fn pfif_cases(&self) -> Result<Vec<(TracingCase, Option<PfifPerson>)>, StoreError>;
+
+    /// Flow-monitoring figures over registrations (and tracing cases) matching the filter,
+    /// as exact counts: suppressing small cells is the caller's job.
+    async fn flow_statistics(&self, filter: &StatsFilter) -> Result<FlowStatistics, StoreError>;
+
     /// Appends an event to the audit chain and returns the stored entry.
     async fn append_audit(&self, event: &AuditEvent) -> Result<AuditEntry, StoreError>;
     /// Audit entries matching the filter, newest first.
@@ -341,7 +371,58 @@ pub struct TracingCase {
     pub candidates: Vec<TracingCandidate>,
     /// Other requests made by the person this one seeks, for this one's requester.
     pub counterparts: Vec<RequestLink>,
+    /// Reunification steps, oldest first.
+    pub steps: Vec<ReunificationStep>,
     pub events: Vec<CaseEvent>,
+}
+
+/// Which registrations statistics count: registered (arrived) within the dates, at the site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsFilter {
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub site_code: Option<String>,
+}
+
+/// The age groups flow monitoring reports.
+pub const AGE_GROUPS: [(&str, u32, u32); 5] = [
+    ("0-4", 0, 4),
+    ("5-11", 5, 11),
+    ("12-17", 12, 17),
+    ("18-59", 18, 59),
+    ("60+", 60, 200),
+];
+
+/// Flow-monitoring figures, exact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowStatistics {
+    pub people: u64,
+    pub households: u64,
+    /// People per arrival day and site code (empty when the site is not known), by day.
+    pub arrivals: Vec<(chrono::NaiveDate, String, u64)>,
+    /// People per age group (an [`AGE_GROUPS`] name, or empty when the age is not known) and
+    /// sex.
+    pub pyramid: Vec<(String, Option<Sex>, u64)>,
+    /// People per vulnerability code.
+    pub vulnerabilities: Vec<(String, u64)>,
+    /// People per intended destination province code (empty when not known).
+    pub destinations: Vec<(String, u64)>,
+    /// Tracing cases per status code.
+    pub cases: Vec<(String, u64)>,
+    /// Days from request to confirmed match, for every case that reached one.
+    pub days_to_match: Vec<f64>,
+}
+
+/// What a PFIF import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PfifImported {
+    /// The tracing requests made for persons not held before.
+    pub new_requests: Vec<Uuid>,
+    /// Persons already held (their records kept as they were).
+    pub persons_already_present: u64,
+    pub new_notes: u64,
+    pub notes_already_present: u64,
 }
 
 /// Another request that looks for this one's requester.

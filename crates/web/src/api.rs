@@ -45,7 +45,10 @@ use crate::matching::{IndexError, IndexStatus};
         crate::cases::list_requests,
         crate::cases::view_case,
         crate::cases::decide_candidate,
-        crate::cases::move_case
+        crate::cases::move_case,
+        crate::cases::record_step,
+        crate::cases::import_pfif,
+        crate::cases::export_pfif
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]

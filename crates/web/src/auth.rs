@@ -137,6 +137,24 @@ pub static RULES: &[Rule] = &[
         Permission::Trace,
         Some("move_tracing_case"),
     ),
+    rule(
+        Method::POST,
+        "/api/v1/tracing/requests/{id}/steps",
+        Permission::Trace,
+        Some("record_reunification_step"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/pfif",
+        Permission::Trace,
+        Some("import_pfif"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/pfif",
+        Permission::ExportPersonalData,
+        Some("export_pfif"),
+    ),
     rule(Method::GET, "/login", Permission::Public, None),
     rule(Method::POST, "/login", Permission::Public, None),
     rule(
@@ -165,6 +183,64 @@ pub static RULES: &[Rule] = &[
         Some("view_household"),
     ),
     rule(Method::GET, "/static/app.css", Permission::Public, None),
+    rule(Method::GET, "/static/desk.js", Permission::Public, None),
+    rule(Method::GET, "/language", Permission::Public, None),
+    rule(Method::GET, "/calendar", Permission::Public, None),
+    rule(
+        Method::POST,
+        "/households/check",
+        Permission::CheckDuplicates,
+        Some("check_duplicates"),
+    ),
+    rule(
+        Method::GET,
+        "/households/{id}/card",
+        Permission::ViewRegistrations,
+        Some("print_household_card"),
+    ),
+    rule(
+        Method::GET,
+        "/tracing",
+        Permission::Trace,
+        Some("list_tracing_requests"),
+    ),
+    rule(
+        Method::POST,
+        "/tracing",
+        Permission::Trace,
+        Some("open_tracing_request"),
+    ),
+    rule(Method::GET, "/tracing/new", Permission::Trace, None),
+    rule(
+        Method::GET,
+        "/tracing/{id}",
+        Permission::Trace,
+        Some("view_tracing_case"),
+    ),
+    rule(
+        Method::POST,
+        "/tracing/{id}/candidates/{record_id}",
+        Permission::Trace,
+        Some("decide_tracing_candidate"),
+    ),
+    rule(
+        Method::POST,
+        "/tracing/{id}/steps",
+        Permission::Trace,
+        Some("record_reunification_step"),
+    ),
+    rule(
+        Method::GET,
+        "/dashboard",
+        Permission::ViewStatistics,
+        Some("view_statistics"),
+    ),
+    rule(
+        Method::GET,
+        "/dashboard/{figure}",
+        Permission::ViewStatistics,
+        Some("export_statistics"),
+    ),
 ];
 
 /// The session cookie's name.
@@ -212,7 +288,7 @@ pub fn csrf_token(session_text: &str) -> String {
     Secret::digest_of(&format!("csrf:{session_text}"))
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use peywand_domain::{
-    CandidateStatus, CaseStatus, MatchRecord, Person, RawRegistration, TracingRequest,
-    TracingRequestDraft,
+    CandidateStatus, CaseStatus, MatchRecord, Person, RawRegistration, ReunificationStepDraft,
+    TracingRequest, TracingRequestDraft,
 };
-use peywand_store::{Actor, TracingCase};
+use peywand_interchange::pfif;
+use peywand_store::{Actor, PfifImported, TracingCase};
 
 use crate::AppState;
 use crate::api::{actor, json, page_of};
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
             post(decide_candidate),
         )
         .route("/tracing/requests/{id}/status", post(move_case))
+        .route("/tracing/requests/{id}/steps", post(record_step))
+        .route("/pfif", post(import_pfif).get(export_pfif))
 }
 
 /// Candidates kept for one request.
@@ -42,7 +45,7 @@ fn request_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// The person sought, in the form the matcher reads.
-fn probe(sought: &RawRegistration) -> MatchRecord {
+pub(crate) fn probe(sought: &RawRegistration) -> MatchRecord {
     let mut raw = sought.clone();
     if raw.registered_on.trim().is_empty() {
         // An age is the age today.
@@ -171,21 +174,6 @@ async fn rematch_once(s: &AppState, saved: Vec<String>) {
     }
 }
 
-/// Words that join a name to the father's name as people say it: "Ahmad son of Nabi",
-/// "Ahmad s/o Nabi", "احمد ولد نبی".
-const PATRONYMIC: [&str; 10] = [
-    " son of ",
-    " s/o ",
-    " daughter of ",
-    " d/o ",
-    " bin ",
-    " bint ",
-    " wald ",
-    " ولد ",
-    " فرزند ",
-    " بن ",
-];
-
 /// How well a requester's name, as typed, names the person another request seeks: their given
 /// name and, when the requester said it, their father's name.
 fn names_the_sought(requester_name: &str, sought: &RawRegistration) -> f64 {
@@ -195,12 +183,7 @@ fn names_the_sought(requester_name: &str, sought: &RawRegistration) -> f64 {
             &peywand_names::normalize(b),
         ))
     };
-    let typed = format!(" {} ", requester_name.trim().to_lowercase());
-    let split = PATRONYMIC
-        .iter()
-        .find_map(|w| typed.split_once(w))
-        .map(|(given, father)| (given.trim().to_string(), father.trim().to_string()));
-    match split {
+    match peywand_names::name::split_patronymic(requester_name) {
         Some((given, father)) if !sought.father_name.trim().is_empty() => {
             sim(&given, &sought.given_name).min(sim(&father, &sought.father_name))
         }
@@ -238,6 +221,38 @@ async fn link_counterparts(
         }
     }
     Ok(())
+}
+
+/// Matches every active request once the index has loaded: requests opened while it loaded,
+/// or imported while the server was stopped, meet the whole registry.
+pub(crate) fn match_waiting_requests_once_ready(s: &AppState) {
+    let s = s.clone();
+    tokio::spawn(async move {
+        loop {
+            match s.matching.status() {
+                crate::IndexStatus::Ready => break,
+                crate::IndexStatus::Loading => {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+                crate::IndexStatus::NoModel | crate::IndexStatus::Failed => return,
+            }
+        }
+        let who = Actor {
+            username: "matching".into(),
+            at: chrono::Utc::now(),
+        };
+        let result = async {
+            let waiting = active_requests(&s).await?;
+            for chunk in waiting.chunks(100) {
+                match_requests(&s, chunk.to_vec(), &who).await?;
+            }
+            Ok::<_, ApiError>(waiting.len())
+        };
+        match result.await {
+            Ok(n) => tracing::info!(requests = n, "waiting tracing requests matched"),
+            Err(e) => tracing::error!(error = %e, "matching waiting tracing requests failed"),
+        }
+    });
 }
 
 /// Every request still looking for someone (open, or with candidates waiting).
@@ -296,18 +311,28 @@ async fn open_request(
     Extension(caller): Extension<Caller>,
     payload: Result<Json<TracingRequestDraft>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TracingCase>), ApiError> {
-    let mut draft = json(payload)?;
+    let draft = json(payload)?;
+    let case = open_case(&s, &caller, draft).await?;
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+/// Opens a request at the caller's site, links it to requests that seek its requester, and
+/// searches every registration for the person sought.
+pub(crate) async fn open_case(
+    s: &AppState,
+    caller: &Caller,
+    mut draft: TracingRequestDraft,
+) -> Result<TracingCase, ApiError> {
     validate(&draft)?;
     if let Some(own) = caller.site_scope() {
         draft.site_code = Some(own.to_string());
     }
-    let who = actor(&caller);
+    let who = actor(caller);
     let request = s.store.create_tracing_request(&draft, &who).await?;
     let id = request.id;
-    link_counterparts(&s, &request, &who).await?;
-    match_requests(&s, vec![request], &who).await?;
-    let case = s.store.tracing_case(id).await?.ok_or(ApiError::Internal)?;
-    Ok((StatusCode::CREATED, Json(case)))
+    link_counterparts(s, &request, &who).await?;
+    match_requests(s, vec![request], &who).await?;
+    s.store.tracing_case(id).await?.ok_or(ApiError::Internal)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -417,6 +442,145 @@ async fn move_case(
         s.store
             .move_case(uuid, m.status, &actor(&caller), reason)
             .await?,
+    ))
+}
+
+/// Records a reunification step (family contacted, verified, reunified) on a case whose match
+/// is confirmed; `reunified` closes the case as reunified.
+#[utoipa::path(post, path = "/api/v1/tracing/requests/{id}/steps", params(("id" = String, Path, description = "tracing request id")), request_body = ReunificationStepDraft, responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn record_step(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    payload: Result<Json<ReunificationStepDraft>, JsonRejection>,
+) -> Result<Json<TracingCase>, ApiError> {
+    let uuid = request_id(&id)?;
+    let mut step = json(payload)?;
+    step.place = step.place.trim().to_string();
+    step.note = step.note.trim().to_string();
+    if step.place.is_empty() {
+        return Err(ApiError::Invalid(
+            "say where the step happened (a site, a village, a phone call)".into(),
+        ));
+    }
+    if [&step.place, &step.note]
+        .iter()
+        .any(|t| t.chars().count() > RawRegistration::MAX_FIELD_CHARS)
+    {
+        return Err(ApiError::Invalid(format!(
+            "place and note may be at most {} characters",
+            RawRegistration::MAX_FIELD_CHARS
+        )));
+    }
+    let today = chrono::Utc::now().date_naive();
+    if step.on > today {
+        return Err(ApiError::Invalid("the step's date is in the future".into()));
+    }
+    Ok(Json(
+        s.store
+            .record_reunification_step(uuid, &step, &actor(&caller))
+            .await?,
+    ))
+}
+
+/// Imports a PFIF 1.4 document (person records with their notes): each person not held yet
+/// becomes a tracing request at the caller's site and is matched at once. The document is
+/// refused whole, with every problem listed, if any part of it is invalid.
+#[utoipa::path(post, path = "/api/v1/pfif", request_body(content = String, content_type = "application/xml"), responses((status = 201, body = PfifImported), (status = 422, body = ErrorBody)))]
+async fn import_pfif(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<PfifImported>), ApiError> {
+    let document = pfif::read(&body).map_err(|e| {
+        let listed: Vec<String> = e
+            .problems
+            .iter()
+            .take(20)
+            .map(ToString::to_string)
+            .collect();
+        ApiError::Invalid(format!(
+            "the PFIF document was refused ({e}): {}",
+            listed.join("; ")
+        ))
+    })?;
+    let who = actor(&caller);
+    let document = document.received(who.at);
+    let site = caller.site_scope().map(str::to_string);
+    let persons: Vec<_> = document
+        .persons
+        .iter()
+        .map(|p| (p.clone(), pfif::tracing_request(p, site.clone())))
+        .collect();
+    let imported = match s.store.import_pfif(&persons, &document.notes, &who).await {
+        Err(peywand_store::StoreError::NotFound(what)) => {
+            return Err(ApiError::Invalid(format!(
+                "the PFIF document was refused: {what}"
+            )));
+        }
+        other => other?,
+    };
+    let mut opened = Vec::new();
+    for id in &imported.new_requests {
+        if let Some(case) = s.store.tracing_case(*id).await? {
+            link_counterparts(&s, &case.request, &who).await?;
+            opened.push(case.request);
+        }
+    }
+    match_requests(&s, opened, &who).await?;
+    Ok((StatusCode::CREATED, Json(imported)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PfifExportQuery {
+    /// Why these personal data leave the registry (kept in the audit log).
+    pub reason: String,
+    /// The domain in this registry's PFIF record ids (`domain/person.…`).
+    pub domain: Option<String>,
+}
+
+/// Exports every tracing case as PFIF 1.4: imported records as received, requests taken at a
+/// desk as new records, each with notes for the case's milestones.
+#[utoipa::path(get, path = "/api/v1/pfif", params(PfifExportQuery), responses((status = 200, body = String, content_type = "application/xml"), (status = 422, body = ErrorBody)))]
+async fn export_pfif(
+    State(s): State<AppState>,
+    query: Result<Query<PfifExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<([(axum::http::HeaderName, &'static str); 2], String), ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    if q.reason.trim().chars().count() < 5 {
+        return Err(ApiError::Invalid(
+            "say why these personal data are exported (reason, at least 5 characters)".into(),
+        ));
+    }
+    let domain = match q.domain.as_deref().map(str::trim) {
+        None | Some("") => pfif::DEFAULT_DOMAIN.to_string(),
+        Some(d) if pfif::is_domain(d) => d.to_string(),
+        Some(_) => {
+            return Err(ApiError::Invalid(
+                "domain must be a domain name such as tracing.example.org".into(),
+            ));
+        }
+    };
+    let cases = s.store.pfif_cases().await?;
+    let persons: Vec<_> = cases
+        .iter()
+        .map(|(case, imported)| {
+            pfif::case_record(&case.request, &case.events, imported.as_ref(), &domain)
+        })
+        .collect();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/xml; charset=utf-8",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"peywand-pfif.xml\"",
+            ),
+        ],
+        pfif::write(&persons),
     ))
 }
 

@@ -6,9 +6,12 @@
 mod api;
 pub mod auth;
 mod cases;
+mod dashboard;
 mod error;
+pub mod i18n;
 mod matching;
 mod pages;
+mod tracing_pages;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,6 +47,12 @@ impl AppState {
             store,
             rematch: Arc::default(),
         }
+    }
+
+    /// Once the matching index has loaded, matches every tracing request still looking for
+    /// someone: those opened while it loaded, or imported while the server was stopped.
+    pub fn match_waiting_requests(&self) {
+        cases::match_waiting_requests_once_ready(self);
     }
 
     /// Erases, every hour, the registrations recorded more than `days` days ago: the
@@ -84,6 +93,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes().merge(cases::routes()))
         .merge(pages::routes())
+        .route("/tracing", axum::routing::get(tracing_pages::queue).post(tracing_pages::open_request))
+        .route("/tracing/new", axum::routing::get(tracing_pages::new_request))
+        .route("/tracing/{id}", axum::routing::get(tracing_pages::view_case))
+        .route("/tracing/{id}/candidates/{record_id}", axum::routing::post(tracing_pages::decide))
+        .route("/tracing/{id}/steps", axum::routing::post(tracing_pages::step))
+        .route("/dashboard", axum::routing::get(dashboard::page))
+        .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,

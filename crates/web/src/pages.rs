@@ -1,10 +1,12 @@
-//! Server-rendered pages: register a household, view it, list recent registrations.
+//! Server-rendered pages: register a household (with the duplicate panel), view it and print
+//! its card, search people; the chrome every page shares (navigation by role, language and
+//! calendar switches).
 
 use askama::Template;
 use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
@@ -20,6 +22,7 @@ use crate::api::{
 };
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::i18n::{self, Calendar, Lang, Tr};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,20 +30,94 @@ pub fn routes() -> Router<AppState> {
         .route("/households/new", get(new_household))
         .route("/households", axum::routing::post(create_household))
         .route("/households/{id}", get(view_household))
+        .route("/households/check", axum::routing::post(check_member))
+        .route("/households/{id}/card", get(household_card))
         .route("/static/app.css", get(css))
+        .route("/static/desk.js", get(desk_js))
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
+        .route("/language", get(choose_language))
+        .route("/calendar", get(choose_calendar))
+}
+
+/// What every page shows around its content: who is signed in, the navigation their role
+/// allows, the language and calendar switches.
+pub(crate) struct Chrome {
+    pub t: Tr,
+    pub user: String,
+    pub csrf: String,
+    /// This page's path and query, to come back to after switching language.
+    pub path: String,
+    pub can_view: bool,
+    pub can_register: bool,
+    pub can_trace: bool,
+    pub can_dashboard: bool,
+}
+
+impl Chrome {
+    pub(crate) fn new(t: Tr, caller: Option<&Caller>, uri: &Uri) -> Chrome {
+        use peywand_access::Permission as P;
+        let can = |p| caller.is_some_and(|c| c.role.can(p));
+        Chrome {
+            t,
+            user: caller.map(|c| c.username.clone()).unwrap_or_default(),
+            csrf: caller.and_then(|c| c.csrf.clone()).unwrap_or_default(),
+            path: uri
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
+            can_view: can(P::ViewRegistrations),
+            can_register: can(P::Register),
+            can_trace: can(P::Trace),
+            can_dashboard: can(P::ViewStatistics),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Choice {
+    to: String,
+    back: Option<String>,
+}
+
+/// Only a path on this server: never a redirect elsewhere.
+fn local(back: Option<&str>) -> &str {
+    match back {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b,
+        _ => "/",
+    }
+}
+
+fn preference(name: &str, value: &str, back: Option<&str>) -> Response {
+    let cookie =
+        format!("{name}={value}; Path=/; Max-Age=31536000; SameSite=Strict; Secure; HttpOnly");
+    ([(header::SET_COOKIE, cookie)], Redirect::to(local(back))).into_response()
+}
+
+async fn choose_language(Query(c): Query<Choice>) -> Response {
+    match Lang::from_code(&c.to) {
+        Some(lang) => preference(i18n::LANGUAGE_COOKIE, lang.code(), c.back.as_deref()),
+        None => (StatusCode::UNPROCESSABLE_ENTITY, "unknown language").into_response(),
+    }
+}
+
+async fn choose_calendar(Query(c): Query<Choice>) -> Response {
+    match Calendar::from_code(&c.to) {
+        Some(cal) => preference(i18n::CALENDAR_COOKIE, cal.code(), c.back.as_deref()),
+        None => (StatusCode::UNPROCESSABLE_ENTITY, "unknown calendar").into_response(),
+    }
 }
 
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    c: Chrome,
     error: String,
     username: String,
 }
 
-async fn login_page() -> Result<Html<String>, PageError> {
+async fn login_page(t: Tr, uri: Uri) -> Result<Html<String>, PageError> {
     render(&LoginPage {
+        c: Chrome::new(t, None, &uri),
         error: String::new(),
         username: String::new(),
     })
@@ -55,16 +132,20 @@ struct LoginForm {
 async fn login(
     State(s): State<AppState>,
     ConnectInfoOrigin(from): ConnectInfoOrigin,
+    t: Tr,
+    uri: Uri,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     match auth::sign_in(&s, f.username.trim(), &f.password, &from).await {
         Ok(signed) => {
-            let home = if signed
-                .caller
-                .role
-                .can(peywand_access::Permission::ViewRegistrations)
-            {
+            use peywand_access::Permission as P;
+            let role = signed.caller.role;
+            let home = if role.can(P::ViewRegistrations) {
                 "/"
+            } else if role.can(P::Trace) {
+                "/tracing"
+            } else if role.can(P::ViewStatistics) {
+                "/dashboard"
             } else {
                 "/api/v1/session"
             };
@@ -77,6 +158,7 @@ async fn login(
                 StatusCode::UNAUTHORIZED
             };
             let page = render(&LoginPage {
+                c: Chrome::new(t, None, &uri),
                 error: e.to_string(),
                 username: f.username,
             })?;
@@ -114,8 +196,18 @@ async fn css() -> impl IntoResponse {
     )
 }
 
+async fn desk_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../static/desk.js"),
+    )
+}
+
 /// A page that failed: the same words as the API, in a page.
-struct PageError(ApiError);
+pub(crate) struct PageError(pub(crate) ApiError);
 
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
@@ -144,34 +236,33 @@ impl IntoResponse for PageError {
     }
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn render(t: &impl Template) -> Result<Html<String>, PageError> {
+pub(crate) fn render(t: &impl Template) -> Result<Html<String>, PageError> {
     t.render().map(Html).map_err(|e| {
         tracing::error!(error = %e, "template failed");
         PageError(ApiError::Internal)
     })
 }
 
-/// Turns a code into words for people: "female_headed_household" → "Female headed household".
-fn label(code: &str) -> String {
-    let s = code.replace('_', " ");
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+/// Each value of a vocabulary with its label in the user's language.
+pub(crate) fn labelled<T: Copy>(
+    t: &Tr,
+    prefix: &str,
+    all: &[T],
+    code: impl Fn(T) -> &'static str,
+) -> Vec<(&'static str, String)> {
+    all.iter()
+        .map(|v| (code(*v), t.code(prefix, code(*v))))
+        .collect()
 }
 
-fn labelled<T: Copy>(all: &[T], code: impl Fn(T) -> &'static str) -> Vec<(&'static str, String)> {
-    all.iter().map(|v| (code(*v), label(code(*v)))).collect()
-}
-
-fn site_options() -> Vec<(String, String)> {
+pub(crate) fn site_options() -> Vec<(String, String)> {
     let g = Gazetteer::get();
     [
         PlaceKind::CrossingPoint,
@@ -184,7 +275,8 @@ fn site_options() -> Vec<(String, String)> {
     .collect()
 }
 
-fn site_name(code: Option<&str>) -> String {
+pub(crate) fn site_name(code: Option<&str>) -> String {
+    // Site names stay in English: they are the names on the signs at the crossing points.
     code.and_then(|c| Gazetteer::get().by_code(c))
         .map(|p| p.name_en.clone())
         .unwrap_or_default()
@@ -204,38 +296,46 @@ struct PersonRow {
     vulnerabilities: String,
 }
 
-fn born(p: &Person) -> String {
-    match (p.derived.birth_year_min, p.derived.birth_year_max) {
+fn born(t: &Tr, p: &Person) -> String {
+    let text = match (p.derived.birth_year_min, p.derived.birth_year_max) {
         (Some(a), Some(b)) if a == b => a.to_string(),
         (Some(a), Some(b)) => format!("{a}–{b}"),
         _ => String::new(),
-    }
+    };
+    t.digits(&text)
 }
 
-fn row(p: &Person) -> PersonRow {
+fn row(t: &Tr, p: &Person) -> PersonRow {
     PersonRow {
         given: p.raw.given_name.clone(),
         father: p.raw.father_name.clone(),
         grandfather: p.raw.grandfather_name.clone(),
-        sex: p.derived.sex.map(|s| label(s.code())).unwrap_or_default(),
-        born: born(p),
+        sex: p
+            .derived
+            .sex
+            .map(|s| t.code("sex", s.code()))
+            .unwrap_or_default(),
+        born: born(t, p),
         site: if p.derived.site_code.is_some() {
             site_name(p.derived.site_code.as_deref())
         } else {
             p.raw.site.clone()
         },
-        registered: p
-            .derived
-            .registered_on
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| p.registered_at.date_naive().to_string()),
+        registered: t.date(
+            p.derived
+                .registered_on
+                .unwrap_or_else(|| p.registered_at.date_naive()),
+        ),
         household: p.household_id.to_string(),
         record_id: p.record_id.to_string(),
-        relationship: p.relationship.map(|r| label(r.code())).unwrap_or_default(),
+        relationship: p
+            .relationship
+            .map(|r| t.code("rel", r.code()))
+            .unwrap_or_default(),
         vulnerabilities: p
             .vulnerabilities
             .iter()
-            .map(|v| label(v.code()))
+            .map(|v| t.code("vuln", v.code()))
             .collect::<Vec<_>>()
             .join(", "),
     }
@@ -244,17 +344,16 @@ fn row(p: &Person) -> PersonRow {
 #[derive(Template)]
 #[template(path = "recent.html")]
 struct Recent {
+    c: Chrome,
     rows: Vec<PersonRow>,
+    count_line: String,
     total: u64,
     offset: u64,
-    first: u64,
     last: u64,
     prev: u64,
     name: String,
     site: String,
     sites: Vec<(String, String)>,
-    user: String,
-    csrf: String,
 }
 
 const PAGE: u64 = 50;
@@ -262,6 +361,8 @@ const PAGE: u64 = 50;
 async fn recent(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
     Query(q): Query<PersonQuery>,
 ) -> Result<Html<String>, PageError> {
     let mut filter: PersonFilter = filter_from(&q)?;
@@ -271,26 +372,34 @@ async fn recent(
     let offset = crate::api::page_of(q.offset, None)?.offset;
     let page = s.store.persons(&filter, Page::new(offset, PAGE)).await?;
     let shown = page.items.len() as u64;
+    let count_line = if page.total == 0 {
+        t.get("no-registrations")
+    } else {
+        let range = format!("{}–{}", offset + 1, offset + shown);
+        t.digits(&format!(
+            "{} ({range})",
+            t.with("registrations-count", "count", page.total)
+        ))
+    };
     render(&Recent {
-        rows: page.items.iter().map(row).collect(),
+        rows: page.items.iter().map(|p| row(&t, p)).collect(),
+        count_line,
         total: page.total,
         offset,
-        first: offset + 1,
         last: offset + shown,
         prev: offset.saturating_sub(PAGE),
         name: q.name.clone().unwrap_or_default(),
         site: q.site.clone().unwrap_or_default(),
         sites: site_options(),
-        user: caller.username.clone(),
-        csrf: caller.csrf.clone().unwrap_or_default(),
+        c: Chrome::new(t, Some(&caller), &uri),
     })
 }
 
 #[derive(Template)]
 #[template(path = "household_new.html")]
 struct NewHousehold {
+    c: Chrome,
     error: String,
-    csrf: String,
     sites: Vec<(String, String)>,
     provinces: Vec<(String, String)>,
     return_types: Vec<(&'static str, String)>,
@@ -305,27 +414,44 @@ struct NewHousehold {
 /// Member rows on the form; a bigger household is completed by editing.
 const MEMBER_SLOTS: usize = 8;
 
-fn new_household_page(error: String, caller: &Caller) -> NewHousehold {
+fn new_household_page(error: String, caller: &Caller, t: Tr, uri: &Uri) -> NewHousehold {
     NewHousehold {
         error,
-        csrf: caller.csrf.clone().unwrap_or_default(),
         sites: site_options(),
-        provinces: Gazetteer::get()
-            .all(PlaceKind::Province)
-            .map(|p| (p.code.clone(), p.name_en.clone()))
-            .collect(),
-        return_types: labelled(ReturnType::ALL, ReturnType::code),
-        needs: labelled(Need::ALL, Need::code),
-        legal_bases: labelled(LegalBasis::ALL, LegalBasis::code),
-        purposes: labelled(Purpose::ALL, Purpose::code),
-        relationships: labelled(Relationship::ALL, Relationship::code),
-        vulnerabilities: labelled(Vulnerability::ALL, Vulnerability::code),
+        provinces: province_options(&t),
+        return_types: labelled(&t, "return", ReturnType::ALL, ReturnType::code),
+        needs: labelled(&t, "need", Need::ALL, Need::code),
+        legal_bases: labelled(&t, "basis", LegalBasis::ALL, LegalBasis::code),
+        purposes: labelled(&t, "purpose", Purpose::ALL, Purpose::code),
+        relationships: labelled(&t, "rel", Relationship::ALL, Relationship::code),
+        vulnerabilities: labelled(&t, "vuln", Vulnerability::ALL, Vulnerability::code),
         member_slots: (0..MEMBER_SLOTS).collect(),
+        c: Chrome::new(t, Some(caller), uri),
     }
 }
 
-async fn new_household(Extension(caller): Extension<Caller>) -> Result<Html<String>, PageError> {
-    render(&new_household_page(String::new(), &caller))
+/// Provinces by name in the user's script where the gazetteer has it.
+pub(crate) fn province_options(t: &Tr) -> Vec<(String, String)> {
+    Gazetteer::get()
+        .all(PlaceKind::Province)
+        .map(|p| (p.code.clone(), place_name(t, p)))
+        .collect()
+}
+
+pub(crate) fn place_name(t: &Tr, p: &peywand_names::place::Place) -> String {
+    match t.lang {
+        Lang::En => p.name_en.clone(),
+        Lang::Fa | Lang::Ps if !p.name_local.is_empty() => p.name_local.clone(),
+        Lang::Fa | Lang::Ps => p.name_en.clone(),
+    }
+}
+
+async fn new_household(
+    Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
+) -> Result<Html<String>, PageError> {
+    render(&new_household_page(String::new(), &caller, t, &uri))
 }
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
@@ -401,11 +527,13 @@ fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
 async fn create_household(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let mut draft = draft_from_form(&fields);
     if let Err(e) = validate(&draft) {
-        let page = render(&new_household_page(e.to_string(), &caller))?;
+        let page = render(&new_household_page(e.to_string(), &caller, t, &uri))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     confine_to_site(&caller, &mut draft)?;
@@ -413,12 +541,117 @@ async fn create_household(
     s.matching.add_persons(&record.members).await;
     crate::cases::rematch_in_background(&s, &record.members);
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered at a desk");
-    Ok(Redirect::to(&format!("/households/{}", record.household.id)).into_response())
+    Ok(Redirect::to(&format!("/households/{}?saved=1", record.household.id)).into_response())
+}
+
+/// The duplicate panel for one member being typed: rendered here, in the user's language,
+/// for the desk's script to show.
+#[derive(Template)]
+#[template(path = "duplicates_panel.html")]
+struct DuplicatesPanel {
+    t: Tr,
+    who: String,
+    candidates: Vec<PanelCandidate>,
+}
+
+struct PanelCandidate {
+    record_id: String,
+    percent: String,
+    likely: bool,
+    /// Field, what was found, and whether it counts for or against.
+    reasons: Vec<(String, String, &'static str)>,
+}
+
+/// A field's part in a match in words: the field, its level, and for/against/none.
+pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, String, &'static str) {
+    let field = serde_json::to_value(c.field)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let levels = c.field.levels();
+    let index = levels.iter().position(|l| *l == c.level).unwrap_or(0);
+    let kind = match c.field {
+        peywand_linkage::Field::GivenName
+        | peywand_linkage::Field::FatherName
+        | peywand_linkage::Field::GrandfatherName
+        | peywand_linkage::Field::FamilyName => "name",
+        peywand_linkage::Field::BirthYear => "year",
+        peywand_linkage::Field::Household => "household",
+        _ => "value",
+    };
+    let level = t.get(&format!("level-{kind}-{index}"));
+    let class = if c.weight > 0.5 {
+        "for"
+    } else if c.weight < -0.5 {
+        "against"
+    } else {
+        "none"
+    };
+    (t.code("field", &field), level, class)
+}
+
+pub(crate) fn percent(t: &Tr, p: f64) -> String {
+    t.digits(&format!("{:.0}%", (p * 100.0).clamp(0.0, 100.0)))
+}
+
+async fn check_member(
+    State(s): State<AppState>,
+    t: Tr,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Html<String>, PageError> {
+    let mut raw = RawRegistration::default();
+    for (k, v) in &fields {
+        if let Some(slot) = raw
+            .get_mut(k)
+            .filter(|_| k != "record_id" && k != "household_id")
+        {
+            *slot = v.chars().take(RawRegistration::MAX_FIELD_CHARS).collect();
+        }
+    }
+    if !raw.has_name() {
+        return Ok(Html(String::new()));
+    }
+    if raw.registered_on.trim().is_empty() {
+        raw.registered_on = chrono::Utc::now().date_naive().to_string();
+    }
+    let who = [&raw.given_name, &raw.father_name, &raw.family_name]
+        .iter()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| n.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (derived, _) = raw.derive();
+    let probe = peywand_domain::MatchRecord::from_derived("", "", &derived);
+    let index = s.matching.clone();
+    let (_, mut found) = tokio::task::spawn_blocking(move || index.check(&[probe], 5))
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let likely = peywand_linkage::Settings::default().link_threshold;
+    let candidates = found
+        .pop()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(c, e)| PanelCandidate {
+            percent: percent(&t, c.probability),
+            likely: c.probability >= likely,
+            record_id: c.record_id,
+            reasons: e
+                .fields
+                .iter()
+                .filter(|f| f.level != "missing")
+                .map(|f| reason(&t, f))
+                .collect(),
+        })
+        .collect();
+    render(&DuplicatesPanel { t, who, candidates })
 }
 
 #[derive(Template)]
 #[template(path = "household.html")]
 struct HouseholdPage {
+    c: Chrome,
+    id: String,
+    saved: bool,
     reference: String,
     site: String,
     destination: String,
@@ -429,37 +662,122 @@ struct HouseholdPage {
     members: Vec<PersonRow>,
 }
 
-async fn view_household(
-    State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
-    let hid = household_id(&id)?;
+#[derive(serde::Deserialize)]
+struct Saved {
+    saved: Option<String>,
+}
+
+async fn household_record(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<peywand_store::HouseholdRecord, PageError> {
+    let hid = household_id(id)?;
     let rec = s
         .store
         .household(hid)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
-    check_site(&caller, rec.household.site_code.as_deref())?;
+    check_site(caller, rec.household.site_code.as_deref())?;
+    Ok(rec)
+}
+
+async fn view_household(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<Saved>,
+) -> Result<Html<String>, PageError> {
+    let rec = household_record(&s, &caller, &id).await?;
     let h = &rec.household;
     render(&HouseholdPage {
+        id: h.id.to_string(),
+        saved: q.saved.is_some(),
         reference: h.reference.clone(),
         site: site_name(h.site_code.as_deref()),
         destination: h
             .destination_province
             .as_deref()
             .and_then(|c| Gazetteer::get().by_code(c))
-            .map(|p| p.name_en.clone())
+            .map(|p| place_name(&t, p))
             .unwrap_or_default(),
-        return_type: h.return_type.map(|r| label(r.code())).unwrap_or_default(),
+        return_type: h
+            .return_type
+            .map(|r| t.code("return", r.code()))
+            .unwrap_or_default(),
         needs: h
             .needs
             .iter()
-            .map(|n| label(n.code()))
+            .map(|n| t.code("need", n.code()))
             .collect::<Vec<_>>()
             .join(", "),
-        legal_basis: h.legal_basis.map(|b| label(b.code())).unwrap_or_default(),
-        registered: h.registered_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        members: rec.members.iter().map(row).collect(),
+        legal_basis: h
+            .legal_basis
+            .map(|b| t.code("basis", b.code()))
+            .unwrap_or_default(),
+        registered: t.date(h.registered_at.date_naive()),
+        members: rec.members.iter().map(|p| row(&t, p)).collect(),
+        c: Chrome::new(t, Some(&caller), &uri),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "card.html")]
+struct CardPage {
+    c: Chrome,
+    reference: String,
+    qr: String,
+    head: String,
+    size: String,
+    site: String,
+    registered: String,
+}
+
+/// The household's card, to print: its reference and a QR code of its id, which a
+/// distribution point scans to find the household.
+async fn household_card(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let rec = household_record(&s, &caller, &id).await?;
+    let h = &rec.household;
+    let qr = qrcode::QrCode::with_error_correction_level(
+        h.id.to_string().as_bytes(),
+        qrcode::EcLevel::M,
+    )
+    .map_err(|_| ApiError::Internal)?
+    .render::<qrcode::render::svg::Color<'_>>()
+    .min_dimensions(180, 180)
+    .build();
+    let head = rec
+        .members
+        .iter()
+        .find(|m| m.relationship == Some(Relationship::Head))
+        .or(rec.members.first())
+        .map(|m| {
+            [&m.raw.given_name, &m.raw.father_name, &m.raw.family_name]
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    render(&CardPage {
+        reference: h.reference.clone(),
+        // The SVG starts with an XML declaration: keep only the element for inline use.
+        qr: qr
+            .find("<svg")
+            .map_or(qr.clone(), |at| qr[at..].to_string()),
+        head,
+        size: t.digits(&rec.members.len().to_string()),
+        site: site_name(h.site_code.as_deref()),
+        registered: t.date(h.registered_at.date_naive()),
+        c: Chrome::new(t, Some(&caller), &uri),
     })
 }

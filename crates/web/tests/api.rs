@@ -374,7 +374,7 @@ async fn desk_registers_a_household_through_the_form() {
     assert!(
         page.contains("Gul Bibi")
             && page.contains("نجیب")
-            && page.contains("Female headed household"),
+            && page.contains("Female-headed household"),
         "{page}"
     );
     let (s, page, _) = call(&app, "GET", "/", None, "").await;
@@ -1039,10 +1039,13 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    let mut found = false;
+    // The issue's promise to caseworkers: a new candidate is in the queue within 2 s of the
+    // registration being saved. Matching runs in the background; the figure at scale is in
+    // docs/benchmarks.md.
+    let saved = std::time::Instant::now();
+    let mut found = None;
     let mut last = Value::Null;
-    // Matching runs in the background; how fast is measured by a benchmark, not here.
-    for _ in 0..400 {
+    while saved.elapsed() < std::time::Duration::from_secs(2) {
         let (_, case) = as_caseworker("GET", format!("/api/v1/tracing/requests/{id}"), None).await;
         if case["candidates"]
             .as_array()
@@ -1050,15 +1053,15 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
             .iter()
             .any(|c| c["record_id"] == "desk-again")
         {
-            found = true;
+            found = Some(saved.elapsed());
             break;
         }
         last = case;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(
-        found,
-        "a new registration is matched against open requests: {last}"
+        found.is_some(),
+        "a new registration reaches the open request's queue within 2 s: {last}"
     );
 
     let (s, case) = as_caseworker(
@@ -1245,4 +1248,226 @@ async fn two_relatives_looking_for_each_other_are_linked() {
             .unwrap()
             .contains("looks for this request's requester")
     }));
+}
+
+/// A caseworker records the reunification step by step; PFIF documents come in through the
+/// API as tracing requests and go out to an information manager who states why.
+#[tokio::test]
+async fn reunification_steps_and_pfif_through_the_api() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let caseworker = user_with_token(
+        &app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let manager = user_with_token(
+        &app.store,
+        "farid",
+        peywand_access::Role::InformationManager,
+        None,
+        "a manager's passphrase",
+    )
+    .await;
+    let send = |method: &'static str, uri: String, body: Option<String>, token: &str| {
+        let app = &app;
+        let bearer = format!("Bearer {token}");
+        async move {
+            let ct = if uri.ends_with("/pfif") {
+                "application/xml"
+            } else {
+                "application/json"
+            };
+            let (s, bytes, _) = call_with(
+                app,
+                method,
+                &uri,
+                body.as_deref(),
+                ct,
+                &[("authorization", &bearer)],
+            )
+            .await;
+            (s, bytes)
+        }
+    };
+    let as_json = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap_or(Value::Null);
+
+    // A person sought, written by another tracing tool, with the names of a registered person.
+    let sought = rows
+        .iter()
+        .find(|r| {
+            !r.given_name.is_empty()
+                && !r.father_name.is_empty()
+                && !r.family_name.is_empty()
+                && !r.sex.is_empty()
+        })
+        .unwrap();
+    let sex = if peywand_domain::parse_sex(&sought.sex) == Some(peywand_domain::Sex::Female) {
+        "female"
+    } else {
+        "male"
+    };
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">\
+         <pfif:person><pfif:person_record_id>finder.example.org/person.1</pfif:person_record_id>\
+         <pfif:source_date>2025-10-01T08:00:00Z</pfif:source_date>\
+         <pfif:author_name>Bibi Hawa</pfif:author_name>\
+         <pfif:full_name>{g} son of {father}</pfif:full_name><pfif:given_name>{g}</pfif:given_name>\
+         <pfif:family_name>{f}</pfif:family_name><pfif:sex>{sex}</pfif:sex>\
+         <pfif:note><pfif:note_record_id>finder.example.org/note.1</pfif:note_record_id>\
+         <pfif:source_date>2025-10-02T08:00:00Z</pfif:source_date><pfif:status>believed_missing</pfif:status>\
+         <pfif:text>last seen at the crossing</pfif:text></pfif:note></pfif:person></pfif:pfif>",
+        g = sought.given_name,
+        f = sought.family_name,
+        father = sought.father_name
+    );
+    let (s, body) = send(
+        "POST",
+        "/api/v1/pfif".into(),
+        Some("<not pfif/>".into()),
+        &caseworker,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert!(
+        as_json(&body)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a PFIF document")
+    );
+    let (s, body) = send(
+        "POST",
+        "/api/v1/pfif".into(),
+        Some(document.clone()),
+        &manager,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "importing requests is a caseworker's work: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (s, body) = send(
+        "POST",
+        "/api/v1/pfif".into(),
+        Some(document.clone()),
+        &caseworker,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let imported = as_json(&body);
+    assert_eq!(imported["new_notes"], 1);
+    let id = imported["new_requests"][0].as_str().unwrap().to_string();
+    let (_, body) = send(
+        "GET",
+        format!("/api/v1/tracing/requests/{id}"),
+        None,
+        &caseworker,
+    )
+    .await;
+    let case = as_json(&body);
+    assert_eq!(
+        case["request"]["site_code"], "torkham",
+        "imported at the caseworker's site"
+    );
+    assert!(
+        case["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["record_id"] == sought.record_id.as_str()),
+        "an imported request is matched at once: {case}"
+    );
+
+    // Steps wait for a confirmed match.
+    let step = |kind: &str| {
+        Some(
+            json!({"step": kind, "place": "Jalalabad", "on": "2025-11-03", "note": "by phone"})
+                .to_string(),
+        )
+    };
+    let (s, _) = send(
+        "POST",
+        format!("/api/v1/tracing/requests/{id}/steps"),
+        step("family_contacted"),
+        &caseworker,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = send(
+        "POST",
+        format!(
+            "/api/v1/tracing/requests/{id}/candidates/{}",
+            sought.record_id
+        ),
+        Some(json!({"status": "confirmed", "reason": "the mother recognised her"}).to_string()),
+        &caseworker,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for kind in ["family_contacted", "verified", "reunified"] {
+        let (s, body) = send(
+            "POST",
+            format!("/api/v1/tracing/requests/{id}/steps"),
+            step(kind),
+            &caseworker,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    }
+    let (_, body) = send(
+        "GET",
+        format!("/api/v1/tracing/requests/{id}"),
+        None,
+        &caseworker,
+    )
+    .await;
+    let case = as_json(&body);
+    assert_eq!(case["request"]["status"], "reunified");
+    assert_eq!(case["steps"].as_array().unwrap().len(), 3);
+    let (s, _) = send(
+        "POST",
+        format!("/api/v1/tracing/requests/{id}/steps"),
+        Some(json!({"step": "verified", "place": " ", "on": "2025-11-03"}).to_string()),
+        &caseworker,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a step says where");
+
+    // Out again, to an information manager with a reason; the caseworker may not export.
+    let (s, _) = send(
+        "GET",
+        "/api/v1/pfif?reason=partner%20exchange".into(),
+        None,
+        &caseworker,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = send("GET", "/api/v1/pfif?reason=".into(), None, &manager).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, body) = send(
+        "GET",
+        "/api/v1/pfif?reason=partner%20exchange".into(),
+        None,
+        &manager,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let back = peywand_interchange::pfif::read(&body).unwrap();
+    let person = &back.persons[0];
+    assert_eq!(person.record_id(), "finder.example.org/person.1");
+    let statuses: Vec<&str> = person.notes.iter().map(|n| n.field("status")).collect();
+    assert_eq!(
+        statuses,
+        ["believed_missing", "believed_alive", "believed_alive"],
+        "received, found, reunified"
+    );
 }
