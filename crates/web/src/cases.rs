@@ -486,7 +486,7 @@ async fn record_step(
 /// Imports a PFIF 1.4 document (person records with their notes): each person not held yet
 /// becomes a tracing request at the caller's site and is matched at once. The document is
 /// refused whole, with every problem listed, if any part of it is invalid.
-#[utoipa::path(post, path = "/api/v1/pfif", request_body(content = String, content_type = "application/xml"), responses((status = 201, body = PfifImported), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/pfif", request_body(content = String, content_type = "application/xml"), responses((status = 201, body = PfifImported), (status = 403, description = "only caseworkers import tracing requests", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn import_pfif(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -542,7 +542,7 @@ pub struct PfifExportQuery {
 
 /// Exports every tracing case as PFIF 1.4: imported records as received, requests taken at a
 /// desk as new records, each with notes for the case's milestones.
-#[utoipa::path(get, path = "/api/v1/pfif", params(PfifExportQuery), responses((status = 200, body = String, content_type = "application/xml"), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/pfif", params(PfifExportQuery), responses((status = 200, body = String, content_type = "application/xml"), (status = 403, description = "only information managers export personal data", body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn export_pfif(
     State(s): State<AppState>,
     query: Result<Query<PfifExportQuery>, axum::extract::rejection::QueryRejection>,

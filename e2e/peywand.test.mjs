@@ -1,0 +1,247 @@
+// End-to-end: a real Peywand server on a synthetic registry, driven in Debian's Chromium.
+// Run by scripts/test (PEYWAND_BIN names the binary). Screenshots go to e2e/artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BIN = process.env.PEYWAND_BIN ?? "target/debug/peywand";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
+const PASSWORD = "a long enough passphrase for tests";
+const MAX_PAGE_BYTES = 300 * 1024;
+
+let dir, server, base, browser, records, sought;
+
+function peywand(args, input) {
+  const r = spawnSync(BIN, args, { input, encoding: "utf8", env: { ...process.env, PEYWAND_LOG: "error" } });
+  assert.equal(r.status, 0, `peywand ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/** The synthetic registry as rows of named columns. */
+function readCsv(path) {
+  const rows = [];
+  const text = readFileSync(path, "utf8");
+  const lines = text.split("\n").filter((l) => l.length > 0);
+  const split = (line) => {
+    const out = [];
+    let cur = "", quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i];
+      if (quoted) {
+        if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; }
+        else if (ch === '"') quoted = false;
+        else cur += ch;
+      } else if (ch === '"') quoted = true;
+      else if (ch === ",") { out.push(cur); cur = ""; }
+      else cur += ch;
+    }
+    out.push(cur);
+    return out;
+  };
+  const header = split(lines[0]);
+  for (const line of lines.slice(1)) {
+    const cells = split(line);
+    rows.push(Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ""])));
+  }
+  return rows;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "peywand-e2e-"));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const db = join(dir, "e2e.db");
+  peywand(["synth", "--people", "1500", "--seed", "11", "--out", join(dir, "synth")]);
+  peywand(["import", "--db", db, join(dir, "synth", "registry.csv")]);
+  peywand(["dedupe", "--db", db]);
+  records = readCsv(join(dir, "synth", "registry.csv"));
+  // A person with Latin-script names and a full set of names, to come back spelled differently.
+  sought = records.find((r) => /^[A-Za-z]{5,}$/.test(r.given_name) && /^[A-Za-z ]{4,}$/.test(r.father_name)
+    && /^[A-Za-z ]{4,}$/.test(r.grandfather_name) && r.sex !== "" && r.birth_date !== "");
+  assert.ok(sought, "a person with Latin names in the synthetic registry");
+  for (const [name, role, site] of [["rahima", "registrar", "torkham"], ["karima", "caseworker", "torkham"], ["farid", "information_manager", null]]) {
+    const args = ["user", "add", "--db", db, "--username", name, "--role", role];
+    if (site) args.push("--site", site);
+    peywand(args, PASSWORD + "\n");
+  }
+  server = spawn(BIN, ["serve", "--db", db, "--addr", "127.0.0.1:0"], { env: { ...process.env, PEYWAND_LOG: "error" } });
+  base = await new Promise((resolve, reject) => {
+    let seen = "";
+    server.stdout.on("data", (d) => {
+      seen += d;
+      const m = seen.match(/open (http:\/\/[0-9.:]+)\//);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`server exited ${code}: ${seen}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A signed-in page that records what it loads. */
+async function signedIn(username, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport, locale: "en-GB" });
+  const page = await context.newPage();
+  const loads = [];
+  page.on("requestfinished", async (request) => {
+    const response = await request.response();
+    const body = response ? await response.body().catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+    loads.push({ url: request.url(), bytes: body.length });
+  });
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForLoadState("networkidle");
+  return { page, context, loads };
+}
+
+/** What a page loads from its first request: within budget, and only from this server. */
+async function firstLoad(session, path) {
+  session.loads.length = 0;
+  await session.page.goto(`${base}${path}`);
+  await session.page.waitForLoadState("networkidle");
+  const total = session.loads.reduce((n, l) => n + l.bytes, 0);
+  assert.ok(total <= MAX_PAGE_BYTES, `${path}: ${total} bytes`);
+  for (const l of session.loads) assert.ok(l.url.startsWith(base), `${path} loaded ${l.url}`);
+  console.log(`first load of ${path}: ${total} bytes in ${session.loads.length} requests`);
+  return total;
+}
+
+/** Every visible form control has a label; Tab moves through the form in order. */
+async function accessible(page) {
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+      .filter((el) => el.labels.length === 0 && !el.getAttribute("aria-label"))
+      .map((el) => el.name));
+  assert.deepEqual(unlabelled, [], "inputs without labels");
+}
+
+let registeredMembers = 0;
+
+test("a registrar registers a household and is warned about a returning person spelled differently", async () => {
+  const s = await signedIn("rahima");
+  const { page } = s;
+  await firstLoad(s, "/households/new");
+  await accessible(page);
+  // The desk is keyboard-first: the head's given name has focus, Tab goes to the father's name.
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "given_name_0");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "father_name_0");
+
+  // The same man comes back; the desk types his given name with one letter doubled.
+  const variant = sought.given_name.slice(0, 2) + sought.given_name[1] + sought.given_name.slice(2);
+  await page.fill("[name=given_name_0]", variant);
+  await page.fill("[name=father_name_0]", sought.father_name);
+  await page.fill("[name=grandfather_name_0]", sought.grandfather_name);
+  await page.selectOption("[name=sex_0]", sought.sex.toUpperCase().startsWith("F") ? "F" : "M");
+  await page.fill("[name=birth_date_0]", sought.birth_date);
+  const warning = page.locator("#possible-duplicates .warning");
+  await warning.waitFor({ timeout: 10000 });
+  const text = await warning.innerText();
+  assert.match(text, /Possibly already registered/);
+  assert.ok(text.includes(sought.record_id), `the earlier record ${sought.record_id} is named: ${text}`);
+  assert.match(text, /Father's name: same name/);
+  await page.screenshot({ path: join(ARTIFACTS, "desk-duplicate-warning.png"), fullPage: true });
+
+  await page.fill("[name=given_name_1]", "Zarghuna");
+  await page.selectOption("[name=sex_1]", "F");
+  await page.selectOption("[name=relationship_1]", "spouse");
+  await page.getByRole("button", { name: "Save household" }).click();
+  await page.waitForURL(/\/households\/[0-9a-f-]+\?saved=1/);
+  registeredMembers = 2;
+  assert.match(await page.locator(".notice").innerText(), /The household is saved/);
+  assert.ok((await page.content()).includes("Zarghuna"));
+  await page.getByRole("link", { name: "Print the household card" }).click();
+  await page.locator(".qr svg").waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "household-card.png") });
+  await s.context.close();
+});
+
+test("a caseworker opens a tracing request, confirms the match and records the reunification", async () => {
+  const s = await signedIn("karima");
+  const { page } = s;
+  await firstLoad(s, "/tracing/new");
+  await accessible(page);
+  await page.getByLabel("Requester's name").fill("Bibi Hawa");
+  await page.getByLabel("Relationship to the person sought").fill("mother");
+  await page.getByLabel("Given name", { exact: true }).fill(sought.given_name);
+  await page.getByLabel("Father's name", { exact: true }).fill(sought.father_name);
+  await page.getByLabel("Grandfather's name", { exact: true }).fill(sought.grandfather_name);
+  await page.getByLabel("Last seen where").fill("Torkham");
+  await page.getByRole("button", { name: "Open the request" }).click();
+  await page.waitForURL(/\/tracing\/[0-9a-f-]{36}$/);
+  const review = page.locator(".candidate-review", { hasText: sought.record_id });
+  await review.waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, "tracing-side-by-side.png"), fullPage: true });
+  await review.locator("select[name=status]").selectOption("confirmed");
+  await review.locator("input[name=reason]").fill("the mother recognised him");
+  await review.getByRole("button", { name: "Record the decision" }).click();
+  await page.waitForLoadState("networkidle");
+  assert.equal((await page.locator("dd.status").innerText()).trim(), "Match confirmed");
+  for (const step of ["family_contacted", "reunified"]) {
+    await page.locator("select[name=step]").selectOption(step);
+    await page.locator("input[name=place]").fill("Jalalabad");
+    await page.getByRole("button", { name: "Record the step" }).click();
+    await page.waitForLoadState("networkidle");
+  }
+  assert.equal((await page.locator("dd.status").innerText()).trim(), "Reunified");
+  assert.equal(await page.locator("ol.steps li").count(), 2);
+  await s.context.close();
+});
+
+test("the dashboard shows the right counts, suppresses small cells, and exports HXL", async () => {
+  const s = await signedIn("farid");
+  const { page } = s;
+  await firstLoad(s, "/dashboard");
+  await accessible(page);
+  const people = records.length + registeredMembers;
+  assert.equal(await page.locator("#total-people").innerText(), String(people));
+  const households = new Set(records.map((r) => r.household_id)).size + 1;
+  assert.equal(await page.locator("#total-households").innerText(), String(households));
+  const reunified = page.locator("#figure-tracing tr", { hasText: "Families reunified" });
+  assert.equal((await reunified.locator("td").innerText()).trim(), "<5", "one reunified family is a small cell");
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+  const csv = await page.evaluate(async () => (await fetch("/dashboard/tracing.csv")).text());
+  const lines = csv.trim().split("\n");
+  assert.equal(lines[1], "#indicator+name,#indicator+num", "HXL hashtag row under the header");
+  assert.ok(lines.includes("cases_reunified,<5"), csv);
+  // At 360 px the page does not scroll sideways: wide tables scroll inside themselves.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `page is ${width} px wide at 360`);
+  await page.screenshot({ path: join(ARTIFACTS, "dashboard-360.png"), fullPage: true });
+  await s.context.close();
+});
+
+test("a Dari page renders right to left with Solar Hijri dates", async () => {
+  const s = await signedIn("rahima");
+  const { page } = s;
+  await page.goto(`${base}/`);
+  await page.getByRole("link", { name: "دری" }).click();
+  await page.waitForLoadState("networkidle");
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  assert.equal(await page.getAttribute("html", "lang"), "fa");
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).direction), "rtl");
+  const nav = await page.locator("header nav").first().innerText();
+  assert.ok(!/Register a household/.test(nav), `navigation is translated: ${nav}`);
+  const firstDate = await page.locator("tbody tr td:nth-child(6)").first().innerText();
+  assert.match(firstDate, /^[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}$/, "Solar Hijri, Persian digits");
+  await page.screenshot({ path: join(ARTIFACTS, "dari-rtl.png"), fullPage: true });
+  await page.goto(`${base}/households/new`);
+  await accessible(page);
+  await page.screenshot({ path: join(ARTIFACTS, "dari-desk.png"), fullPage: true });
+  await s.context.close();
+});
