@@ -792,7 +792,7 @@ fn records_shared_with_a_partner_carry_pseudonyms_stable_for_that_partner() {
 /// Person Finder's own PFIF 1.4 test document.
 const PERSON_FINDER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/testdata/pfif/person-finder-1.4.xml"
+    "/../../testdata/pfif/person-finder-1.4.xml"
 );
 
 #[test]

@@ -1062,7 +1062,7 @@ mod tests {
     use super::*;
 
     const PERSON_FINDER: &[u8] =
-        include_bytes!("../../../../shared/testdata/pfif/person-finder-1.4.xml");
+        include_bytes!("../../../testdata/pfif/person-finder-1.4.xml");
 
     #[test]
     fn reads_what_person_finder_writes() {
