@@ -1061,8 +1061,7 @@ fn request_record(request: &TracingRequest, domain: &str) -> PfifPerson {
 mod tests {
     use super::*;
 
-    const PERSON_FINDER: &[u8] =
-        include_bytes!("../../../testdata/pfif/person-finder-1.4.xml");
+    const PERSON_FINDER: &[u8] = include_bytes!("../../../testdata/pfif/person-finder-1.4.xml");
 
     #[test]
     fn reads_what_person_finder_writes() {
