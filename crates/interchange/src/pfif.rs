@@ -591,21 +591,23 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn check_person(&mut self, person: &mut PfifPerson, line: usize) {
-        let id = person.record_id().to_string();
+    /// Checks a record's id (`domain/identifier`) and returns how problems name the record.
+    fn check_record_id(&mut self, id: &str, kind: &str, line: usize) -> String {
         if id.is_empty() {
-            self.problem(line, "a person has no person_record_id");
-        } else if !is_record_id(&id) {
+            self.problem(line, format!("a {kind} has no {kind}_record_id"));
+            return format!("a {kind}");
+        }
+        if !is_record_id(id) {
             self.problem(
                 line,
-                format!("person_record_id '{id}' is not of the form domain/identifier"),
+                format!("{kind}_record_id '{id}' is not of the form domain/identifier"),
             );
         }
-        let who = if id.is_empty() {
-            "a person".to_string()
-        } else {
-            format!("person {id}")
-        };
+        format!("{kind} {id}")
+    }
+
+    fn check_person(&mut self, person: &mut PfifPerson, line: usize) {
+        let who = self.check_record_id(person.record_id(), "person", line);
         if person.field("full_name").is_empty() {
             // Before PFIF 1.4 a person had only given and family names.
             let full = [person.field("given_name"), person.field("family_name")]
@@ -655,20 +657,7 @@ impl<'a> Parser<'a> {
     }
 
     fn check_note(&mut self, note: &PfifNote, line: usize) {
-        let id = note.record_id().to_string();
-        if id.is_empty() {
-            self.problem(line, "a note has no note_record_id");
-        } else if !is_record_id(&id) {
-            self.problem(
-                line,
-                format!("note_record_id '{id}' is not of the form domain/identifier"),
-            );
-        }
-        let who = if id.is_empty() {
-            "a note".to_string()
-        } else {
-            format!("note {id}")
-        };
+        let who = self.check_record_id(note.record_id(), "note", line);
         if note.field("person_record_id").is_empty() {
             self.problem(line, format!("{who} does not say which person it is about"));
         }

@@ -212,6 +212,21 @@ impl SqliteStore {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// The registration a bound query selects, if any.
+    async fn one_person(
+        &self,
+        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Option<Person>, StoreError> {
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read registration"))?;
+        row.as_ref()
+            .map(person_from_row)
+            .transpose()
+            .map_err(db("decode registration"))
+    }
+
     /// Closes the pool, waiting for in-flight statements to finish.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -739,31 +754,17 @@ impl Store for SqliteStore {
     }
 
     async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let query = sqlx::query(AssertSqlSafe(format!(
             "SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("read registration"))?;
-        row.as_ref()
-            .map(person_from_row)
-            .transpose()
-            .map_err(db("decode registration"))
+        )));
+        self.one_person(query.bind(id.0)).await
     }
 
     async fn person_by_record(&self, record_id: &str) -> Result<Option<Person>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        let query = sqlx::query(AssertSqlSafe(format!(
             "SELECT {PERSON_COLUMNS} FROM persons WHERE record_id = ?"
-        )))
-        .bind(record_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("read registration"))?;
-        row.as_ref()
-            .map(person_from_row)
-            .transpose()
-            .map_err(db("decode registration"))
+        )));
+        self.one_person(query.bind(record_id)).await
     }
 
     async fn persons(

@@ -455,14 +455,17 @@ async fn new_household(
 }
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
+/// A form field's value, trimmed; `None` when absent or empty.
+pub(crate) fn form_value(fields: &[(String, String)], key: &str) -> Option<String> {
+    fields
+        .iter()
+        .find(|(f, _)| f == key)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
+    let get = |k: &str| form_value(fields, k);
     let all = |k: &str| {
         fields
             .iter()

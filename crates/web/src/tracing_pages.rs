@@ -129,13 +129,7 @@ pub async fn open_request(
     uri: Uri,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| crate::pages::form_value(&fields, k).unwrap_or_default();
     let mut sought = RawRegistration::default();
     for col in [
         "given_name",
