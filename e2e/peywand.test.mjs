@@ -226,6 +226,33 @@ test("the dashboard shows the right counts, suppresses small cells, and exports 
   await s.context.close();
 });
 
+test("an information manager sees a person's records across sites and decides a doubtful pair", async () => {
+  const s = await signedIn("farid");
+  const { page } = s;
+  await firstLoad(s, `/persons/${sought.record_id}`);
+  await accessible(page);
+  assert.match(await page.locator("h1").innerText(), new RegExp(sought.given_name));
+  assert.equal(await page.locator("h2", { hasText: "Records of this person" }).count(), 1);
+  await page.screenshot({ path: join(ARTIFACTS, "person-identity.png"), fullPage: true });
+
+  await firstLoad(s, "/review");
+  await accessible(page);
+  const waiting = async () => Number((await page.locator(".count").innerText()).match(/\d+/)?.[0] ?? "0");
+  const before = await waiting();
+  assert.ok(before > 0, "the synthetic registry leaves doubtful pairs");
+  const pair = page.locator("section.pair").first();
+  const ids = await pair.locator("h2 a.ref").allInnerTexts();
+  await page.screenshot({ path: join(ARTIFACTS, "review-queue.png"), fullPage: true });
+  await pair.locator("select[name=decision]").selectOption("different");
+  await pair.locator("input[name=reason]").fill("different fathers on their tazkiras");
+  await pair.getByRole("button", { name: "Record the decision" }).click();
+  await page.waitForURL(/\/review$/);
+  assert.equal(await waiting(), before - 1, "the decided pair leaves the queue");
+  const still = await page.locator("section.pair h2").allInnerTexts();
+  assert.ok(!still.some((h) => h.includes(ids[0]) && h.includes(ids[1])), "and does not come back");
+  await s.context.close();
+});
+
 test("a Dari page renders right to left with Solar Hijri dates", async () => {
   const s = await signedIn("rahima");
   const { page } = s;

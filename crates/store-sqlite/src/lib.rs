@@ -890,6 +890,18 @@ impl Store for SqliteStore {
         .map_err(db("read identities"))
     }
 
+    async fn identity_records(&self, record_id: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT i.record_id FROM identities i JOIN persons p ON p.record_id = i.record_id \
+             WHERE i.identity = (SELECT identity FROM identities WHERE record_id = ?) \
+             ORDER BY p.registered_at, i.record_id",
+        )
+        .bind(record_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read an identity"))
+    }
+
     async fn review_queue(&self, page: Page) -> Result<Paged<ScoredPair>, StoreError> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_queue")
             .fetch_one(&self.pool)

@@ -988,6 +988,16 @@ async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
         "the second run replaces the first"
     );
     assert_eq!(identities.iter().filter(|(r, _)| r == "l-2").count(), 1);
+    let mut one = store.identity_records("l-2").await.expect("identity");
+    one.sort();
+    assert_eq!(one, ["l-1", "l-2"], "both records of the one person");
+    assert!(
+        store
+            .identity_records("nobody")
+            .await
+            .expect("identity")
+            .is_empty()
+    );
     assert_eq!(
         store.linkage_model().await.expect("model").as_deref(),
         Some("{\"run\": \"l-1\"}")

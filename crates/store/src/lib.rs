@@ -209,6 +209,9 @@ pub trait Store: Send + Sync + 'static {
     async fn linkage_model(&self) -> Result<Option<String>, StoreError>;
     /// The identity of every registration, as (record id, identity), in record order.
     async fn identities(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// Every record of the identity `record_id` belongs to, itself included; empty when the
+    /// record is unknown or deduplication has not run since it was saved.
+    async fn identity_records(&self, record_id: &str) -> Result<Vec<String>, StoreError>;
     /// The uncertain pairs of the latest run, most likely first.
     async fn review_queue(&self, page: Page) -> Result<Paged<ScoredPair>, StoreError>;
     /// Records a reviewer's decision; it is never overridden by a re-run. Both records must

@@ -8,6 +8,7 @@ nav-people = People
 nav-register = Register a household
 nav-tracing = Tracing
 nav-dashboard = Dashboard
+nav-review = Duplicate review
 language-switch = Language
 calendar-use-gregorian = Show Gregorian dates
 calendar-use-solar-hijri = Show Solar Hijri dates
@@ -222,3 +223,14 @@ level-value-2 = different
 level-household-0 = no other members
 level-household-1 = other members also match
 level-household-2 = no other member matches
+
+## Identities and duplicate review
+identity-title = Records of this person
+identity-alone = No other record of this person is known.
+identity-hint = Linked by the last deduplication run, with the reasons. A reviewer's decision changes them at the next run.
+review-title = Possible duplicates to decide
+review-hint = Each pair may be one person registered twice. Your decision is kept for every later deduplication.
+review-count = Pairs waiting: { $count }
+review-same = Same person
+review-different = Not the same person
+review-choose = Choose same person or not the same person.

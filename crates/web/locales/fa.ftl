@@ -8,6 +8,7 @@ nav-people = افراد
 nav-register = ثبت خانواده
 nav-tracing = ردیابی
 nav-dashboard = داشبورد
+nav-review = بررسی تکراری‌ها
 language-switch = زبان
 calendar-use-gregorian = نمایش تاریخ‌ها به میلادی
 calendar-use-solar-hijri = نمایش تاریخ‌ها به هجری شمسی
@@ -222,3 +223,14 @@ level-value-2 = متفاوت
 level-household-0 = عضو دیگری ندارد
 level-household-1 = اعضای دیگر هم مطابقت دارند
 level-household-2 = هیچ عضو دیگری مطابقت ندارد
+
+## Identities and duplicate review
+identity-title = ثبت‌های همین شخص
+identity-alone = ثبت دیگری از این شخص شناخته نشده است.
+identity-hint = این ثبت‌ها در آخرین دور شناسایی تکراری‌ها با دلایل آن به هم وصل شده‌اند. تصمیم بررسی‌کننده در دور بعدی اعمال می‌شود.
+review-title = تکراری‌های احتمالی برای تصمیم
+review-hint = هر جفت ممکن است یک شخص باشد که دو بار ثبت شده است. تصمیم شما در همه دورهای بعدی حفظ می‌شود.
+review-count = جفت‌های در انتظار: { $count }
+review-same = همان شخص
+review-different = همان شخص نیست
+review-choose = انتخاب کنید: همان شخص یا همان شخص نیست.

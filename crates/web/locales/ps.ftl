@@ -8,6 +8,7 @@ nav-people = کسان
 nav-register = د کورنۍ ثبت
 nav-tracing = لټون
 nav-dashboard = ډشبورډ
+nav-review = د تکراري ثبتونو کتنه
 language-switch = ژبه
 calendar-use-gregorian = میلادي نېټې وښایئ
 calendar-use-solar-hijri = هجري شمسي نېټې وښایئ
@@ -222,3 +223,14 @@ level-value-2 = توپیر لري
 level-household-0 = نور غړي نه لري
 level-household-1 = نور غړي هم سمون لري
 level-household-2 = هېڅ بل غړی سمون نه لري
+
+## Identities and duplicate review
+identity-title = د همدې کس ثبتونه
+identity-alone = د دې کس بل ثبت نه دی پېژندل شوی.
+identity-hint = دا ثبتونه د تکراري ثبتونو د وروستي پېژندنې په وخت کې له دلیلونو سره یو ځای شوي. د کتونکي پرېکړه په راتلونکي ځل پلي کېږي.
+review-title = شوني تکراري ثبتونه د پرېکړې لپاره
+review-hint = هره جوړه کېدای شي یو کس وي چې دوه ځله ثبت شوی. ستاسو پرېکړه په ټولو راتلونکو ځلونو کې ساتل کېږي.
+review-count = منتظرې جوړې: { $count }
+review-same = همغه کس
+review-different = همغه کس نه دی
+review-choose = وټاکئ: همغه کس یا همغه کس نه دی.

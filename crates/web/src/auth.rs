@@ -231,6 +231,24 @@ pub static RULES: &[Rule] = &[
     ),
     rule(
         Method::GET,
+        "/persons/{record_id}",
+        Permission::ViewRegistrations,
+        Some("view_person"),
+    ),
+    rule(
+        Method::GET,
+        "/review",
+        Permission::ReviewDuplicates,
+        Some("view_review_queue"),
+    ),
+    rule(
+        Method::POST,
+        "/review",
+        Permission::ReviewDuplicates,
+        Some("decide_duplicate"),
+    ),
+    rule(
+        Method::GET,
         "/dashboard",
         Permission::ViewStatistics,
         Some("view_statistics"),

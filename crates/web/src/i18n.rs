@@ -321,7 +321,12 @@ mod tests {
             .flatten()
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
             .collect();
-        for file in ["pages.rs", "dashboard.rs", "tracing_pages.rs"] {
+        for file in [
+            "pages.rs",
+            "dashboard.rs",
+            "tracing_pages.rs",
+            "identity_pages.rs",
+        ] {
             let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));
             sources.extend(std::fs::read_to_string(path).ok());
         }

@@ -9,6 +9,7 @@ mod cases;
 mod dashboard;
 mod error;
 pub mod i18n;
+mod identity_pages;
 mod matching;
 mod pages;
 mod tracing_pages;
@@ -98,6 +99,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tracing/{id}", axum::routing::get(tracing_pages::view_case))
         .route("/tracing/{id}/candidates/{record_id}", axum::routing::post(tracing_pages::decide))
         .route("/tracing/{id}/steps", axum::routing::post(tracing_pages::step))
+        .route("/persons/{record_id}", axum::routing::get(identity_pages::person))
+        .route("/review", axum::routing::get(identity_pages::review).post(identity_pages::decide))
         .route("/dashboard", axum::routing::get(dashboard::page))
         .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -51,6 +51,7 @@ pub(crate) struct Chrome {
     pub can_view: bool,
     pub can_register: bool,
     pub can_trace: bool,
+    pub can_review: bool,
     pub can_dashboard: bool,
 }
 
@@ -68,6 +69,7 @@ impl Chrome {
             can_view: can(P::ViewRegistrations),
             can_register: can(P::Register),
             can_trace: can(P::Trace),
+            can_review: can(P::ReviewDuplicates),
             can_dashboard: can(P::ViewStatistics),
         }
     }
@@ -144,6 +146,8 @@ async fn login(
                 "/"
             } else if role.can(P::Trace) {
                 "/tracing"
+            } else if role.can(P::ReviewDuplicates) {
+                "/review"
             } else if role.can(P::ViewStatistics) {
                 "/dashboard"
             } else {
@@ -290,7 +294,6 @@ struct PersonRow {
     born: String,
     site: String,
     registered: String,
-    household: String,
     record_id: String,
     relationship: String,
     vulnerabilities: String,
@@ -326,7 +329,6 @@ fn row(t: &Tr, p: &Person) -> PersonRow {
                 .registered_on
                 .unwrap_or_else(|| p.registered_at.date_naive()),
         ),
-        household: p.household_id.to_string(),
         record_id: p.record_id.to_string(),
         relationship: p
             .relationship
