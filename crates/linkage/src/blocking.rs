@@ -84,12 +84,32 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     }
 }
 
-/// A record's keys under every rule, each once, without their walking order: what the matcher
-/// indexes and looks up.
+/// Keys only searches use: a given name with the family name, the province of origin or the
+/// sex. A relative often knows no more than a name and where the family is from, and such a
+/// request has no key under the deduplication rules, which all need a father's name or a
+/// birth period. Deduplication does not use them: two registrations nearly always share more.
+fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
+    let keys = |f: NameField| r.name(f).map_or(&[][..], |n| &ds.name_info(n).keys[..]);
+    for &g in keys(NameField::Given) {
+        for &f in keys(NameField::Family) {
+            out.push(hash_of((7u8, g, f)));
+        }
+        if r.province != 0 {
+            out.push(hash_of((8u8, g, u64::from(r.province))));
+        }
+        if r.sex != 0 {
+            out.push(hash_of((9u8, g, u64::from(r.sex))));
+        }
+    }
+}
+
+/// A record's keys under every rule, search rules included, each once, without their walking
+/// order: what the matcher indexes and looks up.
 pub(crate) fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
     let mut keyed = Vec::with_capacity(24);
     record_keys(ds, r, &mut keyed);
     let mut keys: Vec<u64> = keyed.into_iter().map(|(key, _)| key).collect();
+    search_keys(ds, r, &mut keys);
     keys.sort_unstable();
     keys.dedup();
     keys

@@ -355,7 +355,14 @@ struct Recent {
     prev: u64,
     name: String,
     site: String,
+    sex: String,
+    province: String,
+    from: String,
+    to: String,
+    /// The filters, for the pager's links.
+    query: String,
     sites: Vec<(String, String)>,
+    provinces: Vec<(String, String)>,
 }
 
 const PAGE: u64 = 50;
@@ -392,7 +399,26 @@ async fn recent(
         prev: offset.saturating_sub(PAGE),
         name: q.name.clone().unwrap_or_default(),
         site: q.site.clone().unwrap_or_default(),
+        sex: q.sex.clone().unwrap_or_default(),
+        province: q.province.clone().unwrap_or_default(),
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        query: serde_urlencoded::to_string(
+            [
+                ("name", &q.name),
+                ("site", &q.site),
+                ("sex", &q.sex),
+                ("province", &q.province),
+                ("from", &q.from),
+                ("to", &q.to),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)))
+            .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
         sites: site_options(),
+        provinces: province_options(&t),
         c: Chrome::new(t, Some(&caller), &uri),
     })
 }
