@@ -425,9 +425,41 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         import(&db, &data.join("registry.csv")).await?;
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
         crate::linkage::dedupe(&db, None).await?;
-        return run_server(open(&db).await?, addr, None).await;
+        let store = open(&db).await?;
+        demo_cases(&store, &data.join("tracing.jsonl")).await?;
+        return run_server(store, addr, None).await;
     }
     run_server(store, addr, None).await
+}
+
+/// Open tracing cases at Torkham for the demo's caseworker, from the synthetic requests; the
+/// server matches them against the registry as it starts.
+async fn demo_cases(store: &SqliteStore, requests: &Path) -> anyhow::Result<()> {
+    const CASES: usize = 30;
+    let today = chrono::Utc::now().date_naive();
+    let who = Actor {
+        username: "caseworker".into(),
+        at: chrono::Utc::now(),
+    };
+    let sought = crate::linkage::people_sought(requests, CASES, today)?;
+    for (n, person) in sought.into_iter().enumerate() {
+        let child = person.age.parse::<u32>().is_ok_and(|a| a < 15);
+        let draft = peywand_domain::TracingRequestDraft {
+            requester_name: format!("Demo requester {}", n + 1),
+            requester_relationship: if child { "mother" } else { "brother" }.into(),
+            requester_contact: String::new(),
+            site_code: Some("torkham".into()),
+            sought: person,
+            last_seen_place: "Torkham".into(),
+            last_seen_on: Some(today),
+            circumstances: "separated in the crowd at the crossing (synthetic demo case)".into(),
+            distinguishing_details: String::new(),
+            separated_child: child,
+        };
+        store.create_tracing_request(&draft, &who).await?;
+    }
+    println!("{CASES} open tracing cases added for the caseworker");
+    Ok(())
 }
 
 /// The demo's accounts, one per kind of work, with generated passwords: printed once and kept

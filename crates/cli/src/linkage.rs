@@ -159,13 +159,19 @@ impl Request {
     /// The request read as a registration made on `on`, so that it is derived exactly as
     /// registrations are (names folded, age to a birth interval, province resolved).
     fn as_match_record(&self, on: NaiveDate) -> MatchRecord {
+        let (derived, _) = self.as_registration(on).derive();
+        MatchRecord::from_derived(&self.request_id, "", &derived)
+    }
+
+    /// The person sought, typed as a registration made on `on`.
+    fn as_registration(&self, on: NaiveDate) -> RawRegistration {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         let age = match &self.age {
             Some(serde_json::Value::Number(n)) => n.to_string(),
             Some(serde_json::Value::String(s)) => s.clone(),
             _ => String::new(),
         };
-        let raw = RawRegistration {
+        RawRegistration {
             record_id: self.request_id.clone(),
             registered_on: on.format("%Y-%m-%d").to_string(),
             given_name: text(&self.given_name),
@@ -177,10 +183,26 @@ impl Request {
             province_of_origin: text(&self.province_of_origin),
             last_residence: text(&self.last_residence),
             ..RawRegistration::default()
-        };
-        let (derived, _) = raw.derive();
-        MatchRecord::from_derived(&self.request_id, "", &derived)
+        }
     }
+}
+
+/// The first `n` people sought in a tracing requests file, as registrations typed on `on`:
+/// the demo's open cases.
+pub(crate) fn people_sought(
+    path: &Path,
+    n: usize,
+    on: NaiveDate,
+) -> anyhow::Result<Vec<RawRegistration>> {
+    Ok(read_requests(path)?
+        .iter()
+        .take(n)
+        .map(|r| {
+            let mut raw = r.as_registration(on);
+            raw.record_id.clear();
+            raw
+        })
+        .collect())
 }
 
 /// Reads every request, refusing the whole file at its first bad line.
