@@ -606,6 +606,28 @@ impl<'a> Parser<'a> {
         format!("{kind} {id}")
     }
 
+    /// `source_date` is required; it and the `optional` times are UTC times.
+    fn check_times(
+        &mut self,
+        who: &str,
+        fields: &BTreeMap<String, String>,
+        optional: &[&str],
+        line: usize,
+    ) {
+        if fields.get("source_date").is_none_or(String::is_empty) {
+            self.problem(line, format!("{who} has no source_date"));
+        }
+        for field in optional.iter().chain(&["source_date"]) {
+            let value = fields.get(*field).map_or("", String::as_str);
+            if !value.is_empty() && parse_time(value).is_none() {
+                self.problem(
+                    line,
+                    format!("{who}: {field} '{value}' is not a UTC time like 2024-03-01T08:30:00Z"),
+                );
+            }
+        }
+    }
+
     fn check_person(&mut self, person: &mut PfifPerson, line: usize) {
         let who = self.check_record_id(person.record_id(), "person", line);
         if person.field("full_name").is_empty() {
@@ -621,18 +643,7 @@ impl<'a> Parser<'a> {
                 person.fields.insert("full_name".into(), full);
             }
         }
-        if person.field("source_date").is_empty() {
-            self.problem(line, format!("{who} has no source_date"));
-        }
-        for field in ["entry_date", "expiry_date", "source_date"] {
-            let value = person.field(field);
-            if !value.is_empty() && parse_time(value).is_none() {
-                self.problem(
-                    line,
-                    format!("{who}: {field} '{value}' is not a UTC time like 2024-03-01T08:30:00Z"),
-                );
-            }
-        }
+        self.check_times(&who, &person.fields, &["entry_date", "expiry_date"], line);
         let sex = person.field("sex");
         if !sex.is_empty() && !["female", "male", "other"].contains(&sex) {
             self.problem(
@@ -661,18 +672,7 @@ impl<'a> Parser<'a> {
         if note.field("person_record_id").is_empty() {
             self.problem(line, format!("{who} does not say which person it is about"));
         }
-        if note.field("source_date").is_empty() {
-            self.problem(line, format!("{who} has no source_date"));
-        }
-        for field in ["entry_date", "source_date"] {
-            let value = note.field(field);
-            if !value.is_empty() && parse_time(value).is_none() {
-                self.problem(
-                    line,
-                    format!("{who}: {field} '{value}' is not a UTC time like 2024-03-01T08:30:00Z"),
-                );
-            }
-        }
+        self.check_times(&who, &note.fields, &["entry_date"], line);
         let contact = note.field("author_made_contact");
         if !contact.is_empty() && contact != "true" && contact != "false" {
             self.problem(

@@ -1197,24 +1197,27 @@ impl Store for SqliteStore {
     async fn tracing_requests(
         &self,
         status: Option<CaseStatus>,
+        site_code: Option<&str>,
         page: Page,
     ) -> Result<Paged<TracingRequest>, StoreError> {
         let code = status.map(CaseStatus::code);
         let total: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM tracing_requests WHERE ? IS NULL OR status = ?",
+            "SELECT count(*) FROM tracing_requests WHERE (?1 IS NULL OR status = ?1) \
+             AND (?2 IS NULL OR json_extract(draft, '$.site_code') = ?2)",
         )
         .bind(code)
-        .bind(code)
+        .bind(site_code)
         .fetch_one(&self.pool)
         .await
         .map_err(db("count requests"))?;
         let rows = sqlx::query(
             "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests \
-             WHERE ? IS NULL OR status = ? \
-             ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ? OFFSET ?",
+             WHERE (?1 IS NULL OR status = ?1) \
+               AND (?2 IS NULL OR json_extract(draft, '$.site_code') = ?2) \
+             ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ?3 OFFSET ?4",
         )
         .bind(code)
-        .bind(code)
+        .bind(site_code)
         .bind(page.limit as i64)
         .bind(page.offset as i64)
         .fetch_all(&self.pool)
@@ -1685,10 +1688,12 @@ impl Store for SqliteStore {
             "SELECT status, COUNT(*) FROM tracing_requests \
              WHERE (?1 IS NULL OR substr(created_at, 1, 10) >= ?1) \
                AND (?2 IS NULL OR substr(created_at, 1, 10) <= ?2) \
+               AND (?3 IS NULL OR json_extract(draft, '$.site_code') = ?3) \
              GROUP BY status ORDER BY status",
         )
         .bind(filter.from.map(|d| d.to_string()))
         .bind(filter.to.map(|d| d.to_string()))
+        .bind(filter.site_code.as_deref())
         .fetch_all(&mut *conn)
         .await
         .map_err(db("read tracing statistics"))?;
@@ -1702,10 +1707,12 @@ impl Store for SqliteStore {
              WHERE e.what LIKE 'status % → match_confirmed' \
                AND (?1 IS NULL OR substr(r.created_at, 1, 10) >= ?1) \
                AND (?2 IS NULL OR substr(r.created_at, 1, 10) <= ?2) \
+               AND (?3 IS NULL OR json_extract(r.draft, '$.site_code') = ?3) \
              GROUP BY r.id",
         )
         .bind(filter.from.map(|d| d.to_string()))
         .bind(filter.to.map(|d| d.to_string()))
+        .bind(filter.site_code.as_deref())
         .fetch_all(&mut *conn)
         .await
         .map_err(db("read tracing statistics"))?;

@@ -306,6 +306,7 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
     let mut draft = TracingRequestDraft {
         requester_name: "Bibi Hawa".into(),
         requester_relationship: "mother".into(),
+        site_code: Some("torkham".into()),
         sought: sample_row("", ""),
         circumstances: "put on another truck at Torkham".into(),
         ..TracingRequestDraft::default()
@@ -324,11 +325,23 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
         (Priority::Normal, Priority::Urgent)
     );
     let queue = store
-        .tracing_requests(Some(CaseStatus::Open), Page::new(0, 10))
+        .tracing_requests(Some(CaseStatus::Open), None, Page::new(0, 10))
         .await
         .expect("queue");
     assert_eq!(queue.items[0].id, child.id, "a separated child comes first");
     assert_eq!(queue.total, 2);
+    let elsewhere = store
+        .tracing_requests(
+            Some(CaseStatus::Open),
+            Some("spin_boldak"),
+            Page::new(0, 10),
+        )
+        .await
+        .expect("queue");
+    assert_eq!(
+        elsewhere.total, 0,
+        "another site's queue does not hold them"
+    );
 
     let found = vec![
         ("t-1".to_string(), 0.91),

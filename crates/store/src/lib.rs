@@ -267,10 +267,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<TracingRequest, StoreError>;
     /// A case: the request, its candidates (best first) and its history (oldest first).
     async fn tracing_case(&self, id: Uuid) -> Result<Option<TracingCase>, StoreError>;
-    /// Requests, urgent first, then oldest first; of one status if given.
+    /// Requests, urgent first, then oldest first; of one status and one site if given.
     async fn tracing_requests(
         &self,
         status: Option<CaseStatus>,
+        site_code: Option<&str>,
         page: Page,
     ) -> Result<Paged<TracingRequest>, StoreError>;
     /// Offers registrations found for a request. A registration already offered keeps its
@@ -379,7 +380,8 @@ pub struct TracingCase {
     pub events: Vec<CaseEvent>,
 }
 
-/// Which registrations statistics count: registered (arrived) within the dates, at the site.
+/// Which registrations statistics count: registered (arrived) within the dates, at the site
+/// (and tracing cases opened within the dates, at the site).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatsFilter {
     pub from: Option<chrono::NaiveDate>,

@@ -112,7 +112,7 @@ note = Note
 record-step = Record the step
 history = History
 reason-needed = Give the reason for the decision.
-date-needed = Give the date as year-month-day.
+date-needed = Give the date as year-month-day, not after today.
 place-needed = Say where the step happened.
 
 ## Dashboard
@@ -121,7 +121,7 @@ from = From
 to = To
 apply = Apply
 people = People
-suppression-note = Counts from 1 to 4 are shown as <5 to protect the people counted.
+suppression-note = Counts from 1 to 4 are shown as <5; where one could be worked out from the total, another count is shown as *. This protects the people counted.
 download-csv = Download CSV (HXL)
 chart = Chart
 fig-arrivals = Arrivals per day and crossing point

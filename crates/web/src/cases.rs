@@ -39,6 +39,27 @@ pub fn routes() -> Router<AppState> {
 /// Candidates kept for one request.
 const CANDIDATES_KEPT: usize = 10;
 
+/// A case the caller may work on: a caseworker sees the cases of their own site only (the
+/// registrations matched to them come from every site). Another site's case is "not found",
+/// which does not tell whether it exists.
+pub(crate) async fn case_in_scope(
+    s: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<TracingCase, ApiError> {
+    let case = s
+        .store
+        .tracing_case(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("tracing request {id}")))?;
+    match caller.site_scope() {
+        Some(own) if case.request.draft.site_code.as_deref() != Some(own) => {
+            Err(ApiError::NotFound(format!("tracing request {id}")))
+        }
+        _ => Ok(case),
+    }
+}
+
 fn request_id(id: &str) -> Result<Uuid, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
@@ -263,7 +284,7 @@ async fn active_requests(s: &AppState) -> Result<Vec<TracingRequest>, peywand_st
         loop {
             let page = s
                 .store
-                .tracing_requests(Some(status), peywand_store::Page::new(offset, 500))
+                .tracing_requests(Some(status), None, peywand_store::Page::new(offset, 500))
                 .await?;
             let n = page.items.len() as u64;
             active.extend(page.items);
@@ -358,6 +379,7 @@ pub struct RequestPage {
 #[utoipa::path(get, path = "/api/v1/tracing/requests", params(CaseQuery), responses((status = 200, body = RequestPage), (status = 422, body = ErrorBody)))]
 async fn list_requests(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     query: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<RequestPage>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
@@ -370,7 +392,7 @@ async fn list_requests(
     };
     let page = s
         .store
-        .tracing_requests(status, page_of(q.offset, q.limit)?)
+        .tracing_requests(status, caller.site_scope(), page_of(q.offset, q.limit)?)
         .await?;
     Ok(Json(RequestPage {
         items: page.items,
@@ -384,14 +406,11 @@ async fn list_requests(
 #[utoipa::path(get, path = "/api/v1/tracing/requests/{id}", params(("id" = String, Path, description = "tracing request id")), responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody)))]
 async fn view_case(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
-    s.store
-        .tracing_case(uuid)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("tracing request {id}")))
+    case_in_scope(&s, &caller, uuid).await.map(Json)
 }
 
 /// A decision with its reason.
@@ -411,6 +430,7 @@ async fn decide_candidate(
     payload: Result<Json<CandidateDecision>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
+    case_in_scope(&s, &caller, uuid).await?;
     let d = json(payload)?;
     let reason = reason(&d.reason)?;
     Ok(Json(
@@ -436,6 +456,7 @@ async fn move_case(
     payload: Result<Json<CaseMove>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
+    case_in_scope(&s, &caller, uuid).await?;
     let m = json(payload)?;
     let reason = reason(&m.reason)?;
     Ok(Json(
@@ -455,6 +476,7 @@ async fn record_step(
     payload: Result<Json<ReunificationStepDraft>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
     let uuid = request_id(&id)?;
+    case_in_scope(&s, &caller, uuid).await?;
     let mut step = json(payload)?;
     step.place = step.place.trim().to_string();
     step.note = step.note.trim().to_string();
@@ -504,6 +526,13 @@ async fn import_pfif(
             listed.join("; ")
         ))
     })?;
+    if document.persons.len() > MAX_API_PFIF_PERSONS {
+        return Err(ApiError::Invalid(format!(
+            "the document has {} persons; import at most {MAX_API_PFIF_PERSONS} at a time here, \
+             or larger files with `peywand pfif import`",
+            document.persons.len()
+        )));
+    }
     let who = actor(&caller);
     let document = document.received(who.at);
     let site = caller.site_scope().map(str::to_string);
@@ -527,9 +556,16 @@ async fn import_pfif(
             opened.push(case.request);
         }
     }
-    match_requests(&s, opened, &who).await?;
+    // In chunks: the desks' duplicate checks share the index and must not wait long.
+    for chunk in opened.chunks(100) {
+        match_requests(&s, chunk.to_vec(), &who).await?;
+    }
     Ok((StatusCode::CREATED, Json(imported)))
 }
+
+/// Persons one PFIF document may hold when imported through the API; each becomes a request
+/// matched at once while desks work.
+const MAX_API_PFIF_PERSONS: usize = 500;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -1,6 +1,7 @@
 //! Flow monitoring for information managers: arrivals per day and crossing point, the
 //! sex-and-age pyramid, vulnerabilities, destinations and tracing figures, as a page and as
-//! HXL-tagged CSV. Every count below 5 leaves the server as "<5", whatever asks for it.
+//! HXL-tagged CSV. Every count below 5 leaves the server as "<5", whatever asks for it, and a
+//! second count is withheld wherever the first could be worked out from a published total.
 
 use askama::Template;
 use axum::Extension;
@@ -29,6 +30,8 @@ pub enum Cell {
     Count(u64),
     /// Between 1 and 4.
     Suppressed,
+    /// Withheld so that a suppressed count cannot be worked out by subtraction.
+    Withheld,
 }
 
 impl Cell {
@@ -44,6 +47,7 @@ impl Cell {
         match self {
             Cell::Count(n) => t.digits(&n.to_string()),
             Cell::Suppressed => t.digits("<5"),
+            Cell::Withheld => "*".into(),
         }
     }
 
@@ -51,13 +55,14 @@ impl Cell {
         match self {
             Cell::Count(n) => n.to_string(),
             Cell::Suppressed => "<5".into(),
+            Cell::Withheld => "*".into(),
         }
     }
 
     fn value(self) -> u64 {
         match self {
             Cell::Count(n) => n,
-            Cell::Suppressed => 0,
+            Cell::Suppressed | Cell::Withheld => 0,
         }
     }
 }
@@ -121,6 +126,138 @@ fn bars(rows: Vec<(Vec<String>, Vec<Cell>)>, t: &Tr) -> Vec<FigureRow> {
         .collect()
 }
 
+/// Cells that add up to a published total: when exactly one is suppressed, the total minus the
+/// others would give it away, so the smallest other non-zero count is withheld too.
+fn complement(cells: &mut [Cell]) {
+    if cells.iter().filter(|c| **c == Cell::Suppressed).count() != 1 {
+        return;
+    }
+    let smallest = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            Cell::Count(n) if *n > 0 => Some((*n, i)),
+            _ => None,
+        })
+        .min();
+    if let Some((_, i)) = smallest {
+        cells[i] = Cell::Withheld;
+    }
+}
+
+fn protected(counts: &[u64]) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = counts.iter().map(|n| Cell::of(*n)).collect();
+    complement(&mut cells);
+    cells
+}
+
+/// Age groups in order, then the unknown age.
+fn age_groups() -> impl Iterator<Item = &'static str> {
+    AGE_GROUPS.iter().map(|g| g.0).chain([""])
+}
+
+/// The sexes of the pyramid's columns: female, male, not recorded.
+const PYRAMID_SEXES: [Option<Sex>; 3] = [Some(Sex::Female), Some(Sex::Male), None];
+
+/// The tracing figures: message id and CSV name, with the case statuses each counts.
+const CASE_FIGURES: [(&str, &str, &[&str]); 4] = [
+    ("cases-open", "cases_open", &["open", "candidates_found"]),
+    (
+        "cases-matched",
+        "cases_match_confirmed",
+        &["match_confirmed"],
+    ),
+    ("cases-reunified", "cases_reunified", &["reunified"]),
+    (
+        "cases-closed",
+        "cases_closed_without_result",
+        &["closed_without_result"],
+    ),
+];
+
+/// Every figure's counts as they may leave the server, for the page and the CSV alike.
+struct Protected {
+    people: Cell,
+    households: Cell,
+    arrivals: Vec<(NaiveDate, String, Cell)>,
+    /// Per age group (empty: not known), female, male, not recorded.
+    pyramid: Vec<(&'static str, [Cell; 3])>,
+    vulnerabilities: Vec<(String, Cell)>,
+    destinations: Vec<(String, Cell)>,
+    cases: Vec<(&'static str, &'static str, Cell)>,
+    /// Not given from fewer than 5 cases: it would be one family's timeline.
+    median_days_to_match: Option<f64>,
+}
+
+fn protect(stats: &FlowStatistics) -> Protected {
+    let arrivals = protected(&stats.arrivals.iter().map(|a| a.2).collect::<Vec<_>>());
+    let groups: Vec<&'static str> = age_groups().collect();
+    let counts: Vec<u64> = groups
+        .iter()
+        .flat_map(|g| {
+            PYRAMID_SEXES.map(|sex| {
+                stats
+                    .pyramid
+                    .iter()
+                    .filter(|(group, s, _)| group == g && *s == sex)
+                    .map(|r| r.2)
+                    .sum::<u64>()
+            })
+        })
+        .collect();
+    let pyramid_cells = protected(&counts);
+    let destinations = protected(&stats.destinations.iter().map(|d| d.1).collect::<Vec<_>>());
+    let case_counts: Vec<u64> = CASE_FIGURES
+        .iter()
+        .map(|(_, _, codes)| {
+            stats
+                .cases
+                .iter()
+                .filter(|(s, _)| codes.contains(&s.as_str()))
+                .map(|c| c.1)
+                .sum()
+        })
+        .collect();
+    // Cases of every status add up to all cases opened, which is not published.
+    let case_cells: Vec<Cell> = case_counts.iter().map(|n| Cell::of(*n)).collect();
+    Protected {
+        people: Cell::of(stats.people),
+        households: Cell::of(stats.households),
+        arrivals: stats
+            .arrivals
+            .iter()
+            .zip(arrivals)
+            .map(|((d, site, _), c)| (*d, site.clone(), c))
+            .collect(),
+        pyramid: groups
+            .iter()
+            .zip(pyramid_cells.chunks(3))
+            .map(|(g, c)| (*g, [c[0], c[1], c[2]]))
+            .collect(),
+        vulnerabilities: stats
+            .vulnerabilities
+            .iter()
+            .map(|(v, n)| (v.clone(), Cell::of(*n)))
+            .collect(),
+        destinations: stats
+            .destinations
+            .iter()
+            .zip(destinations)
+            .map(|((p, _), c)| (p.clone(), c))
+            .collect(),
+        cases: CASE_FIGURES
+            .iter()
+            .zip(case_cells)
+            .map(|((key, name, _), c)| (*key, *name, c))
+            .collect(),
+        median_days_to_match: if stats.days_to_match.len() < SMALL_CELL as usize {
+            None
+        } else {
+            median(&stats.days_to_match)
+        },
+    }
+}
+
 fn sex_label(t: &Tr, sex: Option<Sex>) -> String {
     match sex {
         Some(s) => t.code("sex", s.code()),
@@ -128,130 +265,97 @@ fn sex_label(t: &Tr, sex: Option<Sex>) -> String {
     }
 }
 
-/// The figures, suppressed, with labels in the user's language.
-fn figures(stats: &FlowStatistics, t: &Tr) -> Vec<Figure> {
-    let mut out = Vec::new();
-    out.push(Figure {
-        key: "arrivals",
-        title: t.get("fig-arrivals"),
-        columns: vec![t.get("date"), t.get("site"), t.get("people")],
-        rows: bars(
-            stats
-                .arrivals
-                .iter()
-                .map(|(d, s, n)| (vec![t.date(*d), site_name(Some(s))], vec![Cell::of(*n)]))
-                .collect(),
-            t,
-        ),
-    });
-    let groups: Vec<&str> = AGE_GROUPS.iter().map(|g| g.0).chain([""]).collect();
-    let count = |g: &str, s: Option<Sex>| {
-        stats
-            .pyramid
-            .iter()
-            .filter(|(group, sex, _)| group == g && *sex == s)
-            .map(|r| r.2)
-            .sum::<u64>()
-    };
-    out.push(Figure {
-        key: "pyramid",
-        title: t.get("fig-pyramid"),
-        columns: vec![
-            t.get("age-group"),
-            sex_label(t, Some(Sex::Female)),
-            sex_label(t, Some(Sex::Male)),
-            t.get("sex-not-recorded"),
-        ],
-        rows: bars(
-            groups
-                .iter()
-                .map(|g| {
-                    let label = if g.is_empty() {
-                        t.get("not-known")
-                    } else {
-                        t.digits(g)
-                    };
-                    let cells = [Some(Sex::Female), Some(Sex::Male), None]
-                        .map(|s| Cell::of(count(g, s)))
-                        .to_vec();
-                    (vec![label], cells)
-                })
-                .collect(),
-            t,
-        ),
-    });
-    out.push(Figure {
-        key: "vulnerabilities",
-        title: t.get("fig-vulnerabilities"),
-        columns: vec![t.get("vulnerabilities"), t.get("people")],
-        rows: bars(
-            stats
-                .vulnerabilities
-                .iter()
-                .map(|(v, n)| (vec![t.code("vuln", v)], vec![Cell::of(*n)]))
-                .collect(),
-            t,
-        ),
-    });
-    out.push(Figure {
-        key: "destinations",
-        title: t.get("fig-destinations"),
-        columns: vec![t.get("destination-province"), t.get("people")],
-        rows: bars(
-            stats
-                .destinations
-                .iter()
-                .map(|(p, n)| {
-                    let name = Gazetteer::get()
-                        .by_code(p)
-                        .map(|p| place_name(t, p))
-                        .unwrap_or_else(|| t.get("not-known"));
-                    (vec![name], vec![Cell::of(*n)])
-                })
-                .collect(),
-            t,
-        ),
-    });
-    let cases = |codes: &[&str]| {
-        stats
-            .cases
-            .iter()
-            .filter(|(s, _)| codes.contains(&s.as_str()))
-            .map(|c| c.1)
-            .sum::<u64>()
-    };
-    let median = median(&stats.days_to_match)
+fn province_name(t: &Tr, code: &str) -> String {
+    Gazetteer::get()
+        .by_code(code)
+        .map(|p| place_name(t, p))
+        .unwrap_or_else(|| t.get("not-known"))
+}
+
+/// The figures, protected, with labels in the user's language.
+fn figures(p: &Protected, t: &Tr) -> Vec<Figure> {
+    let median = p
+        .median_days_to_match
         .map(|d| t.digits(&format!("{d:.1}")))
         .unwrap_or_else(|| "–".into());
-    out.push(Figure {
-        key: "tracing",
-        title: t.get("fig-tracing"),
-        columns: vec![t.get("figure"), t.get("value")],
-        rows: vec![
-            (
-                "cases-open",
-                Cell::of(cases(&["open", "candidates_found"])).text(t),
+    vec![
+        Figure {
+            key: "arrivals",
+            title: t.get("fig-arrivals"),
+            columns: vec![t.get("date"), t.get("site"), t.get("people")],
+            rows: bars(
+                p.arrivals
+                    .iter()
+                    .map(|(d, s, c)| (vec![t.date(*d), site_name(Some(s))], vec![*c]))
+                    .collect(),
+                t,
             ),
-            (
-                "cases-matched",
-                Cell::of(cases(&["match_confirmed"])).text(t),
+        },
+        Figure {
+            key: "pyramid",
+            title: t.get("fig-pyramid"),
+            columns: vec![
+                t.get("age-group"),
+                sex_label(t, Some(Sex::Female)),
+                sex_label(t, Some(Sex::Male)),
+                t.get("sex-not-recorded"),
+            ],
+            rows: bars(
+                p.pyramid
+                    .iter()
+                    .map(|(g, cells)| {
+                        let label = if g.is_empty() {
+                            t.get("not-known")
+                        } else {
+                            t.digits(g)
+                        };
+                        (vec![label], cells.to_vec())
+                    })
+                    .collect(),
+                t,
             ),
-            ("cases-reunified", Cell::of(cases(&["reunified"])).text(t)),
-            (
-                "cases-closed",
-                Cell::of(cases(&["closed_without_result"])).text(t),
+        },
+        Figure {
+            key: "vulnerabilities",
+            title: t.get("fig-vulnerabilities"),
+            columns: vec![t.get("vulnerabilities"), t.get("people")],
+            rows: bars(
+                p.vulnerabilities
+                    .iter()
+                    .map(|(v, c)| (vec![t.code("vuln", v)], vec![*c]))
+                    .collect(),
+                t,
             ),
-            ("median-days-to-match", median),
-        ]
-        .into_iter()
-        .map(|(k, v)| FigureRow {
-            labels: vec![t.get(k)],
-            cells: vec![v],
-            bar: 0,
-        })
-        .collect(),
-    });
-    out
+        },
+        Figure {
+            key: "destinations",
+            title: t.get("fig-destinations"),
+            columns: vec![t.get("destination-province"), t.get("people")],
+            rows: bars(
+                p.destinations
+                    .iter()
+                    .map(|(code, c)| (vec![province_name(t, code)], vec![*c]))
+                    .collect(),
+                t,
+            ),
+        },
+        Figure {
+            key: "tracing",
+            title: t.get("fig-tracing"),
+            columns: vec![t.get("figure"), t.get("value")],
+            rows: p
+                .cases
+                .iter()
+                .map(|(k, _, c)| (*k, c.text(t)))
+                .chain([("median-days-to-match", median)])
+                .map(|(k, v)| FigureRow {
+                    labels: vec![t.get(k)],
+                    cells: vec![v],
+                    bar: 0,
+                })
+                .collect(),
+        },
+    ]
 }
 
 fn median(values: &[f64]) -> Option<f64> {
@@ -290,7 +394,7 @@ pub async fn page(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Html<String>, PageError> {
     let f = filter(&q)?;
-    let stats = s.store.flow_statistics(&f).await?;
+    let stats = protect(&s.store.flow_statistics(&f).await?);
     let query = serde_urlencoded::to_string([
         ("from", q.from.clone().unwrap_or_default()),
         ("to", q.to.clone().unwrap_or_default()),
@@ -298,8 +402,8 @@ pub async fn page(
     ])
     .unwrap_or_default();
     render(&DashboardPage {
-        people: Cell::of(stats.people).text(&t),
-        households: Cell::of(stats.households).text(&t),
+        people: stats.people.text(&t),
+        households: stats.households.text(&t),
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         site: q.site.unwrap_or_default(),
@@ -317,22 +421,16 @@ pub async fn csv(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let f = filter(&q)?;
-    let stats = s.store.flow_statistics(&f).await?;
+    let p = protect(&s.store.flow_statistics(&f).await?);
     let key = name.strip_suffix(".csv").unwrap_or(&name);
     let (header_row, tags, rows): (&[&str], &[&str], Vec<Vec<String>>) = match key {
         "arrivals" => (
             &["date", "site_code", "site", "people"],
             &["#date", "#loc+code", "#loc+name", "#affected+returnees+ind"],
-            stats
-                .arrivals
+            p.arrivals
                 .iter()
-                .map(|(d, site, n)| {
-                    vec![
-                        d.to_string(),
-                        site.clone(),
-                        site_name(Some(site)),
-                        Cell::of(*n).csv(),
-                    ]
+                .map(|(d, site, c)| {
+                    vec![d.to_string(), site.clone(), site_name(Some(site)), c.csv()]
                 })
                 .collect(),
         ),
@@ -344,91 +442,52 @@ pub async fn csv(
                 "#affected+returnees+m",
                 "#affected+returnees+unknown",
             ],
-            AGE_GROUPS
+            p.pyramid
                 .iter()
-                .map(|g| g.0)
-                .chain([""])
-                .map(|g| {
-                    let n = |s: Option<Sex>| {
-                        Cell::of(
-                            stats
-                                .pyramid
-                                .iter()
-                                .filter(|(group, sex, _)| group == g && *sex == s)
-                                .map(|r| r.2)
-                                .sum(),
-                        )
-                        .csv()
-                    };
-                    vec![
-                        if g.is_empty() {
-                            "unknown".into()
-                        } else {
-                            g.to_string()
-                        },
-                        n(Some(Sex::Female)),
-                        n(Some(Sex::Male)),
-                        n(None),
-                    ]
+                .map(|(g, cells)| {
+                    let group = if g.is_empty() { "unknown" } else { g };
+                    std::iter::once(group.to_string())
+                        .chain(cells.iter().map(|c| c.csv()))
+                        .collect()
                 })
                 .collect(),
         ),
         "vulnerabilities" => (
             &["vulnerability", "people"],
             &["#group+vulnerability", "#affected+returnees+ind"],
-            stats
-                .vulnerabilities
+            p.vulnerabilities
                 .iter()
-                .map(|(v, n)| vec![v.clone(), Cell::of(*n).csv()])
+                .map(|(v, c)| vec![v.clone(), c.csv()])
                 .collect(),
         ),
         "destinations" => (
             &["province_code", "province", "people"],
             &["#adm1+code", "#adm1+name", "#affected+returnees+ind"],
-            stats
-                .destinations
+            p.destinations
                 .iter()
-                .map(|(p, n)| {
+                .map(|(code, c)| {
                     let name = Gazetteer::get()
-                        .by_code(p)
+                        .by_code(code)
                         .map(|p| p.name_en.clone())
                         .unwrap_or_default();
-                    vec![p.clone(), name, Cell::of(*n).csv()]
+                    vec![code.clone(), name, c.csv()]
                 })
                 .collect(),
         ),
-        "tracing" => {
-            let cases = |codes: &[&str]| {
-                Cell::of(
-                    stats
-                        .cases
-                        .iter()
-                        .filter(|(s, _)| codes.contains(&s.as_str()))
-                        .map(|c| c.1)
-                        .sum(),
-                )
-                .csv()
-            };
-            (
-                &["figure", "value"],
-                &["#indicator+name", "#indicator+num"],
-                vec![
-                    vec!["cases_open".into(), cases(&["open", "candidates_found"])],
-                    vec!["cases_match_confirmed".into(), cases(&["match_confirmed"])],
-                    vec!["cases_reunified".into(), cases(&["reunified"])],
-                    vec![
-                        "cases_closed_without_result".into(),
-                        cases(&["closed_without_result"]),
-                    ],
-                    vec![
-                        "median_days_to_match".into(),
-                        median(&stats.days_to_match)
-                            .map(|d| format!("{d:.1}"))
-                            .unwrap_or_default(),
-                    ],
-                ],
-            )
-        }
+        "tracing" => (
+            &["figure", "value"],
+            &["#indicator+name", "#indicator+num"],
+            p.cases
+                .iter()
+                .map(|(_, name, c)| vec![name.to_string(), c.csv()])
+                .chain([vec![
+                    "median_days_to_match".into(),
+                    p.median_days_to_match
+                        .map(|d| format!("{d:.1}"))
+                        .unwrap_or_default(),
+                ]])
+                .collect(),
+        ),
         _ => return Err(ApiError::NotFound(format!("figure {key}"))),
     };
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -436,7 +495,7 @@ pub async fn csv(
         w.write_record(header_row)?;
         w.write_record(tags)?;
         for r in &rows {
-            w.write_record(r)?;
+            w.write_record(r.iter().map(|v| spreadsheet_safe(v).into_owned()))?;
         }
         w.flush()?;
         Ok(())
@@ -456,6 +515,16 @@ pub async fn csv(
         .into_response())
 }
 
+/// A value a spreadsheet will not run as a formula: a leading = + - @ or tab gets an apostrophe.
+/// Counts and codes never start so; a free-text value typed at a desk might.
+fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +539,42 @@ mod tests {
         assert_eq!(Cell::of(5).csv(), "5");
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn one_small_cell_is_not_left_to_subtraction() {
+        // 3 + 40 + 12 = 55 published as the total: the 3 would be 55 - 40 - 12.
+        assert_eq!(
+            protected(&[3, 40, 12, 0]),
+            [
+                Cell::Suppressed,
+                Cell::Count(40),
+                Cell::Withheld,
+                Cell::Count(0)
+            ]
+        );
+        // Two small cells already hide each other.
+        assert_eq!(
+            protected(&[3, 2, 12]),
+            [Cell::Suppressed, Cell::Suppressed, Cell::Count(12)]
+        );
+        let mut stats = FlowStatistics {
+            people: 55,
+            days_to_match: vec![1.0, 2.0, 3.0],
+            ..FlowStatistics::default()
+        };
+        assert_eq!(
+            protect(&stats).median_days_to_match,
+            None,
+            "three cases are one family each"
+        );
+        stats.days_to_match.extend([4.0, 5.0]);
+        assert_eq!(protect(&stats).median_days_to_match, Some(3.0));
+    }
+
+    #[test]
+    fn csv_values_are_never_formulas() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("AF06"), "AF06");
     }
 }

@@ -259,7 +259,7 @@ pub async fn decide(
         _ => None,
     };
     let reason = f.reason.trim();
-    let problem = if same_person.is_none() {
+    let problem = if same_person.is_none() || f.record_a == f.record_b {
         Some(t.get("review-choose"))
     } else if reason.is_empty() || reason.chars().count() > RawRegistration::MAX_FIELD_CHARS {
         Some(t.get("reason-needed"))

@@ -81,11 +81,41 @@ struct Choice {
     back: Option<String>,
 }
 
-/// Only a path on this server: never a redirect elsewhere.
+/// Only a path on this server: never a redirect elsewhere. Browsers drop tabs and line breaks
+/// from a location and read a backslash as a slash, so anything but plain printable ASCII is
+/// refused with them.
 fn local(back: Option<&str>) -> &str {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b,
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && b.len() <= 2_000
+                && b.bytes().all(|c| c.is_ascii_graphic() && c != b'\\') =>
+        {
+            b
+        }
         _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn switching_language_never_leaves_the_server() {
+        assert_eq!(local(Some("/tracing?status=open")), "/tracing?status=open");
+        for hostile in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/ /x",
+            "/\n/evil",
+        ] {
+            assert_eq!(local(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(local(None), "/");
     }
 }
 

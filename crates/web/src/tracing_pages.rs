@@ -32,6 +32,9 @@ fn sought_name(r: &RawRegistration) -> String {
     name.join(" ")
 }
 
+/// Cases shown per status; a site with more finds the rest by status filter.
+const QUEUE_SHOWN: u64 = 1_000;
+
 struct QueueRow {
     id: String,
     priority: String,
@@ -76,12 +79,9 @@ pub async fn queue(
     for st in wanted {
         let page = s
             .store
-            .tracing_requests(Some(st), Page::new(0, 500))
+            .tracing_requests(Some(st), caller.site_scope(), Page::new(0, QUEUE_SHOWN))
             .await?;
         requests.extend(page.items);
-    }
-    if let Some(own) = caller.site_scope() {
-        requests.retain(|r| r.draft.site_code.as_deref().is_none_or(|c| c == own));
     }
     requests.sort_by_key(|r| (r.priority.code() != "urgent", r.created_at));
     let rows = requests
@@ -212,11 +212,7 @@ async fn case_page(
     id: Uuid,
     error: String,
 ) -> Result<Html<String>, PageError> {
-    let case = s
-        .store
-        .tracing_case(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("tracing request {id}")))?;
+    let case = crate::cases::case_in_scope(s, caller, id).await?;
     let r = &case.request;
     let sought = &r.draft.sought;
     // The reasons come from the matcher, for the candidates it still ranks.
@@ -387,6 +383,7 @@ pub async fn decide(
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
     let id = case_id(&id)?;
+    crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
         let status = CandidateStatus::from_code(&f.status)
             .ok_or_else(|| ApiError::Invalid("choose a decision".into()))?;
@@ -421,11 +418,14 @@ pub async fn step(
     Form(f): Form<StepForm>,
 ) -> Result<Response, PageError> {
     let id = case_id(&id)?;
+    crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
         let step = ReunificationStepKind::from_code(&f.step)
             .ok_or_else(|| ApiError::Invalid("choose a step".into()))?;
         let on = chrono::NaiveDate::parse_from_str(f.on.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::Invalid(t.get("date-needed")))?;
+            .ok()
+            .filter(|d| *d <= chrono::Utc::now().date_naive())
+            .ok_or_else(|| ApiError::Invalid(t.get("date-needed")))?;
         let draft = ReunificationStepDraft {
             step,
             place: f

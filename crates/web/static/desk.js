@@ -28,7 +28,8 @@
       credentials: "same-origin",
       headers: { "x-csrf-token": csrf },
     })
-      .then(function (r) { return r.ok ? r.text() : ""; })
+      // A session that ended answers with the sign-in page: show nothing rather than that.
+      .then(function (r) { return r.ok && !r.redirected ? r.text() : ""; })
       .then(function (html) {
         if (asked === latest) panel.innerHTML = html;
       })

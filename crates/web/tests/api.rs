@@ -1471,3 +1471,91 @@ async fn reunification_steps_and_pfif_through_the_api() {
         "received, found, reunified"
     );
 }
+
+/// A caseworker works on the cases of their own site: another site's cases are not listed,
+/// cannot be read, decided or closed, whatever the id.
+#[tokio::test]
+async fn a_caseworker_sees_only_the_cases_of_their_site() {
+    let app = app().await;
+    let torkham = user_with_token(
+        &app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let elsewhere = user_with_token(
+        &app.store,
+        "zmarai",
+        peywand_access::Role::Caseworker,
+        Some("spin_boldak"),
+        "another caseworker's passphrase",
+    )
+    .await;
+    let send = |method: &'static str, uri: String, body: Option<Value>, token: &str| {
+        let app = &app;
+        let bearer = format!("Bearer {token}");
+        async move {
+            let text = body.map(|b| b.to_string());
+            let (s, bytes, _) = call_with(
+                app,
+                method,
+                &uri,
+                text.as_deref(),
+                "application/json",
+                &[("authorization", &bearer)],
+            )
+            .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let request = json!({
+        "requester_name": "Bibi Hawa", "requester_relationship": "mother",
+        "requester_contact": "", "sought": {"given_name": "Zarghuna", "sex": "female"},
+        "last_seen_place": "Torkham", "circumstances": "", "distinguishing_details": ""
+    });
+    let (s, case) = send(
+        "POST",
+        "/api/v1/tracing/requests".into(),
+        Some(request),
+        &torkham,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["request"]["id"].as_str().unwrap().to_string();
+    let (_, mine) = send("GET", "/api/v1/tracing/requests".into(), None, &torkham).await;
+    assert_eq!(mine["total"], 1);
+    let (_, theirs) = send("GET", "/api/v1/tracing/requests".into(), None, &elsewhere).await;
+    assert_eq!(theirs["total"], 0, "{theirs}");
+    let (s, _) = send(
+        "GET",
+        format!("/api/v1/tracing/requests/{id}"),
+        None,
+        &elsewhere,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = send(
+        "POST",
+        format!("/api/v1/tracing/requests/{id}/status"),
+        Some(json!({"status": "closed_without_result", "reason": "not ours"})),
+        &elsewhere,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, case) = send(
+        "GET",
+        format!("/api/v1/tracing/requests/{id}"),
+        None,
+        &torkham,
+    )
+    .await;
+    assert_eq!(
+        (s, case["request"]["status"].as_str()),
+        (StatusCode::OK, Some("open"))
+    );
+}
