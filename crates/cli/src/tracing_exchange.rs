@@ -34,6 +34,18 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
         }
     };
     let store = open(db).await?;
+    // Audited first, as every change to personal data is: a failed import leaves its attempt.
+    crate::access::audit(
+        &store,
+        "import_pfif",
+        &file.display().to_string(),
+        &format!(
+            "{} persons, {} separate notes",
+            document.persons.len(),
+            document.notes.len()
+        ),
+    )
+    .await?;
     let who = actor();
     let document = document.received(who.at);
     let persons: Vec<_> = document
@@ -56,17 +68,6 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
         }
         Err(e) => return Err(e.into()),
     };
-    crate::access::audit(
-        &store,
-        "import_pfif",
-        &file.display().to_string(),
-        &format!(
-            "{} new tracing requests, {} new notes",
-            imported.new_requests.len(),
-            imported.new_notes
-        ),
-    )
-    .await?;
     println!(
         "{} new tracing requests ({} persons already held), {} new notes ({} already held)",
         imported.new_requests.len(),
@@ -76,6 +77,9 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
     );
     if !imported.new_requests.is_empty() {
         println!("they are matched against the registry when the server next starts");
+        if site.is_none() {
+            println!("with no --site, they are shared by the caseworkers of every site");
+        }
     }
     Ok(())
 }

@@ -204,6 +204,7 @@ pub fn read(bytes: &[u8]) -> Result<Document, Invalid> {
         text,
         reader: NsReader::from_str(text),
         problems: Vec::new(),
+        counted: std::cell::Cell::new((0, 0)),
     };
     let document = parser.document();
     match document {
@@ -231,6 +232,9 @@ struct Parser<'a> {
     text: &'a str,
     reader: NsReader<&'a [u8]>,
     problems: Vec<Problem>,
+    /// The last offset a line was asked for and the line breaks before it: lines are counted
+    /// forward from there, never again from the start (which made reading quadratic).
+    counted: std::cell::Cell<(usize, usize)>,
 }
 
 /// Which record an element belongs to.
@@ -242,8 +246,17 @@ enum Record {
 
 impl<'a> Parser<'a> {
     fn line(&self) -> usize {
-        let at = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
-        line_at(self.text.as_bytes(), at)
+        let bytes = self.text.as_bytes();
+        let at = usize::try_from(self.reader.buffer_position())
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let (from, breaks) = self.counted.get();
+        if at < from {
+            return line_at(bytes, at);
+        }
+        let breaks = breaks + bytes[from..at].iter().filter(|&&b| b == b'\n').count();
+        self.counted.set((at, breaks));
+        breaks + 1
     }
 
     fn problem(&mut self, line: usize, message: impl Into<String>) {
@@ -391,6 +404,13 @@ impl<'a> Parser<'a> {
                 },
                 // Elements of other vocabularies are extensions PFIF allows: passed over.
                 (_, Event::Start(e)) => self.skip(&e)?,
+                (ns, Event::Empty(e)) if is_pfif(ns.as_deref()) => {
+                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    self.problem(
+                        line,
+                        format!("an empty <pfif:{name}/>: a record needs its fields"),
+                    );
+                }
                 (_, Event::Empty(_)) => {}
                 (_, Event::Eof) => return Err(self.fatal("the file ends before </pfif:pfif>")),
                 _ => self.problem(line, "text directly inside <pfif:pfif>"),
@@ -510,13 +530,13 @@ impl<'a> Parser<'a> {
                     let text = t
                         .decode()
                         .map_err(|e| self.fatal(format!("unreadable text ({e})")))?;
-                    value.push_str(&text);
+                    push_line_ends_normalised(&mut value, &text);
                 }
                 (_, Event::CData(c)) => {
                     let text = c
                         .decode()
                         .map_err(|e| self.fatal(format!("unreadable text ({e})")))?;
-                    value.push_str(&text);
+                    push_line_ends_normalised(&mut value, &text);
                 }
                 (_, Event::GeneralRef(r)) => {
                     let resolved = match r.resolve_char_ref() {
@@ -552,7 +572,13 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(value.replace("\r\n", "\n").trim().to_string())
+        if let Some(c) = value.chars().find(|c| not_xml(*c)) {
+            return Err(self.fatal(format!(
+                "a field holds the character U+{:04X}, which XML does not allow",
+                u32::from(c)
+            )));
+        }
+        Ok(value.trim().to_string())
     }
 
     fn set_field(
@@ -717,6 +743,34 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// XML 1.0 line-end handling for raw text: CR LF and a lone CR are read as LF. A CR written
+/// as a character reference (`&#13;`) is kept.
+fn push_line_ends_normalised(value: &mut String, text: &str) {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            value.push('\n');
+        } else {
+            value.push(c);
+        }
+    }
+}
+
+/// Characters XML 1.0 does not allow in a document, even as references.
+fn not_xml(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// A value as XML text: escaped, a CR kept as a reference (a reader would turn a raw one into
+/// a line feed), and characters XML cannot carry left out (a desk may have typed one).
+fn xml_text(value: &str) -> String {
+    let kept: String = value.chars().filter(|c| !not_xml(*c)).collect();
+    quick_xml::escape::escape(kept.as_str()).replace('\r', "&#13;")
+}
+
 fn is_pfif(ns: Option<&str>) -> bool {
     ns.is_some_and(|ns| NAMESPACES.contains(&ns))
 }
@@ -794,7 +848,7 @@ fn write_fields(out: &mut String, indent: &str, order: &[&str], fields: &BTreeMa
             let _ = writeln!(
                 out,
                 "{indent}<pfif:{name}>{}</pfif:{name}>",
-                quick_xml::escape::escape(value.as_str())
+                xml_text(value)
             );
         }
     }
@@ -850,6 +904,10 @@ pub fn tracing_request(person: &PfifPerson, site_code: Option<String>) -> Tracin
         && let Some((low, high)) = age_range(person.field("age"))
     {
         sought.age = ((low + high) / 2).to_string();
+        // A PFIF age is the age when the record was written.
+        if let Some(at) = parse_time(person.field("source_date")) {
+            sought.registered_on = at.date_naive().to_string();
+        }
     }
     sought.province_of_origin = field("home_state");
     sought.last_residence = [
@@ -876,7 +934,7 @@ pub fn tracing_request(person: &PfifPerson, site_code: Option<String>) -> Tracin
         "" => "another tracing system".to_string(),
         name => name.to_string(),
     };
-    TracingRequestDraft {
+    let mut draft = TracingRequestDraft {
         requester_name: field("author_name"),
         requester_relationship: String::new(),
         requester_contact: contact,
@@ -891,7 +949,28 @@ pub fn tracing_request(person: &PfifPerson, site_code: Option<String>) -> Tracin
         circumstances: format!("Received in PFIF from {source} ({})", person.record_id()),
         distinguishing_details: field("description"),
         separated_child: false,
+    };
+    // A request's fields have the registry's length limit; the PFIF record keeps them whole.
+    let fit = |v: &mut String| {
+        if v.chars().count() > RawRegistration::MAX_FIELD_CHARS {
+            *v = v.chars().take(RawRegistration::MAX_FIELD_CHARS).collect();
+        }
+    };
+    for v in [
+        &mut draft.requester_name,
+        &mut draft.requester_contact,
+        &mut draft.last_seen_place,
+        &mut draft.circumstances,
+        &mut draft.distinguishing_details,
+    ] {
+        fit(v);
     }
+    for column in RawRegistration::COLUMNS {
+        if let Some(v) = draft.sought.get_mut(column) {
+            fit(v);
+        }
+    }
+    draft
 }
 
 /// The PFIF person record of a tracing case: the record it was imported from when it came in
@@ -913,14 +992,16 @@ pub fn case_record(
         let Some((status, contact, text)) = milestone(&event.what) else {
             continue;
         };
+        let note_id = format!("{domain}/note.{}.{n}", request.id);
+        // A partner may have sent our own note back: it is written once.
+        if person.notes.iter().any(|x| x.record_id() == note_id) {
+            continue;
+        }
         let mut note = PfifNote::default();
         let mut set = |k: &str, v: String| {
             note.fields.insert(k.to_string(), v);
         };
-        set(
-            "note_record_id",
-            format!("{domain}/note.{}.{n}", request.id),
-        );
+        set("note_record_id", note_id);
         set("person_record_id", id.clone());
         set("entry_date", time(event.at));
         set("author_name", "Peywand".into());
@@ -1009,6 +1090,12 @@ fn request_record(request: &TracingRequest, domain: &str) -> PfifPerson {
         .filter(|s| !s.is_empty())
         .map(str::to_string),
     )
+    // Where they lived in Pakistan is not a PFIF home (home fields are where they live now).
+    .chain(
+        Some(sought.last_residence.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("last lived in: {s}")),
+    )
     .collect::<Vec<_>>()
     .join("\n");
     set("description", also);
@@ -1038,7 +1125,6 @@ fn request_record(request: &TracingRequest, domain: &str) -> PfifPerson {
         ),
     }
     set("home_state", sought.province_of_origin.clone());
-    set("home_city", sought.last_residence.clone());
     set("home_country", "AF".into());
     PfifPerson {
         fields,
@@ -1098,8 +1184,18 @@ mod tests {
         persons[0]
             .fields
             .insert("full_name".into(), "احمد شاه کریمی".into());
+        persons[0]
+            .fields
+            .insert("home_street".into(), "a\rb and a bell \u{7}".into());
         let written = write(&persons);
         assert!(written.contains("<pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">"));
+        assert!(
+            written.contains("a&#13;b"),
+            "a carriage return survives other readers"
+        );
+        persons[0]
+            .fields
+            .insert("home_street".into(), "a\rb and a bell".into());
         let again = read(written.as_bytes()).unwrap_or_else(|e| panic!("{e}: {:?}", e.problems));
         assert_eq!(again.persons, persons);
     }
@@ -1185,6 +1281,14 @@ mod tests {
                 &person(&ok.replace("Gul Bibi", "&bogus;")),
                 "unknown entity".into(),
             ),
+            (
+                &person(&ok.replace("Gul Bibi", "Gul&#1;Bibi")),
+                "XML does not allow".into(),
+            ),
+            (
+                &wrap(&format!("<pfif:person/>{}", "")),
+                "empty <pfif:person/>".into(),
+            ),
         ];
         for (doc, expected) in cases {
             let found = problems(doc);
@@ -1259,6 +1363,26 @@ mod tests {
             !written.contains("Torkham"),
             "caseworkers' reasons stay inside"
         );
+    }
+
+    #[test]
+    fn line_ends_are_read_as_xml_says_and_problems_name_their_line() {
+        let doc = format!(
+            "<?xml version=\"1.0\"?>\r\n<pfif:pfif xmlns:pfif=\"{NAMESPACE}\">\r\n\
+             <pfif:person><pfif:person_record_id>a.org/1</pfif:person_record_id>\
+             <pfif:source_date>2024-01-01T00:00:00Z</pfif:source_date>\
+             <pfif:full_name>Gul\r\nBibi\rJan</pfif:full_name></pfif:person>\r\n\n\n\
+             <pfif:person><pfif:sex>boy</pfif:sex></pfif:person></pfif:pfif>"
+        );
+        let err = read(doc.as_bytes()).unwrap_err();
+        assert!(
+            err.problems.iter().all(|p| p.line == Some(7)),
+            "{:?}",
+            err.problems
+        );
+        let ok = doc.replace("<pfif:person><pfif:sex>boy</pfif:sex></pfif:person>", "");
+        let read_back = read(ok.as_bytes()).unwrap_or_else(|e| panic!("{e}: {:?}", e.problems));
+        assert_eq!(read_back.persons[0].field("full_name"), "Gul\nBibi\nJan");
     }
 
     #[test]

@@ -1203,7 +1203,8 @@ impl Store for SqliteStore {
         let code = status.map(CaseStatus::code);
         let total: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM tracing_requests WHERE (?1 IS NULL OR status = ?1) \
-             AND (?2 IS NULL OR json_extract(draft, '$.site_code') = ?2)",
+             AND (?2 IS NULL OR json_extract(draft, '$.site_code') IS NULL \
+                  OR json_extract(draft, '$.site_code') = ?2)",
         )
         .bind(code)
         .bind(site_code)
@@ -1213,7 +1214,8 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests \
              WHERE (?1 IS NULL OR status = ?1) \
-               AND (?2 IS NULL OR json_extract(draft, '$.site_code') = ?2) \
+               AND (?2 IS NULL OR json_extract(draft, '$.site_code') IS NULL \
+                  OR json_extract(draft, '$.site_code') = ?2) \
              ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ?3 OFFSET ?4",
         )
         .bind(code)
@@ -1590,8 +1592,7 @@ impl Store for SqliteStore {
                 None => None,
                 Some((record_id, fields)) => {
                     let notes: Vec<(String,)> = sqlx::query_as(
-                        "SELECT fields FROM pfif_notes WHERE person_record_id = ? \
-                         ORDER BY imported_at, note_record_id",
+                        "SELECT fields FROM pfif_notes WHERE person_record_id = ? ORDER BY rowid",
                     )
                     .bind(&record_id)
                     .fetch_all(&mut *conn)

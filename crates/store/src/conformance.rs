@@ -342,6 +342,38 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
         elsewhere.total, 0,
         "another site's queue does not hold them"
     );
+    let unassigned = store
+        .create_tracing_request(
+            &TracingRequestDraft {
+                site_code: None,
+                ..draft.clone()
+            },
+            &actor(),
+        )
+        .await
+        .expect("request");
+    let shared = store
+        .tracing_requests(
+            Some(CaseStatus::Open),
+            Some("spin_boldak"),
+            Page::new(0, 10),
+        )
+        .await
+        .expect("queue");
+    assert_eq!(
+        shared.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [unassigned.id],
+        "a request of no site is every site's"
+    );
+    store
+        .move_case(
+            unassigned.id,
+            CaseStatus::ClosedWithoutResult,
+            &actor(),
+            "test",
+        )
+        .await
+        .expect("close");
 
     let found = vec![
         ("t-1".to_string(), 0.91),

@@ -267,7 +267,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<TracingRequest, StoreError>;
     /// A case: the request, its candidates (best first) and its history (oldest first).
     async fn tracing_case(&self, id: Uuid) -> Result<Option<TracingCase>, StoreError>;
-    /// Requests, urgent first, then oldest first; of one status and one site if given.
+    /// Requests, urgent first, then oldest first; of one status if given; of one site if given,
+    /// with the requests that belong to no site (received from another system) shared by all.
     async fn tracing_requests(
         &self,
         status: Option<CaseStatus>,

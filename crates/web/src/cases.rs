@@ -39,9 +39,10 @@ pub fn routes() -> Router<AppState> {
 /// Candidates kept for one request.
 const CANDIDATES_KEPT: usize = 10;
 
-/// A case the caller may work on: a caseworker sees the cases of their own site only (the
-/// registrations matched to them come from every site). Another site's case is "not found",
-/// which does not tell whether it exists.
+/// A case the caller may work on: a caseworker sees the cases of their own site, and those of
+/// no site (received in PFIF without one), which every site shares; the registrations matched
+/// to them come from every site. Another site's case is "not found", which does not tell
+/// whether it exists.
 pub(crate) async fn case_in_scope(
     s: &AppState,
     caller: &Caller,
@@ -53,7 +54,14 @@ pub(crate) async fn case_in_scope(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("tracing request {id}")))?;
     match caller.site_scope() {
-        Some(own) if case.request.draft.site_code.as_deref() != Some(own) => {
+        Some(own)
+            if case
+                .request
+                .draft
+                .site_code
+                .as_deref()
+                .is_some_and(|site| site != own) =>
+        {
             Err(ApiError::NotFound(format!("tracing request {id}")))
         }
         _ => Ok(case),
@@ -224,21 +232,31 @@ const COUNTERPART_AGREEMENT: f64 = 0.85;
 /// requester: two relatives looking for each other.
 async fn link_counterparts(
     s: &AppState,
-    new: &TracingRequest,
+    new: &[TracingRequest],
     who: &Actor,
 ) -> Result<(), ApiError> {
-    if new.draft.requester_name.trim().is_empty() {
+    let asking: Vec<&TracingRequest> = new
+        .iter()
+        .filter(|r| !r.draft.requester_name.trim().is_empty())
+        .collect();
+    if asking.is_empty() {
         return Ok(());
     }
-    for other in active_requests(s).await? {
-        if other.id == new.id || other.draft.requester_name.trim().is_empty() {
-            continue;
-        }
-        let score = names_the_sought(&other.draft.requester_name, &new.draft.sought).min(
-            names_the_sought(&new.draft.requester_name, &other.draft.sought),
-        );
-        if score >= COUNTERPART_AGREEMENT {
-            s.store.link_requests(new.id, other.id, score, who).await?;
+    // Read once for all the new requests: an import opens hundreds at a time.
+    let active = active_requests(s).await?;
+    for request in asking {
+        for other in &active {
+            if other.id == request.id || other.draft.requester_name.trim().is_empty() {
+                continue;
+            }
+            let score = names_the_sought(&other.draft.requester_name, &request.draft.sought).min(
+                names_the_sought(&request.draft.requester_name, &other.draft.sought),
+            );
+            if score >= COUNTERPART_AGREEMENT {
+                s.store
+                    .link_requests(request.id, other.id, score, who)
+                    .await?;
+            }
         }
     }
     Ok(())
@@ -351,7 +369,7 @@ pub(crate) async fn open_case(
     let who = actor(caller);
     let request = s.store.create_tracing_request(&draft, &who).await?;
     let id = request.id;
-    link_counterparts(s, &request, &who).await?;
+    link_counterparts(s, std::slice::from_ref(&request), &who).await?;
     match_requests(s, vec![request], &who).await?;
     s.store.tracing_case(id).await?.ok_or(ApiError::Internal)
 }
@@ -514,18 +532,21 @@ async fn import_pfif(
     Extension(caller): Extension<Caller>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<PfifImported>), ApiError> {
-    let document = pfif::read(&body).map_err(|e| {
-        let listed: Vec<String> = e
-            .problems
-            .iter()
-            .take(20)
-            .map(ToString::to_string)
-            .collect();
-        ApiError::Invalid(format!(
-            "the PFIF document was refused ({e}): {}",
-            listed.join("; ")
-        ))
-    })?;
+    let document = tokio::task::spawn_blocking(move || pfif::read(&body))
+        .await
+        .map_err(|_| ApiError::Internal)?
+        .map_err(|e| {
+            let listed: Vec<String> = e
+                .problems
+                .iter()
+                .take(20)
+                .map(ToString::to_string)
+                .collect();
+            ApiError::Invalid(format!(
+                "the PFIF document was refused ({e}): {}",
+                listed.join("; ")
+            ))
+        })?;
     if document.persons.len() > MAX_API_PFIF_PERSONS {
         return Err(ApiError::Invalid(format!(
             "the document has {} persons; import at most {MAX_API_PFIF_PERSONS} at a time here, \
@@ -552,13 +573,19 @@ async fn import_pfif(
     let mut opened = Vec::new();
     for id in &imported.new_requests {
         if let Some(case) = s.store.tracing_case(*id).await? {
-            link_counterparts(&s, &case.request, &who).await?;
             opened.push(case.request);
         }
     }
+    // The import is committed: a failure to link or match now is logged, not answered as a
+    // failed import (the requests are matched again when the server next starts).
+    if let Err(e) = link_counterparts(&s, &opened, &who).await {
+        tracing::error!(error = %e, "linking imported requests failed");
+    }
     // In chunks: the desks' duplicate checks share the index and must not wait long.
     for chunk in opened.chunks(100) {
-        match_requests(&s, chunk.to_vec(), &who).await?;
+        if let Err(e) = match_requests(&s, chunk.to_vec(), &who).await {
+            tracing::error!(error = %e, "matching imported requests failed");
+        }
     }
     Ok((StatusCode::CREATED, Json(imported)))
 }
