@@ -150,6 +150,28 @@ async fn json_call(app: &App, method: &str, uri: &str, body: Option<Value>) -> (
     (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// A JSON call with an `Authorization` header: the status and the body as JSON (null when the
+/// body is not JSON).
+async fn json_with_bearer(
+    app: &App,
+    bearer: &str,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let text = body.map(|b| b.to_string());
+    let (s, bytes, _) = call_with(
+        app,
+        method,
+        uri,
+        text.as_deref(),
+        "application/json",
+        &[("authorization", bearer)],
+    )
+    .await;
+    (s, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
 fn household() -> Value {
     json!({
         "site_code": "torkham",
@@ -968,24 +990,8 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
     .await;
     let bearer = format!("Bearer {caseworker}");
     let as_caseworker = |method: &'static str, uri: String, body: Option<Value>| {
-        let app = &app;
-        let bearer = bearer.clone();
-        async move {
-            let text = body.map(|b| b.to_string());
-            let (s, bytes, _) = call_with(
-                app,
-                method,
-                &uri,
-                text.as_deref(),
-                "application/json",
-                &[("authorization", &bearer)],
-            )
-            .await;
-            (
-                s,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
+        let (app, bearer) = (&app, bearer.clone());
+        async move { json_with_bearer(app, &bearer, method, &uri, body).await }
     };
     let sought = rows
         .iter()
@@ -1494,24 +1500,8 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     )
     .await;
     let send = |method: &'static str, uri: String, body: Option<Value>, token: &str| {
-        let app = &app;
-        let bearer = format!("Bearer {token}");
-        async move {
-            let text = body.map(|b| b.to_string());
-            let (s, bytes, _) = call_with(
-                app,
-                method,
-                &uri,
-                text.as_deref(),
-                "application/json",
-                &[("authorization", &bearer)],
-            )
-            .await;
-            (
-                s,
-                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-            )
-        }
+        let (app, bearer) = (&app, format!("Bearer {token}"));
+        async move { json_with_bearer(app, &bearer, method, &uri, body).await }
     };
     let request = json!({
         "requester_name": "Bibi Hawa", "requester_relationship": "mother",
