@@ -142,8 +142,16 @@ impl Code {
             self.symbols[self.len as usize - 1] = s;
         }
     }
-    /// Appends another code (used to compare whole names as one string).
+    /// Appends another code (used to compare whole names as one string). A final vowel that
+    /// is followed by more is a long vowel inside the joined word: بی بی گل written as one
+    /// word is Bibigul, its ی no longer at a word's end.
     pub fn extend(&mut self, other: &Code) {
+        if let Some(last) = self.last()
+            && is_final(last)
+            && !other.is_empty()
+        {
+            self.set_last(medial_vowel(true, quality(last)));
+        }
         for &s in other.as_slice() {
             self.push(s);
         }
@@ -388,7 +396,12 @@ pub fn encode_arabic(token: &str) -> Code {
             'ا' if first => V,
             'ا' => A_LONG,
             'ع' if first => V,
-            'ع' => continue,
+            // At the end ع is silent (ربیع Rabi, شجاع Shuja).
+            'ع' if last => continue,
+            // Inside a word ع is heard as a vowel and written a or not at all (لعل Lal, جعفر
+            // Jafar, معصوم Masoom): a soft a, which also keeps the consonants on either side
+            // apart (لعل is not a doubled ل).
+            'ع' => A_SOFT,
             'ی' if first => Y,
             // Between vowel letters, or before و with more to come (قیوم Qayyum), ی is a y.
             'ی' if prev.is_some_and(is_vowel_letter) && next.is_some()
