@@ -458,6 +458,10 @@ pub struct Candidate {
     pub probability: f64,
 }
 
+/// How many of a search's best candidates are compared with each other to find those that
+/// are one person (and so do not compete); further candidates are too unlikely to matter.
+const COMPETITORS_COMPARED: usize = 10;
+
 /// Buckets larger than this are not searched for a single record: too common to say anything.
 const MAX_SEARCH_BUCKET: usize = 5_000;
 
@@ -554,10 +558,11 @@ impl Matcher {
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
                 let pattern = compare(&self.ds, &rec, other).with(9, MISSING);
-                let explanation = self
+                let mut explanation = self
                     .model
                     .probe_scorer()
                     .explain(&self.ds, &rec, other, pattern);
+                explanation.probability = p;
                 (self.candidate(c, p), explanation)
             })
             .collect();
@@ -608,12 +613,49 @@ impl Matcher {
             .map(|c| {
                 let other = &self.ds.recs[c as usize];
                 let p = compare(&self.ds, &rec, other).with(9, MISSING);
-                (c, scorer.probability(&self.ds, &rec, other, p))
+                (c, scorer.weight(&self.ds, &rec, other, p))
             })
             .collect();
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        self.competing_probabilities(&mut scored);
         scored.truncate(limit);
         (rec, scored)
+    }
+
+    /// Turns candidates' match weights (best first) into probabilities that account for one
+    /// another. The person sought is one person: where two namesakes fit a request equally
+    /// well, each is at best a coin toss, however well either fits alone. With a million
+    /// registrations, a given and father's name, an age and a province are often shared by
+    /// strangers. Candidates that are themselves likely one person (the same man registered
+    /// at two crossing points) do not compete; the best-fitting of them stands for them all.
+    fn competing_probabilities(&self, scored: &mut [(u32, f64)]) {
+        let Some(&(_, best)) = scored.first() else {
+            return;
+        };
+        let top = scored.len().min(COMPETITORS_COMPARED);
+        let pair_scorer = self.model.scorer();
+        let link = Settings::default().link_threshold;
+        let one_person = |a: u32, b: u32| {
+            let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
+            !self.ds.same_household(a, b) && {
+                let p = compare(&self.ds, ra, rb).with(9, MISSING);
+                pair_scorer.probability(&self.ds, ra, rb, p) >= link
+            }
+        };
+        // Odds are 2^weight; scaled by the best weight so that none overflows.
+        let scale = best.max(0.0);
+        let mut others = 0.0;
+        for i in 0..scored.len() {
+            let stands_for_another =
+                i < top && (0..i).any(|j| one_person(scored[i].0, scored[j].0));
+            if !stands_for_another {
+                others += (scored[i].1 - scale).exp2();
+            }
+        }
+        let none = (-scale).exp2();
+        for c in scored.iter_mut() {
+            c.1 = ((c.1 - scale).exp2() / (none + others)).min(1.0);
+        }
     }
 
     /// Each field's part in the match weight of two loaded records.

@@ -65,6 +65,8 @@ pub struct Explanation {
     pub prior: f64,
     pub fields: Vec<Contribution>,
     pub weight: f64,
+    /// The probability that the two are one person. For a search's candidate it also weighs
+    /// the other candidates: two namesakes who fit equally well cannot both be likely.
     pub probability: f64,
 }
 

@@ -214,3 +214,67 @@ fn checks_leave_no_names_behind_and_answers_stay_the_same() {
     let found = matcher.find(&again, 5);
     assert_eq!(found[0].record_id, "novel", "{found:?}");
 }
+
+/// The person sought is one person: two strangers who fit a request equally well share the
+/// likelihood between them, while two registrations of one man do not compete.
+#[test]
+fn namesakes_compete_and_one_persons_records_do_not() {
+    let s = synthetic(2_000, 5);
+    let run = deduplicate(&Dataset::build(&s.records), &[], &Settings::default());
+    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let template = s
+        .records
+        .iter()
+        .find(|r| r.birth_year_min.is_some() && r.province_code.is_some() && r.sex.is_some())
+        .unwrap();
+    let born = template.birth_year_min.unwrap();
+    let person = |id: &str, grandfather: &str, document: &str, age_gap: i32| MatchRecord {
+        record_id: id.into(),
+        household: format!("household-{id}"),
+        given_name: Some("Zarqawin".into()),
+        father_name: Some("Tolobek".into()),
+        grandfather_name: Some(grandfather.into()),
+        family_name: None,
+        document: Some(document.into()),
+        phone_e164: None,
+        birth_year_min: Some(born + age_gap),
+        birth_year_max: Some(born + age_gap),
+        ..template.clone()
+    };
+    // The relative knows the age to within three years.
+    let request = MatchRecord {
+        record_id: "request".into(),
+        household: String::new(),
+        grandfather_name: None,
+        document: None,
+        birth_year_max: Some(born + 3),
+        ..person("request", "", "", 0)
+    };
+    let probability = |found: &[peywand_linkage::Candidate], id: &str| {
+        found
+            .iter()
+            .find(|c| c.record_id == id)
+            .map_or(0.0, |c| c.probability)
+    };
+
+    matcher.add(&person("first", "Nabi", "tazkira:1111111", 0));
+    let alone = probability(&matcher.find(&request, 10), "first");
+    assert!(alone > 0.5, "a sole good fit is likely: {alone}");
+
+    matcher.add(&person("namesake", "Ghulam Sakhi", "tazkira:2222222", 3));
+    let found = matcher.find(&request, 10);
+    let (first, namesake) = (
+        probability(&found, "first"),
+        probability(&found, "namesake"),
+    );
+    assert!(first < alone, "a namesake makes the first less likely");
+    assert!(first + namesake <= 1.0 + 1e-9, "{first} + {namesake}");
+    assert!(first < 0.5 && namesake < 0.5, "{first} {namesake}");
+
+    // The first man registered again at another crossing point: still two people to choose
+    // from (about one half each), not three (a third each). The name being a little more
+    // common now moves the figure slightly.
+    matcher.add(&person("first-again", "Nabi", "tazkira:1111111", 0));
+    let again = probability(&matcher.find(&request, 10), "first");
+    assert!((again - first).abs() < 0.01, "{again} {first}");
+}
