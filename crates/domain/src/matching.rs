@@ -1,6 +1,6 @@
 //! What the linkage engine reads and what reviewers decide about it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{Derived, HouseholdId, Person, Sex};
@@ -19,8 +19,12 @@ pub struct MatchRecord {
     pub sex: Option<Sex>,
     pub birth_year_min: Option<i32>,
     pub birth_year_max: Option<i32>,
+    /// The full date of birth, where one was typed and is not a default (1 January, 1 Hamal).
+    pub birth_date: Option<NaiveDate>,
     /// OCHA p-code of the province of origin.
     pub province_code: Option<String>,
+    /// Gazetteer code of the place of last residence in Pakistan.
+    pub residence_code: Option<String>,
     /// Document type code and canonical number, as `type:number`.
     pub document: Option<String>,
     pub phone_e164: Option<String>,
@@ -39,7 +43,9 @@ impl MatchRecord {
             sex: d.sex,
             birth_year_min: d.birth_year_min,
             birth_year_max: d.birth_year_max,
+            birth_date: d.birth_date,
             province_code: d.province_code.clone(),
+            residence_code: d.last_residence_code.clone(),
             document: d.document_number.as_ref().map(|n| {
                 format!(
                     "{}:{n}",

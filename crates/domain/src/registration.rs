@@ -77,6 +77,11 @@ pub struct Derived {
     pub sex: Option<Sex>,
     pub birth_year_min: Option<i32>,
     pub birth_year_max: Option<i32>,
+    /// The full date of birth, when one was typed and is not the usual default for an unknown
+    /// day (1 January, 1 Hamal). Read again from the raw date whenever a record is loaded (see
+    /// [`known_birth_date`]), so registrations stored before it existed have it too.
+    #[serde(default)]
+    pub birth_date: Option<NaiveDate>,
     pub registered_on: Option<NaiveDate>,
     pub age: Option<u32>,
     /// OCHA p-code of the province of origin (AF06).
@@ -89,6 +94,16 @@ pub struct Derived {
     pub document_type: Option<DocumentType>,
     pub document_number: Option<String>,
     pub phone_e164: Option<String>,
+}
+
+/// The full date of birth a raw birth date gives, unless it is only a year, a month, or the
+/// default day clerks type when the day is unknown.
+pub fn known_birth_date(raw_birth_date: &str) -> Option<NaiveDate> {
+    if raw_birth_date.trim().is_empty() {
+        return None;
+    }
+    let b = date::parse_birth_date(raw_birth_date).ok()?;
+    b.date.filter(|_| !b.defaulted)
 }
 
 /// A value that could not be interpreted: kept raw, not used for matching.
@@ -160,6 +175,7 @@ impl RawRegistration {
                 Ok(b) => {
                     d.birth_year_min = Some(b.year_min);
                     d.birth_year_max = Some(b.year_max);
+                    d.birth_date = known_birth_date(&self.birth_date);
                 }
                 Err(e) => warn(
                     "birth_date",

@@ -4,7 +4,7 @@
 use peywand_names::similarity;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, NameField, Rec};
+use crate::dataset::{Dataset, DocumentDigits, NameField, Rec};
 
 /// The fields compared, in pattern order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,9 +22,11 @@ pub enum Field {
     Phone,
     /// Whether the two records' households have other members who also match.
     Household,
+    /// The place of last residence in Pakistan.
+    Residence,
 }
 
-pub const FIELDS: [Field; 10] = [
+pub const FIELDS: [Field; 11] = [
     Field::GivenName,
     Field::FatherName,
     Field::GrandfatherName,
@@ -35,14 +37,36 @@ pub const FIELDS: [Field; 10] = [
     Field::Document,
     Field::Phone,
     Field::Household,
+    Field::Residence,
 ];
 pub const FIELD_COUNT: usize = FIELDS.len();
 /// Most levels any field has.
-pub const MAX_LEVELS: usize = 6;
+pub const MAX_LEVELS: usize = 7;
 /// Level 0 of every field: no evidence (a value missing on either side, or not applicable).
 pub const MISSING: u8 = 0;
+/// The birth-year levels of overlapping birth years, and of one full date of birth.
+pub const SAME_YEARS: u8 = 1;
+pub const SAME_DATE: u8 = 6;
+/// The document level of numbers a typo or two apart.
+pub const NEAR_DOCUMENT: u8 = 3;
 
-const BITS: u32 = 3;
+/// Bits each field's level takes in a [`Pattern`]: names and birth years have up to eight
+/// levels, the other fields up to four.
+const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2];
+const SHIFTS: [u32; FIELD_COUNT] = {
+    let mut s = [0; FIELD_COUNT];
+    let mut f = 1;
+    while f < FIELD_COUNT {
+        s[f] = s[f - 1] + WIDTHS[f - 1];
+        f += 1;
+    }
+    s
+};
+
+/// Whether a birth-year level says the two were born in the same years (or on one date).
+pub(crate) fn same_years(level: u8) -> bool {
+    level == SAME_YEARS || level == SAME_DATE
+}
 
 impl Field {
     pub fn name(self) -> &'static str {
@@ -57,6 +81,7 @@ impl Field {
             Field::Document => "document number",
             Field::Phone => "phone",
             Field::Household => "household members",
+            Field::Residence => "last residence in Pakistan",
         }
     }
 
@@ -78,8 +103,10 @@ impl Field {
                 "2–3 years apart",
                 "4–6 years apart",
                 "further apart",
+                "same date of birth",
             ],
-            Field::Sex | Field::Province | Field::Document | Field::Phone => {
+            Field::Document => &["missing", "same", "different", "a typo or two apart"],
+            Field::Sex | Field::Province | Field::Phone | Field::Residence => {
                 &["missing", "same", "different"]
             }
             Field::Household => &[
@@ -98,6 +125,17 @@ impl Field {
         )
     }
 
+    /// A level added after models were first stored, and the level whose weight a model
+    /// stored before it stands in for it with: a stored model keeps working unchanged until
+    /// the next deduplication learns the new level.
+    pub fn older_level(self, level: u8) -> Option<u8> {
+        match (self, level) {
+            (Field::BirthYear, SAME_DATE) => Some(SAME_YEARS),
+            (Field::Document, NEAR_DOCUMENT) => Some(2),
+            _ => None,
+        }
+    }
+
     /// Whether the first non-missing level is an exact agreement whose weight is adjusted by
     /// how common the value is.
     pub fn frequency_adjusted(self) -> bool {
@@ -114,11 +152,11 @@ pub struct Pattern(pub u32);
 
 impl Pattern {
     pub fn level(self, f: usize) -> u8 {
-        ((self.0 >> (BITS * f as u32)) & 0b111) as u8
+        ((self.0 >> SHIFTS[f]) & ((1 << WIDTHS[f]) - 1)) as u8
     }
     pub fn with(self, f: usize, level: u8) -> Pattern {
-        let shift = BITS * f as u32;
-        Pattern((self.0 & !(0b111 << shift)) | (u32::from(level) << shift))
+        let mask = ((1u32 << WIDTHS[f]) - 1) << SHIFTS[f];
+        Pattern((self.0 & !mask) | ((u32::from(level) << SHIFTS[f]) & mask))
     }
 }
 
@@ -174,7 +212,14 @@ thread_local! {
     static LEVELS: std::cell::RefCell<Option<Vec<(NamePair, u8)>>> = const { std::cell::RefCell::new(None) };
 }
 
-fn birth_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {
+fn birth_level(a: &Rec, b: &Rec) -> u8 {
+    if a.birth_day != 0 && a.birth_day == b.birth_day {
+        return SAME_DATE;
+    }
+    years_level(a.birth(), b.birth())
+}
+
+fn years_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return MISSING;
     };
@@ -192,6 +237,52 @@ fn birth_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {
         4..=6 => 4,
         _ => 5,
     }
+}
+
+/// Two document numbers: the same, or a typo or two apart (a digit mistyped, dropped or two
+/// swapped), or different. Short numbers must agree exactly: one digit off in five is as
+/// likely another person's.
+fn document_level(a: &Rec, b: &Rec) -> u8 {
+    match same_or_not(a.document, b.document) {
+        2 if digits_near(a.document_digits, b.document_digits) => NEAR_DOCUMENT,
+        level => level,
+    }
+}
+
+/// Whether two numbers' digits are within the edits a tired clerk makes: one for numbers of
+/// five or six digits, two from seven.
+fn digits_near(a: DocumentDigits, b: DocumentDigits) -> bool {
+    let (len_a, len_b) = (a.len as usize, b.len as usize);
+    let shortest = len_a.min(len_b);
+    if shortest < 5 {
+        return false;
+    }
+    let allowed = if shortest >= 7 { 2 } else { 1 };
+    if len_a.abs_diff(len_b) > allowed {
+        return false;
+    }
+    let (x, y) = (a.digits(), b.digits());
+    // Optimal string alignment distance on at most 19 digits: three rows of the table.
+    let mut rows = [[0usize; 20]; 3];
+    for (j, cell) in rows[1].iter_mut().enumerate().take(len_b + 1) {
+        *cell = j;
+    }
+    for i in 1..=len_a {
+        let (before, rest) = rows.split_at_mut(1);
+        let (prev, cur) = rest.split_at_mut(1);
+        let (before, prev, cur) = (&before[0], &prev[0], &mut cur[0]);
+        cur[0] = i;
+        for j in 1..=len_b {
+            let cost = usize::from(x[i - 1] != y[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        rows.rotate_left(1);
+    }
+    rows[1][len_b] <= allowed
 }
 
 fn same_or_not<T: PartialEq + Default>(a: T, b: T) -> u8 {
@@ -218,7 +309,7 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     for (level, field) in levels.iter_mut().zip(fields) {
         *level = name_level(ds, a.name(field), b.name(field));
     }
-    let birth = birth_level(a.birth(), b.birth());
+    let birth = birth_level(a, b);
     swapped_names(ds, a, b, &mut levels, birth);
     for (f, level) in levels.into_iter().enumerate() {
         p = p.with(f, level);
@@ -226,8 +317,9 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     p = p.with(4, birth);
     p = p.with(5, same_or_not(a.sex, b.sex));
     p = p.with(6, same_or_not(a.province, b.province));
-    p = p.with(7, same_or_not(a.document, b.document));
-    p.with(8, same_or_not(a.phone, b.phone))
+    p = p.with(7, document_level(a, b));
+    p = p.with(8, same_or_not(a.phone, b.phone));
+    p.with(10, same_or_not(a.residence, b.residence))
 }
 
 /// Names typed in each other's boxes (a given name entered as the family name, or as the
@@ -242,7 +334,7 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
     }
     let given = NameField::Given;
     for (f, other) in [(3, NameField::Family), (1, NameField::Father)] {
-        if levels[f] < WEAK || (other == NameField::Father && !(1..=2).contains(&birth)) {
+        if levels[f] < WEAK || (other == NameField::Father && !(same_years(birth) || birth == 2)) {
             continue;
         }
         let x = name_level(ds, a.name(given), b.name(other));
@@ -271,20 +363,91 @@ mod tests {
 
     #[test]
     fn patterns_pack_and_unpack() {
-        let p = Pattern(0).with(0, 5).with(9, 2).with(4, 3);
+        let p = Pattern(0).with(0, 5).with(9, 2).with(4, 3).with(10, 1);
         assert_eq!(p.level(0), 5);
         assert_eq!(p.level(4), 3);
         assert_eq!(p.level(9), 2);
+        assert_eq!(p.level(10), 1);
         assert_eq!(p.with(4, 1).level(4), 1);
         assert_eq!(p.with(4, 1).level(0), 5);
     }
 
     #[test]
     fn birth_gaps() {
-        assert_eq!(birth_level(Some((1990, 1992)), Some((1992, 1992))), 1);
-        assert_eq!(birth_level(Some((1990, 1990)), Some((1991, 1995))), 2);
-        assert_eq!(birth_level(Some((1990, 1990)), Some((2000, 2000))), 5);
-        assert_eq!(birth_level(None, Some((2000, 2000))), MISSING);
+        assert_eq!(years_level(Some((1990, 1992)), Some((1992, 1992))), 1);
+        assert_eq!(years_level(Some((1990, 1990)), Some((1991, 1995))), 2);
+        assert_eq!(years_level(Some((1990, 1990)), Some((2000, 2000))), 5);
+        assert_eq!(years_level(None, Some((2000, 2000))), MISSING);
+    }
+
+    #[test]
+    fn one_date_of_birth_is_more_than_one_year() {
+        let born = |date: Option<&str>| {
+            let mut r = record("a", "Karim", "Nabi", "", 1990);
+            r.birth_date = date.map(|d| d.parse().unwrap());
+            r
+        };
+        let level = |a: Option<&str>, b: Option<&str>| {
+            let ds = Dataset::build(&[born(a), born(b)]);
+            birth_level(&ds.recs[0], &ds.recs[1])
+        };
+        assert_eq!(level(Some("1990-05-03"), Some("1990-05-03")), SAME_DATE);
+        assert_eq!(level(Some("1990-05-03"), Some("1990-07-11")), SAME_YEARS);
+        assert_eq!(level(None, Some("1990-05-03")), SAME_YEARS);
+    }
+
+    #[test]
+    fn documents_a_typo_apart() {
+        let level = |a: &str, b: &str| {
+            let with = |id: &str, doc: &str| MatchRecord {
+                document: Some(doc.into()),
+                ..record(id, "Karim", "Nabi", "", 1990)
+            };
+            let ds = Dataset::build(&[with("a", a), with("b", b)]);
+            document_level(&ds.recs[0], &ds.recs[1])
+        };
+        assert_eq!(level("tazkira:1234567", "tazkira:1234567"), 1);
+        assert_eq!(
+            level("tazkira:1234567", "tazkira:1243567"),
+            NEAR_DOCUMENT,
+            "swapped"
+        );
+        assert_eq!(
+            level("tazkira:1234567", "tazkira:1234557"),
+            NEAR_DOCUMENT,
+            "mistyped"
+        );
+        assert_eq!(
+            level("tazkira:1234567", "tazkira:123456"),
+            NEAR_DOCUMENT,
+            "dropped"
+        );
+        assert_eq!(
+            level("tazkira:1234567", "tazkira:1299967"),
+            2,
+            "three digits off"
+        );
+        assert_eq!(level("tazkira:12345", "tazkira:12355"), NEAR_DOCUMENT);
+        assert_eq!(
+            level("tazkira:1234", "tazkira:1235"),
+            2,
+            "too short to tell"
+        );
+    }
+
+    #[test]
+    fn every_level_fits_its_bits() {
+        for (f, field) in FIELDS.iter().enumerate() {
+            assert!(field.levels().len() <= 1 << WIDTHS[f], "{field:?}");
+        }
+        assert!(SHIFTS[FIELD_COUNT - 1] + WIDTHS[FIELD_COUNT - 1] <= 32);
+        let mut p = Pattern(0);
+        for (f, field) in FIELDS.iter().enumerate() {
+            p = p.with(f, field.levels().len() as u8 - 1);
+        }
+        for (f, field) in FIELDS.iter().enumerate() {
+            assert_eq!(p.level(f), field.levels().len() as u8 - 1, "{field:?}");
+        }
     }
 
     fn record(id: &str, given: &str, father: &str, family: &str, born: i32) -> MatchRecord {

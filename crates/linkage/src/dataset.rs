@@ -35,11 +35,51 @@ pub(crate) struct Rec {
     pub sex: u8,
     /// Birth-year interval, or (0, 0) when unknown.
     pub birth: (i16, i16),
+    /// The full date of birth as days since 1 January 1900, 0 when unknown.
+    pub birth_day: u16,
     /// Interned province code, 0 unknown.
     pub province: u16,
+    /// Interned place of last residence, 0 unknown.
+    pub residence: u16,
     /// Hashes of the document and the phone number, 0 when missing.
     pub document: u64,
     pub phone: u64,
+    /// The document number's digits, to tell a typo from another number.
+    pub document_digits: DocumentDigits,
+}
+
+/// Up to 19 digits of a document number, packed in one integer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DocumentDigits {
+    value: u64,
+    pub len: u8,
+}
+
+impl DocumentDigits {
+    /// The digits of a document (`type:number`), when it has between 1 and 19.
+    fn of(document: &str) -> DocumentDigits {
+        let number = document.split_once(':').map_or(document, |(_, n)| n);
+        let mut d = DocumentDigits::default();
+        for c in number.chars().filter(char::is_ascii_digit) {
+            if d.len == 19 {
+                return DocumentDigits::default();
+            }
+            d.value = d.value * 10 + u64::from(c as u8 - b'0');
+            d.len += 1;
+        }
+        d
+    }
+
+    /// The digits, most significant first.
+    pub fn digits(self) -> [u8; 19] {
+        let mut out = [0u8; 19];
+        let mut v = self.value;
+        for i in (0..self.len as usize).rev() {
+            out[i] = (v % 10) as u8;
+            v /= 10;
+        }
+        out
+    }
 }
 
 impl Rec {
@@ -80,6 +120,7 @@ pub struct Dataset {
     /// Records per household, to find a record's household members.
     pub(crate) household_members: Vec<Vec<u32>>,
     provinces: HashMap<String, u16>,
+    residences: HashMap<String, u16>,
     /// Distinguishes this dataset's name ids from another's in caches that outlive one run.
     pub(crate) generation: u32,
     /// Names and codes first seen in a probe, forgotten once it is answered: a server
@@ -111,6 +152,24 @@ fn sex_code(sex: Option<Sex>) -> u8 {
     }
 }
 
+/// A place code as a small integer; ids start at 1, 0 is "unknown". A probe's new place gets
+/// an id no record has, which compares as different.
+fn intern_place(places: &mut HashMap<String, u16>, code: &Option<String>) -> u16 {
+    match present(code) {
+        Some(p) => {
+            let next = (places.len() + 1).min(usize::from(u16::MAX)) as u16;
+            *places.entry(p.to_string()).or_insert(next)
+        }
+        None => 0,
+    }
+}
+
+/// A date as days since 1 January 1900, 0 for dates outside 1900–2079.
+fn days_since_1900(date: chrono::NaiveDate) -> u16 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
+    u16::try_from((date - epoch).num_days()).unwrap_or(0)
+}
+
 fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -130,6 +189,7 @@ impl Dataset {
             households: HashMap::new(),
             household_members: Vec::new(),
             provinces: HashMap::new(),
+            residences: HashMap::new(),
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe_journal: None,
         };
@@ -263,14 +323,8 @@ impl Dataset {
                 }
             }
         }
-        let province = match present(&r.province_code) {
-            Some(p) => {
-                // Ids start at 1: 0 is "unknown".
-                let next = self.provinces.len() as u16 + 1;
-                *self.provinces.entry(p.to_string()).or_insert(next)
-            }
-            None => 0,
-        };
+        let province = intern_place(&mut self.provinces, &r.province_code);
+        let residence = intern_place(&mut self.residences, &r.residence_code);
         let birth = match (r.birth_year_min, r.birth_year_max) {
             (Some(lo), Some(hi)) if lo <= hi && lo > 0 && hi < i32::from(i16::MAX) => {
                 (lo as i16, hi as i16)
@@ -282,9 +336,13 @@ impl Dataset {
             names,
             sex: sex_code(r.sex),
             birth,
+            birth_day: r.birth_date.map_or(0, days_since_1900),
             province,
+            residence,
             document: present(&r.document).map_or(0, hash_of),
             phone: present(&r.phone_e164).map_or(0, hash_of),
+            document_digits: present(&r.document)
+                .map_or_else(DocumentDigits::default, DocumentDigits::of),
         }
     }
 

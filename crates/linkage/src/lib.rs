@@ -288,6 +288,7 @@ fn train(
         Field::Province,
         Field::Document,
         Field::Phone,
+        Field::Residence,
     ];
     let mut learnt = evidence.to_vec();
     learnt.push(Field::Sex);

@@ -15,7 +15,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, compare};
+use crate::compare::{
+    FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, compare, same_years,
+};
 use crate::dataset::{Dataset, NameField, Rec};
 
 /// Probabilities are kept away from 0 and 1 so that no single field is infinitely certain.
@@ -29,8 +31,6 @@ const MAX_FREQUENCY_BONUS: f64 = 8.0;
 const MAX_HOUSEHOLD_BITS: f64 = 8.0;
 /// The given-name level of plainly different names.
 const DIFFERENT_NAME: u8 = 5;
-/// The birth-year level of overlapping birth years.
-const SAME_YEARS: u8 = 1;
 
 /// A trained model, stored with the identities it produced and used by explain and search.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,13 +86,22 @@ const NAME_FIELDS: [NameField; 4] = [
 ];
 
 impl Model {
-    /// log2(m/u) of one field's level, without the common-name correction.
+    /// log2(m/u) of one field's level, without the common-name correction. A model stored
+    /// before a field or level existed gives a new level the weight of the one it refines
+    /// (see [`Field::older_level`]), and a new field none.
     pub fn level_weight(&self, f: usize, level: u8) -> f64 {
         if level == MISSING {
             return 0.0;
         }
-        let l = level as usize;
-        (self.m[f][l].clamp(M_FLOOR, 1.0 - FLOOR) / clamp(self.u[f][l])).log2()
+        let learnt = |l: u8| {
+            let m = *self.m.get(f)?.get(l as usize)?;
+            let u = *self.u.get(f)?.get(l as usize)?;
+            (m > 0.0 || u > 0.0).then_some((m, u))
+        };
+        match learnt(level).or_else(|| FIELDS[f].older_level(level).and_then(learnt)) {
+            Some((m, u)) => (m.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(u)).log2(),
+            None => 0.0,
+        }
     }
 
     fn prior(&self) -> f64 {
@@ -107,9 +116,7 @@ impl Model {
         let mut table = [[0.0; MAX_LEVELS]; FIELD_COUNT];
         for (f, row) in table.iter_mut().enumerate() {
             for (l, w) in row.iter_mut().enumerate().skip(1) {
-                if self.m[f].get(l).is_some() {
-                    *w = self.level_weight(f, l as u8);
-                }
+                *w = self.level_weight(f, l as u8);
             }
         }
         let mut u_exact = [0.0; 4];
@@ -217,7 +224,7 @@ impl Scorer {
         w += adjustment.unwrap_or(0.0);
         if FIELDS[f].kin_shared()
             && p.level(0) == DIFFERENT_NAME
-            && (self.strict_kinship || p.level(4) != SAME_YEARS)
+            && (self.strict_kinship || !same_years(p.level(4)))
         {
             w = w.min(0.0);
         }

@@ -24,7 +24,8 @@ use peywand_domain::{
 use peywand_domain::{
     Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
     Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
-    Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, split_codes,
+    Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, known_birth_date,
+    split_codes,
 };
 use peywand_store::{
     AGE_GROUPS, Actor, ApiToken, AuditFilter, FlowStatistics, HouseholdDraft, HouseholdRecord,
@@ -383,6 +384,7 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
         sex: opt_code(row, "sex", Sex::from_code)?,
         birth_year_min: row.try_get("birth_year_min")?,
         birth_year_max: row.try_get("birth_year_max")?,
+        birth_date: known_birth_date(&raw.birth_date),
         registered_on: row.try_get::<Option<NaiveDate>, _>("registered_on")?,
         age: row
             .try_get::<Option<i64>, _>("age")?
@@ -815,8 +817,9 @@ impl Store for SqliteStore {
     async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
         let mut stream = sqlx::query(
             "SELECT record_id, hex(household_id) AS household, given_name, father_name, grandfather_name, \
-             family_name, sex, birth_year_min, birth_year_max, province_code, document_type, \
-             document_number, phone_e164 FROM persons ORDER BY rowid",
+             family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code, \
+             last_residence_code, document_type, document_number, phone_e164 \
+             FROM persons ORDER BY rowid",
         )
         .fetch(&self.pool);
         let mut n = 0;
@@ -1846,7 +1849,9 @@ fn match_record_from_row(row: &SqliteRow) -> Result<MatchRecord, sqlx::Error> {
         sex: opt_code(row, "sex", Sex::from_code)?,
         birth_year_min: row.try_get("birth_year_min")?,
         birth_year_max: row.try_get("birth_year_max")?,
+        birth_date: known_birth_date(&row.try_get::<String, _>("raw_birth_date")?),
         province_code: o("province_code")?,
+        residence_code: o("last_residence_code")?,
         document,
         phone_e164: o("phone_e164")?,
     })

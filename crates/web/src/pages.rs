@@ -100,7 +100,40 @@ fn local(back: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::local;
+    use super::{local, reason};
+    use crate::i18n::{Lang, Tr};
+
+    /// Every reason the engine can give is worded: a new field or level must not reach a page
+    /// as a message key. (That Dari and Pashto have every English message is checked in
+    /// `i18n`.)
+    #[test]
+    fn every_field_and_level_of_the_engine_is_worded() {
+        for lang in Lang::ALL {
+            let t = Tr {
+                lang,
+                ..Tr::default()
+            };
+            for field in peywand_linkage::FIELDS {
+                for level in field.levels() {
+                    let c = peywand_linkage::Contribution {
+                        field,
+                        level,
+                        weight: 0.0,
+                        frequency_adjustment: None,
+                    };
+                    let (_, level_text, _) = reason(&t, &c);
+                    assert!(
+                        !level_text.starts_with("level-"),
+                        "{}: {field:?} {level}",
+                        lang.code()
+                    );
+                    let code = serde_json::to_value(field).unwrap_or_default();
+                    let key = format!("field-{}", code.as_str().unwrap_or("").replace('_', "-"));
+                    assert_ne!(t.get(&key), key, "{}", lang.code());
+                }
+            }
+        }
+    }
 
     #[test]
     fn switching_language_never_leaves_the_server() {
@@ -637,6 +670,7 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         | peywand_linkage::Field::GrandfatherName
         | peywand_linkage::Field::FamilyName => "name",
         peywand_linkage::Field::BirthYear => "year",
+        peywand_linkage::Field::Document => "document",
         peywand_linkage::Field::Household => "household",
         _ => "value",
     };
