@@ -8,6 +8,8 @@
 //! - given name × five-year birth bucket (a father's name left out or garbled);
 //! - father's name × grandfather's name × sex, and father's name × birth bucket × sex (a given
 //!   name garbled beyond recognition);
+//! - a full date of birth (not a 1 January default), walked by family then given name: a
+//!   name garbled or missing on one side and a typo in the document leave little else;
 //! - document number; phone number.
 //!
 //! A large bucket (a very common name in a common year) is walked in an order that puts likely
@@ -76,6 +78,15 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
             }
         }
     }
+    if r.birth_day != 0 {
+        out.push((
+            hash_of((11u8, r.birth_day)),
+            order(
+                u64::from(sort_key(NameField::Family)),
+                sort_key(NameField::Given),
+            ),
+        ));
+    }
     if r.document != 0 {
         out.push((hash_of((4u8, r.document)), 0));
     }
@@ -85,11 +96,18 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
 }
 
 /// Keys only searches use: a given name with the family name, the province of origin or the
-/// sex. A relative often knows no more than a name and where the family is from, and such a
-/// request has no key under the deduplication rules, which all need a father's name or a
-/// birth period. Deduplication does not use them: two registrations nearly always share more.
+/// sex, and a father's name with the province and sex. A relative often knows no more than a
+/// name and where the family is from, and such a request has no key under the deduplication
+/// rules, which all need a father's name with a second name or a birth period; and a given
+/// name mistyped at either end leaves only the father's name to find the person by.
+/// Deduplication does not use them: two registrations nearly always share more.
 fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
     let keys = |f: NameField| r.name(f).map_or(&[][..], |n| &ds.name_info(n).keys[..]);
+    if r.province != 0 && r.sex != 0 {
+        for &f in keys(NameField::Father) {
+            out.push(hash_of((10u8, f, u64::from(r.province), u64::from(r.sex))));
+        }
+    }
     for &g in keys(NameField::Given) {
         for &f in keys(NameField::Family) {
             out.push(hash_of((7u8, g, f)));

@@ -47,6 +47,8 @@ pub const MISSING: u8 = 0;
 /// The birth-year levels of overlapping birth years, and of one full date of birth.
 pub const SAME_YEARS: u8 = 1;
 pub const SAME_DATE: u8 = 6;
+/// The name level of two names in one script a single slip of the keyboard apart.
+pub const TYPO: u8 = 6;
 /// The document level of numbers a typo or two apart.
 pub const NEAR_DOCUMENT: u8 = 3;
 
@@ -95,6 +97,7 @@ impl Field {
                 "similar (≥ 0.75)",
                 "weakly similar (≥ 0.55)",
                 "different",
+                "one letter apart (a typo)",
             ],
             Field::BirthYear => &[
                 "missing",
@@ -132,6 +135,10 @@ impl Field {
         match (self, level) {
             (Field::BirthYear, SAME_DATE) => Some(SAME_YEARS),
             (Field::Document, NEAR_DOCUMENT) => Some(2),
+            (
+                Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName,
+                TYPO,
+            ) => Some(4),
             _ => None,
         }
     }
@@ -191,12 +198,57 @@ fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
             s if s >= 0.999 => 1,
             s if s >= 0.9 => 2,
             s if s >= 0.75 => 3,
+            _ if one_letter_apart(&na.name.folded, &nb.name.folded) => TYPO,
             s if s >= 0.55 => 4,
             _ => 5,
         };
         *entry = (key, level);
         level
     })
+}
+
+/// Whether two names typed in one script differ by one slip of the keyboard: a letter
+/// replaced, dropped, added, or two swapped, never the first (a clerk sees the first letter
+/// they type). The phonetic similarity calls عمران and عمنان, or Yousef and Youaf, different
+/// names; a registry of a million people holds many such slips, and the model learns how
+/// much one says.
+fn one_letter_apart(a: &str, b: &str) -> bool {
+    const MAX: usize = 32;
+    let letters = |s: &str| {
+        let mut out = ['\0'; MAX];
+        let mut n = 0;
+        for c in s.chars().filter(|c| !c.is_whitespace()) {
+            if n == MAX {
+                return None;
+            }
+            out[n] = c;
+            n += 1;
+        }
+        Some((out, n))
+    };
+    let (Some((x, nx)), Some((y, ny))) = (letters(a), letters(b)) else {
+        return false;
+    };
+    let (x, y) = (&x[..nx], &y[..ny]);
+    let script = peywand_names::fold::script_of;
+    if nx.min(ny) < 4 || nx.abs_diff(ny) > 1 || script(a) != script(b) {
+        return false;
+    }
+    let Some(i) = x.iter().zip(y).position(|(p, q)| p != q) else {
+        // One is the other with a letter added at the end.
+        return nx != ny;
+    };
+    if i == 0 {
+        return false;
+    }
+    match nx.cmp(&ny) {
+        std::cmp::Ordering::Equal => {
+            x[i + 1..] == y[i + 1..]
+                || (i + 1 < nx && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 2..] == y[i + 2..])
+        }
+        std::cmp::Ordering::Greater => x[i + 1..] == y[i..],
+        std::cmp::Ordering::Less => x[i..] == y[i + 1..],
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -433,6 +485,20 @@ mod tests {
             2,
             "too short to tell"
         );
+    }
+
+    #[test]
+    fn slips_of_the_keyboard() {
+        assert!(one_letter_apart("عمران", "عمنان"), "replaced");
+        assert!(one_letter_apart("yousef", "youaf") || one_letter_apart("yousaf", "youaf"));
+        assert!(one_letter_apart("mahbooba", "mahboba"), "dropped");
+        assert!(one_letter_apart("shabnam", "shabnma"), "swapped");
+        assert!(one_letter_apart("habib", "habibb"), "added at the end");
+        assert!(!one_letter_apart("karim", "rahim"), "two letters");
+        assert!(!one_letter_apart("karim", "barim"), "the first letter");
+        assert!(!one_letter_apart("ali", "alu"), "too short to tell");
+        assert!(!one_letter_apart("shabnam", "شبنم"), "two scripts");
+        assert!(!one_letter_apart("nasir", "nasir"), "the same");
     }
 
     #[test]

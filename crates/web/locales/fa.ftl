@@ -212,6 +212,7 @@ level-name-2 = املای دیگر همان نام
 level-name-3 = مشابه
 level-name-4 = کمی مشابه
 level-name-5 = متفاوت
+level-name-6 = یک حرف فرق (اشتباه تایپی)
 level-year-0 = درج نشده
 level-year-1 = همان سال
 level-year-2 = یک سال فرق

@@ -212,6 +212,7 @@ level-name-2 = د هماغه نوم بل املا
 level-name-3 = ورته
 level-name-4 = لږ ورته
 level-name-5 = توپیر لري
+level-name-6 = یو توری توپیر (د ټایپ تېروتنه)
 level-year-0 = نه دی درج شوی
 level-year-1 = هماغه کال
 level-year-2 = یو کال توپیر
