@@ -241,3 +241,17 @@ review-count = Pairs waiting: { $count }
 review-same = Same person
 review-different = Not the same person
 review-choose = Choose same person or not the same person.
+
+## Error pages
+error-title = Sorry
+error-back = Back to registrations
+error-invalid-request = Something in what was sent could not be accepted. Nothing was saved.
+error-not-found = This page or record does not exist, or it is not open to you.
+error-conflict = This conflicts with what is already recorded. Nothing was saved.
+error-bad-json = The request could not be read. Nothing was saved.
+error-too-large = What was sent is larger than the server accepts. Nothing was saved.
+error-unavailable = This is not ready yet; try again in a minute.
+error-unauthenticated = Please sign in again.
+error-forbidden = Your role does not allow this.
+error-too-many-attempts = Too many attempts. Wait a few minutes and try again.
+error-internal = Something went wrong on the server. Nothing was saved; try again, and tell your information manager if it happens again.

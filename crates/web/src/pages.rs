@@ -100,8 +100,54 @@ fn local(back: Option<&str>) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::{local, reason};
+    use super::{error_page, local, reason};
+    use crate::error::ApiError;
     use crate::i18n::{Lang, Tr};
+
+    /// A Dari or Pashto reader who meets an error reads it in their language, right to left,
+    /// whatever the failure.
+    #[test]
+    fn error_pages_speak_the_readers_language() {
+        let failures = [
+            ApiError::Invalid("given_name is required".into()),
+            ApiError::NotFound("household".into()),
+            ApiError::Conflict("already decided".into()),
+            ApiError::BadJson("x".into()),
+            ApiError::TooLarge,
+            ApiError::Unavailable("x".into()),
+            ApiError::Unauthenticated("x".into()),
+            ApiError::Forbidden("x".into()),
+            ApiError::TooManyAttempts("x".into()),
+            ApiError::Internal,
+        ];
+        for lang in Lang::ALL {
+            let t = Tr {
+                lang,
+                ..Tr::default()
+            };
+            for e in &failures {
+                let page = error_page(&t, e.code(), &e.to_string());
+                assert!(
+                    !page.contains(">error-"),
+                    "{} {}: {page}",
+                    lang.code(),
+                    e.code()
+                );
+                assert!(page.contains(&format!("dir={}", lang.dir())), "{page}");
+                if lang != Lang::En {
+                    assert!(
+                        !page.contains("Sorry") && !page.contains("Back to"),
+                        "{page}"
+                    );
+                }
+            }
+        }
+        let refused = error_page(&Tr::default(), "invalid_request", "age <b>x</b> unreadable");
+        assert!(
+            refused.contains("age &lt;b&gt;x&lt;/b&gt; unreadable"),
+            "{refused}"
+        );
+    }
 
     /// Every reason the engine can give is worded: a new field or level must not reach a page
     /// as a message key. (That Dari and Pashto have every English message is checked in
@@ -295,12 +341,62 @@ impl IntoResponse for PageError {
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        let body = format!(
-            "<!doctype html><meta charset=utf-8><link rel=stylesheet href=/static/app.css><main><h1>Sorry</h1><p class=error>{}</p><p><a href=/>Back to registrations</a></p></main>",
-            escape(&self.0.to_string())
-        );
-        (status, Html(body)).into_response()
+        // Worded in the reader's language by `errors_in_language`, which knows the reader.
+        let body = error_page(&Tr::default(), self.0.code(), &self.0.to_string());
+        let mut response = (status, Html(body)).into_response();
+        response.extensions_mut().insert(FailedPage {
+            code: self.0.code(),
+            detail: self.0.to_string(),
+        });
+        response
     }
+}
+
+/// A page that failed, as its handler's typed error left it.
+#[derive(Clone)]
+struct FailedPage {
+    code: &'static str,
+    detail: String,
+}
+
+/// Words a failed page in the reader's language: what went wrong in general, the detail where
+/// it helps (which field of a form was refused), and the way back. Handlers fail with typed
+/// errors and need not know who reads them.
+pub(crate) async fn errors_in_language(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let t = Tr::from_headers(request.headers());
+    let mut response = next.run(request).await;
+    if let Some(failed) = response.extensions_mut().remove::<FailedPage>() {
+        let body = error_page(&t, failed.code, &failed.detail);
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = axum::body::Body::from(body);
+    }
+    response
+}
+
+fn error_page(t: &Tr, code: &str, detail: &str) -> String {
+    let title = t.get("error-title");
+    let explanation = t.get(&format!("error-{}", code.replace('_', "-")));
+    // The detail says which field or value was refused; for other failures it is the server's
+    // own wording and the explanation says all a reader needs.
+    let detail = if matches!(code, "invalid_request" | "conflict") {
+        format!("<p class=error>{}</p>", escape(detail))
+    } else {
+        String::new()
+    };
+    format!(
+        "<!doctype html><html lang={lang} dir={dir}><meta charset=utf-8>\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=stylesheet href=/static/app.css>\
+         <main><h1>{title}</h1><p>{explanation}</p>{detail}<p><a href=/>{back}</a></p></main></html>",
+        lang = t.code_lang(),
+        dir = t.dir(),
+        title = escape(&title),
+        explanation = escape(&explanation),
+        back = escape(&t.get("error-back")),
+    )
 }
 
 pub(crate) fn escape(s: &str) -> String {
