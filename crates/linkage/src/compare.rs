@@ -214,6 +214,11 @@ fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
 /// much one says.
 fn one_letter_apart(a: &str, b: &str) -> bool {
     const MAX: usize = 32;
+    // Most pairs differ at once: in the first letter, or in length by more than one letter
+    // (four bytes); they are refused before any letter is decoded.
+    if a.len().abs_diff(b.len()) > 4 || a.chars().next() != b.chars().next() {
+        return false;
+    }
     let letters = |s: &str| {
         let mut out = ['\0'; MAX];
         let mut n = 0;
