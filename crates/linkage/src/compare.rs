@@ -311,7 +311,7 @@ fn document_level(a: &Rec, b: &Rec) -> u8 {
 fn digits_near(a: DocumentDigits, b: DocumentDigits) -> bool {
     let (len_a, len_b) = (a.len as usize, b.len as usize);
     let shortest = len_a.min(len_b);
-    if shortest < 5 {
+    if shortest < 5 || a.shape != b.shape {
         return false;
     }
     let allowed = if shortest >= 7 { 2 } else { 1 };
@@ -489,6 +489,12 @@ mod tests {
             level("tazkira:1234", "tazkira:1235"),
             2,
             "too short to tell"
+        );
+        assert_eq!(level("tazkira:1234567", "passport:1234568"), 2, "two kinds");
+        assert_eq!(
+            level("passport:P1234567", "passport:X1234568"),
+            2,
+            "two series"
         );
     }
 

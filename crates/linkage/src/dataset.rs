@@ -48,25 +48,28 @@ pub(crate) struct Rec {
     pub document_digits: DocumentDigits,
 }
 
-/// Up to 19 digits of a document number, packed in one integer.
+/// Up to 19 digits of a document number, packed in one integer, with the rest of it (the
+/// document type, letters) as a hash: only numbers of one type and shape can be a typo apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct DocumentDigits {
     value: u64,
     pub len: u8,
+    pub shape: u32,
 }
 
 impl DocumentDigits {
     /// The digits of a document (`type:number`), when it has between 1 and 19.
     fn of(document: &str) -> DocumentDigits {
-        let number = document.split_once(':').map_or(document, |(_, n)| n);
         let mut d = DocumentDigits::default();
-        for c in number.chars().filter(char::is_ascii_digit) {
+        for c in document.chars().filter(char::is_ascii_digit) {
             if d.len == 19 {
                 return DocumentDigits::default();
             }
             d.value = d.value * 10 + u64::from(c as u8 - b'0');
             d.len += 1;
         }
+        let rest: String = document.chars().filter(|c| !c.is_ascii_digit()).collect();
+        d.shape = hash_of(rest) as u32;
         d
     }
 
@@ -153,14 +156,21 @@ fn sex_code(sex: Option<Sex>) -> u8 {
 }
 
 /// A place code as a small integer; ids start at 1, 0 is "unknown". A probe's new place gets
-/// an id no record has, which compares as different.
+/// an id no record has, which compares as different. Codes come from the gazetteer, a few
+/// thousand places; past 65,535 a new one counts as unknown rather than as another place.
 fn intern_place(places: &mut HashMap<String, u16>, code: &Option<String>) -> u16 {
-    match present(code) {
-        Some(p) => {
-            let next = (places.len() + 1).min(usize::from(u16::MAX)) as u16;
-            *places.entry(p.to_string()).or_insert(next)
+    let Some(p) = present(code) else {
+        return 0;
+    };
+    if let Some(&id) = places.get(p) {
+        return id;
+    }
+    match u16::try_from(places.len() + 1) {
+        Ok(id) if id < u16::MAX => {
+            places.insert(p.to_string(), id);
+            id
         }
-        None => 0,
+        _ => 0,
     }
 }
 

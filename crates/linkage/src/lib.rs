@@ -573,7 +573,9 @@ impl Matcher {
 
     /// The probability that each of `record_ids` is the person `probe` describes, for those
     /// loaded (and not replaced): a new registration set against a tracing request, without
-    /// searching the whole registry.
+    /// searching the whole registry. Each pair is judged on its own, not against the other
+    /// candidates a search would find (see `competing_probabilities`): a registration that
+    /// comes in later is shown as likely as it looks alone, until the case is searched again.
     pub fn score(&mut self, probe: &MatchRecord, record_ids: &[String]) -> Vec<Candidate> {
         let rec = self.ds.probe(probe);
         let scorer = self.model.probe_scorer();

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, compare, same_years,
+    FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare, same_years,
 };
 use crate::dataset::{Dataset, NameField, Rec};
 
@@ -222,9 +222,13 @@ impl Scorer {
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
         w += adjustment.unwrap_or(0.0);
+        let given = p.level(0);
+        let years_agree = same_years(p.level(4));
+        // One letter apart is a slip when the years agree, and as likely a sister's name when
+        // they do not (Wahida, Wajida).
         if FIELDS[f].kin_shared()
-            && p.level(0) == DIFFERENT_NAME
-            && (self.strict_kinship || !same_years(p.level(4)))
+            && ((given == DIFFERENT_NAME && (self.strict_kinship || !years_agree))
+                || (given == TYPO && !years_agree))
         {
             w = w.min(0.0);
         }

@@ -452,8 +452,9 @@ pub fn encode_arabic(token: &str) -> Code {
             'ر' => R,
             _ => continue,
         };
-        // ه after a long vowel writes the final a (نازیه): keep both.
-        if s == A_SOFT && code.last().is_some_and(is_long) {
+        // ه after a long vowel writes the final a (نازیه): keep both. An ع there is part of
+        // the vowel (اسماعیل Ismail, شجاعت Shujaat).
+        if s == A_SOFT && c != 'ع' && code.last().is_some_and(is_long) {
             code.push(s);
             continue;
         }

@@ -382,7 +382,7 @@ fn error_page(t: &Tr, code: &str, detail: &str) -> String {
     // The detail says which field or value was refused; for other failures it is the server's
     // own wording and the explanation says all a reader needs.
     let detail = if matches!(code, "invalid_request" | "conflict") {
-        format!("<p class=error>{}</p>", escape(detail))
+        format!("<p class=error dir=auto>{}</p>", escape(detail))
     } else {
         String::new()
     };
