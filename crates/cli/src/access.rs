@@ -170,34 +170,49 @@ pub async fn audit_verify(db: &Database) -> anyhow::Result<()> {
 
 /// Erases one registration, or every registration recorded before a date; the reason goes
 /// to the audit log first.
-pub async fn purge(
-    db: &Database,
-    record: Option<&str>,
-    registered_before: Option<chrono::NaiveDate>,
-    reason: &str,
-) -> anyhow::Result<()> {
+/// What `peywand purge` erases.
+pub enum Erase {
+    /// One registration, on the person's request.
+    Record(String),
+    /// Every registration recorded before a date: a retention period.
+    RegisteredBefore(chrono::NaiveDate),
+    /// Every tracing case that ended before a date: a retention period.
+    CasesEndedBefore(chrono::NaiveDate),
+}
+
+pub async fn purge(db: &Database, what: Erase, reason: &str) -> anyhow::Result<()> {
     if reason.trim().chars().count() < 5 {
         bail!("say why these data are erased, with --reason (it is kept in the audit log)");
     }
     let store = open_existing(db).await?;
-    match (record, registered_before) {
-        (Some(record), _) => {
-            audit(&store, "purge_person", record, reason.trim()).await?;
-            let found = store.purge_person(record).await?;
+    let midnight = |date: chrono::NaiveDate| {
+        date.and_hms_opt(0, 0, 0)
+            .context("not a date")
+            .map(|d| d.and_utc())
+    };
+    match what {
+        Erase::Record(record) => {
+            audit(&store, "purge_person", &record, reason.trim()).await?;
+            let found = store.purge_person(&record).await?;
             store.close().await;
             if !found {
                 bail!("no registration {record}: nothing was erased");
             }
             println!("registration {record} erased");
         }
-        (None, Some(date)) => {
-            let cutoff = date.and_hms_opt(0, 0, 0).context("not a date")?.and_utc();
+        Erase::RegisteredBefore(date) => {
             audit(&store, "purge_expired", &date.to_string(), reason.trim()).await?;
-            let n = store.purge_registered_before(cutoff).await?;
+            let n = store.purge_registered_before(midnight(date)?).await?;
             store.close().await;
             println!("{n} registrations recorded before {date} erased");
         }
-        (None, None) => bail!("give --record ID or --registered-before DATE"),
+        Erase::CasesEndedBefore(date) => {
+            audit(&store, "purge_cases", &date.to_string(), reason.trim()).await?;
+            let n = store.purge_cases_ended_before(midnight(date)?).await?;
+            store.close().await;
+            println!("{n} tracing cases that ended before {date} erased; open cases are kept");
+            return Ok(());
+        }
     }
     println!("a running server keeps them in its matching index until it restarts");
     Ok(())

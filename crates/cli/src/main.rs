@@ -67,25 +67,31 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Erase registrations recorded more than this many days ago (checked every hour).
+        /// Erase registrations recorded, and tracing cases ended, more than this many days ago
+        /// (checked every hour; open cases are kept).
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
     },
-    /// Erase people's data: one registration on request (--record), or everything recorded
-    /// before a date (--registered-before, a retention period). Audited with the reason.
+    /// Erase people's data: one registration on request (--record), everything recorded
+    /// before a date (--registered-before, a retention period), or tracing cases that ended
+    /// before a date (--cases-ended-before). Audited with the reason.
     Purge {
         #[command(flatten)]
         db: DbArg,
         /// The record id of the registration to erase.
         #[arg(
             long,
-            conflicts_with = "registered_before",
-            required_unless_present = "registered_before"
+            conflicts_with_all = ["registered_before", "cases_ended_before"],
+            required_unless_present_any = ["registered_before", "cases_ended_before"]
         )]
         record: Option<String>,
         /// Erase every registration recorded before this date (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", conflicts_with = "cases_ended_before")]
         registered_before: Option<chrono::NaiveDate>,
+        /// Erase every tracing case that ended (reunified, or closed without result) before
+        /// this date (YYYY-MM-DD), with what the requester told. Open cases are kept.
+        #[arg(long, value_name = "DATE")]
+        cases_ended_before: Option<chrono::NaiveDate>,
         /// Why (the person's request, the retention period), kept in the audit log.
         #[arg(long)]
         reason: String,
@@ -327,8 +333,19 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 db,
                 record,
                 registered_before,
+                cases_ended_before,
                 reason,
-            } => access::purge(&db, record.as_deref(), registered_before, &reason).await,
+            } => {
+                let what = match (record, registered_before, cases_ended_before) {
+                    (Some(r), _, _) => access::Erase::Record(r),
+                    (None, Some(d), _) => access::Erase::RegisteredBefore(d),
+                    (None, None, Some(d)) => access::Erase::CasesEndedBefore(d),
+                    (None, None, None) => anyhow::bail!(
+                        "give --record ID, --registered-before DATE or --cases-ended-before DATE"
+                    ),
+                };
+                access::purge(&db, what, &reason).await
+            }
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
             Command::Dedupe { db, out } => linkage::dedupe(&db, out.as_deref()).await,
             Command::Explain {

@@ -731,9 +731,37 @@ fn a_person_is_erased_on_request_and_the_erasure_is_audited() {
         "{}",
         text(&o)
     );
+    let o = peywand(&[
+        "purge",
+        "--db",
+        dbs,
+        "--cases-ended-before",
+        "2999-01-01",
+        "--reason",
+        "retention period over",
+    ]);
+    assert!(
+        o.status.success()
+            && text(&o).contains("0 tracing cases")
+            && text(&o).contains("open cases are kept"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&[
+        "purge",
+        "--db",
+        dbs,
+        "--record",
+        "r-2",
+        "--cases-ended-before",
+        "2999-01-01",
+        "--reason",
+        "retention period over",
+    ]);
+    assert!(!o.status.success(), "one kind of erasure at a time");
     let o = peywand(&["audit", "verify", "--db", dbs]);
-    // import, two erasures and the failed one (audited before it is tried), one export
-    assert!(text(&o).contains("intact: 5 entries"), "{}", text(&o));
+    // import, three erasures and the failed one (audited before it is tried), one export
+    assert!(text(&o).contains("intact: 6 entries"), "{}", text(&o));
 }
 
 #[test]

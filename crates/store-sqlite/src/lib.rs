@@ -188,6 +188,13 @@ impl SqliteStore {
         .await
         .map_err(db("erase empty households"))?;
         tx.commit().await.map_err(db("commit erasing"))?;
+        self.checkpoint_after_erasing().await?;
+        Ok(deleted)
+    }
+
+    /// Writes the log back into the database file after erasing, so that erased content does
+    /// not linger in the write-ahead log (secure_delete overwrites it in the file).
+    async fn checkpoint_after_erasing(&self) -> Result<(), StoreError> {
         // Readers can hold the log open for a moment: retry until it is fully written back.
         for attempt in 0..50 {
             let (busy, log, written): (i64, i64, i64) =
@@ -196,7 +203,7 @@ impl SqliteStore {
                     .await
                     .map_err(db("checkpoint after erasing"))?;
             if busy == 0 && log == written {
-                return Ok(deleted);
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await;
         }
@@ -1432,6 +1439,27 @@ impl Store for SqliteStore {
     async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge_where("registered_at < ?", |q| q.bind(cutoff))
             .await
+    }
+
+    async fn purge_cases_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin erasing cases"))?;
+        // Candidates, history, steps, links and PFIF records go with the case (ON DELETE
+        // CASCADE).
+        let deleted = sqlx::query(
+            "DELETE FROM tracing_requests WHERE status IN (?, ?) AND \
+             COALESCE((SELECT MAX(at) FROM case_events WHERE request_id = tracing_requests.id), \
+             created_at) < ?",
+        )
+        .bind(CaseStatus::Reunified.code())
+        .bind(CaseStatus::ClosedWithoutResult.code())
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase ended cases"))?
+        .rows_affected();
+        tx.commit().await.map_err(db("commit erasing cases"))?;
+        self.checkpoint_after_erasing().await?;
+        Ok(deleted)
     }
 
     async fn record_reunification_step(

@@ -100,6 +100,60 @@ pub async fn run_all(store: &dyn Store) {
     pfif_imports_are_whole_and_idempotent(store).await;
     flow_statistics_count_arrivals(store).await;
     erased_people_are_gone(store).await;
+    ended_cases_are_erased_open_ones_kept(store).await;
+}
+
+/// A retention period erases what requesters told about cases that ended, never a case that
+/// is still open however old.
+async fn ended_cases_are_erased_open_ones_kept(store: &dyn Store) {
+    use peywand_domain::{CaseStatus, TracingRequestDraft};
+    let draft = TracingRequestDraft {
+        requester_name: "Shah Bibi".into(),
+        requester_contact: "+93700111222".into(),
+        sought: sample_row("", ""),
+        ..TracingRequestDraft::default()
+    };
+    let open = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("request");
+    let ended = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("request");
+    store
+        .move_case(
+            ended.id,
+            CaseStatus::ClosedWithoutResult,
+            &actor(),
+            "withdrawn",
+        )
+        .await
+        .expect("close");
+    let yesterday = Utc::now() - chrono::Duration::days(1);
+    assert_eq!(
+        store
+            .purge_cases_ended_before(yesterday)
+            .await
+            .expect("purge"),
+        0,
+        "a case that ended today is within any retention period"
+    );
+    assert!(store.tracing_case(ended.id).await.expect("read").is_some());
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    let erased = store
+        .purge_cases_ended_before(tomorrow)
+        .await
+        .expect("purge");
+    assert!(erased >= 1, "{erased}");
+    assert!(
+        store.tracing_case(ended.id).await.expect("read").is_none(),
+        "the ended case is gone with its history"
+    );
+    assert!(
+        store.tracing_case(open.id).await.expect("read").is_some(),
+        "an open case is kept however old"
+    );
 }
 
 async fn flow_statistics_count_arrivals(store: &dyn Store) {

@@ -258,6 +258,11 @@ pub trait Store: Send + Sync + 'static {
     /// Erases every registration recorded before `cutoff` (a retention period's end), with
     /// the same effects as [`Store::purge_person`]. Returns how many.
     async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Erases the tracing cases that ended (reunified, or closed without result) before
+    /// `cutoff`, by the date of their last step, with their candidates, history, reunification
+    /// steps, links and PFIF records: a retention period for what requesters told. Open cases
+    /// are kept however old, since a family may still be looking. Returns how many.
+    async fn purge_cases_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Records a tracing request: urgent when the person sought is a separated child.
     async fn create_tracing_request(

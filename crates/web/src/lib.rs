@@ -56,8 +56,9 @@ impl AppState {
         cases::match_waiting_requests_once_ready(self);
     }
 
-    /// Erases, every hour, the registrations recorded more than `days` days ago: the
-    /// retention period the data-sharing agreement sets. Each erasure is audited.
+    /// Erases, every hour, the registrations recorded more than `days` days ago, and the
+    /// tracing cases that ended that long ago: the retention period the data-sharing
+    /// agreement sets. Each erasure is audited.
     pub fn keep_retention(&self, days: u32) {
         let state = self.clone();
         tokio::spawn(async move {
@@ -80,6 +81,20 @@ impl AppState {
                         state.matching.reload(Arc::clone(&state.store));
                     }
                     Err(e) => tracing::error!(error = %e, "erasing expired registrations failed"),
+                }
+                // What requesters told about cases that ended is kept no longer; open cases
+                // stay, a family may still be looking.
+                match state.store.purge_cases_ended_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        let event =
+                            peywand_access::audit::AuditEvent::now("retention", "purge_cases", "")
+                                .purpose(&format!("{n} tracing cases ended over {days} days ago"))
+                                .origin("server");
+                        auth::audit_or_log(&state, &event).await;
+                        tracing::info!(erased = n, "ended tracing cases erased");
+                    }
+                    Err(e) => tracing::error!(error = %e, "erasing ended tracing cases failed"),
                 }
             }
         });
