@@ -185,6 +185,9 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   await page.waitForURL(/\/tracing\/[0-9a-f-]{36}$/);
   const review = page.locator(".candidate-review", { hasText: sought.record_id });
   await review.waitFor();
+  await page.getByRole("button", { name: "Take this case" }).click();
+  await page.waitForLoadState("networkidle");
+  assert.match(await page.locator("dl.facts").innerText(), /Assigned to\s+karima/);
   await page.screenshot({ path: join(ARTIFACTS, "tracing-side-by-side.png"), fullPage: true });
   await review.locator("select[name=status]").selectOption("confirmed");
   await review.locator("input[name=reason]").fill("the mother recognised him");

@@ -111,6 +111,9 @@ pub struct TracingRequest {
     pub status: CaseStatus,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// The caseworker the case is assigned to; none: the site's caseworkers share it.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 /// A registration that may be the person a request seeks.

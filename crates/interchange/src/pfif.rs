@@ -1328,6 +1328,7 @@ mod tests {
             status: CaseStatus::Reunified,
             created_by: "karima".into(),
             created_at: at,
+            assigned_to: None,
         };
         request.draft.requester_name = "Bibi Hawa".into();
         request.draft.sought.given_name = "ذبیح‌الله".into();

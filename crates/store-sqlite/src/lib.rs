@@ -1222,7 +1222,7 @@ impl Store for SqliteStore {
         .await
         .map_err(db("count requests"))?;
         let rows = sqlx::query(
-            "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests \
+            "SELECT id, draft, priority, status, created_by, created_at, assigned_to FROM tracing_requests \
              WHERE (?1 IS NULL OR status = ?1) \
                AND (?2 IS NULL OR json_extract(draft, '$.site_code') IS NULL \
                   OR json_extract(draft, '$.site_code') = ?2) \
@@ -1439,6 +1439,36 @@ impl Store for SqliteStore {
     async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         self.purge_where("registered_at < ?", |q| q.bind(cutoff))
             .await
+    }
+
+    async fn assign_case(
+        &self,
+        id: Uuid,
+        caseworker: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin assigning a case"))?;
+        let Some(case) = read_case(&mut tx, id).await? else {
+            return Err(StoreError::NotFound(format!("tracing request {id}")));
+        };
+        if case.request.assigned_to.as_deref() != caseworker {
+            sqlx::query("UPDATE tracing_requests SET assigned_to = ? WHERE id = ?")
+                .bind(caseworker)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("assign a case"))?;
+            let what = match caseworker {
+                Some(name) => format!("assigned to {name}"),
+                None => "shared by the site's caseworkers".to_string(),
+            };
+            case_event(&mut tx, id, actor, &what, "").await?;
+        }
+        let case = read_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("tracing request {id}")))?;
+        tx.commit().await.map_err(db("commit assigning a case"))?;
+        Ok(case)
     }
 
     async fn purge_cases_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -1966,6 +1996,7 @@ async fn insert_request(
         status: CaseStatus::Open,
         created_by: actor.username.clone(),
         created_at: actor.at,
+        assigned_to: None,
     };
     let json = serde_json::to_string(draft).map_err(|e| StoreError::db("store a request", e))?;
     sqlx::query(
@@ -2063,6 +2094,7 @@ fn request_from_row(r: &SqliteRow) -> Result<TracingRequest, StoreError> {
             .ok_or_else(|| StoreError::db("decode a request", "unknown status"))?,
         created_by: code("created_by")?,
         created_at: r.try_get("created_at").map_err(&decode)?,
+        assigned_to: r.try_get("assigned_to").map_err(&decode)?,
     })
 }
 
@@ -2071,7 +2103,7 @@ async fn read_case(
     id: Uuid,
 ) -> Result<Option<TracingCase>, StoreError> {
     let Some(row) = sqlx::query(
-        "SELECT id, draft, priority, status, created_by, created_at FROM tracing_requests WHERE id = ?",
+        "SELECT id, draft, priority, status, created_by, created_at, assigned_to FROM tracing_requests WHERE id = ?",
     )
     .bind(id)
     .fetch_optional(&mut *conn)

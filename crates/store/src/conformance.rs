@@ -154,6 +154,41 @@ async fn ended_cases_are_erased_open_ones_kept(store: &dyn Store) {
         store.tracing_case(open.id).await.expect("read").is_some(),
         "an open case is kept however old"
     );
+
+    // A case is assigned to one caseworker, and given back to the site.
+    let case = store
+        .assign_case(open.id, Some("karima"), &actor())
+        .await
+        .expect("assign");
+    assert_eq!(case.request.assigned_to.as_deref(), Some("karima"));
+    assert!(case.events.iter().any(|e| e.what == "assigned to karima"));
+    let again = store
+        .assign_case(open.id, Some("karima"), &actor())
+        .await
+        .expect("assign again");
+    assert_eq!(again.events.len(), case.events.len(), "no change, no entry");
+    let queue = store
+        .tracing_requests(None, None, crate::Page::new(0, 100))
+        .await
+        .expect("queue");
+    let listed = queue
+        .items
+        .iter()
+        .find(|r| r.id == open.id)
+        .expect("listed");
+    assert_eq!(listed.assigned_to.as_deref(), Some("karima"));
+    let back = store
+        .assign_case(open.id, None, &actor())
+        .await
+        .expect("give back");
+    assert_eq!(back.request.assigned_to, None);
+    assert!(
+        store
+            .assign_case(uuid::Uuid::nil(), Some("karima"), &actor())
+            .await
+            .is_err(),
+        "no such case"
+    );
 }
 
 async fn flow_statistics_count_arrivals(store: &dyn Store) {

@@ -258,6 +258,14 @@ pub trait Store: Send + Sync + 'static {
     /// Erases every registration recorded before `cutoff` (a retention period's end), with
     /// the same effects as [`Store::purge_person`]. Returns how many.
     async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Assigns a case to one caseworker, or gives it back to the site's caseworkers (`None`),
+    /// with a history entry when it changes.
+    async fn assign_case(
+        &self,
+        id: Uuid,
+        caseworker: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError>;
     /// Erases the tracing cases that ended (reunified, or closed without result) before
     /// `cutoff`, by the date of their last step, with their candidates, history, reunification
     /// steps, links and PFIF records: a retention period for what requesters told. Open cases

@@ -255,3 +255,9 @@ error-unauthenticated = Please sign in again.
 error-forbidden = Your role does not allow this.
 error-too-many-attempts = Too many attempts. Wait a few minutes and try again.
 error-internal = Something went wrong on the server. Nothing was saved; try again, and tell your information manager if it happens again.
+
+## Case assignment
+assigned-to = Assigned to
+assigned-to-site = the site's caseworkers
+take-case = Take this case
+give-back = Give back to the site

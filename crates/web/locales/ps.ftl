@@ -255,3 +255,9 @@ error-unauthenticated = مهرباني وکړئ بیا ننوځئ.
 error-forbidden = ستاسو رول د دې کار اجازه نه ورکوي.
 error-too-many-attempts = ډېرې هڅې وشوې. څو دقیقې صبر وکړئ او بیا هڅه وکړئ.
 error-internal = په سرور کې ستونزه پېښه شوه. هېڅ شی خوندي نه شو؛ بیا هڅه وکړئ، او که بیا پېښه شوه خپل د معلوماتو مسؤل ته ووایاست.
+
+## Case assignment
+assigned-to = سپارل شوی
+assigned-to-site = د دې ځای قضیه کاران
+take-case = دا دوسیه واخلئ
+give-back = د ځای قضیه کارانو ته یې وسپارئ

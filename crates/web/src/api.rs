@@ -47,6 +47,7 @@ use crate::matching::{IndexError, IndexStatus};
         crate::cases::decide_candidate,
         crate::cases::move_case,
         crate::cases::record_step,
+        crate::cases::assign_case,
         crate::cases::import_pfif,
         crate::cases::export_pfif
     ),

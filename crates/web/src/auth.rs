@@ -145,6 +145,12 @@ pub static RULES: &[Rule] = &[
     ),
     rule(
         Method::POST,
+        "/api/v1/tracing/requests/{id}/assignee",
+        Permission::Trace,
+        Some("assign_tracing_case"),
+    ),
+    rule(
+        Method::POST,
         "/api/v1/pfif",
         Permission::Trace,
         Some("import_pfif"),
@@ -228,6 +234,12 @@ pub static RULES: &[Rule] = &[
         "/tracing/{id}/steps",
         Permission::Trace,
         Some("record_reunification_step"),
+    ),
+    rule(
+        Method::POST,
+        "/tracing/{id}/assignee",
+        Permission::Trace,
+        Some("assign_tracing_case"),
     ),
     rule(
         Method::GET,

@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tracing/requests/{id}/status", post(move_case))
         .route("/tracing/requests/{id}/steps", post(record_step))
+        .route("/tracing/requests/{id}/assignee", post(assign_case))
         .route("/pfif", post(import_pfif).get(export_pfif))
 }
 
@@ -519,6 +520,53 @@ async fn record_step(
     Ok(Json(
         s.store
             .record_reunification_step(uuid, &step, &actor(&caller))
+            .await?,
+    ))
+}
+
+/// Who a case is assigned to: a caseworker's username, or none to give it back to the site's
+/// caseworkers.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    pub caseworker: Option<String>,
+}
+
+/// Assigns a case to one caseworker (new candidates then wait in that caseworker's queue), or
+/// gives it back to the site's caseworkers. The caseworker must be a caseworker account of the
+/// case's site.
+#[utoipa::path(post, path = "/api/v1/tracing/requests/{id}/assignee", params(("id" = String, Path, description = "tracing request id")), request_body = Assignment, responses((status = 200, body = TracingCase), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn assign_case(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    payload: Result<Json<Assignment>, JsonRejection>,
+) -> Result<Json<TracingCase>, ApiError> {
+    let uuid = request_id(&id)?;
+    let case = case_in_scope(&s, &caller, uuid).await?;
+    let assignment = json(payload)?;
+    let caseworker = assignment
+        .caseworker
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if let Some(name) = caseworker {
+        let account = s.store.user(name).await?;
+        let fits = account.is_some_and(|a| {
+            a.role == peywand_access::Role::Caseworker
+                && (case.request.draft.site_code.is_none()
+                    || a.site_code.is_none()
+                    || a.site_code == case.request.draft.site_code)
+        });
+        if !fits {
+            return Err(ApiError::Invalid(format!(
+                "{name:?} is not a caseworker of this case's site"
+            )));
+        }
+    }
+    Ok(Json(
+        s.store
+            .assign_case(uuid, caseworker, &actor(&caller))
             .await?,
     ))
 }

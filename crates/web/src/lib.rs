@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tracing/{id}", axum::routing::get(tracing_pages::view_case))
         .route("/tracing/{id}/candidates/{record_id}", axum::routing::post(tracing_pages::decide))
         .route("/tracing/{id}/steps", axum::routing::post(tracing_pages::step))
+        .route("/tracing/{id}/assignee", axum::routing::post(tracing_pages::assign))
         .route("/persons/{record_id}", axum::routing::get(identity_pages::person))
         .route("/review", axum::routing::get(identity_pages::review).post(identity_pages::decide))
         .route("/dashboard", axum::routing::get(dashboard::page))

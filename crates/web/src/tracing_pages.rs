@@ -43,6 +43,7 @@ struct QueueRow {
     requester: String,
     status: String,
     opened: String,
+    assigned: String,
 }
 
 #[derive(Template)]
@@ -94,6 +95,10 @@ pub async fn queue(
             requester: r.draft.requester_name.clone(),
             status: t.code("status", r.status.code()),
             opened: t.date(r.created_at.date_naive()),
+            assigned: r
+                .assigned_to
+                .clone()
+                .unwrap_or_else(|| t.get("assigned-to-site")),
         })
         .collect();
     render(&QueuePage {
@@ -197,6 +202,9 @@ struct CasePage {
     today: String,
     steps: Vec<String>,
     events: Vec<String>,
+    assigned: String,
+    /// Whether the case is the signed-in caseworker's own (then they may give it back).
+    mine: bool,
 }
 
 fn case_id(id: &str) -> Result<Uuid, ApiError> {
@@ -334,6 +342,11 @@ async fn case_page(
         today: chrono::Utc::now().date_naive().to_string(),
         steps,
         events,
+        assigned: r
+            .assigned_to
+            .clone()
+            .unwrap_or_else(|| t.get("assigned-to-site")),
+        mine: r.assigned_to.as_deref() == Some(caller.username.as_str()),
         c: Chrome::new(t, Some(caller), uri),
     })
 }
@@ -372,6 +385,35 @@ async fn after(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    /// "take" to take the case; anything else gives it back to the site's caseworkers.
+    #[serde(default)]
+    assign: String,
+}
+
+/// A caseworker takes a case, or gives it back to the site's caseworkers. Assigning it to
+/// someone else is done through the API.
+pub async fn assign(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let id = case_id(&id)?;
+    crate::cases::case_in_scope(&s, &caller, id).await?;
+    let who = (f.assign == "take").then_some(caller.username.as_str());
+    let result = s
+        .store
+        .assign_case(id, who, &actor(&caller))
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from);
+    after(&s, &caller, t, &uri, id, result).await
 }
 
 pub async fn decide(

@@ -1548,4 +1548,53 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
         (s, case["request"]["status"].as_str()),
         (StatusCode::OK, Some("open"))
     );
+
+    // The case is assigned to one caseworker of its site, and given back.
+    user_with_token(
+        &app.store,
+        "nasrin",
+        peywand_access::Role::Registrar,
+        Some("torkham"),
+        "a registrar's passphrase",
+    )
+    .await;
+    let assign = |who: Value| {
+        send(
+            "POST",
+            format!("/api/v1/tracing/requests/{id}/assignee"),
+            Some(json!({ "caseworker": who })),
+            &torkham,
+        )
+    };
+    let (s, case) = assign(json!("karima")).await;
+    assert_eq!(
+        (s, case["request"]["assigned_to"].as_str()),
+        (StatusCode::OK, Some("karima")),
+        "{case}"
+    );
+    let (_, queue) = send("GET", "/api/v1/tracing/requests".into(), None, &torkham).await;
+    assert_eq!(queue["items"][0]["assigned_to"], "karima", "{queue}");
+    for not_a_caseworker_here in ["nasrin", "zmarai", "nobody"] {
+        let (s, body) = assign(json!(not_a_caseworker_here)).await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{not_a_caseworker_here}: {body}"
+        );
+    }
+    let (s, _) = send(
+        "POST",
+        format!("/api/v1/tracing/requests/{id}/assignee"),
+        Some(json!({ "caseworker": "zmarai" })),
+        &elsewhere,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "another site's case cannot be taken"
+    );
+    let (s, case) = assign(Value::Null).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(case["request"]["assigned_to"].is_null(), "{case}");
 }
