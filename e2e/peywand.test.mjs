@@ -188,6 +188,11 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   await page.getByRole("button", { name: "Take this case" }).click();
   await page.waitForLoadState("networkidle");
   assert.match(await page.locator("dl.facts").innerText(), /Assigned to\s+karima/);
+  const caseUrl = page.url();
+  await page.goto(`${base}/tracing?show=mine`);
+  assert.equal(await page.locator("tbody tr").count(), 1, "her own queue holds the case she took");
+  await page.goto(caseUrl);
+  await review.waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "tracing-side-by-side.png"), fullPage: true });
   await review.locator("select[name=status]").selectOption("confirmed");
   await review.locator("input[name=reason]").fill("the mother recognised him");

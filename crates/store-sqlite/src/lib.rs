@@ -1208,16 +1208,19 @@ impl Store for SqliteStore {
         &self,
         status: Option<CaseStatus>,
         site_code: Option<&str>,
+        assigned_to: Option<&str>,
         page: Page,
     ) -> Result<Paged<TracingRequest>, StoreError> {
         let code = status.map(CaseStatus::code);
         let total: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM tracing_requests WHERE (?1 IS NULL OR status = ?1) \
              AND (?2 IS NULL OR json_extract(draft, '$.site_code') IS NULL \
-                  OR json_extract(draft, '$.site_code') = ?2)",
+                  OR json_extract(draft, '$.site_code') = ?2) \
+             AND (?3 IS NULL OR assigned_to = ?3)",
         )
         .bind(code)
         .bind(site_code)
+        .bind(assigned_to)
         .fetch_one(&self.pool)
         .await
         .map_err(db("count requests"))?;
@@ -1226,10 +1229,12 @@ impl Store for SqliteStore {
              WHERE (?1 IS NULL OR status = ?1) \
                AND (?2 IS NULL OR json_extract(draft, '$.site_code') IS NULL \
                   OR json_extract(draft, '$.site_code') = ?2) \
-             ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ?3 OFFSET ?4",
+               AND (?3 IS NULL OR assigned_to = ?3) \
+             ORDER BY CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, created_at LIMIT ?4 OFFSET ?5",
         )
         .bind(code)
         .bind(site_code)
+        .bind(assigned_to)
         .bind(page.limit as i64)
         .bind(page.offset as i64)
         .fetch_all(&self.pool)

@@ -168,7 +168,7 @@ async fn ended_cases_are_erased_open_ones_kept(store: &dyn Store) {
         .expect("assign again");
     assert_eq!(again.events.len(), case.events.len(), "no change, no entry");
     let queue = store
-        .tracing_requests(None, None, crate::Page::new(0, 100))
+        .tracing_requests(None, None, None, crate::Page::new(0, 100))
         .await
         .expect("queue");
     let listed = queue
@@ -177,6 +177,15 @@ async fn ended_cases_are_erased_open_ones_kept(store: &dyn Store) {
         .find(|r| r.id == open.id)
         .expect("listed");
     assert_eq!(listed.assigned_to.as_deref(), Some("karima"));
+    let hers = store
+        .tracing_requests(None, None, Some("karima"), crate::Page::new(0, 100))
+        .await
+        .expect("her queue");
+    assert_eq!(
+        hers.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [open.id],
+        "a caseworker's own queue holds the cases assigned to her"
+    );
     let back = store
         .assign_case(open.id, None, &actor())
         .await
@@ -414,7 +423,7 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
         (Priority::Normal, Priority::Urgent)
     );
     let queue = store
-        .tracing_requests(Some(CaseStatus::Open), None, Page::new(0, 10))
+        .tracing_requests(Some(CaseStatus::Open), None, None, Page::new(0, 10))
         .await
         .expect("queue");
     assert_eq!(queue.items[0].id, child.id, "a separated child comes first");
@@ -423,6 +432,7 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
         .tracing_requests(
             Some(CaseStatus::Open),
             Some("spin_boldak"),
+            None,
             Page::new(0, 10),
         )
         .await
@@ -445,6 +455,7 @@ async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {
         .tracing_requests(
             Some(CaseStatus::Open),
             Some("spin_boldak"),
+            None,
             Page::new(0, 10),
         )
         .await

@@ -281,11 +281,13 @@ pub trait Store: Send + Sync + 'static {
     /// A case: the request, its candidates (best first) and its history (oldest first).
     async fn tracing_case(&self, id: Uuid) -> Result<Option<TracingCase>, StoreError>;
     /// Requests, urgent first, then oldest first; of one status if given; of one site if given,
-    /// with the requests that belong to no site (received from another system) shared by all.
+    /// with the requests that belong to no site (received from another system) shared by all;
+    /// assigned to one caseworker if given.
     async fn tracing_requests(
         &self,
         status: Option<CaseStatus>,
         site_code: Option<&str>,
+        assigned_to: Option<&str>,
         page: Page,
     ) -> Result<Paged<TracingRequest>, StoreError>;
     /// Offers registrations found for a request. A registration already offered keeps its

@@ -261,3 +261,5 @@ assigned-to = Assigned to
 assigned-to-site = the site's caseworkers
 take-case = Take this case
 give-back = Give back to the site
+assigned-anyone = anyone
+assigned-me = me

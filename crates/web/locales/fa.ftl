@@ -261,3 +261,5 @@ assigned-to = سپرده به
 assigned-to-site = مددکاران این محل
 take-case = این پرونده را بگیرید
 give-back = به مددکاران محل بسپارید
+assigned-anyone = هر کس
+assigned-me = من

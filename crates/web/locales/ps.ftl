@@ -261,3 +261,5 @@ assigned-to = سپارل شوی
 assigned-to-site = د دې ځای قضیه کاران
 take-case = دا دوسیه واخلئ
 give-back = د ځای قضیه کارانو ته یې وسپارئ
+assigned-anyone = هر څوک
+assigned-me = زه

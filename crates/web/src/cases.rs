@@ -303,7 +303,12 @@ async fn active_requests(s: &AppState) -> Result<Vec<TracingRequest>, peywand_st
         loop {
             let page = s
                 .store
-                .tracing_requests(Some(status), None, peywand_store::Page::new(offset, 500))
+                .tracing_requests(
+                    Some(status),
+                    None,
+                    None,
+                    peywand_store::Page::new(offset, 500),
+                )
                 .await?;
             let n = page.items.len() as u64;
             active.extend(page.items);
@@ -380,6 +385,9 @@ pub(crate) async fn open_case(
 pub struct CaseQuery {
     /// open, candidates_found, match_confirmed, reunified or closed_without_result.
     pub status: Option<String>,
+    /// Only the cases assigned to this caseworker (a username).
+    #[param(max_length = 200)]
+    pub assigned_to: Option<String>,
     #[param(minimum = 0, maximum = 1_000_000_000)]
     pub offset: Option<u64>,
     #[param(minimum = 1, maximum = 1_000_000_000)]
@@ -411,7 +419,12 @@ async fn list_requests(
     };
     let page = s
         .store
-        .tracing_requests(status, caller.site_scope(), page_of(q.offset, q.limit)?)
+        .tracing_requests(
+            status,
+            caller.site_scope(),
+            q.assigned_to.as_deref().filter(|a| !a.is_empty()),
+            page_of(q.offset, q.limit)?,
+        )
         .await?;
     Ok(Json(RequestPage {
         items: page.items,

@@ -51,6 +51,7 @@ struct QueueRow {
 struct QueuePage {
     c: Chrome,
     rows: Vec<QueueRow>,
+    mine: bool,
     status: String,
     statuses: Vec<(&'static str, String)>,
 }
@@ -58,6 +59,9 @@ struct QueuePage {
 #[derive(Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
+    /// "mine": only the cases assigned to the signed-in caseworker.
+    #[serde(default)]
+    show: Option<String>,
 }
 
 pub async fn queue(
@@ -68,6 +72,7 @@ pub async fn queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Html<String>, PageError> {
     let status = q.status.as_deref().and_then(CaseStatus::from_code);
+    let mine = q.show.as_deref() == Some("mine");
     let wanted: Vec<CaseStatus> = match status {
         Some(s) => vec![s],
         None => CaseStatus::ALL
@@ -80,7 +85,12 @@ pub async fn queue(
     for st in wanted {
         let page = s
             .store
-            .tracing_requests(Some(st), caller.site_scope(), Page::new(0, QUEUE_SHOWN))
+            .tracing_requests(
+                Some(st),
+                caller.site_scope(),
+                mine.then_some(caller.username.as_str()),
+                Page::new(0, QUEUE_SHOWN),
+            )
             .await?;
         requests.extend(page.items);
     }
@@ -103,6 +113,7 @@ pub async fn queue(
         .collect();
     render(&QueuePage {
         rows,
+        mine,
         status: q.status.unwrap_or_default(),
         statuses: labelled(&t, "status", CaseStatus::ALL, CaseStatus::code),
         c: Chrome::new(t, Some(&caller), &uri),

@@ -1574,6 +1574,16 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     );
     let (_, queue) = send("GET", "/api/v1/tracing/requests".into(), None, &torkham).await;
     assert_eq!(queue["items"][0]["assigned_to"], "karima", "{queue}");
+    for (who, total) in [("karima", 1), ("someone-else", 0)] {
+        let (_, queue) = send(
+            "GET",
+            format!("/api/v1/tracing/requests?assigned_to={who}"),
+            None,
+            &torkham,
+        )
+        .await;
+        assert_eq!(queue["total"], total, "{who}: {queue}");
+    }
     for not_a_caseworker_here in ["nasrin", "zmarai", "nobody"] {
         let (s, body) = assign(json!(not_a_caseworker_here)).await;
         assert_eq!(
