@@ -417,6 +417,14 @@ async fn list_requests(
                 .ok_or_else(|| ApiError::Invalid(format!("{v:?} is not a case status")))?,
         ),
     };
+    if q.assigned_to
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > 200)
+    {
+        return Err(ApiError::Invalid(
+            "assigned_to is a username of at most 200 characters".into(),
+        ));
+    }
     let page = s
         .store
         .tracing_requests(

@@ -1584,6 +1584,18 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
         .await;
         assert_eq!(queue["total"], total, "{who}: {queue}");
     }
+    let (s, _) = send(
+        "GET",
+        format!("/api/v1/tracing/requests?assigned_to={}", "x".repeat(201)),
+        None,
+        &torkham,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an overlong username is refused"
+    );
     for not_a_caseworker_here in ["nasrin", "zmarai", "nobody"] {
         let (s, body) = assign(json!(not_a_caseworker_here)).await;
         assert_eq!(
