@@ -102,8 +102,7 @@ pub fn known_birth_date(raw_birth_date: &str) -> Option<NaiveDate> {
     if raw_birth_date.trim().is_empty() {
         return None;
     }
-    let b = date::parse_birth_date(raw_birth_date).ok()?;
-    b.date.filter(|_| !b.defaulted)
+    date::parse_birth_date(raw_birth_date).ok()?.known_date()
 }
 
 /// A value that could not be interpreted: kept raw, not used for matching.
@@ -175,7 +174,7 @@ impl RawRegistration {
                 Ok(b) => {
                     d.birth_year_min = Some(b.year_min);
                     d.birth_year_max = Some(b.year_max);
-                    d.birth_date = known_birth_date(&self.birth_date);
+                    d.birth_date = b.known_date();
                 }
                 Err(e) => warn(
                     "birth_date",

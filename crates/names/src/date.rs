@@ -42,6 +42,11 @@ impl BirthEstimate {
     pub fn overlaps(&self, other: &BirthEstimate, slack: i32) -> bool {
         self.year_min - slack <= other.year_max && other.year_min - slack <= self.year_max
     }
+    /// The full date of birth, unless only a year or a month was typed, or the default day
+    /// clerks type when the day is unknown.
+    pub fn known_date(&self) -> Option<NaiveDate> {
+        self.date.filter(|_| !self.defaulted)
+    }
     /// Years between the two intervals (0 when they overlap).
     pub fn gap(&self, other: &BirthEstimate) -> i32 {
         (self.year_min - other.year_max)
