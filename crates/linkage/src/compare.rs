@@ -47,6 +47,8 @@ pub const MISSING: u8 = 0;
 /// The birth-year levels of overlapping birth years, and of one full date of birth.
 pub const SAME_YEARS: u8 = 1;
 pub const SAME_DATE: u8 = 6;
+/// The name level of plainly different names.
+pub const DIFFERENT_NAME: u8 = 5;
 /// The name level of two names in one script a single slip of the keyboard apart.
 pub const TYPO: u8 = 6;
 /// The document level of numbers a typo or two apart.
@@ -200,7 +202,7 @@ fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
             s if s >= 0.75 => 3,
             _ if one_letter_apart(&na.name.folded, &nb.name.folded) => TYPO,
             s if s >= 0.55 => 4,
-            _ => 5,
+            _ => DIFFERENT_NAME,
         };
         *entry = (key, level);
         level

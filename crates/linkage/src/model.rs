@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare, same_years,
+    DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare,
+    same_years,
 };
 use crate::dataset::{Dataset, NameField, Rec};
 
@@ -29,8 +30,6 @@ const M_FLOOR: f64 = 0.005;
 const MAX_FREQUENCY_BONUS: f64 = 8.0;
 /// The most household context may add, in bits: it supports a match, it cannot make one.
 const MAX_HOUSEHOLD_BITS: f64 = 8.0;
-/// The given-name level of plainly different names.
-const DIFFERENT_NAME: u8 = 5;
 
 /// A trained model, stored with the identities it produced and used by explain and search.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

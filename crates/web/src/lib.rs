@@ -66,38 +66,42 @@ impl AppState {
             loop {
                 every_hour.tick().await;
                 let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-                match state.store.purge_registered_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        let event = peywand_access::audit::AuditEvent::now(
-                            "retention",
-                            "purge_expired",
-                            "",
-                        )
-                        .purpose(&format!("{n} registrations older than {days} days"))
-                        .origin("server");
-                        auth::audit_or_log(&state, &event).await;
-                        tracing::info!(erased = n, "expired registrations erased");
-                        state.matching.reload(Arc::clone(&state.store));
-                    }
-                    Err(e) => tracing::error!(error = %e, "erasing expired registrations failed"),
+                let erased = state.store.purge_registered_before(cutoff).await;
+                let what = format!("registrations older than {days} days");
+                if state.audit_retention("purge_expired", &what, erased).await {
+                    state.matching.reload(Arc::clone(&state.store));
                 }
                 // What requesters told about cases that ended is kept no longer; open cases
                 // stay, a family may still be looking.
-                match state.store.purge_cases_ended_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        let event =
-                            peywand_access::audit::AuditEvent::now("retention", "purge_cases", "")
-                                .purpose(&format!("{n} tracing cases ended over {days} days ago"))
-                                .origin("server");
-                        auth::audit_or_log(&state, &event).await;
-                        tracing::info!(erased = n, "ended tracing cases erased");
-                    }
-                    Err(e) => tracing::error!(error = %e, "erasing ended tracing cases failed"),
-                }
+                let erased = state.store.purge_cases_ended_before(cutoff).await;
+                let what = format!("tracing cases ended over {days} days ago");
+                state.audit_retention("purge_cases", &what, erased).await;
             }
         });
+    }
+
+    /// Audits and logs what one retention erasure did; whether it erased anything.
+    async fn audit_retention(
+        &self,
+        action: &str,
+        what: &str,
+        erased: Result<u64, peywand_store::StoreError>,
+    ) -> bool {
+        match erased {
+            Ok(0) => false,
+            Ok(n) => {
+                let event = peywand_access::audit::AuditEvent::now("retention", action, "")
+                    .purpose(&format!("{n} {what}"))
+                    .origin("server");
+                auth::audit_or_log(self, &event).await;
+                tracing::info!(erased = n, what, "retention erased");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, what, "retention erasure failed");
+                false
+            }
+        }
     }
 }
 

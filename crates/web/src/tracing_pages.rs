@@ -105,10 +105,7 @@ pub async fn queue(
             requester: r.draft.requester_name.clone(),
             status: t.code("status", r.status.code()),
             opened: t.date(r.created_at.date_naive()),
-            assigned: r
-                .assigned_to
-                .clone()
-                .unwrap_or_else(|| t.get("assigned-to-site")),
+            assigned: assignee(&t, r),
         })
         .collect();
     render(&QueuePage {
@@ -216,6 +213,13 @@ struct CasePage {
     assigned: String,
     /// Whether the case is the signed-in caseworker's own (then they may give it back).
     mine: bool,
+}
+
+/// Whose a case is: its caseworker, or the site's caseworkers.
+fn assignee(t: &Tr, r: &TracingRequest) -> String {
+    r.assigned_to
+        .clone()
+        .unwrap_or_else(|| t.get("assigned-to-site"))
 }
 
 fn case_id(id: &str) -> Result<Uuid, ApiError> {
@@ -353,10 +357,7 @@ async fn case_page(
         today: chrono::Utc::now().date_naive().to_string(),
         steps,
         events,
-        assigned: r
-            .assigned_to
-            .clone()
-            .unwrap_or_else(|| t.get("assigned-to-site")),
+        assigned: assignee(&t, r),
         mine: r.assigned_to.as_deref() == Some(caller.username.as_str()),
         c: Chrome::new(t, Some(caller), uri),
     })
