@@ -822,22 +822,36 @@ impl Store for SqliteStore {
     }
 
     async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
-        let mut stream = sqlx::query(
-            "SELECT record_id, hex(household_id) AS household, given_name, father_name, grandfather_name, \
-             family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code, \
-             last_residence_code, document_type, document_number, phone_e164 \
-             FROM persons ORDER BY rowid",
-        )
-        .fetch(&self.pool);
+        // A page of rows at a time, as one JSON array SQLite builds: handing a million rows
+        // over one by one from the database's thread costs several times reading them.
+        let mut after = 0i64;
         let mut n = 0;
-        while let Some(row) = stream.try_next().await.map_err(db("read for matching"))? {
-            let r = match_record_from_row(&row).map_err(db("decode for matching"))?;
-            if sink.send(r).await.is_err() {
-                break;
+        loop {
+            let page: String = sqlx::query_scalar(
+                "SELECT json_group_array(json_array(row, record_id, hex(household_id), \
+                 given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
+                 birth_year_max, raw_birth_date, province_code, last_residence_code, \
+                 document_type, document_number, phone_e164)) \
+                 FROM (SELECT rowid AS row, * FROM persons WHERE rowid > ? ORDER BY rowid LIMIT ?)",
+            )
+            .bind(after)
+            .bind(MATCH_PAGE)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("read for matching"))?;
+            let rows: Vec<MatchRow> = serde_json::from_str(&page)
+                .map_err(|e| StoreError::db("decode for matching", e))?;
+            let Some(last) = rows.iter().map(|r| r.rowid).max() else {
+                return Ok(n);
+            };
+            after = last;
+            for row in rows {
+                if sink.send(row.into_match_record()).await.is_err() {
+                    return Ok(n);
+                }
+                n += 1;
             }
-            n += 1;
         }
-        Ok(n)
     }
 
     async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError> {
@@ -1896,28 +1910,54 @@ impl Store for SqliteStore {
 /// Rows per multi-row INSERT of identities and review pairs.
 const LINK_BATCH: usize = 5_000;
 
-fn match_record_from_row(row: &SqliteRow) -> Result<MatchRecord, sqlx::Error> {
-    let o = |c: &str| row.try_get::<Option<String>, _>(c);
-    let document = match (o("document_type")?, o("document_number")?) {
-        (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
-        _ => None,
-    };
-    Ok(MatchRecord {
-        record_id: row.try_get("record_id")?,
-        household: row.try_get("household")?,
-        given_name: o("given_name")?,
-        father_name: o("father_name")?,
-        grandfather_name: o("grandfather_name")?,
-        family_name: o("family_name")?,
-        sex: opt_code(row, "sex", Sex::from_code)?,
-        birth_year_min: row.try_get("birth_year_min")?,
-        birth_year_max: row.try_get("birth_year_max")?,
-        birth_date: known_birth_date(&row.try_get::<String, _>("raw_birth_date")?),
-        province_code: o("province_code")?,
-        residence_code: o("last_residence_code")?,
-        document,
-        phone_e164: o("phone_e164")?,
-    })
+/// Registrations read for matching at a time.
+const MATCH_PAGE: i64 = 50_000;
+
+/// A registration's matching fields as [`SqliteStore::match_records`] pages them, in column
+/// order.
+#[derive(serde::Deserialize)]
+struct MatchRow {
+    rowid: i64,
+    record_id: String,
+    household: String,
+    given_name: Option<String>,
+    father_name: Option<String>,
+    grandfather_name: Option<String>,
+    family_name: Option<String>,
+    sex: Option<String>,
+    birth_year_min: Option<i32>,
+    birth_year_max: Option<i32>,
+    raw_birth_date: String,
+    province_code: Option<String>,
+    last_residence_code: Option<String>,
+    document_type: Option<String>,
+    document_number: Option<String>,
+    phone_e164: Option<String>,
+}
+
+impl MatchRow {
+    fn into_match_record(self) -> MatchRecord {
+        let document = match (self.document_type, self.document_number) {
+            (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
+            _ => None,
+        };
+        MatchRecord {
+            record_id: self.record_id,
+            household: self.household,
+            given_name: self.given_name,
+            father_name: self.father_name,
+            grandfather_name: self.grandfather_name,
+            family_name: self.family_name,
+            sex: self.sex.as_deref().and_then(Sex::from_code),
+            birth_year_min: self.birth_year_min,
+            birth_year_max: self.birth_year_max,
+            birth_date: known_birth_date(&self.raw_birth_date),
+            province_code: self.province_code,
+            residence_code: self.last_residence_code,
+            document,
+            phone_e164: self.phone_e164,
+        }
+    }
 }
 
 async fn insert_batch(
