@@ -50,7 +50,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     })
     .await?;
     let matched = started.elapsed();
-    let identities: Vec<(String, String)> = result
+    let mut identities: Vec<(String, String)> = result
         .identity
         .iter()
         .enumerate()
@@ -61,6 +61,8 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
             )
         })
         .collect();
+    // In record order: the store's index takes them in order, and the CSV reads in order.
+    identities.sort_unstable();
     if let (Some(file), Some(path)) = (out_file, out) {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         writeln!(w, "record_id,cluster_id")?;

@@ -176,37 +176,50 @@ fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
     if a == b {
         return 1;
     }
-    let (na, nb) = (ds.name_info(a), ds.name_info(b));
-    if na.code == nb.code {
+    if ds.name_code(a) == ds.name_code(b) {
         return 1;
     }
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    let key = NamePair {
-        generation: ds.generation,
-        lo,
-        hi,
-    };
     // The same two names meet again and again among a million records' candidate pairs; a
     // small direct-mapped cache per thread spares most of the similarity computations.
-    let slot = ((u64::from(lo) << 32 | u64::from(hi)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        >> (64 - CACHE_BITS)) as usize;
     LEVELS.with_borrow_mut(|cache| {
-        let cache = cache.get_or_insert_with(|| vec![(NamePair::default(), 0); 1 << CACHE_BITS]);
-        let entry = &mut cache[slot];
-        if entry.0 == key {
-            return entry.1;
+        if cache.generation != ds.generation {
+            cache.generation = ds.generation;
+            cache.names.clear();
+            cache.names.resize(1 << CACHE_BITS, 0);
         }
-        let level = match similarity(&na.name, &nb.name) {
-            s if s >= 0.999 => 1,
-            s if s >= 0.9 => 2,
-            s if s >= 0.75 => 3,
-            _ if one_letter_apart(&na.name.folded, &nb.name.folded) => TYPO,
-            s if s >= 0.55 => 4,
-            _ => DIFFERENT_NAME,
-        };
-        *entry = (key, level);
-        level
+        cached(&mut cache.names, a, b, || {
+            let (na, nb) = (&ds.name_info(a).name, &ds.name_info(b).name);
+            match similarity(na, nb) {
+                s if s >= 0.999 => 1,
+                s if s >= 0.9 => 2,
+                s if s >= 0.75 => 3,
+                _ if one_letter_apart(&na.folded, &nb.folded) => TYPO,
+                s if s >= 0.55 => 4,
+                _ => DIFFERENT_NAME,
+            }
+        })
     })
+}
+
+/// A level from a cache keyed by two ids, or computed and kept.
+fn cached(table: &mut [u64], a: u32, b: u32, compute: impl FnOnce() -> u8) -> u8 {
+    if a == b {
+        return compute();
+    }
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    let pair = u64::from(lo) << 32 | u64::from(hi);
+    // An entry is both ids and the level in one word, so that the cache stays small.
+    let cacheable = hi < 1 << 29;
+    let key = pair << 3;
+    let slot = (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS)) as usize;
+    if cacheable && table[slot] & !7 == key {
+        return (table[slot] & 7) as u8;
+    }
+    let level = compute();
+    if cacheable {
+        table[slot] = key | u64::from(level);
+    }
+    level
 }
 
 /// Whether two names typed in one script differ by one slip of the keyboard: a letter
@@ -258,17 +271,18 @@ fn one_letter_apart(a: &str, b: &str) -> bool {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct NamePair {
+/// The name levels one thread found, for one dataset generation. Each entry is
+/// `(lo << 32 | hi) << 3 | level` by a hash of the pair; 0 is empty (no level is 0).
+#[derive(Default)]
+struct LevelCache {
     generation: u32,
-    lo: u32,
-    hi: u32,
+    names: Vec<u64>,
 }
 
-const CACHE_BITS: u32 = 16;
+const CACHE_BITS: u32 = 18;
 
 thread_local! {
-    static LEVELS: std::cell::RefCell<Option<Vec<(NamePair, u8)>>> = const { std::cell::RefCell::new(None) };
+    static LEVELS: std::cell::RefCell<LevelCache> = std::cell::RefCell::new(LevelCache::default());
 }
 
 fn birth_level(a: &Rec, b: &Rec) -> u8 {
@@ -396,9 +410,9 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
         if levels[f] < WEAK || (other == NameField::Father && !(same_years(birth) || birth == 2)) {
             continue;
         }
-        let x = name_level(ds, a.name(given), b.name(other));
-        let y = name_level(ds, a.name(other), b.name(given));
-        if (1..=VARIANT).contains(&x) && (1..=VARIANT).contains(&y) {
+        // The second crossing is compared only if the first agrees: most do not.
+        let agree = |x: Option<u32>, y: Option<u32>| (1..=VARIANT).contains(&name_level(ds, x, y));
+        if agree(a.name(given), b.name(other)) && agree(a.name(other), b.name(given)) {
             levels[0] = VARIANT;
             levels[f] = VARIANT;
             return;

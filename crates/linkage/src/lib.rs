@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 
 use peywand_domain::{LinkDecision, MatchRecord, ScoredPair};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 pub use blocking::BlockingStats;
@@ -34,6 +35,9 @@ pub use model::{Contribution, Explanation, Model};
 
 use compare::{MISSING, Pattern, compare, household_level};
 use dataset::Rec;
+
+/// Where the household level sits in a [`Pattern`].
+const HOUSEHOLD: usize = Field::Household as usize;
 
 /// What a run may be tuned by; the defaults are what Peywand ships with.
 #[derive(Debug, Clone, Copy)]
@@ -133,15 +137,24 @@ impl Decisions {
 }
 
 /// How many linked pairs join each pair of households, for household context.
-struct HouseholdLinks(HashMap<(u32, u32), u32>);
+struct HouseholdLinks {
+    links: FxHashMap<(u32, u32), u32>,
+    /// Each record's household, with [`WITH_OTHERS`] set when it has other members: a
+    /// hundred million pairs look theirs up, in four bytes a record instead of the records.
+    of_record: Vec<u32>,
+}
+
+const WITH_OTHERS: u32 = 1 << 31;
 
 impl HouseholdLinks {
-    fn level(&self, ds: &Dataset, a: &Rec, b: &Rec, linked: bool) -> u8 {
-        let (ha, hb) = (a.household, b.household);
-        let others = ds.household_members[ha as usize].len() > 1
-            && ds.household_members[hb as usize].len() > 1;
-        let count = self.0.get(&ordered(ha, hb)).copied().unwrap_or(0);
-        household_level(others, count - u32::from(linked && count > 0))
+    fn level(&self, a: u32, b: u32, linked: bool) -> u8 {
+        let (ha, hb) = (self.of_record[a as usize], self.of_record[b as usize]);
+        if ha & hb & WITH_OTHERS == 0 {
+            return household_level(false, 0);
+        }
+        let key = ordered(ha & !WITH_OTHERS, hb & !WITH_OTHERS);
+        let count = self.links.get(&key).copied().unwrap_or(0);
+        household_level(true, count - u32::from(linked && count > 0))
     }
 }
 
@@ -171,19 +184,20 @@ impl cluster::MergeRule for Scored<'_> {
         let first = self.scorer.probability(self.ds, ra, rb, p);
         let level = self
             .households
-            .level(self.ds, ra, rb, first >= self.link_threshold);
-        self.scorer.probability(self.ds, ra, rb, p.with(9, level))
+            .level(key.0, key.1, first >= self.link_threshold);
+        self.scorer
+            .probability(self.ds, ra, rb, p.with(HOUSEHOLD, level))
     }
 }
 
-fn pattern_counts(patterns: &[Pattern]) -> HashMap<Pattern, u64> {
+fn pattern_counts(patterns: &[Pattern]) -> FxHashMap<Pattern, u64> {
     patterns
         .par_iter()
-        .fold(HashMap::new, |mut m: HashMap<Pattern, u64>, &p| {
+        .fold(FxHashMap::default, |mut m: FxHashMap<Pattern, u64>, &p| {
             *m.entry(p).or_default() += 1;
             m
         })
-        .reduce(HashMap::new, |mut a, b| {
+        .reduce(FxHashMap::default, |mut a, b| {
             for (k, v) in b {
                 *a.entry(k).or_default() += v;
             }
@@ -192,15 +206,30 @@ fn pattern_counts(patterns: &[Pattern]) -> HashMap<Pattern, u64> {
 }
 
 /// How many pairs at or above the link threshold join each pair of households.
-fn household_links(ds: &Dataset, pairs: &[(u32, u32)], linked: &[bool]) -> HouseholdLinks {
-    let mut links: HashMap<(u32, u32), u32> = HashMap::new();
-    for (&(a, b), &is_linked) in pairs.iter().zip(linked) {
+fn household_links(
+    ds: &Dataset,
+    pairs: &[(u32, u32)],
+    linked: impl Iterator<Item = bool>,
+) -> HouseholdLinks {
+    let of_record: Vec<u32> = ds
+        .recs
+        .iter()
+        .map(|r| {
+            let others = ds.household_members[r.household as usize].len() > 1;
+            r.household | if others { WITH_OTHERS } else { 0 }
+        })
+        .collect();
+    let mut links: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    for (&(a, b), is_linked) in pairs.iter().zip(linked) {
         if is_linked {
-            let key = ordered(ds.recs[a as usize].household, ds.recs[b as usize].household);
+            let key = ordered(
+                of_record[a as usize] & !WITH_OTHERS,
+                of_record[b as usize] & !WITH_OTHERS,
+            );
             *links.entry(key).or_default() += 1;
         }
     }
-    HouseholdLinks(links)
+    HouseholdLinks { links, of_record }
 }
 
 /// Training pairs that agree on one thing (`key`): all pairs of a small group, a sample of a
@@ -261,13 +290,14 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
 /// 4. the prior from how many matches session 2 found and how often matches share a given name;
 /// 5. household context, learnt from the candidate pairs weighed by their probability.
 ///
-/// Sets the household level of every candidate pattern on the way.
+/// Sets the household level of every candidate pattern on the way, and returns with the model
+/// every pair's weight without its household level.
 fn train(
     ds: &Dataset,
     pairs: &[(u32, u32)],
     patterns: &mut [Pattern],
     settings: &Settings,
-) -> Model {
+) -> (Model, Vec<f32>) {
     let recs = &ds.recs;
     let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
     let mut model = Model::untrained(u, settings.random_pairs as u64);
@@ -275,8 +305,7 @@ fn train(
     let same_given = patterns_of(
         ds,
         &sampled_pairs(ds, settings.seed, |r| {
-            r.name(dataset::NameField::Given)
-                .map(|n| ds.name_info(n).code)
+            r.name(dataset::NameField::Given).map(|n| ds.name_code(n))
         }),
     );
     // A shared given name implies a shared sex: sex is learnt here but is no evidence.
@@ -321,30 +350,28 @@ fn train(
     model.lambda = model::estimate_prior(&model, &pattern_counts(patterns), all_pairs);
     model.candidate_pairs = pairs.len() as u64;
 
-    // Household context: which candidate pairs' households have other members that match.
-    // Memory matters at a million records: a flag per pair, and the household level's
-    // posterior-weighted counts summed on the fly.
+    // Every pair's weight without household context, computed once: household context
+    // needs to know which pairs link, and adds its own weight to these at the end.
     let scorer = model.scorer();
-    let linked: Vec<bool> = pairs
+    let weights: Vec<f32> = pairs
         .par_iter()
         .zip(patterns.par_iter())
-        .map(|(&(a, b), &p)| {
-            scorer.probability(ds, &recs[a as usize], &recs[b as usize], p)
-                >= settings.link_threshold
-        })
+        .map(|(&(a, b), &p)| scorer.weight(ds, &recs[a as usize], &recs[b as usize], p) as f32)
         .collect();
-    let households = household_links(ds, pairs, &linked);
+    let links = |w: f32| model::probability(f64::from(w)) >= settings.link_threshold;
+    let households = household_links(ds, pairs, weights.iter().map(|&w| links(w)));
+    // Memory matters at a million records: the household level's posterior-weighted counts
+    // are summed on the fly.
     let counts = pairs
         .par_iter()
         .zip(patterns.par_iter_mut())
-        .zip(linked.par_iter())
+        .zip(weights.par_iter())
         .fold(
             || [[0.0f64; 3]; 2],
-            |mut acc, ((&(a, b), p), &is_linked)| {
-                let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-                let fp = scorer.probability(ds, ra, rb, *p);
-                let level = households.level(ds, ra, rb, is_linked);
-                *p = p.with(9, level);
+            |mut acc, ((&(a, b), p), &w)| {
+                let fp = model::probability(f64::from(w));
+                let level = households.level(a, b, links(w));
+                *p = p.with(HOUSEHOLD, level);
                 acc[0][level as usize] += fp;
                 acc[1][level as usize] += 1.0 - fp;
                 acc
@@ -362,7 +389,7 @@ fn train(
             },
         );
     model.learn_household(&counts[0], &counts[1]);
-    model
+    (model, weights)
 }
 
 /// Resolves every record of `ds` into identities.
@@ -374,21 +401,21 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         .par_iter()
         .map(|&(a, b)| compare(ds, &recs[a as usize], &recs[b as usize]))
         .collect();
-
-    let model = train(ds, &pairs, &mut patterns, settings);
+    let (model, mut probabilities) = train(ds, &pairs, &mut patterns, settings);
     let scorer = model.scorer();
     // Kept as f32: at a million records there are a hundred million of them.
-    let probabilities: Vec<f32> = pairs
-        .par_iter()
+    probabilities
+        .par_iter_mut()
         .zip(&patterns)
-        .map(|(&(a, b), &p)| scorer.probability(ds, &recs[a as usize], &recs[b as usize], p) as f32)
-        .collect();
+        .for_each(|(w, &p)| {
+            *w = model::probability(f64::from(*w) + scorer.household_weight(p)) as f32;
+        });
     drop(patterns);
     let linked: Vec<bool> = probabilities
         .iter()
         .map(|&p| f64::from(p) >= settings.link_threshold)
         .collect();
-    let households = household_links(ds, &pairs, &linked);
+    let households = household_links(ds, &pairs, linked.iter().copied());
     drop(linked);
 
     let links: Vec<(u32, u32, f64)> = pairs
@@ -672,7 +699,9 @@ impl Matcher {
         let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
         let p = compare(&self.ds, ra, rb);
         let level = self.household_level(a, b);
-        Ok(self.model.explain(&self.ds, ra, rb, p.with(9, level)))
+        Ok(self
+            .model
+            .explain(&self.ds, ra, rb, p.with(HOUSEHOLD, level)))
     }
 
     /// Household context for one pair: whether another member of each household matches.

@@ -8,7 +8,7 @@
 //! exact or variant name agreement is weighed by how common the name is: a shared rare name says
 //! more than a shared Mohammad.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -73,7 +73,7 @@ fn clamp(p: f64) -> f64 {
     p.clamp(FLOOR, 1.0 - FLOOR)
 }
 
-fn probability(weight: f64) -> f64 {
+pub(crate) fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
 
@@ -217,10 +217,14 @@ impl Scorer {
         f: usize,
     ) -> (f64, Option<f64>) {
         let level = p.level(f);
-        let mut w = self.table[f][level as usize];
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
-        w += adjustment.unwrap_or(0.0);
+        (self.level_weight(p, f, adjustment), adjustment)
+    }
+
+    /// [`Scorer::field_weight`] with the common-name correction already found.
+    fn level_weight(&self, p: Pattern, f: usize, adjustment: Option<f64>) -> f64 {
+        let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
         let years_agree = same_years(p.level(4));
         // One letter apart is a slip when the years agree, and as likely a sister's name when
@@ -234,7 +238,13 @@ impl Scorer {
         if FIELDS[f] == Field::Household {
             w = w.min(MAX_HOUSEHOLD_BITS);
         }
-        (w, adjustment)
+        w
+    }
+
+    /// The household context's evidence in a compared pair, in bits: the one field scored
+    /// after all the others, so deduplication adds it to a weight found without it.
+    pub(crate) fn household_weight(&self, p: Pattern) -> f64 {
+        self.level_weight(p, Field::Household as usize, None)
     }
 
     /// The match weight of a compared pair, in bits.
@@ -311,7 +321,7 @@ fn normalise(mut counts: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
 /// forced, not observed. Returns the share of training pairs that are matches.
 pub(crate) fn em_session(
     model: &mut Model,
-    patterns: &HashMap<Pattern, u64>,
+    patterns: &FxHashMap<Pattern, u64>,
     active: &[Field],
     learn: &[Field],
 ) -> f64 {
@@ -420,7 +430,7 @@ impl Model {
 /// matches, so this slightly underestimates, erring towards caution.
 pub(crate) fn estimate_prior(
     model: &Model,
-    candidates: &HashMap<Pattern, u64>,
+    candidates: &FxHashMap<Pattern, u64>,
     all_pairs: f64,
 ) -> f64 {
     let ratios: Vec<(f64, f64)> = candidates

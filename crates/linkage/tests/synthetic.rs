@@ -83,7 +83,7 @@ fn deduplication_is_accurate_and_reviewers_decide() {
         .expect("some records are linked");
     let (apart_a, apart_b) = (0..n)
         .flat_map(|a| (a + 1..n.min(a + 50)).map(move |b| (a, b)))
-        .find(|&(a, b)| !same(a, b) && !ds_same_household(&s.records, a, b))
+        .find(|&(a, b)| !same(a, b) && !same_household(&ds, &s.records, a, b))
         .expect("some records are apart");
     let decision = |a: u32, b: u32, same_person: bool| LinkDecision {
         record_a: ds.record_id(a).into(),
@@ -110,8 +110,14 @@ fn deduplication_is_accurate_and_reviewers_decide() {
     );
 }
 
-fn ds_same_household(records: &[MatchRecord], a: u32, b: u32) -> bool {
-    records[a as usize].household == records[b as usize].household
+/// Whether two records (by dataset index, which need not be their order in `records`) were
+/// registered in one household.
+fn same_household(ds: &Dataset, records: &[MatchRecord], a: u32, b: u32) -> bool {
+    let household = |i: u32| {
+        let id = ds.record_id(i);
+        records.iter().find(|r| r.record_id == id).map(|r| &r.household)
+    };
+    household(a) == household(b)
 }
 
 #[test]
