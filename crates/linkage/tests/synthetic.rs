@@ -115,7 +115,10 @@ fn deduplication_is_accurate_and_reviewers_decide() {
 fn same_household(ds: &Dataset, records: &[MatchRecord], a: u32, b: u32) -> bool {
     let household = |i: u32| {
         let id = ds.record_id(i);
-        records.iter().find(|r| r.record_id == id).map(|r| &r.household)
+        records
+            .iter()
+            .find(|r| r.record_id == id)
+            .map(|r| &r.household)
     };
     household(a) == household(b)
 }
