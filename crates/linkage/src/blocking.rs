@@ -45,6 +45,10 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     // Five-year birth buckets: the broad rules (a name and a birth period), walked with a
     // narrower window (see `BROAD`).
     let buckets = r.birth().map(|(lo, hi)| lo / 5..=hi / 5);
+    // They are there for a father's or given name garbled beyond its key, so walking by that
+    // name would scatter the very pairs they are for: they walk by birth year, then family
+    // name.
+    let broad_walk = BROAD | order(birth, sort_key(NameField::Family));
     let father = keys(NameField::Father);
     for &g in keys(NameField::Given) {
         for &f in father {
@@ -54,11 +58,7 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
             ));
         }
         for bucket in buckets.clone().into_iter().flatten() {
-            let walk = order(
-                u64::from(sort_key(NameField::Father)),
-                sort_key(NameField::Grandfather),
-            );
-            out.push((hash_of((2u8, g, bucket)), BROAD | walk));
+            out.push((hash_of((2u8, g, bucket)), broad_walk));
         }
     }
     if r.sex != 0 {
@@ -70,11 +70,7 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
                 ));
             }
             for bucket in buckets.clone().into_iter().flatten() {
-                let walk = order(
-                    u64::from(sort_key(NameField::Given)),
-                    sort_key(NameField::Family),
-                );
-                out.push((hash_of((6u8, f, bucket, r.sex)), BROAD | walk));
+                out.push((hash_of((6u8, f, bucket, r.sex)), broad_walk));
             }
         }
     }
@@ -166,7 +162,7 @@ pub(crate) fn candidate_pairs(ds: &Dataset, window: usize) -> (Vec<(u32, u32)>, 
         .par_iter()
         .flat_map_iter(|bucket| {
             let broad = bucket[0].1 & BROAD != 0;
-            let window = if broad { window / 2 } else { window };
+            let window = if broad { window / 4 } else { window };
             let mut out = Vec::with_capacity(bucket.len() * window.min(bucket.len()));
             for (x, &(_, _, a)) in bucket.iter().enumerate() {
                 for &(_, _, b) in bucket[x + 1..].iter().take(window) {

@@ -47,7 +47,7 @@ pub struct Settings {
     /// Pairs at or above this probability but below the link threshold go to review.
     pub review_threshold: f64,
     /// In a blocking bucket larger than this, each record is compared with this many
-    /// neighbours only.
+    /// neighbours only (a quarter as many under the broad rules of a name and a birth period).
     pub window: usize,
     /// Random pairs sampled to estimate how often fields agree by chance.
     pub random_pairs: usize,
