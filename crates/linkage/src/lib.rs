@@ -411,12 +411,13 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             *w = model::probability(f64::from(*w) + scorer.household_weight(p)) as f32;
         });
     drop(patterns);
-    let linked: Vec<bool> = probabilities
-        .iter()
-        .map(|&p| f64::from(p) >= settings.link_threshold)
-        .collect();
-    let households = household_links(ds, &pairs, linked.iter().copied());
-    drop(linked);
+    let households = household_links(
+        ds,
+        &pairs,
+        probabilities
+            .iter()
+            .map(|&p| f64::from(p) >= settings.link_threshold),
+    );
 
     let links: Vec<(u32, u32, f64)> = pairs
         .iter()
