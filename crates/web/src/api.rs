@@ -287,14 +287,23 @@ async fn get_household(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdRecord>, ApiError> {
-    let hid = household_id(&id)?;
+    Ok(Json(household_in_scope(&s, &caller, &id).await?))
+}
+
+/// A household by its id, if the caller's site may see it: another site's household is "not
+/// found".
+pub(crate) async fn household_in_scope(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<HouseholdRecord, ApiError> {
     let record = s
         .store
-        .household(hid)
+        .household(household_id(id)?)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
-    check_site(&caller, record.household.site_code.as_deref())?;
-    Ok(Json(record))
+    check_site(caller, record.household.site_code.as_deref())?;
+    Ok(record)
 }
 
 /// Replaces a household's details and members; members keep their ids by record id.
@@ -309,12 +318,7 @@ async fn update_household(
     let mut draft = json(payload)?;
     validate(&draft)?;
     if caller.site_scope().is_some() {
-        let current = s
-            .store
-            .household(hid)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
-        check_site(&caller, current.household.site_code.as_deref())?;
+        household_in_scope(&s, &caller, &id).await?;
     }
     confine_to_site(&caller, &mut draft)?;
     let record = s

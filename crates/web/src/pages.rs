@@ -17,9 +17,7 @@ use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{HouseholdDraft, MemberDraft, Page, PersonFilter};
 
 use crate::AppState;
-use crate::api::{
-    PersonQuery, actor, check_site, confine_to_site, filter_from, household_id, validate,
-};
+use crate::api::{PersonQuery, actor, confine_to_site, filter_from, household_in_scope, validate};
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::i18n::{self, Calendar, Lang, Tr};
@@ -858,21 +856,6 @@ struct Saved {
     saved: Option<String>,
 }
 
-async fn household_record(
-    s: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<peywand_store::HouseholdRecord, PageError> {
-    let hid = household_id(id)?;
-    let rec = s
-        .store
-        .household(hid)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("household {id}")))?;
-    check_site(caller, rec.household.site_code.as_deref())?;
-    Ok(rec)
-}
-
 async fn view_household(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -881,7 +864,7 @@ async fn view_household(
     Path(id): Path<String>,
     Query(q): Query<Saved>,
 ) -> Result<Html<String>, PageError> {
-    let rec = household_record(&s, &caller, &id).await?;
+    let rec = household_in_scope(&s, &caller, &id).await?;
     let h = &rec.household;
     render(&HouseholdPage {
         id: h.id.to_string(),
@@ -935,7 +918,7 @@ async fn household_card(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let rec = household_record(&s, &caller, &id).await?;
+    let rec = household_in_scope(&s, &caller, &id).await?;
     let h = &rec.household;
     let qr = qrcode::QrCode::with_error_correction_level(
         h.id.to_string().as_bytes(),
