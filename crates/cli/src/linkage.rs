@@ -44,7 +44,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     let loaded = started.elapsed();
     let (ds, result) = tokio::task::spawn_blocking(move || {
         let ds = Dataset::build(&records);
-        drop(records);
+        drop_in_background(records);
         let result = deduplicate(&ds, &decisions, &Settings::default());
         (ds, result)
     })
@@ -73,6 +73,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
         csv.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    drop_in_background(ds);
     let run = LinkageRun {
         identities,
         review: result.review,
@@ -103,6 +104,13 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
         "deduplication finished"
     );
     Ok(())
+}
+
+/// Frees a large value on a thread of its own: a million registrations are tens of millions
+/// of small allocations, seconds of work that need not hold up the next step. The process may
+/// end before the thread does; the memory is returned either way.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
 }
 
 /// Loads every registration and the stored model into a matcher.
