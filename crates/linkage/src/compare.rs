@@ -169,16 +169,16 @@ impl Pattern {
     }
 }
 
-fn name_level(ds: &Dataset, a: Option<u32>, b: Option<u32>) -> u8 {
-    let (Some(a), Some(b)) = (a, b) else {
+/// The level of `a`'s name in field `fa` against `b`'s in `fb` (two fields when names were
+/// typed in each other's boxes).
+fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u8 {
+    let (Some(x), Some(y)) = (a.name(fa), b.name(fb)) else {
         return MISSING;
     };
-    if a == b {
+    if x == y || a.codes[fa as usize] == b.codes[fb as usize] {
         return 1;
     }
-    if ds.name_code(a) == ds.name_code(b) {
-        return 1;
-    }
+    let (a, b) = (x, y);
     // The same two names meet again and again among a million records' candidate pairs; a
     // small direct-mapped cache per thread spares most of the similarity computations.
     LEVELS.with_borrow_mut(|cache| {
@@ -380,7 +380,7 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     ];
     let mut levels = [MISSING; 4];
     for (level, field) in levels.iter_mut().zip(fields) {
-        *level = name_level(ds, a.name(field), b.name(field));
+        *level = name_level(ds, a, field, b, field);
     }
     let birth = birth_level(a, b);
     swapped_names(ds, a, b, &mut levels, birth);
@@ -411,8 +411,8 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
             continue;
         }
         // The second crossing is compared only if the first agrees: most do not.
-        let agree = |x: Option<u32>, y: Option<u32>| (1..=VARIANT).contains(&name_level(ds, x, y));
-        if agree(a.name(given), b.name(other)) && agree(a.name(other), b.name(given)) {
+        let agree = |fa, fb| (1..=VARIANT).contains(&name_level(ds, a, fa, b, fb));
+        if agree(given, other) && agree(other, given) {
             levels[0] = VARIANT;
             levels[f] = VARIANT;
             return;

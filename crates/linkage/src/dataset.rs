@@ -1,13 +1,14 @@
 //! Registrations in the compact form the engine works on: every distinct name normalised once,
 //! every value reduced to a small integer or a hash.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
 use peywand_names::phonetic::Code;
 use peywand_names::{Name, blocking_keys, normalize};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A blocking key carried by more than this share of all names is common (see
 /// `Dataset::drop_common_keys`).
@@ -25,12 +26,15 @@ pub enum NameField {
     Family = 3,
 }
 
-/// One registration, compact: 48 bytes instead of a dozen strings.
+/// One registration, compact: 80 bytes instead of a dozen strings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rec {
     pub household: u32,
     /// Interned names by [`NameField`], or [`NO_NAME`].
     pub names: [u32; 4],
+    /// Their phonetic codes (see `Dataset::name_code`), kept beside them: every compared pair
+    /// reads them, and a lookup per name and pair waited on memory.
+    pub codes: [u32; 4],
     /// 0 unknown, 1 male, 2 female.
     pub sex: u8,
     /// Birth-year interval, or (0, 0) when unknown.
@@ -109,7 +113,9 @@ pub(crate) struct NameInfo {
 pub struct Dataset {
     pub(crate) recs: Vec<Rec>,
     record_ids: Vec<String>,
-    by_record_id: HashMap<String, u32>,
+    // Record ids, household references and place codes are written by Peywand and the
+    // gazetteer, not typed: a fast hash suits them.
+    by_record_id: FxHashMap<String, u32>,
     pub(crate) names: Vec<NameInfo>,
     /// Interned phonetic code of each name's core parts, by name id: two spellings with one
     /// code are the same name. Apart from the names, because every compared pair reads them.
@@ -119,11 +125,11 @@ pub struct Dataset {
     /// How many records carry each phonetic code, per name field: the term frequencies.
     pub(crate) code_counts: [Vec<u32>; 4],
     pub(crate) field_totals: [u32; 4],
-    households: HashMap<String, u32>,
+    households: FxHashMap<String, u32>,
     /// Records per household, to find a record's household members.
     pub(crate) household_members: Vec<Vec<u32>>,
-    provinces: HashMap<String, u16>,
-    residences: HashMap<String, u16>,
+    provinces: FxHashMap<String, u16>,
+    residences: FxHashMap<String, u16>,
     /// Distinguishes this dataset's name ids from another's in caches that outlive one run.
     pub(crate) generation: u32,
     /// Names and codes first seen in a probe, forgotten once it is answered: a server
@@ -158,7 +164,7 @@ fn sex_code(sex: Option<Sex>) -> u8 {
 /// A place code as a small integer; ids start at 1, 0 is "unknown". A probe's new place gets
 /// an id no record has, which compares as different. Codes come from the gazetteer, a few
 /// thousand places; past 65,535 a new one counts as unknown rather than as another place.
-fn intern_place(places: &mut HashMap<String, u16>, code: &Option<String>) -> u16 {
+fn intern_place(places: &mut FxHashMap<String, u16>, code: &Option<String>) -> u16 {
     let Some(p) = present(code) else {
         return 0;
     };
@@ -184,36 +190,70 @@ fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A record's four names, in [`NameField`] order.
+fn name_values(r: &MatchRecord) -> [&Option<String>; 4] {
+    [
+        &r.given_name,
+        &r.father_name,
+        &r.grandfather_name,
+        &r.family_name,
+    ]
+}
+
+/// The parts of a record's compact form that need none of the dataset's tables.
+#[derive(Clone, Copy)]
+struct Values {
+    birth: (i16, i16),
+    birth_day: u16,
+    document: u64,
+    phone: u64,
+    document_digits: DocumentDigits,
+}
+
+impl Values {
+    fn of(r: &MatchRecord) -> Values {
+        let birth = match (r.birth_year_min, r.birth_year_max) {
+            (Some(lo), Some(hi)) if lo <= hi && lo > 0 && hi < i32::from(i16::MAX) => {
+                (lo as i16, hi as i16)
+            }
+            _ => (0, 0),
+        };
+        Values {
+            birth,
+            birth_day: r.birth_date.map_or(0, days_since_1900),
+            document: present(&r.document).map_or(0, hash_of),
+            phone: present(&r.phone_e164).map_or(0, hash_of),
+            document_digits: present(&r.document)
+                .map_or_else(DocumentDigits::default, DocumentDigits::of),
+        }
+    }
+}
+
 impl Dataset {
     /// Builds the dataset, normalising each distinct name once (in parallel).
     pub fn build(records: &[MatchRecord]) -> Dataset {
         let mut ds = Dataset {
             recs: Vec::with_capacity(records.len()),
             record_ids: Vec::with_capacity(records.len()),
-            by_record_id: HashMap::with_capacity(records.len()),
+            by_record_id: FxHashMap::with_capacity_and_hasher(records.len(), Default::default()),
             names: Vec::new(),
             name_codes: Vec::new(),
             name_ids: HashMap::new(),
             codes: HashMap::new(),
             code_counts: Default::default(),
             field_totals: [0; 4],
-            households: HashMap::new(),
+            households: FxHashMap::default(),
             household_members: Vec::new(),
-            provinces: HashMap::new(),
-            residences: HashMap::new(),
+            provinces: FxHashMap::default(),
+            residences: FxHashMap::default(),
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe_journal: None,
         };
         // Distinct names first, normalised in parallel: a million records carry far fewer names.
         let mut distinct: Vec<&str> = Vec::new();
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
         for r in records {
-            for n in [
-                &r.given_name,
-                &r.father_name,
-                &r.grandfather_name,
-                &r.family_name,
-            ] {
+            for n in name_values(r) {
                 if let Some(v) = present(n)
                     && seen.insert(v)
                 {
@@ -221,32 +261,42 @@ impl Dataset {
                 }
             }
         }
+        drop(seen);
         let normalised: Vec<Name> = distinct.par_iter().map(|v| normalize(v)).collect();
         for (text, name) in distinct.into_iter().zip(normalised) {
             ds.intern_normalised(text, name);
         }
+        // Every name is interned now: what else a record reduces to needs no table that
+        // changes, and is worked out for all records in parallel.
+        let prepared: Vec<([u32; 4], Values)> = records
+            .par_iter()
+            .map(|r| {
+                let ids = name_values(r).map(|v| {
+                    present(v)
+                        .and_then(|t| ds.name_ids.get(t).copied())
+                        .unwrap_or(NO_NAME)
+                });
+                (ids, Values::of(r))
+            })
+            .collect();
         // Records with like names side by side: the pairs a record is compared with then sit
         // near it in memory, and the same two names meet again while their level is cached.
-        let name_order = |v: &Option<String>| {
-            present(v)
-                .and_then(|t| ds.name_ids.get(t))
-                .map_or(u32::MAX, |&id| ds.names[id as usize].order)
+        let order = |id: u32| {
+            if id == NO_NAME {
+                u32::MAX
+            } else {
+                ds.names[id as usize].order
+            }
         };
-        let mut by_names: Vec<(u32, u32, u32, u32)> = records
+        let mut by_names: Vec<(u32, u32, u32, u32)> = prepared
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                (
-                    name_order(&r.given_name),
-                    name_order(&r.father_name),
-                    name_order(&r.grandfather_name),
-                    i as u32,
-                )
-            })
+            .map(|(i, (ids, _))| (order(ids[0]), order(ids[1]), order(ids[2]), i as u32))
             .collect();
         by_names.par_sort_unstable();
         for (_, _, _, i) in by_names {
-            ds.push(&records[i as usize]);
+            let (ids, values) = prepared[i as usize];
+            ds.push_prepared(&records[i as usize], ids, values);
         }
         ds.drop_common_keys();
         ds
@@ -256,7 +306,7 @@ impl Dataset {
     /// in a bucket so large that its neighbours are mostly strangers; where a name has a
     /// rarer key (Nabi, MohammadNabi), only the rarer ones are kept.
     fn drop_common_keys(&mut self) {
-        let mut uses: HashMap<u64, u64> = HashMap::new();
+        let mut uses: FxHashMap<u64, u64> = FxHashMap::default();
         let mut total = 0u64;
         for r in &self.recs {
             for &n in r.names.iter().filter(|&&n| n != NO_NAME) {
@@ -326,22 +376,28 @@ impl Dataset {
     /// The compact form of a record; its names are counted towards term frequencies only when
     /// the record joins the dataset (`count`).
     fn compact(&mut self, r: &MatchRecord, household: u32, count: bool) -> Rec {
+        let ids = name_values(r).map(|v| self.intern_name(v));
+        self.assemble(r, ids, Values::of(r), household, count)
+    }
+
+    /// [`Dataset::compact`] with the record's names interned and its values worked out.
+    fn assemble(
+        &mut self,
+        r: &MatchRecord,
+        ids: [u32; 4],
+        values: Values,
+        household: u32,
+        count: bool,
+    ) -> Rec {
         let mut names = [NO_NAME; 4];
-        for (f, value) in [
-            &r.given_name,
-            &r.father_name,
-            &r.grandfather_name,
-            &r.family_name,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let id = self.intern_name(value);
+        let mut codes = [NO_NAME; 4];
+        for (f, id) in ids.into_iter().enumerate() {
             // A name that only names a relative ("wife of Karim") says nothing of this person.
             if id != NO_NAME && self.names[id as usize].name.relation.is_none() {
                 names[f] = id;
+                codes[f] = self.name_codes[id as usize];
                 if count {
-                    let code = self.name_codes[id as usize] as usize;
+                    let code = codes[f] as usize;
                     let counts = &mut self.code_counts[f];
                     if counts.len() <= code {
                         counts.resize(code + 1, 0);
@@ -351,26 +407,25 @@ impl Dataset {
                 }
             }
         }
-        let province = intern_place(&mut self.provinces, &r.province_code);
-        let residence = intern_place(&mut self.residences, &r.residence_code);
-        let birth = match (r.birth_year_min, r.birth_year_max) {
-            (Some(lo), Some(hi)) if lo <= hi && lo > 0 && hi < i32::from(i16::MAX) => {
-                (lo as i16, hi as i16)
-            }
-            _ => (0, 0),
-        };
+        let Values {
+            birth,
+            birth_day,
+            document,
+            phone,
+            document_digits,
+        } = values;
         Rec {
             household,
             names,
+            codes,
             sex: sex_code(r.sex),
             birth,
-            birth_day: r.birth_date.map_or(0, days_since_1900),
-            province,
-            residence,
-            document: present(&r.document).map_or(0, hash_of),
-            phone: present(&r.phone_e164).map_or(0, hash_of),
-            document_digits: present(&r.document)
-                .map_or_else(DocumentDigits::default, DocumentDigits::of),
+            birth_day,
+            province: intern_place(&mut self.provinces, &r.province_code),
+            residence: intern_place(&mut self.residences, &r.residence_code),
+            document,
+            phone,
+            document_digits,
         }
     }
 
@@ -378,17 +433,26 @@ impl Dataset {
     pub fn push(&mut self, r: &MatchRecord) -> u32 {
         // A probe's names must not be forgotten from under a record that shares them.
         self.forget_probe();
+        let ids = name_values(r).map(|v| self.intern_name(v));
+        self.push_prepared(r, ids, Values::of(r))
+    }
+
+    /// [`Dataset::push`] with the record's names interned and its values worked out.
+    fn push_prepared(&mut self, r: &MatchRecord, ids: [u32; 4], values: Values) -> u32 {
         let idx = self.recs.len() as u32;
-        let next_household = self.households.len() as u32;
-        let household = *self
-            .households
-            .entry(r.household.clone())
-            .or_insert(next_household);
+        let household = match self.households.get(&r.household) {
+            Some(&h) => h,
+            None => {
+                let h = self.households.len() as u32;
+                self.households.insert(r.household.clone(), h);
+                h
+            }
+        };
         if household as usize == self.household_members.len() {
             self.household_members.push(Vec::new());
         }
         self.household_members[household as usize].push(idx);
-        let rec = self.compact(r, household, true);
+        let rec = self.assemble(r, ids, values, household, true);
         self.recs.push(rec);
         self.by_record_id.insert(r.record_id.clone(), idx);
         self.record_ids.push(r.record_id.clone());
@@ -465,9 +529,15 @@ impl Dataset {
 
     /// How common a name's phonetic code is in a field: the share of records with that field
     /// that carry it.
+    #[cfg(test)]
     pub(crate) fn term_frequency(&self, field: NameField, name: u32) -> f64 {
+        self.code_frequency(field, self.name_codes[name as usize])
+    }
+
+    /// How common a phonetic code is in a field (see [`Dataset::term_frequency`]).
+    pub(crate) fn code_frequency(&self, field: NameField, code: u32) -> f64 {
         let f = field as usize;
-        let code = self.name_codes[name as usize] as usize;
+        let code = code as usize;
         let count = self.code_counts[f].get(code).copied().unwrap_or(0).max(1);
         f64::from(count) / f64::from(self.field_totals[f].max(1))
     }

@@ -19,7 +19,7 @@ use crate::compare::{
     DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare,
     same_years,
 };
-use crate::dataset::{Dataset, NameField, Rec};
+use crate::dataset::{Dataset, NO_NAME, NameField, Rec};
 
 /// Probabilities are kept away from 0 and 1 so that no single field is infinitely certain.
 const FLOOR: f64 = 1e-5;
@@ -193,10 +193,11 @@ impl Scorer {
     /// The common-name correction of a name agreement: log2(u / frequency of the name).
     fn frequency_adjustment(&self, ds: &Dataset, f: usize, a: &Rec, b: &Rec) -> f64 {
         let field = NAME_FIELDS[f];
-        let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
+        let (x, y) = (a.codes[field as usize], b.codes[field as usize]);
+        if x == NO_NAME || y == NO_NAME {
             return 0.0;
-        };
-        let tf = ds.term_frequency(field, x).max(ds.term_frequency(field, y));
+        }
+        let tf = ds.code_frequency(field, x).max(ds.code_frequency(field, y));
         (self.u_exact[f] / tf.max(FLOOR))
             .log2()
             .min(MAX_FREQUENCY_BONUS)
