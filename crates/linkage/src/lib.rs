@@ -292,13 +292,9 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
 ///
 /// Sets the household level of every candidate pattern on the way, and returns with the model
 /// every pair's weight without its household level.
-fn train(
-    ds: &Dataset,
-    pairs: &[(u32, u32)],
-    patterns: &mut [Pattern],
-    settings: &Settings,
-) -> (Model, Vec<f32>) {
-    let recs = &ds.recs;
+/// The model's m and u probabilities, learnt from random and sampled pairs alone: the
+/// candidate pairs are needed only for the prior, so they can be scored as they are compared.
+fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
     let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
     let mut model = Model::untrained(u, settings.random_pairs as u64);
     // Session 1: pairs chosen only for sharing a given name (its phonetic code).
@@ -343,6 +339,20 @@ fn train(
         ],
         &[Field::GivenName],
     );
+    model
+}
+
+/// Completes a model learnt from samples with the candidate pairs: the prior, and the
+/// household context. `evidence` is each pair's weight without prior and household (see
+/// [`model::Scorer::evidence`]); the pairs' weights without household context are returned.
+fn train(
+    ds: &Dataset,
+    mut model: Model,
+    pairs: &[(u32, u32)],
+    patterns: &mut [Pattern],
+    evidence: Vec<f32>,
+    settings: &Settings,
+) -> (Model, Vec<f32>) {
     // The prior: the share of all pairs that are matches, found as the fixed point of "the
     // expected number of matches among the candidate pairs, over all pairs".
     let n = ds.len() as f64;
@@ -352,12 +362,11 @@ fn train(
 
     // Every pair's weight without household context, computed once: household context
     // needs to know which pairs link, and adds its own weight to these at the end.
-    let scorer = model.scorer();
-    let weights: Vec<f32> = pairs
-        .par_iter()
-        .zip(patterns.par_iter())
-        .map(|(&(a, b), &p)| scorer.weight(ds, &recs[a as usize], &recs[b as usize], p) as f32)
-        .collect();
+    let prior = model.prior();
+    let mut weights = evidence;
+    weights
+        .par_iter_mut()
+        .for_each(|w| *w = (prior + f64::from(*w)) as f32);
     let links = |w: f32| model::probability(f64::from(w)) >= settings.link_threshold;
     let households = household_links(ds, pairs, weights.iter().map(|&w| links(w)));
     // Memory matters at a million records: the household level's posterior-weighted counts
@@ -397,11 +406,20 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     let decisions = Decisions::new(ds, decisions);
     let (pairs, blocking) = blocking::candidate_pairs(ds, settings.window);
     let recs = &ds.recs;
-    let mut patterns: Vec<Pattern> = pairs
+    let model = learn_from_samples(ds, settings);
+    // Each pair's evidence is scored while its records are at hand: reading them again for
+    // a hundred million pairs waited on memory for seconds.
+    let scorer = model.scorer();
+    // Kept as f32: at a million records there are a hundred million of them.
+    let (mut patterns, evidence): (Vec<Pattern>, Vec<f32>) = pairs
         .par_iter()
-        .map(|&(a, b)| compare(ds, &recs[a as usize], &recs[b as usize]))
-        .collect();
-    let (model, mut probabilities) = train(ds, &pairs, &mut patterns, settings);
+        .map(|&(a, b)| {
+            let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+            let p = compare(ds, ra, rb);
+            (p, scorer.evidence(ds, ra, rb, p) as f32)
+        })
+        .unzip();
+    let (model, mut probabilities) = train(ds, model, &pairs, &mut patterns, evidence, settings);
     let scorer = model.scorer();
     // Kept as f32: at a million records there are a hundred million of them.
     probabilities

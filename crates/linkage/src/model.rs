@@ -103,7 +103,7 @@ impl Model {
         }
     }
 
-    fn prior(&self) -> f64 {
+    pub(crate) fn prior(&self) -> f64 {
         // Not clamped like m and u: in a million records the prior is far below their floor.
         let lambda = self.lambda.clamp(1e-15, 0.5);
         (lambda / (1.0 - lambda)).log2()
@@ -250,10 +250,14 @@ impl Scorer {
 
     /// The match weight of a compared pair, in bits.
     pub(crate) fn weight(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
-        self.prior
-            + (0..FIELD_COUNT)
-                .map(|f| self.field_weight(ds, a, b, p, f).0)
-                .sum::<f64>()
+        self.prior + self.evidence(ds, a, b, p)
+    }
+
+    /// The fields' evidence in a compared pair, in bits: its weight without the prior.
+    pub(crate) fn evidence(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        (0..FIELD_COUNT)
+            .map(|f| self.field_weight(ds, a, b, p, f).0)
+            .sum::<f64>()
     }
 
     pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {

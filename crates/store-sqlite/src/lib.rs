@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -218,6 +218,23 @@ impl SqliteStore {
     /// another connection wrote in between, as the audit log does after every request.
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// The registrations with rowids from `start` to `start + MATCH_PAGE - 1`.
+    async fn match_page(&self, start: i64) -> Result<Vec<MatchRow>, StoreError> {
+        let page: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(record_id, hex(household_id), \
+             given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
+             birth_year_max, raw_birth_date, province_code, last_residence_code, \
+             document_type, document_number, phone_e164)) \
+             FROM (SELECT * FROM persons WHERE rowid >= ? AND rowid < ? ORDER BY rowid)",
+        )
+        .bind(start)
+        .bind(start + MATCH_PAGE)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("read for matching"))?;
+        serde_json::from_str(&page).map_err(|e| StoreError::db("decode for matching", e))
     }
 
     /// The registration a bound query selects, if any.
@@ -823,28 +840,19 @@ impl Store for SqliteStore {
 
     async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
         // A page of rows at a time, as one JSON array SQLite builds: handing a million rows
-        // over one by one from the database's thread costs several times reading them.
-        let mut after = 0i64;
-        let mut n = 0;
-        loop {
-            let page: String = sqlx::query_scalar(
-                "SELECT json_group_array(json_array(row, record_id, hex(household_id), \
-                 given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
-                 birth_year_max, raw_birth_date, province_code, last_residence_code, \
-                 document_type, document_number, phone_e164)) \
-                 FROM (SELECT rowid AS row, * FROM persons WHERE rowid > ? ORDER BY rowid LIMIT ?)",
-            )
-            .bind(after)
-            .bind(MATCH_PAGE)
+        // over one by one from the database's thread costs several times reading them. Pages
+        // are ranges of rowids, two in flight: SQLite builds the next while this thread
+        // decodes the last.
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM persons")
             .fetch_one(&self.pool)
             .await
             .map_err(db("read for matching"))?;
-            let rows: Vec<MatchRow> = serde_json::from_str(&page)
-                .map_err(|e| StoreError::db("decode for matching", e))?;
-            let Some(last) = rows.iter().map(|r| r.rowid).max() else {
-                return Ok(n);
-            };
-            after = last;
+        let pages = futures_util::stream::iter(0..=last / MATCH_PAGE)
+            .map(|p| self.match_page(p * MATCH_PAGE))
+            .buffered(2);
+        let mut pages = std::pin::pin!(pages);
+        let mut n = 0;
+        while let Some(rows) = pages.try_next().await? {
             for row in rows {
                 if sink.send(row.into_match_record()).await.is_err() {
                     return Ok(n);
@@ -852,6 +860,7 @@ impl Store for SqliteStore {
                 n += 1;
             }
         }
+        Ok(n)
     }
 
     async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError> {
@@ -1941,7 +1950,6 @@ const MATCH_PAGE: i64 = 50_000;
 /// order.
 #[derive(serde::Deserialize)]
 struct MatchRow {
-    rowid: i64,
     record_id: String,
     household: String,
     given_name: Option<String>,
