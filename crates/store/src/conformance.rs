@@ -1133,6 +1133,38 @@ async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
         "the second run replaces the first"
     );
     assert_eq!(identities.iter().filter(|(r, _)| r == "l-2").count(), 1);
+    // A registration erased while a run was working: the run is saved without it.
+    let mut late = run("l-1", 0.3);
+    late.identities
+        .push(("erased-meanwhile".into(), "l-1".into()));
+    late.review.push(ScoredPair {
+        record_a: "erased-meanwhile".into(),
+        record_b: "l-1".into(),
+        probability: 0.5,
+    });
+    store
+        .save_linkage(&late)
+        .await
+        .expect("a run naming an erased registration");
+    let identities = store.identities().await.expect("identities");
+    assert!(identities.contains(&("l-2".into(), "l-1".into())));
+    assert!(
+        store
+            .identity_records("erased-meanwhile")
+            .await
+            .expect("identity")
+            .is_empty(),
+        "an erased registration gets no identity back"
+    );
+    assert_eq!(
+        store
+            .review_queue(Page::new(0, 10))
+            .await
+            .expect("queue")
+            .total,
+        1,
+        "nor a place in the review queue"
+    );
     let mut one = store.identity_records("l-2").await.expect("identity");
     one.sort();
     assert_eq!(one, ["l-1", "l-2"], "both records of the one person");
