@@ -209,10 +209,13 @@ pub(crate) fn warm_name_levels(ds: &Dataset, pairs: &[(u32, u32)]) {
             let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
             for f in 0..4 {
                 let (x, y) = (ra.names[f], rb.names[f]);
-                if x != NO_NAME && y != NO_NAME && x != y && ra.codes[f] != rb.codes[f] {
-                    if let Some((slot, _)) = cache_slot(x, y) {
-                        read ^= cache.names[slot];
-                    }
+                if x != NO_NAME
+                    && y != NO_NAME
+                    && x != y
+                    && ra.codes[f] != rb.codes[f]
+                    && let Some((slot, _)) = cache_slot(x, y)
+                {
+                    read ^= cache.names[slot];
                 }
             }
         }
