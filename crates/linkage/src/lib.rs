@@ -281,19 +281,17 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
         .collect()
 }
 
-/// Trains the model the way careful users of probabilistic linkage do, with no labels:
+/// The model is trained the way careful users of probabilistic linkage do, with no labels:
 ///
 /// 1. u, how often each field agrees by chance, from random pairs of records;
-/// 2. m for every field but the given name, by EM on candidate pairs with the same given name
-///    (among them the other fields vary as in the population);
+/// 2. m for every field but the given name, by EM on pairs with the same given name (among
+///    them the other fields vary as in the population);
 /// 3. m for the given name, by EM on pairs that share birth years, sex and province;
 /// 4. the prior from how many matches session 2 found and how often matches share a given name;
 /// 5. household context, learnt from the candidate pairs weighed by their probability.
 ///
-/// Sets the household level of every candidate pattern on the way, and returns with the model
-/// every pair's weight without its household level.
-/// The model's m and u probabilities, learnt from random and sampled pairs alone: the
-/// candidate pairs are needed only for the prior, so they can be scored as they are compared.
+/// This function does steps 1 to 3, from random and sampled pairs alone: the candidate pairs
+/// are needed only from step 4, so each can be scored while it is compared.
 fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
     let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
     let mut model = Model::untrained(u, settings.random_pairs as u64);
@@ -342,9 +340,10 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
     model
 }
 
-/// Completes a model learnt from samples with the candidate pairs: the prior, and the
-/// household context. `evidence` is each pair's weight without prior and household (see
-/// [`model::Scorer::evidence`]); the pairs' weights without household context are returned.
+/// Steps 4 and 5 of training (see [`learn_from_samples`]), from the candidate pairs. `evidence`
+/// is each pair's weight without prior and household (see [`model::Scorer::evidence`]). Sets
+/// the household level of every candidate pattern on the way, and returns with the model every
+/// pair's weight without its household level.
 fn train(
     ds: &Dataset,
     mut model: Model,
