@@ -427,7 +427,6 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         .unzip();
     let (model, mut probabilities) = train(ds, model, &pairs, &mut patterns, evidence, settings);
     let scorer = model.scorer();
-    // Kept as f32: at a million records there are a hundred million of them.
     probabilities
         .par_iter_mut()
         .zip(&patterns)
