@@ -4,7 +4,7 @@
 use peywand_names::similarity;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, DocumentDigits, NO_NAME, NameField, Rec};
+use crate::dataset::{Dataset, DocumentDigits, NAME_FIELDS, NameField, Rec};
 
 /// The fields compared, in pattern order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,13 +172,10 @@ impl Pattern {
 /// The level of `a`'s name in field `fa` against `b`'s in `fb` (two fields when names were
 /// typed in each other's boxes).
 fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u8 {
-    let (Some(x), Some(y)) = (a.name(fa), b.name(fb)) else {
-        return MISSING;
+    let (a, b) = match names_to_compare(a, fa, b, fb) {
+        Ok(ids) => ids,
+        Err(level) => return level,
     };
-    if x == y || a.codes[fa as usize] == b.codes[fb as usize] {
-        return 1;
-    }
-    let (a, b) = (x, y);
     // The same two names meet again and again among a million records' candidate pairs; a
     // small direct-mapped cache per thread spares most of the similarity computations.
     LEVELS.with_borrow_mut(|cache| {
@@ -207,12 +204,8 @@ pub(crate) fn warm_name_levels(ds: &Dataset, pairs: &[(u32, u32)]) {
         let mut read = 0u64;
         for &(a, b) in pairs {
             let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
-            for f in 0..4 {
-                let (x, y) = (ra.names[f], rb.names[f]);
-                if x != NO_NAME
-                    && y != NO_NAME
-                    && x != y
-                    && ra.codes[f] != rb.codes[f]
+            for f in NAME_FIELDS {
+                if let Ok((x, y)) = names_to_compare(ra, f, rb, f)
                     && let Some((slot, _)) = cache_slot(x, y)
                 {
                     read ^= cache.names[slot];
@@ -222,6 +215,18 @@ pub(crate) fn warm_name_levels(ds: &Dataset, pairs: &[(u32, u32)]) {
         // Keeps the reads from being optimised away: their values are not needed.
         std::hint::black_box(read);
     });
+}
+
+/// The two name ids whose level needs the similarity (or the cache), or the level when it is
+/// plain without: a name missing on either side, or the same name or phonetic code.
+fn names_to_compare(a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> Result<(u32, u32), u8> {
+    let (Some(x), Some(y)) = (a.name(fa), b.name(fb)) else {
+        return Err(MISSING);
+    };
+    if x == y || a.codes[fa as usize] == b.codes[fb as usize] {
+        return Err(1);
+    }
+    Ok((x, y))
 }
 
 /// Where two different ids' level sits in the cache, and the entry's key; `None` for ids too
@@ -411,14 +416,8 @@ fn same_or_not<T: PartialEq + Default>(a: T, b: T) -> u8 {
 /// Compares two records on every field but the household, which needs the other pairs' scores.
 pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     let mut p = Pattern(0);
-    let fields = [
-        NameField::Given,
-        NameField::Father,
-        NameField::Grandfather,
-        NameField::Family,
-    ];
     let mut levels = [MISSING; 4];
-    for (level, field) in levels.iter_mut().zip(fields) {
+    for (level, field) in levels.iter_mut().zip(NAME_FIELDS) {
         *level = name_level(ds, a, field, b, field);
     }
     let birth = birth_level(a, b);

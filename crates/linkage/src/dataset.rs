@@ -26,6 +26,14 @@ pub enum NameField {
     Family = 3,
 }
 
+/// The name fields, in [`NameField`] order.
+pub(crate) const NAME_FIELDS: [NameField; 4] = [
+    NameField::Given,
+    NameField::Father,
+    NameField::Grandfather,
+    NameField::Family,
+];
+
 /// One registration, compact: 80 bytes instead of a dozen strings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rec {

@@ -19,7 +19,7 @@ use crate::compare::{
     DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare,
     same_years,
 };
-use crate::dataset::{Dataset, NO_NAME, NameField, Rec};
+use crate::dataset::{Dataset, NAME_FIELDS, NO_NAME, Rec};
 
 /// Probabilities are kept away from 0 and 1 so that no single field is infinitely certain.
 const FLOOR: f64 = 1e-5;
@@ -76,13 +76,6 @@ fn clamp(p: f64) -> f64 {
 pub(crate) fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
-
-const NAME_FIELDS: [NameField; 4] = [
-    NameField::Given,
-    NameField::Father,
-    NameField::Grandfather,
-    NameField::Family,
-];
 
 impl Model {
     /// log2(m/u) of one field's level, without the common-name correction. A model stored
