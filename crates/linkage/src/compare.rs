@@ -179,7 +179,7 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
     // The same two names meet again and again among a million records' candidate pairs; a
     // small direct-mapped cache per thread spares most of the similarity computations.
     LEVELS.with_borrow_mut(|cache| {
-        cache.refresh(ds.generation);
+        cache.refresh(ds.generation, CACHE_BITS);
         cached(&mut cache.names, a, b, || {
             let (na, nb) = (&ds.name_info(a).name, &ds.name_info(b).name);
             match similarity(na, nb) {
@@ -200,13 +200,13 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
 /// comparing a million records); read together first, the waits overlap.
 pub(crate) fn warm_name_levels(ds: &Dataset, pairs: &[(u32, u32)]) {
     LEVELS.with_borrow_mut(|cache| {
-        cache.refresh(ds.generation);
+        cache.refresh(ds.generation, BATCH_CACHE_BITS);
         let mut read = 0u64;
         for &(a, b) in pairs {
             let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
             for f in NAME_FIELDS {
                 if let Ok((x, y)) = names_to_compare(ra, f, rb, f)
-                    && let Some((slot, _)) = cache_slot(x, y)
+                    && let Some((slot, _)) = cache_slot(&cache.names, x, y)
                 {
                     read ^= cache.names[slot];
                 }
@@ -229,13 +229,14 @@ fn names_to_compare(a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> Result<(u
     Ok((x, y))
 }
 
-/// Where two different ids' level sits in the cache, and the entry's key; `None` for ids too
+/// Where two different ids' level sits in `table`, and the entry's key; `None` for ids too
 /// large to pack.
-fn cache_slot(a: u32, b: u32) -> Option<(usize, u64)> {
+fn cache_slot(table: &[u64], a: u32, b: u32) -> Option<(usize, u64)> {
+    let bits = table.len().trailing_zeros();
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     let pair = u64::from(lo) << 32 | u64::from(hi);
     // An entry is both ids and the level in one word, so that the cache stays small.
-    let slot = (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - CACHE_BITS)) as usize;
+    let slot = (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
     (hi < 1 << 29).then_some((slot, pair << 3))
 }
 
@@ -244,7 +245,7 @@ fn cached(table: &mut [u64], a: u32, b: u32, compute: impl FnOnce() -> u8) -> u8
     if a == b {
         return compute();
     }
-    let Some((slot, key)) = cache_slot(a, b) else {
+    let Some((slot, key)) = cache_slot(table, a, b) else {
         return compute();
     };
     if table[slot] & !7 == key {
@@ -253,6 +254,14 @@ fn cached(table: &mut [u64], a: u32, b: u32, compute: impl FnOnce() -> u8) -> u8
     let level = compute();
     table[slot] = key | u64::from(level);
     level
+}
+
+/// Gives every worker thread the large cache for a whole registry's comparisons, training's
+/// included.
+pub(crate) fn prepare_batch(ds: &Dataset) {
+    rayon::broadcast(|_| {
+        LEVELS.with_borrow_mut(|cache| cache.refresh(ds.generation, BATCH_CACHE_BITS));
+    });
 }
 
 /// Whether two names typed in one script differ by one slip of the keyboard: a letter
@@ -313,17 +322,24 @@ struct LevelCache {
 }
 
 impl LevelCache {
-    /// Empties the cache when the dataset's name ids have changed meaning.
-    fn refresh(&mut self, generation: u32) {
-        if self.generation != generation {
+    /// Empties the cache when the dataset's name ids have changed meaning, and makes room
+    /// for at least `2^bits` entries.
+    fn refresh(&mut self, generation: u32, bits: u32) {
+        if self.generation != generation || self.names.len() < 1 << bits {
             self.generation = generation;
+            let entries = self.names.len().max(1 << bits);
             self.names.clear();
-            self.names.resize(1 << CACHE_BITS, 0);
+            self.names.resize(entries, 0);
         }
     }
 }
 
+/// Entries (as a power of two) of a thread's cache: 2 MB for the desk's and tracing's few
+/// comparisons at a time, 32 MB for a whole registry's candidate pairs. At a million records
+/// the small cache missed one lookup in three, the large one in five, and each miss is a
+/// similarity computed.
 const CACHE_BITS: u32 = 18;
+const BATCH_CACHE_BITS: u32 = 22;
 
 thread_local! {
     static LEVELS: std::cell::RefCell<LevelCache> = std::cell::RefCell::new(LevelCache::default());

@@ -409,6 +409,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     let decisions = Decisions::new(ds, decisions);
     let (pairs, blocking) = blocking::candidate_pairs(ds, settings.window);
     let recs = &ds.recs;
+    compare::prepare_batch(ds);
     let model = learn_from_samples(ds, settings);
     // Each pair's evidence is scored while its records are at hand: reading them again for
     // a hundred million pairs waited on memory for seconds.
