@@ -172,8 +172,8 @@ fn sex_code(sex: Option<Sex>) -> u8 {
 /// A place code as a small integer; ids start at 1, 0 is "unknown". A probe's new place gets
 /// an id no record has, which compares as different. Codes come from the gazetteer, a few
 /// thousand places; past 65,535 a new one counts as unknown rather than as another place.
-fn intern_place(places: &mut FxHashMap<String, u16>, code: &Option<String>) -> u16 {
-    let Some(p) = present(code) else {
+fn intern_place(places: &mut FxHashMap<String, u16>, code: Option<&str>) -> u16 {
+    let Some(p) = code else {
         return 0;
     };
     if let Some(&id) = places.get(p) {
@@ -185,6 +185,26 @@ fn intern_place(places: &mut FxHashMap<String, u16>, code: &Option<String>) -> u
             id
         }
         _ => 0,
+    }
+}
+
+/// Distinct strings by index, in the order first seen.
+#[derive(Default)]
+struct FirstSeen<'a> {
+    index: FxHashMap<&'a str, u32>,
+    values: Vec<&'a str>,
+}
+
+impl<'a> FirstSeen<'a> {
+    /// The index of `value`, `u32::MAX` for none.
+    fn index(&mut self, value: Option<&'a str>) -> u32 {
+        let Some(value) = value else {
+            return u32::MAX;
+        };
+        *self.index.entry(value).or_insert_with(|| {
+            self.values.push(value);
+            (self.values.len() - 1) as u32
+        })
     }
 }
 
@@ -211,6 +231,7 @@ fn name_values(r: &MatchRecord) -> [&Option<String>; 4] {
 /// The parts of a record's compact form that need none of the dataset's tables.
 #[derive(Clone, Copy)]
 struct Values {
+    sex: u8,
     birth: (i16, i16),
     birth_day: u16,
     document: u64,
@@ -227,6 +248,7 @@ impl Values {
             _ => (0, 0),
         };
         Values {
+            sex: sex_code(r.sex),
             birth,
             birth_day: r.birth_date.map_or(0, days_since_1900),
             document: present(&r.document).map_or(0, hash_of),
@@ -257,18 +279,31 @@ impl Dataset {
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe_journal: None,
         };
-        // Distinct names first, normalised in parallel: a million records carry far fewer names.
+        // Distinct names, households and places first, read in the records' own order: their
+        // strings lie in memory in that order, and read in the sorted order below, each was a
+        // wait on memory. Names are normalised in parallel: a million records carry far fewer.
         let mut distinct: Vec<&str> = Vec::new();
         let mut seen: FxHashSet<&str> = FxHashSet::default();
-        for r in records {
-            for n in name_values(r) {
-                if let Some(v) = present(n)
-                    && seen.insert(v)
-                {
-                    distinct.push(v);
+        let mut households = FirstSeen::default();
+        let mut provinces = FirstSeen::default();
+        let mut residences = FirstSeen::default();
+        let refs: Vec<[u32; 3]> = records
+            .iter()
+            .map(|r| {
+                for n in name_values(r) {
+                    if let Some(v) = present(n)
+                        && seen.insert(v)
+                    {
+                        distinct.push(v);
+                    }
                 }
-            }
-        }
+                [
+                    households.index(Some(&r.household)),
+                    provinces.index(present(&r.province_code)),
+                    residences.index(present(&r.residence_code)),
+                ]
+            })
+            .collect();
         drop(seen);
         let normalised: Vec<Name> = distinct.par_iter().map(|v| normalize(v)).collect();
         for (text, name) in distinct.into_iter().zip(normalised) {
@@ -302,9 +337,37 @@ impl Dataset {
             .map(|(i, (ids, _))| (order(ids[0]), order(ids[1]), order(ids[2]), i as u32))
             .collect();
         by_names.par_sort_unstable();
-        for (_, _, _, i) in by_names {
+        ds.record_ids = by_names
+            .par_iter()
+            .map(|&(_, _, _, i)| records[i as usize].record_id.clone())
+            .collect();
+        // Households and places are numbered as records join, in the sorted order, as a
+        // record added alone is.
+        let mut household_ids = vec![None; households.values.len()];
+        let mut province_ids = vec![None; provinces.values.len()];
+        let mut residence_ids = vec![None; residences.values.len()];
+        for &(_, _, _, i) in &by_names {
             let (ids, values) = prepared[i as usize];
-            ds.push_prepared(&records[i as usize], ids, values);
+            let [h, p, q] = refs[i as usize];
+            let household = *household_ids[h as usize]
+                .get_or_insert_with(|| ds.new_household(households.values[h as usize]));
+            let place = |ids: &mut [Option<u16>], first: &FirstSeen, at: u32, table| match ids
+                .get_mut(at as usize)
+            {
+                Some(id) => {
+                    *id.get_or_insert_with(|| intern_place(table, Some(first.values[at as usize])))
+                }
+                None => 0,
+            };
+            let province = place(&mut province_ids, &provinces, p, &mut ds.provinces);
+            let residence = place(&mut residence_ids, &residences, q, &mut ds.residences);
+            let idx = ds.recs.len() as u32;
+            ds.household_members[household as usize].push(idx);
+            let rec = ds.assemble(ids, values, household, province, residence, true);
+            ds.recs.push(rec);
+        }
+        for (idx, id) in ds.record_ids.iter().enumerate() {
+            ds.by_record_id.insert(id.clone(), idx as u32);
         }
         ds.drop_common_keys();
         ds
@@ -385,16 +448,19 @@ impl Dataset {
     /// the record joins the dataset (`count`).
     fn compact(&mut self, r: &MatchRecord, household: u32, count: bool) -> Rec {
         let ids = name_values(r).map(|v| self.intern_name(v));
-        self.assemble(r, ids, Values::of(r), household, count)
+        let province = intern_place(&mut self.provinces, present(&r.province_code));
+        let residence = intern_place(&mut self.residences, present(&r.residence_code));
+        self.assemble(ids, Values::of(r), household, province, residence, count)
     }
 
     /// [`Dataset::compact`] with the record's names interned and its values worked out.
     fn assemble(
         &mut self,
-        r: &MatchRecord,
         ids: [u32; 4],
         values: Values,
         household: u32,
+        province: u16,
+        residence: u16,
         count: bool,
     ) -> Rec {
         let mut names = [NO_NAME; 4];
@@ -416,6 +482,7 @@ impl Dataset {
             }
         }
         let Values {
+            sex,
             birth,
             birth_day,
             document,
@@ -426,11 +493,11 @@ impl Dataset {
             household,
             names,
             codes,
-            sex: sex_code(r.sex),
+            sex,
             birth,
             birth_day,
-            province: intern_place(&mut self.provinces, &r.province_code),
-            residence: intern_place(&mut self.residences, &r.residence_code),
+            province,
+            residence,
             document,
             phone,
             document_digits,
@@ -450,21 +517,24 @@ impl Dataset {
         let idx = self.recs.len() as u32;
         let household = match self.households.get(&r.household) {
             Some(&h) => h,
-            None => {
-                let h = self.households.len() as u32;
-                self.households.insert(r.household.clone(), h);
-                h
-            }
+            None => self.new_household(&r.household),
         };
-        if household as usize == self.household_members.len() {
-            self.household_members.push(Vec::new());
-        }
         self.household_members[household as usize].push(idx);
-        let rec = self.assemble(r, ids, values, household, true);
+        let province = intern_place(&mut self.provinces, present(&r.province_code));
+        let residence = intern_place(&mut self.residences, present(&r.residence_code));
+        let rec = self.assemble(ids, values, household, province, residence, true);
         self.recs.push(rec);
         self.by_record_id.insert(r.record_id.clone(), idx);
         self.record_ids.push(r.record_id.clone());
         idx
+    }
+
+    /// Numbers a household reference not seen before.
+    fn new_household(&mut self, reference: &str) -> u32 {
+        let h = self.households.len() as u32;
+        self.households.insert(reference.to_string(), h);
+        self.household_members.push(Vec::new());
+        h
     }
 
     /// The compact form of a record that is not added: a tracing request, a search. Names
