@@ -366,8 +366,8 @@ fn train(
     weights
         .par_iter_mut()
         .for_each(|w| *w = (prior + f64::from(*w)) as f32);
-    let links = |w: f32| model::probability(f64::from(w)) >= settings.link_threshold;
-    let households = household_links(ds, pairs, weights.iter().map(|&w| links(w)));
+    let linking = model::weight_reaching(settings.link_threshold);
+    let households = household_links(ds, pairs, weights.iter().map(|&w| w >= linking));
     // Memory matters at a million records: the household level's posterior-weighted counts
     // are summed on the fly.
     let counts = pairs
@@ -378,7 +378,7 @@ fn train(
             || [[0.0f64; 3]; 2],
             |mut acc, ((&(a, b), p), &w)| {
                 let fp = model::probability(f64::from(w));
-                let level = households.level(a, b, links(w));
+                let level = households.level(a, b, fp >= settings.link_threshold);
                 *p = p.with(HOUSEHOLD, level);
                 acc[0][level as usize] += fp;
                 acc[1][level as usize] += 1.0 - fp;

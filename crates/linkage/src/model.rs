@@ -77,6 +77,33 @@ pub(crate) fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
 
+/// The least 32-bit weight whose [`probability`] reaches `threshold`: comparing a hundred
+/// million weights with it gives the same answers as their probabilities would, without an
+/// exponential each.
+pub(crate) fn weight_reaching(threshold: f64) -> f32 {
+    let reaches = |w: f32| probability(f64::from(w)) >= threshold;
+    // Beyond ±160 a weight's probability is 0 or 1 for any threshold a person would set.
+    let (mut below, mut above) = (-160.0f32, 160.0f32);
+    if reaches(below) {
+        return f32::NEG_INFINITY;
+    }
+    if !reaches(above) {
+        return f32::INFINITY;
+    }
+    // The probability rises with the weight: halve the interval down to two neighbours.
+    loop {
+        let mid = below + (above - below) / 2.0;
+        if mid <= below || mid >= above {
+            return above;
+        }
+        if reaches(mid) {
+            above = mid;
+        } else {
+            below = mid;
+        }
+    }
+}
+
 impl Model {
     /// log2(m/u) of one field's level, without the common-name correction. A model stored
     /// before a field or level existed gives a new level the weight of the one it refines
@@ -454,4 +481,23 @@ pub(crate) fn estimate_prior(
         lambda = next;
     }
     lambda
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weight_reaching_a_threshold_is_the_boundary_of_its_probability() {
+        for threshold in [0.05, 0.2, 0.5, 0.8, 0.8000001, 0.95, 0.999] {
+            let w = weight_reaching(threshold);
+            assert!(probability(f64::from(w)) >= threshold, "{threshold}");
+            assert!(
+                probability(f64::from(w.next_down())) < threshold,
+                "{threshold}"
+            );
+        }
+        assert_eq!(weight_reaching(0.0), f32::NEG_INFINITY);
+        assert_eq!(weight_reaching(1.5), f32::INFINITY);
+    }
 }
