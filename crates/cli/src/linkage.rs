@@ -50,19 +50,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     })
     .await?;
     let matched = started.elapsed();
-    let mut identities: Vec<(String, String)> = result
-        .identity
-        .iter()
-        .enumerate()
-        .map(|(i, &root)| {
-            (
-                ds.record_id(i as u32).to_string(),
-                ds.record_id(root).to_string(),
-            )
-        })
-        .collect();
-    // In record order: the store's index takes them in order, and the CSV reads in order.
-    identities.sort_unstable();
+    let identities = result.identity_ids(&ds);
     if let (Some(file), Some(path)) = (out_file, out) {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         writeln!(w, "record_id,cluster_id")?;
@@ -82,6 +70,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
         finished_at: chrono::Utc::now(),
     };
     store.save_linkage(&run).await?;
+    drop_in_background(run);
     store.close().await;
     let s = result.stats;
     println!(

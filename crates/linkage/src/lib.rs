@@ -97,6 +97,26 @@ pub struct Deduplication {
     pub stats: Stats,
 }
 
+impl Deduplication {
+    /// Each record's id with its identity's (the id of the identity's first record), in
+    /// record id order: the order the store's index and the clusters file take them in.
+    pub fn identity_ids(&self, ds: &Dataset) -> Vec<(String, String)> {
+        let mut ids: Vec<(String, String)> = self
+            .identity
+            .par_iter()
+            .enumerate()
+            .map(|(i, &root)| {
+                (
+                    ds.record_id(i as u32).to_string(),
+                    ds.record_id(root).to_string(),
+                )
+            })
+            .collect();
+        ids.par_sort_unstable();
+        ids
+    }
+}
+
 /// Reviewer decisions as record indexes.
 struct Decisions {
     must: Vec<(u32, u32)>,
