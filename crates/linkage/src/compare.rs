@@ -177,7 +177,7 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
         Err(level) => return level,
     };
     // The same two names meet again and again among a million records' candidate pairs; a
-    // small direct-mapped cache per thread spares most of the similarity computations.
+    // direct-mapped cache per thread spares most of the similarity computations.
     LEVELS.with_borrow_mut(|cache| {
         cache.refresh(ds.generation, CACHE_BITS);
         cached(&mut cache.names, a, b, || {
@@ -322,14 +322,14 @@ struct LevelCache {
 }
 
 impl LevelCache {
-    /// Empties the cache when the dataset's name ids have changed meaning, and makes room
-    /// for at least `2^bits` entries.
+    /// Empties the cache when the dataset's name ids have changed meaning, to `2^bits`
+    /// entries, and makes it that large when it is smaller. A whole registry's large cache
+    /// is kept while the dataset's names are the same and given back when they change: the
+    /// desk's next check needs only the small one.
     fn refresh(&mut self, generation: u32, bits: u32) {
         if self.generation != generation || self.names.len() < 1 << bits {
             self.generation = generation;
-            let entries = self.names.len().max(1 << bits);
-            self.names.clear();
-            self.names.resize(entries, 0);
+            self.names = vec![0; 1 << bits];
         }
     }
 }
