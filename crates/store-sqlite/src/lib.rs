@@ -849,8 +849,8 @@ impl Store for SqliteStore {
     async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
         // A page of rows at a time, as one JSON array SQLite builds: handing a million rows
         // over one by one from the database's thread costs several times reading them. Pages
-        // are ranges of rowids, two in flight: SQLite builds the next while this thread
-        // decodes the last.
+        // are ranges of rowids, two in flight: SQLite builds one while the other is decoded
+        // (see `match_page`).
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM persons")
             .fetch_one(&self.pool)
             .await
@@ -860,9 +860,9 @@ impl Store for SqliteStore {
             .buffered(2);
         let mut pages = std::pin::pin!(pages);
         let mut n = 0;
-        while let Some(rows) = pages.try_next().await? {
-            for row in rows {
-                if sink.send(row).await.is_err() {
+        while let Some(records) = pages.try_next().await? {
+            for record in records {
+                if sink.send(record).await.is_err() {
                     return Ok(n);
                 }
                 n += 1;
