@@ -329,7 +329,11 @@ impl LevelCache {
     fn refresh(&mut self, generation: u32, bits: u32) {
         if self.generation != generation || self.names.len() < 1 << bits {
             self.generation = generation;
-            self.names = vec![0; 1 << bits];
+            if self.names.len() == 1 << bits {
+                self.names.fill(0);
+            } else {
+                self.names = vec![0; 1 << bits];
+            }
         }
     }
 }
