@@ -448,8 +448,7 @@ impl Dataset {
     /// the record joins the dataset (`count`).
     fn compact(&mut self, r: &MatchRecord, household: u32, count: bool) -> Rec {
         let ids = name_values(r).map(|v| self.intern_name(v));
-        let province = intern_place(&mut self.provinces, present(&r.province_code));
-        let residence = intern_place(&mut self.residences, present(&r.residence_code));
+        let (province, residence) = self.intern_places(r);
         self.assemble(ids, Values::of(r), household, province, residence, count)
     }
 
@@ -520,13 +519,20 @@ impl Dataset {
             None => self.new_household(&r.household),
         };
         self.household_members[household as usize].push(idx);
-        let province = intern_place(&mut self.provinces, present(&r.province_code));
-        let residence = intern_place(&mut self.residences, present(&r.residence_code));
+        let (province, residence) = self.intern_places(r);
         let rec = self.assemble(ids, values, household, province, residence, true);
         self.recs.push(rec);
         self.by_record_id.insert(r.record_id.clone(), idx);
         self.record_ids.push(r.record_id.clone());
         idx
+    }
+
+    /// The interned province of origin and place of last residence of a record.
+    fn intern_places(&mut self, r: &MatchRecord) -> (u16, u16) {
+        (
+            intern_place(&mut self.provinces, present(&r.province_code)),
+            intern_place(&mut self.residences, present(&r.residence_code)),
+        )
     }
 
     /// Numbers a household reference not seen before.
