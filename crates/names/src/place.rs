@@ -63,6 +63,37 @@ const NOISE: &[&str] = &[
     "point",
 ];
 
+/// What separates the parts of a place typed as an address.
+const ADDRESS_SEPARATORS: [char; 6] = [',', '،', ';', '؛', '/', '|'];
+
+/// What clerks type in a place's box when they do not know it.
+const UNKNOWN_PLACE: &[&str] = &[
+    "unknown",
+    "unkown",
+    "n/a",
+    "none",
+    "nil",
+    "no",
+    "not known",
+    "don't know",
+    "other",
+    "نامعلوم",
+    "معلوم نیست",
+    "نامعلومه",
+    "نشته",
+];
+
+/// A place the gazetteer does not know, as matching compares it: folded as place names are,
+/// prefixed so that it can never equal a gazetteer code. Two records that type it alike agree
+/// on it; "unknown" and the like are no place.
+pub fn unlisted_place_key(raw: &str) -> Option<String> {
+    static UNKNOWN: LazyLock<Vec<String>> =
+        LazyLock::new(|| UNKNOWN_PLACE.iter().map(|w| key(w)).collect());
+    let k = key(raw);
+    let usable = k.chars().any(char::is_alphanumeric) && !UNKNOWN.contains(&k);
+    usable.then(|| format!("~{k}"))
+}
+
 fn key(raw: &str) -> String {
     fold(raw)
         .split(' ')
@@ -183,8 +214,24 @@ impl Gazetteer {
         }
     }
 
-    /// Resolves a typed place name among places of the given kinds, exact spellings first.
+    /// Resolves a typed place name among places of the given kinds, exact spellings first. A
+    /// place typed as an address ("Hayatabad, Peshawar", "Nangarhar، Afghanistan") that is not
+    /// known whole is resolved by its first part the gazetteer knows.
     pub fn resolve(&self, raw: &str, kinds: &[PlaceKind]) -> Option<&Place> {
+        self.resolve_whole(raw, kinds).or_else(|| {
+            let mut parts = raw.split(ADDRESS_SEPARATORS);
+            // A value with no separator was tried whole already.
+            let first = parts.next()?;
+            if first.len() == raw.len() {
+                return None;
+            }
+            std::iter::once(first)
+                .chain(parts)
+                .find_map(|part| self.resolve_whole(part, kinds))
+        })
+    }
+
+    fn resolve_whole(&self, raw: &str, kinds: &[PlaceKind]) -> Option<&Place> {
         let k = key(raw);
         if k.is_empty() {
             return None;
@@ -272,6 +319,35 @@ mod tests {
             assert_eq!(g.province(s).map(|p| p.code.as_str()), Some("AF27"), "{s}");
         }
         assert_eq!(g.province("Atlantis"), None);
+    }
+
+    #[test]
+    fn places_typed_as_addresses_resolve_by_their_known_part() {
+        let g = Gazetteer::get();
+        let code = |raw| g.pakistan_place(raw).map(|p| p.code.as_str());
+        assert_eq!(code("House 12 Street 4, Peshawar"), Some("PK-peshawar"));
+        assert_eq!(code("Board Bazaar, Peshawar"), Some("PK-board-bazaar"));
+        assert_eq!(code("Peshawar / KPK"), Some("PK-peshawar"));
+        assert_eq!(code("House 12 Street 4, Nowhere"), None);
+        let province = |raw| g.province(raw).map(|p| p.code.as_str());
+        assert_eq!(province("ننگرهار، افغانستان"), Some("AF06"));
+        assert_eq!(province("Atlantis, Lemuria"), None);
+    }
+
+    #[test]
+    fn unlisted_places_keep_their_spelling_and_unknown_is_no_place() {
+        assert_eq!(
+            unlisted_place_key("  Board   BAZAAR ").as_deref(),
+            unlisted_place_key("board bazaar").as_deref()
+        );
+        assert_ne!(
+            unlisted_place_key("Board Bazaar"),
+            unlisted_place_key("Kacha Garhi")
+        );
+        assert!(unlisted_place_key("Board Bazaar").is_some_and(|k| k.starts_with('~')));
+        for nothing in ["unknown", "N/A", "-", "نامعلوم", "?", ""] {
+            assert_eq!(unlisted_place_key(nothing), None, "{nothing:?}");
+        }
     }
 
     #[test]
