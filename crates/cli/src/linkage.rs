@@ -158,8 +158,9 @@ impl Request {
     /// The request read as a registration made on `on`, so that it is derived exactly as
     /// registrations are (names folded, age to a birth interval, province resolved).
     fn as_match_record(&self, on: NaiveDate) -> MatchRecord {
-        let (derived, _) = self.as_registration(on).derive();
-        MatchRecord::from_derived(&self.request_id, "", &derived)
+        let raw = self.as_registration(on);
+        let (derived, _) = raw.derive();
+        MatchRecord::from_registration(&self.request_id, "", &raw, &derived)
     }
 
     /// The person sought, typed as a registration made on `on`.

@@ -3,9 +3,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Derived, HouseholdId, Person, Sex};
+use crate::{Derived, HouseholdId, Person, RawRegistration, Sex};
 
-/// One registration as the linkage engine reads it: derived values only, never raw ones.
+/// One registration as the linkage engine reads it: derived values, and places as typed
+/// where the gazetteer does not know them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchRecord {
     pub record_id: String,
@@ -21,9 +22,9 @@ pub struct MatchRecord {
     pub birth_year_max: Option<i32>,
     /// The full date of birth, where one was typed and is not a default (1 January, 1 Hamal).
     pub birth_date: Option<NaiveDate>,
-    /// OCHA p-code of the province of origin.
+    /// OCHA p-code of the province of origin, or the province as typed (see [`place_key`]).
     pub province_code: Option<String>,
-    /// Gazetteer code of the place of last residence in Pakistan.
+    /// Gazetteer code of the place of last residence in Pakistan, or the place as typed.
     pub residence_code: Option<String>,
     /// Document type code and canonical number, as `type:number`.
     pub document: Option<String>,
@@ -31,8 +32,14 @@ pub struct MatchRecord {
 }
 
 impl MatchRecord {
-    /// The matching view of a registration's derived values.
-    pub fn from_derived(record_id: &str, household: &str, d: &Derived) -> MatchRecord {
+    /// The matching view of a registration: its derived values, and the places the gazetteer
+    /// does not know as typed (see [`place_key`]).
+    pub fn from_registration(
+        record_id: &str,
+        household: &str,
+        raw: &RawRegistration,
+        d: &Derived,
+    ) -> MatchRecord {
         MatchRecord {
             record_id: record_id.to_string(),
             household: household.to_string(),
@@ -44,8 +51,8 @@ impl MatchRecord {
             birth_year_min: d.birth_year_min,
             birth_year_max: d.birth_year_max,
             birth_date: d.birth_date,
-            province_code: d.province_code.clone(),
-            residence_code: d.last_residence_code.clone(),
+            province_code: place_key(d.province_code.as_deref(), &raw.province_of_origin),
+            residence_code: place_key(d.last_residence_code.as_deref(), &raw.last_residence),
             document: d.document_number.as_ref().map(|n| {
                 format!(
                     "{}:{n}",
@@ -58,11 +65,22 @@ impl MatchRecord {
 
     /// The matching view of a stored registration.
     pub fn from_person(p: &Person) -> MatchRecord {
-        Self::from_derived(
+        Self::from_registration(
             p.record_id.as_str(),
             &household_key(p.household_id),
+            &p.raw,
             &p.derived,
         )
+    }
+}
+
+/// How matching knows a place: its gazetteer code, or a place the gazetteer does not know as
+/// typed, folded. Two records from a site whose places are missing from the gazetteer still
+/// agree when they name one place alike.
+pub fn place_key(code: Option<&str>, raw: &str) -> Option<String> {
+    match code {
+        Some(code) => Some(code.to_string()),
+        None => peywand_names::place::unlisted_place_key(raw),
     }
 }
 

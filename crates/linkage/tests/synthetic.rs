@@ -23,9 +23,10 @@ fn synthetic(people: u64, seed: u64) -> Synthetic {
         File::open(dir.path().join("registry.csv")).unwrap(),
         |raw| {
             let (derived, _) = raw.derive();
-            records.push(MatchRecord::from_derived(
+            records.push(MatchRecord::from_registration(
                 &raw.record_id,
                 &household_reference(&raw),
+                &raw,
                 &derived,
             ));
         },

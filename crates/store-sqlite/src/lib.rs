@@ -25,7 +25,7 @@ use peywand_domain::{
     Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
     Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
     Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, known_birth_date,
-    split_codes,
+    place_key, split_codes,
 };
 use peywand_store::{
     AGE_GROUPS, Actor, ApiToken, AuditFilter, FlowStatistics, HouseholdDraft, HouseholdRecord,
@@ -225,8 +225,9 @@ impl SqliteStore {
         let page: String = sqlx::query_scalar(
             "SELECT json_group_array(json_array(record_id, hex(household_id), \
              given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
-             birth_year_max, raw_birth_date, province_code, last_residence_code, \
-             document_type, document_number, phone_e164)) \
+             birth_year_max, raw_birth_date, province_code, raw_province_of_origin, \
+             last_residence_code, raw_last_residence, document_type, document_number, \
+             phone_e164)) \
              FROM (SELECT * FROM persons WHERE rowid >= ? AND rowid < ? ORDER BY rowid)",
         )
         .bind(start)
@@ -1987,7 +1988,9 @@ struct MatchRow {
     birth_year_max: Option<i32>,
     raw_birth_date: String,
     province_code: Option<String>,
+    raw_province_of_origin: String,
     last_residence_code: Option<String>,
+    raw_last_residence: String,
     document_type: Option<String>,
     document_number: Option<String>,
     phone_e164: Option<String>,
@@ -2010,8 +2013,11 @@ impl MatchRow {
             birth_year_min: self.birth_year_min,
             birth_year_max: self.birth_year_max,
             birth_date: known_birth_date(&self.raw_birth_date),
-            province_code: self.province_code,
-            residence_code: self.last_residence_code,
+            province_code: place_key(self.province_code.as_deref(), &self.raw_province_of_origin),
+            residence_code: place_key(
+                self.last_residence_code.as_deref(),
+                &self.raw_last_residence,
+            ),
             document,
             phone_e164: self.phone_e164,
         }

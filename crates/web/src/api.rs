@@ -521,9 +521,10 @@ async fn check_duplicates(
             }
         }
         let (derived, _) = raw.derive();
-        probes.push(MatchRecord::from_derived(
+        probes.push(MatchRecord::from_registration(
             raw.record_id.trim(),
             &household,
+            raw,
             &derived,
         ));
     }

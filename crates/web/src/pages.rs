@@ -810,7 +810,7 @@ async fn check_member(
         .collect::<Vec<_>>()
         .join(" ");
     let (derived, _) = raw.derive();
-    let probe = peywand_domain::MatchRecord::from_derived("", "", &derived);
+    let probe = peywand_domain::MatchRecord::from_registration("", "", &raw, &derived);
     let index = s.matching.clone();
     let (_, mut found) = tokio::task::spawn_blocking(move || index.check(&[probe], 5))
         .await
