@@ -41,12 +41,14 @@ pub const FIELDS: [Field; 11] = [
 ];
 pub const FIELD_COUNT: usize = FIELDS.len();
 /// Most levels any field has.
-pub const MAX_LEVELS: usize = 7;
+pub const MAX_LEVELS: usize = 8;
 /// Level 0 of every field: no evidence (a value missing on either side, or not applicable).
 pub const MISSING: u8 = 0;
 /// The birth-year levels of overlapping birth years, and of one full date of birth.
 pub const SAME_YEARS: u8 = 1;
 pub const SAME_DATE: u8 = 6;
+/// The birth-year level of two full dates of birth a slip of the keyboard apart.
+pub const DATE_TYPO: u8 = 7;
 /// The name level of plainly different names.
 pub const DIFFERENT_NAME: u8 = 5;
 /// The name level of two names in one script a single slip of the keyboard apart.
@@ -109,6 +111,7 @@ impl Field {
                 "4–6 years apart",
                 "further apart",
                 "same date of birth",
+                "dates of birth a typo apart",
             ],
             Field::Document => &["missing", "same", "different", "a typo or two apart"],
             Field::Sex | Field::Province | Field::Phone | Field::Residence => {
@@ -132,7 +135,8 @@ impl Field {
 
     /// A level added after models were first stored, and the level whose weight a model
     /// stored before it stands in for it with: a stored model keeps working unchanged until
-    /// the next deduplication learns the new level.
+    /// the next deduplication learns the new level. A level with no such stand-in (dates a
+    /// typo apart were once "same years" or "further apart") counts for nothing until then.
     pub fn older_level(self, level: u8) -> Option<u8> {
         match (self, level) {
             (Field::BirthYear, SAME_DATE) => Some(SAME_YEARS),
@@ -350,10 +354,47 @@ thread_local! {
 }
 
 fn birth_level(a: &Rec, b: &Rec) -> u8 {
-    if a.birth_day != 0 && a.birth_day == b.birth_day {
-        return SAME_DATE;
+    if a.birth_day != 0 && b.birth_day != 0 {
+        if a.birth_day == b.birth_day {
+            return SAME_DATE;
+        }
+        if dates_typo_apart(a.birth_day, b.birth_day) {
+            return DATE_TYPO;
+        }
     }
     years_level(a.birth(), b.birth())
+}
+
+/// Whether two dates of birth (days since 1 January 1900) are one slip apart as a clerk types
+/// them: one digit mistyped, two neighbouring digits swapped (1992 for 1929), or the day and
+/// the month in each other's places. Such a pair's years may be far apart.
+fn dates_typo_apart(a: u16, b: u16) -> bool {
+    use chrono::Datelike;
+    let ymd = |days: u16| {
+        let date = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default()
+            + chrono::Days::new(u64::from(days));
+        (date.year() as u32, date.month(), date.day())
+    };
+    let (x, y) = (ymd(a), ymd(b));
+    if x.0 == y.0 && x.1 == y.2 && x.2 == y.1 {
+        return true;
+    }
+    let digits = |(year, month, day): (u32, u32, u32)| {
+        let mut n = year * 10_000 + month * 100 + day;
+        let mut out = [0u8; 8];
+        for d in out.iter_mut().rev() {
+            *d = (n % 10) as u8;
+            n /= 10;
+        }
+        out
+    };
+    let (x, y) = (digits(x), digits(y));
+    let mut differing = (0..8).filter(|&i| x[i] != y[i]);
+    match (differing.next(), differing.next(), differing.next()) {
+        (Some(_), None, None) => true,
+        (Some(i), Some(j), None) => j == i + 1 && x[i] == y[j] && x[j] == y[i],
+        _ => false,
+    }
 }
 
 fn years_level(a: Option<(i16, i16)>, b: Option<(i16, i16)>) -> u8 {
@@ -454,25 +495,35 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
 }
 
 /// Names typed in each other's boxes (a given name entered as the family name, or as the
-/// father's name) agree crossed: both fields then count as spelling variants. A crossed
-/// given and father's name also describes a man and his son named after his grandfather, so
-/// it counts only when the birth years agree.
+/// father's name) agree crossed. Both crossings must agree: as spelling variants, or one of
+/// them exactly and the other with a slip (Stubbs Jaxck for Jack Stubbs). Each field then
+/// takes its crossing's level. A crossed given and father's name also describes a man and
+/// his son named after his grandfather, so it counts only when the birth years agree.
 fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8) {
     const WEAK: u8 = 4;
     const VARIANT: u8 = 2;
+    const SIMILAR: u8 = 3;
     if levels[0] < WEAK {
         return;
     }
+    let close = |level: u8| (1..=VARIANT).contains(&level);
+    let slip = |level: u8| close(level) || level == SIMILAR || level == TYPO;
     let given = NameField::Given;
     for (f, other) in [(3, NameField::Family), (1, NameField::Father)] {
         if levels[f] < WEAK || (other == NameField::Father && !(same_years(birth) || birth == 2)) {
             continue;
         }
-        // The second crossing is compared only if the first agrees: most do not.
-        let agree = |fa, fb| (1..=VARIANT).contains(&name_level(ds, a, fa, b, fb));
-        if agree(given, other) && agree(other, given) {
-            levels[0] = VARIANT;
-            levels[f] = VARIANT;
+        // The second crossing is compared only if the first may agree: most do not.
+        let there = name_level(ds, a, given, b, other);
+        if !slip(there) {
+            continue;
+        }
+        let back = name_level(ds, a, other, b, given);
+        let agree = (close(there) && close(back)) || (slip(back) && (there == 1 || back == 1));
+        if agree {
+            let level = |l: u8| if close(l) { VARIANT } else { l };
+            levels[0] = level(there);
+            levels[f] = level(back);
             return;
         }
     }
@@ -525,6 +576,31 @@ mod tests {
         assert_eq!(level(Some("1990-05-03"), Some("1990-05-03")), SAME_DATE);
         assert_eq!(level(Some("1990-05-03"), Some("1990-07-11")), SAME_YEARS);
         assert_eq!(level(None, Some("1990-05-03")), SAME_YEARS);
+    }
+
+    #[test]
+    fn dates_of_birth_a_slip_apart() {
+        let born = |date: &str| {
+            let mut r = record("a", "Karim", "Nabi", "", 1990);
+            let date: chrono::NaiveDate = date.parse().unwrap();
+            r.birth_date = Some(date);
+            r.birth_year_min = Some(chrono::Datelike::year(&date));
+            r.birth_year_max = r.birth_year_min;
+            r
+        };
+        let level = |a: &str, b: &str| {
+            let ds = Dataset::build(&[born(a), born(b)]);
+            birth_level(&ds.recs[0], &ds.recs[1])
+        };
+        // A year's digits swapped, a digit mistyped, day and month exchanged.
+        assert_eq!(level("1929-04-21", "1992-04-21"), DATE_TYPO);
+        assert_eq!(level("1990-05-03", "1990-05-08"), DATE_TYPO);
+        assert_eq!(level("1980-05-03", "1990-05-03"), DATE_TYPO);
+        assert_eq!(level("1990-05-03", "1990-03-05"), DATE_TYPO);
+        // Two slips, or digits swapped that are not neighbours: other dates.
+        assert_eq!(level("1990-05-03", "1990-07-11"), SAME_YEARS);
+        assert_eq!(level("1971-04-28", "1916-05-03"), 5);
+        assert_eq!(level("1990-05-13", "1990-03-15"), SAME_YEARS);
     }
 
     #[test]
@@ -628,6 +704,21 @@ mod tests {
             record("b", "Sahak", "Nabi", "Karim", 1990),
         );
         assert_eq!(swapped, [2, 1, MISSING, 2]);
+        // Swapped, and one of them mistyped.
+        let swapped = names(
+            record("a", "Jack", "", "Stubbs", 1989),
+            record("b", "Stubbs", "", "Jaxck", 1989),
+        );
+        assert!(
+            swapped[0] <= 2 && matches!(swapped[3], 3 | TYPO),
+            "{swapped:?}"
+        );
+        // Both crossings merely similar: two different people's names.
+        let unlike = names(
+            record("a", "Ahmad", "", "Karimi", 1989),
+            record("b", "Karim", "", "Ahmadi", 1989),
+        );
+        assert!(unlike[0] >= 4 && unlike[3] >= 4, "{unlike:?}");
         // Given and father's name swapped, same birth years: one person.
         let swapped = names(
             record("a", "Karim", "Nabi", "", 1990),
