@@ -4,7 +4,7 @@
 use peywand_names::similarity;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, DocumentDigits, NAME_FIELDS, NameField, Rec};
+use crate::dataset::{Dataset, DocumentDigits, NAME_FIELDS, NameField, Rec, UNLISTED_PLACE};
 
 /// The fields compared, in pattern order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -488,10 +488,20 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     }
     p = p.with(4, birth);
     p = p.with(5, same_or_not(a.sex, b.sex));
-    p = p.with(6, same_or_not(a.province, b.province));
+    p = p.with(6, place_level(a.province, b.province));
     p = p.with(7, document_level(a, b));
     p = p.with(8, same_or_not(a.phone, b.phone));
-    p.with(10, same_or_not(a.residence, b.residence))
+    p.with(10, place_level(a.residence, b.residence))
+}
+
+/// Two places: the same, or different. A place the gazetteer does not know, kept as typed,
+/// compares with another kept as typed; against a gazetteer place it is no evidence, as it
+/// may be a misspelling of it.
+fn place_level(a: u16, b: u16) -> u8 {
+    match same_or_not(a, b) {
+        2 if (a ^ b) & UNLISTED_PLACE != 0 => MISSING,
+        level => level,
+    }
 }
 
 /// Names typed in each other's boxes (a given name entered as the family name, or as the
@@ -731,6 +741,41 @@ mod tests {
             record("father", "Nabi", "Ghani", "", 1968),
         );
         assert_eq!(&father_and_son[..2], &[5, 5]);
+    }
+
+    #[test]
+    fn places_the_gazetteer_does_not_know_compare_among_themselves() {
+        let at = |id: &str, province: &str, residence: &str| MatchRecord {
+            province_code: Some(province.into()),
+            residence_code: Some(residence.into()),
+            ..record(id, "Karim", "Nabi", "", 1990)
+        };
+        let levels = |a: MatchRecord, b: MatchRecord| {
+            let ds = Dataset::build(&[a, b]);
+            let p = compare(&ds, &ds.recs[0], &ds.recs[1]);
+            [p.level(6), p.level(10)]
+        };
+        assert_eq!(
+            levels(
+                at("a", "AF06", "~boardbazar"),
+                at("b", "AF06", "~boardbazar")
+            ),
+            [1, 1]
+        );
+        assert_eq!(
+            levels(
+                at("a", "AF06", "PK-peshawar"),
+                at("b", "AF07", "~boardbazar")
+            ),
+            [2, MISSING]
+        );
+        assert_eq!(
+            levels(
+                at("a", "~qld", "~heardstreet"),
+                at("b", "~nsw", "~kanbiplace")
+            ),
+            [2, 2]
+        );
     }
 
     #[test]

@@ -169,9 +169,13 @@ fn sex_code(sex: Option<Sex>) -> u8 {
     }
 }
 
-/// A place code as a small integer; ids start at 1, 0 is "unknown". A probe's new place gets
-/// an id no record has, which compares as different. Codes come from the gazetteer, a few
-/// thousand places; past 65,535 a new one counts as unknown rather than as another place.
+/// The bit of a place id that marks a place the gazetteer does not know, kept as typed.
+pub(crate) const UNLISTED_PLACE: u16 = 0x8000;
+
+/// A place code as a small integer; ids start at 1, 0 is "unknown", and places the gazetteer
+/// does not know carry [`UNLISTED_PLACE`]. A probe's new place gets an id no record has.
+/// Gazetteer codes are a few thousand; past 32,767 places a new one counts as unknown rather
+/// than as another place.
 fn intern_place(places: &mut FxHashMap<String, u16>, code: Option<&str>) -> u16 {
     let Some(p) = code else {
         return 0;
@@ -180,7 +184,12 @@ fn intern_place(places: &mut FxHashMap<String, u16>, code: Option<&str>) -> u16 
         return id;
     }
     match u16::try_from(places.len() + 1) {
-        Ok(id) if id < u16::MAX => {
+        Ok(id) if id < UNLISTED_PLACE => {
+            let id = if p.starts_with(peywand_names::place::UNLISTED_PREFIX) {
+                id | UNLISTED_PLACE
+            } else {
+                id
+            };
             places.insert(p.to_string(), id);
             id
         }

@@ -83,6 +83,9 @@ const UNKNOWN_PLACE: &[&str] = &[
     "نشته",
 ];
 
+/// What begins the key of a place the gazetteer does not know, and no gazetteer code.
+pub const UNLISTED_PREFIX: char = '~';
+
 /// A place the gazetteer does not know, as matching compares it: folded as place names are,
 /// prefixed so that it can never equal a gazetteer code. Two records that type it alike agree
 /// on it; "unknown" and the like are no place.
@@ -91,7 +94,7 @@ pub fn unlisted_place_key(raw: &str) -> Option<String> {
         LazyLock::new(|| UNKNOWN_PLACE.iter().map(|w| key(w)).collect());
     let k = key(raw);
     let usable = k.chars().any(char::is_alphanumeric) && !UNKNOWN.contains(&k);
-    usable.then(|| format!("~{k}"))
+    usable.then(|| format!("{UNLISTED_PREFIX}{k}"))
 }
 
 fn key(raw: &str) -> String {
