@@ -220,6 +220,7 @@ level-year-3 = two or three years apart
 level-year-4 = four to six years apart
 level-year-5 = further apart
 level-year-6 = same date of birth
+level-year-7 = dates of birth a typo apart
 level-value-0 = not given
 level-value-1 = same
 level-value-2 = different

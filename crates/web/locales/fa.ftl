@@ -220,6 +220,7 @@ level-year-3 = دو یا سه سال فرق
 level-year-4 = چهار تا شش سال فرق
 level-year-5 = فرق بیشتر
 level-year-6 = همان تاریخ تولد
+level-year-7 = تاریخ تولد با یک اشتباه تایپی فرق دارد
 level-value-0 = درج نشده
 level-value-1 = یکسان
 level-value-2 = متفاوت

@@ -220,6 +220,7 @@ level-year-3 = دوه یا درې کاله توپیر
 level-year-4 = له څلورو تر شپږو کلونو توپیر
 level-year-5 = ډېر توپیر
 level-year-6 = د زېږون هماغه نېټه
+level-year-7 = د زېږون نېټه د یوې ټایپي تېروتنې توپیر لري
 level-value-0 = نه دی درج شوی
 level-value-1 = یو شان
 level-value-2 = توپیر لري
