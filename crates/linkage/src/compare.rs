@@ -53,6 +53,9 @@ pub const DATE_TYPO: u8 = 7;
 pub const DIFFERENT_NAME: u8 = 5;
 /// The name level of two names in one script a single slip of the keyboard apart.
 pub const TYPO: u8 = 6;
+/// The name level of two names alike only in part (Khadija, Khadea): a spelling garbled
+/// beyond a slip, or another name.
+pub const GARBLED: u8 = 7;
 /// The document level of numbers a typo or two apart.
 pub const NEAR_DOCUMENT: u8 = 3;
 
@@ -102,6 +105,7 @@ impl Field {
                 "weakly similar (≥ 0.55)",
                 "different",
                 "one letter apart (a typo)",
+                "alike only in part (≥ 0.3)",
             ],
             Field::BirthYear => &[
                 "missing",
@@ -145,6 +149,10 @@ impl Field {
                 Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName,
                 TYPO,
             ) => Some(4),
+            (
+                Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName,
+                GARBLED,
+            ) => Some(DIFFERENT_NAME),
             _ => None,
         }
     }
@@ -192,6 +200,7 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
                 s if s >= 0.75 => 3,
                 _ if one_letter_apart(&na.folded, &nb.folded) => TYPO,
                 s if s >= 0.55 => 4,
+                s if s >= 0.3 => GARBLED,
                 _ => DIFFERENT_NAME,
             }
         })

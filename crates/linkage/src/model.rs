@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, MAX_LEVELS, MISSING, Pattern, TYPO, compare,
-    same_years,
+    DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, GARBLED, MAX_LEVELS, MISSING, Pattern, TYPO,
+    compare, same_years,
 };
 use crate::dataset::{Dataset, NAME_FIELDS, NO_NAME, Rec};
 
@@ -248,11 +248,11 @@ impl Scorer {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
         let years_agree = same_years(p.level(4));
-        // One letter apart is a slip when the years agree, and as likely a sister's name when
-        // they do not (Wahida, Wajida).
+        // One letter apart, or alike in part, is a slip when the years agree, and as likely a
+        // sister's name when they do not (Wahida, Wajida).
         if FIELDS[f].kin_shared()
             && ((given == DIFFERENT_NAME && (self.strict_kinship || !years_agree))
-                || (given == TYPO && !years_agree))
+                || ((given == TYPO || given == GARBLED) && !years_agree))
         {
             w = w.min(0.0);
         }

@@ -213,6 +213,7 @@ level-name-3 = similar
 level-name-4 = a little similar
 level-name-5 = different
 level-name-6 = one letter apart (a typo)
+level-name-7 = alike only in part
 level-year-0 = not given
 level-year-1 = same years
 level-year-2 = one year apart

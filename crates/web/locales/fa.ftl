@@ -213,6 +213,7 @@ level-name-3 = مشابه
 level-name-4 = کمی مشابه
 level-name-5 = متفاوت
 level-name-6 = یک حرف فرق دارد (اشتباه تایپی)
+level-name-7 = تنها تا اندازه‌ای همانند
 level-year-0 = درج نشده
 level-year-1 = همان سال
 level-year-2 = یک سال فرق

@@ -213,6 +213,7 @@ level-name-3 = ورته
 level-name-4 = لږ ورته
 level-name-5 = توپیر لري
 level-name-6 = یو توری توپیر (د ټایپ تېروتنه)
+level-name-7 = یوازې تر یوه حده ورته
 level-year-0 = نه دی درج شوی
 level-year-1 = هماغه کال
 level-year-2 = یو کال توپیر
