@@ -788,6 +788,18 @@ mod tests {
     }
 
     #[test]
+    fn a_garbled_name_is_not_another_name() {
+        let given = |a: &str, b: &str| {
+            names(
+                record("a", a, "Abdul Ghani", "", 1997),
+                record("b", b, "Abdul Ghani", "", 1997),
+            )[0]
+        };
+        assert_eq!(given("Khadija", "Khadea"), GARBLED);
+        assert_eq!(given("Khadija", "Fatima"), DIFFERENT_NAME);
+    }
+
+    #[test]
     fn every_field_has_its_levels_within_the_packing() {
         for f in FIELDS {
             assert!(f.levels().len() <= MAX_LEVELS, "{f:?}");

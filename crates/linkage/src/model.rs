@@ -500,4 +500,27 @@ mod tests {
         assert_eq!(weight_reaching(0.0), f32::NEG_INFINITY);
         assert_eq!(weight_reaching(1.5), f32::INFINITY);
     }
+
+    /// A father's name shared says "one person" only if the given names could be one: a
+    /// garbled spelling or a slip born the same years, not a sister born years apart.
+    #[test]
+    fn kin_evidence_needs_a_given_name_that_could_be_the_same() {
+        let mut model = Model::untrained(vec![vec![0.1; MAX_LEVELS]; FIELD_COUNT], 1);
+        model.m = vec![vec![0.5; MAX_LEVELS]; FIELD_COUNT];
+        let father = Field::FatherName as usize;
+        let born = Field::BirthYear as usize;
+        let father_bits = |scorer: &Scorer, given: u8, years: u8| {
+            let p = Pattern(0).with(0, given).with(father, 1).with(born, years);
+            scorer.level_weight(p, father, None)
+        };
+        for scorer in [model.scorer(), model.probe_scorer()] {
+            for given in [TYPO, GARBLED] {
+                assert!(father_bits(&scorer, given, 1) > 0.0, "{given}");
+                assert_eq!(father_bits(&scorer, given, 5), 0.0, "{given}");
+            }
+            assert_eq!(father_bits(&scorer, DIFFERENT_NAME, 5), 0.0);
+        }
+        assert!(father_bits(&model.scorer(), DIFFERENT_NAME, 1) > 0.0);
+        assert_eq!(father_bits(&model.probe_scorer(), DIFFERENT_NAME, 1), 0.0);
+    }
 }
