@@ -172,10 +172,12 @@ fn sex_code(sex: Option<Sex>) -> u8 {
 /// The bit of a place id that marks a place the gazetteer does not know, kept as typed.
 pub(crate) const UNLISTED_PLACE: u16 = 0x8000;
 
+/// The id of a probe's place that no record has: it agrees with no record's place.
+const UNSEEN_PLACE: u16 = 0x7FFF;
+
 /// A place code as a small integer; ids start at 1, 0 is "unknown", and places the gazetteer
-/// does not know carry [`UNLISTED_PLACE`]. A probe's new place gets an id no record has.
-/// Gazetteer codes are a few thousand; past 32,767 places a new one counts as unknown rather
-/// than as another place.
+/// does not know carry [`UNLISTED_PLACE`]. Gazetteer codes are a few thousand; past 32,766
+/// places a new one counts as unknown rather than as another place.
 fn intern_place(places: &mut FxHashMap<String, u16>, code: Option<&str>) -> u16 {
     let Some(p) = code else {
         return 0;
@@ -184,16 +186,33 @@ fn intern_place(places: &mut FxHashMap<String, u16>, code: Option<&str>) -> u16 
         return id;
     }
     match u16::try_from(places.len() + 1) {
-        Ok(id) if id < UNLISTED_PLACE => {
-            let id = if p.starts_with(peywand_names::place::UNLISTED_PREFIX) {
-                id | UNLISTED_PLACE
-            } else {
-                id
-            };
+        Ok(id) if id < UNSEEN_PLACE => {
+            let id = id | unlisted_bit(p);
             places.insert(p.to_string(), id);
             id
         }
         _ => 0,
+    }
+}
+
+/// A probe's place as an id, without keeping a place no record has: a desk checks a household
+/// at every change to its form, and what is typed there must not pile up in a running server.
+fn seen_place(places: &FxHashMap<String, u16>, code: Option<&str>) -> u16 {
+    match code {
+        None => 0,
+        Some(p) => places
+            .get(p)
+            .copied()
+            .unwrap_or(UNSEEN_PLACE | unlisted_bit(p)),
+    }
+}
+
+/// [`UNLISTED_PLACE`] for a place kept as typed, 0 for a gazetteer code.
+fn unlisted_bit(place: &str) -> u16 {
+    if place.starts_with(peywand_names::place::UNLISTED_PREFIX) {
+        UNLISTED_PLACE
+    } else {
+        0
     }
 }
 
@@ -453,14 +472,6 @@ impl Dataset {
         self.intern_normalised(text, name)
     }
 
-    /// The compact form of a record; its names are counted towards term frequencies only when
-    /// the record joins the dataset (`count`).
-    fn compact(&mut self, r: &MatchRecord, household: u32, count: bool) -> Rec {
-        let ids = name_values(r).map(|v| self.intern_name(v));
-        let (province, residence) = self.intern_places(r);
-        self.assemble(ids, Values::of(r), household, province, residence, count)
-    }
-
     /// [`Dataset::compact`] with the record's names interned and its values worked out.
     fn assemble(
         &mut self,
@@ -561,7 +572,10 @@ impl Dataset {
             ..ProbeJournal::default()
         });
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
-        self.compact(r, household, false)
+        let ids = name_values(r).map(|v| self.intern_name(v));
+        let province = seen_place(&self.provinces, present(&r.province_code));
+        let residence = seen_place(&self.residences, present(&r.residence_code));
+        self.assemble(ids, Values::of(r), household, province, residence, false)
     }
 
     /// Forgets the names and codes the last probe brought. Their ids will be given to other
@@ -668,6 +682,39 @@ mod tests {
         assert!(ds.same_household(b, c));
         assert!(!ds.same_household(a, b));
         assert_eq!(ds.record_id(c), "c");
+    }
+
+    #[test]
+    fn probes_leave_their_places_behind_and_compare_by_them() {
+        let at = |id: &str, residence: &str| MatchRecord {
+            residence_code: Some(residence.into()),
+            ..record(id, id, "karim")
+        };
+        let mut ds = Dataset::build(&[at("a", "PK-peshawar"), at("b", "~boardbazar")]);
+        let places = ds.residences.len();
+        for typed in [
+            "~b",
+            "~bo",
+            "~boa",
+            "PK-quetta",
+            "~boardbazar",
+            "PK-peshawar",
+        ] {
+            let probe = ds.probe(&at("", typed));
+            let [peshawar, bazar] = [0, 1].map(|i| {
+                let i = ds.index_of(["a", "b"][i]).unwrap() as usize;
+                crate::compare::compare(&ds, &probe, &ds.recs[i]).level(10)
+            });
+            let expected = match typed {
+                "~boardbazar" => [0, 1],
+                "PK-peshawar" => [1, 0],
+                "PK-quetta" => [2, 0],
+                _ => [0, 2],
+            };
+            assert_eq!([peshawar, bazar], expected, "{typed}");
+            ds.forget_probe();
+        }
+        assert_eq!(ds.residences.len(), places, "typed places are not kept");
     }
 
     #[test]
