@@ -51,8 +51,8 @@ impl MatchRecord {
             birth_year_min: d.birth_year_min,
             birth_year_max: d.birth_year_max,
             birth_date: d.birth_date,
-            province_code: place_key(d.province_code.as_deref(), &raw.province_of_origin),
-            residence_code: place_key(d.last_residence_code.as_deref(), &raw.last_residence),
+            province_code: place_key(d.province_code.clone(), &raw.province_of_origin),
+            residence_code: place_key(d.last_residence_code.clone(), &raw.last_residence),
             document: d.document_number.as_ref().map(|n| {
                 format!(
                     "{}:{n}",
@@ -77,11 +77,8 @@ impl MatchRecord {
 /// How matching knows a place: its gazetteer code, or a place the gazetteer does not know as
 /// typed, folded. Two records from a site whose places are missing from the gazetteer still
 /// agree when they name one place alike.
-pub fn place_key(code: Option<&str>, raw: &str) -> Option<String> {
-    match code {
-        Some(code) => Some(code.to_string()),
-        None => peywand_names::place::unlisted_place_key(raw),
-    }
+pub fn place_key(code: Option<String>, raw: &str) -> Option<String> {
+    code.or_else(|| peywand_names::place::unlisted_place_key(raw))
 }
 
 /// How the linkage engine refers to a stored household: its id as 32 upper-case hex digits,

@@ -225,9 +225,11 @@ impl SqliteStore {
         let page: String = sqlx::query_scalar(
             "SELECT json_group_array(json_array(record_id, hex(household_id), \
              given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
-             birth_year_max, raw_birth_date, province_code, raw_province_of_origin, \
-             last_residence_code, raw_last_residence, document_type, document_number, \
-             phone_e164)) \
+             birth_year_max, raw_birth_date, province_code, \
+             CASE WHEN province_code IS NULL THEN raw_province_of_origin END, \
+             last_residence_code, \
+             CASE WHEN last_residence_code IS NULL THEN raw_last_residence END, \
+             document_type, document_number, phone_e164)) \
              FROM (SELECT * FROM persons WHERE rowid >= ? AND rowid < ? ORDER BY rowid)",
         )
         .bind(start)
@@ -1988,9 +1990,10 @@ struct MatchRow {
     birth_year_max: Option<i32>,
     raw_birth_date: String,
     province_code: Option<String>,
-    raw_province_of_origin: String,
+    /// Only where the gazetteer did not know the place: a million copies cost a second.
+    raw_province_of_origin: Option<String>,
     last_residence_code: Option<String>,
-    raw_last_residence: String,
+    raw_last_residence: Option<String>,
     document_type: Option<String>,
     document_number: Option<String>,
     phone_e164: Option<String>,
@@ -2013,10 +2016,13 @@ impl MatchRow {
             birth_year_min: self.birth_year_min,
             birth_year_max: self.birth_year_max,
             birth_date: known_birth_date(&self.raw_birth_date),
-            province_code: place_key(self.province_code.as_deref(), &self.raw_province_of_origin),
+            province_code: place_key(
+                self.province_code,
+                self.raw_province_of_origin.as_deref().unwrap_or_default(),
+            ),
             residence_code: place_key(
-                self.last_residence_code.as_deref(),
-                &self.raw_last_residence,
+                self.last_residence_code,
+                self.raw_last_residence.as_deref().unwrap_or_default(),
             ),
             document,
             phone_e164: self.phone_e164,
