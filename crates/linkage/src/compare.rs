@@ -537,7 +537,16 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
         if !slip(there) {
             continue;
         }
-        let back = name_level(ds, a, other, b, given);
+        // After a crossing with a slip, only the same name (or one with the same phonetic code)
+        // can agree: that needs no similarity computed.
+        let back = if close(there) {
+            name_level(ds, a, other, b, given)
+        } else {
+            match names_to_compare(a, other, b, given) {
+                Err(1) => 1,
+                _ => continue,
+            }
+        };
         let agree = (close(there) && close(back)) || (slip(back) && (there == 1 || back == 1));
         if agree {
             let level = |l: u8| if close(l) { VARIANT } else { l };
