@@ -541,14 +541,12 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
         // can agree: that needs no similarity computed.
         let back = if close(there) {
             name_level(ds, a, other, b, given)
+        } else if names_to_compare(a, other, b, given) == Err(1) {
+            1
         } else {
-            match names_to_compare(a, other, b, given) {
-                Err(1) => 1,
-                _ => continue,
-            }
+            continue;
         };
-        let agree = (close(there) && close(back)) || (slip(back) && (there == 1 || back == 1));
-        if agree {
+        if close(back) || (there == 1 && slip(back)) {
             let level = |l: u8| if close(l) { VARIANT } else { l };
             levels[0] = level(there);
             levels[f] = level(back);

@@ -472,7 +472,9 @@ impl Dataset {
         self.intern_normalised(text, name)
     }
 
-    /// [`Dataset::compact`] with the record's names interned and its values worked out.
+    /// The compact form of a record whose names are interned, values worked out and places
+    /// numbered; its names count towards term frequencies only when it joins the dataset
+    /// (`count`).
     fn assemble(
         &mut self,
         ids: [u32; 4],
