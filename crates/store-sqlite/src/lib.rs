@@ -28,9 +28,10 @@ use peywand_domain::{
     place_key, split_codes,
 };
 use peywand_store::{
-    AGE_GROUPS, Actor, ApiToken, AuditFilter, FlowStatistics, HouseholdDraft, HouseholdRecord,
-    ImportMessage, ImportOutcome, LinkageRun, NewUser, Page, Paged, PersonFilter, PfifImported,
-    RequestLink, SessionRecord, StatsFilter, Store, StoreError, TracingCase, UserAccount,
+    AGE_GROUPS, Actor, ApiToken, AuditFilter, Conflict, FlowStatistics, HouseholdDraft,
+    HouseholdRecord, ImportMessage, ImportOutcome, LinkageRun, NewUser, Page, Paged, PersonFilter,
+    PfifImported, RequestLink, SessionRecord, StatsFilter, Store, StoreError, TracingCase,
+    UserAccount,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -142,7 +143,7 @@ impl SqliteStore {
     /// a file that must not exist yet. The registry stays open and unchanged.
     pub async fn export_encrypted(&self, to: &str, key: Option<&DbKey>) -> Result<(), StoreError> {
         if std::path::Path::new(to).exists() {
-            return Err(StoreError::Conflict(format!("{to} already exists")));
+            return Err(StoreError::Conflict(Conflict::FileExists(to.to_string())));
         }
         let mut conn = self.pool.acquire().await.map_err(db("re-encrypt"))?;
         let literal = key.map_or_else(|| "''".to_string(), DbKey::literal);
@@ -535,9 +536,7 @@ impl SqliteStore {
         };
         let inserted = insert_persons(tx, &rows, on_existing).await?;
         if inserted != rows.len() as u64 {
-            return Err(StoreError::Conflict(
-                "a member's record id is already registered".into(),
-            ));
+            return Err(StoreError::Conflict(Conflict::RecordIdTaken));
         }
         Ok(())
     }
@@ -1095,7 +1094,7 @@ impl Store for SqliteStore {
         .await;
         match result {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
-                format!("the username {} is taken", u.username),
+                Conflict::UsernameTaken(u.username.clone()),
             )),
             other => other.map(|_| ()).map_err(db("create a user")),
         }
@@ -1429,9 +1428,7 @@ impl Store for SqliteStore {
         }
         let from = case.request.status;
         if from.is_final() {
-            return Err(StoreError::Conflict(format!(
-                "the case is {from}: reopen it before deciding again"
-            )));
+            return Err(StoreError::Conflict(Conflict::CaseFinished(from)));
         }
         if status == CandidateStatus::Confirmed
             && case
@@ -1439,9 +1436,7 @@ impl Store for SqliteStore {
                 .iter()
                 .any(|c| c.record_id != record_id && c.status == CandidateStatus::Confirmed)
         {
-            return Err(StoreError::Conflict(
-                "another candidate is already confirmed: reject it first".into(),
-            ));
+            return Err(StoreError::Conflict(Conflict::OtherCandidateConfirmed));
         }
         sqlx::query(
             "UPDATE tracing_candidates SET status = ? WHERE request_id = ? AND record_id = ?",
@@ -1497,9 +1492,7 @@ impl Store for SqliteStore {
                 CaseStatus::from_candidates(case.candidates.iter().map(|c| c.status))
             }
             _ => {
-                return Err(StoreError::Conflict(format!(
-                    "a {from} case cannot be moved to {to}: close it, reopen it, or decide on its candidates"
-                )));
+                return Err(StoreError::Conflict(Conflict::CaseCannotMove { from, to }));
             }
         };
         set_status(&mut tx, id, from, to, actor, reason).await?;
@@ -1594,19 +1587,13 @@ impl Store for SqliteStore {
         let confirmed = match (from, confirmed) {
             (CaseStatus::MatchConfirmed, Some(c)) => c.record_id.clone(),
             (CaseStatus::Reunified, _) => {
-                return Err(StoreError::Conflict(
-                    "the family is already reunified: the case is finished".into(),
-                ));
+                return Err(StoreError::Conflict(Conflict::AlreadyReunified));
             }
             (CaseStatus::ClosedWithoutResult, _) => {
-                return Err(StoreError::Conflict(
-                    "the case is closed: reopen it before recording steps".into(),
-                ));
+                return Err(StoreError::Conflict(Conflict::CaseClosed));
             }
             _ => {
-                return Err(StoreError::Conflict(
-                    "no match is confirmed yet: confirm the person found first".into(),
-                ));
+                return Err(StoreError::Conflict(Conflict::NoMatchConfirmed));
             }
         };
         let json = serde_json::to_string(step)

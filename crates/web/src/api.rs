@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use peywand_domain::{
-    HouseholdId, MatchRecord, Person, PersonId, RawRegistration, RecordId, Sex, Site, household_key,
+    HouseholdId, MatchRecord, Person, PersonId, RawRegistration, RecordId, RecordIdError, Sex,
+    Site, household_key,
 };
 use peywand_linkage::{Candidate, Explanation, LinkageError, Settings};
 use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, Page, PersonFilter};
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorBody};
 use crate::matching::{IndexError, IndexStatus};
+use crate::refusal::Refusal;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -150,53 +152,56 @@ pub(crate) fn check_site(caller: &Caller, site: Option<&str>) -> Result<(), ApiE
 /// The most members one household registration may list.
 const MAX_MEMBERS: usize = 40;
 
+/// The most characters of a site or place code.
+const MAX_CODE_CHARS: usize = 64;
+
 /// Checks a household as submitted, in words a registrar understands.
 pub(crate) fn validate(draft: &HouseholdDraft) -> Result<(), ApiError> {
+    refusal(draft).map_or(Ok(()), |r| Err(ApiError::Refused(r)))
+}
+
+fn refusal(draft: &HouseholdDraft) -> Option<Refusal> {
     if draft.members.is_empty() {
-        return Err(ApiError::Invalid(
-            "a household needs at least one member".into(),
-        ));
+        return Some(Refusal::NoMembers);
     }
     if draft.members.len() > MAX_MEMBERS {
-        return Err(ApiError::Invalid(format!(
-            "a household can list at most {MAX_MEMBERS} members"
-        )));
+        return Some(Refusal::TooManyMembers { max: MAX_MEMBERS });
     }
     for (i, m) in draft.members.iter().enumerate() {
-        let n = i + 1;
+        let member = i + 1;
         if !m.raw.has_name() {
-            return Err(ApiError::Invalid(format!(
-                "member {n} has no name: give a given, father's or family name"
-            )));
+            return Some(Refusal::MemberWithoutName { member });
         }
-        if !m.raw.record_id.trim().is_empty() {
-            RecordId::parse(&m.raw.record_id)
-                .map_err(|e| ApiError::Invalid(format!("member {n}: {e}")))?;
+        // An empty record id is given one when saved.
+        if let Err(RecordIdError::TooLong { max }) = RecordId::parse(&m.raw.record_id) {
+            return Some(Refusal::MemberFieldTooLong {
+                member,
+                field: "record_id",
+                max,
+            });
         }
-        for (column, value) in RawRegistration::COLUMNS.iter().zip(m.raw.values()) {
+        for (field, value) in RawRegistration::COLUMNS.iter().zip(m.raw.values()) {
             if value.chars().count() > RawRegistration::MAX_FIELD_CHARS {
-                return Err(ApiError::Invalid(format!(
-                    "member {n}: {column} is longer than {} characters",
-                    RawRegistration::MAX_FIELD_CHARS
-                )));
+                return Some(Refusal::MemberFieldTooLong {
+                    member,
+                    field,
+                    max: RawRegistration::MAX_FIELD_CHARS,
+                });
             }
         }
     }
-    for v in [
+    let codes = [
         &draft.site_code,
         &draft.destination_province,
         &draft.destination_district,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if v.chars().count() > 64 {
-            return Err(ApiError::Invalid(
-                "a site or place code is longer than 64 characters".into(),
-            ));
-        }
-    }
-    Ok(())
+    ];
+    codes
+        .into_iter()
+        .flatten()
+        .any(|v| v.chars().count() > MAX_CODE_CHARS)
+        .then_some(Refusal::CodeTooLong {
+            max: MAX_CODE_CHARS,
+        })
 }
 
 pub(crate) fn json<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::api::{actor, json, page_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::refusal::Refusal;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -321,11 +322,19 @@ async fn active_requests(s: &AppState) -> Result<Vec<TracingRequest>, peywand_st
     Ok(active)
 }
 
+/// The free-text fields of a tracing request, by their form names.
+pub(crate) const TRACING_TEXTS: &[&str] = &[
+    "requester_name",
+    "requester_relationship",
+    "requester_contact",
+    "last_seen_place",
+    "circumstances",
+    "distinguishing_details",
+];
+
 fn validate(draft: &TracingRequestDraft) -> Result<(), ApiError> {
     if !draft.sought.has_name() {
-        return Err(ApiError::Invalid(
-            "give at least one name of the person sought (given, father's or family name)".into(),
-        ));
+        return Err(ApiError::Refused(Refusal::SoughtWithoutName));
     }
     let texts = [
         &draft.requester_name,
@@ -335,18 +344,18 @@ fn validate(draft: &TracingRequestDraft) -> Result<(), ApiError> {
         &draft.circumstances,
         &draft.distinguishing_details,
     ];
-    let long = texts
-        .into_iter()
-        .map(String::as_str)
-        .chain(draft.sought.values())
-        .any(|v| v.chars().count() > RawRegistration::MAX_FIELD_CHARS);
-    if long {
-        return Err(ApiError::Invalid(format!(
-            "a field is longer than {} characters",
-            RawRegistration::MAX_FIELD_CHARS
-        )));
+    let long = TRACING_TEXTS
+        .iter()
+        .zip(texts.map(String::as_str))
+        .chain(RawRegistration::COLUMNS.iter().zip(draft.sought.values()))
+        .find(|(_, v)| v.chars().count() > RawRegistration::MAX_FIELD_CHARS);
+    match long {
+        Some((field, _)) => Err(ApiError::Refused(Refusal::FieldTooLong {
+            field,
+            max: RawRegistration::MAX_FIELD_CHARS,
+        })),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Opens a tracing request and searches every registration for the person sought at once.
@@ -521,9 +530,7 @@ async fn record_step(
     step.place = step.place.trim().to_string();
     step.note = step.note.trim().to_string();
     if step.place.is_empty() {
-        return Err(ApiError::Invalid(
-            "say where the step happened (a site, a village, a phone call)".into(),
-        ));
+        return Err(ApiError::Refused(Refusal::NoStepPlace));
     }
     if [&step.place, &step.note]
         .iter()

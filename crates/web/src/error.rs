@@ -5,17 +5,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use peywand_store::StoreError;
+use peywand_store::{Conflict, StoreError};
+
+use crate::i18n::Tr;
+use crate::refusal::{Refusal, conflict_worded};
 
 /// An error answered by the API, as `{"error": {"code": ..., "message": ...}}`.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     Invalid(String),
+    /// What someone filled in at a form, refused: worded for its reader on pages.
+    #[error("{0}")]
+    Refused(Refusal),
     #[error("{0} was not found")]
     NotFound(String),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error("the request body is not valid JSON for this route: {0}")]
     BadJson(String),
     #[error("the request body is larger than this server accepts")]
@@ -48,7 +54,7 @@ pub struct ErrorDetail {
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Invalid(_) => "invalid_request",
+            ApiError::Invalid(_) | ApiError::Refused(_) => "invalid_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::BadJson(_) => "bad_json",
@@ -60,9 +66,21 @@ impl ApiError {
             ApiError::Internal => "internal",
         }
     }
+    /// The error for a page's reader: refusals and conflicts in their language, since they
+    /// say what to mend; anything else as the server words it.
+    pub(crate) fn worded(&self, t: &Tr) -> String {
+        match self {
+            ApiError::Refused(r) => r.worded(t),
+            ApiError::Conflict(c) => conflict_worded(c, t),
+            other => other.to_string(),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid(_) | ApiError::BadJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid(_) | ApiError::Refused(_) | ApiError::BadJson(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

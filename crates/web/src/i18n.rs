@@ -195,8 +195,15 @@ impl Tr {
 
     /// A message with one argument (`{ $name }` in the resource).
     pub fn with(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        self.with_all(key, &[(name, value.to_string())])
+    }
+
+    /// A message with several arguments, each `(name, value)`.
+    pub fn with_all(&self, key: &str, values: &[(&str, String)]) -> String {
         let mut args = FluentArgs::new();
-        args.set(name, FluentValue::from(value.to_string()));
+        for (name, value) in values {
+            args.set(*name, FluentValue::from(value.as_str()));
+        }
         format(self.lang, key, Some(&args))
             .or_else(|| format(Lang::En, key, Some(&args)))
             .unwrap_or_else(|| key.to_string())
@@ -326,16 +333,19 @@ mod tests {
             "dashboard.rs",
             "tracing_pages.rs",
             "identity_pages.rs",
+            "refusal.rs",
         ] {
             let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));
             sources.extend(std::fs::read_to_string(path).ok());
         }
         let mut used = 0;
         for source in &sources {
-            for piece in source
-                .split(".get(\"")
-                .skip(1)
-                .chain(source.split(".with(\"").skip(1))
+            // A call's first argument, a literal key, may follow on the next line.
+            let calls = [".get(", ".with(", ".with_all("];
+            for piece in calls
+                .iter()
+                .flat_map(|call| source.split(call).skip(1))
+                .filter_map(|piece| piece.trim_start().strip_prefix('"'))
             {
                 let key = piece.split('"').next().unwrap_or_default();
                 if key.contains(' ') || key.is_empty() {

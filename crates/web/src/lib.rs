@@ -12,6 +12,7 @@ pub mod i18n;
 mod identity_pages;
 mod matching;
 mod pages;
+mod refusal;
 mod tracing_pages;
 
 use std::future::Future;

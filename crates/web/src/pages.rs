@@ -99,8 +99,11 @@ fn local(back: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::{error_page, local, reason};
+    use peywand_store::Conflict;
+
     use crate::error::ApiError;
     use crate::i18n::{Lang, Tr};
+    use crate::refusal::Refusal;
 
     /// A Dari or Pashto reader who meets an error reads it in their language, right to left,
     /// whatever the failure.
@@ -109,7 +112,8 @@ mod tests {
         let failures = [
             ApiError::Invalid("given_name is required".into()),
             ApiError::NotFound("household".into()),
-            ApiError::Conflict("already decided".into()),
+            ApiError::Refused(Refusal::NoMembers),
+            ApiError::Conflict(Conflict::CaseClosed),
             ApiError::BadJson("x".into()),
             ApiError::TooLarge,
             ApiError::Unavailable("x".into()),
@@ -124,7 +128,7 @@ mod tests {
                 ..Tr::default()
             };
             for e in &failures {
-                let page = error_page(&t, e.code(), &e.to_string());
+                let page = error_page(&t, e.code(), &e.worded(&t));
                 assert!(
                     !page.contains(">error-"),
                     "{} {}: {page}",
@@ -137,6 +141,10 @@ mod tests {
                         !page.contains("Sorry") && !page.contains("Back to"),
                         "{page}"
                     );
+                    // What to mend is said in the reader's language too.
+                    if matches!(e, ApiError::Refused(_) | ApiError::Conflict(_)) {
+                        assert!(!page.contains(&e.to_string()), "{page}");
+                    }
                 }
             }
         }
@@ -342,20 +350,14 @@ impl IntoResponse for PageError {
         // Worded in the reader's language by `errors_in_language`, which knows the reader.
         let body = error_page(&Tr::default(), self.0.code(), &self.0.to_string());
         let mut response = (status, Html(body)).into_response();
-        response.extensions_mut().insert(FailedPage {
-            code: self.0.code(),
-            detail: self.0.to_string(),
-        });
+        response.extensions_mut().insert(FailedPage(self.0));
         response
     }
 }
 
 /// A page that failed, as its handler's typed error left it.
 #[derive(Clone)]
-struct FailedPage {
-    code: &'static str,
-    detail: String,
-}
+struct FailedPage(ApiError);
 
 /// Words a failed page in the reader's language: what went wrong in general, the detail where
 /// it helps (which field of a form was refused), and the way back. Handlers fail with typed
@@ -366,8 +368,8 @@ pub(crate) async fn errors_in_language(
 ) -> Response {
     let t = Tr::from_headers(request.headers());
     let mut response = next.run(request).await;
-    if let Some(failed) = response.extensions_mut().remove::<FailedPage>() {
-        let body = error_page(&t, failed.code, &failed.detail);
+    if let Some(FailedPage(failed)) = response.extensions_mut().remove::<FailedPage>() {
+        let body = error_page(&t, failed.code(), &failed.worded(&t));
         response.headers_mut().remove(header::CONTENT_LENGTH);
         *response.body_mut() = axum::body::Body::from(body);
     }
@@ -721,7 +723,7 @@ async fn create_household(
 ) -> Result<Response, PageError> {
     let mut draft = draft_from_form(&fields);
     if let Err(e) = validate(&draft) {
-        let page = render(&new_household_page(e.to_string(), &caller, t, &uri))?;
+        let page = render(&new_household_page(e.worded(&t), &caller, t, &uri))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     confine_to_site(&caller, &mut draft)?;

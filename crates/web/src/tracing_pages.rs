@@ -22,6 +22,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::pages::{Chrome, PageError, labelled, percent, reason, render};
+use crate::refusal::Refusal;
 
 fn sought_name(r: &RawRegistration) -> String {
     let name = [&r.given_name, &r.father_name, &r.family_name]
@@ -171,10 +172,10 @@ pub async fn open_request(
     };
     match crate::cases::open_case(&s, &caller, draft).await {
         Ok(case) => Ok(Redirect::to(&format!("/tracing/{}", case.request.id)).into_response()),
-        Err(ApiError::Invalid(message)) => {
+        Err(e @ ApiError::Refused(_)) => {
             let page = render(&NewRequestPage {
+                error: e.worded(&t),
                 c: Chrome::new(t, Some(&caller), &uri),
-                error: message,
             })?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -391,8 +392,8 @@ async fn after(
 ) -> Result<Response, PageError> {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/tracing/{id}")).into_response()),
-        Err(e @ (ApiError::Conflict(_) | ApiError::Invalid(_))) => {
-            let page = case_page(s, caller, t, uri, id, e.to_string()).await?;
+        Err(e @ (ApiError::Conflict(_) | ApiError::Refused(_) | ApiError::Invalid(_))) => {
+            let page = case_page(s, caller, t, uri, id, e.worded(&t)).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e.into()),
@@ -439,11 +440,11 @@ pub async fn decide(
     let id = case_id(&id)?;
     crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
-        let status = CandidateStatus::from_code(&f.status)
-            .ok_or_else(|| ApiError::Invalid("choose a decision".into()))?;
+        let status =
+            CandidateStatus::from_code(&f.status).ok_or(ApiError::Refused(Refusal::NoDecision))?;
         let reason = f.reason.trim();
         if reason.is_empty() || reason.chars().count() > RawRegistration::MAX_FIELD_CHARS {
-            return Err(ApiError::Invalid(t.get("reason-needed")));
+            return Err(ApiError::Refused(Refusal::NoReason));
         }
         s.store
             .decide_candidate(id, &record_id, status, &actor(&caller), reason)
@@ -474,12 +475,12 @@ pub async fn step(
     let id = case_id(&id)?;
     crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
-        let step = ReunificationStepKind::from_code(&f.step)
-            .ok_or_else(|| ApiError::Invalid("choose a step".into()))?;
+        let step =
+            ReunificationStepKind::from_code(&f.step).ok_or(ApiError::Refused(Refusal::NoStep))?;
         let on = chrono::NaiveDate::parse_from_str(f.on.trim(), "%Y-%m-%d")
             .ok()
             .filter(|d| *d <= chrono::Utc::now().date_naive())
-            .ok_or_else(|| ApiError::Invalid(t.get("date-needed")))?;
+            .ok_or(ApiError::Refused(Refusal::BadStepDate))?;
         let draft = ReunificationStepDraft {
             step,
             place: f
@@ -497,7 +498,7 @@ pub async fn step(
                 .collect(),
         };
         if draft.place.is_empty() {
-            return Err(ApiError::Invalid(t.get("place-needed")));
+            return Err(ApiError::Refused(Refusal::NoStepPlace));
         }
         s.store
             .record_reunification_step(id, &draft, &actor(&caller))

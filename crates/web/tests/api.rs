@@ -413,6 +413,39 @@ async fn desk_registers_a_household_through_the_form() {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(String::from_utf8_lossy(&page).contains("at least one member"));
+    // A registrar reading Dari or Pashto is told in their language; the API keeps English.
+    let bearer = format!("Bearer {}", app.token);
+    for (language, reason) in [
+        ("fa", "خانواده دست‌کم به یک عضو با نام نیاز دارد"),
+        ("ps", "کورنۍ لږ تر لږه یو نوم لرونکي غړي ته اړتیا لري"),
+    ] {
+        let (s, page, _) = call_with(
+            &app,
+            "POST",
+            "/households",
+            Some("site=torkham&legal_basis=consent"),
+            "application/x-www-form-urlencoded",
+            &[("authorization", &bearer), ("accept-language", language)],
+        )
+        .await;
+        let page = String::from_utf8_lossy(&page);
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            page.contains(reason) && !page.contains("at least one member"),
+            "{page}"
+        );
+    }
+    let (s, body, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/households",
+        Some(r#"{"members": []}"#),
+        "application/json",
+        &[("authorization", &bearer), ("accept-language", "fa")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8_lossy(&body).contains("a household needs at least one member"));
 }
 
 /// A registry of synthetic people, imported and deduplicated as `peywand dedupe` does, and the
