@@ -130,10 +130,15 @@ coded!(
 pub fn parse_sex(raw: &str) -> Option<Sex> {
     let s = peywand_names::fold(raw);
     match s.as_str() {
-        "m" | "male" | "man" | "boy" | "مرد" | "مذکر" | "ذکور" | "نر" | "نارینه" | "پسر"
-        | "هلک" | "ذکر" => Some(Sex::Male),
-        "f" | "female" | "woman" | "girl" | "زن" | "مونث" | "اناث" | "ښځه" | "شزه" | "ښځینه"
-        | "شزینه" | "دختر" | "نجلی" | "انثی" => Some(Sex::Female),
+        // Dari, Pashto (سړی, a man), Urdu (آدمی, عورت) and Arabic words, and Latin spellings
+        // of the Dari and Pashto ones.
+        "m" | "male" | "man" | "boy" | "mard" | "narina" | "مرد" | "مردانه" | "مذکر" | "ذکور"
+        | "نر" | "نارینه" | "پسر" | "هلک" | "ذکر" | "سړی" | "سری" | "آدمی" | "ادمی" => {
+            Some(Sex::Male)
+        }
+        "f" | "female" | "woman" | "girl" | "zan" | "khaza" | "زن" | "زنانه" | "مونث" | "اناث"
+        | "ښځه" | "شزه" | "ښځینه" | "شزینه" | "دختر" | "نجلی" | "انثی" | "عورت" | "خانم"
+        | "خاتون" => Some(Sex::Female),
         _ => None,
     }
 }
@@ -147,12 +152,24 @@ pub fn parse_document_type(raw: &str) -> Option<DocumentType> {
     match s.as_str() {
         "por" | "porcard" | "proofofregistration" => Some(DocumentType::Por),
         "acc" | "acccard" | "afghancitizencard" => Some(DocumentType::Acc),
-        "tazkira" | "tazkera" | "tazkiraa" | "tazkara" | "papertazkira" | "تذکره" | "تذکیره" => {
-            Some(DocumentType::Tazkira)
-        }
-        "etazkira" | "etazkera" | "electronictazkira" | "الکترونیکیتذکره" | "تذکرهالکترونیکی" => {
-            Some(DocumentType::ETazkira)
-        }
+        "tazkira"
+        | "tazkera"
+        | "tazkiraa"
+        | "tazkara"
+        | "papertazkira"
+        | "تذکره"
+        | "تذکیره"
+        | "تذکرهکاغذی"
+        | "کاغذیتذکره" => Some(DocumentType::Tazkira),
+        "etazkira"
+        | "etazkera"
+        | "electronictazkira"
+        | "الکترونیکیتذکره"
+        | "تذکرهالکترونیکی"
+        | "ایتذکره"
+        | "ای-تذکره"
+        | "برقیتذکره"
+        | "تذکرهبرقی" => Some(DocumentType::ETazkira),
         "passport" | "پاسپورت" | "passaport" => Some(DocumentType::Passport),
         "other" | "دیگر" => Some(DocumentType::Other),
         _ => None,
@@ -180,6 +197,10 @@ mod tests {
         assert_eq!(parse_sex("زن"), Some(Sex::Female));
         assert_eq!(parse_sex("نارینه"), Some(Sex::Male));
         assert_eq!(parse_sex("ښځه"), Some(Sex::Female));
+        assert_eq!(parse_sex("سړی"), Some(Sex::Male));
+        assert_eq!(parse_sex("عورت"), Some(Sex::Female));
+        assert_eq!(parse_sex("Man"), Some(Sex::Male));
+        assert_eq!(parse_sex("Woman"), Some(Sex::Female));
         assert_eq!(parse_sex("?"), None);
     }
 
@@ -191,6 +212,14 @@ mod tests {
             Some(DocumentType::ETazkira)
         );
         assert_eq!(parse_document_type("TAZKIRA"), Some(DocumentType::Tazkira));
+        assert_eq!(
+            parse_document_type("تذکره کاغذی"),
+            Some(DocumentType::Tazkira)
+        );
+        assert_eq!(
+            parse_document_type("ای تذکره"),
+            Some(DocumentType::ETazkira)
+        );
         assert_eq!(parse_document_type("library card"), None);
     }
 }

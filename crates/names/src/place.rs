@@ -6,7 +6,7 @@
 //! Lookup first tries the folded spelling, then a coarse phonetic key, which resolves only
 //! when it points to a single place (so a typo never silently lands on the wrong province).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::fold::fold;
@@ -42,6 +42,8 @@ pub struct Gazetteer {
     exact: HashMap<(PlaceKind, String), usize>,
     /// Coarse phonetic key → place, or `None` when two places share the key.
     fuzzy: HashMap<(PlaceKind, String), Option<usize>>,
+    /// District names found in more than one province (Surobi, Arghandab).
+    shared_district_names: HashSet<String>,
 }
 
 /// Words that say what kind of place follows, not which ("Nangarhar province", "ولایت ننگرهار").
@@ -122,6 +124,7 @@ impl Gazetteer {
             places: Vec::new(),
             exact: HashMap::new(),
             fuzzy: HashMap::new(),
+            shared_district_names: HashSet::new(),
         };
         use crate::lexicon;
         let rows = |text: &'static str| lexicon::rows(text).filter(|c| c.len() >= 4);
@@ -202,7 +205,10 @@ impl Gazetteer {
             if k.is_empty() {
                 continue;
             }
-            self.exact.entry((kind, k.clone())).or_insert(idx);
+            let first = *self.exact.entry((kind, k.clone())).or_insert(idx);
+            if kind == PlaceKind::District && self.places[first].parent != self.places[idx].parent {
+                self.shared_district_names.insert(k.clone());
+            }
             let fk = fuzzy_key(&k);
             if fk.len() >= 2 {
                 self.fuzzy
@@ -251,9 +257,19 @@ impl Gazetteer {
             .map(|i| &self.places[i])
     }
 
-    /// An Afghan province, by any spelling in any script.
+    /// An Afghan province, by any spelling in any script. Clerks often type the provincial
+    /// capital or the district in the province's box (Jalalabad for Nangarhar): a district
+    /// spelt as the gazetteer lists it, and found in one province only, gives that province.
+    /// Not by sound alone: short values from elsewhere ("NSW") sound like some district.
     pub fn province(&self, raw: &str) -> Option<&Place> {
-        self.resolve(raw, &[PlaceKind::Province])
+        self.resolve(raw, &[PlaceKind::Province]).or_else(|| {
+            let k = key(raw);
+            let &district = self.exact.get(&(PlaceKind::District, k.clone()))?;
+            if self.shared_district_names.contains(&k) {
+                return None;
+            }
+            self.by_code(self.places[district].parent.as_deref()?)
+        })
     }
 
     /// An Afghan district; with a province p-code, only that province's districts.
@@ -379,5 +395,32 @@ mod tests {
                 .and_then(|p| p.parent.as_deref()),
             Some("AF06")
         );
+    }
+
+    #[test]
+    fn a_capital_or_district_typed_as_the_province_gives_its_province() {
+        let g = Gazetteer::get();
+        for (typed, province) in [
+            ("Jalalabad", "AF06"),
+            ("جلال‌آباد", "AF06"),
+            ("Jalal Abad", "AF06"),
+            ("Lashkar Gah", "AF30"),
+            ("لشکرگاه", "AF30"),
+            ("Asadabad", "AF15"),
+            ("Mazar-e-Sharif", "AF21"),
+            ("Gardez", "AF13"),
+            ("Pul-e-Khumri", "AF09"),
+        ] {
+            assert_eq!(
+                g.province(typed).map(|p| p.code.as_str()),
+                Some(province),
+                "{typed}"
+            );
+        }
+        // A district name found in two provinces says nothing of which; nor does a value that
+        // only sounds like a district.
+        assert_eq!(g.province("Surobi"), None);
+        assert_eq!(g.province("NSW"), None);
+        assert_eq!(g.province("Arghandab"), None);
     }
 }
