@@ -126,21 +126,61 @@ impl RawRegistration {
             .any(|s| !s.trim().is_empty())
     }
 
+    /// The person's own given, father's, grandfather's and family names, folded, as the boxes
+    /// were meant. A given-name box may name a relative instead: "wife of Karim" says nothing
+    /// of her own name, and a clerk who wrote it often put the husband in the father's box too;
+    /// "d/o Karim" names her father. It may hold the father's name as said aloud ("Ahmad s/o
+    /// Karim"). A father's box may begin with "son of" (بنت رحمت, walad Rahmat).
+    fn own_names(&self) -> [Option<String>; 4] {
+        use peywand_names::name::{Relation, split_relation};
+        use peywand_names::{Name, normalize};
+        let read = |s: &str| Some(normalize(s)).filter(|n| !n.folded.is_empty());
+        let mut given = read(&self.given_name);
+        let mut father = read(&self.father_name);
+        let same = |a: &Name, b: &Name| peywand_names::similarity(a, b) >= 0.9;
+        let relative = match split_relation(&self.given_name) {
+            Some((own, relation, other)) => {
+                given = read(&own);
+                read(&other).map(|other| (relation, other))
+            }
+            None => given
+                .take_if(|g| g.relation.is_some())
+                .and_then(|g| g.relation.map(|relation| (relation, g))),
+        };
+        match relative {
+            Some((Relation::SonOf | Relation::DaughterOf, parent)) if father.is_none() => {
+                father = Some(parent);
+            }
+            Some((Relation::WifeOf | Relation::MotherOf, other))
+                if father.as_ref().is_some_and(|f| same(f, &other)) =>
+            {
+                father = None;
+            }
+            _ => {}
+        }
+        // "w/o Karim" in the father's box names the husband.
+        father.take_if(|f| matches!(f.relation, Some(Relation::WifeOf | Relation::MotherOf)));
+        [
+            given,
+            father,
+            read(&self.grandfather_name),
+            read(&self.family_name),
+        ]
+        .map(|n| n.map(|n| n.folded))
+    }
+
     /// Derives normalised values, with a warning for every value that could not be read.
     pub fn derive(&self) -> (Derived, Vec<Warning>) {
         let mut w = Vec::new();
         let mut warn = |column: &'static str, message: String| w.push(Warning { column, message });
         let present = |s: &str| !s.trim().is_empty();
-        let name = |s: &str| {
-            let n = peywand_names::normalize(s);
-            (!n.folded.is_empty()).then_some(n.folded)
-        };
         let g = Gazetteer::get();
+        let [given_name, father_name, grandfather_name, family_name] = self.own_names();
         let mut d = Derived {
-            given_name: name(&self.given_name),
-            father_name: name(&self.father_name),
-            grandfather_name: name(&self.grandfather_name),
-            family_name: name(&self.family_name),
+            given_name,
+            father_name,
+            grandfather_name,
+            family_name,
             ..Derived::default()
         };
 
@@ -318,6 +358,37 @@ pub fn split_codes<T>(s: &str, from_code: impl Fn(&str) -> Option<T>) -> Vec<T> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Boxes that name a relative, or hold the father's name as said aloud, give the person's
+    /// own names as meant.
+    #[test]
+    fn own_names_as_the_boxes_were_meant() {
+        let names = |given: &str, father: &str| {
+            let d = RawRegistration {
+                given_name: given.into(),
+                father_name: father.into(),
+                ..RawRegistration::default()
+            }
+            .derive()
+            .0;
+            (d.given_name, d.father_name)
+        };
+        let some = |s: &str| Some(s.to_string());
+        // Her own name is not known; the husband typed in the father's box is not her father.
+        assert_eq!(names("wife of Karim", "Karim"), (None, None));
+        assert_eq!(names("W/O Karim", "Nabi"), (None, some("nabi")));
+        // A daughter named by her father.
+        assert_eq!(names("d/o Rahmat", ""), (None, some("rahmat")));
+        assert_eq!(names("", "بنت رحمت"), (None, some("رحمت")));
+        // Own name said with the father's.
+        assert_eq!(names("Ahmad s/o Karim", ""), (some("ahmad"), some("karim")));
+        assert_eq!(
+            names("Ahmad s/o Karim", "Kareem"),
+            (some("ahmad"), some("kareem"))
+        );
+        assert_eq!(names("Fatima w/o Karim", ""), (some("fatima"), None));
+        assert_eq!(names("Ahmad", "Karim"), (some("ahmad"), some("karim")));
+    }
 
     fn raw() -> RawRegistration {
         RawRegistration {

@@ -165,30 +165,51 @@ impl Particle {
     }
 }
 
-/// Words that join a name to the father's name as people say it: "Ahmad son of Nabi",
-/// "Ahmad s/o Nabi", "احمد ولد نبی".
-const PATRONYMIC: [&str; 10] = [
-    " son of ",
-    " s/o ",
-    " daughter of ",
-    " d/o ",
-    " bin ",
-    " bint ",
-    " wald ",
-    " ولد ",
-    " فرزند ",
-    " بن ",
+/// Words that join a person's own name to a relative's as people say it, and what the relative
+/// is: "Ahmad son of Nabi", "Ahmad s/o Nabi", "احمد ولد نبی" name the father; "Fatima w/o
+/// Karim" the husband.
+const JOINERS: [(&str, Relation); 18] = [
+    (" son of ", Relation::SonOf),
+    (" s/o ", Relation::SonOf),
+    (" daughter of ", Relation::DaughterOf),
+    (" d/o ", Relation::DaughterOf),
+    (" bin ", Relation::SonOf),
+    (" ibn ", Relation::SonOf),
+    (" bint ", Relation::DaughterOf),
+    (" wald ", Relation::SonOf),
+    (" walad ", Relation::SonOf),
+    (" ولد ", Relation::SonOf),
+    (" فرزند ", Relation::SonOf),
+    (" بن ", Relation::SonOf),
+    (" بنت ", Relation::DaughterOf),
+    (" wife of ", Relation::WifeOf),
+    (" w/o ", Relation::WifeOf),
+    (" widow of ", Relation::WifeOf),
+    (" زوجه ", Relation::WifeOf),
+    (" همسر ", Relation::WifeOf),
 ];
+
+/// A name said with a relative's ("Ahmad son of Nabi", "Fatima w/o Karim"), split into the
+/// person's own name, how the other is related, and the other's name, as typed (lower-cased);
+/// `None` when no such word joins two names.
+pub fn split_relation(typed: &str) -> Option<(String, Relation, String)> {
+    let typed = format!(" {} ", typed.trim().to_lowercase());
+    JOINERS
+        .iter()
+        .find_map(|(w, relation)| {
+            typed
+                .split_once(w)
+                .map(|(own, other)| (own.trim().to_string(), *relation, other.trim().to_string()))
+        })
+        .filter(|(own, _, other)| !own.is_empty() && !other.is_empty())
+}
 
 /// A name said with the father's ("Ahmad son of Nabi"), split into the person's own name and
 /// the father's, as typed (lower-cased); `None` when no such word joins them.
 pub fn split_patronymic(typed: &str) -> Option<(String, String)> {
-    let typed = format!(" {} ", typed.trim().to_lowercase());
-    PATRONYMIC
-        .iter()
-        .find_map(|w| typed.split_once(w))
-        .map(|(own, father)| (own.trim().to_string(), father.trim().to_string()))
-        .filter(|(own, father)| !own.is_empty() && !father.is_empty())
+    split_relation(typed)
+        .filter(|(_, relation, _)| matches!(relation, Relation::SonOf | Relation::DaughterOf))
+        .map(|(own, _, father)| (own, father))
 }
 
 /// Normalises a name as typed, in any script.
@@ -233,23 +254,42 @@ fn is_mohammad(text: &str) -> bool {
 
 /// Finds "wife of", "d/o", "زوجه", "بنت" and the like before the relative's name.
 fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
+    // Longer forms first: "wife of" before "wife", "zawja e" before "zawja".
     let patterns: &[(&[&str], Relation)] = &[
         (&["wife", "of"], Relation::WifeOf),
         (&["widow", "of"], Relation::WifeOf),
         (&["w", "o"], Relation::WifeOf),
+        (&["wife"], Relation::WifeOf),
+        (&["widow"], Relation::WifeOf),
+        // زوجهٔ as Latin clerks write it: Zawja-e Yousuf, Zauja Yousuf.
+        (&["zawja", "e"], Relation::WifeOf),
+        (&["zawja", "i"], Relation::WifeOf),
+        (&["zawja"], Relation::WifeOf),
+        (&["zawjae"], Relation::WifeOf),
+        (&["zauja"], Relation::WifeOf),
+        (&["zawjah"], Relation::WifeOf),
         (&["daughter", "of"], Relation::DaughterOf),
         (&["d", "o"], Relation::DaughterOf),
         (&["son", "of"], Relation::SonOf),
         (&["s", "o"], Relation::SonOf),
+        (&["walad"], Relation::SonOf),
+        (&["wald"], Relation::SonOf),
+        (&["bin"], Relation::SonOf),
+        (&["ibn"], Relation::SonOf),
+        (&["bint"], Relation::DaughterOf),
         (&["mother", "of"], Relation::MotherOf),
         (&["زوجه"], Relation::WifeOf),
         (&["همسر"], Relation::WifeOf),
+        (&["بیوه"], Relation::WifeOf),
+        (&["اهلیه"], Relation::WifeOf),
+        // "زن عبدالکبیر": the wife of Abdul Kabir; زن is no one's name.
+        (&["زن"], Relation::WifeOf),
         (&["خانم", "of"], Relation::WifeOf),
         (&["بنت"], Relation::DaughterOf),
         (&["دختر"], Relation::DaughterOf),
         (&["ولد"], Relation::SonOf),
+        (&["فرزند"], Relation::SonOf),
         (&["بن"], Relation::SonOf),
-        (&["bint"], Relation::DaughterOf),
         (&["مادر"], Relation::MotherOf),
     ];
     for (words, relation) in patterns {
@@ -258,8 +298,49 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
             return Some(*relation);
         }
     }
+    // "Mrs Barakatullah", "خانم گل محمد": a title before a man's name is his wife's; before a
+    // woman's name (Mrs Fatima) it is only a title, set aside with the others.
+    if tokens.len() > 1 && MARRIED_TITLES.contains(&tokens[0]) && names_a_man(&tokens[1..]) {
+        tokens.drain(..1);
+        return Some(Relation::WifeOf);
+    }
     None
 }
+
+/// Whether folded name parts are a man's name: one the lexicon lists for men, or a compound
+/// only men bear (-ullah, -uddin, … Khan).
+fn names_a_man(parts: &[&str]) -> bool {
+    let joined = parts.concat();
+    MEN.contains(&joined)
+        || ["ullah", "ulla", "الله", "uddin", "الدین"]
+            .iter()
+            .any(|end| joined.ends_with(end))
+        || parts.last().is_some_and(|p| *p == "khan" || *p == "خان")
+}
+
+/// Titles of a married woman, followed by her own name or her husband's.
+const MARRIED_TITLES: &[&str] = &["mrs", "خانم", "khanum", "khanim", "begum", "بیگم"];
+
+/// Men's given names in both scripts, folded and without spaces, from the names lexicon: a
+/// married woman's title before one of them names her husband.
+static MEN: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let mut men = HashSet::new();
+    for row in crate::lexicon::rows(crate::lexicon::GIVEN_NAMES) {
+        let [sex, arabic, latin, ..] = row[..] else {
+            continue;
+        };
+        if sex != "M" {
+            continue;
+        }
+        for name in latin.split(';').chain([arabic]) {
+            let folded: String = fold(name).split(' ').collect();
+            if !folded.is_empty() {
+                men.insert(folded);
+            }
+        }
+    }
+    men
+});
 
 struct Token {
     text: String,
@@ -648,5 +729,41 @@ mod tests {
         let n = normalize("wife of Abdul Ghani");
         assert_eq!(n.relation, Some(Relation::WifeOf));
         assert_eq!(n.units.len(), 2);
+        for (typed, relation, relative) in [
+            ("W/O Ahmad Zia", Relation::WifeOf, "ahmad zia"),
+            ("WIFE SARDAR KHAN", Relation::WifeOf, "sardar khan"),
+            ("ZAWJA-E YOSUF", Relation::WifeOf, "yosuf"),
+            ("زن عبدالكبير", Relation::WifeOf, "عبدالکبیر"),
+            ("Mrs Barakatullah", Relation::WifeOf, "barakatullah"),
+            ("خانم گل محمد", Relation::WifeOf, "گل محمد"),
+            ("walad Zabih-ullah", Relation::SonOf, "zabih ullah"),
+            ("بنت رحمت", Relation::DaughterOf, "رحمت"),
+        ] {
+            let n = normalize(typed);
+            assert_eq!(n.relation, Some(relation), "{typed}");
+            assert_eq!(n.folded, relative, "{typed}");
+        }
+        // A title before a woman's own name is only a title; زن alone is no relation.
+        let n = normalize("Mrs Fatima");
+        assert_eq!((n.relation, n.folded.as_str()), (None, "fatima"));
+        assert_eq!(normalize("زن").relation, None);
+    }
+
+    #[test]
+    fn a_name_said_with_a_relatives_splits() {
+        assert_eq!(
+            split_relation("Ahmad s/o Karim"),
+            Some(("ahmad".into(), Relation::SonOf, "karim".into()))
+        );
+        assert_eq!(
+            split_relation("Fatima w/o Karim Khan"),
+            Some(("fatima".into(), Relation::WifeOf, "karim khan".into()))
+        );
+        assert_eq!(
+            split_patronymic("احمد ولد کریم"),
+            Some(("احمد".into(), "کریم".into()))
+        );
+        assert_eq!(split_patronymic("Fatima w/o Karim"), None);
+        assert_eq!(split_relation("s/o Karim"), None);
     }
 }
