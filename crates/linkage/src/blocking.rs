@@ -4,7 +4,8 @@
 //! almost always share something simple. Each rule gives a record a few keys, and records that
 //! share a key under some rule become candidate pairs:
 //!
-//! - given name × father's name (the phonetic keys of each, every combination);
+//! - given name × father's name (the phonetic keys of each, every combination, either way
+//!   round);
 //! - given name × five-year birth bucket (a father's name left out or garbled);
 //! - father's name × grandfather's name × sex, and father's name × birth bucket × sex (a given
 //!   name garbled beyond recognition);
@@ -54,8 +55,10 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     let father = keys(NameField::Father);
     for &g in keys(NameField::Given) {
         for &f in father {
+            // Either way round: a given and father's name typed in each other's boxes still
+            // meet (see `compare::swapped_names`).
             out.push((
-                hash_of((1u8, g, f)),
+                hash_of((1u8, g.min(f), g.max(f))),
                 order(birth, sort_key(NameField::Grandfather)),
             ));
         }

@@ -517,7 +517,7 @@ fn place_level(a: u16, b: u16) -> u8 {
 /// father's name) agree crossed. Both crossings must agree: as spelling variants, or one of
 /// them exactly and the other with a slip (Stubbs Jaxck for Jack Stubbs). Each field then
 /// takes its crossing's level. A crossed given and father's name also describes a man and
-/// his son named after his grandfather, so it counts only when the birth years agree.
+/// his son named after his grandfather (see [`crossing_may_be_father_and_son`]).
 fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8) {
     const WEAK: u8 = 4;
     const VARIANT: u8 = 2;
@@ -529,7 +529,9 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
     let slip = |level: u8| close(level) || level == SIMILAR || level == TYPO;
     let given = NameField::Given;
     for (f, other) in [(3, NameField::Family), (1, NameField::Father)] {
-        if levels[f] < WEAK || (other == NameField::Father && !(same_years(birth) || birth == 2)) {
+        if levels[f] < WEAK
+            || (other == NameField::Father && crossing_may_be_father_and_son(a, b, levels, birth))
+        {
             continue;
         }
         // The second crossing is compared only if the first may agree: most do not.
@@ -553,6 +555,18 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
             return;
         }
     }
+}
+
+/// Whether Ahmad son of Karim and Karim son of Ahmad may be a father and his son named after
+/// his grandfather, rather than one person whose names were typed in each other's boxes. A
+/// father and son are born decades apart, are men, and do not share a grandfather: the son's
+/// grandfather is the father's father, Karim, whose name the son bears.
+fn crossing_may_be_father_and_son(a: &Rec, b: &Rec, levels: &[u8; 4], birth: u8) -> bool {
+    const FEMALE: u8 = 2;
+    let years_near = birth == SAME_DATE || (SAME_YEARS..=4).contains(&birth);
+    let a_woman = (a.sex == FEMALE && b.sex != 1) || (b.sex == FEMALE && a.sex != 1);
+    let same_grandfather = (1..=3).contains(&levels[2]);
+    !(years_near || a_woman || same_grandfather)
 }
 
 /// The household level of a pair: whether other members of the two households also match.
@@ -757,6 +771,42 @@ mod tests {
             record("father", "Nabi", "Ghani", "", 1968),
         );
         assert_eq!(&father_and_son[..2], &[5, 5]);
+        // Nor when a birth year is missing: he may still be the father.
+        let unknown_years = |a: MatchRecord, b: MatchRecord| {
+            names(
+                MatchRecord {
+                    birth_year_min: None,
+                    birth_year_max: None,
+                    ..a
+                },
+                b,
+            )
+        };
+        let crossed = unknown_years(
+            record("son", "Ghani", "Nabi", "", 1995),
+            record("father", "Nabi", "Ghani", "", 1968),
+        );
+        assert_eq!(&crossed[..2], &[5, 5]);
+        // A woman's given and father's names crossed: no father and son can be that.
+        let woman = |r: MatchRecord| MatchRecord {
+            sex: Some(peywand_domain::Sex::Female),
+            ..r
+        };
+        let crossed = unknown_years(
+            woman(record("a", "Tabassum", "Sultan", "", 1993)),
+            woman(record("b", "Sultan", "Tabassum", "", 1993)),
+        );
+        assert_eq!(&crossed[..2], &[2, 2]);
+        // The same grandfather on both: the son's grandfather would be the crossed name.
+        let grandfather = |r: MatchRecord| MatchRecord {
+            grandfather_name: Some("Sher Mohammad".into()),
+            ..r
+        };
+        let crossed = unknown_years(
+            grandfather(record("a", "Zahir", "Abdul Majid", "", 1987)),
+            grandfather(record("b", "Abdul Majid", "Zahir", "", 1987)),
+        );
+        assert_eq!(&crossed[..2], &[2, 2]);
     }
 
     #[test]
