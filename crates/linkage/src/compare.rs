@@ -1,7 +1,7 @@
 //! Comparing two records field by field: each field lands on one of a few ordered levels
 //! (missing, exact, close, …, different), and the whole comparison packs into one integer.
 
-use peywand_names::similarity;
+use peywand_names::{Name, similarity};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, DocumentDigits, NAME_FIELDS, NameField, Rec, UNLISTED_PLACE};
@@ -44,6 +44,8 @@ pub const FIELD_COUNT: usize = FIELDS.len();
 pub const MAX_LEVELS: usize = 8;
 /// Level 0 of every field: no evidence (a value missing on either side, or not applicable).
 pub const MISSING: u8 = 0;
+/// The sex level of two records of different sexes.
+pub const DIFFERENT_SEX: u8 = 2;
 /// The birth-year levels of overlapping birth years, and of one full date of birth.
 pub const SAME_YEARS: u8 = 1;
 pub const SAME_DATE: u8 = 6;
@@ -129,11 +131,26 @@ impl Field {
         }
     }
 
-    /// Whether relatives share it: father's, grandfather's and family name, and household.
+    /// Whether relatives share it: father's, grandfather's and family name, household, and
+    /// the family's phone and last residence.
     pub fn kin_shared(self) -> bool {
         matches!(
             self,
-            Field::FatherName | Field::GrandfatherName | Field::FamilyName | Field::Household
+            Field::FatherName
+                | Field::GrandfatherName
+                | Field::FamilyName
+                | Field::Household
+                | Field::Phone
+        )
+    }
+
+    /// Whether the field tells apart the members of one family: what each person has of their
+    /// own (name, birth, sex, document), not what the family shares (father's name, where
+    /// they are from, the family phone).
+    pub fn personal(self) -> bool {
+        matches!(
+            self,
+            Field::GivenName | Field::BirthYear | Field::Sex | Field::Document
         )
     }
 
@@ -200,11 +217,22 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
                 s if s >= 0.75 => 3,
                 _ if one_letter_apart(&na.folded, &nb.folded) => TYPO,
                 s if s >= 0.55 => 4,
-                s if s >= 0.3 => GARBLED,
+                s if s >= 0.3 && !one_stem(na, nb) => GARBLED,
                 _ => DIFFERENT_NAME,
             }
         })
     })
+}
+
+/// Whether two names alike only in part owe it to a part both have, the rest differing:
+/// brothers are often named on one stem (Abdul Ghani and Abdul Karim, Gul Ahmad and Gul
+/// Zaman), which makes their names alike without either being a garbled form of the other.
+fn one_stem(a: &Name, b: &Name) -> bool {
+    a.units.len() > 1
+        && b.units.len() > 1
+        && a.units
+            .iter()
+            .any(|u| b.units.iter().any(|v| v.code == u.code))
 }
 
 /// Reads, ahead of comparing a batch of pairs, the name-level cache entries their names will
@@ -854,6 +882,8 @@ mod tests {
         };
         assert_eq!(given("Khadija", "Khadea"), GARBLED);
         assert_eq!(given("Khadija", "Fatima"), DIFFERENT_NAME);
+        // Brothers named on one stem are alike in part, and two people.
+        assert_eq!(given("Abdul Ghani", "Abdul Karim"), DIFFERENT_NAME);
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod blocking;
 mod cluster;
 mod compare;
 mod dataset;
+mod family;
 mod model;
 
 use std::collections::{HashMap, HashSet};
@@ -175,6 +176,25 @@ impl HouseholdLinks {
         let key = ordered(ha & !WITH_OTHERS, hb & !WITH_OTHERS);
         let count = self.links.get(&key).copied().unwrap_or(0);
         household_level(true, count - u32::from(linked && count > 0))
+    }
+}
+
+/// Within two registrations of one family, its members' pairs as judged in the family; any
+/// other pair as across the registry.
+struct WithinFamily<'a> {
+    rule: &'a Scored<'a>,
+    family: FxHashMap<(u32, u32), f64>,
+}
+
+impl cluster::MergeRule for WithinFamily<'_> {
+    fn cannot_link(&self, a: u32, b: u32) -> bool {
+        self.rule.cannot_link(a, b)
+    }
+    fn probability(&self, a: u32, b: u32) -> f64 {
+        match self.family.get(&ordered(a, b)) {
+            Some(&p) => p,
+            None => self.rule.probability(a, b),
+        }
     }
 }
 
@@ -479,24 +499,56 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         decisions: &decisions,
         link_threshold: settings.link_threshold,
     };
-    let identity = cluster::cluster(
+    let mut identity = cluster::cluster(
         ds.len(),
         links,
         &decisions.must,
         &rule,
         settings.link_threshold,
     );
+    // Members of two registrations of one family, matched within the family.
+    let family = family::matched_members(
+        ds,
+        &identity,
+        &rule.scorer,
+        |a, b| cluster::MergeRule::cannot_link(&rule, a, b),
+        settings.review_threshold,
+    );
+    let joins: Vec<(u32, u32, f64)> = family
+        .iter()
+        .copied()
+        .filter(|&(_, _, p)| p >= settings.link_threshold)
+        .collect();
+    let linked_pairs = linked_pairs + joins.len() as u64;
+    let within = WithinFamily {
+        rule: &rule,
+        family: family.iter().map(|&(a, b, p)| ((a, b), p)).collect(),
+    };
+    if !joins.is_empty() {
+        // The identities found so far stand; the family's members join them where sound.
+        let mut must = decisions.must.clone();
+        must.extend(
+            (0..ds.len() as u32)
+                .filter(|&x| identity[x as usize] != x)
+                .map(|x| (identity[x as usize], x)),
+        );
+        identity = cluster::cluster(ds.len(), joins, &must, &within, settings.link_threshold);
+    }
 
+    // A family's pair that is also a candidate pair is reviewed once, as judged in the family.
     let mut review: Vec<ScoredPair> = pairs
         .iter()
         .zip(probabilities.iter().map(|&p| f64::from(p)))
-        .filter(|&(&(a, b), p)| {
+        .filter(|&(pair, p)| p >= settings.review_threshold && !within.family.contains_key(pair))
+        .map(|(&pair, p)| (pair, p))
+        .chain(family.iter().map(|&(a, b, p)| ((a, b), p)))
+        .filter(|&((a, b), p)| {
             p >= settings.review_threshold
                 && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
                 && !decisions.cannot.contains(&(a, b))
                 && decisions.must.binary_search(&(a, b)).is_err()
         })
-        .map(|(&(a, b), p)| ScoredPair {
+        .map(|((a, b), p)| ScoredPair {
             record_a: ds.record_id(a).to_string(),
             record_b: ds.record_id(b).to_string(),
             probability: p,
@@ -744,9 +796,64 @@ impl Matcher {
         let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
         let p = compare(&self.ds, ra, rb);
         let level = self.household_level(a, b);
-        Ok(self
+        let across = self
             .model
-            .explain(&self.ds, ra, rb, p.with(HOUSEHOLD, level)))
+            .explain(&self.ds, ra, rb, p.with(HOUSEHOLD, level));
+        // Deduplication links a pair that is likely either way; the likelier view explains it.
+        Ok(match self.within_family(a, b) {
+            Some(prior) => {
+                let within = self.model.scorer().explain_within_family(
+                    &self.ds,
+                    ra,
+                    rb,
+                    p.with(HOUSEHOLD, MISSING),
+                    prior,
+                );
+                if within.probability > across.probability {
+                    within
+                } else {
+                    across
+                }
+            }
+            None => across,
+        })
+    }
+
+    /// When the two records' households are two registrations of one family (other members
+    /// of each are one person), the prior that the two are one person within the family.
+    fn within_family(&self, a: u32, b: u32) -> Option<f64> {
+        let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
+        let members = |h: u32| &self.ds.household_members[h as usize];
+        let (ma, mb) = (members(ra.household), members(rb.household));
+        if ma.len() < 2 || mb.len() < 2 || ra.household == rb.household {
+            return None;
+        }
+        let threshold = Settings::default().link_threshold;
+        let one_person = |x: u32, y: u32| {
+            let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
+            let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
+            self.model.probability(&self.ds, rx, ry, p) >= threshold
+        };
+        // The other members of each household with someone in the other (the pair's own
+        // records are what is being judged, so they count as unmatched).
+        let matched = |own: &[u32], other: &[u32], skip: (u32, u32)| {
+            own.iter()
+                .take(20)
+                .filter(|&&x| x != skip.0)
+                .filter(|&&x| {
+                    other
+                        .iter()
+                        .take(20)
+                        .any(|&y| y != skip.1 && one_person(x, y))
+                })
+                .count()
+        };
+        let (in_a, in_b) = (matched(ma, mb, (a, b)), matched(mb, ma, (b, a)));
+        if in_a == 0 || in_b == 0 {
+            return None;
+        }
+        let unmatched = (ma.len() - in_a).max(mb.len() - in_b);
+        Some(family::family_prior(unmatched))
     }
 
     /// Household context for one pair: whether another member of each household matches.

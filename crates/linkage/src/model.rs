@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    DIFFERENT_NAME, FIELD_COUNT, FIELDS, Field, GARBLED, MAX_LEVELS, MISSING, Pattern, TYPO,
-    compare, same_years,
+    DIFFERENT_NAME, DIFFERENT_SEX, FIELD_COUNT, FIELDS, Field, GARBLED, MAX_LEVELS, MISSING,
+    Pattern, TYPO, compare, same_years,
 };
 use crate::dataset::{Dataset, NAME_FIELDS, NO_NAME, Rec};
 
@@ -173,6 +173,34 @@ impl Model {
 }
 
 impl Scorer {
+    /// A pair of members of two registrations of one family, as judged within the family
+    /// (see the `family` module): only what each person has of their own counts; what the
+    /// family shares counts for nothing, and the household line carries the family's weight,
+    /// the difference between the prior within the family and the registry's.
+    pub(crate) fn explain_within_family(
+        &self,
+        ds: &Dataset,
+        a: &Rec,
+        b: &Rec,
+        p: Pattern,
+        family_prior: f64,
+    ) -> Explanation {
+        let mut e = self.explain(ds, a, b, p);
+        for c in &mut e.fields {
+            if c.field == Field::Household {
+                c.level = c.field.levels()[1];
+                c.weight = family_prior - self.prior;
+                c.frequency_adjustment = None;
+            } else if !c.field.personal() {
+                c.weight = 0.0;
+                c.frequency_adjustment = None;
+            }
+        }
+        e.weight = e.prior + e.fields.iter().map(|c| c.weight).sum::<f64>();
+        e.probability = probability(e.weight);
+        e
+    }
+
     /// Each field's contribution to a compared pair's weight.
     pub(crate) fn explain(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> Explanation {
         let scorer = self;
@@ -247,7 +275,8 @@ impl Scorer {
     fn level_weight(&self, p: Pattern, f: usize, adjustment: Option<f64>) -> f64 {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
-        let years_agree = same_years(p.level(4));
+        // A brother and a sister are born in different years, or are of different sexes.
+        let years_agree = same_years(p.level(4)) && p.level(5) != DIFFERENT_SEX;
         // One letter apart, or alike in part, is a slip when the years agree, and as likely a
         // sister's name when they do not (Wahida, Wajida).
         if FIELDS[f].kin_shared()
@@ -282,6 +311,15 @@ impl Scorer {
 
     pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
         probability(self.weight(ds, a, b, p))
+    }
+
+    /// The evidence of the fields that tell apart the members of one family (see
+    /// [`Field::personal`]), in bits.
+    pub(crate) fn personal_evidence(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        (0..FIELD_COUNT)
+            .filter(|&f| FIELDS[f].personal())
+            .map(|f| self.field_weight(ds, a, b, p, f).0)
+            .sum::<f64>()
     }
 }
 

@@ -288,3 +288,90 @@ fn namesakes_compete_and_one_persons_records_do_not() {
     let again = probability(&matcher.find(&request, 10), "first");
     assert!((again - first).abs() < 0.01, "{again} {first}");
 }
+
+/// A family registered at two crossing points: the wife once only as "wife of Karim", once by
+/// her own name. Across the registry her two records share little but a sex and an age;
+/// within the family, once the husband's and son's records are found to be one person each,
+/// she is the one woman of her age in both, and the grandmother is not her.
+#[test]
+fn a_family_registered_twice_matches_its_members_within_the_family() {
+    let s = synthetic(2_000, 9);
+    let person = |id: &str, household: &str, names: [&str; 3], female: bool, born: i32| {
+        let name = |n: &str| (!n.is_empty()).then(|| n.to_string());
+        MatchRecord {
+            record_id: id.into(),
+            household: household.into(),
+            given_name: name(names[0]),
+            father_name: name(names[1]),
+            grandfather_name: name(names[2]),
+            sex: Some(if female {
+                peywand_domain::Sex::Female
+            } else {
+                peywand_domain::Sex::Male
+            }),
+            birth_year_min: Some(born),
+            birth_year_max: Some(born),
+            province_code: Some("AF06".into()),
+            ..MatchRecord::default()
+        }
+    };
+    let mut records = s.records.clone();
+    records.extend([
+        person(
+            "h1-karim",
+            "h1",
+            ["Karimullah", "Sher Agha", "Dost"],
+            false,
+            1971,
+        ),
+        // "wife of Karimullah": her own name unknown.
+        person("h1-wife", "h1", ["", "", ""], true, 1979),
+        person(
+            "h1-son",
+            "h1",
+            ["Zmarai", "Karimullah", "Sher Agha"],
+            false,
+            2004,
+        ),
+        person(
+            "h2-karim",
+            "h2",
+            ["Karimulla", "Sher Aqa", "Dost"],
+            false,
+            1971,
+        ),
+        person("h2-wife", "h2", ["Shakila", "Ghulam Rasul", ""], true, 1979),
+        person(
+            "h2-son",
+            "h2",
+            ["Zmaray", "Karimulla", "Sher Aqa"],
+            false,
+            2004,
+        ),
+        person("h2-grandmother", "h2", ["Bibi Hawa", "", ""], true, 1946),
+    ]);
+    let ds = Dataset::build(&records);
+    let run = deduplicate(&ds, &[], &Settings::default());
+    let identity = |id: &str| run.identity[ds.index_of(id).unwrap() as usize];
+    assert_eq!(identity("h1-karim"), identity("h2-karim"));
+    assert_eq!(identity("h1-son"), identity("h2-son"));
+    assert_eq!(identity("h1-wife"), identity("h2-wife"));
+    assert_ne!(identity("h1-wife"), identity("h2-grandmother"));
+
+    // The link is explained within the family: the household carries the family's weight,
+    // the father's name (the family's, not hers) counts for nothing.
+    let matcher = Matcher::new(Dataset::build(&records), run.model);
+    let e = matcher.explain("h1-wife", "h2-wife").unwrap();
+    assert!(e.probability >= Settings::default().link_threshold, "{e:?}");
+    let weight =
+        |field: peywand_linkage::Field| e.fields.iter().find(|c| c.field == field).unwrap().weight;
+    assert!(weight(peywand_linkage::Field::Household) > 0.0, "{e:?}");
+    assert_eq!(weight(peywand_linkage::Field::Province), 0.0, "{e:?}");
+    let total: f64 = e.prior + e.fields.iter().map(|c| c.weight).sum::<f64>();
+    assert!((total - e.weight).abs() < 1e-9);
+    let grandmother = matcher.explain("h1-wife", "h2-grandmother").unwrap();
+    assert!(
+        grandmother.probability < Settings::default().review_threshold,
+        "{grandmother:?}"
+    );
+}
