@@ -1,0 +1,2753 @@
+#!/usr/bin/env python3
+"""A second generator of synthetic registrations and tracing requests, written apart from
+`peywand synth`, from the product brief and the interchange formats alone, with its own name
+lists, households and clerks' habits. Matching is measured on it so that a figure does not
+rest on the quirks of one generator (scripts/bench-second-generator).
+
+Standard library only.  Deterministic for a given --seed.
+
+    python3 scripts/second-generator.py --people N --seed S --out DIR
+
+writes DIR/registry.csv, DIR/truth.csv, DIR/tracing.jsonl and, to read errors by, what was done
+to each record and request: DIR/noise_tags.csv, DIR/tracing_tags.csv and DIR/stats.json.
+The requests' ages are stated near the person's first registration (2023-2026); searches are
+run as of 2024-12-01.
+"""
+import argparse
+import bisect
+import csv
+import datetime as dt
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+
+ZWNJ = "\u200c"
+TATWEEL = "\u0640"
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+
+# ---------------------------------------------------------------------------
+# Lexicon.  Line format:  Latin variants (comma separated) | Arabic-script (Dari) variants | Pashto variants
+# Variant tags: *p = Pakistani/Urdu-influenced spelling, *a = Afghan/Persian-influenced, *r = rare.
+# The key of an entry is its first Latin variant, lower-cased, spaces removed.
+# ---------------------------------------------------------------------------
+
+MALE_COMPONENTS = """
+Mohammad,Muhammad*p,Mohammed,Mohamad,Mohd*p*r,Mohamed*r,Muhammed*r,Mohammad*a,Mohmmad*r | محمد
+Ahmad,Ahmed*p,Ahmad*a,Ahmd*r | احمد
+Mahmood,Mahmud*a,Mehmood*p,Mahmod*r | محمود
+Hamid,Hameed*p,Hamed*a | حمید
+Zahir,Zaheer*p,Zaher*a | ظاهر
+Nabi,Nabee*r,Nabie*r | نبی
+Karim,Kareem*p,Karem*r | کریم
+Rahim,Raheem*p,Rahem*r | رحیم
+Jawad,Javad*a,Jawaad*r | جواد
+Farid,Fareed*p,Fared*r | فرید
+Wahid,Waheed*p,Vahid*a | وحید
+Rashid,Rasheed*p,Rashed*a | رشید
+Bashir,Basheer*p,Basher*r | بشیر
+Nasir,Naser*a,Nasser*r | ناصر
+Naseer,Nasir,Naseer*p,Nasiir*r | نصیر
+Naveed,Navid*a,Nawid*a | نوید
+Fawad,Fawaad*r,Fuad*r | فواد
+Fahim,Faheem*p,Fahem*r | فهیم
+Hakim,Hakeem*p,Hakem*r | حکیم
+Hashim,Hashem*a,Hasham*p | هاشم
+Idris,Idrees*p,Edris*a | ادریس
+Ismail,Ismael,Esmail*a,Ismaeel*r | اسماعیل
+Ibrahim,Ebrahim*a,Ibraheem*p | ابراهیم
+Yousuf,Yusuf,Yousaf*p,Yosuf*a,Yousef*r | یوسف
+Yaqub,Yaqoob*p,Yakub*r,Yaqob*a | یعقوب
+Younus,Yunus,Younas*p,Yonus*a | یونس
+Ilyas,Elyas*a,Ilyaas*r | الیاس
+Ayub,Ayoob*p,Ayoub,Ayob*a | ایوب
+Daud,Dawood,Dawud*r,Dawod*a | داود
+Suleiman,Sulaiman,Sulaiman*p,Soleiman*a,Sulayman*r | سلیمان
+Musa,Moosa*p,Mosa*a | موسی
+Isa,Eisa*a,Esa*r | عیسی
+Haroon,Harun,Haroun*r | هارون
+Omar,Umar*p,Omer*r | عمر
+Usman,Osman*a,Usmaan*r | عثمان
+Ali,Aly*r | علی
+Hassan,Hasan,Hasan*a | حسن
+Hussain,Hussein,Husain*p,Hossain*a,Hosain*r | حسین
+Khalid,Khaled*a,Khaleed*r | خالد
+Tariq,Tareq*a,Tarik*r | طارق
+Bilal,Belal*a | بلال
+Hamza,Hamzah*r,Hamzeh*a | حمزه
+Zubair,Zobair*a,Zubayr*r | زبیر
+Jamil,Jameel*p,Jamel*r | جمیل
+Jalil,Jaleel*p | جلیل
+Khalil,Khaleel*p,Khalel*r | خلیل
+Sharif,Shareef*p,Sharef*r | شریف
+Latif,Lateef*p,Latef*r | لطیف
+Wali,Vali*a,Walli*r | ولی
+Sher,Shir*a,Sheer*r | شیر
+Aziz,Azeez*p,Azez*r | عزیز
+Akbar,Akber*r | اکبر
+Asghar,Asgher*r,Asgar*r | اصغر
+Haidar,Haider*p,Hayder*r,Haydar*a | حیدر
+Baryalai,Baryalay,Baryali*r | بریالی
+Zalmai,Zalmay,Zalmey*r | زلمی
+Wais,Ways*r,Vais*a | ویس
+Mirwais,Mirvais*a,Mir Wais*r | میرویس
+Ajmal,Ajmel*r | اجمل
+Shafiq,Shafeeq*p,Shafeq*a | شفیق
+Rafiq,Rafeeq*p,Rafeq*a | رفیق
+Naqib,Naqeeb*p,Naqeb*a | نقیب
+Najib,Najeeb*p,Najeb*a | نجیب
+Mujib,Mujeeb*p,Mojib*a | مجیب
+Habib,Habeeb*p,Habeb*r | حبیب
+Qadir,Qader*a,Kadir*r,Qadeer*r | قادر
+Sadiq,Sadeq*a,Sadik*r | صادق
+Siddiq,Sediq*a,Siddique*p,Sidiq*r | صدیق
+Javed,Jawed,Javid*a,Jawid*a | جاوید
+Rahmat,Rehmat*p,Rahmath*r | رحمت
+Nazar,Nazer*r | نظر
+Sakhi,Sakhee*r | سخی
+Hazrat,Hazarat*r,Hazrath*r | حضرت
+Juma,Jumma*p,Joma*a,Jumah*r | جمعه
+Qurban,Qorban*a,Kurban*r | قربان
+Zarif,Zareef*p | ظریف
+Sabir,Saber*a,Sabeer*r | صابر
+Shakir,Shaker*a | شاکر
+Nazir,Nazeer*p,Nazer*a | نذیر
+Munir,Muneer*p,Monir*a | منیر
+Basir,Baseer*p,Baser*r | بصیر
+Mansoor,Mansur,Mansour*r | منصور
+Masood,Masud,Masoud*a | مسعود
+Mahboob,Mahbub,Mehboob*p | محبوب
+Matin,Mateen*p,Matin*a | متین
+Rasool,Rasul,Rasol*a | رسول
+Rauf,Raouf*r,Rauf*a | رئوف,رؤوف,روف
+Saboor,Sabur,Sabour*r | صبور
+Shakoor,Shakur,Shukur*r | شکور
+Sarwar,Sarwer*r,Sarvar*a | سرور
+Safar,Safer*r | صفر
+Shahid,Shahed*a,Shaheed*r | شاهد
+Shoaib,Shuaib,Shoeb*p | شعیب
+Sohail,Suhail,Sohel*r | سهیل
+Tamim,Tameem*p | تمیم
+Yasin,Yaseen*p,Yasin*a | یاسین
+Zakir,Zaker*a,Zakeer*r | ذاکر
+Zaman,Zamaan*r | زمان
+Zakaria,Zakariya,Zakarya*a | زکریا
+Ehsan,Ihsan*p,Ahsan*r | احسان
+Emal,Aimal,Imal*r | ایمل
+Atal,Atall*r | اتل
+Bahram,Behram*p | بهرام
+Dilawar,Delawar*a,Dilaawar*r | دلاور
+Gulab,Golab*a | گلاب
+Khushal,Khoshal*a,Khushhal*p | خوشحال
+Malang,Malange*r | ملنگ | ملنګ
+Nawab,Nawaab*r | نواب
+Painda,Paynda*a,Pinda*r | پاینده
+Sardar,Sirdar*r | سردار
+Shahzad,Shehzad*p,Shahzaad*r | شهزاد
+Toor,Tor,Tur*r | تور
+Wazir,Wazeer*p | وزیر
+Janan,Janaan*r | جانان
+Jamshid,Jamshed*p | جمشید
+Jahangir,Jahangeer*p | جهانگیر
+Amin,Ameen*p,Amen*r | امین
+Nasim,Naseem*p,Nassim*r | نسیم
+Naeem,Naim,Nayeem*r | نعیم
+Qasim,Qasem*a,Kasim*r | قاسم
+Hanif,Haneef*p | حنیف
+Aslam,Aslem*r | اسلم
+Tahir,Taher*a,Taahir*r | طاهر
+Asif,Asef*a,Aasif*p | آصف
+Alam,Aalam*r | عالم
+Akram,Akrem*r | اکرم
+Anwar,Anwer*r,Anvar*a | انور
+Arif,Aref*a,Aarif*p | عارف
+Azim,Azeem*p | عظیم
+Fazl,Fazal*p,Fazel*r | فضل
+Ghani,Ghanee*r,Gani*r | غنی
+Hadi,Haadi*r | هادی
+Jabbar,Jabar | جبار
+Malik,Malek*a | ملک
+Qayum,Qayyum,Qayoom*p,Kayum*r | قیوم
+Salam,Salaam*r | سلام
+Sattar,Satar | ستار
+Wakil,Wakeel*p,Vakil*a | وکیل
+Haq,Haque*p,Hak*r | حق
+Razaq,Razzaq,Razak*r | رزاق
+Ahad,Ahed*r | احد
+Baqi,Baqee*r,Baki*r | باقی
+Samad,Samed*r | صمد
+Manan,Mannan*p | منان
+Majid,Majeed*p,Majed*a | مجید
+Wahab,Wahhab,Vahab*a | وهاب
+Basit,Baset*a | باسط
+Qahar,Qahhar | قهار
+Khaliq,Khaleq*a | خالق
+Ghafoor,Ghafur,Gafoor*r | غفور
+Kabir,Kabeer*p | کبیر
+Rahman,Rehman*p,Rahmaan*r,Rahman*a | رحمان,رحمن
+Agha,Aga*r,Aqa*a | آغا,آقا
+Dost,Dust*r | دوست
+Faiz,Fayz*a,Faez*r | فیض
+Taj,Taaj*r | تاج
+Din,Deen*p | دین
+Yar,Yaar*r | یار
+Raz,Raaz*r | راز
+Pir,Peer*p | پیر
+Sultan,Soltan*a | سلطان
+Khan,Khaan*r | خان
+Jan,Jaan*r | جان
+Gul,Gull*r,Gol*a | گل
+Noor,Nur,Nor*r | نور
+Zar,Zarr*r | زر
+Lal,Laal*r | لعل,لال
+Shah,Sha*r | شاه
+Mir,Meer*p | میر
+Sayed,Sayyed,Syed*p,Said*r,Sayyid*r,Seyed*a | سید
+Ghulam,Gholam*a,Golam*r,Gulam*p | غلام
+Farooq,Faruq,Farouq*r,Farooque*p | فاروق
+Amir,Ameer*p,Amer*r | امیر
+Zabih,Zabi,Zabee*r | ذبیح
+Sami,Samee*p,Samie*r | سمیع
+Hayat,Hayatt*r | حیات
+Ezat,Izzat*p,Ezzat,Izat | عزت
+Hedayat,Hidayat*p,Hedayet*r | هدایت
+Inam,Enam*a,Inaam*r | انعام
+Kalim,Kaleem*p | کلیم
+Asad,Asadd*r | اسد
+Saif,Sayf*r | سیف
+Atiq,Ateeq*p,Ateq*r | عتیق
+Lutf,Lotf*a,Lutuf*r | لطف
+Hikmat,Hekmat*a | حکمت
+Nasr,Nasar*r | نصر
+Roh,Ruh,Rooh*p,Rouh*r | روح
+Obaid,Ubaid*p,Ubayd*r | عبید
+Sana,Sanaa*r | ثنا
+Sibghat,Sebghat*a,Sibgat*r | صبغت
+Zia,Ziya*r,Ziaa*r | ضیا
+Hamd,Hamad*r | حمد
+Abd | عبد
+Rafi,Rafee*r,Rafie*r | رفیع
+Shafi,Shafee*r,Shafie*r | شفیع
+Wasi,Wasee*r | وسیع
+Kifayat,Kefayat*a | کفایت
+Barakat,Barkat*p | برکت
+Karam,Keram*r | کرم
+Mohib,Muhib*p | محب
+Jalal,Jalaal*r | جلال
+Shams,Shamas*p | شمس
+Salah,Sallah*r | صلاح
+Ala,Alla*r | علا,علاء
+Moin,Mueen*p,Mohin*r | معین
+Nizam,Nezam*a | نظام
+Siraj,Seraj*a | سراج
+Fakhr,Fakhar*p | فخر
+Qutb,Qutub*p,Qotb*a | قطب
+Mohi,Muhi*p,Mohy*r | محی
+Kamal,Kamaal*r | کمال
+Jamal,Jamaal*r | جمال
+Abdul,Abdal*r,Abdol*a,Abdel*r,Abd-ul*p*r,Abdu*r | عبدال
+ullah,ulla,ollah*a,ullah*p,ullah,allah*r,ulah*r,ullha*r | الله
+uddin,uddeen*p,-ud-Din*p,-ud-din*r,oddin*a,addin*r,udin*r,uddin | الدین
+"""
+
+FEMALE_COMPONENTS = """
+Fatima,Fatema*a,Fatimah*r,Fathima*r | فاطمه
+Zainab,Zaynab,Zeinab*a,Zenab*r | زینب
+Maryam,Mariam,Maryum*p,Mariyam*r | مریم
+Khadija,Khadijah*r,Khadeeja*p,Khadeja*a | خدیجه
+Aisha,Ayesha*p,Aysha*r,Aesha*a | عایشه,عائشه
+Amina,Ameena*p,Aminah*r,Amena*a | آمنه
+Parwin,Parveen*p,Perveen*p,Parween*r | پروین
+Nasrin,Nasreen*p | نسرین
+Shakila,Shakeela*p,Shakela*r | شکیله
+Nasima,Naseema*p | نسیمه
+Farzana,Farzanah*r | فرزانه
+Fariba,Fareeba*r | فریبا
+Sharifa,Shareefa*p,Sharefa*r | شریفه
+Malalai,Malalay,Malala,Malali*r | ملالی | ملالۍ
+Zarghona,Zarghuna,Zarghoona*p,Zarghonah*r | زرغونه
+Palwasha,Palwashah*r,Palwsha*r | پلوشه
+Nazanin,Nazaneen*p,Nazanen*r | نازنین
+Hamida,Hameeda*p,Hameda*a | حمیده
+Rahima,Raheema*p | رحیمه
+Karima,Kareema*p | کریمه
+Laila,Layla,Leila*a,Laila | لیلا,لیلی
+Nadia,Nadiya*r | نادیه
+Roya,Roya*a | رویا
+Tahmina,Tahmeena*p | تهمینه
+Sima,Seema*p | سیما
+Marzia,Marziya*r,Marziah*r | مرضیه
+Freshta,Fereshta,Fereshteh*a,Farishta*p | فرشته
+Sabira,Sabera*a,Sabeera*r | صابره
+Zakia,Zakiya,Zakiah*r | ذکیه
+Hadia,Hadiya,Hadiah*r | هدیه
+Nilofar,Nilufar,Niloofar*a,Nelofar*r | نیلوفر
+Nargis,Narges*a,Nargiss*r | نرگس
+Storai,Storay,Sturai*r | ستوری | ستورۍ
+Spogmai,Spozhmai,Spogmay,Spojmai*r | سپوژمی | سپوږمۍ
+Shukria,Shukriya,Shokria*a | شکریه
+Halima,Haleema*p | حلیمه
+Jamila,Jameela*p | جمیله
+Latifa,Lateefa*p | لطیفه
+Masuda,Masooda*p,Masouda*a | مسعوده
+Parwana,Parvana*a | پروانه
+Rukhsana,Rukhsanah*r,Rokhsana*a | رخسانه
+Shazia,Shaziya*r | شازیه
+Sadia,Saadia*p,Sadiya*r | سعدیه
+Sumaira,Sumera*p,Somaira*a | سمیرا
+Shaista,Shaesta*a,Shayesta*r | شایسته
+Gulnaz,Gulnaaz*r,Golnaz*a | گلناز
+Shirin,Shireen*p,Sherin*r | شیرین
+Mahbooba,Mahbuba,Mehbooba*p | محبوبه
+Zahra,Zohra*a,Zehra*p | زهرا,زهره
+Hawa,Hawwa*r,Hava*a | حوا
+Sakina,Sakeena*p | سکینه
+Rabia,Rabiya,Rabea*r | رابعه
+Habiba,Habeeba*p | حبیبه
+Wahida,Waheeda*p | وحیده
+Nafisa,Nafeesa*p | نفیسه
+Nazifa,Nazeefa*p | نظیفه
+Frozan,Forozan*a,Farozan*r | فروزان
+Mursal,Morsal*a | مرسل
+Madina,Medina*r,Madeena*p | مدینه
+Salima,Saleema*p | سلیمه
+Soraya,Suraya*p,Thuraya*r | ثریا
+Shafiqa,Shafeeqa*p | شفیقه
+Mahjabin,Mahjabeen*p | مهجبین
+Lailuma,Lailoma*a,Lailuma*r | لیلما
+Nooria,Nuria,Noorya*r | نوریه
+Anisa,Aneesa*p | انیسه
+Fawzia,Fauzia*p,Fowzia*a | فوزیه
+Benazir,Benazeer*p,Bi Nazir*r | بینظیر
+Zarmina,Zarmeena*p | زرمینه
+Marwa,Marva*a | مروه
+Mina,Meena*p | مینا
+Nazo,Nazu,Naazo*r | نازو
+Shabnam,Shabnum*p | شبنم
+Shabana,Shabanah*r | شبانه
+Shagufta,Shugufta,Shegofta*a | شگفته
+Tabassum,Tabasum*r | تبسم
+Farida,Fareeda*p | فریده
+Asma,Asmaa*r | اسما,اسماء
+Samira,Sameera*p | سمیره
+Sajida,Sajeda*a | ساجده
+Bushra,Boshra*a | بشری
+Kubra,Kobra*a | کبری
+Sughra,Soghra*a,Sugra*r | صغری
+Adila,Adela*a | عادله
+Basira,Baseera*p | بصیره
+Nasiba,Naseeba*p | نسیبه
+Nazia,Naziya*r | نازیه
+Rahila,Raheela*p | راحله
+Sahar,Sehar*p | سحر
+Tahira,Tahera*a | طاهره
+Wajiha,Wajeeha*p | وجیهه
+Zulaikha,Zuleikha,Zolaikha*a | زلیخا
+Gulalai,Gulalay,Gulali*r | گلالی | ګلالۍ
+Khalida,Khaleda*a | خالده
+Muzhda,Mozhda*a,Mujda*r | مژده
+Parisa,Pareesa*r | پریسا
+Hasina,Haseena*p | حسینه
+Yasmin,Yasmeen*p,Yasamin*a | یاسمین
+Sultana,Soltana*a | سلطانه
+Gulshan,Golshan*a | گلشن
+Pari,Paree*r | پری
+Makai,Makay | مکی | مکۍ
+Bas,Bass*r | بس
+Zarina,Zareena*p | زرینه
+Kulsum,Gulsoom*a,Kulsoom*p | کلثوم
+Hajira,Hajera*a | هاجره
+Razia,Raziya | رضیه
+Saima,Saema*r | صائمه
+Nazira,Nazeera*p | نذیره
+Naghma,Naghmah*r | نغمه
+Mahnaz,Mahnaaz*r | مهناز
+Shugufa,Shogofa*a | شگوفه
+Bibi,Bibee*r,Bebe*r,Bibi*a | بی بی,بیبی,بی‌بی
+"""
+
+# Full male given names.  Tokens are component keys; ":w" gives a relative weight.
+MALE_GIVEN = """
+Mohammad:3 | Ahmad:2 | Mahmood | Hamid | Zahir | Nabi | Karim | Rahim:0.7 | Jawad | Farid | Wahid | Rashid | Bashir
+Nasir | Naseer:0.5 | Naveed | Fawad | Fahim | Hakim | Hashim | Idris | Ismail | Ibrahim | Yousuf | Yaqub | Younus
+Ilyas | Ayub | Daud | Suleiman | Musa | Isa:0.5 | Haroon | Omar | Usman | Ali:1.5 | Hassan | Hussain | Khalid | Tariq
+Bilal | Hamza | Zubair | Jamil | Jalil | Khalil | Sharif | Latif | Wali | Aziz | Akbar | Asghar | Haidar
+Baryalai | Zalmai | Wais | Mirwais | Ajmal | Shafiq | Rafiq | Naqib | Najib | Mujib | Habib | Qadir | Sadiq | Siddiq
+Javed | Rahmat | Nazar | Sakhi | Hazrat | Juma | Qurban | Zarif | Sabir | Shakir | Nazir | Munir | Basir | Mansoor
+Masood | Mahboob | Matin | Rasool | Rauf | Sarwar | Shahid | Shoaib | Sohail | Tamim | Yasin | Zakir | Zaman
+Zakaria | Ehsan | Emal | Atal | Bahram | Dilawar | Gulab | Khushal | Malang | Nawab | Painda | Sardar | Shahzad
+Toor | Wazir | Janan | Jamshid | Jahangir | Amin | Nasim | Naeem | Qasim | Hanif | Aslam | Tahir | Asif | Akram
+Anwar | Arif | Azim | Farooq | Amir | Sultan | Gul:1.5 | Noor | Sher:0.7 | Dost:0.5 | Agha:0.5 | Ghani | Rahman
+Mohammad Nabi:1.5 | Mohammad Zahir | Mohammad Hashim | Mohammad Akbar | Mohammad Yousuf | Mohammad Ismail
+Mohammad Ibrahim | Mohammad Naeem | Mohammad Wali | Mohammad Gul | Mohammad Jan | Mohammad Karim | Mohammad Rahim
+Mohammad Ayub | Mohammad Hanif | Mohammad Sharif | Mohammad Daud | Mohammad Qasim | Mohammad Omar | Mohammad Usman
+Mohammad Aslam | Mohammad Nasim | Mohammad Hassan | Mohammad Hussain | Mohammad Shafiq | Mohammad Rafiq
+Mohammad Tahir | Mohammad Asif | Mohammad Amin | Mohammad Alam | Mohammad Anwar | Mohammad Arif | Mohammad Aziz
+Mohammad Khan | Mohammad Sadiq | Mohammad Yasin | Mohammad Younus | Mohammad Idris | Mohammad Ali | Mohammad Haroon
+Mohammad Farooq | Mohammad Jawad | Mohammad Bilal | Mohammad Hamid | Mohammad Rasool | Mohammad Sarwar
+Najib ullah | Hamid ullah | Zabih ullah:1.5 | Sami ullah:1.5 | Kalim ullah | Rahmat ullah | Hayat ullah | Ehsan ullah
+Inam ullah | Ezat ullah | Amin ullah | Habib ullah:1.3 | Hedayat ullah | Asad ullah | Noor ullah | Saif ullah
+Atiq ullah | Lutf ullah | Hikmat ullah | Nasr ullah | Wahid ullah | Roh ullah | Khalil ullah | Obaid ullah
+Sana ullah | Fazl ullah | Sibghat ullah | Zia ullah | Faiz ullah | Hamd ullah | Abd ullah:2 | Rafi ullah | Wasi ullah
+Kifayat ullah | Barakat ullah | Karam ullah | Mohib ullah | Shafi ullah:0.5 | Aziz ullah | Karim ullah | Rahim ullah
+Abdul Ghani | Abdul Rahman:1.5 | Abdul Rahim | Abdul Karim | Abdul Wahid | Abdul Qadir | Abdul Samad | Abdul Hakim
+Abdul Jabbar | Abdul Basir | Abdul Hadi | Abdul Latif | Abdul Malik | Abdul Wali | Abdul Razaq | Abdul Ahad
+Abdul Baqi | Abdul Rashid | Abdul Hamid | Abdul Majid | Abdul Manan | Abdul Qayum | Abdul Salam | Abdul Shakoor
+Abdul Sattar | Abdul Wakil | Abdul Haq | Abdul Aziz | Abdul Wahab | Abdul Basit | Abdul Qahar | Abdul Khaliq
+Abdul Ghafoor | Abdul Kabir | Abdul Matin | Abdul Saboor | Abdul Rauf | Abdul Jalil | Abdul Nasir
+Naseer uddin | Jalal uddin | Shams uddin | Salah uddin | Ala uddin | Moin uddin | Nizam uddin | Siraj uddin
+Fakhr uddin | Zia uddin | Qutb uddin | Mohi uddin | Kamal uddin | Jamal uddin
+Gul Ahmad:1.3 | Gul Mohammad:1.3 | Gul Rahman | Gul Agha | Gul Zaman | Gul Khan | Sher Gul | Noor Gul | Zar Gul
+Shah Gul | Lal Gul | Juma Gul | Wali Gul | Sakhi Gul
+Ahmad Jan | Wali Jan | Amir Jan | Sardar Jan | Agha Jan | Gul Jan:0.6 | Nabi Jan:0.5 | Shah Jan
+Sher Khan | Juma Khan | Amir Khan | Dost Khan:0.5 | Sardar Khan | Nawab Khan:0.5 | Zaman Khan | Sultan Khan
+Ghulam Sakhi | Ghulam Haidar | Ghulam Nabi | Ghulam Rasool | Ghulam Farooq | Ghulam Sarwar | Ghulam Mohammad
+Ghulam Hazrat | Ghulam Ali | Ghulam Qadir
+Noor Ahmad:1.2 | Noor Mohammad:1.2 | Noor Rahman | Noor Agha | Noor Ali
+Dost Mohammad | Faiz Mohammad | Taj Mohammad | Din Mohammad | Yar Mohammad | Wali Mohammad | Raz Mohammad
+Pir Mohammad | Sultan Mohammad | Khan Mohammad | Juma Mohammad | Sher Mohammad | Ali Mohammad | Shah Mohammad
+Sayed Ahmad:0.5 | Sayed Karim:0.4 | Sayed Rahim:0.4 | Sayed Jawad:0.3 | Mir Ahmad:0.4 | Mir Agha:0.4 | Shah Mahmood:0.5
+Shah Wali:0.5 | Ahmad Shah:0.8 | Ahmad Zia:0.4 | Ahmad Wali:0.4 | Gul Zar:0.3
+"""
+
+FEMALE_GIVEN = """
+Fatima:3 | Zainab:2 | Maryam:2 | Khadija:1.5 | Aisha:1.5 | Amina:1.5 | Parwin | Nasrin | Shakila | Nasima | Farzana
+Fariba | Sharifa | Malalai | Zarghona | Palwasha | Nazanin | Hamida | Rahima | Karima | Laila | Nadia | Roya | Tahmina
+Sima | Marzia | Freshta | Sabira | Zakia | Hadia | Nilofar | Nargis | Storai | Spogmai | Shukria | Halima | Jamila
+Latifa | Masuda | Parwana | Rukhsana | Shazia | Sadia | Sumaira | Shaista | Gulnaz | Shirin | Mahbooba | Zahra
+Hawa | Sakina | Rabia | Habiba | Wahida | Nafisa | Nazifa | Frozan | Mursal | Madina | Salima | Soraya | Shafiqa
+Mahjabin | Lailuma | Nooria | Anisa | Fawzia | Benazir | Zarmina | Marwa | Mina | Nazo | Shabnam | Shabana | Shagufta
+Tabassum | Farida | Asma | Samira | Sajida | Bushra | Kubra | Sughra | Adila | Basira | Nasiba | Nazia | Rahila
+Sahar | Tahira | Wajiha | Zulaikha | Gulalai | Khalida | Muzhda | Parisa | Hasina | Yasmin | Sultana | Gulshan
+Zarina | Kulsum | Hajira | Razia | Saima | Nazira | Naghma | Mahnaz | Shugufa
+Bibi:1.5 | Bibi Gul:2.5 | Gul Bibi:1.8 | Bas Bibi | Zar Bibi | Shah Bibi | Bibi Hawa | Bibi Amina | Bibi Zainab
+Bibi Fatima | Bibi Aisha | Gul Pari | Gul Makai | Gul Jan | Nazo Jan:0.6 | Shah Jan:0.4 | Gul:0.6 | Pari Gul:0.5
+"""
+
+HONORIFICS = {
+    # key: (Latin variants, Arabic variants)
+    "haji": ("Haji,Hajji*p,Haji Sahib*r,Alhaj*r,Al-Haj*r", "حاجی,الحاج"),
+    "mullah": ("Mullah,Mulla,Molla*a,Mullo*r,Mulah*r", "ملا"),
+    "mawlawi": ("Mawlawi,Maulvi*p,Molvi*p,Mowlawi*a,Mawlavi*r,Moulvi*p", "مولوی"),
+    "qari": ("Qari,Kari*r,Qaari*r", "قاری"),
+    "hafiz": ("Hafiz,Hafez*a,Hafeez*r", "حافظ"),
+    "sayed": ("Sayed,Syed*p,Sayyed,Said*r,Sayad*r,Seyed*a", "سید"),
+    "engineer": ("Engineer,Eng.,Eng*r,Engr.*p", "انجنیر,انجینیر"),
+    "doctor": ("Dr.,Dr,Doctor,Daktar*a", "داکتر,دکتر"),
+}
+
+FAMILY_NAMES = """
+Ahmadzai,Ahmadzay,Ahmedzai*p | احمدزی
+Popalzai,Popalzay,Popolzai*r | پوپلزی
+Barakzai,Barakzay,Barakzaey*r | بارکزی
+Achakzai,Achekzai,Achakzay | اچکزی | اڅکزی
+Noorzai,Nurzai,Noorzay | نورزی
+Alokozai,Alikozai,Alakozai | الکوزی,علیکوزی
+Ishaqzai,Ishaqzay,Ishakzai*p,Eshaqzai*a | اسحاقزی
+Mohmand,Momand,Mehmand*p | مهمند,مومند
+Shinwari,Shinwary,Shinwarai*r | شینواری
+Afridi,Afreedi*p,Aphridi*r | آفریدی,افریدی
+Yousafzai,Yusufzai,Yousufzai | یوسفزی
+Khogiani,Khugiani,Khogyani | خوگیانی | خوګیانی
+Safi,Saafi*r | صافی
+Wardak,Wardag*r,Vardak*a | وردک
+Durrani,Durani,Dorrani*a | درانی
+Hotak,Hotaki,Hotek*r | هوتک
+Tokhi,Tokhee*r,Tukhi | توخی
+Kakar,Kakkar*p,Kaker*r | کاکر | کاکړ
+Mangal,Mangel*r | منگل | منګل
+Zadran,Zadraan*r,Dzadran*r | زدران | ځدراڼ
+Jaji,Jajee*r | جاجی
+Sulaimankhel,Sulemankhel*p,Suleimankhel | سلیمانخیل
+Kharoti,Kharotai*r,Kharooti*r | خروتی | خروټی
+Andar,Andarr*r | اندر | اندړ
+Stanikzai,Stanekzai,Stanakzai*r | ستانکزی
+Sahak,Saahak*r | ساهک
+Sadozai,Saddozai*p | سدوزی
+Mohammadzai,Muhammadzai*p,Mohammadzay | محمدزی
+Niazi,Niazai*r,Neyazi*a | نیازی
+Taraki,Tarakai*r,Tarakay | ترکی | تره کی
+Tarin,Tareen*p | ترین
+Sadat,Saadat*r,Sadaat*r | سادات
+Hashimi,Hashemi*a,Hashmi*p | هاشمی
+Hussaini,Husaini*p,Hosseini*a | حسینی
+Rahimi,Raheemi*p,Rahemi*r | رحیمی
+Karimi,Kareemi*p | کریمی
+Ahmadi,Ahmady*r,Ahmedi*p | احمدی
+Mohammadi,Muhammadi*p,Mohamadi*r | محمدی
+Hakimi,Hakeemi*p | حکیمی
+Nazari,Nazary*r | نظری
+Sultani,Soltani*a | سلطانی
+Jalali,Jalaly*r | جلالی
+Qaderi,Qadiri*p,Kadiri*r | قادری
+Naseri,Nasiri*p,Nasery*r | ناصری
+Habibi,Habeebi*p | حبیبی
+Azizi,Azeezi*p | عزیزی
+Amiri,Ameeri*p | امیری
+Haidari,Haideri*p,Heydari*a | حیدری
+Samadi,Samady*r | صمدی
+Rasuli,Rasooli*p | رسولی
+Sharifi,Shareefi*p | شریفی
+Noori,Nuri,Noory*r | نوری
+Rahmani,Rehmani*p | رحمانی
+Hamidi,Hameedi*p | حمیدی
+Sediqi,Siddiqi*p,Sadiqi | صدیقی
+Faizi,Fayzi*a | فیضی
+Osmani,Usmani*p | عثمانی
+Akbari,Akbary*r | اکبری
+Popal,Popol*r | پوپل
+Kohistani,Kuhistani*r,Kohestani*a | کوهستانی
+Panjshiri,Panjsheri*a | پنجشیری
+Logari,Lowgari*r | لوگری | لوګری
+Zazai,Zazay,Dzadzai*r | زازی | ځاځی
+Waziri,Wazeeri*p | وزیری
+Mashwani,Mishwani*r | مشوانی
+Amarkhel,Umarkhel*p,Omarkhel*a | عمرخیل
+Ibrahimkhel,Ebrahimkhel*a | ابراهیمخیل
+Kuchi,Kochi*a | کوچی
+Lodin,Ludin | لودین
+Khan,Khaan*r | خان
+Afghan,Afghaan*r | افغان
+Sahebzada,Sahibzada*p,Sahibzada | صاحبزاده
+"""
+
+# Latin variants ; Dari ; Pashto(opt) ; capital Latin variants|Arabic ; weight ; region
+PROVINCES = """
+Kabul,Kabol*a,Kaboul*r ; کابل ; - ; - ; 8 ; center
+Kapisa,Kapissa*r ; کاپیسا ; - ; Mahmud Raqi,Mahmood Raqi|محمود راقی ; 1.5 ; center
+Parwan,Parvan*a,Perwan*r ; پروان ; - ; Charikar,Charikaar|چاریکار ; 2 ; center
+Wardak,Maidan Wardak,Maydan Wardak,Wardag*r ; وردک,میدان وردک ; - ; Maidan Shahr,Maydan Shahr|میدان شهر ; 2 ; center
+Logar,Lowgar,Loghar*r ; لوگر ; لوګر ; Pul-e Alam,Puli Alam,Pul-i-Alam|پل علم ; 3 ; center
+Nangarhar,Ningarhar,Nengarhar,Nangrahar,Nangarhaar*r ; ننگرهار ; ننګرهار ; Jalalabad,Jalal Abad,Jelalabad|جلال آباد,جلال‌آباد ; 16 ; east
+Laghman,Lagman*r,Laghmaan*r ; لغمان ; - ; Mehtarlam,Mihtarlam|مهترلام ; 5 ; east
+Panjshir,Panjsher,Panjsheer*p ; پنجشیر ; - ; Bazarak|بازارک ; 0.3 ; center
+Baghlan,Baghlaan*r,Baglan*r ; بغلان ; - ; Pul-e Khumri,Puli Khumri,Pol-e-Khomri|پلخمری,پل خمری ; 3 ; north
+Bamyan,Bamiyan,Bamian ; بامیان ; - ; - ; 0.5 ; center
+Ghazni,Ghazny*r,Ghazani*r ; غزنی ; - ; - ; 4 ; southeast
+Paktika,Paktica*r,Paktyka*r ; پکتیکا ; - ; Sharana,Sharan|شرنه ; 4 ; paktika
+Paktia,Paktiya,Paktya*a ; پکتیا ; - ; Gardez,Gardiz|گردیز ; 5 ; paktia
+Khost,Khowst,Khoost*r ; خوست ; - ; - ; 5 ; khost
+Kunar,Konar*a,Kunarr*r ; کنر ; کونړ ; Asadabad,Asad Abad|اسعدآباد,اسدآباد ; 6 ; east
+Nuristan,Nooristan,Noristan*r ; نورستان ; - ; Parun|پارون ; 1 ; east
+Badakhshan,Badakshan,Badakhshaan*r ; بدخشان ; - ; Faizabad,Fayzabad|فیض آباد ; 1 ; north
+Takhar,Takhaar*r ; تخار ; - ; Taloqan,Taluqan|تالقان ; 1 ; north
+Kunduz,Kondoz*a,Qunduz,Konduz ; کندز,قندوز ; - ; - ; 4 ; north
+Samangan,Samangaan*r ; سمنگان ; سمنګان ; Aybak,Aibak|ایبک ; 0.5 ; north
+Balkh,Balk*r ; بلخ ; - ; Mazar-e Sharif,Mazar-i-Sharif,Mazar|مزار شریف ; 2 ; north
+Sar-e Pol,Sar-e-Pul,Saripul,Sar-i-Pul,Sarepul ; سرپل ; - ; - ; 0.5 ; north
+Ghor,Ghowr,Ghur ; غور ; - ; Chaghcharan,Firozkoh|چغچران ; 0.4 ; west
+Daykundi,Daikundi,Dai Kundi ; دایکندی ; - ; Nili|نیلی ; 0.3 ; center
+Uruzgan,Oruzgan,Urozgan,Orozgan ; ارزگان,اروزگان ; ارزګان ; Tarinkot,Tirinkot|ترینکوت ; 2 ; south
+Zabul,Zabol*a,Zaabul*r ; زابل ; - ; Qalat,Kalat|قلات ; 2 ; south
+Kandahar,Qandahar,Kandhar*p,Qandehar*r ; کندهار,قندهار ; - ; - ; 12 ; south
+Jawzjan,Jowzjan,Jozjan ; جوزجان ; - ; Sheberghan,Shibirghan|شبرغان ; 0.7 ; north
+Faryab,Faryaab*r,Fariab ; فاریاب ; - ; Maymana,Meymaneh|میمنه ; 0.7 ; north
+Helmand,Hilmand,Helmend*r ; هلمند ; - ; Lashkar Gah,Lashkargah|لشکرگاه,لشکر گاه ; 6 ; southwest
+Badghis,Badghes*r,Badgheis*r ; بادغیس ; - ; Qala-e Naw,Qala-i-Naw|قلعه نو ; 0.4 ; west
+Herat,Hirat,Heraat*r ; هرات ; - ; - ; 1 ; west
+Farah,Farrah*r ; فراه ; - ; - ; 1 ; southwest
+Nimroz,Nimruz,Nimrouz*r ; نیمروز ; - ; Zaranj|زرنج ; 1 ; southwest
+"""
+
+DISTRICTS = {
+    "nangarhar": "Behsud,Bihsud|بهسود; Surkh Rod,Surkhrod|سرخرود; Khogyani,Khogiani|خوگیانی; Shinwar|شینوار; Achin,Achen|اچین; "
+                 "Rodat|رودات; Kama|کامه; Mohmand Dara,Momand Dara|مومند دره; Chaparhar|چپرهار; Bati Kot|بتی کوت; "
+                 "Pachir Aw Agam,Pachir Wa Agam|پچیر و اگام; Sherzad|شیرزاد; Hisarak|حصارک; Lalpur|لعلپور; Goshta|گوشته; "
+                 "Kot|کوت; Nazyan|نازیان; Deh Bala,Dih Bala|ده بالا; Jalalabad|جلال آباد",
+    "kunar": "Asadabad|اسعدآباد; Chawkay,Chowkay|چوکی; Shigal|شیگل; Khas Kunar|خاص کنر; Dangam|دانگام; Sarkani|سرکانی; "
+             "Marawara|مروره; Narang|نرنگ; Watapur|وته پور",
+    "kandahar": "Kandahar City,Kandahar|کندهار; Daman|دامان; Arghandab|ارغنداب; Spin Boldak|سپین بولدک; Panjwai,Panjwayi|پنجوایی; "
+                "Zhari|ژړی,ژری; Maiwand,Maywand|میوند; Arghistan|ارغستان; Shah Wali Kot|شاه ولی کوت; Dand|دند",
+    "kabul": "Kabul City,Kabul|کابل; Paghman|پغمان; Bagrami|بگرامی; Deh Sabz|ده سبز; Char Asiab,Chahar Asyab|چهار آسیاب; "
+             "Surobi,Sarobi|سروبی; Shakardara|شکردره; Musahi|موسهی",
+    "laghman": "Mehtarlam|مهترلام; Qarghayi|قرغه‌یی; Alingar|علینگار; Alishing|علیشنگ; Dawlat Shah|دولت شاه",
+    "helmand": "Lashkar Gah,Lashkargah|لشکرگاه; Nad Ali|ناد علی; Nahr-e Saraj,Nahri Saraj|نهر سراج; Garmsir|گرمسیر; "
+               "Musa Qala|موسی قلعه; Sangin|سنگین; Nawa|ناوه; Marja|مارجه",
+    "paktia": "Gardez|گردیز; Zurmat|زرمت; Ahmadabad|احمدآباد; Sayed Karam|سید کرم; Chamkani|چمکنی; Jaji|جاجی; Laja Mangal|لجه منگل",
+    "khost": "Khost City,Khost,Matun|خوست; Sabari|صبری; Tani|تنی; Gurbuz|گربز; Nadir Shah Kot|نادرشاه کوت; Spera|سپیره; "
+             "Mandozai|مندوزی; Bak|باک",
+    "logar": "Pul-e Alam|پل علم; Mohammad Agha|محمد آغه; Baraki Barak|برکی برک; Charkh|چرخ; Azra|ازره; Khoshi|خوشی",
+    "ghazni": "Ghazni City,Ghazni|غزنی; Andar|اندر; Qarabagh|قره باغ; Jaghori|جاغوری; Muqur|مقر; Giro|گیرو; Waghaz|وغز",
+    "kunduz": "Kunduz City,Kunduz|کندز; Imam Sahib|امام صاحب; Chahar Dara|چهار دره; Khan Abad|خان آباد; Archi|ارچی",
+    "baghlan": "Pul-e Khumri|پلخمری; Baghlan-e Jadid|بغلان جدید; Dushi|دوشی; Nahrin|نهرین",
+    "paktika": "Sharana|شرنه; Urgun|ارگون; Barmal|برمل; Gomal|گومل; Mata Khan|مته خان; Yahya Khel|یحیی خیل",
+    "zabul": "Qalat|قلات; Shahjoy,Shah Joy|شاه جوی; Mizan|میزان",
+    "uruzgan": "Tarinkot|ترینکوت; Dehrawud,Deh Rawud|دهراود; Chora|چوره",
+    "wardak": "Maidan Shahr|میدان شهر; Saydabad,Sayedabad|سیدآباد; Jalrez|جلریز; Chak|چک",
+    "parwan": "Charikar|چاریکار; Bagram|بگرام; Jabal Saraj|جبل السراج",
+    "kapisa": "Mahmud Raqi|محمود راقی; Tagab|تگاب; Nijrab|نجراب",
+    "balkh": "Mazar-e Sharif|مزار شریف; Balkh|بلخ; Chimtal|چمتال; Dawlatabad|دولت آباد",
+    "herat": "Herat City,Herat|هرات; Injil|انجیل; Guzara|گذره; Shindand|شیندند",
+    "farah": "Farah City,Farah|فراه; Bala Buluk|بالابلوک",
+    "nimroz": "Zaranj|زرنج; Chahar Burjak|چهار برجک",
+}
+
+CITIES = """
+Peshawar,Pishawar*a,Pesh*r,Peshawer*r | پشاور | پشاور
+Karachi,Karachy*r,Krachi*r | کراچی | کراچی
+Quetta,Queta*r,Kwata*r,Koita*a | کوئٹہ | کویته
+Islamabad,Islam Abad*r,Isb*r | اسلام آباد | اسلام آباد
+Rawalpindi,Pindi*r,Rawalpindy*r | راولپنڈی | راولپندی
+Lahore,Lahor*a | لاہور | لاهور
+Nowshera,Naushera*p,Nowshehra*r | نوشہرہ | نوشهره
+Mardan,Mardaan*r | مردان | مردان
+Kohat,Kohaat*r | کوہاٹ | کوهات
+Haripur,Hari Pur*r | ہری پور | هری پور
+Attock,Atak*r | اٹک | اتک
+Swabi,Sawabi*r | صوابی | صوابی
+Charsadda,Charsada*r | چارسدہ | چارسده
+Mansehra,Mansehra*r | مانسہرہ | مانسهره
+Pishin,Pashin*r | پشین | پشین
+Chaman,Chamman*r | چمن | چمن
+Loralai,Loralay*r | لورالائی | لورالایی
+Hyderabad,Haidarabad*r | حیدرآباد | حیدرآباد
+Abbottabad,Abbotabad*r | ایبٹ آباد | ایبت آباد
+Dera Ismail Khan,D.I. Khan,DI Khan,D I Khan*r | ڈیرہ اسماعیل خان | دیره اسماعیل خان
+Bannu,Banu*r | بنوں | بنو
+Jalozai Camp,Jalozai,Jalozai camp*r | جلوزئی کیمپ | کمپ جلوزی
+Shamshatoo Camp,Shamshatu,Shamshatoo*r | شمشتو کیمپ | کمپ شمشتو
+Board Bazaar,Board Bazar,Boardbazar*r | بورڈ بازار | بورد بازار
+Sohrab Goth,Sohrab Goth Karachi,Sorab Goth*r | سہراب گوٹھ | سهراب گوت
+Hayatabad,Hayatabad Peshawar | حیات آباد | حیات آباد
+Faisalabad,Faislabad*r | فیصل آباد | فیصل آباد
+Multan,Multaan*r | ملتان | ملتان
+Kacha Garhi,Kacha Gari*r | کچا گڑھی | کچه گړی
+Tarnol,Tarnoul*r | ترنول | ترنول
+"""
+CITY_REGION = {
+    # crossing group -> {city key: weight}
+    "east": {"peshawar": 34, "karachi": 8, "islamabad": 7, "rawalpindi": 6, "nowshera": 6, "mardan": 4, "kohat": 3,
+             "haripur": 4, "attock": 3, "swabi": 3, "charsadda": 2, "mansehra": 2, "lahore": 4, "jalozaicamp": 2,
+             "shamshatoocamp": 2, "boardbazaar": 2, "hayatabad": 1.5, "abbottabad": 1, "kachagarhi": 1, "tarnol": 1,
+             "faisalabad": 0.5, "quetta": 1},
+    "south": {"quetta": 40, "karachi": 25, "pishin": 8, "chaman": 8, "loralai": 3, "hyderabad": 3, "sohrabgoth": 3,
+              "lahore": 2, "multan": 1, "peshawar": 3, "islamabad": 1},
+    "se": {"bannu": 12, "deraismailkhan": 10, "peshawar": 30, "karachi": 15, "kohat": 10, "islamabad": 8,
+           "rawalpindi": 5, "quetta": 3, "lahore": 2},
+}
+
+SITES = {
+    # name: (code, kind)
+    "Torkham": ("TKM", "crossing"),
+    "Spin Boldak": ("SBD", "crossing"),
+    "Ghulam Khan": ("GKH", "crossing"),
+    "Angoor Adda": ("AAD", "crossing"),
+    "Dand-e-Patan": ("DEP", "crossing"),
+    "Bahramcha": ("BRC", "crossing"),
+    "Omari Camp": ("OMC", "centre"),
+    "Takhta Pul Reception Centre": ("TPC", "centre"),
+    "Jalalabad Reception Centre": ("JRC", "centre"),
+    "Kandahar Reception Centre": ("KRC", "centre"),
+    "Kabul Transit Centre": ("KTC", "centre"),
+}
+REGION_SITES = {
+    "east": [("Torkham", 78), ("Omari Camp", 15), ("Jalalabad Reception Centre", 7)],
+    "south": [("Spin Boldak", 78), ("Takhta Pul Reception Centre", 15), ("Kandahar Reception Centre", 7)],
+    "southwest": [("Spin Boldak", 50), ("Bahramcha", 35), ("Takhta Pul Reception Centre", 10), ("Kandahar Reception Centre", 5)],
+    "khost": [("Ghulam Khan", 50), ("Torkham", 40), ("Omari Camp", 10)],
+    "paktika": [("Angoor Adda", 50), ("Torkham", 25), ("Ghulam Khan", 15), ("Spin Boldak", 10)],
+    "paktia": [("Dand-e-Patan", 40), ("Torkham", 45), ("Ghulam Khan", 15)],
+    "southeast": [("Torkham", 55), ("Spin Boldak", 35), ("Angoor Adda", 10)],
+    "center": [("Torkham", 65), ("Spin Boldak", 20), ("Omari Camp", 8), ("Kabul Transit Centre", 7)],
+    "north": [("Torkham", 70), ("Spin Boldak", 20), ("Kabul Transit Centre", 10)],
+    "west": [("Spin Boldak", 45), ("Torkham", 35), ("Bahramcha", 10), ("Kabul Transit Centre", 10)],
+}
+SECOND_SITES = {  # where a household registers again (reception centres near destination, or other crossing)
+    "east": [("Jalalabad Reception Centre", 40), ("Omari Camp", 25), ("Torkham", 20), ("Kabul Transit Centre", 15)],
+    "south": [("Kandahar Reception Centre", 40), ("Takhta Pul Reception Centre", 25), ("Spin Boldak", 25), ("Kabul Transit Centre", 10)],
+    "other": [("Kabul Transit Centre", 35), ("Jalalabad Reception Centre", 20), ("Kandahar Reception Centre", 15),
+              ("Torkham", 15), ("Spin Boldak", 15)],
+}
+
+
+# ---------------------------------------------------------------------------
+# Lexicon parsing
+# ---------------------------------------------------------------------------
+
+class Choice:
+    """Weighted choice with precomputed cumulative weights."""
+    __slots__ = ("items", "cum", "total")
+
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = []
+        s = 0.0
+        for w in weights:
+            s += w
+            self.cum.append(s)
+        self.total = s
+
+    def pick(self, rng):
+        i = bisect.bisect_right(self.cum, rng.random() * self.total)
+        return self.items[min(i, len(self.items) - 1)]
+
+
+def wchoice(pairs):
+    return Choice([a for a, _ in pairs], [b for _, b in pairs])
+
+
+def parse_variants(s):
+    out = []
+    for v in s.split(","):
+        v = v.strip()
+        if not v:
+            continue
+        tags = set()
+        while "*" in v:
+            i = v.rfind("*")
+            tags.add(v[i + 1:])
+            v = v[:i]
+        out.append((v, frozenset(tags)))
+    return out
+
+
+LAT_PROFILES = ("af", "pk", "std")
+
+
+def lat_weights(variants, prof):
+    ws = []
+    for i, (v, t) in enumerate(variants):
+        w = 6.0 if i == 0 else 2.0
+        if "r" in t:
+            w = 0.5
+        if prof == "pk":
+            if "p" in t:
+                w *= 3
+            if "a" in t:
+                w *= 0.4
+        elif prof == "af":
+            if "a" in t:
+                w *= 3
+            if "p" in t:
+                w *= 0.4
+        else:
+            if i == 0:
+                w *= 3
+        ws.append(w)
+    return ws
+
+
+def mkkey(s):
+    return s.lower().replace(" ", "").replace("-", "").replace(".", "")
+
+
+class Entry:
+    __slots__ = ("key", "lat", "latc", "ar", "arc", "ps", "extra")
+
+    def __init__(self, lat, ar, ps=None):
+        self.lat = lat
+        self.key = mkkey(lat[0][0])
+        self.latc = {p: Choice([v for v, _ in lat], lat_weights(lat, p)) for p in LAT_PROFILES}
+        self.ar = ar
+        self.arc = Choice(ar, [5.0] + [1.0] * (len(ar) - 1))
+        self.ps = ps
+        self.extra = None
+
+
+def parse_lex(text):
+    lex = {}
+    for line in text.strip().split("\n"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        lat = parse_variants(parts[0])
+        ar = [a.strip() for a in parts[1].split(",") if a.strip()] if len(parts) > 1 else []
+        ps = None
+        if len(parts) > 2 and parts[2].strip():
+            ps = [a.strip() for a in parts[2].split(",") if a.strip()]
+        e = Entry(lat, ar, ps)
+        lex[e.key] = e
+    return lex
+
+
+LEX = parse_lex(MALE_COMPONENTS)
+for _k, _e in parse_lex(FEMALE_COMPONENTS).items():
+    LEX.setdefault(_k, _e)
+FAM = parse_lex(FAMILY_NAMES)
+HON = {}
+for _k, (_l, _a) in HONORIFICS.items():
+    _e = Entry(parse_variants(_l), [x for x in _a.split(",")])
+    HON[_k] = _e
+
+
+def parse_given(text):
+    fixed = random.Random(20240601)   # name frequencies are part of the "world", not of the seed
+    names, weights = [], []
+    for chunk in text.replace("\n", "|").split("|"):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        w = 1.0
+        if ":" in chunk:
+            chunk, ws = chunk.rsplit(":", 1)
+            w = float(ws)
+        toks = tuple(mkkey(t) for t in chunk.split())
+        for t in toks:
+            if t not in LEX:
+                raise SystemExit("unknown name component %r in %r" % (t, chunk))
+        names.append(toks)
+        weights.append(w * fixed.lognormvariate(0, 0.4))
+    return names, Choice(names, weights)
+
+
+MALE_NAMES, MALE_CHOICE = parse_given(MALE_GIVEN)
+FEMALE_NAMES, FEMALE_CHOICE = parse_given(FEMALE_GIVEN)
+FAM_CHOICE = Choice(list(FAM.keys()), [1.0 / (i + 8) ** 0.7 * 10 for i in range(len(FAM))])
+
+
+class Province:
+    __slots__ = ("key", "lat", "latc", "ar", "ps", "cap_lat", "cap_ar", "weight", "region", "districts")
+
+
+def parse_provinces():
+    provs = []
+    for line in PROVINCES.strip().split("\n"):
+        parts = [p.strip() for p in line.split(";")]
+        p = Province()
+        p.lat = parse_variants(parts[0])
+        p.key = mkkey(p.lat[0][0])
+        p.latc = {pr: Choice([v for v, _ in p.lat], lat_weights(p.lat, pr)) for pr in LAT_PROFILES}
+        p.ar = [a.strip() for a in parts[1].split(",")]
+        p.ps = None if parts[2] == "-" else [a.strip() for a in parts[2].split(",")]
+        if parts[3] == "-":
+            p.cap_lat, p.cap_ar = None, None
+        else:
+            cl, ca = parts[3].split("|")
+            p.cap_lat = [x.strip() for x in cl.split(",")]
+            p.cap_ar = [x.strip() for x in ca.split(",")]
+        p.weight = float(parts[4])
+        p.region = parts[5]
+        p.districts = []
+        for d in DISTRICTS.get(p.key, "").split(";"):
+            d = d.strip()
+            if not d:
+                continue
+            l, a = d.split("|")
+            p.districts.append(([x.strip() for x in l.split(",")], [x.strip() for x in a.split(",")]))
+        provs.append(p)
+    assert len(provs) == 34, len(provs)
+    return provs
+
+
+PROVS = parse_provinces()
+PROV_BY_KEY = {p.key: p for p in PROVS}
+PROV_CHOICE = Choice(PROVS, [p.weight for p in PROVS])
+
+
+def parse_cities():
+    out = {}
+    for line in CITIES.strip().split("\n"):
+        parts = [p.strip() for p in line.split("|")]
+        lat = parse_variants(parts[0])
+        e = Entry(lat, [parts[1]])
+        e.extra = parts[2]   # Dari spelling
+        out[e.key] = e
+    return out
+
+
+CITY = parse_cities()
+CITY_CHOICE = {}
+for _r, _d in CITY_REGION.items():
+    for _k in _d:
+        assert _k in CITY, _k
+    CITY_CHOICE[_r] = Choice(list(_d.keys()), list(_d.values()))
+
+SITE_CHOICE = {r: wchoice(v) for r, v in REGION_SITES.items()}
+SECOND_SITE_CHOICE = {r: wchoice(v) for r, v in SECOND_SITES.items()}
+
+# ---------------------------------------------------------------------------
+# Text-level noise
+# ---------------------------------------------------------------------------
+
+QWERTY = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+NEIGH = {}
+for _r, _row in enumerate(QWERTY):
+    for _i, _c in enumerate(_row):
+        n = []
+        if _i > 0:
+            n.append(_row[_i - 1])
+        if _i < len(_row) - 1:
+            n.append(_row[_i + 1])
+        for _rr in (_r - 1, _r + 1):
+            if 0 <= _rr < 3:
+                for _j in (_i - 1, _i, _i + 1):
+                    if 0 <= _j < len(QWERTY[_rr]):
+                        n.append(QWERTY[_rr][_j])
+        NEIGH[_c] = "".join(n)
+
+VOWELS = "aeiou"
+
+
+def typo_latin(s, rng):
+    letters = [i for i, c in enumerate(s) if c.isalpha()]
+    if len(letters) < 3:
+        return s, None
+    op = rng.random()
+    i = rng.choice(letters[1:])       # rarely touch the first letter
+    c = s[i]
+    if op < 0.28:   # drop
+        return s[:i] + s[i + 1:], "drop"
+    if op < 0.48:   # double
+        return s[:i] + c + s[i:], "double"
+    if op < 0.68:   # swap with next letter
+        if i + 1 < len(s) and s[i + 1].isalpha():
+            return s[:i] + s[i + 1] + c + s[i + 2:], "swap"
+        return s[:i] + s[i + 1:], "drop"
+    if op < 0.88:   # neighbouring key
+        lc = c.lower()
+        if lc in NEIGH:
+            r = rng.choice(NEIGH[lc])
+            r = r.upper() if c.isupper() else r
+            return s[:i] + r + s[i + 1:], "key"
+        return s, None
+    # vowel confusion
+    if c.lower() in VOWELS:
+        r = rng.choice([v for v in VOWELS if v != c.lower()])
+        r = r.upper() if c.isupper() else r
+        return s[:i] + r + s[i + 1:], "vowel"
+    return s[:i] + s[i + 1:], "drop"
+
+
+AR_CONFUSE = {}
+for _grp in ["بپتثن", "جحخچ", "دذ", "رزژ", "سش", "صض", "طظ", "عغ", "فق", "کگ", "یئ"]:
+    for _c in _grp:
+        AR_CONFUSE[_c] = _grp.replace(_c, "")
+AR_LETTER = set("ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیيكةۀئؤآأإټډړږښځڅڼګېۍہے")
+
+
+def typo_arabic(s, rng):
+    letters = [i for i, c in enumerate(s) if c in AR_LETTER]
+    if len(letters) < 3:
+        return s, None
+    i = rng.choice(letters[1:])
+    c = s[i]
+    op = rng.random()
+    if op < 0.30:
+        return s[:i] + s[i + 1:], "drop"
+    if op < 0.45:
+        return s[:i] + c + s[i:], "double"
+    if op < 0.62:
+        if i + 1 < len(s) and s[i + 1] in AR_LETTER:
+            return s[:i] + s[i + 1] + c + s[i + 2:], "swap"
+        return s[:i] + s[i + 1:], "drop"
+    if c in AR_CONFUSE:
+        return s[:i] + rng.choice(AR_CONFUSE[c]) + s[i + 1:], "dots"
+    return s[:i] + s[i + 1:], "drop"
+
+
+# letters that do not connect to the following letter (no tatweel after them)
+AR_NONJOIN = set("اآأإدذرزژوؤۀةړډږ ")
+DIACRITICS = ["\u064e", "\u0650", "\u064f", "\u0651", "\u0652"]
+
+
+def add_tatweel(s, rng):
+    cand = [i for i in range(len(s) - 1) if s[i] in AR_LETTER and s[i] not in AR_NONJOIN and s[i + 1] in AR_LETTER]
+    if not cand:
+        return s
+    i = rng.choice(cand)
+    return s[:i + 1] + TATWEEL * rng.choice((1, 1, 2, 3)) + s[i + 1:]
+
+
+def add_diacritics(s, rng):
+    cand = [i for i, c in enumerate(s) if c in AR_LETTER]
+    if not cand:
+        return s
+    for i in sorted(rng.sample(cand, min(len(cand), rng.choice((1, 2, 3)))), reverse=True):
+        s = s[:i + 1] + rng.choice(DIACRITICS) + s[i + 1:]
+    return s
+
+
+def kb_apply(s, kb, rng, female=False):
+    """Keyboard code-point mixing: Persian vs Arabic yeh/kaf/teh marbuta."""
+    if kb == "per":
+        if female and s.endswith("ه") and rng.random() < 0.02:
+            s = s[:-1] + "ة"
+        return s
+    if kb == "arb":
+        s = s.replace("ک", "ك").replace("ی", "ي")
+        if rng.random() < 0.3:
+            s = " ".join(w[:-1] + "ى" if w.endswith("ي") else w for w in s.split(" "))
+        if female and s.endswith("ه") and rng.random() < 0.5:
+            s = s[:-1] + "ة"
+        return s
+    # mixed keyboard: each letter independently
+    out = []
+    for c in s:
+        if c == "ی" and rng.random() < 0.5:
+            c = "ي"
+        elif c == "ک" and rng.random() < 0.5:
+            c = "ك"
+        out.append(c)
+    return "".join(out)
+
+
+DRIFT = [("ee", "i"), ("i", "ee"), ("oo", "u"), ("u", "oo"), ("ou", "u"), ("o", "u"), ("u", "o"), ("e", "i"),
+         ("i", "e"), ("q", "k"), ("w", "v"), ("v", "w"), ("kh", "k"), ("gh", "g"), ("aa", "a"), ("a", "aa"),
+         ("ai", "ay"), ("ay", "ai"), ("z", "zz"), ("ss", "s"), ("th", "t"), ("y", "i"), ("a", "e")]
+
+
+def translit_drift(v, rng):
+    low = v.lower()
+    for _ in range(5):
+        a, b = rng.choice(DRIFT)
+        idx = low.find(a, 1)
+        if idx > 0:
+            if v[idx].isupper():
+                b = b.capitalize()
+            return v[:idx] + b + v[idx + len(a):]
+    if v.endswith("a"):
+        return v + "h"
+    return v
+
+
+def to_digits(s, kind):
+    if kind == "lat" or not s:
+        return s
+    table = PERSIAN_DIGITS if kind == "per" else ARABIC_DIGITS
+    return "".join(table[ord(c) - 48] if "0" <= c <= "9" else c for c in s)
+
+
+# ---------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------
+
+def gregorian_to_jalali(gy, gm, gd):
+    g_d_m = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+    gy2 = gy + 1 if gm > 2 else gy
+    days = 355666 + (365 * gy) + ((gy2 + 3) // 4) - ((gy2 + 99) // 100) + ((gy2 + 399) // 400) + gd + g_d_m[gm - 1]
+    jy = -1595 + (33 * (days // 12053))
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        jm = 1 + (days // 31)
+        jd = 1 + (days % 31)
+    else:
+        jm = 7 + ((days - 186) // 30)
+        jd = 1 + ((days - 186) % 30)
+    return jy, jm, jd
+
+
+def age_on(dob, d):
+    return d.year - dob.year - ((d.month, d.day) < (dob.month, dob.day))
+
+
+REF = dt.date(2024, 10, 1)
+D_MIN = dt.date(2023, 9, 15)
+D_MAX = dt.date(2026, 3, 31)
+WAVES = wchoice([((dt.date(2023, 9, 15), dt.date(2023, 12, 31)), 28), ((dt.date(2024, 1, 1), dt.date(2024, 3, 31)), 6),
+                 ((dt.date(2024, 4, 1), dt.date(2024, 12, 31)), 14), ((dt.date(2025, 1, 1), dt.date(2025, 3, 31)), 6),
+                 ((dt.date(2025, 4, 1), dt.date(2025, 7, 31)), 28), ((dt.date(2025, 8, 1), dt.date(2025, 11, 30)), 12),
+                 ((dt.date(2025, 12, 1), dt.date(2026, 3, 31)), 6)])
+
+
+def wave_date(rng):
+    a, b = WAVES.pick(rng)
+    return a + dt.timedelta(days=rng.randint(0, (b - a).days))
+
+
+# ---------------------------------------------------------------------------
+# Clerk (typing) profiles
+# ---------------------------------------------------------------------------
+
+class Clerk:
+    """How one desk types one registration event (or one tracing request)."""
+    __slots__ = ("script", "lprof", "aprof", "kb", "digits", "case", "prov_ar", "place_ar", "cache", "gf_rate",
+                 "copy_rate")
+
+    def __init__(self, rng, ar_share=0.46):
+        self.script = "ar" if rng.random() < ar_share else "lat"
+        self.lprof = wchoice([("af", 55), ("pk", 25), ("std", 20)]).pick(rng)
+        self.aprof = wchoice([("fa", 55), ("ps", 37), ("ur", 8)]).pick(rng)
+        self.kb = wchoice([("per", 68), ("arb", 16), ("mix", 16)]).pick(rng)
+        if self.script == "ar":
+            self.digits = wchoice([("lat", 45), ("per", 40), ("ara", 15)]).pick(rng)
+            self.prov_ar = rng.random() < 0.75
+            self.place_ar = rng.random() < 0.55
+            self.gf_rate = 0.60
+        else:
+            self.digits = "per" if rng.random() < 0.02 else "lat"
+            self.prov_ar = rng.random() < 0.05
+            self.place_ar = False
+            self.gf_rate = 0.42
+        self.case = wchoice([("title", 84), ("upper", 11), ("lower", 3), ("mixed", 2)]).pick(rng)
+        self.cache = {}
+        self.copy_rate = 0.7
+
+
+LAT_CASE_NOISE = 0.0
+
+
+def apply_case(s, case, rng):
+    if case == "title" or not s:
+        return s
+    if case == "upper":
+        return s.upper()
+    if case == "lower":
+        return s.lower()
+    # mixed: upper-case only some words
+    return " ".join(w.upper() if rng.random() < 0.5 else w for w in s.split(" "))
+
+
+# shortening rates (registration, request)
+SHORT_RATES = {
+    "reg": dict(m=0.08, u=0.03, a=0.03, j=0.12, g=0.03, b=0.10, addjan=0.02, addkhan=0.015),
+    "req": dict(m=0.30, u=0.12, a=0.08, j=0.30, g=0.08, b=0.25, addjan=0.04, addkhan=0.02),
+}
+
+
+def shorten(nm, rng, rates, male, child):
+    n = len(nm)
+    if n >= 2:
+        if nm[0] == "mohammad" and nm[1] not in ("jan", "khan"):
+            if rng.random() < rates["m"]:
+                return nm[1:], "short_mohammad"
+        elif nm[-1] == "ullah" and nm[0] != "abd":
+            if rng.random() < rates["u"]:
+                return nm[:-1], "short_ullah"
+        elif nm[0] == "abdul":
+            if rng.random() < rates["a"]:
+                return nm[1:], "short_abdul"
+        if nm[-1] in ("jan", "khan") and nm[0] not in ("mohammad", "gul"):
+            if rng.random() < rates["j"]:
+                return nm[:-1], "drop_jan_khan"
+        if nm[0] in ("ghulam", "noor", "sayed", "mir") and nm[1] not in ("jan", "khan", "gul"):
+            if rng.random() < rates["g"]:
+                return nm[1:], "short_prefix"
+        if "bibi" in nm:
+            if rng.random() < rates["b"]:
+                return tuple(x for x in nm if x != "bibi"), "drop_bibi"
+    elif n == 1:
+        if child and rng.random() < rates["addjan"]:
+            return nm + ("jan",), "add_jan"
+        if male and not child and rng.random() < rates["addkhan"] and nm[0] not in ("khan", "jan"):
+            return nm + ("khan",), "add_khan"
+    return nm, None
+
+
+def render_lat(nm, prof, rng, tags, drift=0.04):
+    s = ""
+    prev = None
+    for i, k in enumerate(nm):
+        v = LEX[k].latc[prof].pick(rng)
+        if drift and rng.random() < drift:
+            v2 = translit_drift(v, rng)
+            if v2 != v:
+                v = v2
+                tags.append("translit_drift")
+        if k == "ullah":
+            r = rng.random()
+            if r < 0.10:
+                s += " " + v.capitalize()
+            elif r < 0.16:
+                s += "-" + v
+            else:
+                s += v
+        elif k == "uddin":
+            if v.startswith("-"):
+                s += v
+            elif rng.random() < 0.15:
+                s += " " + v.capitalize()
+            else:
+                s += v
+        elif i == 0:
+            s = v
+        elif prev == "abdul":
+            if prof == "pk" and s.endswith("ul") and v[:1].lower() in "rstdnz" and rng.random() < 0.35:
+                s = s[:-1] + (v[:2].lower() if v[:2].lower() == "sh" else v[0].lower())
+                tags.append("abdul_assimilated")
+            r = rng.random()
+            if r < 0.22:
+                s += v.lower()
+                tags.append("compound_joined")
+            elif r < 0.30:
+                s += "-" + v
+                tags.append("compound_hyphen")
+            else:
+                s += " " + v
+        elif k == "jan":
+            r = rng.random()
+            if r < 0.12:
+                s += v.lower()
+                tags.append("compound_joined")
+            else:
+                s += " " + v
+        else:
+            r = rng.random()
+            if r < 0.03:
+                s += v.lower()
+                tags.append("compound_joined")
+            elif r < 0.045:
+                s += "-" + v
+                tags.append("compound_hyphen")
+            else:
+                s += " " + v
+        prev = k
+    return s
+
+
+ULLAH_JOIN = {"fa": (0.45, 0.75), "ps": (0.20, 0.60), "ur": (0.05, 0.85)}
+
+
+def render_ar(nm, aprof, rng, tags):
+    s = ""
+    prev = None
+    for i, k in enumerate(nm):
+        e = LEX[k]
+        if aprof == "ps" and e.ps and rng.random() < 0.7:
+            a = rng.choice(e.ps)
+        else:
+            a = e.arc.pick(rng)
+        if i == 0:
+            s = a
+        elif k == "ullah":
+            z, j = ULLAH_JOIN[aprof]
+            r = rng.random()
+            if r < z:
+                s += ZWNJ + a
+                tags.append("ar_zwnj")
+            elif r < j:
+                s += a
+            else:
+                s += " " + a
+                tags.append("ar_split")
+        elif k == "uddin":
+            r = rng.random()
+            if r < 0.7:
+                s += a
+            elif r < 0.95:
+                s += " " + a
+                tags.append("ar_split")
+            else:
+                s += ZWNJ + a
+                tags.append("ar_zwnj")
+        elif prev == "abdul":
+            r = rng.random()
+            if r < 0.10:
+                s = s[:-2] + " ال" + a
+                tags.append("ar_split")
+            elif r < 0.14:
+                s += " " + a
+                tags.append("ar_split")
+            else:
+                s += a
+        elif k == "jan":
+            r = rng.random()
+            if r < 0.30:
+                s += a
+                tags.append("ar_joined")
+            elif r < 0.35:
+                s += ZWNJ + a
+                tags.append("ar_zwnj")
+            else:
+                s += " " + a
+        else:
+            r = rng.random()
+            if r < 0.03:
+                s += a
+                tags.append("ar_joined")
+            elif r < 0.07:
+                s += ZWNJ + a
+                tags.append("ar_zwnj")
+            else:
+                s += " " + a
+        prev = k
+    if aprof == "ur":
+        s = s.replace("ه", "ہ")
+    elif aprof == "ps" and "گ" in s and rng.random() < 0.7:
+        s = s.replace("گ", "ګ")
+    return s
+
+
+def ar_surface(s, clk, rng, tags, female=False):
+    """Code-point / orthographic noise for an Arabic-script string."""
+    s2 = kb_apply(s, clk.kb, rng, female)
+    if s2 != s:
+        tags.append("ar_codepoints")
+        s = s2
+    if s.startswith("آ") and rng.random() < 0.12:
+        s = "ا" + s[1:]
+        tags.append("ar_alef")
+    elif s.startswith("ا") and rng.random() < 0.03:
+        s = rng.choice("أإ") + s[1:]
+        tags.append("ar_alef")
+    if rng.random() < 0.02:
+        s = add_tatweel(s, rng)
+        tags.append("ar_tatweel")
+    if rng.random() < 0.02:
+        s = add_diacritics(s, rng)
+        tags.append("ar_diacritics")
+    return s
+
+
+def render_honor(key, script, clk, rng):
+    e = HON[key]
+    if script == "lat":
+        return e.latc[clk.lprof].pick(rng)
+    if key == "doctor":
+        if clk.aprof == "ps":
+            return "ډاکټر"
+        if clk.aprof == "ur":
+            return "ڈاکٹر"
+    return e.arc.pick(rng)
+
+
+class NameRef:
+    """A person's name as known to relatives (shared by the person's record and their children's father_name)."""
+    __slots__ = ("name", "honor", "honor_rate", "male")
+
+    def __init__(self, name, male=True, honor=None, honor_rate=0.0):
+        self.name = name
+        self.male = male
+        self.honor = honor
+        self.honor_rate = honor_rate
+
+
+def render_name(nref, script, clk, rng, tags, field, mode="reg", child=False, typo_rate=None):
+    """Render a NameRef in one script with shortening, honorific, typo noise."""
+    ck = (id(nref), script, field == "given")
+    if mode == "reg" and ck in clk.cache and rng.random() < clk.copy_rate:
+        s, t = clk.cache[ck]
+        tags.extend(t)
+        return s
+    t = []
+    nm, st = shorten(nref.name, rng, SHORT_RATES[mode], nref.male, child)
+    if st:
+        t.append(st)
+    if script == "lat":
+        s = render_lat(nm, clk.lprof, rng, t)
+    else:
+        s = render_ar(nm, clk.aprof, rng, t)
+    if nref.honor and rng.random() < nref.honor_rate:
+        s = render_honor(nref.honor, script, clk, rng) + " " + s
+        t.append("honorific")
+    if script == "ar":
+        s = ar_surface(s, clk, rng, t, female=not nref.male)
+        tr = 0.025 if typo_rate is None else typo_rate
+        if rng.random() < tr:
+            s2, op = typo_arabic(s, rng)
+            if op:
+                s = s2
+                t.append("typo")
+    else:
+        tr = 0.035 if typo_rate is None else typo_rate
+        if rng.random() < tr:
+            s2, op = typo_latin(s, rng)
+            if op:
+                s = s2
+                t.append("typo")
+        s = apply_case(s, clk.case, rng)
+    if rng.random() < 0.012:
+        s = (s + " ") if rng.random() < 0.5 else s.replace(" ", "  ", 1)
+        t.append("extra_space")
+    if mode == "reg":
+        clk.cache[ck] = (s, t)
+    tags.extend(t)
+    return s
+
+
+def render_family(fkey, script, clk, rng, tags):
+    e = FAM[fkey]
+    if script == "lat":
+        s = e.latc[clk.lprof].pick(rng)
+        if rng.random() < 0.03:
+            s = translit_drift(s, rng)
+            tags.append("translit_drift")
+        if rng.random() < 0.025:
+            s2, op = typo_latin(s, rng)
+            if op:
+                s = s2
+                tags.append("typo")
+        return apply_case(s, clk.case, rng)
+    if clk.aprof == "ps" and e.ps and rng.random() < 0.7:
+        s = rng.choice(e.ps)
+    else:
+        s = e.arc.pick(rng)
+    if clk.aprof == "ur":
+        s = s.replace("ه", "ہ")
+    s = ar_surface(s, clk, rng, tags)
+    if rng.random() < 0.02:
+        s2, op = typo_arabic(s, rng)
+        if op:
+            s = s2
+            tags.append("typo")
+    return s
+
+
+def render_province(pkey, clk, rng, tags, mode="reg"):
+    p = PROV_BY_KEY[pkey]
+    ar = clk.prov_ar
+    if mode == "reg" and p.cap_lat and rng.random() < 0.03:
+        tags.append("province_as_capital")
+        if ar:
+            return kb_apply(rng.choice(p.cap_ar), clk.kb, rng)
+        return apply_case(rng.choice(p.cap_lat), clk.case, rng)
+    if ar:
+        if clk.aprof == "ps" and p.ps and rng.random() < 0.7:
+            s = rng.choice(p.ps)
+        else:
+            s = p.ar[0] if len(p.ar) == 1 or rng.random() < 0.7 else rng.choice(p.ar[1:])
+        if rng.random() < 0.03:
+            s = "ولایت " + s
+            tags.append("province_decorated")
+        s = kb_apply(s, clk.kb, rng)
+        if rng.random() < 0.012:
+            s2, op = typo_arabic(s, rng)
+            if op:
+                s = s2
+                tags.append("typo")
+        return s
+    s = p.latc[clk.lprof].pick(rng)
+    if rng.random() < 0.02:
+        s = translit_drift(s, rng)
+        tags.append("translit_drift")
+    if rng.random() < 0.03:
+        s = s + rng.choice([" Province", " province", " (prov.)"])
+        tags.append("province_decorated")
+    if rng.random() < 0.015:
+        s2, op = typo_latin(s, rng)
+        if op:
+            s = s2
+            tags.append("typo")
+    return apply_case(s, clk.case, rng)
+
+
+def render_district(pkey, didx, clk, rng):
+    p = PROV_BY_KEY[pkey]
+    if not p.districts:
+        if p.cap_lat:
+            if clk.place_ar:
+                return kb_apply(rng.choice(p.cap_ar), clk.kb, rng)
+            return rng.choice(p.cap_lat)
+        if clk.place_ar:
+            return rng.choice(["مرکز", "مرکز ولایت"])
+        return rng.choice(["Center", "Markaz", "Centre", p.lat[0][0] + " City"])
+    lat, ar = p.districts[didx % len(p.districts)]
+    if clk.place_ar and rng.random() < 0.7:
+        return kb_apply(rng.choice(ar), clk.kb, rng)
+    s = lat[0] if rng.random() < 0.7 else rng.choice(lat)
+    if rng.random() < 0.03:
+        s = s.replace(" ", "") if " " in s else translit_drift(s, rng)
+    return apply_case(s, clk.case, rng)
+
+
+CITY_DECOR = {"peshawar": ", KPK", "mardan": ", KP", "nowshera": ", KPK", "karachi": ", Sindh", "hyderabad": ", Sindh",
+              "quetta": ", Balochistan", "pishin": ", Balochistan", "lahore": ", Punjab", "islamabad": ", ICT"}
+
+
+def render_city(ckey, clk, rng, tags):
+    e = CITY[ckey]
+    if clk.place_ar:
+        s = e.ar[0] if clk.aprof == "ur" or rng.random() < 0.35 else e.extra
+        s = kb_apply(s, clk.kb, rng)
+        if rng.random() < 0.04:
+            s = s + rng.choice(["، پاکستان", " پاکستان"])
+            tags.append("place_decorated")
+        return s
+    s = e.latc[clk.lprof].pick(rng)
+    r = rng.random()
+    if r < 0.04:
+        s = s + CITY_DECOR.get(ckey, ", Pakistan")
+        tags.append("place_decorated")
+    elif r < 0.06:
+        s = s + " (Pakistan)"
+        tags.append("place_decorated")
+    if rng.random() < 0.015:
+        s2, op = typo_latin(s, rng)
+        if op:
+            s = s2
+            tags.append("typo")
+    return apply_case(s, clk.case, rng)
+
+
+SEX_LAT = {"M": [("M", 48), ("Male", 28), ("male", 10), ("m", 7), ("MALE", 3), ("Man", 1)],
+           "F": [("F", 48), ("Female", 28), ("female", 10), ("f", 7), ("FEMALE", 3), ("Woman", 1)]}
+SEX_AR = {("M", "fa"): ["مرد", "مرد", "ذکور", "مذکر"], ("F", "fa"): ["زن", "زن", "اناث", "مونث"],
+          ("M", "ps"): ["نارینه", "نارینه", "سړی", "مرد"], ("F", "ps"): ["ښځینه", "ښځینه", "ښځه", "زن"],
+          ("M", "ur"): ["مرد", "مذکر"], ("F", "ur"): ["عورت", "مؤنث"]}
+SEX_LAT_C = {k: wchoice(v) for k, v in SEX_LAT.items()}
+
+
+def render_sex(sex, clk, rng):
+    if clk.script == "ar" and rng.random() < 0.6:
+        return rng.choice(SEX_AR[(sex, clk.aprof)])
+    return SEX_LAT_C[sex].pick(rng)
+
+
+# ---------------------------------------------------------------------------
+# Population
+# ---------------------------------------------------------------------------
+
+class Person:
+    __slots__ = ("pid", "sex", "dob", "dob_kind", "year_bias", "age_bias", "nref", "father", "gf", "family",
+                 "uses_family", "role", "husband", "son", "hh", "doc", "regmode", "nrec", "own_province")
+
+    def __init__(self, sex, age, rng):
+        self.sex = sex
+        self.dob = REF - dt.timedelta(days=int(age * 365.25) + rng.randint(0, 364))
+        if age < 10:
+            kinds = (("exact", 35), ("year", 45), ("age", 20))
+        elif age < 55:
+            kinds = (("exact", 20), ("year", 40), ("age", 40))
+        else:
+            kinds = (("exact", 5), ("year", 35), ("age", 60))
+        self.dob_kind = wchoice(kinds).pick(rng)
+        self.year_bias = rng.choice((0, 0, 0, 0, 0, 0, 1, -1, 1, -1, 2, -2)) if age >= 10 else rng.choice((0, 0, 0, 1, -1))
+        self.age_bias = rng.choice((0, 0, 0, 1, -1, 2, -2, 3, -3)) if age >= 15 else rng.choice((0, 0, 0, 1, -1))
+        self.nref = None
+        self.father = None
+        self.gf = None
+        self.family = None
+        self.uses_family = False
+        self.role = None
+        self.husband = None
+        self.son = None
+        self.hh = None
+        self.doc = None
+        self.regmode = "hh"
+        self.nrec = 0
+        self.own_province = None
+        self.pid = None
+
+    def age_ref(self):
+        return age_on(self.dob, REF)
+
+
+class Household:
+    __slots__ = ("members", "province", "district", "city", "region", "xregion", "phones", "new_phone", "clan",
+                 "unregistered", "head")
+
+    def __init__(self):
+        self.members = []
+        self.phones = []
+        self.new_phone = None
+        self.unregistered = False
+
+
+class Clan:
+    __slots__ = ("F", "GF", "family", "province", "sayed", "households")
+
+
+def pk_phone(rng):
+    return "03%d%d%07d" % (rng.randint(0, 4), rng.randint(0, 9), rng.randint(0, 9999999))
+
+
+def af_phone(rng):
+    return "07%s%07d" % (rng.choice("023456789"), rng.randint(0, 9999999))
+
+
+def male_honor(age, rng):
+    r = rng.random()
+    if age >= 40 and r < 0.16:
+        return "haji", 0.45
+    r = rng.random()
+    if age >= 25 and r < 0.05:
+        return rng.choice(("mullah", "mawlawi", "mawlawi", "qari", "hafiz")), 0.5
+    if 22 <= age < 60 and r < 0.065:
+        return rng.choice(("engineer", "doctor")), 0.45
+    return None, 0.0
+
+
+def ancestor(rng, male=True):
+    if male:
+        r = rng.random()
+        if r < 0.25:
+            return NameRef(MALE_CHOICE.pick(rng), True, "haji", 0.35)
+        if r < 0.31:
+            return NameRef(MALE_CHOICE.pick(rng), True, rng.choice(("mullah", "mawlawi", "qari")), 0.35)
+        return NameRef(MALE_CHOICE.pick(rng), True)
+    return NameRef(FEMALE_CHOICE.pick(rng), False)
+
+
+def make_doc(age, rng):
+    r = rng.random()
+    if age >= 18:
+        table = (("por", 0.18), ("acc", 0.08), ("tazkira", 0.10), ("etazkira", 0.07), ("passport", 0.01))
+    elif age >= 5:
+        table = (("por", 0.10), ("tazkira", 0.03), ("etazkira", 0.04))
+    else:
+        table = (("etazkira", 0.02),)
+    acc = 0.0
+    for t, p in table:
+        acc += p
+        if r < acc:
+            break
+    else:
+        return None
+    if t == "por":
+        num = "%d%07d" % (rng.randint(1, 9), rng.randint(0, 9999999))
+    elif t == "acc":
+        num = "%d%09d" % (rng.randint(1, 9), rng.randint(0, 999999999))
+    elif t == "tazkira":
+        if rng.random() < 0.6:
+            num = "%d" % rng.randint(10000, 9999999)
+        else:
+            num = "%d/%d/%d" % (rng.randint(1, 300), rng.randint(1, 300), rng.randint(1, 9999))
+    elif t == "etazkira":
+        num = "%d-%04d-%05d" % (rng.randint(1397, 1403), rng.randint(100, 3499), rng.randint(0, 99999))
+    else:
+        num = "P%08d" % rng.randint(0, 99999999)
+    return (t, num)
+
+
+def pick_given(male, rng, avoid=()):
+    ch = MALE_CHOICE if male else FEMALE_CHOICE
+    for _ in range(10):
+        nm = ch.pick(rng)
+        if nm not in avoid:
+            return nm
+    return nm
+
+
+class World:
+    def __init__(self, n_people, seed):
+        self.rng = random.Random(seed)
+        self.n = n_people
+        self.persons = []          # all persons (registered or not)
+        self.households = []
+        self.clans = []
+        self.heads = []
+
+    # -- people -----------------------------------------------------------
+    def new_person(self, sex, age):
+        p = Person(sex, age, self.rng)
+        self.persons.append(p)
+        return p
+
+    def make_clan(self):
+        rng = self.rng
+        c = Clan()
+        c.F = ancestor(rng)
+        c.GF = ancestor(rng)
+        c.sayed = rng.random() < 0.04
+        if c.sayed:
+            c.family = rng.choice(("sadat", "hashimi", "hussaini")) if rng.random() < 0.6 else None
+        else:
+            c.family = FAM_CHOICE.pick(rng) if rng.random() < 0.45 else None
+        c.province = PROV_CHOICE.pick(rng).key
+        c.households = []
+        r = rng.random()
+        nh = 1 if r < 0.60 else 2 if r < 0.85 else 3 if r < 0.95 else 4
+        used = []
+        base_age = int(rng.triangular(22, 72, 34))
+        for i in range(nh):
+            age = max(19, min(80, base_age + rng.randint(-8, 8)))
+            if i == 0 and nh == 1 and rng.random() < 0.07:
+                hh = self.make_widow_household(c, age)
+            else:
+                hh = self.make_household(c, age, used)
+            c.households.append(hh)
+        self.clans.append(c)
+        return c
+
+    def base_household(self, c):
+        rng = self.rng
+        hh = Household()
+        hh.clan = c
+        hh.province = c.province if rng.random() < 0.9 else PROV_CHOICE.pick(rng).key
+        pr = PROV_BY_KEY[hh.province]
+        hh.region = pr.region
+        hh.district = rng.randint(0, 50)
+        if hh.region in ("south", "southwest", "west"):
+            hh.xregion = "south"
+        elif hh.region in ("khost", "paktika", "paktia"):
+            hh.xregion = "se"
+        else:
+            hh.xregion = "east"
+        if rng.random() < 0.12:
+            hh.xregion = rng.choice(("east", "south", "se"))
+        hh.city = CITY_CHOICE[hh.xregion].pick(rng)
+        if rng.random() < 0.85:
+            hh.phones.append(pk_phone(rng) if rng.random() < 0.62 else af_phone(rng))
+            if rng.random() < 0.25:
+                hh.phones.append(pk_phone(rng) if rng.random() < 0.5 else af_phone(rng))
+        self.households.append(hh)
+        return hh
+
+    def add(self, hh, p, role):
+        p.role = role
+        p.hh = hh
+        hh.members.append(p)
+        p.doc = make_doc(p.age_ref(), self.rng)
+
+    def make_children(self, hh, mother_age, father_ref, gf_ref, family, named_after, used):
+        rng = self.rng
+        n_target = max(0, min(11, int(rng.gauss(5.3, 2.3))))
+        a = mother_age - 17 - rng.randint(0, 7)
+        ages = []
+        while a >= 0 and len(ages) < n_target:
+            ages.append(a)
+            a -= rng.choice((1, 2, 2, 2, 3, 3, 4))
+        first_son = True
+        kids = []
+        for age in ages:
+            if age > 18 and rng.random() < 0.45:
+                continue   # grown-up child living elsewhere
+            if age > 26:
+                continue
+            male = rng.random() < 0.51
+            k = self.new_person("M" if male else "F", age)
+            if male and first_son and named_after is not None and rng.random() < 0.12:
+                nm = named_after.name          # son named after his grandfather
+            elif male and rng.random() < 0.012:
+                nm = father_ref.name           # son carries his father's given name
+            else:
+                nm = pick_given(male, rng, used)
+            if male:
+                first_son = False
+            used.append(nm)
+            hon, rate = (None, 0.0)
+            if male and age >= 22:
+                hon, rate = male_honor(age, rng)
+            k.nref = NameRef(nm, male, hon, rate)
+            k.father = father_ref
+            k.gf = gf_ref
+            k.family = family
+            k.uses_family = family is not None and rng.random() < (0.78 if male else 0.5)
+            self.add(hh, k, "child")
+            kids.append(k)
+        return kids
+
+    def make_wife(self, hh, age, husband_ref):
+        rng = self.rng
+        w = self.new_person("F", age)
+        w.nref = NameRef(pick_given(False, rng), False)
+        w.father = ancestor(rng)
+        w.gf = ancestor(rng)
+        if rng.random() < 0.3:
+            w.family = FAM_CHOICE.pick(rng)
+            w.uses_family = rng.random() < 0.6
+        elif hh.clan.family and rng.random() < 0.3:
+            w.family = hh.clan.family
+            w.uses_family = True
+        w.husband = husband_ref
+        if rng.random() < 0.12:
+            w.own_province = PROV_CHOICE.pick(rng).key
+        self.add(hh, w, "wife")
+        return w
+
+    def make_household(self, c, head_age, used_heads):
+        rng = self.rng
+        hh = self.base_household(c)
+        head = self.new_person("M", head_age)
+        nm = pick_given(True, rng, used_heads)
+        # namesake injection: copy given + father name of an existing unrelated head, same birth year
+        namesake = None
+        if self.heads and rng.random() < 0.02:
+            namesake = rng.choice(self.heads)
+            if namesake.hh.clan is not c:
+                nm = namesake.nref.name
+                head.dob = dt.date(namesake.dob.year, rng.randint(1, 12), rng.randint(1, 28))
+            else:
+                namesake = None
+        used_heads.append(nm)
+        hon, rate = male_honor(head_age, rng)
+        if c.sayed:
+            hon, rate = "sayed", 0.55
+        head.nref = NameRef(nm, True, hon, rate)
+        if namesake is not None:
+            head.father = NameRef(namesake.father.name, True, namesake.father.honor, namesake.father.honor_rate)
+            head.gf = c.GF
+        else:
+            head.father = c.F
+            head.gf = c.GF
+        head.family = c.family
+        head.uses_family = c.family is not None and rng.random() < 0.8
+        self.add(hh, head, "head")
+        hh.head = head
+        self.heads.append(head)
+        used_kids = [nm]
+        if head_age >= 19 and rng.random() < 0.92:
+            wage = max(16, head_age - rng.randint(0, 12))
+            self.make_wife(hh, wage, head.nref)
+            kids = self.make_children(hh, wage, head.nref, head.father, c.family, head.father, used_kids)
+            # married sons living with their parents: daughter-in-law and grandchildren (three generations)
+            for k in kids:
+                if k.sex == "M" and k.age_ref() >= 19 and rng.random() < 0.5:
+                    dil_age = max(16, k.age_ref() - rng.randint(0, 6))
+                    self.make_wife(hh, dil_age, k.nref)
+                    self.make_children(hh, dil_age, k.nref, head.nref, c.family, head.nref, used_kids)
+            if head_age > 35 and rng.random() < 0.05:
+                wage2 = max(17, head_age - rng.randint(8, 25))
+                self.make_wife(hh, wage2, head.nref)
+                self.make_children(hh, wage2, head.nref, head.father, c.family, None, used_kids)
+        if head_age < 55 and rng.random() < 0.12:   # widowed mother of the head
+            m = self.new_person("F", min(95, head_age + rng.randint(17, 35)))
+            m.nref = NameRef(pick_given(False, rng), False)
+            m.father = ancestor(rng)
+            m.gf = ancestor(rng) if rng.random() < 0.5 else None
+            m.husband = head.father
+            m.son = head.nref
+            self.add(hh, m, "mother")
+        if head_age < 50 and rng.random() < 0.04 and namesake is None:   # the head's old father lives with him
+            f = self.new_person("M", min(95, head_age + rng.randint(20, 35)))
+            f.nref = c.F
+            f.father = c.GF
+            f.gf = ancestor(rng) if rng.random() < 0.4 else None
+            f.family = c.family
+            f.uses_family = head.uses_family
+            self.add(hh, f, "father")
+        if rng.random() < 0.08:   # unmarried brother or sister of the head
+            male = rng.random() < 0.55
+            s = self.new_person("M" if male else "F", max(12, head_age - rng.randint(2, 15)))
+            snm = pick_given(male, rng, used_heads)
+            if male:
+                used_heads.append(snm)
+            s.nref = NameRef(snm, male)
+            s.father = head.father
+            s.gf = head.gf
+            s.family = c.family
+            s.uses_family = c.family is not None and rng.random() < (0.75 if male else 0.5)
+            self.add(hh, s, "sibling")
+        return hh
+
+    def make_widow_household(self, c, age):
+        rng = self.rng
+        hh = self.base_household(c)
+        w = self.new_person("F", max(22, age))
+        w.nref = NameRef(pick_given(False, rng), False)
+        w.father = ancestor(rng)
+        w.gf = ancestor(rng)
+        husband = ancestor(rng)
+        w.husband = husband
+        self.add(hh, w, "head")
+        hh.head = w
+        hgf = ancestor(rng)
+        self.make_children(hh, w.age_ref(), husband, hgf, c.family, hgf, [])
+        for k in hh.members[1:]:
+            if k.role == "child" and k.sex == "M" and k.age_ref() >= 16:
+                w.son = k.nref
+                break
+        return hh
+
+    # -- who registers ------------------------------------------------------
+    def build(self):
+        rng = self.rng
+        registered = 0
+        while registered < self.n:
+            c = self.make_clan()
+            for hh in c.households:
+                if rng.random() < 0.03:
+                    hh.unregistered = True
+                    for p in hh.members:
+                        p.regmode = "never"
+                    continue
+                for p in hh.members:
+                    a = p.age_ref()
+                    r = rng.random()
+                    if a >= 5 and r < 0.025:
+                        p.regmode = "never"          # detained / stayed behind / lost: sought but never registered
+                    elif a >= 8 and r < 0.05:
+                        p.regmode = "separate"       # registered only apart from the household
+                    else:
+                        p.regmode = "hh"
+                    if p.regmode != "never":
+                        registered += 1
+        # trim the excess from the last households
+        excess = registered - self.n
+        for p in reversed(self.persons):
+            if excess <= 0:
+                break
+            if p.regmode != "never":
+                p.regmode = "never"
+                excess -= 1
+        k = 0
+        for p in self.persons:
+            if p.regmode != "never":
+                k += 1
+                p.pid = "P%07d" % k
+        unreg = 0
+        for p in self.persons:
+            if p.regmode == "never":
+                unreg += 1
+                p.pid = "U%07d" % unreg
+
+
+# ---------------------------------------------------------------------------
+# Registration events
+# ---------------------------------------------------------------------------
+
+class Event:
+    __slots__ = ("date", "site", "hh", "members", "with_hid", "hid", "new_phone", "kind", "order")
+
+    def __init__(self, date, site, hh, members, with_hid=True, kind="primary"):
+        self.date = date
+        self.site = site
+        self.hh = hh
+        self.members = members
+        self.with_hid = with_hid
+        self.hid = ""
+        self.new_phone = False
+        self.kind = kind
+
+
+def shift_date(d, rng):
+    r = rng.random()
+    if r < 0.40:
+        delta = rng.randint(0, 7)
+    elif r < 0.75:
+        delta = rng.randint(8, 60)
+    else:
+        delta = rng.randint(61, 400)
+    d2 = d + dt.timedelta(days=delta)
+    if d2 > D_MAX:
+        d2 = max(D_MIN, d - dt.timedelta(days=delta))
+    return d2
+
+
+def second_site(hh, first, rng):
+    if rng.random() < 0.35:
+        return first
+    key = hh.xregion if hh.xregion in ("east", "south") else "other"
+    for _ in range(4):
+        s = SECOND_SITE_CHOICE[key].pick(rng)
+        if s != first:
+            return s
+    return s
+
+
+def build_events(world):
+    rng = world.rng
+    events = []
+    hh_events = {}
+    for hh in world.households:
+        if hh.unregistered:
+            continue
+        main = [p for p in hh.members if p.regmode == "hh"]
+        if not main:
+            continue
+        site = SITE_CHOICE[hh.region].pick(rng)
+        d = wave_date(rng)
+        ev = Event(d, site, hh, main)
+        events.append(ev)
+        hh_events[id(hh)] = [ev]
+        if rng.random() < 0.22:
+            n_rep = 1
+            r = rng.random()
+            if r < 0.15:
+                n_rep = 2
+            if r < 0.03:
+                n_rep = 3
+            prev_d, prev_s = d, site
+            for _ in range(n_rep):
+                mem = [p for p in main if rng.random() < (0.93 if p is hh.head else 0.85)]
+                if not mem:
+                    mem = [rng.choice(main)]
+                d2 = shift_date(prev_d, rng)
+                s2 = second_site(hh, prev_s, rng)
+                ev2 = Event(d2, s2, hh, mem, kind="repeat")
+                ev2.new_phone = rng.random() < 0.30
+                events.append(ev2)
+                hh_events[id(hh)].append(ev2)
+                prev_d, prev_s = d2, s2
+    # individual registrations: separated members, and extra individual registrations
+    for hh in world.households:
+        if hh.unregistered:
+            continue
+        for p in hh.members:
+            extra = p.regmode == "separate" or (p.regmode == "hh" and p.age_ref() >= 8 and rng.random() < 0.05)
+            if not extra:
+                continue
+            relatives = [h for h in hh.clan.households if h is not hh and id(h) in hh_events]
+            r = rng.random()
+            if relatives and r < 0.35:
+                # registered as part of a relative's household (e.g. the uncle's family)
+                ev = rng.choice(hh_events[id(rng.choice(relatives))])
+                ev.members.append(p)
+                continue
+            base = hh_events[id(hh)][0].date if id(hh) in hh_events else wave_date(rng)
+            d = shift_date(base, rng) if rng.random() < 0.8 else wave_date(rng)
+            site = SITE_CHOICE[hh.region].pick(rng)
+            if rng.random() < 0.5:
+                site = second_site(hh, site, rng)
+            ev = Event(d, site, hh, [p], with_hid=rng.random() < 0.75, kind="individual")
+            ev.new_phone = rng.random() < 0.4
+            events.append(ev)
+    for i, ev in enumerate(events):
+        ev.order = i
+    events.sort(key=lambda e: (e.date, e.order))
+    n = 0
+    for ev in events:
+        if ev.with_hid:
+            n += 1
+            ev.hid = "HH-%s-%06d" % (SITES[ev.site][0], n)
+    return events
+
+
+# ---------------------------------------------------------------------------
+# Record rendering
+# ---------------------------------------------------------------------------
+
+WIFE_LAT = ["Wife of {}", "W/O {}", "w/o {}", "Mrs {}", "Zawja-e {}", "wife {}"]
+WIFE_AR = {"fa": ["همسر {}", "خانم {}", "زوجه {}", "زن {}"], "ps": ["ښځه د {}", "د {} ښځه", "همسر {}", "میرمن {}"],
+           "ur": ["زوجہ {}", "بیوی {}", "اہلیہ {}"]}
+DAU_LAT = ["Daughter of {}", "D/O {}", "d/o {}", "Dukhtar-e {}", "daughter {}"]
+DAU_AR = {"fa": ["دختر {}", "بنت {}"], "ps": ["لور د {}", "د {} لور", "دختر {}"], "ur": ["دختر {}", "بنت {}"]}
+MOT_LAT = ["Mother of {}", "M/O {}", "Mor of {}", "mother {}"]
+MOT_AR = {"fa": ["مادر {}", "والده {}"], "ps": ["مور د {}", "د {} مور", "مادر {}"], "ur": ["والدہ {}", "ماں {}"]}
+SON_PREFIX_LAT = ["s/o", "S/O", "son of", "Son of", "bin", "walad"]
+DAU_PREFIX_LAT = ["d/o", "D/O", "daughter of", "bint"]
+SON_PREFIX_AR = ["ولد", "فرزند", "بن", "ولد"]
+DAU_PREFIX_AR = ["بنت", "دختر", "بنت"]
+
+DOC_TYPES = {
+    "por": ["PoR", "PoR card", "POR", "por card", "P.O.R", "PoR Card", "PoR"],
+    "acc": ["ACC", "Afghan Citizen Card", "acc", "ACC card", "ACC"],
+    "tazkira": ["tazkira", "Tazkira", "Tazkera", "tazkera", "paper tazkira", "Tazkira"],
+    "etazkira": ["e-tazkira", "E-Tazkira", "eTazkira", "electronic tazkira", "e-tazkera", "E-tazkira"],
+    "passport": ["passport", "Passport", "PASSPORT"],
+}
+DOC_TYPES_AR = {"tazkira": ["تذکره", "تذکره کاغذی"], "etazkira": ["تذکره الکترونیکی", "ای تذکره"], "passport": ["پاسپورت"]}
+
+
+def format_doc(t, num, rng, tags):
+    r = rng.random()
+    s = num
+    if t == "por":
+        if r < 0.12:
+            s = "PoR-" + num
+        elif r < 0.20:
+            s = num[:4] + "-" + num[4:]
+        elif r < 0.25:
+            s = "POR " + num
+    elif t == "acc":
+        if r < 0.12:
+            s = "ACC-" + num
+        elif r < 0.22:
+            s = num[:4] + "-" + num[4:7] + "-" + num[7:]
+        elif r < 0.26:
+            s = "ACC " + num[:4] + " " + num[4:7] + " " + num[7:]
+    elif t == "etazkira":
+        if r < 0.25:
+            s = num.replace("-", "")
+        elif r < 0.37:
+            s = num.replace("-", " ")
+    elif t == "tazkira":
+        if "/" in num and r < 0.2:
+            v, p, n = num.split("/")
+            s = "Jild %s Safha %s Sabt %s" % (v, p, n) if rng.random() < 0.5 else "%s-%s-%s" % (v, p, n)
+    elif t == "passport":
+        if r < 0.2:
+            s = num.lower()
+        elif r < 0.3:
+            s = num[0] + " " + num[1:5] + " " + num[5:]
+    if s != num:
+        tags.append("doc_format")
+    if rng.random() < 0.05:
+        digs = [i for i, c in enumerate(s) if c.isdigit()]
+        if len(digs) >= 4:
+            op = rng.random()
+            i = rng.choice(digs)
+            if op < 0.6:
+                s = s[:i] + rng.choice([d for d in "0123456789" if d != s[i]]) + s[i + 1:]
+            elif op < 0.9 and i + 1 < len(s) and s[i + 1].isdigit() and s[i + 1] != s[i]:
+                s = s[:i] + s[i + 1] + s[i] + s[i + 2:]
+            else:
+                s = s[:i] + s[i + 1:]
+            tags.append("doc_typo")
+    return s
+
+
+def format_phone(num, rng, tags):
+    r = rng.random()
+    if num.startswith("03"):
+        body = num[1:]
+        if r < 0.35:
+            s = num[:4] + "-" + num[4:]
+        elif r < 0.62:
+            s = num
+        elif r < 0.72:
+            s = "+92 " + body[:3] + " " + body[3:]
+        elif r < 0.82:
+            s = "+92" + body
+        elif r < 0.87:
+            s = "0092-" + body[:3] + "-" + body[3:]
+        else:
+            s = num[:4] + " " + num[4:]
+    else:
+        body = num[1:]
+        if r < 0.30:
+            s = num[:3] + " " + num[3:6] + " " + num[6:]
+        elif r < 0.62:
+            s = num
+        elif r < 0.72:
+            s = "+93 " + body[:2] + " " + body[2:5] + " " + body[5:]
+        elif r < 0.82:
+            s = "+93" + body
+        elif r < 0.87:
+            s = "0093 " + body[:2] + " " + body[2:5] + " " + body[5:]
+        else:
+            s = num[:3] + "-" + num[3:6] + "-" + num[6:]
+    if rng.random() < 0.03:
+        digs = [i for i, c in enumerate(s) if c.isdigit()]
+        i = rng.choice(digs[3:])
+        s = s[:i] + rng.choice([d for d in "0123456789" if d != s[i]]) + s[i + 1:]
+        tags.append("phone_typo")
+    return s
+
+
+def sh_year(y, rng):
+    return y - 621 if rng.random() < 0.6 else y - 622
+
+
+def fmt_greg(d, rng, tags):
+    r = rng.random()
+    if r < 0.45:
+        return "%04d-%02d-%02d" % (d.year, d.month, d.day)
+    if r < 0.75:
+        return "%02d/%02d/%04d" % (d.day, d.month, d.year)
+    if r < 0.90:
+        return "%02d-%02d-%04d" % (d.day, d.month, d.year)
+    if r < 0.95:
+        tags.append("date_format_unusual")
+        return "%d/%d/%04d" % (d.day, d.month, d.year)
+    tags.append("date_format_unusual")
+    return "%02d.%02d.%04d" % (d.day, d.month, d.year)
+
+
+def fmt_sh(y, m, d, rng, tags):
+    r = rng.random()
+    if r < 0.55:
+        return "%04d-%02d-%02d" % (y, m, d)
+    if r < 0.90:
+        tags.append("date_sh_slashes")
+        return "%04d/%02d/%02d" % (y, m, d)
+    tags.append("date_format_unusual")
+    return "%02d/%02d/%04d" % (d, m, y)
+
+
+def render_birth(p, reg, clk, rng, tags):
+    """Returns (birth_date, age) strings as typed at one registration."""
+    true_age = age_on(p.dob, reg)
+    bd = ""
+    age = ""
+    kind = p.dob_kind
+    if kind == "exact":
+        r = rng.random()
+        if r < 0.08:
+            tags.append("dob_missing")
+        elif r < 0.18:
+            bd = str(p.dob.year)
+            tags.append("dob_greg_year")
+        elif r < 0.64:
+            d = p.dob
+            if rng.random() < 0.03 and d.day <= 12 and d.day != d.month:
+                d = dt.date(d.year, d.day, d.month)
+                tags.append("dob_day_month_swapped")
+            bd = fmt_greg(d, rng, tags)
+            tags.append("dob_greg_date")
+        else:
+            jy, jm, jd = gregorian_to_jalali(p.dob.year, p.dob.month, p.dob.day)
+            bd = fmt_sh(jy, jm, jd, rng, tags)
+            tags.append("dob_sh_date")
+        if rng.random() < 0.55:
+            age = true_age + (rng.choice((-1, 1)) if rng.random() < 0.05 else 0)
+    elif kind == "year":
+        y = p.dob.year + p.year_bias
+        r = rng.random()
+        if r < 0.18:
+            y += rng.choice((-1, 1))
+        elif r < 0.22:
+            y += rng.choice((-2, 2))
+        if y != p.dob.year:
+            tags.append("dob_year_off")
+        r = rng.random()
+        if r < 0.06:
+            tags.append("dob_missing")
+        elif r < 0.44:
+            bd = str(y)
+            tags.append("dob_greg_year")
+        elif r < 0.63:
+            bd = fmt_greg(dt.date(y, 1, 1), rng, tags)
+            tags.append("dob_jan1")
+        elif r < 0.82:
+            bd = str(sh_year(y, rng))
+            tags.append("dob_sh_year")
+        else:
+            bd = fmt_sh(sh_year(y, rng), 1, 1, rng, tags)
+            tags.append("dob_hamal1")
+        if rng.random() < 0.5:
+            age = reg.year - y - (1 if rng.random() < 0.4 else 0)
+    else:
+        a = true_age + p.age_bias
+        if true_age >= 10:
+            a += rng.choice((0, 0, 0, 1, -1))
+        elif rng.random() < 0.2:
+            a += rng.choice((1, -1))
+        if true_age >= 12 and rng.random() < 0.55:
+            a = 5 * int(round(a / 5.0))
+            tags.append("age_heaped")
+        a = max(0, a)
+        if a != true_age:
+            tags.append("age_off")
+        if rng.random() < 0.97:
+            age = a
+        r = rng.random()
+        if r < 0.75:
+            if bd == "" and age != "":
+                tags.append("age_only")
+        else:
+            y = reg.year - a
+            r2 = rng.random()
+            if r2 < 0.6:
+                bd = str(y)
+                tags.append("dob_greg_year")
+            elif r2 < 0.8:
+                bd = "%04d-01-01" % y
+                tags.append("dob_jan1")
+            else:
+                bd = str(sh_year(y, rng))
+                tags.append("dob_sh_year")
+    if age != "":
+        age = str(age)
+        if rng.random() < 0.005:
+            age = age + rng.choice((" years", " yrs", "y"))
+            tags.append("age_suffix")
+    if clk.digits != "lat":
+        if bd or age:
+            tags.append("digits_" + clk.digits)
+        bd = to_digits(bd, clk.digits)
+        age = to_digits(age, clk.digits)
+    if not bd and not age:
+        tags.append("no_dob_no_age")
+    return bd, age
+
+
+def other_script(s):
+    return "lat" if s == "ar" else "ar"
+
+
+def make_record(p, ev, clk, rng):
+    tags = []
+    script = clk.script
+    if rng.random() < 0.04:
+        script = other_script(script)
+        tags.append("script_switch_record")
+    tags.append("script_" + script)
+    age_now = age_on(p.dob, ev.date)
+    child = age_now < 15
+
+    def fscript():
+        if rng.random() < 0.012:
+            tags.append("script_mixed_fields")
+            return other_script(script)
+        return script
+
+    gtags, ftags, gftags = [], [], []
+    given = render_name(p.nref, fscript(), clk, rng, gtags, "given", child=child)
+    father = ""
+    if p.father is not None:
+        if rng.random() < (0.04 if age_now >= 15 else 0.02):
+            tags.append("father_missing")
+        else:
+            father = render_name(p.father, fscript(), clk, rng, ftags, "father")
+    gf = ""
+    if p.gf is not None and rng.random() < clk.gf_rate:
+        gf = render_name(p.gf, fscript(), clk, rng, gftags, "gf")
+    family = ""
+    if p.family and p.uses_family and rng.random() < 0.75:
+        family = render_family(p.family, fscript(), clk, rng, tags)
+
+    # women recorded through a relation
+    rel_applied = False
+    if p.sex == "F":
+        r = rng.random()
+        rel = None
+        if p.husband is not None and age_now >= 16:
+            if p.son is not None and r < 0.06:
+                rel = ("mother", p.son)
+            elif r < 0.12:
+                rel = ("wife", p.husband)
+            elif r < 0.15:
+                rel = ("husband_only", p.husband)
+            elif r < 0.16:
+                rel = ("placeholder", None)
+        elif p.father is not None:
+            if r < 0.035:
+                rel = ("daughter", p.father)
+            elif r < 0.05:
+                rel = ("father_only", p.father)
+        if rel:
+            rel_applied = True
+            kind, ref = rel
+            sc = script
+            if kind == "placeholder":
+                given = "Bibi" if sc == "lat" else "بی بی"
+                gtags = ["woman_placeholder_name"]
+            else:
+                rtags = []
+                rn = render_name(ref, sc, clk, rng, rtags, "rel")
+                if kind in ("husband_only", "father_only"):
+                    given = ""
+                    gtags = []
+                    father = rn
+                    ftags = rtags + ["woman_" + kind]
+                    gf = ""
+                    gftags = []
+                else:
+                    if sc == "lat":
+                        tpl = rng.choice({"wife": WIFE_LAT, "daughter": DAU_LAT, "mother": MOT_LAT}[kind])
+                    else:
+                        tpl = rng.choice({"wife": WIFE_AR, "daughter": DAU_AR, "mother": MOT_AR}[kind][clk.aprof])
+                    given = tpl.format(rn)
+                    if sc == "lat":
+                        given = apply_case(given, clk.case, rng)
+                    gtags = rtags + ["woman_" + kind + "_of"]
+                    if kind == "wife":
+                        r2 = rng.random()
+                        if r2 < 0.35:
+                            father = rn
+                            ftags = list(rtags) + ["husband_in_father_col"]
+                        elif r2 < 0.6:
+                            father = ""
+                            ftags = []
+                        if rng.random() < 0.7:
+                            gf = ""
+                            gftags = []
+    tags.extend(gtags)
+    tags.extend(ftags)
+    tags.extend(gftags)
+
+    # wrong columns
+    r = rng.random() if not rel_applied else 1.0
+    if r < 0.015 and given and father:
+        given, father = father, given
+        tags.append("swap_given_father")
+    elif r < 0.020 and given and not family:
+        family, given = given, ""
+        tags.append("given_in_family_col")
+    elif r < 0.030 and given and father:
+        if script == "lat":
+            pre = rng.choice(DAU_PREFIX_LAT if p.sex == "F" else SON_PREFIX_LAT)
+        else:
+            pre = rng.choice(DAU_PREFIX_AR if p.sex == "F" else SON_PREFIX_AR)
+        given = given + " " + (pre + " " if rng.random() < 0.6 else "") + father
+        father = ""
+        tags.append("fullname_in_given")
+    elif r < 0.045 and given and family:
+        given = given + " " + family
+        if rng.random() < 0.6:
+            family = ""
+        tags.append("family_in_given")
+    elif r < 0.065 and father:
+        if script == "lat":
+            pre = rng.choice(DAU_PREFIX_LAT if p.sex == "F" else SON_PREFIX_LAT)
+        else:
+            pre = rng.choice(DAU_PREFIX_AR if p.sex == "F" else SON_PREFIX_AR)
+        father = pre + " " + father
+        tags.append("father_prefixed")
+    elif r < 0.068 and gf and father:
+        father, gf = gf, ""
+        tags.append("gf_in_father_col")
+
+    # sex
+    sex = ""
+    r = rng.random()
+    if r < 0.03:
+        tags.append("sex_missing")
+    else:
+        sx = p.sex
+        if r < 0.034:
+            sx = "F" if sx == "M" else "M"
+            tags.append("sex_wrong")
+        sex = render_sex(sx, clk, rng)
+
+    bd, age = render_birth(p, ev.date, clk, rng, tags)
+
+    hh = p.hh
+    prov = ""
+    r = rng.random()
+    if r < 0.08:
+        tags.append("province_missing")
+    else:
+        pk = p.own_province if (p.own_province and rng.random() < 0.5) else hh.province
+        if r < 0.10:
+            pk = PROV_CHOICE.pick(rng).key
+            if pk != hh.province:
+                tags.append("province_wrong")
+        prov = render_province(pk, clk, rng, tags)
+    district = ""
+    if prov and rng.random() < 0.55:
+        didx = hh.district if rng.random() < 0.92 else rng.randint(0, 50)
+        district = render_district(hh.province, didx, clk, rng)
+    last = ""
+    if rng.random() < 0.80:
+        ck = hh.city if rng.random() < 0.95 else CITY_CHOICE[hh.xregion].pick(rng)
+        last = render_city(ck, clk, rng, tags)
+    else:
+        tags.append("last_residence_missing")
+
+    dtype, dnum = "", ""
+    doc = p.doc
+    if doc is None and age_now < 18 and hh.head is not None and hh.head.doc and rng.random() < 0.03:
+        doc = hh.head.doc
+        tags.append("doc_of_household_head")
+    if doc and rng.random() < 0.65:
+        t, num = doc
+        if clk.script == "ar" and t in DOC_TYPES_AR and rng.random() < 0.5:
+            dtype = rng.choice(DOC_TYPES_AR[t])
+        else:
+            dtype = rng.choice(DOC_TYPES[t])
+            if rng.random() < 0.03:
+                dtype = ""
+                tags.append("doc_type_missing")
+        dnum = format_doc(t, num, rng, tags)
+        if clk.digits == "per" and rng.random() < 0.4:
+            dnum = to_digits(dnum, "per")
+            tags.append("doc_persian_digits")
+        tags.append("doc_present")
+
+    phone = ""
+    phones = hh.phones
+    if ev.new_phone:
+        if hh.new_phone is None:
+            hh.new_phone = af_phone(rng)
+        phones = [hh.new_phone]
+    if phones:
+        rate = 0.85 if p is hh.head else (0.35 if age_now >= 18 else 0.08)
+        if ev.kind == "individual":
+            rate = 0.6
+        if rng.random() < rate:
+            num = phones[0] if len(phones) == 1 or rng.random() < 0.7 else phones[1]
+            phone = format_phone(num, rng, tags)
+            if clk.digits == "per" and rng.random() < 0.3:
+                phone = to_digits(phone, "per")
+                tags.append("phone_persian_digits")
+            if ev.new_phone:
+                tags.append("phone_changed")
+            tags.append("phone_present")
+
+    rec = {
+        "household_id": ev.hid,
+        "site": ev.site,
+        "registered_on": ev.date.isoformat(),
+        "given_name": given,
+        "father_name": father,
+        "grandfather_name": gf,
+        "family_name": family,
+        "sex": sex,
+        "birth_date": bd,
+        "age": age,
+        "province_of_origin": prov,
+        "district_of_origin": district,
+        "last_residence": last,
+        "document_type": dtype,
+        "document_number": dnum,
+        "phone": phone,
+    }
+    return rec, tags
+
+
+# ---------------------------------------------------------------------------
+# Tracing requests
+# ---------------------------------------------------------------------------
+
+def make_request(rid, p, registered, req_date, rng, tags):
+    clk = Clerk(rng, ar_share=0.28)
+    clk.case = "title" if rng.random() < 0.9 else "upper"
+    age_now = age_on(p.dob, req_date)
+    child = age_now < 15
+    sc = clk.script
+    req = {"request_id": rid, "person_id": p.pid if registered else None}
+    if rng.random() < 0.02:
+        req["given_name"] = None
+        tags.append("req_given_missing")
+    else:
+        req["given_name"] = render_name(p.nref, sc, clk, rng, tags, "given", mode="req", child=child, typo_rate=0.03)
+    fref = p.father
+    if p.sex == "F" and p.husband is not None and age_now >= 16 and rng.random() < 0.3:
+        fref = p.husband
+        tags.append("req_husband_as_father")
+    if fref is not None and rng.random() < 0.85:
+        req["father_name"] = render_name(fref, sc, clk, rng, tags, "father", mode="req", typo_rate=0.03)
+    else:
+        req["father_name"] = None
+    if p.gf is not None and rng.random() < 0.25:
+        req["grandfather_name"] = render_name(p.gf, sc, clk, rng, tags, "gf", mode="req", typo_rate=0.03)
+    else:
+        req["grandfather_name"] = None
+    if p.family and p.uses_family and rng.random() < 0.35:
+        req["family_name"] = render_family(p.family, sc, clk, rng, tags)
+    else:
+        req["family_name"] = None
+    if rng.random() < 0.88:
+        req["sex"] = rng.choice(("M", "M", "M", "male", "Male")) if p.sex == "M" else rng.choice(("F", "F", "F", "female", "Female"))
+    else:
+        req["sex"] = None
+        tags.append("req_sex_missing")
+    if rng.random() < 0.88:
+        r = rng.random()
+        if r < 0.35:
+            err = 0
+        elif r < 0.65:
+            err = rng.choice((-1, 1))
+        elif r < 0.85:
+            err = rng.choice((-2, 2))
+        else:
+            err = rng.choice((-5, -4, -3, 3, 4, 5))
+        a = age_now + err
+        if age_now >= 15 and rng.random() < 0.25:
+            a = 5 * int(round(a / 5.0))
+        req["age"] = max(0, a)
+        if req["age"] != age_now:
+            tags.append("req_age_off_%d" % min(5, abs(req["age"] - age_now)))
+    else:
+        req["age"] = None
+        tags.append("req_age_missing")
+    if rng.random() < 0.70:
+        pk = p.hh.province
+        if rng.random() < 0.04:
+            pk = PROV_CHOICE.pick(rng).key
+            tags.append("req_province_wrong")
+        req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
+    else:
+        req["province_of_origin"] = None
+        tags.append("req_province_missing")
+    if rng.random() < 0.45:
+        req["last_residence"] = render_city(p.hh.city, clk, rng, tags)
+    else:
+        req["last_residence"] = None
+    return req
+
+
+def build_requests(world, first_reg, rng):
+    n_req = max(1, int(round(0.02 * world.n)))
+    n_unreg = int(round(n_req * 0.10))
+    n_reg = n_req - n_unreg
+    reg = [p for p in world.persons if p.regmode != "never"]
+    w = []
+    for p in reg:
+        a = p.age_ref()
+        w.append(3.0 if a < 18 else (2.0 if p.sex == "F" else (1.5 if a < 60 else 1.0)))
+    regc = Choice(reg, w)
+    chosen = []
+    seen = set()
+    while len(chosen) < n_reg and len(seen) < len(reg):
+        p = regc.pick(rng)
+        if p.pid in seen:
+            continue
+        seen.add(p.pid)
+        chosen.append((p, True))
+    never = [p for p in world.persons if p.regmode == "never"]
+    left_behind = [p for p in never if not p.hh.unregistered]
+    whole = [p for p in never if p.hh.unregistered]
+    useen = set()
+    tries = 0
+    while sum(1 for _, r in chosen if not r) < n_unreg and tries < 100000:
+        tries += 1
+        pool = left_behind if (rng.random() < 0.6 and left_behind) else (whole or left_behind)
+        if not pool:
+            break
+        p = rng.choice(pool)
+        if p.pid in useen:
+            continue
+        useen.add(p.pid)
+        chosen.append((p, False))
+    rng.shuffle(chosen)
+    out = []
+    tagl = []
+    for i, (p, registered) in enumerate(chosen):
+        if registered:
+            d = first_reg[p.pid] + dt.timedelta(days=rng.randint(-20, 60))
+        else:
+            d = wave_date(rng)
+        tags = ["req_registered" if registered else "req_unregistered"]
+        if not registered:
+            tags.append("req_unreg_" + ("left_behind" if not p.hh.unregistered else "household_unregistered"))
+        out.append(make_request("T-%d" % (i + 1), p, registered, d, rng, tags))
+        tagl.append(tags)
+    return out, tagl
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+COLUMNS = ["record_id", "household_id", "site", "registered_on", "given_name", "father_name", "grandfather_name",
+           "family_name", "sex", "birth_date", "age", "province_of_origin", "district_of_origin", "last_residence",
+           "document_type", "document_number", "phone"]
+
+
+def generate(n_people, seed, out):
+    t0 = time.time()
+    world = World(n_people, seed)
+    world.build()
+    rng = world.rng
+    events = build_events(world)
+    records = []   # (rec, pid, tags)
+    first_reg = {}
+    for ev in events:
+        clk = Clerk(rng)
+        for p in ev.members:
+            rec, tags = make_record(p, ev, clk, rng)
+            tags.append("event_" + ev.kind)
+            records.append((rec, p, tags))
+            p.nrec += 1
+            if p.pid not in first_reg:
+                first_reg[p.pid] = ev.date
+    # every registrable person must have at least one record (safety net; should not trigger)
+    for p in world.persons:
+        if p.regmode != "never" and p.nrec == 0:
+            ev = Event(wave_date(rng), SITE_CHOICE[p.hh.region].pick(rng), p.hh, [p], with_hid=False, kind="individual")
+            rec, tags = make_record(p, ev, Clerk(rng), rng)
+            tags.append("event_individual")
+            records.append((rec, p, tags))
+            p.nrec += 1
+            first_reg[p.pid] = ev.date
+    records.sort(key=lambda x: x[0]["registered_on"])   # stable: keeps event order within a day
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "registry.csv"), "w", encoding="utf-8", newline="") as f, \
+            open(os.path.join(out, "truth.csv"), "w", encoding="utf-8", newline="") as ft, \
+            open(os.path.join(out, "noise_tags.csv"), "w", encoding="utf-8", newline="") as fn:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        wt = csv.writer(ft)
+        wt.writerow(["record_id", "person_id"])
+        wn = csv.writer(fn)
+        wn.writerow(["record_id", "person_id", "role", "tags"])
+        for i, (rec, p, tags) in enumerate(records):
+            rid = "%s-%07d" % (SITES[rec["site"]][0], i + 1)
+            rec["record_id"] = rid
+            if not (rec["given_name"] or rec["father_name"] or rec["family_name"] or rec["household_id"]):
+                rec["given_name"] = render_name(p.nref, "lat", Clerk(rng), rng, tags, "given")
+                tags.append("fixed_empty_name")
+            w.writerow(rec)
+            wt.writerow([rid, p.pid])
+            wn.writerow([rid, p.pid, p.role, ";".join(tags)])
+    reqs, reqtags = build_requests(world, first_reg, rng)
+    with open(os.path.join(out, "tracing.jsonl"), "w", encoding="utf-8") as f:
+        for r in reqs:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    with open(os.path.join(out, "tracing_tags.csv"), "w", encoding="utf-8", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["request_id", "tags"])
+        for r, t in zip(reqs, reqtags):
+            wr.writerow([r["request_id"], ";".join(t)])
+    gen_time = time.time() - t0
+    return world, records, reqs, reqtags, gen_time
+
+
+def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
+    path = os.path.join(out, "registry.csv")
+    with open(path, encoding="utf-8", newline="") as f:
+        rd = csv.DictReader(f)
+        assert rd.fieldnames == COLUMNS, rd.fieldnames
+        rows = list(rd)
+    ids = [r["record_id"] for r in rows]
+    assert all(ids) and all(len(i) <= 64 for i in ids), "bad record_id"
+    assert len(set(ids)) == len(ids), "duplicate record_id"
+    for r in rows:
+        assert r["given_name"] or r["father_name"] or r["family_name"] or r["household_id"], r
+        for k, v in r.items():
+            assert len(v) <= 1000
+    with open(os.path.join(out, "truth.csv"), encoding="utf-8", newline="") as f:
+        truth = list(csv.DictReader(f))
+    tids = [t["record_id"] for t in truth]
+    assert len(tids) == len(set(tids)), "truth has duplicate record ids"
+    assert set(tids) == set(ids), "truth does not cover registry exactly"
+    per = Counter(t["person_id"] for t in truth)
+    reqs = []
+    with open(os.path.join(out, "tracing.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            reqs.append(json.loads(line))
+    rids = [q["request_id"] for q in reqs]
+    assert len(set(rids)) == len(rids)
+    for q in reqs:
+        if q["person_id"] is not None:
+            assert q["person_id"] in per, q
+    n_rec = len(rows)
+    n_per = len(per)
+    multi = sum(1 for v in per.values() if v >= 2)
+    three = sum(1 for v in per.values() if v >= 3)
+    pairs = sum(v * (v - 1) // 2 for v in per.values())
+    dist = Counter(per.values())
+    hh = Counter(r["household_id"] for r in rows if r["household_id"])
+    stats = {
+        "records": n_rec,
+        "persons": n_per,
+        "persons_registered_more_than_once": multi,
+        "persons_registered_more_than_once_pct": round(100.0 * multi / n_per, 2),
+        "persons_registered_3_or_more": three,
+        "records_per_person_distribution": {str(k): dist[k] for k in sorted(dist)},
+        "true_duplicate_pairs": pairs,
+        "household_ids": len(hh),
+        "records_without_household_id": sum(1 for r in rows if not r["household_id"]),
+        "requests": len(reqs),
+        "requests_registered": sum(1 for q in reqs if q["person_id"] is not None),
+        "requests_unregistered": sum(1 for q in reqs if q["person_id"] is None),
+        "sites": dict(Counter(r["site"] for r in rows).most_common()),
+        "registered_on_range": [min(r["registered_on"] for r in rows), max(r["registered_on"] for r in rows)],
+        "field_fill_pct": {c: round(100.0 * sum(1 for r in rows if r[c]) / n_rec, 1) for c in COLUMNS},
+    }
+    if world is not None:
+        stats["generation_seconds"] = round(gen_time, 1)
+        stats["persons_in_world_incl_unregistered"] = len(world.persons)
+        tagc = Counter()
+        for _, _, tags in records:
+            for t in set(tags):
+                tagc[t] += 1
+        stats["record_noise_pct"] = {t: round(100.0 * c / n_rec, 2) for t, c in sorted(tagc.items())}
+        rt = Counter()
+        for tl in reqtags:
+            for t in set(tl):
+                rt[t] += 1
+        stats["request_tag_pct"] = {t: round(100.0 * c / max(1, len(reqtags)), 1) for t, c in sorted(rt.items())}
+        # hard negatives: different persons sharing exact (given, father) canonical names
+        gf_pairs = Counter()
+        for p in world.persons:
+            if p.regmode != "never" and p.father is not None:
+                gf_pairs[(p.nref.name, p.father.name)] += 1
+        stats["hard_neg_person_pairs_same_given_and_father_name"] = sum(v * (v - 1) // 2 for v in gf_pairs.values())
+        gfy = Counter()
+        for p in world.persons:
+            if p.regmode != "never" and p.father is not None:
+                gfy[(p.nref.name, p.father.name, p.dob.year)] += 1
+        stats["hard_neg_person_pairs_same_given_father_and_birth_year"] = sum(v * (v - 1) // 2 for v in gfy.values())
+        brothers = Counter()
+        for p in world.persons:
+            if p.regmode != "never" and p.sex == "M" and p.father is not None:
+                brothers[id(p.father)] += 1
+        stats["hard_neg_brother_pairs_same_father_ref"] = sum(v * (v - 1) // 2 for v in brothers.values())
+        gn = Counter(p.nref.name for p in world.persons if p.regmode != "never")
+        stats["top_given_names"] = [(" ".join(k), v) for k, v in gn.most_common(8)]
+    with open(os.path.join(out, "stats.json"), "w", encoding="utf-8") as f:
+        json.dump(stats, f, ensure_ascii=False, indent=1)
+    return stats
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--people", type=int, required=True, help="number of distinct registered persons")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--verbose", action="store_true", help="print noise rates too")
+    a = ap.parse_args()
+    world, records, reqs, reqtags, gt = generate(a.people, a.seed, a.out)
+    st = check(a.out, world, records, reqtags, gt)
+    keys = ["records", "persons", "persons_registered_more_than_once", "persons_registered_more_than_once_pct",
+            "persons_registered_3_or_more", "records_per_person_distribution", "true_duplicate_pairs",
+            "household_ids", "records_without_household_id", "requests", "requests_registered",
+            "requests_unregistered", "registered_on_range", "generation_seconds",
+            "hard_neg_person_pairs_same_given_and_father_name",
+            "hard_neg_person_pairs_same_given_father_and_birth_year", "hard_neg_brother_pairs_same_father_ref",
+            "top_given_names"]
+    for k in keys:
+        print("%-55s %s" % (k, st.get(k)))
+    if a.verbose:
+        print("field fill %:", st["field_fill_pct"])
+        for t, v in st["record_noise_pct"].items():
+            print("  %-40s %6.2f%%" % (t, v))
+        for t, v in st["request_tag_pct"].items():
+            print("  req %-36s %6.1f%%" % (t, v))
+    print("checks passed; wrote", a.out, "(registry.csv, truth.csv, tracing.jsonl, noise_tags.csv, tracing_tags.csv, stats.json)")
+
+
+if __name__ == "__main__":
+    main()
