@@ -65,6 +65,12 @@ raw_columns!(
     phone,
 );
 
+/// The version of the rules by which [`RawRegistration::derive`] reads raw values. Raise it
+/// whenever they change: a store that opens registrations derived under an older version
+/// derives them again, so that registrations made before and after an upgrade are matched
+/// and counted alike.
+pub const DERIVATION_VERSION: i64 = 1;
+
 /// Values derived from the raw ones, used for matching, filtering and statistics.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

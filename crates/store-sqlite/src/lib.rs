@@ -22,10 +22,10 @@ use peywand_domain::{
     TracingRequestDraft,
 };
 use peywand_domain::{
-    Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision, MatchRecord, Need,
-    Person, PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, ScoredPair,
-    Sex, Site, SiteKind, Vulnerability, household_reference, join_codes, known_birth_date,
-    place_key, split_codes,
+    DERIVATION_VERSION, Derived, DocumentType, Household, HouseholdId, LegalBasis, LinkDecision,
+    MatchRecord, Need, Person, PersonId, Purpose, RawRegistration, RecordId, Relationship,
+    ReturnType, ScoredPair, Sex, Site, SiteKind, Vulnerability, household_reference, join_codes,
+    known_birth_date, place_key, split_codes,
 };
 use peywand_store::{
     AGE_GROUPS, Actor, ApiToken, AuditFilter, Conflict, FlowStatistics, HouseholdDraft,
@@ -136,6 +136,7 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await.map_err(|e| {
             unreadable(path, &e).unwrap_or_else(|| StoreError::Migration(e.to_string()))
         })?;
+        rederive_if_older(&pool).await?;
         Ok(Self { pool })
     }
 
@@ -319,6 +320,140 @@ fn push_person(
         .push_bind(join_codes(p.vulnerabilities, Vulnerability::code));
     b.push_bind(Some(p.actor.username.clone()))
         .push_bind(p.actor.at);
+}
+
+/// The derived columns, in the order `rederive_if_older` binds them.
+const DERIVED_COLUMNS: [&str; 16] = [
+    "given_name",
+    "father_name",
+    "grandfather_name",
+    "family_name",
+    "sex",
+    "birth_year_min",
+    "birth_year_max",
+    "registered_on",
+    "age",
+    "province_code",
+    "district_code",
+    "last_residence_code",
+    "site_code",
+    "document_type",
+    "document_number",
+    "phone_e164",
+];
+
+/// Registrations re-derived in one statement batch.
+const REDERIVE_BATCH: i64 = 5_000;
+
+/// Derives every registration again when the store was written under older derivation rules
+/// (see [`DERIVATION_VERSION`]): after an upgrade, the registrations made before it are then
+/// read as the new ones are. One transaction: a failure leaves everything as it was, to be
+/// tried again at the next opening. The version is kept in SQLite's `user_version`.
+async fn rederive_if_older(pool: &SqlitePool) -> Result<(), StoreError> {
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(pool)
+        .await
+        .map_err(db("read the derivation version"))?;
+    if version >= DERIVATION_VERSION {
+        return Ok(());
+    }
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(db("begin deriving registrations again"))?;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM persons")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("count registrations"))?;
+    if stored > 0 {
+        // A million registrations take a minute or so: say why the opening waits.
+        tracing::info!(
+            registrations = stored,
+            "deriving registrations again under the current rules, once after an upgrade"
+        );
+    }
+    let raw_columns: Vec<String> = RawRegistration::COLUMNS[1..]
+        .iter()
+        .map(|c| format!("raw_{c}"))
+        .collect();
+    let select = format!(
+        "SELECT rowid, record_id, {} FROM persons WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        raw_columns.join(", ")
+    );
+    let update = format!(
+        "UPDATE persons SET {} WHERE rowid = ?",
+        DERIVED_COLUMNS.map(|c| format!("{c} = ?")).join(", ")
+    );
+    let (mut after, mut count) = (0i64, 0u64);
+    loop {
+        // Built from column names fixed in the code.
+        let rows = sqlx::query(AssertSqlSafe(select.as_str()))
+            .bind(after)
+            .bind(REDERIVE_BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("read registrations to derive again"))?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("rowid").map_err(db("read a registration"))?;
+        for row in &rows {
+            let mut raw = RawRegistration {
+                record_id: row
+                    .try_get("record_id")
+                    .map_err(db("read a registration"))?,
+                ..RawRegistration::default()
+            };
+            for (column, name) in RawRegistration::COLUMNS[1..].iter().zip(&raw_columns) {
+                if let Some(slot) = raw.get_mut(column) {
+                    *slot = row
+                        .try_get(name.as_str())
+                        .map_err(db("read a registration"))?;
+                }
+            }
+            let d = raw.derive().0;
+            let rowid: i64 = row.try_get("rowid").map_err(db("read a registration"))?;
+            sqlx::query(AssertSqlSafe(update.as_str()))
+                .bind(d.given_name)
+                .bind(d.father_name)
+                .bind(d.grandfather_name)
+                .bind(d.family_name)
+                .bind(d.sex.map(Sex::code))
+                .bind(d.birth_year_min)
+                .bind(d.birth_year_max)
+                .bind(d.registered_on)
+                .bind(d.age.map(i64::from))
+                .bind(d.province_code)
+                .bind(d.district_code)
+                .bind(d.last_residence_code)
+                .bind(d.site_code)
+                .bind(d.document_type.map(DocumentType::code))
+                .bind(d.document_number)
+                .bind(d.phone_e164)
+                .bind(rowid)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("derive a registration again"))?;
+            count += 1;
+        }
+    }
+    // Part of the transaction: a rolled-back run leaves the old version.
+    sqlx::query(AssertSqlSafe(format!(
+        "PRAGMA user_version = {DERIVATION_VERSION}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .map_err(db("record the derivation version"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit registrations derived again"))?;
+    if count > 0 {
+        tracing::info!(
+            registrations = count,
+            from = version,
+            to = DERIVATION_VERSION,
+            "registrations derived again"
+        );
+    }
+    Ok(())
 }
 
 /// What inserting a registration whose record id exists does.

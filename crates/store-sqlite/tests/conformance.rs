@@ -244,3 +244,55 @@ async fn an_erased_person_leaves_no_trace_in_the_file() {
     store.close().await;
     assert!(!contains(&files()), "and nowhere after");
 }
+
+/// Registrations stored under older derivation rules are derived again when the store opens:
+/// after an upgrade, "w/o Ahmad Zia" stored as a woman named Ahmad Zia is read as the new
+/// rules read it, and the new and old registrations are matched alike.
+#[tokio::test]
+async fn registrations_derived_under_older_rules_are_derived_again_on_opening() {
+    use peywand_store::{Actor, ImportMessage, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let p = path.to_str().unwrap();
+    let store = peywand_store_sqlite::SqliteStore::open(p).await.unwrap();
+    let raw = peywand_domain::RawRegistration {
+        record_id: "r-1".into(),
+        given_name: "w/o Ahmad Zia".into(),
+        father_name: "Nabi".into(),
+        sex: "سړی".into(),
+        ..Default::default()
+    };
+    // As the older rules derived it.
+    let stale = peywand_domain::Derived {
+        given_name: Some("ahmad zia".into()),
+        sex: None,
+        ..raw.derive().0
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(ImportMessage::Row(Box::new((raw, stale))))
+        .await
+        .unwrap();
+    drop(tx);
+    let actor = Actor {
+        username: "test".into(),
+        at: chrono::Utc::now(),
+    };
+    store.import(rx, &actor).await.unwrap();
+    store.close().await;
+    // The file was written by a Peywand before the current rules.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{p}"))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA user_version = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::Connection::close(conn).await.unwrap();
+
+    let again = peywand_store_sqlite::SqliteStore::open(p).await.unwrap();
+    let records = peywand_store::collect_match_records(&again).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].given_name, None, "{:?}", records[0]);
+    assert_eq!(records[0].father_name.as_deref(), Some("nabi"));
+    assert_eq!(records[0].sex, Some(peywand_domain::Sex::Male));
+}
