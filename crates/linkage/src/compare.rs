@@ -132,7 +132,7 @@ impl Field {
     }
 
     /// Whether relatives share it: father's, grandfather's and family name, household, and
-    /// the family's phone and last residence.
+    /// the family's phone.
     pub fn kin_shared(self) -> bool {
         matches!(
             self,
@@ -590,9 +590,10 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
 /// father and son are born decades apart, are men, and do not share a grandfather: the son's
 /// grandfather is the father's father, Karim, whose name the son bears.
 fn crossing_may_be_father_and_son(a: &Rec, b: &Rec, levels: &[u8; 4], birth: u8) -> bool {
+    const MALE: u8 = 1;
     const FEMALE: u8 = 2;
     let years_near = birth == SAME_DATE || (SAME_YEARS..=4).contains(&birth);
-    let a_woman = (a.sex == FEMALE && b.sex != 1) || (b.sex == FEMALE && a.sex != 1);
+    let a_woman = (a.sex == FEMALE && b.sex != MALE) || (b.sex == FEMALE && a.sex != MALE);
     let same_grandfather = (1..=3).contains(&levels[2]);
     !(years_near || a_woman || same_grandfather)
 }

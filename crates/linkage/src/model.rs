@@ -253,10 +253,11 @@ impl Scorer {
 
     /// One field's evidence in a compared pair, in bits, with the common-name correction (if
     /// one applied) and the kinship rule: when the given names are plainly different and the
-    /// birth years are not known to agree, what the two records share as a family (father's,
-    /// grandfather's and family name, household) is evidence of kinship (brothers and sisters
-    /// share it), not of one person, and counts for nothing. A garbled given name with the same
-    /// birth years keeps its family evidence: siblings are rarely born in the same year.
+    /// birth years are not known to agree, or the sexes differ, what the two records share as a
+    /// family (father's, grandfather's and family name, household, phone) is evidence of
+    /// kinship (brothers and sisters share it), not of one person, and counts for nothing. A
+    /// garbled given name with the same birth years keeps its family evidence: siblings are
+    /// rarely born in the same year.
     fn field_weight(
         &self,
         ds: &Dataset,
@@ -275,7 +276,7 @@ impl Scorer {
     fn level_weight(&self, p: Pattern, f: usize, adjustment: Option<f64>) -> f64 {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
-        // A brother and a sister are born in different years, or are of different sexes.
+        // Siblings are rarely born in the same year and of one sex both.
         let years_agree = same_years(p.level(4)) && p.level(5) != DIFFERENT_SEX;
         // One letter apart, or alike in part, is a slip when the years agree, and as likely a
         // sister's name when they do not (Wahida, Wajida).
