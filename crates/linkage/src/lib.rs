@@ -695,6 +695,83 @@ impl Matcher {
         found
     }
 
+    /// As [`Matcher::find_explained`] for every member of a household being registered, and
+    /// within the family: where a member is likely someone of an earlier household
+    /// registration, the other members are also set against that household's members not
+    /// yet found, as deduplication does (see the `family` module). A wife recorded there only
+    /// as "wife of Karim" is then offered when her husband is found.
+    pub fn check_household(
+        &mut self,
+        members: &[MatchRecord],
+        limit: usize,
+    ) -> Vec<Vec<(Candidate, Explanation)>> {
+        let mut found: Vec<Vec<(Candidate, Explanation)>> = members
+            .iter()
+            .map(|m| self.find_explained(m, limit))
+            .collect();
+        let link = Settings::default().link_threshold;
+        let review = Settings::default().review_threshold;
+        // Earlier households, and each new member's likely record in them.
+        let likely: Vec<Vec<u32>> = found
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .filter(|(c, _)| c.probability >= link)
+                    .filter_map(|(c, _)| self.ds.index_of(&c.record_id))
+                    .collect()
+            })
+            .collect();
+        let mut earlier: Vec<u32> = likely
+            .iter()
+            .flatten()
+            .map(|&r| self.ds.recs[r as usize].household)
+            .collect();
+        earlier.sort_unstable();
+        earlier.dedup();
+        let scorer = self.model.scorer();
+        for h in earlier {
+            let old = &self.ds.household_members[h as usize];
+            let in_h = |r: &u32| self.ds.recs[*r as usize].household == h;
+            let new_unmatched: Vec<usize> = (0..members.len())
+                .filter(|&i| !likely[i].iter().any(in_h))
+                .collect();
+            let old_unmatched: Vec<u32> = old
+                .iter()
+                .copied()
+                .filter(|o| !likely.iter().flatten().any(|r| r == o))
+                .filter(|o| !self.replaced.contains(o))
+                .collect();
+            if new_unmatched.is_empty() || old_unmatched.is_empty() {
+                continue;
+            }
+            let prior = family::family_prior(new_unmatched.len().max(old_unmatched.len()));
+            for i in new_unmatched {
+                let rec = self.ds.probe(&members[i]);
+                for &o in &old_unmatched {
+                    let other = &self.ds.recs[o as usize];
+                    let p = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
+                    let e = scorer.explain_within_family(&self.ds, &rec, other, p, prior);
+                    let id = self.ds.record_id(o);
+                    let known = found[i].iter().position(|(c, _)| c.record_id == id);
+                    match known {
+                        Some(k) if found[i][k].0.probability >= e.probability => {}
+                        _ if e.probability < review => {}
+                        _ => {
+                            if let Some(k) = known {
+                                found[i].remove(k);
+                            }
+                            found[i].push((self.candidate(o, e.probability), e));
+                        }
+                    }
+                }
+                self.ds.forget_probe();
+                found[i].sort_by(|x, y| y.0.probability.total_cmp(&x.0.probability));
+                found[i].truncate(limit);
+            }
+        }
+        found
+    }
+
     /// The probability that each of `record_ids` is the person `probe` describes, for those
     /// loaded (and not replaced): a new registration set against a tracing request, without
     /// searching the whole registry. Each pair is judged on its own, not against the other

@@ -374,4 +374,30 @@ fn a_family_registered_twice_matches_its_members_within_the_family() {
         grandmother.probability < Settings::default().review_threshold,
         "{grandmother:?}"
     );
+
+    // At a desk: the family registers a third time, the wife by her name. Her husband and son
+    // are found, and she is offered as the woman of her age in their earlier registration.
+    let earlier = records.len() - 4;
+    let mut desk = Matcher::new(Dataset::build(&records[..earlier]), run_model(&s));
+    let again: Vec<MatchRecord> = records[earlier..]
+        .iter()
+        .map(|r| MatchRecord {
+            record_id: format!("new-{}", r.record_id),
+            household: "h3".into(),
+            ..r.clone()
+        })
+        .collect();
+    let found = desk.check_household(&again, 5);
+    let offered = |i: usize, id: &str| found[i].iter().any(|(c, _)| c.record_id == id);
+    assert!(offered(0, "h1-karim"), "{:?}", found[0]);
+    assert!(offered(1, "h1-wife"), "{:?}", found[1]);
+    assert!(!offered(3, "h1-wife"), "{:?}", found[3]);
+    // Checked one by one, with no family around her, she is not.
+    let alone = desk.find_explained(&again[1], 5);
+    assert!(!alone.iter().any(|(c, _)| c.record_id == "h1-wife"));
+}
+
+/// The model of a deduplication of the synthetic registry alone.
+fn run_model(s: &Synthetic) -> peywand_linkage::Model {
+    deduplicate(&Dataset::build(&s.records), &[], &Settings::default()).model
 }

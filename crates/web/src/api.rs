@@ -262,7 +262,7 @@ async fn create_household(
     let index = s.matching.clone();
     let (matching, found) = tokio::task::spawn_blocking(move || {
         // Checked before adding: the new members are not each other's duplicates.
-        let found = index.check(&records, DUPLICATES_SHOWN);
+        let found = index.check_household(&records, DUPLICATES_SHOWN);
         index.add(&records);
         found
     })
@@ -535,7 +535,7 @@ async fn check_duplicates(
     }
     let index = s.matching.clone();
     let (matching, found) =
-        tokio::task::spawn_blocking(move || index.check(&probes, DUPLICATES_SHOWN))
+        tokio::task::spawn_blocking(move || index.check_household(&probes, DUPLICATES_SHOWN))
             .await
             .map_err(|_| ApiError::Internal)?;
     let members = check

@@ -155,6 +155,26 @@ impl MatchingIndex {
         (IndexStatus::Ready, found)
     }
 
+    /// As [`MatchingIndex::check`] for the members of one household being registered, and
+    /// within the family where a member is found in an earlier household registration (see
+    /// `Matcher::check_household`).
+    pub fn check_household(
+        &self,
+        members: &[MatchRecord],
+        limit: usize,
+    ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
+        let mut state = self.lock();
+        let State::Ready(matcher) = &mut *state else {
+            return (status_of(&state), vec![Vec::new(); members.len()]);
+        };
+        let floor = Settings::default().review_threshold;
+        let mut found = matcher.check_household(members, limit);
+        for c in &mut found {
+            c.retain(|(c, _)| c.probability >= floor);
+        }
+        (IndexStatus::Ready, found)
+    }
+
     /// For each probe, those of `record_ids` likely enough to be the person (at least the
     /// review threshold). Empty while the index is not ready.
     pub fn score_against(
