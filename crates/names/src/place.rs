@@ -107,6 +107,24 @@ fn key(raw: &str) -> String {
         .concat()
 }
 
+/// Whether two spellings differ by one slip of the keyboard: a letter dropped, added or
+/// changed, or two neighbouring letters swapped.
+fn one_slip_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let first = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (x, y) = (&a[first..], &b[first..]);
+    match x.len().cmp(&y.len()) {
+        std::cmp::Ordering::Greater => x[1..] == *y,
+        std::cmp::Ordering::Less => *x == y[1..],
+        std::cmp::Ordering::Equal => {
+            x[1..] == y[1..] || (x.len() >= 2 && x[0] == y[1] && x[1] == y[0] && x[2..] == y[2..])
+        }
+    }
+}
+
 fn fuzzy_key(k: &str) -> String {
     coarse_key(&encode(k))
 }
@@ -262,14 +280,37 @@ impl Gazetteer {
     /// spelt as the gazetteer lists it, and found in one province only, gives that province.
     /// Not by sound alone: short values from elsewhere ("NSW") sound like some district.
     pub fn province(&self, raw: &str) -> Option<&Place> {
-        self.resolve(raw, &[PlaceKind::Province]).or_else(|| {
-            let k = key(raw);
-            let &district = self.exact.get(&(PlaceKind::District, k.clone()))?;
-            if self.shared_district_names.contains(&k) {
-                return None;
+        self.resolve(raw, &[PlaceKind::Province])
+            .or_else(|| {
+                let k = key(raw);
+                let &district = self.exact.get(&(PlaceKind::District, k.clone()))?;
+                if self.shared_district_names.contains(&k) {
+                    return None;
+                }
+                self.by_code(self.places[district].parent.as_deref()?)
+            })
+            .or_else(|| self.province_one_slip_away(&key(raw)))
+    }
+
+    /// The one province a value is a keyboard slip away from (a letter dropped, added, changed,
+    /// or two swapped: Helmad, Kandaha, Paktiak), by any of its listed spellings. Short values
+    /// are left alone: Khot is a slip from Khost, and from nothing else only by luck.
+    fn province_one_slip_away(&self, k: &str) -> Option<&Place> {
+        const SHORTEST: usize = 5;
+        if k.chars().count() < SHORTEST {
+            return None;
+        }
+        let mut found: Option<usize> = None;
+        for ((kind, name), &i) in &self.exact {
+            if *kind != PlaceKind::Province || !one_slip_apart(k, name) {
+                continue;
             }
-            self.by_code(self.places[district].parent.as_deref()?)
-        })
+            match found {
+                Some(j) if j != i => return None,
+                _ => found = Some(i),
+            }
+        }
+        found.map(|i| &self.places[i])
     }
 
     /// An Afghan district; with a province p-code, only that province's districts.
@@ -417,6 +458,17 @@ mod tests {
                 "{typed}"
             );
         }
+        // A slip of the keyboard in a province's name; کندها is as near کنرها (Kunar) as
+        // کندهار, and stays unknown.
+        for (typed, province) in [("Helmad", "AF30"), ("Kandaha", "AF27"), ("ننگرها", "AF06")]
+        {
+            assert_eq!(
+                g.province(typed).map(|p| p.code.as_str()),
+                Some(province),
+                "{typed}"
+            );
+        }
+        assert_eq!(g.province("کندها"), None);
         // A district name found in two provinces says nothing of which; nor does a value that
         // only sounds like a district.
         assert_eq!(g.province("Surobi"), None);
