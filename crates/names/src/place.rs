@@ -293,8 +293,8 @@ impl Gazetteer {
     }
 
     /// The one province a value is a keyboard slip away from (a letter dropped, added, changed,
-    /// or two swapped: Helmad, Kandaha, Paktiak), by any of its listed spellings. Short values
-    /// are left alone: Khot is a slip from Khost, and from nothing else only by luck.
+    /// or two swapped: Helmad, Kandaha, Paktiak), by any of its listed spellings. Values under
+    /// five letters are left alone: among short names one slip reaches too far (Khot, Khost).
     fn province_one_slip_away(&self, k: &str) -> Option<&Place> {
         const SHORTEST: usize = 5;
         if k.chars().count() < SHORTEST {
