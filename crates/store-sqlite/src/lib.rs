@@ -396,20 +396,10 @@ async fn rederive_if_older(pool: &SqlitePool) -> Result<(), StoreError> {
         let Some(last) = rows.last() else { break };
         after = last.try_get("rowid").map_err(db("read a registration"))?;
         for row in &rows {
-            let mut raw = RawRegistration {
-                record_id: row
-                    .try_get("record_id")
-                    .map_err(db("read a registration"))?,
-                ..RawRegistration::default()
-            };
-            for (column, name) in RawRegistration::COLUMNS[1..].iter().zip(&raw_columns) {
-                if let Some(slot) = raw.get_mut(column) {
-                    *slot = row
-                        .try_get(name.as_str())
-                        .map_err(db("read a registration"))?;
-                }
-            }
-            let d = raw.derive().0;
+            let d = raw_from_row(row)
+                .map_err(db("read a registration"))?
+                .derive()
+                .0;
             let rowid: i64 = row.try_get("rowid").map_err(db("read a registration"))?;
             sqlx::query(AssertSqlSafe(update.as_str()))
                 .bind(d.given_name)
@@ -534,12 +524,10 @@ fn opt_code<T>(
         .and_then(from))
 }
 
-fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
-    let s = |c: &str| row.try_get::<String, _>(c);
-    let o = |c: &str| row.try_get::<Option<String>, _>(c);
-    let record_id: String = s("record_id")?;
+/// A registration as typed, from a row with `record_id` and the `raw_*` columns.
+fn raw_from_row(row: &SqliteRow) -> Result<RawRegistration, sqlx::Error> {
     let mut raw = RawRegistration {
-        record_id: record_id.clone(),
+        record_id: row.try_get("record_id")?,
         ..RawRegistration::default()
     };
     for column in &RawRegistration::COLUMNS[1..] {
@@ -547,6 +535,14 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
             *slot = row.try_get(format!("raw_{column}").as_str())?;
         }
     }
+    Ok(raw)
+}
+
+fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
+    let s = |c: &str| row.try_get::<String, _>(c);
+    let o = |c: &str| row.try_get::<Option<String>, _>(c);
+    let record_id: String = s("record_id")?;
+    let raw = raw_from_row(row)?;
     let derived = Derived {
         given_name: o("given_name")?,
         father_name: o("father_name")?,
