@@ -139,20 +139,12 @@ impl MatchingIndex {
         probes: &[MatchRecord],
         limit: usize,
     ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
-        let mut state = self.lock();
-        let State::Ready(matcher) = &mut *state else {
-            return (status_of(&state), vec![Vec::new(); probes.len()]);
-        };
-        let floor = Settings::default().review_threshold;
-        let found = probes
-            .iter()
-            .map(|p| {
-                let mut c = matcher.find_explained(p, limit);
-                c.retain(|(c, _)| c.probability >= floor);
-                c
-            })
-            .collect();
-        (IndexStatus::Ready, found)
+        self.likely(probes.len(), |matcher| {
+            probes
+                .iter()
+                .map(|p| matcher.find_explained(p, limit))
+                .collect()
+        })
     }
 
     /// As [`MatchingIndex::check`] for the members of one household being registered, and
@@ -163,12 +155,24 @@ impl MatchingIndex {
         members: &[MatchRecord],
         limit: usize,
     ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
+        self.likely(members.len(), |matcher| {
+            matcher.check_household(members, limit)
+        })
+    }
+
+    /// What `find` gives for each of `probes` probes, kept from the review threshold up; empty
+    /// lists while the index is not ready.
+    fn likely(
+        &self,
+        probes: usize,
+        find: impl FnOnce(&mut Matcher) -> Vec<Vec<(Candidate, Explanation)>>,
+    ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
         let mut state = self.lock();
         let State::Ready(matcher) = &mut *state else {
-            return (status_of(&state), vec![Vec::new(); members.len()]);
+            return (status_of(&state), vec![Vec::new(); probes]);
         };
         let floor = Settings::default().review_threshold;
-        let mut found = matcher.check_household(members, limit);
+        let mut found = find(matcher);
         for c in &mut found {
             c.retain(|(c, _)| c.probability >= floor);
         }
