@@ -334,24 +334,10 @@ fn one_letter_apart(a: &str, b: &str) -> bool {
     };
     let (x, y) = (&x[..nx], &y[..ny]);
     let script = peywand_names::fold::script_of;
-    if nx.min(ny) < 4 || nx.abs_diff(ny) > 1 || script(a) != script(b) {
+    if nx.min(ny) < 4 || x[0] != y[0] || script(a) != script(b) {
         return false;
     }
-    let Some(i) = x.iter().zip(y).position(|(p, q)| p != q) else {
-        // One is the other with a letter added at the end.
-        return nx != ny;
-    };
-    if i == 0 {
-        return false;
-    }
-    match nx.cmp(&ny) {
-        std::cmp::Ordering::Equal => {
-            x[i + 1..] == y[i + 1..]
-                || (i + 1 < nx && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 2..] == y[i + 2..])
-        }
-        std::cmp::Ordering::Greater => x[i + 1..] == y[i..],
-        std::cmp::Ordering::Less => x[i..] == y[i + 1..],
-    }
+    peywand_names::similarity::one_slip_apart(x, y)
 }
 
 /// The name levels one thread found, for one dataset generation. Each entry is

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use crate::fold::fold;
 use crate::phonetic::{coarse_key, encode};
+use crate::similarity::one_slip_apart;
 
 /// What kind of place an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -105,24 +106,6 @@ fn key(raw: &str) -> String {
         .filter(|t| !NOISE.contains(t))
         .collect::<Vec<_>>()
         .concat()
-}
-
-/// Whether two spellings differ by one slip of the keyboard: a letter dropped, added or
-/// changed, or two neighbouring letters swapped.
-fn one_slip_apart(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a == b || a.len().abs_diff(b.len()) > 1 {
-        return false;
-    }
-    let first = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let (x, y) = (&a[first..], &b[first..]);
-    match x.len().cmp(&y.len()) {
-        std::cmp::Ordering::Greater => x[1..] == *y,
-        std::cmp::Ordering::Less => *x == y[1..],
-        std::cmp::Ordering::Equal => {
-            x[1..] == y[1..] || (x.len() >= 2 && x[0] == y[1] && x[1] == y[0] && x[2..] == y[2..])
-        }
-    }
 }
 
 fn fuzzy_key(k: &str) -> String {
@@ -297,12 +280,15 @@ impl Gazetteer {
     /// five letters are left alone: among short names one slip reaches too far (Khot, Khost).
     fn province_one_slip_away(&self, k: &str) -> Option<&Place> {
         const SHORTEST: usize = 5;
-        if k.chars().count() < SHORTEST {
+        let letters: Vec<char> = k.chars().collect();
+        if letters.len() < SHORTEST {
             return None;
         }
         let mut found: Option<usize> = None;
         for ((kind, name), &i) in &self.exact {
-            if *kind != PlaceKind::Province || !one_slip_apart(k, name) {
+            if *kind != PlaceKind::Province
+                || !one_slip_apart(&letters, &name.chars().collect::<Vec<_>>())
+            {
                 continue;
             }
             match found {

@@ -256,6 +256,23 @@ fn total_mass(a: &[Symbol]) -> Cost {
     a.iter().map(|&s| MASS[s as usize]).sum()
 }
 
+/// Whether two spellings, as letters, differ by one slip of the keyboard: a letter dropped,
+/// added or changed, or two neighbouring letters swapped.
+pub fn one_slip_apart(a: &[char], b: &[char]) -> bool {
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let first = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (x, y) = (&a[first..], &b[first..]);
+    match x.len().cmp(&y.len()) {
+        std::cmp::Ordering::Greater => x[1..] == *y,
+        std::cmp::Ordering::Less => *x == y[1..],
+        std::cmp::Ordering::Equal => {
+            x[1..] == y[1..] || (x.len() >= 2 && x[0] == y[1] && x[1] == y[0] && x[2..] == y[2..])
+        }
+    }
+}
+
 /// Similarity of two phonetic symbol strings in [0, 1].
 pub fn symbols_similarity(a: &[Symbol], b: &[Symbol]) -> f32 {
     similarity_above(a, b, 0.0)
