@@ -9,9 +9,8 @@ use tokio::sync::mpsc;
 use peywand_access::audit::{AuditEvent, ChainVerifier};
 use peywand_access::{MIN_PASSWORD_CHARS, Role, Secret, hash_password, valid_username};
 use peywand_store::{ApiToken, NewUser, Store};
-use peywand_store_sqlite::SqliteStore;
 
-use crate::commands::{Database, open, open_existing};
+use crate::context::{Database, open, open_existing};
 
 /// The command line's name in the audit log: the operating-system account that ran it.
 pub fn cli_actor() -> String {
@@ -23,7 +22,7 @@ pub fn cli_actor() -> String {
 
 /// Records something done from the command line.
 pub async fn audit(
-    store: &SqliteStore,
+    store: &dyn Store,
     action: &str,
     target: &str,
     purpose: &str,
@@ -86,7 +85,7 @@ pub async fn user_add(
             password_hash,
         })
         .await?;
-    audit(&store, "user_add", username, role.code()).await?;
+    audit(&*store, "user_add", username, role.code()).await?;
     store.close().await;
     println!("user {username} created as {role}");
     Ok(())
@@ -109,7 +108,7 @@ pub async fn token_create(db: &Database, username: &str, label: &str) -> anyhow:
             revoked_at: None,
         })
         .await?;
-    audit(&store, "token_create", &id, username).await?;
+    audit(&*store, "token_create", &id, username).await?;
     store.close().await;
     eprintln!("token {id} for {username}; it is shown once, keep it secret:");
     println!("{}", token.text);
@@ -142,7 +141,7 @@ pub async fn token_list(db: &Database, username: Option<&str>) -> anyhow::Result
 pub async fn token_revoke(db: &Database, id: &str) -> anyhow::Result<()> {
     let store = open_existing(db).await?;
     store.revoke_token(id, chrono::Utc::now()).await?;
-    audit(&store, "token_revoke", id, "").await?;
+    audit(&*store, "token_revoke", id, "").await?;
     store.close().await;
     println!("token {id} revoked");
     Ok(())
@@ -192,8 +191,10 @@ pub async fn purge(db: &Database, what: Erase, reason: &str) -> anyhow::Result<(
     };
     match what {
         Erase::Record(record) => {
-            audit(&store, "purge_person", &record, reason.trim()).await?;
-            let found = store.purge_person(&record).await?;
+            let id = peywand_domain::RecordId::parse(&record)
+                .with_context(|| format!("{record:?} cannot be a record id"))?;
+            audit(&*store, "purge_person", &record, reason.trim()).await?;
+            let found = store.purge_person(&id).await?;
             store.close().await;
             if !found {
                 bail!("no registration {record}: nothing was erased");
@@ -201,13 +202,13 @@ pub async fn purge(db: &Database, what: Erase, reason: &str) -> anyhow::Result<(
             println!("registration {record} erased");
         }
         Erase::RegisteredBefore(date) => {
-            audit(&store, "purge_expired", &date.to_string(), reason.trim()).await?;
+            audit(&*store, "purge_expired", &date.to_string(), reason.trim()).await?;
             let n = store.purge_registered_before(midnight(date)?).await?;
             store.close().await;
             println!("{n} registrations recorded before {date} erased");
         }
         Erase::CasesEndedBefore(date) => {
-            audit(&store, "purge_cases", &date.to_string(), reason.trim()).await?;
+            audit(&*store, "purge_cases", &date.to_string(), reason.trim()).await?;
             let n = store.purge_cases_ended_before(midnight(date)?).await?;
             store.close().await;
             println!("{n} tracing cases that ended before {date} erased; open cases are kept");

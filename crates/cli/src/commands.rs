@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -15,171 +15,9 @@ use peywand_domain::{RawRegistration, Site, SiteKind};
 use peywand_interchange::registration_csv;
 use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{Actor, ImportMessage, Store};
-use peywand_store_sqlite::{DbKey, SqliteStore};
 
-/// A registry database file and how to unlock it.
-#[derive(clap::Args, Clone, Debug)]
-pub struct Database {
-    /// The database file. Created if it does not exist.
-    #[arg(long = "db", env = "PEYWAND_DB", value_name = "PATH")]
-    pub path: PathBuf,
-    /// A file holding the database key (readable by its owner only). Without it the key is
-    /// read from PEYWAND_DB_KEY; with neither, the database is not encrypted.
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
-}
-
-impl Database {
-    fn in_folder(path: PathBuf, key_file: PathBuf) -> Database {
-        Database {
-            path,
-            key_file: Some(key_file),
-        }
-    }
-
-    fn display(&self) -> std::path::Display<'_> {
-        self.path.display()
-    }
-
-    fn exists(&self) -> bool {
-        self.path.exists()
-    }
-
-    /// The key, from the key file or the environment.
-    fn key(&self) -> anyhow::Result<Option<DbKey>> {
-        match &self.key_file {
-            Some(file) => read_key_file(file).map(Some),
-            None => match std::env::var("PEYWAND_DB_KEY") {
-                Ok(text) if !text.trim().is_empty() => Ok(Some(
-                    DbKey::new(&text).context("PEYWAND_DB_KEY is not a usable key")?,
-                )),
-                _ => Ok(None),
-            },
-        }
-    }
-}
-
-/// Reads a key file, refusing one that other users can read: a key anyone can read
-/// protects nothing.
-fn read_key_file(file: &Path) -> anyhow::Result<DbKey> {
-    let meta = std::fs::metadata(file)
-        .with_context(|| format!("cannot read the key file {}", file.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            bail!(
-                "the key file {} can be read by other users: run `chmod 600 {}` first",
-                file.display(),
-                file.display()
-            );
-        }
-    }
-    if meta.len() > 4096 {
-        bail!("the key file {} is too large to be a key", file.display());
-    }
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("the key file {} is not UTF-8 text", file.display()))?;
-    DbKey::new(&text).with_context(|| format!("the key file {} is not usable", file.display()))
-}
-
-/// Writes a new random key to `file`, readable by its owner only.
-fn make_key_file(file: &Path) -> anyhow::Result<()> {
-    use std::io::Write;
-    let hex = peywand_access::Secret::generate("").text;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(file)
-        .with_context(|| format!("cannot create the key file {}", file.display()))?;
-    writeln!(f, "{hex}").with_context(|| format!("cannot write {}", file.display()))?;
-    Ok(())
-}
-
-fn path_text(path: &Path) -> anyhow::Result<&str> {
-    path.to_str()
-        .context("the database path is not valid UTF-8")
-}
-
-pub(crate) async fn open(db: &Database) -> anyhow::Result<SqliteStore> {
-    let key = db.key()?;
-    let store = SqliteStore::open_with(path_text(&db.path)?, key.as_ref()).await?;
-    OPENED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(store.clone());
-    Ok(store)
-}
-
-/// Every database a command opened, to close before the process exits, whichever way the
-/// command ended: an encrypted connection still closing while OpenSSL cleans up at exit
-/// crashes the process.
-static OPENED: std::sync::Mutex<Vec<SqliteStore>> = std::sync::Mutex::new(Vec::new());
-
-/// Closes every database opened by this process (closing twice is harmless).
-pub async fn close_all() {
-    let opened = std::mem::take(
-        &mut *OPENED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    for store in opened {
-        store.close().await;
-    }
-}
-
-/// Opens a database that must already exist (commands that only read or analyse).
-pub async fn open_existing(db: &Database) -> anyhow::Result<SqliteStore> {
-    if !db.exists() {
-        bail!("no database at {}", db.display());
-    }
-    open(db).await
-}
-
-/// Re-encrypts the database under a new key (`None`: writes it unencrypted). The new file is
-/// written beside the old one, checked, and only then put in its place.
-pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result<()> {
-    let store = open_existing(db).await?;
-    let new_key = new_key_file.map(read_key_file).transpose()?;
-    let before = store.count_persons().await?;
-    let mut fresh = db.path.clone().into_os_string();
-    fresh.push(".rekey");
-    let fresh = PathBuf::from(fresh);
-    if fresh.exists() {
-        bail!(
-            "{} exists, left by an interrupted rekey: check it and remove it first",
-            fresh.display()
-        );
-    }
-    store
-        .export_encrypted(path_text(&fresh)?, new_key.as_ref())
-        .await?;
-    store.close().await;
-    let check = SqliteStore::open_with(path_text(&fresh)?, new_key.as_ref()).await?;
-    let after = check.count_persons().await?;
-    check.close().await;
-    if before != after {
-        bail!(
-            "the re-encrypted copy has {after} registrations instead of {before}; the database was left as it was and the copy is at {}",
-            fresh.display()
-        );
-    }
-    std::fs::rename(&fresh, &db.path)
-        .with_context(|| format!("cannot replace {}", db.display()))?;
-    // Both files were closed cleanly, so these are empty leftovers of the old file.
-    for suffix in ["-wal", "-shm"] {
-        let mut side = db.path.clone().into_os_string();
-        side.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(side));
-    }
-    match new_key {
-        Some(_) => println!("{} is now encrypted with the new key", db.display()),
-        None => println!("{} is now unencrypted", db.display()),
-    }
-    Ok(())
-}
+pub use crate::context::Database;
+use crate::context::{make_key_file, open};
 
 pub fn actor() -> Actor {
     Actor {
@@ -230,7 +68,7 @@ pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
     progress.finish_and_clear();
     if let Ok(o) = &outcome {
         crate::access::audit(
-            &store,
+            &*store,
             "import",
             &file.display().to_string(),
             &format!("{} new registrations", o.new),
@@ -280,7 +118,7 @@ pub async fn export(
 ) -> anyhow::Result<()> {
     // The partnership's secret, read like a key: owner-only, at least 16 characters.
     let secret = pseudonymise_with
-        .map(|f| read_key_file(f).map(|k| k.text().to_string()))
+        .map(|f| crate::context::read_key_file(f).map(|k| k.text().to_string()))
         .transpose()?;
     if reason.trim().chars().count() < 5 {
         bail!(
@@ -296,7 +134,7 @@ pub async fn export(
     } else {
         "export_personal_data"
     };
-    crate::access::audit(&store, action, &out.display().to_string(), reason.trim()).await?;
+    crate::access::audit(&*store, action, &out.display().to_string(), reason.trim()).await?;
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let (tx, mut rx) = mpsc::channel::<RawRegistration>(4096);
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
@@ -368,17 +206,16 @@ pub async fn serve(
     retention_days: Option<u32>,
 ) -> anyhow::Result<()> {
     let store = open(db).await?;
-    seed_sites(&store).await?;
+    seed_sites(&*store).await?;
     run_server(store, addr, retention_days).await
 }
 
 async fn run_server(
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     addr: SocketAddr,
     retention_days: Option<u32>,
 ) -> anyhow::Result<()> {
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let state = peywand_web::AppState::new(shared);
+    let state = peywand_web::AppState::new(store.clone());
     state.match_waiting_requests();
     if let Some(days) = retention_days {
         state.keep_retention(days);
@@ -411,8 +248,8 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
     }
     let fresh = !db.exists();
     let store = open(&db).await?;
-    seed_sites(&store).await?;
-    demo_users(&store, dir).await?;
+    seed_sites(&*store).await?;
+    demo_users(&*store, dir).await?;
     if fresh || store.count_persons().await? == 0 {
         println!(
             "building a demo database of {people} synthetic people (once; it is reused next time)…"
@@ -426,7 +263,7 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
         crate::linkage::dedupe(&db, None).await?;
         let store = open(&db).await?;
-        demo_cases(&store, &data.join("tracing.jsonl")).await?;
+        demo_cases(&*store, &data.join("tracing.jsonl")).await?;
         return run_server(store, addr, None).await;
     }
     run_server(store, addr, None).await
@@ -434,7 +271,7 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
 
 /// Open tracing cases at Torkham for the demo's caseworker, from the synthetic requests; the
 /// server matches them against the registry as it starts.
-async fn demo_cases(store: &SqliteStore, requests: &Path) -> anyhow::Result<()> {
+async fn demo_cases(store: &dyn Store, requests: &Path) -> anyhow::Result<()> {
     const CASES: usize = 30;
     let today = chrono::Utc::now().date_naive();
     let who = Actor {
@@ -464,7 +301,7 @@ async fn demo_cases(store: &SqliteStore, requests: &Path) -> anyhow::Result<()> 
 
 /// The demo's accounts, one per kind of work, with generated passwords: printed once and kept
 /// in an owner-only file beside the database.
-async fn demo_users(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> {
+async fn demo_users(store: &dyn Store, dir: &Path) -> anyhow::Result<()> {
     use peywand_access::Role;
     let file = dir.join("credentials.txt");
     if store.user("admin").await?.is_some() {

@@ -12,16 +12,15 @@ use serde::Deserialize;
 use peywand_domain::{MatchRecord, RawRegistration};
 use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
 use peywand_store::{LinkageRun, Store};
-use peywand_store_sqlite::SqliteStore;
 
-use crate::commands::{Database, open_existing};
+use crate::context::{Database, open_existing};
 
 /// Every registration in the matching view.
-async fn load(store: &SqliteStore) -> anyhow::Result<Vec<MatchRecord>> {
+async fn load(store: &dyn Store) -> anyhow::Result<Vec<MatchRecord>> {
     Ok(peywand_store::collect_match_records(store).await?)
 }
 
-async fn stored_model(store: &SqliteStore) -> anyhow::Result<Option<Model>> {
+async fn stored_model(store: &dyn Store) -> anyhow::Result<Option<Model>> {
     match store.linkage_model().await? {
         Some(json) => Ok(Some(
             serde_json::from_str(&json).context("the stored linkage model cannot be read")?,
@@ -39,7 +38,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     let out_file = out
         .map(|p| File::create(p).with_context(|| format!("cannot create {}", p.display())))
         .transpose()?;
-    let records = load(&store).await?;
+    let records = load(&*store).await?;
     let decisions = store.link_decisions().await?;
     let loaded = started.elapsed();
     let (ds, result) = tokio::task::spawn_blocking(move || {
@@ -103,7 +102,7 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 }
 
 /// Loads every registration and the stored model into a matcher.
-async fn matcher(store: &SqliteStore) -> anyhow::Result<Option<Matcher>> {
+async fn matcher(store: &dyn Store) -> anyhow::Result<Option<Matcher>> {
     let Some(model) = stored_model(store).await? else {
         return Ok(None);
     };
@@ -118,7 +117,7 @@ const NO_MODEL: &str = "no linkage model yet: run `peywand dedupe --db DB` first
 /// Prints each field's contribution to two records' match weight, and the probability last.
 pub async fn explain(db: &Database, a: &str, b: &str) -> anyhow::Result<()> {
     let store = open_existing(db).await?;
-    let Some(m) = matcher(&store).await? else {
+    let Some(m) = matcher(&*store).await? else {
         bail!(NO_MODEL);
     };
     store.close().await;
@@ -254,7 +253,7 @@ pub async fn search(
     let requests = read_requests(requests)?;
     let on = on.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let store = open_existing(db).await?;
-    let matcher = match matcher(&store).await? {
+    let matcher = match matcher(&*store).await? {
         Some(m) => m,
         None => bail!(NO_MODEL),
     };

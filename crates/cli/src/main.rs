@@ -2,6 +2,7 @@
 
 mod access;
 mod commands;
+mod context;
 mod linkage;
 mod tracing_exchange;
 
@@ -309,7 +310,7 @@ fn run_async(command: Command) -> anyhow::Result<()> {
         .build()?;
     rt.block_on(async move {
         let result = run_command(command).await;
-        commands::close_all().await;
+        context::close_all().await;
         result
     })
 }
@@ -376,7 +377,7 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 db,
                 new_key_file,
                 decrypt: _,
-            } => commands::rekey(&db, new_key_file.as_deref()).await,
+            } => context::rekey(&db, new_key_file.as_deref()).await,
             Command::User {
                 command:
                     UserCommand::Add {

@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use peywand_interchange::pfif;
-use peywand_store::Store;
 
-use crate::commands::{Database, actor, open, open_existing};
+use crate::commands::actor;
+use crate::context::{Database, open, open_existing};
 
 /// Imports a PFIF document: each person not held yet becomes a tracing request (at `site`),
 /// notes are added to the persons they are about. All or nothing.
@@ -36,7 +36,7 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
     let store = open(db).await?;
     // Audited first, as every change to personal data is: a failed import leaves its attempt.
     crate::access::audit(
-        &store,
+        &*store,
         "import_pfif",
         &file.display().to_string(),
         &format!(
@@ -96,7 +96,7 @@ pub async fn export(db: &Database, out: &Path, reason: &str, domain: &str) -> an
     }
     let store = open_existing(db).await?;
     crate::access::audit(
-        &store,
+        &*store,
         "export_pfif",
         &out.display().to_string(),
         reason.trim(),

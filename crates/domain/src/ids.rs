@@ -55,6 +55,10 @@ uuid_id!(
     /// An identity: the cluster of registration records of one person.
     IdentityId
 );
+uuid_id!(
+    /// A tracing request, and the case that follows it.
+    TracingRequestId
+);
 
 /// The registration record id of the interchange formats: any string up to 64 characters,
 /// unique, chosen by whoever created the record (another system, a spreadsheet, Peywand).
@@ -95,6 +99,43 @@ impl RecordId {
     }
 
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for RecordId {
+    type Err = RecordIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl PartialEq<str> for RecordId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RecordId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for RecordId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl PartialEq<RecordId> for String {
+    fn eq(&self, other: &RecordId) -> bool {
+        self == &other.0
+    }
+}
+
+impl AsRef<str> for RecordId {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }

@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::RawRegistration;
+use crate::{RawRegistration, RecordId, TracingRequestId};
 
 coded!(
     /// Where a tracing case stands.
@@ -104,7 +103,7 @@ pub struct TracingRequestDraft {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TracingRequest {
-    pub id: Uuid,
+    pub id: TracingRequestId,
     #[serde(flatten)]
     pub draft: TracingRequestDraft,
     pub priority: Priority,
@@ -120,7 +119,7 @@ pub struct TracingRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TracingCandidate {
-    pub record_id: String,
+    pub record_id: RecordId,
     /// The estimated probability that this registration is the person sought.
     pub score: f64,
     pub status: CandidateStatus,
@@ -133,9 +132,127 @@ pub struct TracingCandidate {
 pub struct CaseEvent {
     pub at: DateTime<Utc>,
     pub actor: String,
-    /// e.g. `status open → candidates_found`, `candidate R-1 not_the_person`.
-    pub what: String,
+    /// What happened, typed: each interface words it in its reader's language.
+    pub event: CaseEventKind,
+    /// The reason a person gave, as typed.
     pub why: String,
+}
+
+/// What happened in a case. Stored as itself, never as a sentence that later code would have
+/// to parse back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CaseEventKind {
+    /// The request was taken (at a desk, through the API, or from PFIF).
+    RequestOpened,
+    /// Matching offered a registration as a possible match.
+    CandidateFound { record_id: RecordId, score: f64 },
+    /// A caseworker decided on a candidate.
+    CandidateDecided {
+        record_id: RecordId,
+        status: CandidateStatus,
+    },
+    /// The case moved from one status to another.
+    StatusChanged { from: CaseStatus, to: CaseStatus },
+    /// Another request looks for this request's requester.
+    CounterpartFound {
+        request_id: TracingRequestId,
+        score: f64,
+    },
+    /// The case was given to one caseworker, or back to the site's caseworkers (`None`).
+    Assigned { caseworker: Option<String> },
+    /// A reunification step was recorded.
+    StepRecorded {
+        step: ReunificationStepKind,
+        place: String,
+        on: NaiveDate,
+    },
+    /// A history entry written before events were typed, whose wording was not understood:
+    /// kept as it was written, never lost.
+    Noted { text: String },
+}
+
+impl CaseEventKind {
+    /// The stable code of the event's kind (`status_changed`), for storage and translations.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CaseEventKind::RequestOpened => "request_opened",
+            CaseEventKind::CandidateFound { .. } => "candidate_found",
+            CaseEventKind::CandidateDecided { .. } => "candidate_decided",
+            CaseEventKind::StatusChanged { .. } => "status_changed",
+            CaseEventKind::CounterpartFound { .. } => "counterpart_found",
+            CaseEventKind::Assigned { .. } => "assigned",
+            CaseEventKind::StepRecorded { .. } => "step_recorded",
+            CaseEventKind::Noted { .. } => "noted",
+        }
+    }
+
+    /// The case's new status, for an event that changed it.
+    pub fn status_reached(&self) -> Option<CaseStatus> {
+        match self {
+            CaseEventKind::StatusChanged { to, .. } => Some(*to),
+            _ => None,
+        }
+    }
+
+    /// Reads a history entry written as an English sentence by an earlier Peywand (before
+    /// events were typed), so that registries upgraded in place keep a typed history. What
+    /// cannot be read is kept word for word as [`CaseEventKind::Noted`].
+    pub fn from_legacy_text(text: &str) -> CaseEventKind {
+        Self::parse_legacy(text).unwrap_or_else(|| CaseEventKind::Noted {
+            text: text.to_string(),
+        })
+    }
+
+    fn parse_legacy(text: &str) -> Option<CaseEventKind> {
+        if text == "request opened" {
+            return Some(CaseEventKind::RequestOpened);
+        }
+        if text == "shared by the site's caseworkers" {
+            return Some(CaseEventKind::Assigned { caseworker: None });
+        }
+        if let Some(name) = text.strip_prefix("assigned to ") {
+            return Some(CaseEventKind::Assigned {
+                caseworker: Some(name.to_string()),
+            });
+        }
+        if let Some(rest) = text.strip_prefix("status ") {
+            let (from, to) = rest.split_once(" → ")?;
+            return Some(CaseEventKind::StatusChanged {
+                from: CaseStatus::from_code(from)?,
+                to: CaseStatus::from_code(to)?,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("request ") {
+            let (id, score) = rest.split_once(" looks for this request's requester (score ")?;
+            return Some(CaseEventKind::CounterpartFound {
+                request_id: id.parse().ok()?,
+                score: score.strip_suffix(')')?.parse().ok()?,
+            });
+        }
+        if let Some(rest) = text.strip_prefix("step ") {
+            let (step, rest) = rest.split_once(" at ")?;
+            let (place, on) = rest.rsplit_once(" on ")?;
+            return Some(CaseEventKind::StepRecorded {
+                step: ReunificationStepKind::from_code(step)?,
+                place: place.to_string(),
+                on: on.parse().ok()?,
+            });
+        }
+        let rest = text.strip_prefix("candidate ")?;
+        if let Some((record, score)) = rest.rsplit_once(" found (score ") {
+            return Some(CaseEventKind::CandidateFound {
+                record_id: RecordId::parse(record).ok()?,
+                score: score.strip_suffix(')')?.parse().ok()?,
+            });
+        }
+        let (record, status) = rest.rsplit_once(' ')?;
+        Some(CaseEventKind::CandidateDecided {
+            record_id: RecordId::parse(record).ok()?,
+            status: CandidateStatus::from_code(status)?,
+        })
+    }
 }
 
 coded!(
@@ -235,5 +352,87 @@ mod tests {
             "every candidate rejected: the search goes on"
         );
         assert!(CaseStatus::Reunified.is_final() && !CaseStatus::MatchConfirmed.is_final());
+    }
+
+    /// Every sentence an earlier Peywand wrote into a case's history reads back as its event;
+    /// an unknown one is kept word for word.
+    #[test]
+    fn histories_written_as_sentences_read_back_typed() {
+        use CaseEventKind as K;
+        let id: TracingRequestId = "0190f0e8-7b1a-7c3e-9d2a-1234567890ab".parse().unwrap();
+        let record = |s: &str| RecordId::parse(s).unwrap();
+        let cases = [
+            ("request opened", K::RequestOpened),
+            (
+                "candidate pw-1 found (score 0.87)",
+                K::CandidateFound {
+                    record_id: record("pw-1"),
+                    score: 0.87,
+                },
+            ),
+            (
+                "candidate R 7 not_the_person",
+                K::CandidateDecided {
+                    record_id: record("R 7"),
+                    status: CandidateStatus::NotThePerson,
+                },
+            ),
+            (
+                "status open → candidates_found",
+                K::StatusChanged {
+                    from: CaseStatus::Open,
+                    to: CaseStatus::CandidatesFound,
+                },
+            ),
+            (
+                &format!("request {id} looks for this request's requester (score 0.91)"),
+                K::CounterpartFound {
+                    request_id: id,
+                    score: 0.91,
+                },
+            ),
+            (
+                "assigned to karima",
+                K::Assigned {
+                    caseworker: Some("karima".into()),
+                },
+            ),
+            (
+                "shared by the site's caseworkers",
+                K::Assigned { caseworker: None },
+            ),
+            (
+                "step family_contacted at Spin Boldak on 2025-10-03",
+                K::StepRecorded {
+                    step: ReunificationStepKind::FamilyContacted,
+                    place: "Spin Boldak".into(),
+                    on: NaiveDate::from_ymd_opt(2025, 10, 3).unwrap(),
+                },
+            ),
+            (
+                "status open → somewhere",
+                K::Noted {
+                    text: "status open → somewhere".into(),
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(K::from_legacy_text(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn events_serialise_with_their_kind() {
+        let e = CaseEventKind::StatusChanged {
+            from: CaseStatus::Open,
+            to: CaseStatus::MatchConfirmed,
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"status_changed","from":"open","to":"match_confirmed"}"#
+        );
+        assert_eq!(serde_json::from_str::<CaseEventKind>(&json).unwrap(), e);
+        assert_eq!(e.code(), "status_changed");
     }
 }

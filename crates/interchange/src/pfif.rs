@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peywand_domain::{
-    CaseEvent, PfifNote, PfifPerson, RawRegistration, TracingRequest, TracingRequestDraft,
+    CaseEvent, CaseStatus, PfifNote, PfifPerson, RawRegistration, TracingRequest,
+    TracingRequestDraft,
 };
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
@@ -989,7 +990,7 @@ pub fn case_record(
     };
     let id = person.record_id().to_string();
     for (n, event) in events.iter().enumerate() {
-        let Some((status, contact, text)) = milestone(&event.what) else {
+        let Some((status, contact, text)) = event.event.status_reached().and_then(milestone) else {
             continue;
         };
         let note_id = format!("{domain}/note.{}.{n}", request.id);
@@ -1016,26 +1017,26 @@ pub fn case_record(
     person
 }
 
-/// What a case event tells a partner: the note's status, whether contact was made, and text.
-fn milestone(what: &str) -> Option<(Option<&'static str>, bool, &'static str)> {
-    let to = what.strip_prefix("status ")?.split(" → ").nth(1)?;
+/// What a case reaching a status tells a partner: the note's status, whether contact was
+/// made, and text.
+fn milestone(to: CaseStatus) -> Option<(Option<&'static str>, bool, &'static str)> {
     match to {
-        "match_confirmed" => Some((
+        CaseStatus::MatchConfirmed => Some((
             Some("believed_alive"),
             false,
             "A caseworker confirmed a registration of this person.",
         )),
-        "reunified" => Some((
+        CaseStatus::Reunified => Some((
             Some("believed_alive"),
             true,
             "This person has been reunited with their family.",
         )),
-        "closed_without_result" => Some((
+        CaseStatus::ClosedWithoutResult => Some((
             None,
             false,
             "The tracing case was closed without finding this person.",
         )),
-        _ => None,
+        CaseStatus::Open | CaseStatus::CandidatesFound => None,
     }
 }
 
@@ -1322,7 +1323,7 @@ mod tests {
         use peywand_domain::{CaseStatus, Priority};
         let at = Utc::now();
         let mut request = TracingRequest {
-            id: uuid::Uuid::nil(),
+            id: peywand_domain::TracingRequestId(uuid::Uuid::nil()),
             draft: TracingRequestDraft::default(),
             priority: Priority::Urgent,
             status: CaseStatus::Reunified,
@@ -1335,17 +1336,19 @@ mod tests {
         request.draft.sought.father_name = "عبدالغنی".into();
         request.draft.sought.sex = "M".into();
         request.draft.sought.birth_date = "۱۳۸۵".into();
-        let event = |what: &str| CaseEvent {
+        use peywand_domain::CaseEventKind;
+        let event = |event: CaseEventKind| CaseEvent {
             at,
             actor: "karima".into(),
-            what: what.into(),
+            event,
             why: "the mother recognised him at Torkham".into(),
         };
+        let moved = |from, to| event(CaseEventKind::StatusChanged { from, to });
         let events = [
-            event("request opened"),
-            event("status open → candidates_found"),
-            event("status candidates_found → match_confirmed"),
-            event("status match_confirmed → reunified"),
+            event(CaseEventKind::RequestOpened),
+            moved(CaseStatus::Open, CaseStatus::CandidatesFound),
+            moved(CaseStatus::CandidatesFound, CaseStatus::MatchConfirmed),
+            moved(CaseStatus::MatchConfirmed, CaseStatus::Reunified),
         ];
         let person = case_record(&request, &events, None, "torkham.example.org");
         let written = write(std::slice::from_ref(&person));

@@ -2,14 +2,50 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
 
-#[tokio::test]
-async fn sqlite_passes_the_conformance_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("registry.db");
-    let store = peywand_store_sqlite::SqliteStore::open(path.to_str().unwrap())
-        .await
-        .unwrap();
-    peywand_store::conformance::run_all(&store).await;
+use peywand_store::Store;
+use peywand_store::prelude::*;
+use peywand_store_sqlite::{DbKey, SqliteStore};
+
+/// A fresh store in a temporary folder, plain or encrypted.
+struct Fixture {
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn open(key: Option<&DbKey>) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.db");
+        let store = SqliteStore::open_with(path.to_str().unwrap(), key)
+            .await
+            .unwrap();
+        Fixture { store, _dir: dir }
+    }
+
+    fn store(&self) -> Option<&dyn Store> {
+        Some(&self.store)
+    }
+
+    /// Closed before the process exits: SQLCipher's connections must not outlive OpenSSL's
+    /// clean-up at exit.
+    async fn close(self) {
+        self.store.close().await;
+    }
+}
+
+mod plain {
+    async fn fresh() -> super::Fixture {
+        super::Fixture::open(None).await
+    }
+    peywand_store::conformance_tests!(fresh);
+}
+
+mod encrypted {
+    async fn fresh() -> super::Fixture {
+        let key = peywand_store_sqlite::DbKey::new("correct horse battery staple").unwrap();
+        super::Fixture::open(Some(&key)).await
+    }
+    peywand_store::conformance_tests!(fresh);
 }
 
 #[tokio::test]
@@ -25,7 +61,6 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
         kind: peywand_domain::SiteKind::CrossingPoint,
         province_code: None,
     };
-    use peywand_store::Store;
     store.upsert_site(&site).await.unwrap();
     store.close().await;
     let again = peywand_store_sqlite::SqliteStore::open(p).await.unwrap();
@@ -44,25 +79,9 @@ async fn a_file_that_is_not_a_database_is_a_clear_error() {
     assert!(err.to_string().contains("not a Peywand database"), "{err}");
 }
 
-#[tokio::test]
-async fn an_encrypted_database_passes_the_conformance_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("registry.db");
-    let key = peywand_store_sqlite::DbKey::new("correct horse battery staple").unwrap();
-    let store = peywand_store_sqlite::SqliteStore::open_with(path.to_str().unwrap(), Some(&key))
-        .await
-        .unwrap();
-    peywand_store::conformance::run_all(&store).await;
-    // Closed before the process exits: SQLCipher's connections must not outlive OpenSSL's
-    // clean-up at exit.
-    store.close().await;
-}
-
 /// A copied database file, a stolen laptop's disk: nothing in it is readable without the key.
 #[tokio::test]
 async fn a_copied_encrypted_file_is_unreadable_without_its_key() {
-    use peywand_store::Store;
-    use peywand_store_sqlite::{DbKey, SqliteStore};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.db");
     let p = path.to_str().unwrap();
@@ -143,7 +162,6 @@ fn keys_are_long_enough_and_never_printed() {
 #[tokio::test]
 async fn an_altered_or_deleted_audit_entry_is_detected() {
     use peywand_access::audit::{AuditEvent, ChainBreak, ChainVerifier};
-    use peywand_store::Store;
     use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.db");
@@ -207,7 +225,7 @@ async fn an_altered_or_deleted_audit_entry_is_detected() {
 /// unencrypted file.
 #[tokio::test]
 async fn an_erased_person_leaves_no_trace_in_the_file() {
-    use peywand_store::{Actor, HouseholdDraft, MemberDraft, Store};
+    use peywand_store::{Actor, HouseholdDraft, MemberDraft};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.db");
     let store = peywand_store_sqlite::SqliteStore::open(path.to_str().unwrap())
@@ -240,7 +258,12 @@ async fn an_erased_person_leaves_no_trace_in_the_file() {
     let needle = b"qwxunique";
     let contains = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     assert!(contains(&files()), "the name is in the file before");
-    assert!(store.purge_person("erase-me").await.unwrap());
+    assert!(
+        store
+            .purge_person(&peywand_store::conformance::rid("erase-me"))
+            .await
+            .unwrap()
+    );
     store.close().await;
     assert!(!contains(&files()), "and nowhere after");
 }
@@ -250,7 +273,7 @@ async fn an_erased_person_leaves_no_trace_in_the_file() {
 /// rules read it, and the new and old registrations are matched alike.
 #[tokio::test]
 async fn registrations_derived_under_older_rules_are_derived_again_on_opening() {
-    use peywand_store::{Actor, ImportMessage, Store};
+    use peywand_store::{Actor, ImportMessage};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("registry.db");
     let p = path.to_str().unwrap();
@@ -295,4 +318,76 @@ async fn registrations_derived_under_older_rules_are_derived_again_on_opening() 
     assert_eq!(records[0].given_name, None, "{:?}", records[0]);
     assert_eq!(records[0].father_name.as_deref(), Some("nabi"));
     assert_eq!(records[0].sex, Some(peywand_domain::Sex::Male));
+}
+
+/// A registry upgraded in place keeps its cases' histories: sentences written by an earlier
+/// Peywand are read back as typed events, and statistics count them.
+#[tokio::test]
+async fn case_histories_written_as_sentences_are_typed_on_opening() {
+    use peywand_domain::{CaseEventKind, CaseStatus, TracingRequestDraft};
+    use peywand_store::{Actor, StatsFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let p = path.to_str().unwrap();
+    let store = SqliteStore::open(p).await.unwrap();
+    let actor = Actor {
+        username: "karima".into(),
+        at: chrono::Utc::now(),
+    };
+    let request = store
+        .create_tracing_request(&TracingRequestDraft::default(), &actor)
+        .await
+        .unwrap();
+    store.close().await;
+    // As an earlier Peywand wrote them: a sentence, no event.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{p}"))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE case_events SET event = NULL, kind = NULL, what = 'request opened'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for what in [
+        "status open → match_confirmed",
+        "assigned to karima",
+        "a line no one can read",
+    ] {
+        sqlx::query(
+            "INSERT INTO case_events (request_id, at, actor, what, why) VALUES (?, ?, 'karima', ?, '')",
+        )
+        .bind(request.id.0)
+        .bind(actor.at + chrono::Duration::days(2))
+        .bind(what)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::Connection::close(conn).await.unwrap();
+
+    let again = SqliteStore::open(p).await.unwrap();
+    let case = again.tracing_case(request.id).await.unwrap().unwrap();
+    let events: Vec<CaseEventKind> = case.events.into_iter().map(|e| e.event).collect();
+    assert_eq!(
+        events,
+        [
+            CaseEventKind::RequestOpened,
+            CaseEventKind::StatusChanged {
+                from: CaseStatus::Open,
+                to: CaseStatus::MatchConfirmed
+            },
+            CaseEventKind::Assigned {
+                caseworker: Some("karima".into())
+            },
+            CaseEventKind::Noted {
+                text: "a line no one can read".into()
+            },
+        ]
+    );
+    let stats = again
+        .flow_statistics(&StatsFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(stats.days_to_match.len(), 1);
+    assert!((stats.days_to_match[0] - 2.0).abs() < 0.01);
+    again.close().await;
 }

@@ -284,3 +284,13 @@ take-case = Take this case
 give-back = Give back to the site
 assigned-anyone = anyone
 assigned-me = me
+
+# A case's history, one line per event.
+event-request-opened = Request opened
+event-candidate-found = Possible match { $record } found ({ $score })
+event-candidate-decided = { $record }: { $status }
+event-status-changed = Status changed from “{ $from }” to “{ $to }”
+event-counterpart-found = Another request looks for this requester ({ $score })
+event-assigned = Assigned to { $name }
+event-shared = Shared by the site's caseworkers
+event-step-recorded = { $step } at { $place } on { $on }

@@ -284,3 +284,13 @@ take-case = این پرونده را بگیرید
 give-back = به مددکاران محل بسپارید
 assigned-anyone = هر کس
 assigned-me = من
+
+# تاریخچهٔ یک قضیه، هر رویداد در یک سطر.
+event-request-opened = درخواست باز شد
+event-candidate-found = مطابقت احتمالی { $record } پیدا شد ({ $score })
+event-candidate-decided = { $record }: { $status }
+event-status-changed = وضعیت از «{ $from }» به «{ $to }» تغییر کرد
+event-counterpart-found = درخواست دیگری در جستجوی این درخواست‌کننده است ({ $score })
+event-assigned = به { $name } سپرده شد
+event-shared = میان مددکاران این مرکز مشترک است
+event-step-recorded = { $step } در { $place } به تاریخ { $on }

@@ -284,3 +284,13 @@ take-case = دا دوسیه واخلئ
 give-back = د ځای قضیه کارانو ته یې وسپارئ
 assigned-anyone = هر څوک
 assigned-me = زه
+
+# د یوې قضیې تاریخچه، هره پېښه په یوه کرښه کې.
+event-request-opened = غوښتنه پرانیستل شوه
+event-candidate-found = احتمالي سمون { $record } وموندل شو ({ $score })
+event-candidate-decided = { $record }: { $status }
+event-status-changed = حالت له «{ $from }» څخه «{ $to }» ته بدل شو
+event-counterpart-found = بله غوښتنه د دې غوښتونکي په لټه کې ده ({ $score })
+event-assigned = { $name } ته وسپارل شو
+event-shared = د دې مرکز د قضیو کارکوونکو ترمنځ شریکه ده
+event-step-recorded = { $step } په { $place } کې، نېټه { $on }

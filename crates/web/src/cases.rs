@@ -9,11 +9,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use peywand_domain::{
-    CandidateStatus, CaseStatus, MatchRecord, Person, RawRegistration, ReunificationStepDraft,
-    TracingRequest, TracingRequestDraft,
+    CandidateStatus, CaseStatus, MatchRecord, Person, RawRegistration, RecordId,
+    ReunificationStepDraft, TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_interchange::pfif;
 use peywand_store::{Actor, PfifImported, TracingCase};
@@ -21,7 +20,7 @@ use peywand_store::{Actor, PfifImported, TracingCase};
 use crate::AppState;
 use crate::api::{actor, json, page_of};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, record_in_path, request_in_path};
 use crate::refusal::Refusal;
 
 pub fn routes() -> Router<AppState> {
@@ -48,7 +47,7 @@ const CANDIDATES_KEPT: usize = 10;
 pub(crate) async fn case_in_scope(
     s: &AppState,
     caller: &Caller,
-    id: Uuid,
+    id: TracingRequestId,
 ) -> Result<TracingCase, ApiError> {
     let case = s
         .store
@@ -68,11 +67,6 @@ pub(crate) async fn case_in_scope(
         }
         _ => Ok(case),
     }
-}
-
-fn request_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
 }
 
 /// The person sought, in the form the matcher reads.
@@ -99,15 +93,23 @@ pub(crate) async fn match_requests(
         .await
         .map_err(|_| ApiError::Internal)?;
     for (request, candidates) in requests.iter().zip(found) {
-        let offered: Vec<(String, f64)> = candidates
-            .into_iter()
-            .map(|(c, _)| (c.record_id, c.probability))
-            .collect();
+        let offered = offerable(
+            candidates
+                .into_iter()
+                .map(|(c, _)| (c.record_id, c.probability)),
+        );
         if !offered.is_empty() {
             s.store.offer_candidates(request.id, &offered, who).await?;
         }
     }
     Ok(())
+}
+
+/// Candidates as the store takes them. The index holds only stored record ids, which are valid.
+fn offerable(found: impl Iterator<Item = (String, f64)>) -> Vec<(RecordId, f64)> {
+    found
+        .filter_map(|(record, p)| Some((RecordId::parse(&record).ok()?, p)))
+        .collect()
 }
 
 /// Registrations saved since open requests were last matched, and whether a pass is running:
@@ -192,10 +194,7 @@ async fn rematch_once(s: &AppState, saved: Vec<String>) {
         return;
     };
     for (request, candidates) in active.iter().zip(found) {
-        let offered: Vec<(String, f64)> = candidates
-            .into_iter()
-            .map(|c| (c.record_id, c.probability))
-            .collect();
+        let offered = offerable(candidates.into_iter().map(|c| (c.record_id, c.probability)));
         if offered.is_empty() {
             continue;
         }
@@ -458,7 +457,7 @@ async fn view_case(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<TracingCase>, ApiError> {
-    let uuid = request_id(&id)?;
+    let uuid = request_in_path(&id)?;
     case_in_scope(&s, &caller, uuid).await.map(Json)
 }
 
@@ -478,13 +477,19 @@ async fn decide_candidate(
     Path((id, record_id)): Path<(String, String)>,
     payload: Result<Json<CandidateDecision>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
-    let uuid = request_id(&id)?;
+    let uuid = request_in_path(&id)?;
     case_in_scope(&s, &caller, uuid).await?;
     let d = json(payload)?;
     let reason = reason(&d.reason)?;
     Ok(Json(
         s.store
-            .decide_candidate(uuid, &record_id, d.status, &actor(&caller), reason)
+            .decide_candidate(
+                uuid,
+                &record_in_path(&record_id)?,
+                d.status,
+                &actor(&caller),
+                reason,
+            )
             .await?,
     ))
 }
@@ -504,7 +509,7 @@ async fn move_case(
     Path(id): Path<String>,
     payload: Result<Json<CaseMove>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
-    let uuid = request_id(&id)?;
+    let uuid = request_in_path(&id)?;
     case_in_scope(&s, &caller, uuid).await?;
     let m = json(payload)?;
     let reason = reason(&m.reason)?;
@@ -524,7 +529,7 @@ async fn record_step(
     Path(id): Path<String>,
     payload: Result<Json<ReunificationStepDraft>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
-    let uuid = request_id(&id)?;
+    let uuid = request_in_path(&id)?;
     case_in_scope(&s, &caller, uuid).await?;
     let mut step = json(payload)?;
     step.place = step.place.trim().to_string();
@@ -570,7 +575,7 @@ async fn assign_case(
     Path(id): Path<String>,
     payload: Result<Json<Assignment>, JsonRejection>,
 ) -> Result<Json<TracingCase>, ApiError> {
-    let uuid = request_id(&id)?;
+    let uuid = request_in_path(&id)?;
     let case = case_in_scope(&s, &caller, uuid).await?;
     let assignment = json(payload)?;
     let caseworker = assignment

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use peywand_domain::{RecordId, TracingRequestId};
 use peywand_store::{Conflict, StoreError};
 
 use crate::i18n::Tr;
@@ -116,4 +117,16 @@ impl IntoResponse for ApiError {
         };
         (self.status(), Json(body)).into_response()
     }
+}
+
+/// A tracing request named in a path; text that cannot be one names nothing.
+pub(crate) fn request_in_path(id: &str) -> Result<TracingRequestId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
+}
+
+/// A registration named in a path by its record id; text that cannot be one names nothing.
+pub(crate) fn record_in_path(record_id: &str) -> Result<RecordId, ApiError> {
+    RecordId::parse(record_id)
+        .map_err(|_| ApiError::NotFound(format!("registration {record_id:?}")))
 }

@@ -8,13 +8,13 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use peywand_domain::{LinkDecision, Person, RawRegistration};
+use peywand_domain::{LinkDecision, Person, RawRegistration, RecordId};
 use peywand_store::Page;
 
 use crate::AppState;
 use crate::api::check_site;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, record_in_path};
 use crate::i18n::Tr;
 use crate::pages::{Chrome, PageError, percent, reason, render, site_name};
 
@@ -110,6 +110,7 @@ pub async fn person(
     uri: Uri,
     Path(record_id): Path<String>,
 ) -> Result<Html<String>, PageError> {
+    let record_id = record_in_path(&record_id)?;
     let p = s
         .store
         .person_by_record(&record_id)
@@ -121,6 +122,9 @@ pub async fn person(
         if other == record_id {
             continue;
         }
+        let Ok(other) = RecordId::parse(&other) else {
+            continue;
+        };
         let Some(o) = s.store.person_by_record(&other).await? else {
             continue;
         };
@@ -129,9 +133,9 @@ pub async fn person(
         let visible = caller
             .site_scope()
             .is_none_or(|own| o.derived.site_code.as_deref() == Some(own));
-        let (percent, reasons) = reasons_between(&s, &t, &record_id, &other);
+        let (percent, reasons) = reasons_between(&s, &t, record_id.as_str(), other.as_str());
         others.push(OtherRecord {
-            record_id: other,
+            record_id: other.to_string(),
             site: site_name(o.derived.site_code.as_deref()),
             registered: registered_on(&t, &o),
             name: if visible {
@@ -194,8 +198,14 @@ async fn review_page(
     let page = s.store.review_queue(Page::new(offset, PAIRS_SHOWN)).await?;
     let mut pairs = Vec::new();
     for pair in &page.items {
-        let a = s.store.person_by_record(&pair.record_a).await?;
-        let b = s.store.person_by_record(&pair.record_b).await?;
+        let (Ok(a), Ok(b)) = (
+            RecordId::parse(&pair.record_a),
+            RecordId::parse(&pair.record_b),
+        ) else {
+            continue;
+        };
+        let a = s.store.person_by_record(&a).await?;
+        let b = s.store.person_by_record(&b).await?;
         let (Some(a), Some(b)) = (a, b) else { continue };
         let fields = compared(&t, &a.raw)
             .into_iter()

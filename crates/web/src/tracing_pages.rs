@@ -8,11 +8,10 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use peywand_domain::{
-    CandidateStatus, CaseStatus, RawRegistration, ReunificationStepDraft, ReunificationStepKind,
-    TracingRequest, TracingRequestDraft,
+    CandidateStatus, CaseEventKind, CaseStatus, RawRegistration, ReunificationStepDraft,
+    ReunificationStepKind, TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_store::Page;
 
@@ -223,9 +222,50 @@ fn assignee(t: &Tr, r: &TracingRequest) -> String {
         .unwrap_or_else(|| t.get("assigned-to-site"))
 }
 
-fn case_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::NotFound(format!("tracing request {id:?}")))
+/// A history entry in the reader's language.
+fn event_text(t: &Tr, event: &CaseEventKind) -> String {
+    use CaseEventKind as E;
+    match event {
+        E::RequestOpened => t.get("event-request-opened"),
+        E::CandidateFound { record_id, score } => t.with_all(
+            "event-candidate-found",
+            &[
+                ("record", record_id.to_string()),
+                ("score", percent(t, *score)),
+            ],
+        ),
+        E::CandidateDecided { record_id, status } => t.with_all(
+            "event-candidate-decided",
+            &[
+                ("record", record_id.to_string()),
+                ("status", t.code("candidate", status.code())),
+            ],
+        ),
+        E::StatusChanged { from, to } => t.with_all(
+            "event-status-changed",
+            &[
+                ("from", t.code("status", from.code())),
+                ("to", t.code("status", to.code())),
+            ],
+        ),
+        E::CounterpartFound { score, .. } => {
+            t.with("event-counterpart-found", "score", percent(t, *score))
+        }
+        E::Assigned {
+            caseworker: Some(name),
+        } => t.with("event-assigned", "name", name),
+        E::Assigned { caseworker: None } => t.get("event-shared"),
+        E::StepRecorded { step, place, on } => t.with_all(
+            "event-step-recorded",
+            &[
+                ("step", t.code("step", step.code())),
+                ("place", place.clone()),
+                ("on", t.date(*on)),
+            ],
+        ),
+        // Written before events were typed, and not understood: shown as it was written.
+        E::Noted { text } => text.clone(),
+    }
 }
 
 async fn case_page(
@@ -233,7 +273,7 @@ async fn case_page(
     caller: &Caller,
     t: Tr,
     uri: &Uri,
-    id: Uuid,
+    id: TracingRequestId,
     error: String,
 ) -> Result<Html<String>, PageError> {
     let case = crate::cases::case_in_scope(s, caller, id).await?;
@@ -279,7 +319,7 @@ async fn case_page(
             }
         }
         candidates.push(CandidateView {
-            record_id: k.record_id.clone(),
+            record_id: k.record_id.to_string(),
             percent: percent(&t, k.score),
             status: t.code("candidate", k.status.code()),
             open: !r.status.is_final()
@@ -319,7 +359,7 @@ async fn case_page(
                 "{} · {} · {}{}",
                 t.date(e.at.date_naive()),
                 e.actor,
-                e.what,
+                event_text(&t, &e.event),
                 if e.why.is_empty() {
                     String::new()
                 } else {
@@ -371,7 +411,7 @@ pub async fn view_case(
     uri: Uri,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let id = case_id(&id)?;
+    let id = crate::error::request_in_path(&id)?;
     case_page(&s, &caller, t, &uri, id, String::new()).await
 }
 
@@ -387,7 +427,7 @@ async fn after(
     caller: &Caller,
     t: Tr,
     uri: &Uri,
-    id: Uuid,
+    id: TracingRequestId,
     result: Result<(), ApiError>,
 ) -> Result<Response, PageError> {
     match result {
@@ -417,7 +457,7 @@ pub async fn assign(
     Path(id): Path<String>,
     Form(f): Form<AssignForm>,
 ) -> Result<Response, PageError> {
-    let id = case_id(&id)?;
+    let id = crate::error::request_in_path(&id)?;
     crate::cases::case_in_scope(&s, &caller, id).await?;
     let who = (f.assign == "take").then_some(caller.username.as_str());
     let result = s
@@ -437,7 +477,7 @@ pub async fn decide(
     Path((id, record_id)): Path<(String, String)>,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
-    let id = case_id(&id)?;
+    let id = crate::error::request_in_path(&id)?;
     crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
         let status =
@@ -447,7 +487,13 @@ pub async fn decide(
             return Err(ApiError::Refused(Refusal::NoReason));
         }
         s.store
-            .decide_candidate(id, &record_id, status, &actor(&caller), reason)
+            .decide_candidate(
+                id,
+                &crate::error::record_in_path(&record_id)?,
+                status,
+                &actor(&caller),
+                reason,
+            )
             .await?;
         Ok(())
     }
@@ -472,7 +518,7 @@ pub async fn step(
     Path(id): Path<String>,
     Form(f): Form<StepForm>,
 ) -> Result<Response, PageError> {
-    let id = case_id(&id)?;
+    let id = crate::error::request_in_path(&id)?;
     crate::cases::case_in_scope(&s, &caller, id).await?;
     let result = async {
         let step =

@@ -1,0 +1,299 @@
+//! How every command reaches its registry: the `--db` argument, the key that unlocks it, and
+//! opening the right backend for it. The only place in the command line that names a backend.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use peywand_store::Store;
+use peywand_store::prelude::*;
+use peywand_store_sqlite::{DbKey, SqliteStore};
+
+/// A registry and how to unlock it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Database {
+    /// The registry: a database file (created if it does not exist, also written
+    /// `sqlite://PATH`), or a PostgreSQL hub as `postgres://USER@HOST/DATABASE`.
+    #[arg(long = "db", env = "PEYWAND_DB", value_name = "PATH_OR_URL")]
+    pub path: PathBuf,
+    /// A file holding the database key (readable by its owner only). Without it the key is
+    /// read from PEYWAND_DB_KEY; with neither, a database file is not encrypted.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Where a registry lives, read from `--db`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file, the embedded default of a site laptop.
+    File(PathBuf),
+    /// A PostgreSQL database, a national hub's.
+    Postgres(String),
+}
+
+impl Database {
+    /// The backend and where its data lives: `postgres://` or `postgresql://` is PostgreSQL,
+    /// `sqlite://PATH` or a plain path is an SQLite file.
+    pub fn location(&self) -> anyhow::Result<Location> {
+        let text = self
+            .path
+            .to_str()
+            .context("the database path is not valid UTF-8")?;
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Location::Postgres(text.to_string()));
+        }
+        if let Some((scheme, _)) = text.split_once("://")
+            && scheme != "sqlite"
+        {
+            bail!(
+                "--db {scheme}://… is not a registry Peywand can open: give a file path, \
+                 sqlite://PATH or postgres://USER@HOST/DATABASE"
+            );
+        }
+        let path = text.strip_prefix("sqlite://").unwrap_or(text);
+        Ok(Location::File(PathBuf::from(path)))
+    }
+
+    pub(crate) fn in_folder(path: PathBuf, key_file: PathBuf) -> Database {
+        Database {
+            path,
+            key_file: Some(key_file),
+        }
+    }
+
+    /// How the registry is named in messages: a file's path, or a hub's address without its
+    /// password.
+    pub(crate) fn display(&self) -> String {
+        match self.location() {
+            Ok(Location::Postgres(url)) => without_password(&url),
+            _ => self.path.display().to_string(),
+        }
+    }
+
+    /// Whether the registry exists: a file that is there; a hub is taken to exist, and
+    /// opening it says otherwise.
+    pub(crate) fn exists(&self) -> bool {
+        match self.location() {
+            Ok(Location::File(path)) => path.exists(),
+            Ok(Location::Postgres(_)) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// The key, from the key file or the environment.
+    fn key(&self) -> anyhow::Result<Option<DbKey>> {
+        match &self.key_file {
+            Some(file) => read_key_file(file).map(Some),
+            None => match std::env::var("PEYWAND_DB_KEY") {
+                Ok(text) if !text.trim().is_empty() => Ok(Some(
+                    DbKey::new(&text).context("PEYWAND_DB_KEY is not a usable key")?,
+                )),
+                _ => Ok(None),
+            },
+        }
+    }
+}
+
+/// A connection address as it may be shown: the password replaced.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:…@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Reads a key file, refusing one that other users can read: a key anyone can read
+/// protects nothing.
+pub(crate) fn read_key_file(file: &Path) -> anyhow::Result<DbKey> {
+    let meta = std::fs::metadata(file)
+        .with_context(|| format!("cannot read the key file {}", file.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            bail!(
+                "the key file {} can be read by other users: run `chmod 600 {}` first",
+                file.display(),
+                file.display()
+            );
+        }
+    }
+    if meta.len() > 4096 {
+        bail!("the key file {} is too large to be a key", file.display());
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("the key file {} is not UTF-8 text", file.display()))?;
+    DbKey::new(&text).with_context(|| format!("the key file {} is not usable", file.display()))
+}
+
+/// Writes a new random key to `file`, readable by its owner only.
+pub(crate) fn make_key_file(file: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let hex = peywand_access::Secret::generate("").text;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(file)
+        .with_context(|| format!("cannot create the key file {}", file.display()))?;
+    writeln!(f, "{hex}").with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(())
+}
+
+fn path_text(path: &Path) -> anyhow::Result<&str> {
+    path.to_str()
+        .context("the database path is not valid UTF-8")
+}
+
+/// Opens the registry `--db` names, creating an SQLite file if there is none, and brings its
+/// schema up to date.
+pub(crate) async fn open(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match db.location()? {
+        Location::File(_) => Arc::new(open_file(db).await?),
+        Location::Postgres(_) => bail!(
+            "{} is a PostgreSQL address, and this Peywand has no PostgreSQL backend yet",
+            db.display()
+        ),
+    };
+    OPENED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(store.clone());
+    Ok(store)
+}
+
+/// Opens an SQLite registry file with its key.
+async fn open_file(db: &Database) -> anyhow::Result<SqliteStore> {
+    let Location::File(path) = db.location()? else {
+        bail!("{} is not a registry file", db.display());
+    };
+    let key = db.key()?;
+    Ok(SqliteStore::open_with(path_text(&path)?, key.as_ref()).await?)
+}
+
+/// Every registry a command opened, to close before the process exits, whichever way the
+/// command ended: an encrypted connection still closing while OpenSSL cleans up at exit
+/// crashes the process.
+static OPENED: std::sync::Mutex<Vec<Arc<dyn Store>>> = std::sync::Mutex::new(Vec::new());
+
+/// Closes every registry opened by this process (closing twice is harmless).
+pub async fn close_all() {
+    let opened = std::mem::take(
+        &mut *OPENED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for store in opened {
+        store.close().await;
+    }
+}
+
+/// Opens a registry that must already exist (commands that only read or analyse).
+pub async fn open_existing(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    open(db).await
+}
+
+/// Re-encrypts the database under a new key (`None`: writes it unencrypted). The new file is
+/// written beside the old one, checked, and only then put in its place.
+pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result<()> {
+    let Location::File(file) = db.location()? else {
+        bail!(
+            "rekey is for a registry file; a PostgreSQL hub's data is encrypted by the disk it \
+             lies on (see docs/deployment.md)"
+        );
+    };
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    let store = open_file(db).await?;
+    let new_key = new_key_file.map(read_key_file).transpose()?;
+    let before = store.count_persons().await?;
+    let mut fresh = file.clone().into_os_string();
+    fresh.push(".rekey");
+    let fresh = PathBuf::from(fresh);
+    if fresh.exists() {
+        bail!(
+            "{} exists, left by an interrupted rekey: check it and remove it first",
+            fresh.display()
+        );
+    }
+    store
+        .export_encrypted(path_text(&fresh)?, new_key.as_ref())
+        .await?;
+    store.close().await;
+    let check = SqliteStore::open_with(path_text(&fresh)?, new_key.as_ref()).await?;
+    let after = check.count_persons().await?;
+    check.close().await;
+    if before != after {
+        bail!(
+            "the re-encrypted copy has {after} registrations instead of {before}; the database was left as it was and the copy is at {}",
+            fresh.display()
+        );
+    }
+    std::fs::rename(&fresh, &file).with_context(|| format!("cannot replace {}", db.display()))?;
+    // Both files were closed cleanly, so these are empty leftovers of the old file.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = file.clone().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    match new_key {
+        Some(_) => println!("{} is now encrypted with the new key", db.display()),
+        None => println!("{} is now unencrypted", db.display()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(text: &str) -> Database {
+        Database {
+            path: PathBuf::from(text),
+            key_file: None,
+        }
+    }
+
+    #[test]
+    fn the_backend_is_read_from_the_address() {
+        assert_eq!(
+            db("registry.db").location().unwrap(),
+            Location::File("registry.db".into())
+        );
+        assert_eq!(
+            db("sqlite:///var/lib/peywand/registry.db")
+                .location()
+                .unwrap(),
+            Location::File("/var/lib/peywand/registry.db".into())
+        );
+        assert!(matches!(
+            db("postgres://peywand@hub/registry").location().unwrap(),
+            Location::Postgres(_)
+        ));
+        assert!(matches!(
+            db("postgresql://peywand@hub/registry").location().unwrap(),
+            Location::Postgres(_)
+        ));
+        let refused = db("mysql://root@hub/registry").location().unwrap_err();
+        assert!(refused.to_string().contains("not a registry"), "{refused}");
+    }
+
+    #[test]
+    fn a_hubs_password_is_never_shown() {
+        let shown = db("postgres://peywand:s3cret@hub:5432/registry").display();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("hub:5432/registry"), "{shown}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Tracing cases as stored: requests, the candidates matching offers, caseworkers' decisions,
+//! reunification steps, links between requests and PFIF records. The rules a case follows are
+//! in [`crate::cases`]; a backend reads a case, asks the rules what changes, and writes that.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use peywand_domain::{
+    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPerson, RecordId, ReunificationStep,
+    ReunificationStepDraft, TracingCandidate, TracingRequest, TracingRequestDraft,
+    TracingRequestId,
+};
+
+use crate::{Actor, Page, Paged, StoreError};
+
+/// Tracing requests and their cases.
+#[async_trait]
+pub trait TracingStore: Send + Sync + 'static {
+    /// Records a tracing request: urgent when the person sought is a separated child.
+    async fn create_tracing_request(
+        &self,
+        draft: &TracingRequestDraft,
+        actor: &Actor,
+    ) -> Result<TracingRequest, StoreError>;
+    /// A case: the request, its candidates (best first) and its history (oldest first).
+    async fn tracing_case(&self, id: TracingRequestId) -> Result<Option<TracingCase>, StoreError>;
+    /// Requests, urgent first, then oldest first; of one status if given; of one site if given,
+    /// with the requests that belong to no site (received from another system) shared by all;
+    /// assigned to one caseworker if given.
+    async fn tracing_requests(
+        &self,
+        status: Option<CaseStatus>,
+        site_code: Option<&str>,
+        assigned_to: Option<&str>,
+        page: Page,
+    ) -> Result<Paged<TracingRequest>, StoreError>;
+    /// Offers registrations found for a request. A registration already offered keeps its
+    /// status: one rejected is never offered again. A registration that does not exist (erased
+    /// meanwhile) is not offered. An open case with new candidates moves to candidates found.
+    /// Returns how many were new.
+    async fn offer_candidates(
+        &self,
+        id: TracingRequestId,
+        found: &[(RecordId, f64)],
+        actor: &Actor,
+    ) -> Result<u64, StoreError>;
+    /// Records that two requests seek each other's requesters (two relatives looking for each
+    /// other), on both cases. Returns whether the link is new.
+    async fn link_requests(
+        &self,
+        a: TracingRequestId,
+        b: TracingRequestId,
+        score: f64,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+    /// A caseworker's decision on one candidate, with the case's status following it
+    /// ([`crate::cases::decide_candidate`]).
+    async fn decide_candidate(
+        &self,
+        id: TracingRequestId,
+        record_id: &RecordId,
+        status: CandidateStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError>;
+    /// Moves a case (closing it, say); `Conflict` if the move is not allowed
+    /// ([`crate::cases::move_case`]).
+    async fn move_case(
+        &self,
+        id: TracingRequestId,
+        to: CaseStatus,
+        actor: &Actor,
+        reason: &str,
+    ) -> Result<TracingCase, StoreError>;
+    /// Records a reunification step on a case whose match is confirmed
+    /// ([`crate::cases::record_step`]).
+    async fn record_reunification_step(
+        &self,
+        id: TracingRequestId,
+        step: &ReunificationStepDraft,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError>;
+    /// Assigns a case to one caseworker, or gives it back to the site's caseworkers (`None`),
+    /// with a history entry when it changes.
+    async fn assign_case(
+        &self,
+        id: TracingRequestId,
+        caseworker: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TracingCase, StoreError>;
+
+    /// Imports PFIF person records, each as a tracing request, and notes, all or nothing. A
+    /// person already imported keeps its record (PFIF records are never overwritten) and gains
+    /// its new notes; a note already held is skipped. `notes` are notes about persons imported
+    /// earlier: `NotFound` if one is about a person this registry does not hold.
+    async fn import_pfif(
+        &self,
+        persons: &[(PfifPerson, TracingRequestDraft)],
+        notes: &[PfifNote],
+        actor: &Actor,
+    ) -> Result<PfifImported, StoreError>;
+    /// Every tracing case, oldest first, with the PFIF record it was imported from (notes
+    /// included), for a PFIF export.
+    async fn pfif_cases(&self) -> Result<Vec<(TracingCase, Option<PfifPerson>)>, StoreError>;
+}
+
+/// A tracing case as a caseworker sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TracingCase {
+    pub request: TracingRequest,
+    pub candidates: Vec<TracingCandidate>,
+    /// Other requests made by the person this one seeks, for this one's requester.
+    pub counterparts: Vec<RequestLink>,
+    /// Reunification steps, oldest first.
+    pub steps: Vec<ReunificationStep>,
+    pub events: Vec<CaseEvent>,
+}
+
+/// What a PFIF import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PfifImported {
+    /// The tracing requests made for persons not held before.
+    pub new_requests: Vec<TracingRequestId>,
+    /// Persons already held (their records kept as they were).
+    pub persons_already_present: u64,
+    pub new_notes: u64,
+    pub notes_already_present: u64,
+}
+
+/// Another request that looks for this one's requester.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestLink {
+    pub request_id: TracingRequestId,
+    /// How well the names agree both ways, 0 to 1.
+    pub score: f64,
+}
