@@ -54,7 +54,9 @@ function readCsv(path) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "peywand-e2e-"));
   mkdirSync(ARTIFACTS, { recursive: true });
-  const db = join(dir, "e2e.db");
+  // PEYWAND_E2E_DB names an empty PostgreSQL database for the same tests against a hub
+  // (scripts/test runs them on both backends); otherwise an SQLite file.
+  const db = process.env.PEYWAND_E2E_DB ?? join(dir, "e2e.db");
   peywand(["synth", "--people", "1500", "--seed", "11", "--out", join(dir, "synth")]);
   peywand(["import", "--db", db, join(dir, "synth", "registry.csv")]);
   peywand(["dedupe", "--db", db]);

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 
 use peywand_store::Store;
 use peywand_store::prelude::*;
+use peywand_store_postgres::PgStore;
 use peywand_store_sqlite::{DbKey, SqliteStore};
 
 /// A registry and how to unlock it.
@@ -158,10 +159,15 @@ fn path_text(path: &Path) -> anyhow::Result<&str> {
 pub(crate) async fn open(db: &Database) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = match db.location()? {
         Location::File(_) => Arc::new(open_file(db).await?),
-        Location::Postgres(_) => bail!(
-            "{} is a PostgreSQL address, and this Peywand has no PostgreSQL backend yet",
-            db.display()
-        ),
+        Location::Postgres(url) => {
+            if db.key_file.is_some() {
+                bail!(
+                    "--key-file is for a registry file: a PostgreSQL hub's data is encrypted by \
+                     the disk it lies on (see docs/deployment.md)"
+                );
+            }
+            Arc::new(PgStore::open(&url).await?)
+        }
     };
     OPENED
         .lock()

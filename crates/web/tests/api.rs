@@ -60,8 +60,16 @@ async fn app() -> App {
     app_on(store, dir).await
 }
 
-/// A new, empty registry in `dir`.
+/// A new, empty registry: a file in `dir`, or with `PEYWAND_TEST_BACKEND=postgres` a database
+/// of its own on the test server (scripts/test runs these tests on both).
 async fn fresh_store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    if std::env::var("PEYWAND_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let database = peywand_store_postgres::testing::TestDatabase::create()
+            .await
+            .expect("PEYWAND_TEST_POSTGRES names the test server");
+        // The database outlives the test; the test server is thrown away after the run.
+        return Arc::new(database.open().await);
+    }
     let path = dir.path().join("t.db");
     Arc::new(
         peywand_store_sqlite::SqliteStore::open(path.to_str().unwrap())

@@ -1,0 +1,206 @@
+//! Accounts, sessions and tokens.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use peywand_access::Role;
+use peywand_store::{
+    AccountStore, ApiToken, Conflict, NewUser, SessionRecord, StoreError, UserAccount,
+};
+
+use crate::{PgStore, db};
+
+#[async_trait]
+impl AccountStore for PgStore {
+    async fn create_user(&self, u: &NewUser) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (username, role, site_code, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&u.username)
+        .bind(u.role.code())
+        .bind(&u.site_code)
+        .bind(&u.password_hash)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                Conflict::UsernameTaken(u.username.clone()),
+            )),
+            other => other.map(|_| ()).map_err(db("create a user")),
+        }
+    }
+    async fn user(&self, username: &str) -> Result<Option<UserAccount>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a user"))?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+    async fn login_failed(
+        &self,
+        username: &str,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
+             WHERE username = $3",
+        )
+        .bind(i64::from(max_failures))
+        .bind(lock_until)
+        .bind(username)
+        .execute(&self.pool)
+        .await
+        .map_err(db("count a failed sign-in"))?;
+        Ok(())
+    }
+    async fn login_succeeded(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL \
+             WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(username)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db("clear failed sign-ins"))?;
+        Ok(done.rows_affected() > 0)
+    }
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (digest, username, csrf_digest, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&s.digest)
+        .bind(&s.username)
+        .bind(&s.csrf_digest)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("create a session"))?;
+        Ok(())
+    }
+    async fn session(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, UserAccount)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.digest, s.csrf_digest, s.expires_at, u.username, u.role, u.site_code, \
+             u.password_hash, u.failed_logins, u.locked_until FROM sessions s \
+             JOIN users u ON u.username = s.username WHERE s.digest = $1 AND s.expires_at > $2",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a session"))?;
+        let Some(r) = row else { return Ok(None) };
+        let user = user_from_row(&r)?;
+        let session = SessionRecord {
+            digest: r.try_get("digest").map_err(db("decode a session"))?,
+            username: user.username.clone(),
+            csrf_digest: r.try_get("csrf_digest").map_err(db("decode a session"))?,
+            expires_at: r.try_get("expires_at").map_err(db("decode a session"))?,
+        };
+        Ok(Some((session, user)))
+    }
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE digest = $1")
+            .bind(digest)
+            .execute(&self.pool)
+            .await
+            .map_err(db("end a session"))?;
+        Ok(())
+    }
+    async fn create_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, digest, username, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.id)
+        .bind(&t.digest)
+        .bind(&t.username)
+        .bind(&t.label)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("create a token"))?;
+        Ok(())
+    }
+    async fn token_user(&self, digest: &str) -> Result<Option<UserAccount>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = \
+             (SELECT username FROM api_tokens WHERE digest = $1 AND revoked_at IS NULL)"
+        )))
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a token"))?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+    async fn tokens(&self, username: Option<&str>) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, digest, username, label, created_at, revoked_at FROM api_tokens \
+             WHERE $1::text IS NULL OR username = $2 ORDER BY created_at DESC",
+        )
+        .bind(username)
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list tokens"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: r.try_get("id")?,
+                    digest: r.try_get("digest")?,
+                    username: r.try_get("username")?,
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode tokens"))
+    }
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("revoke a token"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("token {id}")));
+        }
+        Ok(())
+    }
+}
+
+const USER_COLUMNS: &str = "username, role, site_code, password_hash, failed_logins, locked_until";
+
+fn user_from_row(r: &PgRow) -> Result<UserAccount, StoreError> {
+    let decode = db("decode a user");
+    let role: String = r.try_get("role").map_err(&decode)?;
+    Ok(UserAccount {
+        username: r.try_get("username").map_err(&decode)?,
+        role: Role::from_code(&role)
+            .ok_or_else(|| StoreError::db("decode a user", format!("unknown role {role}")))?,
+        site_code: r.try_get("site_code").map_err(&decode)?,
+        password_hash: r.try_get("password_hash").map_err(&decode)?,
+        failed_logins: r.try_get::<i64, _>("failed_logins").map_err(&decode)? as u32,
+        locked_until: r.try_get("locked_until").map_err(&decode)?,
+    })
+}

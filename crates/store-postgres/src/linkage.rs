@@ -1,0 +1,302 @@
+//! Deduplication runs, identities, review pairs and reviewers' decisions.
+
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt};
+use sqlx::{AssertSqlSafe, Row};
+use tokio::sync::mpsc;
+
+use peywand_domain::{
+    LinkDecision, MatchRecord, RecordId, ScoredPair, Sex, known_birth_date, place_key,
+};
+use peywand_store::{LinkageRun, LinkageStore, Page, Paged, StoreError};
+
+use crate::{PgStore, db};
+
+impl PgStore {
+    /// The registrations with `seq` from `start` to `start + MATCH_PAGE - 1`, as one JSON
+    /// array the server builds: fewer round trips and less decoding than a million rows.
+    async fn match_page(&self, start: i64) -> Result<Vec<MatchRecord>, StoreError> {
+        let page: String = sqlx::query_scalar(
+            "SELECT COALESCE(json_agg(json_build_array(record_id, \
+             upper(replace(household_id::text, '-', '')), \
+             given_name, father_name, grandfather_name, family_name, sex, birth_year_min, \
+             birth_year_max, raw_birth_date, province_code, \
+             CASE WHEN province_code IS NULL THEN raw_province_of_origin END, \
+             last_residence_code, \
+             CASE WHEN last_residence_code IS NULL THEN raw_last_residence END, \
+             document_type, document_number, phone_e164) ORDER BY seq), '[]'::json)::text \
+             FROM persons WHERE seq >= $1 AND seq < $2",
+        )
+        .bind(start)
+        .bind(start + MATCH_PAGE)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("read for matching"))?;
+        // Decoded on a thread of its own, beside the next page's reading.
+        tokio::task::spawn_blocking(move || {
+            let rows: Vec<MatchRow> = serde_json::from_str(&page)
+                .map_err(|e| StoreError::db("decode for matching", e))?;
+            Ok(rows.into_iter().map(MatchRow::into_match_record).collect())
+        })
+        .await
+        .map_err(|e| StoreError::db("decode for matching", e))?
+    }
+}
+
+#[async_trait]
+impl LinkageStore for PgStore {
+    async fn match_records(&self, sink: mpsc::Sender<MatchRecord>) -> Result<u64, StoreError> {
+        // Pages are ranges of `seq`, two in flight: the server builds one while the other is
+        // decoded (see `match_page`).
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM persons")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("read for matching"))?;
+        let pages = futures_util::stream::iter(0..=last / MATCH_PAGE)
+            .map(|p| self.match_page(p * MATCH_PAGE))
+            .buffered(2);
+        let mut pages = std::pin::pin!(pages);
+        let mut n = 0;
+        while let Some(records) = pages.try_next().await? {
+            for record in records {
+                if sink.send(record).await.is_err() {
+                    return Ok(n);
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+    async fn save_linkage(&self, run: &LinkageRun) -> Result<(), StoreError> {
+        // A run replaces the previous one's identities and review pairs in one transaction:
+        // readers see the previous run until it commits. A registration erased while the run
+        // was working is left out (the joins on persons), not refused.
+        let mut tx = self.begin().await.map_err(db("begin saving identities"))?;
+        for table in ["identities", "review_queue"] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("clear the previous run"))?;
+        }
+        // Each page goes over as arrays the server unnests: binding a million rows one value
+        // at a time costs more than writing them.
+        for chunk in run.identities.chunks(LINK_BATCH) {
+            let (records, identities): (Vec<&str>, Vec<&str>) =
+                chunk.iter().map(|(r, i)| (r.as_str(), i.as_str())).unzip();
+            sqlx::query(
+                "INSERT INTO identities (record_id, identity) \
+                 SELECT DISTINCT ON (u.r) u.r, u.i FROM UNNEST($1::text[], $2::text[]) AS u(r, i) \
+                 JOIN persons p ON p.record_id = u.r \
+                 ON CONFLICT (record_id) DO UPDATE SET identity = excluded.identity",
+            )
+            .bind(records)
+            .bind(identities)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("save identities"))?;
+        }
+        for chunk in run.review.chunks(LINK_BATCH) {
+            let a: Vec<&str> = chunk.iter().map(|p| p.record_a.as_str()).collect();
+            let b: Vec<&str> = chunk.iter().map(|p| p.record_b.as_str()).collect();
+            let p: Vec<f64> = chunk.iter().map(|p| p.probability).collect();
+            sqlx::query(
+                "INSERT INTO review_queue (record_a, record_b, probability) \
+                 SELECT DISTINCT ON (u.a, u.b) u.a, u.b, u.p \
+                 FROM UNNEST($1::text[], $2::text[], $3::float8[]) AS u(a, b, p) \
+                 JOIN persons pa ON pa.record_id = u.a JOIN persons pb ON pb.record_id = u.b \
+                 ON CONFLICT (record_a, record_b) DO UPDATE SET probability = excluded.probability",
+            )
+            .bind(a)
+            .bind(b)
+            .bind(p)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("save the review queue"))?;
+        }
+        sqlx::query("INSERT INTO linkage_runs (finished_at, model, stats) VALUES ($1, $2, $3)")
+            .bind(run.finished_at)
+            .bind(&run.model)
+            .bind(&run.stats)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("save the linkage model"))?;
+        tx.commit().await.map_err(db("commit identities"))
+    }
+    async fn linkage_model(&self) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT model FROM linkage_runs ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read the linkage model"))
+    }
+    async fn identities(&self) -> Result<Vec<(String, String)>, StoreError> {
+        sqlx::query_as(
+            "SELECT i.record_id, i.identity FROM identities i \
+             JOIN persons p ON p.record_id = i.record_id ORDER BY p.seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read identities"))
+    }
+    async fn identity_records(&self, record_id: &RecordId) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT i.record_id FROM identities i JOIN persons p ON p.record_id = i.record_id \
+             WHERE i.identity = (SELECT identity FROM identities WHERE record_id = $1) \
+             ORDER BY p.registered_at, i.record_id COLLATE \"C\"",
+        )
+        .bind(record_id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read an identity"))
+    }
+    async fn review_queue(&self, page: Page) -> Result<Paged<ScoredPair>, StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_queue")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count the review queue"))?;
+        let rows: Vec<(String, String, f64)> = sqlx::query_as(
+            "SELECT record_a, record_b, probability FROM review_queue \
+             ORDER BY probability DESC, record_a COLLATE \"C\", record_b COLLATE \"C\" LIMIT $1 OFFSET $2",
+        )
+        .bind(page.limit as i64)
+        .bind(page.offset as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read the review queue"))?;
+        Ok(Paged {
+            items: rows
+                .into_iter()
+                .map(|(record_a, record_b, probability)| ScoredPair {
+                    record_a,
+                    record_b,
+                    probability,
+                })
+                .collect(),
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+    async fn record_link_decision(&self, d: &LinkDecision) -> Result<(), StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin a decision"))?;
+        for record in [&d.record_a, &d.record_b] {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT 1::bigint FROM persons WHERE record_id = $1")
+                    .bind(record)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("find a decided record"))?;
+            if found.is_none() {
+                return Err(StoreError::NotFound(format!("registration {record}")));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO link_decisions (record_a, record_b, same_person, reviewer, reason, \
+             decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&d.record_a)
+        .bind(&d.record_b)
+        .bind(d.same_person)
+        .bind(&d.reviewer)
+        .bind(&d.reason)
+        .bind(d.decided_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("record a decision"))?;
+        // A decided pair leaves the review queue.
+        sqlx::query(
+            "DELETE FROM review_queue WHERE (record_a = $1 AND record_b = $2) \
+             OR (record_a = $3 AND record_b = $4)",
+        )
+        .bind(&d.record_a)
+        .bind(&d.record_b)
+        .bind(&d.record_b)
+        .bind(&d.record_a)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("update the review queue"))?;
+        tx.commit().await.map_err(db("commit a decision"))
+    }
+    async fn link_decisions(&self) -> Result<Vec<LinkDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record_a, record_b, same_person, reviewer, reason, decided_at \
+             FROM link_decisions ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read decisions"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(LinkDecision {
+                    record_a: r.try_get(0)?,
+                    record_b: r.try_get(1)?,
+                    same_person: r.try_get(2)?,
+                    reviewer: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    decided_at: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode decisions"))
+    }
+}
+
+/// Rows per page of identities and review pairs saved.
+const LINK_BATCH: usize = 100_000;
+
+/// Registrations read for matching at a time.
+const MATCH_PAGE: i64 = 50_000;
+
+/// A registration's matching fields as [`PgStore::match_records`] pages them, in column
+/// order.
+#[derive(serde::Deserialize)]
+struct MatchRow {
+    record_id: String,
+    household: String,
+    given_name: Option<String>,
+    father_name: Option<String>,
+    grandfather_name: Option<String>,
+    family_name: Option<String>,
+    sex: Option<String>,
+    birth_year_min: Option<i32>,
+    birth_year_max: Option<i32>,
+    raw_birth_date: String,
+    province_code: Option<String>,
+    /// Only where the gazetteer did not know the place: a million copies cost a second.
+    raw_province_of_origin: Option<String>,
+    last_residence_code: Option<String>,
+    raw_last_residence: Option<String>,
+    document_type: Option<String>,
+    document_number: Option<String>,
+    phone_e164: Option<String>,
+}
+
+impl MatchRow {
+    fn into_match_record(self) -> MatchRecord {
+        let document = match (self.document_type, self.document_number) {
+            (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
+            _ => None,
+        };
+        MatchRecord {
+            record_id: self.record_id,
+            household: self.household,
+            given_name: self.given_name,
+            father_name: self.father_name,
+            grandfather_name: self.grandfather_name,
+            family_name: self.family_name,
+            sex: self.sex.as_deref().and_then(Sex::from_code),
+            birth_year_min: self.birth_year_min,
+            birth_year_max: self.birth_year_max,
+            birth_date: known_birth_date(&self.raw_birth_date),
+            province_code: place_key(
+                self.province_code,
+                self.raw_province_of_origin.as_deref().unwrap_or_default(),
+            ),
+            residence_code: place_key(
+                self.last_residence_code,
+                self.raw_last_residence.as_deref().unwrap_or_default(),
+            ),
+            document,
+            phone_e164: self.phone_e164,
+        }
+    }
+}

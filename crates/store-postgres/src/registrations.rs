@@ -1,0 +1,740 @@
+//! Registrations, households and sites.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::TryStreamExt;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, QueryBuilder, Row, Transaction};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use peywand_domain::{
+    DERIVATION_VERSION, Derived, DocumentType, Household, HouseholdId, LegalBasis, Need, Person,
+    PersonId, Purpose, RawRegistration, RecordId, Relationship, ReturnType, Sex, Site, SiteKind,
+    Vulnerability, household_reference, join_codes, known_birth_date, split_codes,
+};
+use peywand_store::registrations::{complete_members, new_household_reference, staying_record_ids};
+use peywand_store::{
+    Actor, Conflict, HouseholdDraft, HouseholdRecord, ImportMessage, ImportOutcome, Page, Paged,
+    PersonFilter, RegistrationStore, StoreError,
+};
+
+use crate::{PgStore, db};
+
+/// Rows per multi-row INSERT: 39 bound values each, well under PostgreSQL's 65,535 limit.
+const INSERT_BATCH: usize = 1_000;
+
+const PERSON_COLUMNS: &str = "id, record_id, household_id, raw_household_id, raw_site, raw_registered_on, raw_given_name, raw_father_name, raw_grandfather_name, raw_family_name, raw_sex, raw_birth_date, raw_age, raw_province_of_origin, raw_district_of_origin, raw_last_residence, raw_document_type, raw_document_number, raw_phone, given_name, father_name, grandfather_name, family_name, sex, birth_year_min, birth_year_max, registered_on, age, province_code, district_code, last_residence_code, site_code, document_type, document_number, phone_e164, relationship, vulnerabilities, registered_by, registered_at";
+
+struct PersonInsert<'a> {
+    id: PersonId,
+    household: HouseholdId,
+    raw: &'a RawRegistration,
+    derived: &'a Derived,
+    relationship: Option<Relationship>,
+    vulnerabilities: &'a [Vulnerability],
+    actor: &'a Actor,
+}
+
+fn push_person(
+    b: &mut sqlx::query_builder::Separated<'_, Postgres, &'static str>,
+    p: &PersonInsert<'_>,
+) {
+    let r = p.raw;
+    let d = p.derived;
+    b.push_bind(p.id.0)
+        .push_bind(r.record_id.trim().to_string())
+        .push_bind(p.household.0);
+    // The raw_* columns, in `RawRegistration::COLUMNS` order after record_id.
+    for v in &r.values()[1..] {
+        b.push_bind(v.to_string());
+    }
+    b.push_bind(d.given_name.clone())
+        .push_bind(d.father_name.clone())
+        .push_bind(d.grandfather_name.clone())
+        .push_bind(d.family_name.clone());
+    b.push_bind(d.sex.map(Sex::code))
+        .push_bind(d.birth_year_min)
+        .push_bind(d.birth_year_max)
+        .push_bind(d.registered_on)
+        .push_bind(d.age.map(i64::from));
+    b.push_bind(d.province_code.clone())
+        .push_bind(d.district_code.clone())
+        .push_bind(d.last_residence_code.clone())
+        .push_bind(d.site_code.clone());
+    b.push_bind(d.document_type.map(DocumentType::code))
+        .push_bind(d.document_number.clone())
+        .push_bind(d.phone_e164.clone());
+    b.push_bind(p.relationship.map(Relationship::code))
+        .push_bind(join_codes(p.vulnerabilities, Vulnerability::code));
+    b.push_bind(Some(p.actor.username.clone()))
+        .push_bind(p.actor.at);
+}
+
+/// The derived columns, in the order `rederive_if_older` binds them.
+const DERIVED_COLUMNS: [&str; 16] = [
+    "given_name",
+    "father_name",
+    "grandfather_name",
+    "family_name",
+    "sex",
+    "birth_year_min",
+    "birth_year_max",
+    "registered_on",
+    "age",
+    "province_code",
+    "district_code",
+    "last_residence_code",
+    "site_code",
+    "document_type",
+    "document_number",
+    "phone_e164",
+];
+
+/// The advisory lock servers take turns on to derive registrations again ("PWDERIVE").
+const DERIVATION_LOCK: i64 = 0x5057_4445_5249_5645;
+
+/// Registrations re-derived in one statement batch.
+const REDERIVE_BATCH: i64 = 5_000;
+
+/// Derives every registration again when the store was written under older derivation rules
+/// (see [`DERIVATION_VERSION`]): after an upgrade, the registrations made before it are then
+/// read as the new ones are. One transaction: a failure leaves everything as it was, to be
+/// tried again at the next opening. The version is kept in `registry_meta`; servers opening
+/// the hub at the same moment take turns, and only the first derives.
+pub(crate) async fn rederive_if_older(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(db("begin deriving registrations again"))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DERIVATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("read the derivation version"))?;
+    let version: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT value FROM registry_meta WHERE key = 'derivation_version'), 0)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db("read the derivation version"))?;
+    if version >= DERIVATION_VERSION {
+        return Ok(());
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM persons")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db("count registrations"))?;
+    if stored > 0 {
+        // A million registrations take a minute or so: say why the opening waits.
+        tracing::info!(
+            registrations = stored,
+            "deriving registrations again under the current rules, once after an upgrade"
+        );
+    }
+    let raw_columns: Vec<String> = RawRegistration::COLUMNS[1..]
+        .iter()
+        .map(|c| format!("raw_{c}"))
+        .collect();
+    let select = format!(
+        "SELECT seq, record_id, {} FROM persons WHERE seq > $1 ORDER BY seq LIMIT $2",
+        raw_columns.join(", ")
+    );
+    let update = format!(
+        "UPDATE persons SET {} WHERE seq = ${}",
+        DERIVED_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", "),
+        DERIVED_COLUMNS.len() + 1
+    );
+    let (mut after, mut count) = (0i64, 0u64);
+    loop {
+        // Built from column names fixed in the code.
+        let rows = sqlx::query(AssertSqlSafe(select.as_str()))
+            .bind(after)
+            .bind(REDERIVE_BATCH)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("read registrations to derive again"))?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("seq").map_err(db("read a registration"))?;
+        for row in &rows {
+            let d = raw_from_row(row)
+                .map_err(db("read a registration"))?
+                .derive()
+                .0;
+            let seq: i64 = row.try_get("seq").map_err(db("read a registration"))?;
+            sqlx::query(AssertSqlSafe(update.as_str()))
+                .bind(d.given_name)
+                .bind(d.father_name)
+                .bind(d.grandfather_name)
+                .bind(d.family_name)
+                .bind(d.sex.map(Sex::code))
+                .bind(d.birth_year_min)
+                .bind(d.birth_year_max)
+                .bind(d.registered_on)
+                .bind(d.age.map(i64::from))
+                .bind(d.province_code)
+                .bind(d.district_code)
+                .bind(d.last_residence_code)
+                .bind(d.site_code)
+                .bind(d.document_type.map(DocumentType::code))
+                .bind(d.document_number)
+                .bind(d.phone_e164)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("derive a registration again"))?;
+            count += 1;
+        }
+    }
+    // Part of the transaction: a rolled-back run leaves the old version.
+    sqlx::query(
+        "INSERT INTO registry_meta (key, value) VALUES ('derivation_version', $1) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(DERIVATION_VERSION)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("record the derivation version"))?;
+    tx.commit()
+        .await
+        .map_err(db("commit registrations derived again"))?;
+    if count > 0 {
+        tracing::info!(
+            registrations = count,
+            from = version,
+            to = DERIVATION_VERSION,
+            "registrations derived again"
+        );
+    }
+    Ok(())
+}
+
+/// What inserting a registration whose record id exists does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnExisting {
+    /// Leave it (an import meeting a row it already has).
+    Skip,
+    /// Update it in place when it belongs to the same household (a household edited at a
+    /// desk): deleting and re-inserting would take the person's identity, reviewers'
+    /// decisions and tracing decisions with it (they cascade), and restart their retention.
+    UpdateInHousehold,
+}
+
+async fn insert_persons(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[PersonInsert<'_>],
+    on_existing: OnExisting,
+) -> Result<u64, StoreError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("INSERT INTO persons ({PERSON_COLUMNS}) "));
+    q.push_values(rows.iter(), |mut b, p| push_person(&mut b, p));
+    match on_existing {
+        OnExisting::Skip => {
+            q.push(" ON CONFLICT(record_id) DO NOTHING");
+        }
+        OnExisting::UpdateInHousehold => {
+            let kept = ["id", "record_id", "registered_by", "registered_at"];
+            let set: Vec<String> = PERSON_COLUMNS
+                .split(", ")
+                .filter(|c| !kept.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            q.push(" ON CONFLICT(record_id) DO UPDATE SET ")
+                .push(set.join(", "))
+                .push(" WHERE persons.household_id = excluded.household_id");
+        }
+    }
+    let done = q
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map_err(db("insert registrations"))?;
+    Ok(done.rows_affected())
+}
+
+/// Finds or creates the household with this reference, returning its id.
+async fn household_for(
+    tx: &mut Transaction<'_, Postgres>,
+    reference: &str,
+    site_code: Option<&str>,
+    actor: &Actor,
+) -> Result<HouseholdId, StoreError> {
+    let row = sqlx::query("INSERT INTO households (id, reference, site_code, registered_by, registered_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT(reference) DO UPDATE SET reference = excluded.reference RETURNING id")
+        .bind(HouseholdId::new().0)
+        .bind(reference)
+        .bind(site_code)
+        .bind(&actor.username)
+        .bind(actor.at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db("create household"))?;
+    Ok(HouseholdId(
+        row.try_get("id").map_err(db("read household id"))?,
+    ))
+}
+
+fn opt_code<T>(
+    row: &PgRow,
+    col: &str,
+    from: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, sqlx::Error> {
+    Ok(row
+        .try_get::<Option<String>, _>(col)?
+        .as_deref()
+        .and_then(from))
+}
+
+/// A registration as typed, from a row with `record_id` and the `raw_*` columns.
+fn raw_from_row(row: &PgRow) -> Result<RawRegistration, sqlx::Error> {
+    let mut raw = RawRegistration {
+        record_id: row.try_get("record_id")?,
+        ..RawRegistration::default()
+    };
+    for column in &RawRegistration::COLUMNS[1..] {
+        if let Some(slot) = raw.get_mut(column) {
+            *slot = row.try_get(format!("raw_{column}").as_str())?;
+        }
+    }
+    Ok(raw)
+}
+
+fn person_from_row(row: &PgRow) -> Result<Person, sqlx::Error> {
+    let s = |c: &str| row.try_get::<String, _>(c);
+    let o = |c: &str| row.try_get::<Option<String>, _>(c);
+    let record_id: String = s("record_id")?;
+    let raw = raw_from_row(row)?;
+    let derived = Derived {
+        given_name: o("given_name")?,
+        father_name: o("father_name")?,
+        grandfather_name: o("grandfather_name")?,
+        family_name: o("family_name")?,
+        sex: opt_code(row, "sex", Sex::from_code)?,
+        birth_year_min: row.try_get("birth_year_min")?,
+        birth_year_max: row.try_get("birth_year_max")?,
+        birth_date: known_birth_date(&raw.birth_date),
+        registered_on: row.try_get::<Option<NaiveDate>, _>("registered_on")?,
+        age: row
+            .try_get::<Option<i64>, _>("age")?
+            .and_then(|a| u32::try_from(a).ok()),
+        province_code: o("province_code")?,
+        district_code: o("district_code")?,
+        last_residence_code: o("last_residence_code")?,
+        site_code: o("site_code")?,
+        document_type: opt_code(row, "document_type", DocumentType::from_code)?,
+        document_number: o("document_number")?,
+        phone_e164: o("phone_e164")?,
+    };
+    Ok(Person {
+        id: PersonId(row.try_get::<Uuid, _>("id")?),
+        // Stored record ids were validated on the way in; a bad one would be a corrupt file.
+        record_id: RecordId::parse(&record_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        household_id: HouseholdId(row.try_get::<Uuid, _>("household_id")?),
+        raw,
+        derived,
+        relationship: opt_code(row, "relationship", Relationship::from_code)?,
+        vulnerabilities: split_codes(&s("vulnerabilities")?, Vulnerability::from_code),
+        registered_by: o("registered_by")?,
+        registered_at: row.try_get::<DateTime<Utc>, _>("registered_at")?,
+    })
+}
+
+fn persons_from_rows(rows: &[PgRow]) -> Result<Vec<Person>, StoreError> {
+    rows.iter()
+        .map(person_from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db("decode registration"))
+}
+
+fn household_from_row(row: &PgRow) -> Result<Household, sqlx::Error> {
+    Ok(Household {
+        id: HouseholdId(row.try_get::<Uuid, _>("id")?),
+        reference: row.try_get("reference")?,
+        site_code: row.try_get("site_code")?,
+        destination_province: row.try_get("destination_province")?,
+        destination_district: row.try_get("destination_district")?,
+        return_type: opt_code(row, "return_type", ReturnType::from_code)?,
+        needs: split_codes(&row.try_get::<String, _>("needs")?, Need::from_code),
+        legal_basis: opt_code(row, "legal_basis", LegalBasis::from_code)?,
+        purposes: split_codes(&row.try_get::<String, _>("purposes")?, Purpose::from_code),
+        registered_by: row.try_get("registered_by")?,
+        registered_at: row.try_get("registered_at")?,
+    })
+}
+
+impl PgStore {
+    /// The registration a bound query selects, if any.
+    async fn one_person(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<Person>, StoreError> {
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read registration"))?;
+        row.as_ref()
+            .map(person_from_row)
+            .transpose()
+            .map_err(db("decode registration"))
+    }
+
+    async fn write_members(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        household: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+        keep: &[(String, PersonId)],
+    ) -> Result<(), StoreError> {
+        let members = complete_members(draft, actor);
+        let rows: Vec<PersonInsert<'_>> = members
+            .iter()
+            .map(|m| {
+                let id = keep
+                    .iter()
+                    .find(|(r, _)| r == m.raw.record_id.trim())
+                    .map(|(_, id)| *id)
+                    .unwrap_or_default();
+                PersonInsert {
+                    id,
+                    household,
+                    raw: &m.raw,
+                    derived: &m.derived,
+                    relationship: m.relationship,
+                    vulnerabilities: &m.vulnerabilities,
+                    actor,
+                }
+            })
+            .collect();
+        let on_existing = if keep.is_empty() {
+            OnExisting::Skip
+        } else {
+            OnExisting::UpdateInHousehold
+        };
+        let inserted = insert_persons(tx, &rows, on_existing).await?;
+        if inserted != rows.len() as u64 {
+            return Err(StoreError::Conflict(Conflict::RecordIdTaken));
+        }
+        Ok(())
+    }
+
+    async fn read_household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM households WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read household"))?
+        else {
+            return Ok(None);
+        };
+        let household = household_from_row(&row).map_err(db("decode household"))?;
+        let members = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id = $1 ORDER BY seq"
+        )))
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read members"))?;
+        Ok(Some(HouseholdRecord {
+            household,
+            members: persons_from_rows(&members)?,
+        }))
+    }
+}
+
+fn push_filter(q: &mut QueryBuilder<Postgres>, f: &PersonFilter) {
+    q.push(" WHERE 1=1");
+    if let Some(s) = &f.site_code {
+        q.push(" AND site_code = ").push_bind(s.clone());
+    }
+    if let Some(s) = f.sex {
+        q.push(" AND sex = ").push_bind(s.code());
+    }
+    if let Some(p) = &f.province_code {
+        q.push(" AND province_code = ").push_bind(p.clone());
+    }
+    if let Some(n) = &f.name {
+        let pattern = format!("%{}%", peywand_names::fold(n).replace(['%', '_'], ""));
+        q.push(" AND (given_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR father_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR family_name LIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(d) = f.registered_from {
+        q.push(" AND registered_on >= ").push_bind(d);
+    }
+    if let Some(d) = f.registered_to {
+        q.push(" AND registered_on <= ").push_bind(d);
+    }
+}
+
+#[async_trait]
+impl RegistrationStore for PgStore {
+    async fn import(
+        &self,
+        mut rows: mpsc::Receiver<ImportMessage>,
+        actor: &Actor,
+    ) -> Result<ImportOutcome, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin import"))?;
+        let mut households: HashMap<String, HouseholdId> = HashMap::new();
+        let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
+            Vec::with_capacity(INSERT_BATCH);
+        let mut outcome = ImportOutcome::default();
+        let mut seen = 0u64;
+        while let Some(msg) = rows.recv().await {
+            match msg {
+                ImportMessage::Abort => {
+                    tx.rollback().await.map_err(db("roll back import"))?;
+                    return Err(StoreError::ImportAborted);
+                }
+                ImportMessage::Row(row) => {
+                    let (raw, derived) = *row;
+                    let reference = household_reference(&raw);
+                    let hh = match households.get(&reference) {
+                        Some(id) => *id,
+                        None => {
+                            let id = household_for(
+                                &mut tx,
+                                &reference,
+                                derived.site_code.as_deref(),
+                                actor,
+                            )
+                            .await?;
+                            households.insert(reference, id);
+                            id
+                        }
+                    };
+                    batch.push((raw, derived, hh));
+                    seen += 1;
+                    if batch.len() >= INSERT_BATCH {
+                        let b = std::mem::take(&mut batch);
+                        outcome.new += insert_batch(&mut tx, &b, actor).await?;
+                    }
+                }
+            }
+        }
+        let b = std::mem::take(&mut batch);
+        outcome.new += insert_batch(&mut tx, &b, actor).await?;
+        outcome.already_present = seen - outcome.new;
+        tx.commit().await.map_err(db("commit import"))?;
+        Ok(outcome)
+    }
+    async fn export(&self, sink: mpsc::Sender<RawRegistration>) -> Result<u64, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons ORDER BY seq");
+        let mut stream = sqlx::query(AssertSqlSafe(sql)).fetch(&self.pool);
+        let mut n = 0;
+        while let Some(row) = stream.try_next().await.map_err(db("export"))? {
+            let p = person_from_row(&row).map_err(db("decode registration"))?;
+            if sink.send(p.raw).await.is_err() {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+    async fn sites(&self) -> Result<Vec<Site>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT code, name, name_local, kind, province_code FROM sites ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list sites"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Site {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    name_local: r.try_get("name_local")?,
+                    kind: SiteKind::from_code(&r.try_get::<String, _>("kind")?)
+                        .unwrap_or(SiteKind::ReceptionCentre),
+                    province_code: r.try_get("province_code")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode site"))
+    }
+    async fn upsert_site(&self, site: &Site) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sites (code, name, name_local, kind, province_code) VALUES ($1, $2, $3, $4, $5) ON CONFLICT(code) DO UPDATE SET name = excluded.name, name_local = excluded.name_local, kind = excluded.kind, province_code = excluded.province_code")
+            .bind(&site.code)
+            .bind(&site.name)
+            .bind(&site.name_local)
+            .bind(site.kind.code())
+            .bind(&site.province_code)
+            .execute(&self.pool)
+            .await
+            .map_err(db("save site"))?;
+        Ok(())
+    }
+    async fn create_household(
+        &self,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError> {
+        let id = HouseholdId::new();
+        let mut tx = self.begin().await.map_err(db("begin household"))?;
+        sqlx::query("INSERT INTO households (id, reference, site_code, destination_province, destination_district, return_type, needs, legal_basis, purposes, registered_by, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(id.0)
+            .bind(new_household_reference())
+            .bind(&draft.site_code)
+            .bind(&draft.destination_province)
+            .bind(&draft.destination_district)
+            .bind(draft.return_type.map(ReturnType::code))
+            .bind(join_codes(&draft.needs, Need::code))
+            .bind(draft.legal_basis.map(LegalBasis::code))
+            .bind(join_codes(&draft.purposes, Purpose::code))
+            .bind(&actor.username)
+            .bind(actor.at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("create household"))?;
+        self.write_members(&mut tx, id, draft, actor, &[]).await?;
+        tx.commit().await.map_err(db("commit household"))?;
+        self.read_household(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+    }
+    async fn update_household(
+        &self,
+        id: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<HouseholdRecord, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin household update"))?;
+        let updated = sqlx::query("UPDATE households SET site_code = $1, destination_province = $2, destination_district = $3, return_type = $4, needs = $5, legal_basis = $6, purposes = $7 WHERE id = $8")
+            .bind(&draft.site_code)
+            .bind(&draft.destination_province)
+            .bind(&draft.destination_district)
+            .bind(draft.return_type.map(ReturnType::code))
+            .bind(join_codes(&draft.needs, Need::code))
+            .bind(draft.legal_basis.map(LegalBasis::code))
+            .bind(join_codes(&draft.purposes, Purpose::code))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("update household"))?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("household {id}")));
+        }
+        let keep: Vec<(String, PersonId)> =
+            sqlx::query("SELECT record_id, id FROM persons WHERE household_id = $1")
+                .bind(id.0)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("read members"))?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>("record_id")?,
+                        PersonId(r.try_get::<Uuid, _>("id")?),
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db("decode members"))?;
+        // Members left out of the edit are removed; the others are updated in place.
+        let staying = staying_record_ids(draft);
+        for (record_id, _) in &keep {
+            if !staying.contains(record_id) {
+                sqlx::query("DELETE FROM persons WHERE record_id = $1")
+                    .bind(record_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("remove a member"))?;
+            }
+        }
+        self.write_members(&mut tx, id, draft, actor, &keep).await?;
+        tx.commit().await.map_err(db("commit household update"))?;
+        self.read_household(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+    }
+    async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
+        self.read_household(id).await
+    }
+    async fn person(&self, id: PersonId) -> Result<Option<Person>, StoreError> {
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"
+        )));
+        self.one_person(query.bind(id.0)).await
+    }
+    async fn person_by_record(&self, record_id: &RecordId) -> Result<Option<Person>, StoreError> {
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PERSON_COLUMNS} FROM persons WHERE record_id = $1"
+        )));
+        self.one_person(query.bind(record_id.as_str())).await
+    }
+    async fn persons(
+        &self,
+        filter: &PersonFilter,
+        page: Page,
+    ) -> Result<Paged<Person>, StoreError> {
+        let mut count: QueryBuilder<Postgres> = QueryBuilder::new("SELECT COUNT(*) FROM persons");
+        push_filter(&mut count, filter);
+        let total: i64 = count
+            .build()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count registrations"))?
+            .try_get(0)
+            .map_err(db("count registrations"))?;
+        let mut q: QueryBuilder<Postgres> =
+            QueryBuilder::new(format!("SELECT {PERSON_COLUMNS} FROM persons"));
+        push_filter(&mut q, filter);
+        q.push(" ORDER BY seq DESC LIMIT ")
+            .push_bind(page.limit as i64)
+            .push(" OFFSET ")
+            .push_bind(page.offset as i64);
+        let items = q
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("list registrations"))?;
+        let items = persons_from_rows(&items)?;
+        Ok(Paged {
+            items,
+            total: total as u64,
+            offset: page.offset,
+            limit: page.limit,
+        })
+    }
+    async fn count_persons(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM persons")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("count registrations"))?
+            .try_get(0)
+            .map_err(db("count registrations"))?;
+        Ok(n as u64)
+    }
+}
+
+async fn insert_batch(
+    tx: &mut Transaction<'_, Postgres>,
+    batch: &[(RawRegistration, Derived, HouseholdId)],
+    actor: &Actor,
+) -> Result<u64, StoreError> {
+    let rows: Vec<PersonInsert<'_>> = batch
+        .iter()
+        .map(|(raw, derived, hh)| PersonInsert {
+            id: PersonId::new(),
+            household: *hh,
+            raw,
+            derived,
+            relationship: None,
+            vulnerabilities: &[],
+            actor,
+        })
+        .collect();
+    insert_persons(tx, &rows, OnExisting::Skip).await
+}

@@ -1,0 +1,76 @@
+//! Erasure: people on request or past a retention period, and ended cases.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Postgres};
+
+use peywand_domain::{CaseStatus, RecordId};
+use peywand_store::{RetentionStore, StoreError};
+
+use crate::{PgStore, db};
+
+impl PgStore {
+    /// Deletes the persons matching `condition` (bound by `bind`), what refers to them, and
+    /// households left empty, in one transaction. PostgreSQL does not overwrite deleted rows
+    /// at once (a later VACUUM reuses their space): the hub's disk must be encrypted, as
+    /// docs/deployment.md says.
+    async fn purge_where<'q>(
+        &self,
+        condition: &'static str,
+        bind: impl Fn(
+            sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+        ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin erasing"))?;
+        // Identities, review pairs and decisions go with the person (ON DELETE CASCADE).
+        let deleted = bind(sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM persons WHERE {condition}"
+        ))))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase persons"))?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM households WHERE NOT EXISTS \
+             (SELECT 1 FROM persons WHERE persons.household_id = households.id)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase empty households"))?;
+        tx.commit().await.map_err(db("commit erasing"))?;
+        Ok(deleted)
+    }
+}
+
+#[async_trait]
+impl RetentionStore for PgStore {
+    async fn purge_person(&self, record_id: &RecordId) -> Result<bool, StoreError> {
+        let n = self
+            .purge_where("record_id = $1", |q| q.bind(record_id.as_str().to_string()))
+            .await?;
+        Ok(n > 0)
+    }
+    async fn purge_registered_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.purge_where("registered_at < $1", |q| q.bind(cutoff))
+            .await
+    }
+    async fn purge_cases_ended_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await.map_err(db("begin erasing cases"))?;
+        // Candidates, history, steps, links and PFIF records go with the case (ON DELETE
+        // CASCADE).
+        let deleted = sqlx::query(
+            "DELETE FROM tracing_requests WHERE status IN ($1, $2) AND \
+             COALESCE((SELECT MAX(at) FROM case_events WHERE request_id = tracing_requests.id), \
+             created_at) < $3",
+        )
+        .bind(CaseStatus::Reunified.code())
+        .bind(CaseStatus::ClosedWithoutResult.code())
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("erase ended cases"))?
+        .rows_affected();
+        tx.commit().await.map_err(db("commit erasing cases"))?;
+        Ok(deleted)
+    }
+}
