@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgListener, PgRow};
 use sqlx::{AssertSqlSafe, PgPool, Postgres, QueryBuilder, Row, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -717,6 +717,98 @@ impl RegistrationStore for PgStore {
             .map_err(db("count registrations"))?;
         Ok(n as u64)
     }
+
+    async fn registration_feed(&self) -> Result<Option<mpsc::Receiver<Vec<Person>>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(db("follow registrations"))?;
+        listener
+            .listen(FEED_CHANNEL)
+            .await
+            .map_err(db("follow registrations"))?;
+        let (tx, rx) = mpsc::channel(64);
+        let store = self.clone();
+        tokio::spawn(async move {
+            loop {
+                // The listener reconnects by itself after a lost connection; what was announced
+                // meanwhile is missed, and found by the next full reload of the index.
+                let notice = match listener.recv().await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "following registrations: the connection failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                let Some(announced) = Announced::parse(notice.payload()) else {
+                    tracing::warn!("following registrations: a notice that cannot be read");
+                    continue;
+                };
+                let saved = match store.announced(&announced).await {
+                    Ok(saved) => saved,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "following registrations: reading failed");
+                        continue;
+                    }
+                };
+                if !saved.is_empty() && tx.send(saved).await.is_err() {
+                    return; // nobody follows any more
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
+/// The channel registrations are announced on (migration 0002).
+const FEED_CHANNEL: &str = "peywand_registrations";
+
+/// The registrations one notice announces.
+#[derive(Debug, PartialEq, Eq)]
+enum Announced {
+    /// These `seq`s.
+    Rows(Vec<i64>),
+    /// Every `seq` from the first to the last, for a large batch.
+    Range(i64, i64),
+}
+
+impl Announced {
+    fn parse(payload: &str) -> Option<Announced> {
+        if let Some((first, last)) = payload.split_once('-') {
+            return Some(Announced::Range(first.parse().ok()?, last.parse().ok()?));
+        }
+        payload
+            .split(',')
+            .map(|s| s.parse().ok())
+            .collect::<Option<Vec<i64>>>()
+            .map(Announced::Rows)
+    }
+}
+
+impl PgStore {
+    /// The registrations a notice announced, as they are now.
+    async fn announced(&self, announced: &Announced) -> Result<Vec<Person>, StoreError> {
+        let rows =
+            match announced {
+                Announced::Rows(seqs) => {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "SELECT {PERSON_COLUMNS} FROM persons WHERE seq = ANY($1) ORDER BY seq"
+                    )))
+                    .bind(seqs)
+                    .fetch_all(&self.pool)
+                    .await
+                }
+                Announced::Range(first, last) => sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {PERSON_COLUMNS} FROM persons WHERE seq BETWEEN $1 AND $2 ORDER BY seq"
+                )))
+                .bind(first)
+                .bind(last)
+                .fetch_all(&self.pool)
+                .await,
+            }
+            .map_err(db("read announced registrations"))?;
+        persons_from_rows(&rows)
+    }
 }
 
 async fn insert_batch(
@@ -737,4 +829,20 @@ async fn insert_batch(
         })
         .collect();
     insert_persons(tx, &rows, OnExisting::Skip).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Announced;
+
+    #[test]
+    fn notices_name_rows_or_a_range() {
+        assert_eq!(Announced::parse("7"), Some(Announced::Rows(vec![7])));
+        assert_eq!(Announced::parse("7,9"), Some(Announced::Rows(vec![7, 9])));
+        assert_eq!(
+            Announced::parse("100-1299"),
+            Some(Announced::Range(100, 1299))
+        );
+        assert_eq!(Announced::parse("seven"), None);
+    }
 }

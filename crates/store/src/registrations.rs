@@ -52,6 +52,14 @@ pub trait RegistrationStore: Send + Sync + 'static {
     async fn persons(&self, filter: &PersonFilter, page: Page)
     -> Result<Paged<Person>, StoreError>;
     async fn count_persons(&self) -> Result<u64, StoreError>;
+
+    /// Registrations saved or edited by any process sharing this registry, in batches as
+    /// their transactions commit, for as long as the receiver is kept: the servers of a hub
+    /// see each other's desks. `None` where the registry has a single server (a site's file),
+    /// which knows what it saved itself.
+    async fn registration_feed(&self) -> Result<Option<mpsc::Receiver<Vec<Person>>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// One message of a streamed import.

@@ -44,11 +44,35 @@ pub struct AppState {
 impl AppState {
     /// The state for `store`, its matching index starting to load.
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState {
+        let state = AppState {
             matching: MatchingIndex::load(Arc::clone(&store)),
             store,
             rematch: Arc::default(),
-        }
+        };
+        state.follow_other_servers();
+        state
+    }
+
+    /// Where other servers share the registry (a hub), adds what their desks save to this
+    /// server's matching index and matches it against open tracing requests, as it commits.
+    fn follow_other_servers(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut feed = match state.store.registration_feed().await {
+                Ok(Some(feed)) => feed,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "following other servers' registrations failed");
+                    return;
+                }
+            };
+            while let Some(saved) = feed.recv().await {
+                // Its own saves come back too: adding a record again replaces it, and
+                // offering a candidate twice offers it once.
+                state.matching.add_persons(&saved).await;
+                cases::rematch_in_background(&state, &saved);
+            }
+        });
     }
 
     /// Once the matching index has loaded, matches every tracing request still looking for

@@ -467,8 +467,20 @@ async fn desk_registers_a_household_through_the_form() {
 /// A registry of synthetic people, imported and deduplicated as `peywand dedupe` does, and the
 /// rows as typed.
 async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegistration>) {
-    use peywand_store::{ImportMessage, LinkageRun};
     let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    let rows = deduplicate_into(&*store, people, &dir).await;
+    (app_on(store, dir).await, rows)
+}
+
+/// Imports `people` synthetic people (written in `dir`) into `store` and saves a model learnt
+/// from them, as `peywand import` and `peywand dedupe` do; returns the rows as typed.
+async fn deduplicate_into(
+    store: &dyn Store,
+    people: u64,
+    dir: &tempfile::TempDir,
+) -> Vec<peywand_domain::RawRegistration> {
+    use peywand_store::{ImportMessage, LinkageRun};
     peywand_synth::generate(people, 3, dir.path()).unwrap();
     let mut rows = Vec::new();
     let report = peywand_interchange::registration_csv::read(
@@ -476,7 +488,6 @@ async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegi
         |raw| rows.push(raw),
     );
     assert!(report.is_valid());
-    let store = fresh_store(&dir).await;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let feed = rows.clone();
     let feeder = tokio::spawn(async move {
@@ -491,7 +502,7 @@ async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegi
     };
     store.import(rx, &actor).await.unwrap();
     feeder.await.unwrap();
-    let records = peywand_store::collect_match_records(&*store).await.unwrap();
+    let records = peywand_store::collect_match_records(store).await.unwrap();
     let ds = peywand_linkage::Dataset::build(&records);
     let run = peywand_linkage::deduplicate(&ds, &[], &peywand_linkage::Settings::default());
     store
@@ -504,7 +515,122 @@ async fn deduplicated_registry(people: u64) -> (App, Vec<peywand_domain::RawRegi
         })
         .await
         .unwrap();
-    (app_on(store, dir).await, rows)
+    rows
+}
+
+/// Two `peywand serve` processes on one PostgreSQL hub: what one desk saves is in the other
+/// server's duplicate check, and meets the other server's open tracing requests, within 2 s.
+#[tokio::test]
+async fn two_servers_on_one_hub_see_each_others_registrations() {
+    let Some(database) = peywand_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let first: Arc<dyn Store> = Arc::new(database.open().await);
+    let rows = deduplicate_into(&*first, 1_500, &dir).await;
+    let one = app_on(first, dir).await;
+    // A second server on the same database: its own pool and index, the same accounts.
+    let other_store: Arc<dyn Store> = Arc::new(database.open().await);
+    let state = peywand_web::AppState::new(other_store.clone());
+    let other = App {
+        router: peywand_web::router(state.clone()),
+        state,
+        store: other_store,
+        token: one.token.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    for _ in 0..600 {
+        if other.state.matching.status() != peywand_web::IndexStatus::Loading {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let earlier = rows
+        .iter()
+        .find(|r| {
+            !r.given_name.is_empty()
+                && !r.father_name.is_empty()
+                && !r.grandfather_name.is_empty()
+                && !r.birth_date.is_empty()
+        })
+        .expect("a fully named registration");
+    // A relative asks the other server's caseworkers for them.
+    let caseworker = user_with_token(
+        &*other.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let caseworker = format!("Bearer {caseworker}");
+    let (s, case) = json_with_bearer(
+        &other,
+        &caseworker,
+        "POST",
+        "/api/v1/tracing/requests",
+        Some(json!({
+            "requester_name": "Bibi Hawa",
+            "requester_relationship": "mother",
+            "requester_contact": "",
+            "sought": {"given_name": earlier.given_name, "father_name": earlier.father_name,
+                       "grandfather_name": earlier.grandfather_name, "sex": earlier.sex,
+                       "birth_date": earlier.birth_date},
+            "last_seen_place": "Torkham",
+            "circumstances": "",
+            "distinguishing_details": ""
+        })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let case_id = case["request"]["id"].as_str().unwrap().to_string();
+
+    // They register again at the first server's desk.
+    let mut again = earlier.clone();
+    again.record_id = "hub-desk-1".into();
+    again.household_id = String::new();
+    let (s, saved) = json_call(
+        &one,
+        "POST",
+        "/api/v1/households",
+        Some(json!({"site_code": "torkham", "members": [{"raw": again}]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+
+    again.record_id = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let (mut in_check, mut in_case) = (false, false);
+    while std::time::Instant::now() < deadline && !(in_check && in_case) {
+        let (_, report) = json_call(
+            &other,
+            "POST",
+            "/api/v1/matching/check",
+            Some(json!({"members": [again]})),
+        )
+        .await;
+        in_check = report["members"][0]["candidates"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["record_id"] == "hub-desk-1"));
+        let (_, now) = json_with_bearer(
+            &other,
+            &caseworker,
+            "GET",
+            &format!("/api/v1/tracing/requests/{case_id}"),
+            None,
+        )
+        .await;
+        in_case = now["candidates"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["record_id"] == "hub-desk-1"));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        in_check,
+        "the other server's duplicate check finds the new registration"
+    );
+    assert!(in_case, "the other server's open request meets it");
+    database.drop_database().await;
 }
 
 #[tokio::test]
