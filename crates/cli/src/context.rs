@@ -261,6 +261,165 @@ pub async fn rekey(db: &Database, new_key_file: Option<&Path>) -> anyhow::Result
     Ok(())
 }
 
+/// What a backup of a hub holds: `pg_dump`'s custom format, sealed.
+const POSTGRES_DUMP: &str = "postgres-dump";
+
+/// Takes a consistent copy of the registry while it is in use, encrypted with the key in
+/// `backup_key_file` (which the administrator keeps apart from the registry's own key), into
+/// `out`, a new file readable by its owner only. The backup is audited.
+pub async fn backup(db: &Database, out: &Path, backup_key_file: &Path) -> anyhow::Result<()> {
+    let backup_key = read_key_file(backup_key_file)?;
+    let out_text = path_text(out)?;
+    if out.exists() {
+        bail!("{} exists: a backup never overwrites a file", out.display());
+    }
+    let store = open_existing(db).await?;
+    crate::access::audit(&*store, "backup", out_text, "backup").await?;
+    match db.location()? {
+        Location::File(_) => {
+            let file = open_file(db).await?;
+            let done = file.backup_to(out_text, &backup_key).await;
+            file.close().await;
+            done?;
+        }
+        Location::Postgres(url) => {
+            // pg_dump reads one snapshot of the whole database, however long it takes.
+            let dump = tokio::process::Command::new("pg_dump")
+                .args([
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--dbname",
+                ])
+                .arg(&url)
+                .kill_on_drop(true)
+                .output()
+                .await
+                .context("pg_dump could not be run: install PostgreSQL's client programs")?;
+            if !dump.status.success() {
+                bail!(
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&dump.stderr).trim()
+                );
+            }
+            let mut sealed = peywand_store_sqlite::sealed::SealedWriter::create(
+                out_text,
+                &backup_key,
+                POSTGRES_DUMP,
+            )
+            .await?;
+            sealed.write(&dump.stdout).await?;
+            sealed.finish().await?;
+        }
+    }
+    println!("{} backed up to {}", db.display(), out.display());
+    Ok(())
+}
+
+/// Brings a backup back into an empty registry: a registry file that does not exist yet
+/// (encrypted with the registry's key, which is required), or an empty PostgreSQL database.
+/// Nothing is half-restored: a failure leaves no file, or the database as it was.
+pub async fn restore(db: &Database, from: &Path, backup_key_file: &Path) -> anyhow::Result<()> {
+    let backup_key = read_key_file(backup_key_file)?;
+    match db.location()? {
+        Location::File(path) => {
+            if path.exists() {
+                bail!(
+                    "{} exists: restore into a new file, then put it in place",
+                    path.display()
+                );
+            }
+            let Some(key) = db.key()? else {
+                bail!(
+                    "give the restored registry its key (--key-file or PEYWAND_DB_KEY): a backup \
+                     is never restored unencrypted"
+                );
+            };
+            // Opened from a copy: opening brings the schema up to date, which must not change
+            // the backup itself.
+            let mut staging = path.clone().into_os_string();
+            staging.push(".restoring");
+            let staging = PathBuf::from(staging);
+            std::fs::copy(from, &staging)
+                .with_context(|| format!("cannot read the backup {}", from.display()))?;
+            let restored = async {
+                let copy = SqliteStore::open_with(path_text(&staging)?, Some(&backup_key))
+                    .await
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "{} cannot be opened with this backup key, or is not a Peywand backup",
+                            from.display()
+                        )
+                    })?;
+                let written = copy.export_encrypted(path_text(&path)?, Some(&key)).await;
+                copy.close().await;
+                written?;
+                anyhow::Ok(())
+            }
+            .await;
+            for leftover in ["", "-wal", "-shm"] {
+                let mut f = staging.clone().into_os_string();
+                f.push(leftover);
+                let _ = std::fs::remove_file(PathBuf::from(f));
+            }
+            if let Err(e) = restored {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        }
+        Location::Postgres(url) => {
+            let (kind, dump) = peywand_store_sqlite::sealed::read(path_text(from)?, &backup_key)
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "{} cannot be opened with this backup key, or is not a Peywand backup",
+                        from.display()
+                    )
+                })?;
+            if kind != POSTGRES_DUMP {
+                bail!("{} is not a backup of a PostgreSQL hub", from.display());
+            }
+            // One transaction: a database that is not empty, or any error, restores nothing.
+            let mut child = tokio::process::Command::new("pg_restore")
+                .args([
+                    "--no-owner",
+                    "--no-privileges",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    "--dbname",
+                ])
+                .arg(&url)
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .context("pg_restore could not be run: install PostgreSQL's client programs")?;
+            if let Some(mut stdin) = child.stdin.take() {
+                use tokio::io::AsyncWriteExt;
+                // pg_restore stops reading at its first error; what it said is reported below.
+                let _ = stdin.write_all(&dump).await;
+            }
+            let done = child.wait_with_output().await?;
+            if !done.status.success() {
+                let said = String::from_utf8_lossy(&done.stderr);
+                bail!(
+                    "the backup was not restored (an empty database is needed): {}",
+                    said.lines().next().unwrap_or_default().trim()
+                );
+            }
+        }
+    }
+    let store = open_existing(db).await?;
+    let people = store.count_persons().await?;
+    crate::access::audit(&*store, "restore", &from.display().to_string(), "restore").await?;
+    println!(
+        "{} restored from {}: {people} registrations",
+        db.display(),
+        from.display()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

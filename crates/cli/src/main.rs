@@ -155,6 +155,31 @@ enum Command {
         #[arg(long, conflicts_with = "new_key_file")]
         decrypt: bool,
     },
+    /// Take a consistent copy of the registry while it is in use, encrypted with a backup
+    /// key the administrator keeps apart from the registry's own (for a PostgreSQL hub this
+    /// runs pg_dump). The backup is audited.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// A file holding the backup key (mode 0600), at least 16 characters.
+        #[arg(long, value_name = "FILE")]
+        backup_key_file: PathBuf,
+    },
+    /// Bring a backup back into an empty registry: a new file (encrypted with --key-file or
+    /// PEYWAND_DB_KEY) or an empty PostgreSQL database.
+    Restore {
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The file holding the key the backup was made with.
+        #[arg(long, value_name = "FILE")]
+        backup_key_file: PathBuf,
+    },
     /// Accounts: who can sign in, with which role, at which site.
     User {
         #[command(subcommand)]
@@ -378,6 +403,16 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 new_key_file,
                 decrypt: _,
             } => context::rekey(&db, new_key_file.as_deref()).await,
+            Command::Backup {
+                db,
+                out,
+                backup_key_file,
+            } => context::backup(&db, &out, &backup_key_file).await,
+            Command::Restore {
+                db,
+                from,
+                backup_key_file,
+            } => context::restore(&db, &from, &backup_key_file).await,
             Command::User {
                 command:
                     UserCommand::Add {

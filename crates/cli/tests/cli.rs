@@ -941,3 +941,191 @@ fn invalid_pfif_is_refused_whole_and_nothing_is_written() {
         text(&o)
     );
 }
+
+/// Keeps importing small batches into `db` until told to stop; returns the batches each
+/// import acknowledged (exited successfully), in order.
+fn stream_registrations(
+    db: String,
+    key_args: Vec<String>,
+    dir: std::path::PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acknowledged: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut batch = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) && batch < 500 {
+            let csv = dir.join(format!("batch-{batch}.csv"));
+            let mut rows = String::from(
+                "record_id,household_id,site,given_name,father_name,sex,birth_date,province_of_origin\n",
+            );
+            for member in 0..20 {
+                rows.push_str(&format!(
+                    "b{batch}-r{member},b{batch}-h{},Torkham,Nabi{member},Karim{batch},M,1390,Nangarhar\n",
+                    member / 5
+                ));
+            }
+            std::fs::write(&csv, rows).unwrap();
+            let mut args = vec!["import", "--db", db.as_str()];
+            args.extend(key_args.iter().map(String::as_str));
+            args.push(csv.to_str().unwrap());
+            let o = peywand(&args);
+            assert!(o.status.success(), "{}", text(&o));
+            acknowledged.lock().unwrap().push(batch);
+            batch += 1;
+        }
+    })
+}
+
+/// A backup taken while registrations stream in holds every registration acknowledged before
+/// it began, each batch whole or not at all, and restored, its audit chain verifies.
+fn backup_during_a_stream_restores_whole(db: &str, restored: &str, key_args: &[String]) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = |name: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("{name}: a key the administrator keeps apart\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let backup_key = secret("backup.key");
+    let backup = dir.path().join("registry.backup");
+    let (stop, acknowledged) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(Mutex::new(Vec::new())),
+    );
+    let writer = stream_registrations(
+        db.to_string(),
+        key_args.to_vec(),
+        dir.path().to_path_buf(),
+        stop.clone(),
+        acknowledged.clone(),
+    );
+    while acknowledged.lock().unwrap().len() < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before: Vec<usize> = acknowledged.lock().unwrap().clone();
+    let mut args = vec!["backup", "--db", db, "--out", backup.to_str().unwrap()];
+    args.extend(key_args.iter().map(String::as_str));
+    args.extend(["--backup-key-file", backup_key.as_str()]);
+    let o = peywand(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    while acknowledged.lock().unwrap().len() < before.len() + 2 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+
+    let restored_key = secret("restored.key");
+    let mut restored_args = vec!["--db", restored];
+    if !restored.starts_with("postgres") {
+        restored_args.extend(["--key-file", restored_key.as_str()]);
+    }
+    let mut args = vec!["restore"];
+    args.extend(&restored_args);
+    args.extend([
+        "--from",
+        backup.to_str().unwrap(),
+        "--backup-key-file",
+        backup_key.as_str(),
+    ]);
+    let o = peywand(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut args = vec!["audit", "verify"];
+    args.extend(&restored_args);
+    let o = peywand(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+    let out = dir.path().join("restored.csv");
+    let mut args = vec!["export"];
+    args.extend(&restored_args);
+    args.extend([
+        "--out",
+        out.to_str().unwrap(),
+        "--reason",
+        "check a restore",
+    ]);
+    let o = peywand(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let exported = std::fs::read_to_string(&out).unwrap();
+    for batch in &before {
+        assert!(
+            exported.contains(&format!("b{batch}-r19,")),
+            "batch {batch} was acknowledged before the backup began"
+        );
+    }
+    let total = acknowledged.lock().unwrap().len();
+    for batch in 0..total {
+        let held = (0..20)
+            .filter(|m| exported.contains(&format!("b{batch}-r{m},")))
+            .count();
+        assert!(
+            held == 0 || held == 20,
+            "batch {batch} is half there: {held} of 20"
+        );
+    }
+    // The wrong key opens nothing.
+    let wrong = secret("wrong.key");
+    let o = peywand(&[
+        "restore",
+        "--db",
+        dir.path().join("other.db").to_str().unwrap(),
+        "--key-file",
+        restored_key.as_str(),
+        "--from",
+        backup.to_str().unwrap(),
+        "--backup-key-file",
+        wrong.as_str(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("cannot be opened with this backup key"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_registry_file_is_backed_up_while_in_use_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("site.key");
+    std::fs::write(&key, "the site's own key, kept on the laptop\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let key_args = vec!["--key-file".to_string(), key.to_str().unwrap().to_string()];
+    backup_during_a_stream_restores_whole(
+        dir.path().join("site.db").to_str().unwrap(),
+        dir.path().join("restored.db").to_str().unwrap(),
+        &key_args,
+    );
+}
+
+#[test]
+fn a_hub_is_backed_up_while_in_use_and_restored() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(hub) = runtime.block_on(peywand_store_postgres::testing::TestDatabase::create())
+    else {
+        return;
+    };
+    let Some(empty) = runtime.block_on(peywand_store_postgres::testing::TestDatabase::create())
+    else {
+        return;
+    };
+    // The hub exists before the stream starts: `import` creates a file, not a database.
+    runtime.block_on(async {
+        use peywand_store::Lifecycle;
+        hub.open().await.close().await
+    });
+    backup_during_a_stream_restores_whole(&hub.url, &empty.url, &[]);
+    runtime.block_on(async {
+        hub.drop_database().await;
+        empty.drop_database().await;
+    });
+}

@@ -30,6 +30,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Set when the store closes: tasks holding a connection of their own (the registration
+    /// feed) give it back, or closing the pool would wait for them forever.
+    closed: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl PgStore {
@@ -72,7 +75,10 @@ impl PgStore {
             })
         })?;
         registrations::rederive_if_older(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            closed: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
+        })
     }
 }
 
@@ -87,6 +93,7 @@ impl PgStore {
 #[async_trait::async_trait]
 impl peywand_store::Lifecycle for PgStore {
     async fn close(&self) {
+        self.closed.send_replace(true);
         self.pool.close().await;
     }
 }

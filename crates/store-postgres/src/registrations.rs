@@ -728,11 +728,16 @@ impl RegistrationStore for PgStore {
             .map_err(db("follow registrations"))?;
         let (tx, rx) = mpsc::channel(64);
         let store = self.clone();
+        let mut closed = self.closed.subscribe();
         tokio::spawn(async move {
             loop {
                 // The listener reconnects by itself after a lost connection; what was announced
                 // meanwhile is missed, and found by the next full reload of the index.
-                let notice = match listener.recv().await {
+                let notice = tokio::select! {
+                    notice = listener.recv() => notice,
+                    _ = closed.wait_for(|closed| *closed) => return,
+                };
+                let notice = match notice {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::warn!(error = %e, "following registrations: the connection failed");

@@ -10,6 +10,7 @@ mod key;
 mod linkage;
 mod registrations;
 mod retention;
+pub mod sealed;
 mod statistics;
 mod tracing_cases;
 
@@ -86,6 +87,51 @@ impl SqliteStore {
         registrations::rederive_if_older(&pool).await?;
         tracing_cases::type_old_history(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Writes a consistent copy of the whole registry to `to` (a file that must not exist
+    /// yet, created readable by its owner only), encrypted with `key`, while the registry
+    /// stays open and in use: the copy is one read transaction's view, so a registration is
+    /// in it whole or not at all.
+    pub async fn backup_to(&self, to: &str, key: &DbKey) -> Result<(), StoreError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(to).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                StoreError::Conflict(Conflict::FileExists(to.to_string()))
+            }
+            _ => StoreError::db("create the backup file", e),
+        })?;
+        let mut conn = self.pool.acquire().await.map_err(db("back up"))?;
+        let path = to.replace('\'', "''");
+        let attach = format!("ATTACH DATABASE '{path}' AS backup KEY {}", key.literal());
+        sqlx::query(AssertSqlSafe(attach))
+            .execute(&mut *conn)
+            .await
+            .map_err(db("back up"))?;
+        // ATTACH cannot run inside a transaction; the export can, and then reads one snapshot.
+        let copied = async {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+            let exported = sqlx::query("SELECT sqlcipher_export('backup')")
+                .execute(&mut *conn)
+                .await;
+            match exported {
+                Ok(_) => sqlx::query("COMMIT").execute(&mut *conn).await.map(|_| ()),
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        let detached = sqlx::query("DETACH DATABASE backup")
+            .execute(&mut *conn)
+            .await;
+        copied.map_err(db("back up"))?;
+        detached.map_err(db("back up"))?;
+        Ok(())
     }
 
     /// Writes the whole database, encrypted with `key` (or unencrypted with `None`), to `to`,

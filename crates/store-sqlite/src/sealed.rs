@@ -1,0 +1,134 @@
+//! A sealed file: bytes another program wrote (a PostgreSQL hub's `pg_dump`), kept in an
+//! SQLCipher database under the administrator's key. The same encryption and integrity check
+//! as a site's registry, with no second cryptographic library: a copied backup yields
+//! nothing, and a damaged or altered one is refused instead of restored.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{Connection, SqliteConnection};
+
+use peywand_store::{Conflict, StoreError};
+
+use crate::{DbKey, db, unreadable};
+
+/// Bytes per row: well under SQLite's one-gigabyte limit on a value.
+const CHUNK: usize = 16 << 20;
+
+/// A sealed file being written.
+pub struct SealedWriter {
+    conn: SqliteConnection,
+    next: i64,
+}
+
+impl SealedWriter {
+    /// Creates the sealed file `path` (which must not exist), readable by its owner only,
+    /// labelled with what it holds (`kind`, such as "postgres-dump").
+    pub async fn create(path: &str, key: &DbKey, kind: &str) -> Result<SealedWriter, StoreError> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                StoreError::Conflict(Conflict::FileExists(path.to_string()))
+            }
+            _ => StoreError::db("create the sealed file", e),
+        })?;
+        let mut conn = connect(path, key).await?;
+        for statement in [
+            "CREATE TABLE sealed (kind TEXT NOT NULL)",
+            "CREATE TABLE chunks (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
+            "BEGIN",
+        ] {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .map_err(db("write the sealed file"))?;
+        }
+        sqlx::query("INSERT INTO sealed (kind) VALUES (?)")
+            .bind(kind)
+            .execute(&mut conn)
+            .await
+            .map_err(db("write the sealed file"))?;
+        Ok(SealedWriter { conn, next: 0 })
+    }
+
+    /// Appends bytes.
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        for chunk in bytes.chunks(CHUNK) {
+            sqlx::query("INSERT INTO chunks (seq, bytes) VALUES (?, ?)")
+                .bind(self.next)
+                .bind(chunk)
+                .execute(&mut self.conn)
+                .await
+                .map_err(db("write the sealed file"))?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// Commits and closes the file: until then it holds nothing.
+    pub async fn finish(mut self) -> Result<(), StoreError> {
+        sqlx::query("COMMIT")
+            .execute(&mut self.conn)
+            .await
+            .map_err(db("write the sealed file"))?;
+        self.conn.close().await.map_err(db("write the sealed file"))
+    }
+}
+
+/// Reads a sealed file whole: what it holds (`kind`) and its bytes. A wrong key, or a file
+/// that was altered, is refused.
+pub async fn read(path: &str, key: &DbKey) -> Result<(String, Vec<u8>), StoreError> {
+    let mut conn = connect(path, key).await?;
+    let kind: String = sqlx::query_scalar("SELECT kind FROM sealed")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| {
+            unreadable(path, &e).unwrap_or_else(|| StoreError::db("read the sealed file", e))
+        })?;
+    let chunks: Vec<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM chunks ORDER BY seq")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(db("read the sealed file"))?;
+    conn.close().await.map_err(db("read the sealed file"))?;
+    Ok((kind, chunks.concat()))
+}
+
+async fn connect(path: &str, key: &DbKey) -> Result<SqliteConnection, StoreError> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+        .map_err(db("open the sealed file"))?
+        .pragma("key", key.literal())
+        .journal_mode(SqliteJournalMode::Delete);
+    SqliteConnection::connect_with(&options).await.map_err(|e| {
+        unreadable(path, &e).unwrap_or_else(|| StoreError::db("open the sealed file", e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sealed_file_gives_back_its_bytes_only_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.sealed");
+        let path = path.to_str().unwrap();
+        let key = DbKey::new("the administrator's backup key").unwrap();
+        let bytes: Vec<u8> = (0..40_000u32).flat_map(u32::to_le_bytes).collect();
+        let mut w = SealedWriter::create(path, &key, "postgres-dump")
+            .await
+            .unwrap();
+        w.write(&bytes).await.unwrap();
+        w.finish().await.unwrap();
+        let (kind, back) = read(path, &key).await.unwrap();
+        assert_eq!((kind.as_str(), back), ("postgres-dump", bytes));
+        let wrong = DbKey::new("somebody else's guess at it").unwrap();
+        assert!(read(path, &wrong).await.is_err());
+        assert!(
+            SealedWriter::create(path, &key, "again").await.is_err(),
+            "an existing file is never overwritten"
+        );
+    }
+}
