@@ -1060,10 +1060,11 @@ def wave_date(rng):
 class Clerk:
     """How one desk types one registration event (or one tracing request)."""
     __slots__ = ("script", "lprof", "aprof", "kb", "digits", "case", "prov_ar", "place_ar", "cache", "gf_rate",
-                 "copy_rate")
+                 "copy_rate", "rel_habit", "age_habit")
 
-    def __init__(self, rng, ar_share=0.46):
-        self.script = "ar" if rng.random() < ar_share else "lat"
+    def __init__(self, rng, ar_share=0.46, script=None):
+        # script may be imposed: a household re-registering is often typed in the other script
+        self.script = script if script else ("ar" if rng.random() < ar_share else "lat")
         self.lprof = wchoice([("af", 55), ("pk", 25), ("std", 20)]).pick(rng)
         self.aprof = wchoice([("fa", 55), ("ps", 37), ("ur", 8)]).pick(rng)
         self.kb = wchoice([("per", 68), ("arb", 16), ("mix", 16)]).pick(rng)
@@ -1080,6 +1081,11 @@ class Clerk:
         self.case = wchoice([("title", 84), ("upper", 11), ("lower", 3), ("mixed", 2)]).pick(rng)
         self.cache = {}
         self.copy_rate = 0.7
+        # Desk habits that differ from clerk to clerk, so that the same household typed at two desks
+        # reads differently: some clerks record married women by their husband's name as a rule,
+        # some ask only "how old are you?" and never type a birth date.
+        self.rel_habit = 3.0 if rng.random() < 0.15 else 1.0
+        self.age_habit = rng.random() < 0.10
 
 
 LAT_CASE_NOISE = 0.0
@@ -1487,7 +1493,8 @@ def render_sex(sex, clk, rng):
 
 class Person:
     __slots__ = ("pid", "sex", "dob", "dob_kind", "year_bias", "age_bias", "nref", "father", "gf", "family",
-                 "uses_family", "role", "husband", "son", "hh", "doc", "regmode", "nrec", "own_province")
+                 "uses_family", "role", "husband", "son", "hh", "doc", "regmode", "nrec", "own_province",
+                 "said_age", "reg_script")
 
     def __init__(self, sex, age, rng):
         self.sex = sex
@@ -1515,6 +1522,8 @@ class Person:
         self.nrec = 0
         self.own_province = None
         self.pid = None
+        self.said_age = None       # the approximate age last told to a clerk
+        self.reg_script = None     # script of the person's first registration (for requests typed in the other)
 
     def age_ref(self):
         return age_on(self.dob, REF)
@@ -1522,13 +1531,17 @@ class Person:
 
 class Household:
     __slots__ = ("members", "province", "district", "city", "region", "xregion", "phones", "new_phone", "clan",
-                 "unregistered", "head")
+                 "unregistered", "head", "namesake", "plan", "alone", "key")
 
     def __init__(self):
         self.members = []
         self.phones = []
         self.new_phone = None
         self.unregistered = False
+        self.namesake = False      # shares head's name, father's name and province with another household
+        self.plan = None           # the household's registrations as a unit (list of Step), see plan_household
+        self.alone = []            # members registering on their own: (person, date, site, tags, with_hid)
+        self.key = None            # true household id (households.csv)
 
 
 class Clan:
@@ -1597,6 +1610,9 @@ def make_doc(age, rng):
     return (t, num)
 
 
+NAMESAKE_RATE = 0.03     # share of male-headed households made namesakes of an unrelated household
+
+
 def pick_given(male, rng, avoid=()):
     ch = MALE_CHOICE if male else FEMALE_CHOICE
     for _ in range(10):
@@ -1604,6 +1620,60 @@ def pick_given(male, rng, avoid=()):
         if nm not in avoid:
             return nm
     return nm
+
+
+# ---------------------------------------------------------------------------
+# Households registering again (see World.plan_household)
+# ---------------------------------------------------------------------------
+
+REREG_SHARE = 0.22       # households that register again as a unit (about one in seven of them a third time)
+SCRIPT_SWITCH = 0.55     # the next desk types in the other script (Latin on one side, Arabic script on the other)
+
+
+class Step:
+    """One registration of a household as a unit: when, where, who came, who stood as head, and what
+    about particular members differs this time (over: id(person) -> dict read by make_record)."""
+    __slots__ = ("date", "site", "roster", "head", "over", "tags", "switch", "new_phone")
+
+    def __init__(self, date, site, roster, head):
+        self.date = date
+        self.site = site
+        self.roster = roster
+        self.head = head
+        self.over = {}
+        self.tags = []
+        self.switch = False
+        self.new_phone = False
+
+    def note(self, p, tag=None, **kw):
+        o = self.over.setdefault(id(p), {})
+        o.update(kw)
+        if tag:
+            o.setdefault("tags", []).append(tag)
+
+
+def rereg_gap(rng):
+    r = rng.random()
+    if r < 0.10:
+        return rng.randint(1, 6)        # the next days: the reception centre after the crossing
+    if r < 0.55:
+        return rng.randint(7, 60)       # weeks later
+    if r < 0.90:
+        return rng.randint(61, 180)     # months later: settled, back for winter assistance
+    return rng.randint(181, 400)
+
+
+def rereg_site(hh, prev, rng):
+    """Mostly another crossing point or centre; sometimes the same desk again."""
+    if rng.random() < 0.15:
+        return prev
+    key = hh.xregion if hh.xregion in ("east", "south") else "other"
+    s = prev
+    for _ in range(6):
+        s = SECOND_SITE_CHOICE[key].pick(rng)
+        if s != prev:
+            return s
+    return s
 
 
 class World:
@@ -1736,25 +1806,40 @@ class World:
     def make_household(self, c, head_age, used_heads):
         rng = self.rng
         hh = self.base_household(c)
-        head = self.new_person("M", head_age)
-        nm = pick_given(True, rng, used_heads)
-        # namesake injection: copy given + father name of an existing unrelated head, same birth year
+        # Namesake families.  With a few hundred common names, a million returnees hold many unrelated
+        # "Mohammad Nabi son of Abdul Ghani" from the same province and of about the same age, each with
+        # a wife and children: a household must not be recognised by its head's name alone.  Beyond the
+        # collisions the name frequencies give by themselves, a share of heads copy an unrelated head's
+        # given and father's name, province and near age (often district and last residence too,
+        # sometimes the grandfather's and the wife's names).
         namesake = None
-        if self.heads and rng.random() < 0.02:
+        if self.heads and rng.random() < NAMESAKE_RATE:
             namesake = rng.choice(self.heads)
-            if namesake.hh.clan is not c:
-                nm = namesake.nref.name
-                head.dob = dt.date(namesake.dob.year, rng.randint(1, 12), rng.randint(1, 28))
-            else:
+            if namesake.hh.clan is c:
                 namesake = None
+        if namesake is not None:
+            nh = namesake.hh
+            head_age = max(19, min(80, namesake.age_ref() + rng.choice((0, 0, 1, -1, 1, -1, 2, -2, 3, -3))))
+            hh.province, hh.region, hh.xregion = nh.province, nh.region, nh.xregion
+            if rng.random() < 0.5:
+                hh.district = nh.district
+            if rng.random() < 0.6:
+                hh.city = nh.city
+            if not c.households and nh.clan.family and rng.random() < 0.4:
+                c.family = nh.clan.family        # same tribe, too
+            hh.namesake = nh.namesake = True
+        head = self.new_person("M", head_age)
+        nm = namesake.nref.name if namesake is not None else pick_given(True, rng, used_heads)
         used_heads.append(nm)
         hon, rate = male_honor(head_age, rng)
         if c.sayed:
             hon, rate = "sayed", 0.55
+        if namesake is not None and namesake.nref.honor and rng.random() < 0.5:
+            hon, rate = namesake.nref.honor, namesake.nref.honor_rate
         head.nref = NameRef(nm, True, hon, rate)
         if namesake is not None:
             head.father = NameRef(namesake.father.name, True, namesake.father.honor, namesake.father.honor_rate)
-            head.gf = c.GF
+            head.gf = NameRef(namesake.gf.name, True) if namesake.gf is not None and rng.random() < 0.2 else c.GF
         else:
             head.father = c.F
             head.gf = c.GF
@@ -1778,6 +1863,13 @@ class World:
                 wage2 = max(17, head_age - rng.randint(8, 25))
                 self.make_wife(hh, wage2, head.nref)
                 self.make_children(hh, wage2, head.nref, head.father, c.family, None, used_kids)
+        if namesake is not None and rng.random() < 0.35:
+            # the wife's name coincides as well (Fatima, Zainab, Bibi Gul are everywhere)
+            nw = [m for m in namesake.hh.members if m.role == "wife" and m.husband is namesake.nref]
+            for m in hh.members:
+                if nw and m.role == "wife" and m.husband is head.nref:
+                    m.nref = NameRef(nw[0].nref.name, False)
+                    break
         if head_age < 55 and rng.random() < 0.12:   # widowed mother of the head
             m = self.new_person("F", min(95, head_age + rng.randint(17, 35)))
             m.nref = NameRef(pick_given(False, rng), False)
@@ -1827,6 +1919,216 @@ class World:
                 break
         return hh
 
+    # -- a household's registrations as a unit --------------------------------
+    # A share of households register again, as a unit, at another crossing point or reception centre:
+    # after the crossing they are registered at the border, then weeks or months later at the
+    # reception centre near where they settle, or at a transit centre when the winter assistance is
+    # announced.  Between two registrations the household changes: a baby is born, a relative who
+    # crossed later joins, a married daughter has gone to her husband's family, a son went to find
+    # work; men are detained separately at the border and register alone when released, while the
+    # mother or the eldest son stands as head meanwhile; an old father hands the headship to his son.
+    # The CSV has no column for the relationship to the head: a household is the rows sharing a
+    # household_id, the head is the row typed first (and the one most often giving the phone), and
+    # relations show only in the names: father's name, and women written "wife of X" / "mother of Y".
+    # When the head changes, the new head's point of view shows there: his mother becomes
+    # "mother of <him>", and a clerk may copy the new head's name into his younger siblings' father
+    # column.
+    def plan_household(self, hh):
+        """Plans the household's registrations (hh.plan, hh.alone); returns the number of registered
+        persons it adds (members who join between registrations)."""
+        rng = self.rng
+        main = [p for p in hh.members if p.regmode == "hh"]
+        if not main:
+            return 0
+        head = hh.head
+        d0 = wave_date(rng)
+        st0 = Step(d0, SITE_CHOICE[hh.region].pick(rng), main, head)
+        hh.plan = [st0]
+        if rng.random() >= REREG_SHARE:
+            return 0
+        r = rng.random()
+        n_rep = 1 if r < 0.85 else (2 if r < 0.98 else 3)
+        head_in = head is not None and head.regmode == "hh"
+        male_head = head_in and head.sex == "M"
+        wife = None
+        if male_head:
+            wife = next((m for m in main if m.role == "wife" and m.husband is head.nref), None)
+        sons = sorted((m for m in main if m.role == "child" and m.sex == "M" and m.age_ref() >= 16),
+                      key=lambda m: m.dob)
+        eldest = sons[0] if sons else None
+
+        def stand_in():
+            if wife is not None and (eldest is None or rng.random() < 0.65):
+                return wife, "head_is_mother"
+            return eldest, "head_is_eldest_son"
+
+        # detained father: absent at the first registration ("first") or at a later one ("later")
+        detained = None
+        if male_head and (wife or eldest) and rng.random() < 0.10 and d0 + dt.timedelta(days=60) <= D_MAX:
+            detained = "first" if rng.random() < 0.5 else "later"
+        detained_step = 0 if detained == "first" else (rng.randint(1, n_rep) if detained else None)
+        handover = (male_head and eldest is not None and head.age_ref() >= 58 and eldest.age_ref() >= 20
+                    and rng.random() < 0.35)
+        widow_handover = (head_in and head.sex == "F" and eldest is not None and eldest.age_ref() >= 18
+                          and rng.random() < 0.3)
+        added = 0
+        min_next = None
+        if detained == "first":
+            st0.roster = [m for m in main if m is not head]
+            nh, why = stand_in()
+            self.restate(st0, nh, head)
+            st0.tags += ["head_absent_detained", why]
+            da = d0 + dt.timedelta(days=rng.randint(20, 45))
+            hh.alone.append((head, da, SITE_CHOICE[hh.region].pick(rng),
+                             ["registered_alone", "alone_after_detention"], rng.random() < 0.5))
+            min_next = da
+        base = list(main)            # who belongs to the household as it moves on
+        prev, d = st0, d0
+        for k in range(1, n_rep + 1):
+            dk = d + dt.timedelta(days=rereg_gap(rng))
+            if min_next is not None and dk <= min_next:
+                dk = min_next + dt.timedelta(days=rng.randint(1, 30))
+            if dk > D_MAX:
+                break                # the data ends before they come again
+            st = Step(dk, rereg_site(hh, prev.site, rng), None, head)
+            st.switch = rng.random() < SCRIPT_SWITCH
+            st.new_phone = rng.random() < 0.30
+            # who has left for good since the last registration
+            for m in list(base):
+                if m is head or m is eldest:
+                    continue
+                if m.role == "child" and m.sex == "F" and age_on(m.dob, dk) >= 16 and rng.random() < 0.15:
+                    base.remove(m)
+                    st.tags.append("left_married_daughter")
+                elif m.role == "child" and m.sex == "M" and age_on(m.dob, dk) >= 18 and rng.random() < 0.05:
+                    base.remove(m)
+                    st.tags.append("left_went_for_work")
+            # who joins: a baby born since, a relative who crossed later
+            mothers = [m for m in base if m.role == "wife" and m.husband is not None and
+                       17 <= age_on(m.dob, dk) <= 44]
+            if mothers and (dk - d).days >= 30 and rng.random() < 0.18:
+                b = self.make_newborn(hh, rng.choice(mothers), d, dk)
+                base.append(b)
+                added += 1
+                st.note(b, tag="joined_newborn")
+                if rng.random() < 0.25:
+                    st.note(b, unnamed=True)        # not yet named: "a nameless infant is registered with its family"
+            if head_in and rng.random() < 0.08:
+                j = self.make_joiner(hh)
+                base.append(j)
+                added += 1
+                jt = ["joined_relative"]
+                if rng.random() < 0.35:
+                    # registered on his or her own on arrival, before finding the family
+                    da = d + dt.timedelta(days=rng.randint(0, max(0, (dk - d).days - 1)))
+                    hh.alone.append((j, da, SITE_CHOICE[hh.region].pick(rng),
+                                     ["registered_alone", "alone_before_joining"], rng.random() < 0.6))
+                    jt.append("joined_after_registering_alone")
+                for t in jt:
+                    st.note(j, tag=t)
+            roster = list(base)
+            if detained == "first" and k == 1:
+                st.tags.append("head_restored")
+                st.note(head, tag="rejoined_after_detention")
+            # temporary absences: at work, in hospital, stayed at the camp
+            for m in list(roster):
+                if m is not head and m is not eldest and rng.random() < 0.04:
+                    roster.remove(m)
+                    st.tags.append("left_absent_this_time")
+            st.roster = roster
+            if detained == "later" and k == detained_step:
+                st.roster = [m for m in roster if m is not head]
+                nh, why = stand_in()
+                self.restate(st, nh, head)
+                st.tags += ["left_father_detained", why]
+                st.new_phone = rng.random() < 0.5      # his phone went with him
+                da = dk + dt.timedelta(days=rng.randint(20, 45))
+                if da <= D_MAX:
+                    hh.alone.append((head, da, SITE_CHOICE[hh.region].pick(rng),
+                                     ["registered_alone", "alone_after_detention"], rng.random() < 0.5))
+                    min_next = da
+            elif (handover or widow_handover) and eldest in roster:
+                self.restate(st, eldest, head)
+                st.tags.append("head_handed_to_son" if handover else "head_is_eldest_son")
+            hh.plan.append(st)
+            prev, d = st, dk
+        return added
+
+    def restate(self, st, new_head, old_head):
+        """Makes new_head the step's head, first in its rows, and restates relations from his or her side."""
+        rng = self.rng
+        st.head = new_head
+        st.roster = [new_head] + [m for m in st.roster if m is not new_head]
+        if new_head.role == "wife":
+            # the mother standing as head: more often written as "wife of" her absent husband
+            st.note(new_head, rel_boost=3.0, tag="head_stand_in")
+            return
+        st.note(new_head, tag="head_stand_in")
+        for m in st.roster:
+            if m is new_head:
+                continue
+            if m.sex == "F" and m.role in ("wife", "head") and (m.husband is new_head.father or m.husband is old_head.nref):
+                # his mother, now "mother of" the new head
+                st.note(m, son=new_head.nref, rel_boost=4.0)
+            elif m.role == "child" and m.father is new_head.father and rng.random() < 0.12:
+                # a younger brother or sister typed with the new head's name as father
+                st.note(m, father_as=new_head.nref, tag="head_name_in_father_col")
+
+    def make_newborn(self, hh, mother, d_prev, d_next):
+        rng = self.rng
+        male = rng.random() < 0.51
+        b = self.new_person("M" if male else "F", 0)
+        span = max(0, (d_next - d_prev).days - 2)
+        b.dob = d_prev + dt.timedelta(days=rng.randint(0, span))
+        b.dob_kind = wchoice((("exact", 60), ("year", 25), ("age", 15))).pick(rng)
+        b.year_bias = 0
+        b.age_bias = 0
+        b.nref = NameRef(pick_given(male, rng), male)
+        b.father = mother.husband
+        b.gf = next((m.father for m in hh.members if m.nref is mother.husband), None)
+        b.family = hh.clan.family
+        b.uses_family = b.family is not None and rng.random() < (0.7 if male else 0.45)
+        self.add(hh, b, "child")
+        b.regmode = "joiner"
+        return b
+
+    def make_joiner(self, hh):
+        """A relative who crossed later and joins the household between two registrations."""
+        rng = self.rng
+        head = hh.head
+        hage = head.age_ref()
+        r = rng.random()
+        c = hh.clan
+        if head.sex == "M" and r < 0.4 and hage >= 16:          # brother or sister of the head
+            male = rng.random() < 0.55
+            j = self.new_person("M" if male else "F", max(12, hage - rng.randint(2, 15)))
+            j.nref = NameRef(pick_given(male, rng), male)
+            j.father, j.gf = head.father, head.gf
+            role = "sibling"
+        elif (head.sex == "M" and r < 0.6 and hage < 60
+              and not any(m.role == "mother" for m in hh.members)):   # his widowed mother
+            j = self.new_person("F", min(95, hage + rng.randint(17, 35)))
+            j.nref = NameRef(pick_given(False, rng), False)
+            j.father = ancestor(rng)
+            j.gf = ancestor(rng) if rng.random() < 0.5 else None
+            j.husband = head.father
+            j.son = head.nref
+            self.add(hh, j, "mother")
+            j.regmode = "joiner"
+            return j
+        else:                                                     # an orphaned nephew or niece
+            male = rng.random() < 0.55
+            j = self.new_person("M" if male else "F", rng.randint(3, 15))
+            j.nref = NameRef(pick_given(male, rng), male)
+            j.father = NameRef(pick_given(True, rng), True)      # the head's late brother
+            j.gf = head.father if head.sex == "M" else ancestor(rng)
+            role = "relative"
+        j.family = c.family
+        j.uses_family = c.family is not None and rng.random() < (0.75 if j.sex == "M" else 0.5)
+        self.add(hh, j, role)
+        j.regmode = "joiner"
+        return j
+
     # -- who registers ------------------------------------------------------
     def build(self):
         rng = self.rng
@@ -1850,6 +2152,7 @@ class World:
                         p.regmode = "hh"
                     if p.regmode != "never":
                         registered += 1
+                registered += self.plan_household(hh)
         # trim the excess from the last households
         excess = registered - self.n
         for p in reversed(self.persons):
@@ -1863,6 +2166,8 @@ class World:
             if p.regmode != "never":
                 k += 1
                 p.pid = "P%07d" % k
+        for i, hh in enumerate(self.households):
+            hh.key = "H%07d" % (i + 1)
         unreg = 0
         for p in self.persons:
             if p.regmode == "never":
@@ -1875,7 +2180,8 @@ class World:
 # ---------------------------------------------------------------------------
 
 class Event:
-    __slots__ = ("date", "site", "hh", "members", "with_hid", "hid", "new_phone", "kind", "order")
+    __slots__ = ("date", "site", "hh", "members", "with_hid", "hid", "new_phone", "kind", "order", "head", "over",
+                 "tags", "switch", "prev", "script")
 
     def __init__(self, date, site, hh, members, with_hid=True, kind="primary"):
         self.date = date
@@ -1886,6 +2192,12 @@ class Event:
         self.hid = ""
         self.new_phone = False
         self.kind = kind
+        self.head = hh.head        # who stood as head at this registration
+        self.over = None           # per-person differences at this registration (Step.over)
+        self.tags = ()             # tags every record of this registration carries
+        self.switch = False        # typed in the other script than the household's previous registration
+        self.prev = None           # the household's previous registration as a unit
+        self.script = None
 
 
 def shift_date(d, rng):
@@ -1913,40 +2225,67 @@ def second_site(hh, first, rng):
     return s
 
 
+def gap_bucket(days):
+    if days < 7:
+        return "rereg_gap_days"
+    if days <= 60:
+        return "rereg_gap_weeks"
+    if days <= 180:
+        return "rereg_gap_months"
+    return "rereg_gap_over_6_months"
+
+
 def build_events(world):
     rng = world.rng
     events = []
     hh_events = {}
     for hh in world.households:
-        if hh.unregistered:
+        if hh.unregistered or not hh.plan:
             continue
-        main = [p for p in hh.members if p.regmode == "hh"]
-        if not main:
-            continue
-        site = SITE_CHOICE[hh.region].pick(rng)
-        d = wave_date(rng)
-        ev = Event(d, site, hh, main)
-        events.append(ev)
-        hh_events[id(hh)] = [ev]
-        if rng.random() < 0.22:
-            n_rep = 1
-            r = rng.random()
-            if r < 0.15:
-                n_rep = 2
-            if r < 0.03:
-                n_rep = 3
-            prev_d, prev_s = d, site
-            for _ in range(n_rep):
-                mem = [p for p in main if rng.random() < (0.93 if p is hh.head else 0.85)]
-                if not mem:
-                    mem = [rng.choice(main)]
-                d2 = shift_date(prev_d, rng)
-                s2 = second_site(hh, prev_s, rng)
-                ev2 = Event(d2, s2, hh, mem, kind="repeat")
-                ev2.new_phone = rng.random() < 0.30
-                events.append(ev2)
-                hh_events[id(hh)].append(ev2)
-                prev_d, prev_s = d2, s2
+        evs = []
+        prev = None
+        for st in hh.plan:
+            mem = [p for p in st.roster if p.regmode != "never"]
+            if not mem:
+                continue
+            ev = Event(st.date, st.site, hh, mem, kind="primary" if prev is None else "repeat")
+            ev.head = st.head
+            ev.over = st.over
+            ev.new_phone = st.new_phone
+            ev.switch = st.switch
+            ev.prev = prev
+            tags = list(st.tags)
+            if prev is not None:
+                # what a reader of a missed household link needs to know about this registration
+                tags.append("family_reregistered")
+                tags.append("rereg_%d" % (len(evs) + 1))
+                tags.append(gap_bucket((ev.date - prev.date).days))
+                tags.append("rereg_same_site" if ev.site == prev.site else "rereg_other_site")
+                before = set(id(p) for p in prev.members)
+                now = set(id(p) for p in mem)
+                if now - before:
+                    tags.append("member_joined")
+                if before - now:
+                    tags.append("member_left")
+                if ev.head is not prev.head:
+                    tags.append("head_changed")
+            elif hh.plan[0].head is not hh.head:
+                tags.append("head_not_usual")
+            ev.tags = tags
+            evs.append(ev)
+            events.append(ev)
+            prev = ev
+        if evs:
+            hh_events[id(hh)] = evs
+        # members registering on their own: the father released from detention, a relative on arrival
+        for p, d, site, tags, with_hid in hh.alone:
+            if p.regmode == "never":
+                continue
+            ev = Event(d, site, hh, [p], with_hid=with_hid, kind="individual")
+            ev.head = p
+            ev.tags = tags
+            ev.new_phone = rng.random() < 0.5
+            events.append(ev)
     # individual registrations: separated members, and extra individual registrations
     for hh in world.households:
         if hh.unregistered:
@@ -2123,12 +2462,14 @@ def fmt_sh(y, m, d, rng, tags):
     return "%02d/%02d/%04d" % (d, m, y)
 
 
-def render_birth(p, reg, clk, rng, tags):
-    """Returns (birth_date, age) strings as typed at one registration."""
+def render_birth(p, reg, clk, rng, tags, kind=None, repeat=False):
+    """Returns (birth_date, age) strings as typed at one registration.  kind overrides what the person
+    can tell this time (documents left behind, a clerk who only asks the age); repeat marks a later
+    registration, where an approximate age is often told as it was told months before."""
     true_age = age_on(p.dob, reg)
     bd = ""
     age = ""
-    kind = p.dob_kind
+    kind = kind or p.dob_kind
     if kind == "exact":
         r = rng.random()
         if r < 0.08:
@@ -2185,6 +2526,10 @@ def render_birth(p, reg, clk, rng, tags):
             a = 5 * int(round(a / 5.0))
             tags.append("age_heaped")
         a = max(0, a)
+        if repeat and p.said_age is not None and rng.random() < 0.3:
+            a = p.said_age          # the same age said again, months later: not advanced
+            tags.append("age_not_advanced")
+        p.said_age = a
         if a != true_age:
             tags.append("age_off")
         if rng.random() < 0.97:
@@ -2226,6 +2571,10 @@ def other_script(s):
 
 def make_record(p, ev, clk, rng):
     tags = []
+    # what differs for this person at this registration (a household registering again)
+    ov = ev.over.get(id(p)) if ev.over else None
+    if ov and "tags" in ov:
+        tags.extend(ov["tags"])
     script = clk.script
     if rng.random() < 0.04:
         script = other_script(script)
@@ -2242,12 +2591,19 @@ def make_record(p, ev, clk, rng):
 
     gtags, ftags, gftags = [], [], []
     given = render_name(p.nref, fscript(), clk, rng, gtags, "given", child=child)
+    if ov and ov.get("unnamed"):
+        # a baby not yet named, registered with the family
+        given = rng.choice(("", "", "Baby", "baby", "Infant")) if script == "lat" else rng.choice(("", "", "نوزاد", "طفل"))
+        gtags = ["newborn_unnamed"]
+    fref = p.father
+    if ov and "father_as" in ov:
+        fref = ov["father_as"]
     father = ""
-    if p.father is not None:
+    if fref is not None:
         if rng.random() < (0.04 if age_now >= 15 else 0.02):
             tags.append("father_missing")
         else:
-            father = render_name(p.father, fscript(), clk, rng, ftags, "father")
+            father = render_name(fref, fscript(), clk, rng, ftags, "father")
     gf = ""
     if p.gf is not None and rng.random() < clk.gf_rate:
         gf = render_name(p.gf, fscript(), clk, rng, gftags, "gf")
@@ -2255,14 +2611,20 @@ def make_record(p, ev, clk, rng):
     if p.family and p.uses_family and rng.random() < 0.75:
         family = render_family(p.family, fscript(), clk, rng, tags)
 
-    # women recorded through a relation
+    # women recorded through a relation; how often depends on the clerk's habit and, when the household
+    # registers again under another head, on the woman's place towards that head
     rel_applied = False
     if p.sex == "F":
-        r = rng.random()
+        son = p.son
+        boost = clk.rel_habit
+        if ov:
+            son = ov.get("son", son)
+            boost *= ov.get("rel_boost", 1.0)
+        r = rng.random() / min(boost, 5.0)
         rel = None
         if p.husband is not None and age_now >= 16:
-            if p.son is not None and r < 0.06:
-                rel = ("mother", p.son)
+            if son is not None and r < 0.06:
+                rel = ("mother", son)
             elif r < 0.12:
                 rel = ("wife", p.husband)
             elif r < 0.15:
@@ -2277,6 +2639,8 @@ def make_record(p, ev, clk, rng):
         if rel:
             rel_applied = True
             kind, ref = rel
+            if kind == "mother" and ov and "son" in ov:
+                tags.append("rel_restated_to_new_head")     # "mother of" the son now standing as head
             sc = script
             if kind == "placeholder":
                 given = "Bibi" if sc == "lat" else "بی بی"
@@ -2359,7 +2723,16 @@ def make_record(p, ev, clk, rng):
             tags.append("sex_wrong")
         sex = render_sex(sx, clk, rng)
 
-    bd, age = render_birth(p, ev.date, clk, rng, tags)
+    # what the person can tell of the birth at this desk: some clerks only ask the age; at a later
+    # registration the papers may be elsewhere, and a birth date told once becomes a year or an age
+    bkind = None
+    if clk.age_habit:
+        bkind = "age"
+        tags.append("clerk_age_only")
+    elif ev.kind == "repeat" and p.dob_kind != "age" and rng.random() < 0.25:
+        bkind = rng.choice(("year", "age")) if p.dob_kind == "exact" else "age"
+        tags.append("dob_retold")
+    bd, age = render_birth(p, ev.date, clk, rng, tags, kind=bkind, repeat=ev.kind == "repeat")
 
     hh = p.hh
     prov = ""
@@ -2386,8 +2759,8 @@ def make_record(p, ev, clk, rng):
 
     dtype, dnum = "", ""
     doc = p.doc
-    if doc is None and age_now < 18 and hh.head is not None and hh.head.doc and rng.random() < 0.03:
-        doc = hh.head.doc
+    if doc is None and age_now < 18 and ev.head is not None and ev.head.doc and rng.random() < 0.03:
+        doc = ev.head.doc
         tags.append("doc_of_household_head")
     if doc and rng.random() < 0.65:
         t, num = doc
@@ -2411,7 +2784,7 @@ def make_record(p, ev, clk, rng):
             hh.new_phone = af_phone(rng)
         phones = [hh.new_phone]
     if phones:
-        rate = 0.85 if p is hh.head else (0.35 if age_now >= 18 else 0.08)
+        rate = 0.85 if p is ev.head else (0.35 if age_now >= 18 else 0.08)
         if ev.kind == "individual":
             rate = 0.6
         if rng.random() < rate:
@@ -2583,15 +2956,39 @@ def generate(n_people, seed, out):
     events = build_events(world)
     records = []   # (rec, pid, tags)
     first_reg = {}
+    hh_rows = []   # households.csv: one row per household_id
     for ev in events:
-        clk = Clerk(rng)
+        if ev.prev is not None:
+            # a household registering again: a different clerk, often typing in the other script
+            clk = Clerk(rng, script=other_script(ev.prev.script) if ev.switch else ev.prev.script)
+        else:
+            clk = Clerk(rng)
+        ev.script = clk.script
+        switched = ev.prev is not None and clk.script != ev.prev.script
         for p in ev.members:
             rec, tags = make_record(p, ev, clk, rng)
             tags.append("event_" + ev.kind)
+            tags.extend(ev.tags)
+            if switched:
+                tags.append("script_switched")
+            if ev.hh.namesake:
+                tags.append("namesake_family")
+            if p.hh is not ev.hh:
+                tags.append("with_relatives_household")
             records.append((rec, p, tags))
             p.nrec += 1
             if p.pid not in first_reg:
                 first_reg[p.pid] = ev.date
+                p.reg_script = "ar" if "script_ar" in tags else "lat"
+        if ev.hid:
+            n_reg = 1
+            e = ev.prev
+            while e is not None:
+                n_reg += 1
+                e = e.prev
+            hh_rows.append((ev.hid, ev.hh.key, ev.kind, n_reg if ev.kind != "individual" else "",
+                            ev.head.pid if ev.head is not None and ev.head.pid else "", len(ev.members),
+                            ";".join(ev.tags)))
     # every registrable person must have at least one record (safety net; should not trigger)
     for p in world.persons:
         if p.regmode != "never" and p.nrec == 0:
@@ -2601,6 +2998,7 @@ def generate(n_people, seed, out):
             records.append((rec, p, tags))
             p.nrec += 1
             first_reg[p.pid] = ev.date
+            p.reg_script = "ar" if "script_ar" in tags else "lat"
     records.sort(key=lambda x: x[0]["registered_on"])   # stable: keeps event order within a day
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "registry.csv"), "w", encoding="utf-8", newline="") as f, \
@@ -2621,6 +3019,14 @@ def generate(n_people, seed, out):
             w.writerow(rec)
             wt.writerow([rid, p.pid])
             wn.writerow([rid, p.pid, p.role, ";".join(tags)])
+    with open(os.path.join(out, "households.csv"), "w", encoding="utf-8", newline="") as f:
+        # each household_id of registry.csv: the true household it belongs to, its registration
+        # number as a unit (1 first, 2 and 3 when it registered again), who stood as head, and why
+        # this registration differs from the previous (the same tags as in noise_tags.csv)
+        wr = csv.writer(f)
+        wr.writerow(["household_id", "true_household", "event", "registration", "head_person_id", "rows", "tags"])
+        hh_rows.sort()
+        wr.writerows(hh_rows)
     reqs, reqtags = build_requests(world, first_reg, rng)
     with open(os.path.join(out, "tracing.jsonl"), "w", encoding="utf-8") as f:
         for r in reqs:
