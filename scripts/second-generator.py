@@ -9,7 +9,9 @@ Standard library only.  Deterministic for a given --seed.
     python3 scripts/second-generator.py --people N --seed S --out DIR
 
 writes DIR/registry.csv, DIR/truth.csv, DIR/tracing.jsonl and, to read errors by, what was done
-to each record and request: DIR/noise_tags.csv, DIR/tracing_tags.csv and DIR/stats.json.
+to each record and request: DIR/noise_tags.csv, DIR/tracing_tags.csv and DIR/stats.json; and
+DIR/households.csv, the true household behind each household_id (households register again as a
+unit, changed: see World.plan_household).
 The requests' ages are stated near the person's first registration (2023-2026); searches are
 run as of 2024-12-01.
 """
@@ -1626,7 +1628,7 @@ def pick_given(male, rng, avoid=()):
 # Households registering again (see World.plan_household)
 # ---------------------------------------------------------------------------
 
-REREG_SHARE = 0.22       # households that register again as a unit (about one in seven of them a third time)
+REREG_SHARE = 0.22       # households that register again as a unit (about one in eight of them a third time)
 SCRIPT_SWITCH = 0.55     # the next desk types in the other script (Latin on one side, Arabic script on the other)
 
 
@@ -1947,7 +1949,7 @@ class World:
         if rng.random() >= REREG_SHARE:
             return 0
         r = rng.random()
-        n_rep = 1 if r < 0.85 else (2 if r < 0.98 else 3)
+        n_rep = 1 if r < 0.87 else 2          # a second registration, occasionally a third
         head_in = head is not None and head.regmode == "hh"
         male_head = head_in and head.sex == "M"
         wife = None
@@ -2821,58 +2823,194 @@ def make_record(p, ev, clk, rng):
 # ---------------------------------------------------------------------------
 # Tracing requests
 # ---------------------------------------------------------------------------
+# What a caseworker types is what a frightened relative says at a desk, often days later and at
+# another site.  The mix below follows what such requests look like:
+#   full          most fields a relative knows: given and father's name, age, province, sometimes more
+#   thin          only a given name, sex, an approximate age and the province: no father's name
+#   first_part    a compound name said by its first part only ("Abdul" for Abdul Jabbar,
+#                 "Mohammad" for Mohammad Nabi, "Gul" for Gul Ahmad)
+#   ar_slip       typed in Arabic script with one letter dropped or mistyped, the first letter too
+#                 (an initial alef dropped, ع heard as ا, ح as ه, a sound-alike س/ص/ث or ز/ذ/ض/ظ)
+#   cross_script  the person was registered in one script and is sought in the other, with a slip on top
+# and across all kinds: a married woman sought with her husband's name where the father's name is
+# expected, and ages stated approximately (rounded, a few years off).  About one request in six is
+# for someone who never registered (left behind, detained, a household that never reached a desk).
+REQ_UNREGISTERED = 0.17
+# first_part is drawn more often than it ends up: a name that is no compound is sought otherwise
+REQ_KINDS = (("full", 42), ("thin", 18), ("first_part", 22), ("ar_slip", 12), ("cross_script", 15))
+REQ_KIND_CHOICE = wchoice(REQ_KINDS)
+
+# letters confused when a name is written as heard (sound-alikes), or by a dot on the keyboard
+AR_SOUNDALIKE = {"ا": "عآ", "آ": "اع", "ع": "اأ", "ح": "ه", "ه": "ح", "س": "صث", "ص": "س", "ث": "س",
+                 "ز": "ذضظ", "ذ": "ز", "ض": "ز", "ظ": "ز", "ت": "ط", "ط": "ت", "ق": "غک", "غ": "ق",
+                 "ک": "گ", "گ": "ک", "ی": "ئ"}
+
+
+def slip_arabic(s, rng, first=False):
+    """One letter of an Arabic-script name dropped or mistyped; first: the first letter."""
+    letters = [i for i, c in enumerate(s) if c in AR_LETTER]
+    if len(letters) < 3:
+        return s, None
+    i = letters[0] if first else rng.choice(letters[1:])
+    c = s[i]
+    r = rng.random()
+    if r < 0.45:
+        return s[:i] + s[i + 1:], "drop"
+    if c in AR_SOUNDALIKE and r < 0.85:
+        return s[:i] + rng.choice(AR_SOUNDALIKE[c]) + s[i + 1:], "soundalike"
+    if c in AR_CONFUSE:
+        return s[:i] + rng.choice(AR_CONFUSE[c]) + s[i + 1:], "dots"
+    return s[:i] + s[i + 1:], "drop"
+
+
+def slip_name(s, script, rng, tags, what):
+    """A slip on top of a name as typed in a request."""
+    if not s:
+        return s
+    if script == "ar":
+        first = rng.random() < 0.35
+        s2, op = slip_arabic(s, rng, first)
+        if op:
+            tags.append("req_ar_slip")
+            tags.append("req_ar_slip_%s_%s%s" % (what, op, "_first_letter" if first else ""))
+            if first:
+                tags.append("req_slip_first_letter")
+            return s2
+        return s
+    s2, op = typo_latin(s, rng)
+    if op:
+        tags.append("req_lat_slip")
+        tags.append("req_lat_slip_%s_%s" % (what, op))
+        return s2
+    return s
+
+
+def first_part(nref):
+    """The compound name shortened to its first part, or None when the name is not such a compound."""
+    nm = nref.name
+    if len(nm) < 2 or nm[-1] in ("ullah", "uddin") or nm[0] == "bibi":
+        return None
+    return NameRef(nm[:1], nref.male, nref.honor, nref.honor_rate)
+
+
+def render_first_part(short, sc, clk, rng, tags, field):
+    s = render_name(short, sc, clk, rng, tags, field, mode="req", typo_rate=0.0)
+    if sc == "ar" and short.name == ("abdul",):
+        s = s.replace("عبدال", "عبدل")          # "Abdul" said alone is written as heard
+    return s
+
+
+def req_age(age_now, kind, rng, tags):
+    """The age as the relative states it: approximate, often rounded."""
+    r = rng.random()
+    if r < 0.35:
+        err = 0
+    elif r < 0.65:
+        err = rng.choice((-1, 1))
+    elif r < 0.85:
+        err = rng.choice((-2, 2))
+    else:
+        err = rng.choice((-5, -4, -3, 3, 4, 5))
+    a = age_now + err
+    if age_now >= 15 and rng.random() < (0.5 if kind == "thin" else 0.25):
+        a = 5 * int(round(a / 5.0))
+        tags.append("req_age_rounded")
+    a = max(0, a)
+    if a != age_now:
+        tags.append("req_age_off_%d" % min(5, abs(a - age_now)))
+    return a
+
 
 def make_request(rid, p, registered, req_date, rng, tags):
-    clk = Clerk(rng, ar_share=0.28)
+    for _ in range(4):
+        kind = REQ_KIND_CHOICE.pick(rng)
+        if kind == "cross_script" and p.reg_script is None:
+            continue                        # never registered: no script to cross
+        if kind == "first_part" and first_part(p.nref) is None and (p.father is None or first_part(p.father) is None):
+            continue                        # no compound name to shorten
+        break
+    else:
+        kind = "full"
+    script = None
+    if kind == "cross_script":
+        script = other_script(p.reg_script)
+    elif kind == "ar_slip":
+        script = "ar"
+    clk = Clerk(rng, ar_share=0.28, script=script)
     clk.case = "title" if rng.random() < 0.9 else "upper"
-    age_now = age_on(p.dob, req_date)
+    tags.append("req_kind_" + kind)
+    tags.append("req_script_" + clk.script)
+    if p.reg_script is not None:
+        tags.append("req_same_script_as_registration" if clk.script == p.reg_script else "req_other_script_than_registration")
+    age_now = max(0, age_on(p.dob, req_date))
     child = age_now < 15
     sc = clk.script
     req = {"request_id": rid, "person_id": p.pid if registered else None}
-    if rng.random() < 0.02:
-        req["given_name"] = None
+    for f in ("given_name", "father_name", "grandfather_name", "family_name", "sex", "age", "province_of_origin",
+              "last_residence"):
+        req[f] = None
+
+    # given name
+    slip_given = kind in ("ar_slip", "cross_script") and rng.random() < 0.7
+    if kind != "thin" and rng.random() < 0.02:
         tags.append("req_given_missing")
+        slip_given = False
     else:
-        req["given_name"] = render_name(p.nref, sc, clk, rng, tags, "given", mode="req", child=child, typo_rate=0.03)
+        short = first_part(p.nref) if kind == "first_part" else None
+        if short is not None:
+            req["given_name"] = render_first_part(short, sc, clk, rng, tags, "given")
+            tags.append("req_given_first_part_only")
+        else:
+            req["given_name"] = render_name(p.nref, sc, clk, rng, tags, "given", mode="req", child=child,
+                                            typo_rate=0.0 if slip_given else 0.03)
+        if slip_given:
+            req["given_name"] = slip_name(req["given_name"], sc, rng, tags, "given")
+
+    if kind == "thin":
+        # only what a relative in shock can say: a given name, sex, about how old, from where
+        req["sex"] = rng.choice(("M", "M", "male", "Male")) if p.sex == "M" else rng.choice(("F", "F", "female", "Female"))
+        req["age"] = req_age(age_now, kind, rng, tags)
+        pk = p.hh.province
+        if rng.random() < 0.04:
+            pk = PROV_CHOICE.pick(rng).key
+            tags.append("req_province_wrong")
+        req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
+        tags.append("req_no_father_name")
+        return req
+
+    # father's name (or the husband's, for a married woman)
     fref = p.father
-    if p.sex == "F" and p.husband is not None and age_now >= 16 and rng.random() < 0.3:
+    if p.sex == "F" and p.husband is not None and age_now >= 16 and rng.random() < 0.35:
         fref = p.husband
         tags.append("req_husband_as_father")
     if fref is not None and rng.random() < 0.85:
-        req["father_name"] = render_name(fref, sc, clk, rng, tags, "father", mode="req", typo_rate=0.03)
+        fshort = first_part(fref) if kind == "first_part" and (req["given_name"] is None or
+                                                                "req_given_first_part_only" not in tags) else None
+        if fshort is not None:
+            req["father_name"] = render_first_part(fshort, sc, clk, rng, tags, "father")
+            tags.append("req_father_first_part_only")
+        else:
+            slip_f = kind in ("ar_slip", "cross_script") and not slip_given
+            req["father_name"] = render_name(fref, sc, clk, rng, tags, "father", mode="req",
+                                             typo_rate=0.0 if slip_f else 0.03)
+            if slip_f:
+                req["father_name"] = slip_name(req["father_name"], sc, rng, tags, "father")
     else:
-        req["father_name"] = None
+        tags.append("req_no_father_name")
+    if kind in ("ar_slip", "cross_script") and not slip_given and req["given_name"] and \
+            not any(t.startswith(("req_ar_slip_father", "req_lat_slip_father")) for t in tags):
+        req["given_name"] = slip_name(req["given_name"], sc, rng, tags, "given")   # no father's name to slip in
     if p.gf is not None and rng.random() < 0.25:
         req["grandfather_name"] = render_name(p.gf, sc, clk, rng, tags, "gf", mode="req", typo_rate=0.03)
-    else:
-        req["grandfather_name"] = None
     if p.family and p.uses_family and rng.random() < 0.35:
         req["family_name"] = render_family(p.family, sc, clk, rng, tags)
-    else:
-        req["family_name"] = None
     if rng.random() < 0.88:
         req["sex"] = rng.choice(("M", "M", "M", "male", "Male")) if p.sex == "M" else rng.choice(("F", "F", "F", "female", "Female"))
     else:
-        req["sex"] = None
         tags.append("req_sex_missing")
     if rng.random() < 0.88:
-        r = rng.random()
-        if r < 0.35:
-            err = 0
-        elif r < 0.65:
-            err = rng.choice((-1, 1))
-        elif r < 0.85:
-            err = rng.choice((-2, 2))
-        else:
-            err = rng.choice((-5, -4, -3, 3, 4, 5))
-        a = age_now + err
-        if age_now >= 15 and rng.random() < 0.25:
-            a = 5 * int(round(a / 5.0))
-        req["age"] = max(0, a)
-        if req["age"] != age_now:
-            tags.append("req_age_off_%d" % min(5, abs(req["age"] - age_now)))
+        req["age"] = req_age(age_now, kind, rng, tags)
     else:
-        req["age"] = None
         tags.append("req_age_missing")
     if rng.random() < 0.70:
         pk = p.hh.province
@@ -2881,18 +3019,15 @@ def make_request(rid, p, registered, req_date, rng, tags):
             tags.append("req_province_wrong")
         req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
     else:
-        req["province_of_origin"] = None
         tags.append("req_province_missing")
     if rng.random() < 0.45:
         req["last_residence"] = render_city(p.hh.city, clk, rng, tags)
-    else:
-        req["last_residence"] = None
     return req
 
 
 def build_requests(world, first_reg, rng):
     n_req = max(1, int(round(0.02 * world.n)))
-    n_unreg = int(round(n_req * 0.10))
+    n_unreg = int(round(n_req * REQ_UNREGISTERED))
     n_reg = n_req - n_unreg
     reg = [p for p in world.persons if p.regmode != "never"]
     w = []
@@ -2931,6 +3066,7 @@ def build_requests(world, first_reg, rng):
             d = first_reg[p.pid] + dt.timedelta(days=rng.randint(-20, 60))
         else:
             d = wave_date(rng)
+        d = max(d, p.dob)          # a baby is sought once born
         tags = ["req_registered" if registered else "req_unregistered"]
         if not registered:
             tags.append("req_unreg_" + ("left_behind" if not p.hh.unregistered else "household_unregistered"))
@@ -3100,11 +3236,34 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
             for t in set(tags):
                 tagc[t] += 1
         stats["record_noise_pct"] = {t: round(100.0 * c / n_rec, 2) for t, c in sorted(tagc.items())}
+        stats["record_tag_counts"] = {t: c for t, c in sorted(tagc.items())}
         rt = Counter()
         for tl in reqtags:
             for t in set(tl):
                 rt[t] += 1
         stats["request_tag_pct"] = {t: round(100.0 * c / max(1, len(reqtags)), 1) for t, c in sorted(rt.items())}
+        stats["request_tag_counts"] = {t: c for t, c in sorted(rt.items())}
+        stats["request_kinds"] = {t[len("req_kind_"):]: c for t, c in sorted(rt.items()) if t.startswith("req_kind_")}
+        # households registering as a unit, and how often again (households.csv)
+        with open(os.path.join(out, "households.csv"), encoding="utf-8", newline="") as f:
+            nreg = Counter()
+            for h in csv.DictReader(f):
+                if h["event"] in ("primary", "repeat"):
+                    nreg[h["true_household"]] += 1
+        dist = Counter(nreg.values())
+        again = sum(v for k, v in dist.items() if k >= 2)
+        stats["households_registered_as_unit"] = len(nreg)
+        stats["households_registered_again"] = again
+        stats["households_registered_again_pct"] = round(100.0 * again / max(1, len(nreg)), 2)
+        stats["household_registrations_distribution"] = {str(k): dist[k] for k in sorted(dist)}
+        # namesake households: unrelated households whose heads share given name, father's name and province
+        heads = Counter()
+        for h in world.heads:
+            if h.regmode != "never" and not h.hh.unregistered:
+                heads[(h.nref.name, h.father.name, h.hh.province)] += 1
+        stats["namesake_households_injected"] = sum(1 for hh in world.households if hh.namesake)
+        stats["head_name_groups_same_given_father_province"] = sum(1 for v in heads.values() if v >= 2)
+        stats["households_in_such_groups"] = sum(v for v in heads.values() if v >= 2)
         # hard negatives: different persons sharing exact (given, father) canonical names
         gf_pairs = Counter()
         for p in world.persons:
@@ -3140,7 +3299,10 @@ def main():
     keys = ["records", "persons", "persons_registered_more_than_once", "persons_registered_more_than_once_pct",
             "persons_registered_3_or_more", "records_per_person_distribution", "true_duplicate_pairs",
             "household_ids", "records_without_household_id", "requests", "requests_registered",
-            "requests_unregistered", "registered_on_range", "generation_seconds",
+            "requests_unregistered", "request_kinds", "households_registered_as_unit", "households_registered_again",
+            "households_registered_again_pct", "household_registrations_distribution", "namesake_households_injected",
+            "head_name_groups_same_given_father_province", "households_in_such_groups",
+            "registered_on_range", "generation_seconds",
             "hard_neg_person_pairs_same_given_and_father_name",
             "hard_neg_person_pairs_same_given_father_and_birth_year", "hard_neg_brother_pairs_same_father_ref",
             "top_given_names"]
