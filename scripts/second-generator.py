@@ -3123,7 +3123,7 @@ def generate(n_people, seed, out):
                 n_reg += 1
                 e = e.prev
             hh_rows.append((ev.hid, ev.hh.key, ev.kind, n_reg if ev.kind != "individual" else "",
-                            ev.head.pid if ev.head is not None and ev.head.pid else "", len(ev.members),
+                            ev.head.pid if ev.head is not None and ev.head in ev.members else "", len(ev.members),
                             ";".join(ev.tags)))
     # every registrable person must have at least one record (safety net; should not trigger)
     for p in world.persons:
@@ -3155,6 +3155,7 @@ def generate(n_people, seed, out):
             w.writerow(rec)
             wt.writerow([rid, p.pid])
             wn.writerow([rid, p.pid, p.role, ";".join(tags)])
+            records[i] = (None, p, tags)     # the row is written: free it (memory at a million people)
     with open(os.path.join(out, "households.csv"), "w", encoding="utf-8", newline="") as f:
         # each household_id of registry.csv: the true household it belongs to, its registration
         # number as a unit (1 first, 2 and 3 when it registered again), who stood as head, and why
@@ -3178,23 +3179,44 @@ def generate(n_people, seed, out):
 
 def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
     path = os.path.join(out, "registry.csv")
+    # read row by row: at a million people a list of all rows would double the peak memory
+    ids = set()
+    n_rec = 0
+    hh = Counter()
+    sites = Counter()
+    fill = Counter()
+    no_hid = 0
+    d_lo, d_hi = "9999", "0000"
     with open(path, encoding="utf-8", newline="") as f:
         rd = csv.DictReader(f)
         assert rd.fieldnames == COLUMNS, rd.fieldnames
-        rows = list(rd)
-    ids = [r["record_id"] for r in rows]
-    assert all(ids) and all(len(i) <= 64 for i in ids), "bad record_id"
-    assert len(set(ids)) == len(ids), "duplicate record_id"
-    for r in rows:
-        assert r["given_name"] or r["father_name"] or r["family_name"] or r["household_id"], r
-        for k, v in r.items():
-            assert len(v) <= 1000
+        for r in rd:
+            rid = r["record_id"]
+            assert rid and len(rid) <= 64, "bad record_id"
+            assert rid not in ids, "duplicate record_id"
+            ids.add(rid)
+            n_rec += 1
+            assert r["given_name"] or r["father_name"] or r["family_name"] or r["household_id"], r
+            for k, v in r.items():
+                assert len(v) <= 1000
+                if v:
+                    fill[k] += 1
+            if r["household_id"]:
+                hh[r["household_id"]] += 1
+            else:
+                no_hid += 1
+            sites[r["site"]] += 1
+            d_lo = min(d_lo, r["registered_on"])
+            d_hi = max(d_hi, r["registered_on"])
+    per = Counter()
+    n_truth = 0
     with open(os.path.join(out, "truth.csv"), encoding="utf-8", newline="") as f:
-        truth = list(csv.DictReader(f))
-    tids = [t["record_id"] for t in truth]
-    assert len(tids) == len(set(tids)), "truth has duplicate record ids"
-    assert set(tids) == set(ids), "truth does not cover registry exactly"
-    per = Counter(t["person_id"] for t in truth)
+        for t in csv.DictReader(f):
+            assert t["record_id"] in ids, "truth names a record not in the registry"
+            per[t["person_id"]] += 1
+            n_truth += 1
+    assert n_truth == n_rec, "truth does not cover registry exactly (or repeats a record)"
+    del ids
     reqs = []
     with open(os.path.join(out, "tracing.jsonl"), encoding="utf-8") as f:
         for line in f:
@@ -3204,13 +3226,11 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
     for q in reqs:
         if q["person_id"] is not None:
             assert q["person_id"] in per, q
-    n_rec = len(rows)
     n_per = len(per)
     multi = sum(1 for v in per.values() if v >= 2)
     three = sum(1 for v in per.values() if v >= 3)
     pairs = sum(v * (v - 1) // 2 for v in per.values())
     dist = Counter(per.values())
-    hh = Counter(r["household_id"] for r in rows if r["household_id"])
     stats = {
         "records": n_rec,
         "persons": n_per,
@@ -3220,13 +3240,13 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
         "records_per_person_distribution": {str(k): dist[k] for k in sorted(dist)},
         "true_duplicate_pairs": pairs,
         "household_ids": len(hh),
-        "records_without_household_id": sum(1 for r in rows if not r["household_id"]),
+        "records_without_household_id": no_hid,
         "requests": len(reqs),
         "requests_registered": sum(1 for q in reqs if q["person_id"] is not None),
         "requests_unregistered": sum(1 for q in reqs if q["person_id"] is None),
-        "sites": dict(Counter(r["site"] for r in rows).most_common()),
-        "registered_on_range": [min(r["registered_on"] for r in rows), max(r["registered_on"] for r in rows)],
-        "field_fill_pct": {c: round(100.0 * sum(1 for r in rows if r[c]) / n_rec, 1) for c in COLUMNS},
+        "sites": dict(sites.most_common()),
+        "registered_on_range": [d_lo, d_hi],
+        "field_fill_pct": {c: round(100.0 * fill[c] / n_rec, 1) for c in COLUMNS},
     }
     if world is not None:
         stats["generation_seconds"] = round(gen_time, 1)
