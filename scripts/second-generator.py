@@ -2029,7 +2029,7 @@ class World:
                 for t in jt:
                     st.note(j, tag=t)
             roster = list(base)
-            if detained == "first" and k == 1:
+            if (detained == "first" and k == 1) or (detained == "later" and k == detained_step + 1):
                 st.tags.append("head_restored")
                 st.note(head, tag="rejoined_after_detention")
             # temporary absences: at work, in hospital, stayed at the camp
@@ -2063,9 +2063,9 @@ class World:
         st.roster = [new_head] + [m for m in st.roster if m is not new_head]
         if new_head.role == "wife":
             # the mother standing as head: more often written as "wife of" her absent husband
-            st.note(new_head, rel_boost=3.0, tag="head_stand_in")
+            st.note(new_head, rel_boost=3.0, tag="registered_as_head")
             return
-        st.note(new_head, tag="head_stand_in")
+        st.note(new_head, tag="registered_as_head")
         for m in st.roster:
             if m is new_head:
                 continue
