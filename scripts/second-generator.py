@@ -9,7 +9,9 @@ Standard library only.  Deterministic for a given --seed.
     python3 scripts/second-generator.py --people N --seed S --out DIR
 
 writes DIR/registry.csv, DIR/truth.csv, DIR/tracing.jsonl and, to read errors by, what was done
-to each record and request: DIR/noise_tags.csv, DIR/tracing_tags.csv and DIR/stats.json.
+to each record and request: DIR/noise_tags.csv, DIR/tracing_tags.csv and DIR/stats.json; and
+DIR/households.csv, the true household behind each household_id (households register again as a
+unit, changed: see World.plan_household).
 The requests' ages are stated near the person's first registration (2023-2026); searches are
 run as of 2024-12-01.
 """
@@ -1060,10 +1062,11 @@ def wave_date(rng):
 class Clerk:
     """How one desk types one registration event (or one tracing request)."""
     __slots__ = ("script", "lprof", "aprof", "kb", "digits", "case", "prov_ar", "place_ar", "cache", "gf_rate",
-                 "copy_rate")
+                 "copy_rate", "rel_habit", "age_habit")
 
-    def __init__(self, rng, ar_share=0.46):
-        self.script = "ar" if rng.random() < ar_share else "lat"
+    def __init__(self, rng, ar_share=0.46, script=None):
+        # script may be imposed: a household re-registering is often typed in the other script
+        self.script = script if script else ("ar" if rng.random() < ar_share else "lat")
         self.lprof = wchoice([("af", 55), ("pk", 25), ("std", 20)]).pick(rng)
         self.aprof = wchoice([("fa", 55), ("ps", 37), ("ur", 8)]).pick(rng)
         self.kb = wchoice([("per", 68), ("arb", 16), ("mix", 16)]).pick(rng)
@@ -1080,6 +1083,11 @@ class Clerk:
         self.case = wchoice([("title", 84), ("upper", 11), ("lower", 3), ("mixed", 2)]).pick(rng)
         self.cache = {}
         self.copy_rate = 0.7
+        # Desk habits that differ from clerk to clerk, so that the same household typed at two desks
+        # reads differently: some clerks record married women by their husband's name as a rule,
+        # some ask only "how old are you?" and never type a birth date.
+        self.rel_habit = 3.0 if rng.random() < 0.15 else 1.0
+        self.age_habit = rng.random() < 0.10
 
 
 LAT_CASE_NOISE = 0.0
@@ -1487,7 +1495,8 @@ def render_sex(sex, clk, rng):
 
 class Person:
     __slots__ = ("pid", "sex", "dob", "dob_kind", "year_bias", "age_bias", "nref", "father", "gf", "family",
-                 "uses_family", "role", "husband", "son", "hh", "doc", "regmode", "nrec", "own_province")
+                 "uses_family", "role", "husband", "son", "hh", "doc", "regmode", "nrec", "own_province",
+                 "said_age", "reg_script")
 
     def __init__(self, sex, age, rng):
         self.sex = sex
@@ -1515,6 +1524,8 @@ class Person:
         self.nrec = 0
         self.own_province = None
         self.pid = None
+        self.said_age = None       # the approximate age last told to a clerk
+        self.reg_script = None     # script of the person's first registration (for requests typed in the other)
 
     def age_ref(self):
         return age_on(self.dob, REF)
@@ -1522,13 +1533,17 @@ class Person:
 
 class Household:
     __slots__ = ("members", "province", "district", "city", "region", "xregion", "phones", "new_phone", "clan",
-                 "unregistered", "head")
+                 "unregistered", "head", "namesake", "plan", "alone", "key")
 
     def __init__(self):
         self.members = []
         self.phones = []
         self.new_phone = None
         self.unregistered = False
+        self.namesake = False      # shares head's name, father's name and province with another household
+        self.plan = None           # the household's registrations as a unit (list of Step), see plan_household
+        self.alone = []            # members registering on their own: (person, date, site, tags, with_hid)
+        self.key = None            # true household id (households.csv)
 
 
 class Clan:
@@ -1597,6 +1612,9 @@ def make_doc(age, rng):
     return (t, num)
 
 
+NAMESAKE_RATE = 0.03     # share of male-headed households made namesakes of an unrelated household
+
+
 def pick_given(male, rng, avoid=()):
     ch = MALE_CHOICE if male else FEMALE_CHOICE
     for _ in range(10):
@@ -1604,6 +1622,60 @@ def pick_given(male, rng, avoid=()):
         if nm not in avoid:
             return nm
     return nm
+
+
+# ---------------------------------------------------------------------------
+# Households registering again (see World.plan_household)
+# ---------------------------------------------------------------------------
+
+REREG_SHARE = 0.22       # households that register again as a unit (about one in eight of them a third time)
+SCRIPT_SWITCH = 0.55     # the next desk types in the other script (Latin on one side, Arabic script on the other)
+
+
+class Step:
+    """One registration of a household as a unit: when, where, who came, who stood as head, and what
+    about particular members differs this time (over: id(person) -> dict read by make_record)."""
+    __slots__ = ("date", "site", "roster", "head", "over", "tags", "switch", "new_phone")
+
+    def __init__(self, date, site, roster, head):
+        self.date = date
+        self.site = site
+        self.roster = roster
+        self.head = head
+        self.over = {}
+        self.tags = []
+        self.switch = False
+        self.new_phone = False
+
+    def note(self, p, tag=None, **kw):
+        o = self.over.setdefault(id(p), {})
+        o.update(kw)
+        if tag:
+            o.setdefault("tags", []).append(tag)
+
+
+def rereg_gap(rng):
+    r = rng.random()
+    if r < 0.10:
+        return rng.randint(1, 6)        # the next days: the reception centre after the crossing
+    if r < 0.55:
+        return rng.randint(7, 60)       # weeks later
+    if r < 0.90:
+        return rng.randint(61, 180)     # months later: settled, back for winter assistance
+    return rng.randint(181, 400)
+
+
+def rereg_site(hh, prev, rng):
+    """Mostly another crossing point or centre; sometimes the same desk again."""
+    if rng.random() < 0.15:
+        return prev
+    key = hh.xregion if hh.xregion in ("east", "south") else "other"
+    s = prev
+    for _ in range(6):
+        s = SECOND_SITE_CHOICE[key].pick(rng)
+        if s != prev:
+            return s
+    return s
 
 
 class World:
@@ -1736,25 +1808,40 @@ class World:
     def make_household(self, c, head_age, used_heads):
         rng = self.rng
         hh = self.base_household(c)
-        head = self.new_person("M", head_age)
-        nm = pick_given(True, rng, used_heads)
-        # namesake injection: copy given + father name of an existing unrelated head, same birth year
+        # Namesake families.  With a few hundred common names, a million returnees hold many unrelated
+        # "Mohammad Nabi son of Abdul Ghani" from the same province and of about the same age, each with
+        # a wife and children: a household must not be recognised by its head's name alone.  Beyond the
+        # collisions the name frequencies give by themselves, a share of heads copy an unrelated head's
+        # given and father's name, province and near age (often district and last residence too,
+        # sometimes the grandfather's and the wife's names).
         namesake = None
-        if self.heads and rng.random() < 0.02:
+        if self.heads and rng.random() < NAMESAKE_RATE:
             namesake = rng.choice(self.heads)
-            if namesake.hh.clan is not c:
-                nm = namesake.nref.name
-                head.dob = dt.date(namesake.dob.year, rng.randint(1, 12), rng.randint(1, 28))
-            else:
+            if namesake.hh.clan is c:
                 namesake = None
+        if namesake is not None:
+            nh = namesake.hh
+            head_age = max(19, min(80, namesake.age_ref() + rng.choice((0, 0, 1, -1, 1, -1, 2, -2, 3, -3))))
+            hh.province, hh.region, hh.xregion = nh.province, nh.region, nh.xregion
+            if rng.random() < 0.5:
+                hh.district = nh.district
+            if rng.random() < 0.6:
+                hh.city = nh.city
+            if not c.households and nh.clan.family and rng.random() < 0.4:
+                c.family = nh.clan.family        # same tribe, too
+            hh.namesake = nh.namesake = True
+        head = self.new_person("M", head_age)
+        nm = namesake.nref.name if namesake is not None else pick_given(True, rng, used_heads)
         used_heads.append(nm)
         hon, rate = male_honor(head_age, rng)
         if c.sayed:
             hon, rate = "sayed", 0.55
+        if namesake is not None and namesake.nref.honor and rng.random() < 0.5:
+            hon, rate = namesake.nref.honor, namesake.nref.honor_rate
         head.nref = NameRef(nm, True, hon, rate)
         if namesake is not None:
             head.father = NameRef(namesake.father.name, True, namesake.father.honor, namesake.father.honor_rate)
-            head.gf = c.GF
+            head.gf = NameRef(namesake.gf.name, True) if namesake.gf is not None and rng.random() < 0.2 else c.GF
         else:
             head.father = c.F
             head.gf = c.GF
@@ -1778,6 +1865,13 @@ class World:
                 wage2 = max(17, head_age - rng.randint(8, 25))
                 self.make_wife(hh, wage2, head.nref)
                 self.make_children(hh, wage2, head.nref, head.father, c.family, None, used_kids)
+        if namesake is not None and rng.random() < 0.35:
+            # the wife's name coincides as well (Fatima, Zainab, Bibi Gul are everywhere)
+            nw = [m for m in namesake.hh.members if m.role == "wife" and m.husband is namesake.nref]
+            for m in hh.members:
+                if nw and m.role == "wife" and m.husband is head.nref:
+                    m.nref = NameRef(nw[0].nref.name, False)
+                    break
         if head_age < 55 and rng.random() < 0.12:   # widowed mother of the head
             m = self.new_person("F", min(95, head_age + rng.randint(17, 35)))
             m.nref = NameRef(pick_given(False, rng), False)
@@ -1827,6 +1921,216 @@ class World:
                 break
         return hh
 
+    # -- a household's registrations as a unit --------------------------------
+    # A share of households register again, as a unit, at another crossing point or reception centre:
+    # after the crossing they are registered at the border, then weeks or months later at the
+    # reception centre near where they settle, or at a transit centre when the winter assistance is
+    # announced.  Between two registrations the household changes: a baby is born, a relative who
+    # crossed later joins, a married daughter has gone to her husband's family, a son went to find
+    # work; men are detained separately at the border and register alone when released, while the
+    # mother or the eldest son stands as head meanwhile; an old father hands the headship to his son.
+    # The CSV has no column for the relationship to the head: a household is the rows sharing a
+    # household_id, the head is the row typed first (and the one most often giving the phone), and
+    # relations show only in the names: father's name, and women written "wife of X" / "mother of Y".
+    # When the head changes, the new head's point of view shows there: his mother becomes
+    # "mother of <him>", and a clerk may copy the new head's name into his younger siblings' father
+    # column.
+    def plan_household(self, hh):
+        """Plans the household's registrations (hh.plan, hh.alone); returns the number of registered
+        persons it adds (members who join between registrations)."""
+        rng = self.rng
+        main = [p for p in hh.members if p.regmode == "hh"]
+        if not main:
+            return 0
+        head = hh.head
+        d0 = wave_date(rng)
+        st0 = Step(d0, SITE_CHOICE[hh.region].pick(rng), main, head)
+        hh.plan = [st0]
+        if rng.random() >= REREG_SHARE:
+            return 0
+        r = rng.random()
+        n_rep = 1 if r < 0.87 else 2          # a second registration, occasionally a third
+        head_in = head is not None and head.regmode == "hh"
+        male_head = head_in and head.sex == "M"
+        wife = None
+        if male_head:
+            wife = next((m for m in main if m.role == "wife" and m.husband is head.nref), None)
+        sons = sorted((m for m in main if m.role == "child" and m.sex == "M" and m.age_ref() >= 16),
+                      key=lambda m: m.dob)
+        eldest = sons[0] if sons else None
+
+        def stand_in():
+            if wife is not None and (eldest is None or rng.random() < 0.65):
+                return wife, "head_is_mother"
+            return eldest, "head_is_eldest_son"
+
+        # detained father: absent at the first registration ("first") or at a later one ("later")
+        detained = None
+        if male_head and (wife or eldest) and rng.random() < 0.10 and d0 + dt.timedelta(days=60) <= D_MAX:
+            detained = "first" if rng.random() < 0.5 else "later"
+        detained_step = 0 if detained == "first" else (rng.randint(1, n_rep) if detained else None)
+        handover = (male_head and eldest is not None and head.age_ref() >= 58 and eldest.age_ref() >= 20
+                    and rng.random() < 0.35)
+        widow_handover = (head_in and head.sex == "F" and eldest is not None and eldest.age_ref() >= 18
+                          and rng.random() < 0.3)
+        added = 0
+        min_next = None
+        if detained == "first":
+            st0.roster = [m for m in main if m is not head]
+            nh, why = stand_in()
+            self.restate(st0, nh, head)
+            st0.tags += ["head_absent_detained", why]
+            da = d0 + dt.timedelta(days=rng.randint(20, 45))
+            hh.alone.append((head, da, SITE_CHOICE[hh.region].pick(rng),
+                             ["registered_alone", "alone_after_detention"], rng.random() < 0.5))
+            min_next = da
+        base = list(main)            # who belongs to the household as it moves on
+        prev, d = st0, d0
+        for k in range(1, n_rep + 1):
+            dk = d + dt.timedelta(days=rereg_gap(rng))
+            if min_next is not None and dk <= min_next:
+                dk = min_next + dt.timedelta(days=rng.randint(1, 30))
+            if dk > D_MAX:
+                break                # the data ends before they come again
+            st = Step(dk, rereg_site(hh, prev.site, rng), None, head)
+            st.switch = rng.random() < SCRIPT_SWITCH
+            st.new_phone = rng.random() < 0.30
+            # who has left for good since the last registration
+            for m in list(base):
+                if m is head or m is eldest:
+                    continue
+                if m.role == "child" and m.sex == "F" and age_on(m.dob, dk) >= 16 and rng.random() < 0.15:
+                    base.remove(m)
+                    st.tags.append("left_married_daughter")
+                elif m.role == "child" and m.sex == "M" and age_on(m.dob, dk) >= 18 and rng.random() < 0.05:
+                    base.remove(m)
+                    st.tags.append("left_went_for_work")
+            # who joins: a baby born since, a relative who crossed later
+            mothers = [m for m in base if m.role == "wife" and m.husband is not None and
+                       17 <= age_on(m.dob, dk) <= 44]
+            if mothers and (dk - d).days >= 30 and rng.random() < 0.18:
+                b = self.make_newborn(hh, rng.choice(mothers), d, dk)
+                base.append(b)
+                added += 1
+                st.note(b, tag="joined_newborn")
+                if rng.random() < 0.25:
+                    st.note(b, unnamed=True)        # not yet named: "a nameless infant is registered with its family"
+            if head_in and rng.random() < 0.08:
+                j = self.make_joiner(hh)
+                base.append(j)
+                added += 1
+                jt = ["joined_relative"]
+                if rng.random() < 0.35:
+                    # registered on his or her own on arrival, before finding the family
+                    da = d + dt.timedelta(days=rng.randint(0, max(0, (dk - d).days - 1)))
+                    hh.alone.append((j, da, SITE_CHOICE[hh.region].pick(rng),
+                                     ["registered_alone", "alone_before_joining"], rng.random() < 0.6))
+                    jt.append("joined_after_registering_alone")
+                for t in jt:
+                    st.note(j, tag=t)
+            roster = list(base)
+            if (detained == "first" and k == 1) or (detained == "later" and k == detained_step + 1):
+                st.tags.append("head_restored")
+                st.note(head, tag="rejoined_after_detention")
+            # temporary absences: at work, in hospital, stayed at the camp
+            for m in list(roster):
+                if m is not head and m is not eldest and rng.random() < 0.04:
+                    roster.remove(m)
+                    st.tags.append("left_absent_this_time")
+            st.roster = roster
+            if detained == "later" and k == detained_step:
+                st.roster = [m for m in roster if m is not head]
+                nh, why = stand_in()
+                self.restate(st, nh, head)
+                st.tags += ["left_father_detained", why]
+                st.new_phone = rng.random() < 0.5      # his phone went with him
+                da = dk + dt.timedelta(days=rng.randint(20, 45))
+                if da <= D_MAX:
+                    hh.alone.append((head, da, SITE_CHOICE[hh.region].pick(rng),
+                                     ["registered_alone", "alone_after_detention"], rng.random() < 0.5))
+                    min_next = da
+            elif (handover or widow_handover) and eldest in roster:
+                self.restate(st, eldest, head)
+                st.tags.append("head_handed_to_son" if handover else "head_is_eldest_son")
+            hh.plan.append(st)
+            prev, d = st, dk
+        return added
+
+    def restate(self, st, new_head, old_head):
+        """Makes new_head the step's head, first in its rows, and restates relations from his or her side."""
+        rng = self.rng
+        st.head = new_head
+        st.roster = [new_head] + [m for m in st.roster if m is not new_head]
+        if new_head.role == "wife":
+            # the mother standing as head: more often written as "wife of" her absent husband
+            st.note(new_head, rel_boost=3.0, tag="registered_as_head")
+            return
+        st.note(new_head, tag="registered_as_head")
+        for m in st.roster:
+            if m is new_head:
+                continue
+            if m.sex == "F" and m.role in ("wife", "head") and (m.husband is new_head.father or m.husband is old_head.nref):
+                # his mother, now "mother of" the new head
+                st.note(m, son=new_head.nref, rel_boost=4.0)
+            elif m.role == "child" and m.father is new_head.father and rng.random() < 0.12:
+                # a younger brother or sister typed with the new head's name as father
+                st.note(m, father_as=new_head.nref, tag="head_name_in_father_col")
+
+    def make_newborn(self, hh, mother, d_prev, d_next):
+        rng = self.rng
+        male = rng.random() < 0.51
+        b = self.new_person("M" if male else "F", 0)
+        span = max(0, (d_next - d_prev).days - 2)
+        b.dob = d_prev + dt.timedelta(days=rng.randint(0, span))
+        b.dob_kind = wchoice((("exact", 60), ("year", 25), ("age", 15))).pick(rng)
+        b.year_bias = 0
+        b.age_bias = 0
+        b.nref = NameRef(pick_given(male, rng), male)
+        b.father = mother.husband
+        b.gf = next((m.father for m in hh.members if m.nref is mother.husband), None)
+        b.family = hh.clan.family
+        b.uses_family = b.family is not None and rng.random() < (0.7 if male else 0.45)
+        self.add(hh, b, "child")
+        b.regmode = "joiner"
+        return b
+
+    def make_joiner(self, hh):
+        """A relative who crossed later and joins the household between two registrations."""
+        rng = self.rng
+        head = hh.head
+        hage = head.age_ref()
+        r = rng.random()
+        c = hh.clan
+        if head.sex == "M" and r < 0.4 and hage >= 16:          # brother or sister of the head
+            male = rng.random() < 0.55
+            j = self.new_person("M" if male else "F", max(12, hage - rng.randint(2, 15)))
+            j.nref = NameRef(pick_given(male, rng), male)
+            j.father, j.gf = head.father, head.gf
+            role = "sibling"
+        elif (head.sex == "M" and r < 0.6 and hage < 60
+              and not any(m.role == "mother" for m in hh.members)):   # his widowed mother
+            j = self.new_person("F", min(95, hage + rng.randint(17, 35)))
+            j.nref = NameRef(pick_given(False, rng), False)
+            j.father = ancestor(rng)
+            j.gf = ancestor(rng) if rng.random() < 0.5 else None
+            j.husband = head.father
+            j.son = head.nref
+            self.add(hh, j, "mother")
+            j.regmode = "joiner"
+            return j
+        else:                                                     # an orphaned nephew or niece
+            male = rng.random() < 0.55
+            j = self.new_person("M" if male else "F", rng.randint(3, 15))
+            j.nref = NameRef(pick_given(male, rng), male)
+            j.father = NameRef(pick_given(True, rng), True)      # the head's late brother
+            j.gf = head.father if head.sex == "M" else ancestor(rng)
+            role = "relative"
+        j.family = c.family
+        j.uses_family = c.family is not None and rng.random() < (0.75 if j.sex == "M" else 0.5)
+        self.add(hh, j, role)
+        j.regmode = "joiner"
+        return j
+
     # -- who registers ------------------------------------------------------
     def build(self):
         rng = self.rng
@@ -1850,6 +2154,7 @@ class World:
                         p.regmode = "hh"
                     if p.regmode != "never":
                         registered += 1
+                registered += self.plan_household(hh)
         # trim the excess from the last households
         excess = registered - self.n
         for p in reversed(self.persons):
@@ -1863,6 +2168,8 @@ class World:
             if p.regmode != "never":
                 k += 1
                 p.pid = "P%07d" % k
+        for i, hh in enumerate(self.households):
+            hh.key = "H%07d" % (i + 1)
         unreg = 0
         for p in self.persons:
             if p.regmode == "never":
@@ -1875,7 +2182,8 @@ class World:
 # ---------------------------------------------------------------------------
 
 class Event:
-    __slots__ = ("date", "site", "hh", "members", "with_hid", "hid", "new_phone", "kind", "order")
+    __slots__ = ("date", "site", "hh", "members", "with_hid", "hid", "new_phone", "kind", "order", "head", "over",
+                 "tags", "switch", "prev", "script")
 
     def __init__(self, date, site, hh, members, with_hid=True, kind="primary"):
         self.date = date
@@ -1886,6 +2194,12 @@ class Event:
         self.hid = ""
         self.new_phone = False
         self.kind = kind
+        self.head = hh.head        # who stood as head at this registration
+        self.over = None           # per-person differences at this registration (Step.over)
+        self.tags = ()             # tags every record of this registration carries
+        self.switch = False        # typed in the other script than the household's previous registration
+        self.prev = None           # the household's previous registration as a unit
+        self.script = None
 
 
 def shift_date(d, rng):
@@ -1913,40 +2227,67 @@ def second_site(hh, first, rng):
     return s
 
 
+def gap_bucket(days):
+    if days < 7:
+        return "rereg_gap_days"
+    if days <= 60:
+        return "rereg_gap_weeks"
+    if days <= 180:
+        return "rereg_gap_months"
+    return "rereg_gap_over_6_months"
+
+
 def build_events(world):
     rng = world.rng
     events = []
     hh_events = {}
     for hh in world.households:
-        if hh.unregistered:
+        if hh.unregistered or not hh.plan:
             continue
-        main = [p for p in hh.members if p.regmode == "hh"]
-        if not main:
-            continue
-        site = SITE_CHOICE[hh.region].pick(rng)
-        d = wave_date(rng)
-        ev = Event(d, site, hh, main)
-        events.append(ev)
-        hh_events[id(hh)] = [ev]
-        if rng.random() < 0.22:
-            n_rep = 1
-            r = rng.random()
-            if r < 0.15:
-                n_rep = 2
-            if r < 0.03:
-                n_rep = 3
-            prev_d, prev_s = d, site
-            for _ in range(n_rep):
-                mem = [p for p in main if rng.random() < (0.93 if p is hh.head else 0.85)]
-                if not mem:
-                    mem = [rng.choice(main)]
-                d2 = shift_date(prev_d, rng)
-                s2 = second_site(hh, prev_s, rng)
-                ev2 = Event(d2, s2, hh, mem, kind="repeat")
-                ev2.new_phone = rng.random() < 0.30
-                events.append(ev2)
-                hh_events[id(hh)].append(ev2)
-                prev_d, prev_s = d2, s2
+        evs = []
+        prev = None
+        for st in hh.plan:
+            mem = [p for p in st.roster if p.regmode != "never"]
+            if not mem:
+                continue
+            ev = Event(st.date, st.site, hh, mem, kind="primary" if prev is None else "repeat")
+            ev.head = st.head
+            ev.over = st.over
+            ev.new_phone = st.new_phone
+            ev.switch = st.switch
+            ev.prev = prev
+            tags = list(st.tags)
+            if prev is not None:
+                # what a reader of a missed household link needs to know about this registration
+                tags.append("family_reregistered")
+                tags.append("rereg_%d" % (len(evs) + 1))
+                tags.append(gap_bucket((ev.date - prev.date).days))
+                tags.append("rereg_same_site" if ev.site == prev.site else "rereg_other_site")
+                before = set(id(p) for p in prev.members)
+                now = set(id(p) for p in mem)
+                if now - before:
+                    tags.append("member_joined")
+                if before - now:
+                    tags.append("member_left")
+                if ev.head is not prev.head:
+                    tags.append("head_changed")
+            elif hh.plan[0].head is not hh.head:
+                tags.append("head_not_usual")
+            ev.tags = tags
+            evs.append(ev)
+            events.append(ev)
+            prev = ev
+        if evs:
+            hh_events[id(hh)] = evs
+        # members registering on their own: the father released from detention, a relative on arrival
+        for p, d, site, tags, with_hid in hh.alone:
+            if p.regmode == "never":
+                continue
+            ev = Event(d, site, hh, [p], with_hid=with_hid, kind="individual")
+            ev.head = p
+            ev.tags = tags
+            ev.new_phone = rng.random() < 0.5
+            events.append(ev)
     # individual registrations: separated members, and extra individual registrations
     for hh in world.households:
         if hh.unregistered:
@@ -2123,12 +2464,14 @@ def fmt_sh(y, m, d, rng, tags):
     return "%02d/%02d/%04d" % (d, m, y)
 
 
-def render_birth(p, reg, clk, rng, tags):
-    """Returns (birth_date, age) strings as typed at one registration."""
+def render_birth(p, reg, clk, rng, tags, kind=None, repeat=False):
+    """Returns (birth_date, age) strings as typed at one registration.  kind overrides what the person
+    can tell this time (documents left behind, a clerk who only asks the age); repeat marks a later
+    registration, where an approximate age is often told as it was told months before."""
     true_age = age_on(p.dob, reg)
     bd = ""
     age = ""
-    kind = p.dob_kind
+    kind = kind or p.dob_kind
     if kind == "exact":
         r = rng.random()
         if r < 0.08:
@@ -2185,6 +2528,10 @@ def render_birth(p, reg, clk, rng, tags):
             a = 5 * int(round(a / 5.0))
             tags.append("age_heaped")
         a = max(0, a)
+        if repeat and p.said_age is not None and rng.random() < 0.3:
+            a = p.said_age          # the same age said again, months later: not advanced
+            tags.append("age_not_advanced")
+        p.said_age = a
         if a != true_age:
             tags.append("age_off")
         if rng.random() < 0.97:
@@ -2226,6 +2573,10 @@ def other_script(s):
 
 def make_record(p, ev, clk, rng):
     tags = []
+    # what differs for this person at this registration (a household registering again)
+    ov = ev.over.get(id(p)) if ev.over else None
+    if ov and "tags" in ov:
+        tags.extend(ov["tags"])
     script = clk.script
     if rng.random() < 0.04:
         script = other_script(script)
@@ -2242,12 +2593,19 @@ def make_record(p, ev, clk, rng):
 
     gtags, ftags, gftags = [], [], []
     given = render_name(p.nref, fscript(), clk, rng, gtags, "given", child=child)
+    if ov and ov.get("unnamed"):
+        # a baby not yet named, registered with the family
+        given = rng.choice(("", "", "Baby", "baby", "Infant")) if script == "lat" else rng.choice(("", "", "نوزاد", "طفل"))
+        gtags = ["newborn_unnamed"]
+    fref = p.father
+    if ov and "father_as" in ov:
+        fref = ov["father_as"]
     father = ""
-    if p.father is not None:
+    if fref is not None:
         if rng.random() < (0.04 if age_now >= 15 else 0.02):
             tags.append("father_missing")
         else:
-            father = render_name(p.father, fscript(), clk, rng, ftags, "father")
+            father = render_name(fref, fscript(), clk, rng, ftags, "father")
     gf = ""
     if p.gf is not None and rng.random() < clk.gf_rate:
         gf = render_name(p.gf, fscript(), clk, rng, gftags, "gf")
@@ -2255,14 +2613,20 @@ def make_record(p, ev, clk, rng):
     if p.family and p.uses_family and rng.random() < 0.75:
         family = render_family(p.family, fscript(), clk, rng, tags)
 
-    # women recorded through a relation
+    # women recorded through a relation; how often depends on the clerk's habit and, when the household
+    # registers again under another head, on the woman's place towards that head
     rel_applied = False
     if p.sex == "F":
-        r = rng.random()
+        son = p.son
+        boost = clk.rel_habit
+        if ov:
+            son = ov.get("son", son)
+            boost *= ov.get("rel_boost", 1.0)
+        r = rng.random() / min(boost, 5.0)
         rel = None
         if p.husband is not None and age_now >= 16:
-            if p.son is not None and r < 0.06:
-                rel = ("mother", p.son)
+            if son is not None and r < 0.06:
+                rel = ("mother", son)
             elif r < 0.12:
                 rel = ("wife", p.husband)
             elif r < 0.15:
@@ -2277,6 +2641,8 @@ def make_record(p, ev, clk, rng):
         if rel:
             rel_applied = True
             kind, ref = rel
+            if kind == "mother" and ov and "son" in ov:
+                tags.append("rel_restated_to_new_head")     # "mother of" the son now standing as head
             sc = script
             if kind == "placeholder":
                 given = "Bibi" if sc == "lat" else "بی بی"
@@ -2359,7 +2725,16 @@ def make_record(p, ev, clk, rng):
             tags.append("sex_wrong")
         sex = render_sex(sx, clk, rng)
 
-    bd, age = render_birth(p, ev.date, clk, rng, tags)
+    # what the person can tell of the birth at this desk: some clerks only ask the age; at a later
+    # registration the papers may be elsewhere, and a birth date told once becomes a year or an age
+    bkind = None
+    if clk.age_habit:
+        bkind = "age"
+        tags.append("clerk_age_only")
+    elif ev.kind == "repeat" and p.dob_kind != "age" and rng.random() < 0.25:
+        bkind = rng.choice(("year", "age")) if p.dob_kind == "exact" else "age"
+        tags.append("dob_retold")
+    bd, age = render_birth(p, ev.date, clk, rng, tags, kind=bkind, repeat=ev.kind == "repeat")
 
     hh = p.hh
     prov = ""
@@ -2386,8 +2761,8 @@ def make_record(p, ev, clk, rng):
 
     dtype, dnum = "", ""
     doc = p.doc
-    if doc is None and age_now < 18 and hh.head is not None and hh.head.doc and rng.random() < 0.03:
-        doc = hh.head.doc
+    if doc is None and age_now < 18 and ev.head is not None and ev.head.doc and rng.random() < 0.03:
+        doc = ev.head.doc
         tags.append("doc_of_household_head")
     if doc and rng.random() < 0.65:
         t, num = doc
@@ -2411,7 +2786,7 @@ def make_record(p, ev, clk, rng):
             hh.new_phone = af_phone(rng)
         phones = [hh.new_phone]
     if phones:
-        rate = 0.85 if p is hh.head else (0.35 if age_now >= 18 else 0.08)
+        rate = 0.85 if p is ev.head else (0.35 if age_now >= 18 else 0.08)
         if ev.kind == "individual":
             rate = 0.6
         if rng.random() < rate:
@@ -2448,58 +2823,194 @@ def make_record(p, ev, clk, rng):
 # ---------------------------------------------------------------------------
 # Tracing requests
 # ---------------------------------------------------------------------------
+# What a caseworker types is what a frightened relative says at a desk, often days later and at
+# another site.  The mix below follows what such requests look like:
+#   full          most fields a relative knows: given and father's name, age, province, sometimes more
+#   thin          only a given name, sex, an approximate age and the province: no father's name
+#   first_part    a compound name said by its first part only ("Abdul" for Abdul Jabbar,
+#                 "Mohammad" for Mohammad Nabi, "Gul" for Gul Ahmad)
+#   ar_slip       typed in Arabic script with one letter dropped or mistyped, the first letter too
+#                 (an initial alef dropped, ع heard as ا, ح as ه, a sound-alike س/ص/ث or ز/ذ/ض/ظ)
+#   cross_script  the person was registered in one script and is sought in the other, with a slip on top
+# and across all kinds: a married woman sought with her husband's name where the father's name is
+# expected, and ages stated approximately (rounded, a few years off).  About one request in six is
+# for someone who never registered (left behind, detained, a household that never reached a desk).
+REQ_UNREGISTERED = 0.17
+# first_part is drawn more often than it ends up: a name that is no compound is sought otherwise
+REQ_KINDS = (("full", 42), ("thin", 18), ("first_part", 22), ("ar_slip", 12), ("cross_script", 15))
+REQ_KIND_CHOICE = wchoice(REQ_KINDS)
+
+# letters confused when a name is written as heard (sound-alikes), or by a dot on the keyboard
+AR_SOUNDALIKE = {"ا": "عآ", "آ": "اع", "ع": "اأ", "ح": "ه", "ه": "ح", "س": "صث", "ص": "س", "ث": "س",
+                 "ز": "ذضظ", "ذ": "ز", "ض": "ز", "ظ": "ز", "ت": "ط", "ط": "ت", "ق": "غک", "غ": "ق",
+                 "ک": "گ", "گ": "ک", "ی": "ئ"}
+
+
+def slip_arabic(s, rng, first=False):
+    """One letter of an Arabic-script name dropped or mistyped; first: the first letter."""
+    letters = [i for i, c in enumerate(s) if c in AR_LETTER]
+    if len(letters) < 3:
+        return s, None
+    i = letters[0] if first else rng.choice(letters[1:])
+    c = s[i]
+    r = rng.random()
+    if r < 0.45:
+        return s[:i] + s[i + 1:], "drop"
+    if c in AR_SOUNDALIKE and r < 0.85:
+        return s[:i] + rng.choice(AR_SOUNDALIKE[c]) + s[i + 1:], "soundalike"
+    if c in AR_CONFUSE:
+        return s[:i] + rng.choice(AR_CONFUSE[c]) + s[i + 1:], "dots"
+    return s[:i] + s[i + 1:], "drop"
+
+
+def slip_name(s, script, rng, tags, what):
+    """A slip on top of a name as typed in a request."""
+    if not s:
+        return s
+    if script == "ar":
+        first = rng.random() < 0.35
+        s2, op = slip_arabic(s, rng, first)
+        if op:
+            tags.append("req_ar_slip")
+            tags.append("req_ar_slip_%s_%s%s" % (what, op, "_first_letter" if first else ""))
+            if first:
+                tags.append("req_slip_first_letter")
+            return s2
+        return s
+    s2, op = typo_latin(s, rng)
+    if op:
+        tags.append("req_lat_slip")
+        tags.append("req_lat_slip_%s_%s" % (what, op))
+        return s2
+    return s
+
+
+def first_part(nref):
+    """The compound name shortened to its first part, or None when the name is not such a compound."""
+    nm = nref.name
+    if len(nm) < 2 or nm[-1] in ("ullah", "uddin") or nm[0] == "bibi":
+        return None
+    return NameRef(nm[:1], nref.male, nref.honor, nref.honor_rate)
+
+
+def render_first_part(short, sc, clk, rng, tags, field):
+    s = render_name(short, sc, clk, rng, tags, field, mode="req", typo_rate=0.0)
+    if sc == "ar" and short.name == ("abdul",):
+        s = s.replace("عبدال", "عبدل")          # "Abdul" said alone is written as heard
+    return s
+
+
+def req_age(age_now, kind, rng, tags):
+    """The age as the relative states it: approximate, often rounded."""
+    r = rng.random()
+    if r < 0.35:
+        err = 0
+    elif r < 0.65:
+        err = rng.choice((-1, 1))
+    elif r < 0.85:
+        err = rng.choice((-2, 2))
+    else:
+        err = rng.choice((-5, -4, -3, 3, 4, 5))
+    a = age_now + err
+    if age_now >= 15 and rng.random() < (0.5 if kind == "thin" else 0.25):
+        a = 5 * int(round(a / 5.0))
+        tags.append("req_age_rounded")
+    a = max(0, a)
+    if a != age_now:
+        tags.append("req_age_off_%d" % min(5, abs(a - age_now)))
+    return a
+
 
 def make_request(rid, p, registered, req_date, rng, tags):
-    clk = Clerk(rng, ar_share=0.28)
+    for _ in range(4):
+        kind = REQ_KIND_CHOICE.pick(rng)
+        if kind == "cross_script" and p.reg_script is None:
+            continue                        # never registered: no script to cross
+        if kind == "first_part" and first_part(p.nref) is None and (p.father is None or first_part(p.father) is None):
+            continue                        # no compound name to shorten
+        break
+    else:
+        kind = "full"
+    script = None
+    if kind == "cross_script":
+        script = other_script(p.reg_script)
+    elif kind == "ar_slip":
+        script = "ar"
+    clk = Clerk(rng, ar_share=0.28, script=script)
     clk.case = "title" if rng.random() < 0.9 else "upper"
-    age_now = age_on(p.dob, req_date)
+    tags.append("req_kind_" + kind)
+    tags.append("req_script_" + clk.script)
+    if p.reg_script is not None:
+        tags.append("req_same_script_as_registration" if clk.script == p.reg_script else "req_other_script_than_registration")
+    age_now = max(0, age_on(p.dob, req_date))
     child = age_now < 15
     sc = clk.script
     req = {"request_id": rid, "person_id": p.pid if registered else None}
-    if rng.random() < 0.02:
-        req["given_name"] = None
+    for f in ("given_name", "father_name", "grandfather_name", "family_name", "sex", "age", "province_of_origin",
+              "last_residence"):
+        req[f] = None
+
+    # given name
+    slip_given = kind in ("ar_slip", "cross_script") and rng.random() < 0.7
+    if kind != "thin" and rng.random() < 0.02:
         tags.append("req_given_missing")
+        slip_given = False
     else:
-        req["given_name"] = render_name(p.nref, sc, clk, rng, tags, "given", mode="req", child=child, typo_rate=0.03)
+        short = first_part(p.nref) if kind == "first_part" else None
+        if short is not None:
+            req["given_name"] = render_first_part(short, sc, clk, rng, tags, "given")
+            tags.append("req_given_first_part_only")
+        else:
+            req["given_name"] = render_name(p.nref, sc, clk, rng, tags, "given", mode="req", child=child,
+                                            typo_rate=0.0 if slip_given else 0.03)
+        if slip_given:
+            req["given_name"] = slip_name(req["given_name"], sc, rng, tags, "given")
+
+    if kind == "thin":
+        # only what a relative in shock can say: a given name, sex, about how old, from where
+        req["sex"] = rng.choice(("M", "M", "male", "Male")) if p.sex == "M" else rng.choice(("F", "F", "female", "Female"))
+        req["age"] = req_age(age_now, kind, rng, tags)
+        pk = p.hh.province
+        if rng.random() < 0.04:
+            pk = PROV_CHOICE.pick(rng).key
+            tags.append("req_province_wrong")
+        req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
+        tags.append("req_no_father_name")
+        return req
+
+    # father's name (or the husband's, for a married woman)
     fref = p.father
-    if p.sex == "F" and p.husband is not None and age_now >= 16 and rng.random() < 0.3:
+    if p.sex == "F" and p.husband is not None and age_now >= 16 and rng.random() < 0.35:
         fref = p.husband
         tags.append("req_husband_as_father")
     if fref is not None and rng.random() < 0.85:
-        req["father_name"] = render_name(fref, sc, clk, rng, tags, "father", mode="req", typo_rate=0.03)
+        fshort = first_part(fref) if kind == "first_part" and (req["given_name"] is None or
+                                                                "req_given_first_part_only" not in tags) else None
+        if fshort is not None:
+            req["father_name"] = render_first_part(fshort, sc, clk, rng, tags, "father")
+            tags.append("req_father_first_part_only")
+        else:
+            slip_f = kind in ("ar_slip", "cross_script") and not slip_given
+            req["father_name"] = render_name(fref, sc, clk, rng, tags, "father", mode="req",
+                                             typo_rate=0.0 if slip_f else 0.03)
+            if slip_f:
+                req["father_name"] = slip_name(req["father_name"], sc, rng, tags, "father")
     else:
-        req["father_name"] = None
+        tags.append("req_no_father_name")
+    if kind in ("ar_slip", "cross_script") and not slip_given and req["given_name"] and \
+            not any(t.startswith(("req_ar_slip_father", "req_lat_slip_father")) for t in tags):
+        req["given_name"] = slip_name(req["given_name"], sc, rng, tags, "given")   # no father's name to slip in
     if p.gf is not None and rng.random() < 0.25:
         req["grandfather_name"] = render_name(p.gf, sc, clk, rng, tags, "gf", mode="req", typo_rate=0.03)
-    else:
-        req["grandfather_name"] = None
     if p.family and p.uses_family and rng.random() < 0.35:
         req["family_name"] = render_family(p.family, sc, clk, rng, tags)
-    else:
-        req["family_name"] = None
     if rng.random() < 0.88:
         req["sex"] = rng.choice(("M", "M", "M", "male", "Male")) if p.sex == "M" else rng.choice(("F", "F", "F", "female", "Female"))
     else:
-        req["sex"] = None
         tags.append("req_sex_missing")
     if rng.random() < 0.88:
-        r = rng.random()
-        if r < 0.35:
-            err = 0
-        elif r < 0.65:
-            err = rng.choice((-1, 1))
-        elif r < 0.85:
-            err = rng.choice((-2, 2))
-        else:
-            err = rng.choice((-5, -4, -3, 3, 4, 5))
-        a = age_now + err
-        if age_now >= 15 and rng.random() < 0.25:
-            a = 5 * int(round(a / 5.0))
-        req["age"] = max(0, a)
-        if req["age"] != age_now:
-            tags.append("req_age_off_%d" % min(5, abs(req["age"] - age_now)))
+        req["age"] = req_age(age_now, kind, rng, tags)
     else:
-        req["age"] = None
         tags.append("req_age_missing")
     if rng.random() < 0.70:
         pk = p.hh.province
@@ -2508,18 +3019,15 @@ def make_request(rid, p, registered, req_date, rng, tags):
             tags.append("req_province_wrong")
         req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
     else:
-        req["province_of_origin"] = None
         tags.append("req_province_missing")
     if rng.random() < 0.45:
         req["last_residence"] = render_city(p.hh.city, clk, rng, tags)
-    else:
-        req["last_residence"] = None
     return req
 
 
 def build_requests(world, first_reg, rng):
     n_req = max(1, int(round(0.02 * world.n)))
-    n_unreg = int(round(n_req * 0.10))
+    n_unreg = int(round(n_req * REQ_UNREGISTERED))
     n_reg = n_req - n_unreg
     reg = [p for p in world.persons if p.regmode != "never"]
     w = []
@@ -2558,6 +3066,7 @@ def build_requests(world, first_reg, rng):
             d = first_reg[p.pid] + dt.timedelta(days=rng.randint(-20, 60))
         else:
             d = wave_date(rng)
+        d = max(d, p.dob)          # a baby is sought once born
         tags = ["req_registered" if registered else "req_unregistered"]
         if not registered:
             tags.append("req_unreg_" + ("left_behind" if not p.hh.unregistered else "household_unregistered"))
@@ -2583,15 +3092,39 @@ def generate(n_people, seed, out):
     events = build_events(world)
     records = []   # (rec, pid, tags)
     first_reg = {}
+    hh_rows = []   # households.csv: one row per household_id
     for ev in events:
-        clk = Clerk(rng)
+        if ev.prev is not None:
+            # a household registering again: a different clerk, often typing in the other script
+            clk = Clerk(rng, script=other_script(ev.prev.script) if ev.switch else ev.prev.script)
+        else:
+            clk = Clerk(rng)
+        ev.script = clk.script
+        switched = ev.prev is not None and clk.script != ev.prev.script
         for p in ev.members:
             rec, tags = make_record(p, ev, clk, rng)
             tags.append("event_" + ev.kind)
+            tags.extend(ev.tags)
+            if switched:
+                tags.append("script_switched")
+            if ev.hh.namesake:
+                tags.append("namesake_family")
+            if p.hh is not ev.hh:
+                tags.append("with_relatives_household")
             records.append((rec, p, tags))
             p.nrec += 1
             if p.pid not in first_reg:
                 first_reg[p.pid] = ev.date
+                p.reg_script = "ar" if "script_ar" in tags else "lat"
+        if ev.hid:
+            n_reg = 1
+            e = ev.prev
+            while e is not None:
+                n_reg += 1
+                e = e.prev
+            hh_rows.append((ev.hid, ev.hh.key, ev.kind, n_reg if ev.kind != "individual" else "",
+                            ev.head.pid if ev.head is not None and ev.head in ev.members else "", len(ev.members),
+                            ";".join(ev.tags)))
     # every registrable person must have at least one record (safety net; should not trigger)
     for p in world.persons:
         if p.regmode != "never" and p.nrec == 0:
@@ -2601,6 +3134,7 @@ def generate(n_people, seed, out):
             records.append((rec, p, tags))
             p.nrec += 1
             first_reg[p.pid] = ev.date
+            p.reg_script = "ar" if "script_ar" in tags else "lat"
     records.sort(key=lambda x: x[0]["registered_on"])   # stable: keeps event order within a day
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "registry.csv"), "w", encoding="utf-8", newline="") as f, \
@@ -2621,6 +3155,15 @@ def generate(n_people, seed, out):
             w.writerow(rec)
             wt.writerow([rid, p.pid])
             wn.writerow([rid, p.pid, p.role, ";".join(tags)])
+            records[i] = (None, p, tags)     # the row is written: free it (memory at a million people)
+    with open(os.path.join(out, "households.csv"), "w", encoding="utf-8", newline="") as f:
+        # each household_id of registry.csv: the true household it belongs to, its registration
+        # number as a unit (1 first, 2 and 3 when it registered again), who stood as head, and why
+        # this registration differs from the previous (the same tags as in noise_tags.csv)
+        wr = csv.writer(f)
+        wr.writerow(["household_id", "true_household", "event", "registration", "head_person_id", "rows", "tags"])
+        hh_rows.sort()
+        wr.writerows(hh_rows)
     reqs, reqtags = build_requests(world, first_reg, rng)
     with open(os.path.join(out, "tracing.jsonl"), "w", encoding="utf-8") as f:
         for r in reqs:
@@ -2636,23 +3179,44 @@ def generate(n_people, seed, out):
 
 def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
     path = os.path.join(out, "registry.csv")
+    # read row by row: at a million people a list of all rows would double the peak memory
+    ids = set()
+    n_rec = 0
+    hh = Counter()
+    sites = Counter()
+    fill = Counter()
+    no_hid = 0
+    d_lo, d_hi = "9999", "0000"
     with open(path, encoding="utf-8", newline="") as f:
         rd = csv.DictReader(f)
         assert rd.fieldnames == COLUMNS, rd.fieldnames
-        rows = list(rd)
-    ids = [r["record_id"] for r in rows]
-    assert all(ids) and all(len(i) <= 64 for i in ids), "bad record_id"
-    assert len(set(ids)) == len(ids), "duplicate record_id"
-    for r in rows:
-        assert r["given_name"] or r["father_name"] or r["family_name"] or r["household_id"], r
-        for k, v in r.items():
-            assert len(v) <= 1000
+        for r in rd:
+            rid = r["record_id"]
+            assert rid and len(rid) <= 64, "bad record_id"
+            assert rid not in ids, "duplicate record_id"
+            ids.add(rid)
+            n_rec += 1
+            assert r["given_name"] or r["father_name"] or r["family_name"] or r["household_id"], r
+            for k, v in r.items():
+                assert len(v) <= 1000
+                if v:
+                    fill[k] += 1
+            if r["household_id"]:
+                hh[r["household_id"]] += 1
+            else:
+                no_hid += 1
+            sites[r["site"]] += 1
+            d_lo = min(d_lo, r["registered_on"])
+            d_hi = max(d_hi, r["registered_on"])
+    per = Counter()
+    n_truth = 0
     with open(os.path.join(out, "truth.csv"), encoding="utf-8", newline="") as f:
-        truth = list(csv.DictReader(f))
-    tids = [t["record_id"] for t in truth]
-    assert len(tids) == len(set(tids)), "truth has duplicate record ids"
-    assert set(tids) == set(ids), "truth does not cover registry exactly"
-    per = Counter(t["person_id"] for t in truth)
+        for t in csv.DictReader(f):
+            assert t["record_id"] in ids, "truth names a record not in the registry"
+            per[t["person_id"]] += 1
+            n_truth += 1
+    assert n_truth == n_rec, "truth does not cover registry exactly (or repeats a record)"
+    del ids
     reqs = []
     with open(os.path.join(out, "tracing.jsonl"), encoding="utf-8") as f:
         for line in f:
@@ -2662,13 +3226,11 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
     for q in reqs:
         if q["person_id"] is not None:
             assert q["person_id"] in per, q
-    n_rec = len(rows)
     n_per = len(per)
     multi = sum(1 for v in per.values() if v >= 2)
     three = sum(1 for v in per.values() if v >= 3)
     pairs = sum(v * (v - 1) // 2 for v in per.values())
     dist = Counter(per.values())
-    hh = Counter(r["household_id"] for r in rows if r["household_id"])
     stats = {
         "records": n_rec,
         "persons": n_per,
@@ -2678,13 +3240,13 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
         "records_per_person_distribution": {str(k): dist[k] for k in sorted(dist)},
         "true_duplicate_pairs": pairs,
         "household_ids": len(hh),
-        "records_without_household_id": sum(1 for r in rows if not r["household_id"]),
+        "records_without_household_id": no_hid,
         "requests": len(reqs),
         "requests_registered": sum(1 for q in reqs if q["person_id"] is not None),
         "requests_unregistered": sum(1 for q in reqs if q["person_id"] is None),
-        "sites": dict(Counter(r["site"] for r in rows).most_common()),
-        "registered_on_range": [min(r["registered_on"] for r in rows), max(r["registered_on"] for r in rows)],
-        "field_fill_pct": {c: round(100.0 * sum(1 for r in rows if r[c]) / n_rec, 1) for c in COLUMNS},
+        "sites": dict(sites.most_common()),
+        "registered_on_range": [d_lo, d_hi],
+        "field_fill_pct": {c: round(100.0 * fill[c] / n_rec, 1) for c in COLUMNS},
     }
     if world is not None:
         stats["generation_seconds"] = round(gen_time, 1)
@@ -2694,11 +3256,34 @@ def check(out, world=None, records=None, reqtags=None, gen_time=0.0):
             for t in set(tags):
                 tagc[t] += 1
         stats["record_noise_pct"] = {t: round(100.0 * c / n_rec, 2) for t, c in sorted(tagc.items())}
+        stats["record_tag_counts"] = {t: c for t, c in sorted(tagc.items())}
         rt = Counter()
         for tl in reqtags:
             for t in set(tl):
                 rt[t] += 1
         stats["request_tag_pct"] = {t: round(100.0 * c / max(1, len(reqtags)), 1) for t, c in sorted(rt.items())}
+        stats["request_tag_counts"] = {t: c for t, c in sorted(rt.items())}
+        stats["request_kinds"] = {t[len("req_kind_"):]: c for t, c in sorted(rt.items()) if t.startswith("req_kind_")}
+        # households registering as a unit, and how often again (households.csv)
+        with open(os.path.join(out, "households.csv"), encoding="utf-8", newline="") as f:
+            nreg = Counter()
+            for h in csv.DictReader(f):
+                if h["event"] in ("primary", "repeat"):
+                    nreg[h["true_household"]] += 1
+        dist = Counter(nreg.values())
+        again = sum(v for k, v in dist.items() if k >= 2)
+        stats["households_registered_as_unit"] = len(nreg)
+        stats["households_registered_again"] = again
+        stats["households_registered_again_pct"] = round(100.0 * again / max(1, len(nreg)), 2)
+        stats["household_registrations_distribution"] = {str(k): dist[k] for k in sorted(dist)}
+        # namesake households: unrelated households whose heads share given name, father's name and province
+        heads = Counter()
+        for h in world.heads:
+            if h.regmode != "never" and not h.hh.unregistered:
+                heads[(h.nref.name, h.father.name, h.hh.province)] += 1
+        stats["namesake_households_injected"] = sum(1 for hh in world.households if hh.namesake)
+        stats["head_name_groups_same_given_father_province"] = sum(1 for v in heads.values() if v >= 2)
+        stats["households_in_such_groups"] = sum(v for v in heads.values() if v >= 2)
         # hard negatives: different persons sharing exact (given, father) canonical names
         gf_pairs = Counter()
         for p in world.persons:
@@ -2734,7 +3319,10 @@ def main():
     keys = ["records", "persons", "persons_registered_more_than_once", "persons_registered_more_than_once_pct",
             "persons_registered_3_or_more", "records_per_person_distribution", "true_duplicate_pairs",
             "household_ids", "records_without_household_id", "requests", "requests_registered",
-            "requests_unregistered", "registered_on_range", "generation_seconds",
+            "requests_unregistered", "request_kinds", "households_registered_as_unit", "households_registered_again",
+            "households_registered_again_pct", "household_registrations_distribution", "namesake_households_injected",
+            "head_name_groups_same_given_father_province", "households_in_such_groups",
+            "registered_on_range", "generation_seconds",
             "hard_neg_person_pairs_same_given_and_father_name",
             "hard_neg_person_pairs_same_given_father_and_birth_year", "hard_neg_brother_pairs_same_father_ref",
             "top_given_names"]
