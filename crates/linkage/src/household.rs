@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::compare::{DIFFERENT_NAME, Field, GARBLED, MISSING, compare};
+use crate::compare::{DIFFERENT_NAME, Field, GARBLED, MISSING, Pattern, compare};
 use crate::dataset::{Dataset, Rec};
 use crate::family::family_prior;
 use crate::model::{Scorer, probability};
@@ -121,7 +121,7 @@ pub(crate) fn household_matches(
     groups.shrink_to_fit();
     let mut matches: Vec<HouseholdMatch> = groups
         .par_iter()
-        .filter_map(|group| align(ds, group, scorer))
+        .filter_map(|group| align(ds, group, scorer, &cannot_link))
         .collect();
     // The prior: how many household pairs are one family, over all pairs of households of
     // two or more.
@@ -139,24 +139,38 @@ pub(crate) fn household_matches(
     (matches, lambda)
 }
 
-/// The best one-to-one alignment of two households' members from their candidate pairs
-/// (sorted by evidence, best first), and its evidence: none unless two members align.
-fn align(ds: &Dataset, group: &[MemberPair], scorer: &Scorer) -> Option<HouseholdMatch> {
+/// The best one-to-one alignment of two households' members, and its evidence: none unless
+/// two members align. `group` are the household pair's candidate pairs: they say that the two
+/// are worth comparing; then every member of one is set against every member of the other, so
+/// that a child whose name no blocking key shared still takes their place in the family.
+fn align(
+    ds: &Dataset,
+    group: &[MemberPair],
+    scorer: &Scorer,
+    cannot_link: &(impl Fn(u32, u32) -> bool + Sync),
+) -> Option<HouseholdMatch> {
     let (h1, h2) = group[0].households;
-    let sizes = (
-        ds.household_members[h1 as usize].len(),
-        ds.household_members[h2 as usize].len(),
+    let (m1, m2) = (
+        &ds.household_members[h1 as usize],
+        &ds.household_members[h2 as usize],
     );
-    let scored = group.iter().map(|m| {
-        let (ra, rb) = (&ds.recs[m.a as usize], &ds.recs[m.b as usize]);
-        (
-            m.a,
-            m.b,
-            f64::from(m.evidence),
-            own_evidence(ds, scorer, ra, rb),
-        )
-    });
-    let (members, evidence) = alignment(scored, sizes);
+    let mut scored: Vec<(u32, u32, f64, f64)> = m1
+        .iter()
+        .flat_map(|&a| m2.iter().map(move |&b| (a, b)))
+        .filter(|&(a, b)| !cannot_link(a, b))
+        .map(|(a, b)| {
+            let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
+            let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
+            (
+                a,
+                b,
+                scorer.evidence(ds, ra, rb, p),
+                own_evidence(ds, scorer, ra, rb, p),
+            )
+        })
+        .collect();
+    scored.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let (members, evidence) = alignment(scored.into_iter(), (m1.len(), m2.len()));
     (members.len() >= 2).then(|| HouseholdMatch {
         members: members
             .into_iter()
@@ -173,8 +187,8 @@ fn align(ds: &Dataset, group: &[MemberPair], scorer: &Scorer) -> Option<Househol
 /// What a member pair has of its own as evidence that the two are one person (see
 /// [`Field::personal`]), in bits; none when their given names are not alike: a member is
 /// aligned by name, not by an age and a sex that many children share.
-pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec) -> f64 {
-    let p = compare(ds, a, b).with(HOUSEHOLD, MISSING);
+/// `p` is the pair's comparison without household context.
+pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec, p: Pattern) -> f64 {
     let given = p.level(Field::GivenName as usize);
     if given == MISSING || given == DIFFERENT_NAME || given == GARBLED {
         return f64::NEG_INFINITY;

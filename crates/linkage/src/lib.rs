@@ -859,7 +859,7 @@ impl Matcher {
                     let other = &self.ds.recs[o as usize];
                     let p = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
                     let full = scorer.weight(&self.ds, &rec, other, p) - person_prior;
-                    let own = household::own_evidence(&self.ds, &scorer, &rec, other);
+                    let own = household::own_evidence(&self.ds, &scorer, &rec, other, p);
                     pairs.push((h, i as u32, o, full, own));
                 }
             }
@@ -1112,7 +1112,7 @@ impl Matcher {
                     x,
                     y,
                     full,
-                    household::own_evidence(&self.ds, &scorer, rx, ry),
+                    household::own_evidence(&self.ds, &scorer, rx, ry, p),
                 )
             })
             .collect();
