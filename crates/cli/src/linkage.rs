@@ -132,6 +132,12 @@ pub async fn explain(db: &Database, a: &str, b: &str) -> anyhow::Result<()> {
         println!("{:<20} {:<28} {:>8.2}", c.field.name(), note, c.weight);
     }
     println!("{:<20} {:<28} {:>8.2}", "match weight", "", e.weight);
+    if let Some(f) = &e.family {
+        println!(
+            "family: {} of {} members match (one family: {:.4})",
+            f.matching_members, f.members, f.probability
+        );
+    }
     println!("probability {:.4}", e.probability);
     Ok(())
 }

@@ -20,6 +20,7 @@ mod cluster;
 mod compare;
 mod dataset;
 mod family;
+mod household;
 mod model;
 
 use std::collections::{HashMap, HashSet};
@@ -32,7 +33,7 @@ use serde::Serialize;
 pub use blocking::BlockingStats;
 pub use compare::{FIELDS, Field};
 pub use dataset::Dataset;
-pub use model::{Contribution, Explanation, Model};
+pub use model::{Contribution, Explanation, FamilyEvidence, Model};
 
 use compare::{MISSING, Pattern, compare, household_level};
 use dataset::Rec;
@@ -179,8 +180,8 @@ impl HouseholdLinks {
     }
 }
 
-/// Within two registrations of one family, its members' pairs as judged in the family; any
-/// other pair as across the registry.
+/// Within two registrations of one family, its members' pairs as judged in the family or
+/// across the registry, whichever is likelier; any other pair as across the registry.
 struct WithinFamily<'a> {
     rule: &'a Scored<'a>,
     family: FxHashMap<(u32, u32), f64>,
@@ -191,9 +192,10 @@ impl cluster::MergeRule for WithinFamily<'_> {
         self.rule.cannot_link(a, b)
     }
     fn probability(&self, a: u32, b: u32) -> f64 {
+        let across = self.rule.probability(a, b);
         match self.family.get(&ordered(a, b)) {
-            Some(&p) => p,
-            None => self.rule.probability(a, b),
+            Some(&p) => p.max(across),
+            None => across,
         }
     }
 }
@@ -466,8 +468,31 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             })
         })
         .unzip();
-    let (model, mut probabilities) = train(ds, model, &pairs, &mut patterns, evidence, settings);
+    let (mut model, mut probabilities) =
+        train(ds, model, &pairs, &mut patterns, evidence, settings);
     let scorer = model.scorer();
+    // Households as units, judged on their members' weights before household context: at a
+    // million no member of a family registered twice may link alone, and "no other member
+    // matches" would then count against each of them.
+    let (families, household_lambda) = household::household_matches(
+        ds,
+        &pairs,
+        &probabilities,
+        model.prior(),
+        &scorer,
+        |a, b| ds.same_household(a, b) || decisions.cannot.contains(&ordered(a, b)),
+    );
+    let mut in_family: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    for m in families
+        .iter()
+        .filter(|m| m.probability >= household::FAMILY_LINK)
+    {
+        for &(a, b, p) in &m.members {
+            in_family.insert(ordered(a, b), m.probability * p);
+        }
+    }
+    drop(families);
+    model.household_lambda = household_lambda;
     probabilities
         .par_iter_mut()
         .zip(&patterns)
@@ -483,10 +508,15 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             .map(|&p| f64::from(p) >= settings.link_threshold),
     );
 
+    // A candidate pair judged both alone and as members of two registrations of one family
+    // is as likely as the likelier view says.
     let links: Vec<(u32, u32, f64)> = pairs
         .iter()
         .zip(&probabilities)
-        .map(|(&(a, b), &p)| (a, b, f64::from(p)))
+        .map(|(&(a, b), &p)| {
+            let family = in_family.get(&(a, b)).copied().unwrap_or(0.0);
+            (a, b, f64::from(p).max(family))
+        })
         .filter(|&(_, _, p)| p >= settings.link_threshold)
         .collect();
     let linked_pairs = links.len() as u64;
@@ -499,11 +529,15 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         decisions: &decisions,
         link_threshold: settings.link_threshold,
     };
+    let by_household = WithinFamily {
+        rule: &rule,
+        family: in_family,
+    };
     let mut identity = cluster::cluster(
         ds.len(),
         links,
         &decisions.must,
-        &rule,
+        &by_household,
         settings.link_threshold,
     );
     // Members of two registrations of one family, matched within the family.
@@ -520,10 +554,14 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         .filter(|&(_, _, p)| p >= settings.link_threshold)
         .collect();
     let linked_pairs = linked_pairs + joins.len() as u64;
-    let within = WithinFamily {
+    let mut within = WithinFamily {
         rule: &rule,
-        family: family.iter().map(|&(a, b, p)| ((a, b), p)).collect(),
+        family: by_household.family,
     };
+    for &(a, b, p) in &family {
+        let e = within.family.entry((a, b)).or_default();
+        *e = e.max(p);
+    }
     if !joins.is_empty() {
         // The identities found so far stand; the family's members join them where sound.
         let mut must = decisions.must.clone();
@@ -541,7 +579,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         .zip(probabilities.iter().map(|&p| f64::from(p)))
         .filter(|&(pair, p)| p >= settings.review_threshold && !within.family.contains_key(pair))
         .map(|(&pair, p)| (pair, p))
-        .chain(family.iter().map(|&(a, b, p)| ((a, b), p)))
+        .chain(within.family.iter().map(|(&pair, &p)| (pair, p)))
         .filter(|&((a, b), p)| {
             p >= settings.review_threshold
                 && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
@@ -554,7 +592,11 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             probability: p,
         })
         .collect();
-    review.sort_by(|x, y| y.probability.total_cmp(&x.probability));
+    review.sort_by(|x, y| {
+        y.probability
+            .total_cmp(&x.probability)
+            .then_with(|| (&x.record_a, &x.record_b).cmp(&(&y.record_a, &y.record_b)))
+    });
 
     let mut roots: Vec<u32> = identity.clone();
     roots.sort_unstable();
@@ -586,6 +628,10 @@ pub struct Candidate {
 /// How many of a search's best candidates are compared with each other to find those that
 /// are one person (and so do not compete); further candidates are too unlikely to matter.
 const COMPETITORS_COMPARED: usize = 10;
+
+/// How many candidates of each member of a household being registered are looked at for
+/// earlier registrations of the family.
+const FAMILY_CANDIDATES: usize = 30;
 
 /// Buckets larger than this are not searched for a single record: too common to say anything.
 const MAX_SEARCH_BUCKET: usize = 5_000;
@@ -707,8 +753,12 @@ impl Matcher {
     ) -> Vec<Vec<(Candidate, Explanation)>> {
         let mut found: Vec<Vec<(Candidate, Explanation)>> = members
             .iter()
-            .map(|m| self.find_explained(m, limit))
+            .map(|m| self.find_explained(m, limit.max(FAMILY_CANDIDATES)))
             .collect();
+        self.families_as_units(members, &mut found);
+        for f in &mut found {
+            f.truncate(limit);
+        }
         let link = Settings::default().link_threshold;
         let review = Settings::default().review_threshold;
         // Earlier households, and each new member's likely record in them.
@@ -770,6 +820,113 @@ impl Matcher {
             }
         }
         found
+    }
+
+    /// The household being registered against each earlier household among its members'
+    /// candidates, as a unit (see the `household` module): where two members or more align
+    /// and the two are likely one family, the aligned members' records are offered with the
+    /// family's evidence, first when they are likelier than what each member found alone.
+    fn families_as_units(
+        &mut self,
+        members: &[MatchRecord],
+        found: &mut [Vec<(Candidate, Explanation)>],
+    ) {
+        let mut earlier: Vec<u32> = found
+            .iter()
+            .flatten()
+            .filter_map(|(c, _)| self.ds.index_of(&c.record_id))
+            .map(|r| self.ds.recs[r as usize].household)
+            .filter(|&h| {
+                (2..=household::MAX_MEMBERS).contains(&self.ds.household_members[h as usize].len())
+            })
+            .collect();
+        earlier.sort_unstable();
+        earlier.dedup();
+        if members.len() < 2 || earlier.is_empty() {
+            return;
+        }
+        let scorer = self.model.scorer();
+        let person_prior = self.model.prior();
+        // (earlier household, new member, earlier record, evidence, own evidence)
+        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            let rec = self.ds.probe(m);
+            for &h in &earlier {
+                for &o in &self.ds.household_members[h as usize] {
+                    if self.replaced.contains(&o) {
+                        continue;
+                    }
+                    let other = &self.ds.recs[o as usize];
+                    let p = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
+                    let full = scorer.weight(&self.ds, &rec, other, p) - person_prior;
+                    let own = household::own_evidence(&self.ds, &scorer, &rec, other, p);
+                    pairs.push((h, i as u32, o, full, own));
+                }
+            }
+        }
+        self.ds.forget_probe();
+        pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.3.total_cmp(&x.3)));
+        let prior = self.model.household_prior();
+        // Each earlier household that may be this family, with its aligned members and weight.
+        let mut families: Vec<(u32, household::Aligned, f64, usize)> = Vec::new();
+        for group in pairs.chunk_by(|x, y| x.0 == y.0) {
+            let h = group[0].0;
+            let sizes = (members.len(), self.ds.household_members[h as usize].len());
+            let (aligned, evidence) = household::alignment(
+                group.iter().map(|&(_, i, o, full, own)| (i, o, full, own)),
+                sizes,
+            );
+            if aligned.len() >= 2 {
+                families.push((h, aligned, prior + evidence, sizes.0.max(sizes.1)));
+            }
+        }
+        // The family is one family: where two earlier households fit it, each is at best as
+        // likely as the other, unless the two are themselves one family registered twice.
+        let scale = families.iter().map(|f| f.2).fold(0.0f64, f64::max);
+        let mut offered: Vec<(usize, u32, f64, FamilyEvidence)> = Vec::new();
+        for (x, (h, aligned, weight, larger)) in families.iter().enumerate() {
+            let rivals: f64 = families
+                .iter()
+                .enumerate()
+                .filter(|&(y, other)| y != x && !self.one_family(*h, other.0))
+                .map(|(_, other)| (other.2 - scale).exp2())
+                .sum();
+            let odds = (weight - scale).exp2();
+            let family = FamilyEvidence {
+                matching_members: aligned.len(),
+                members: *larger,
+                probability: odds / ((-scale).exp2() + odds + rivals),
+            };
+            if family.probability < household::FAMILY_LINK {
+                continue;
+            }
+            for &(i, o, within) in aligned {
+                offered.push((i as usize, o, family.probability * within, family.clone()));
+            }
+        }
+        let within_prior = |family: &FamilyEvidence| family::family_prior(family.members);
+        for (i, o, p, family) in offered {
+            let id = self.ds.record_id(o).to_string();
+            let known = found[i].iter().position(|(c, _)| c.record_id == id);
+            if let Some(k) = known {
+                if found[i][k].0.probability >= p {
+                    continue;
+                }
+                found[i].remove(k);
+            }
+            let rec = self.ds.probe(&members[i]);
+            let other = &self.ds.recs[o as usize];
+            let pattern = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
+            let mut e =
+                scorer.explain_within_family(&self.ds, &rec, other, pattern, within_prior(&family));
+            self.ds.forget_probe();
+            e.probability = p;
+            e.family = Some(family);
+            found[i].push((self.candidate(o, p), e));
+        }
+        for f in found.iter_mut() {
+            f.sort_by(|x, y| y.0.probability.total_cmp(&x.0.probability));
+        }
     }
 
     /// The probability that each of `record_ids` is the person `probe` describes, for those
@@ -876,6 +1033,20 @@ impl Matcher {
         let across = self
             .model
             .explain(&self.ds, ra, rb, p.with(HOUSEHOLD, level));
+        if let Some((p, family)) = self.as_family(a, b)
+            && p > across.probability
+        {
+            let mut e = self.model.scorer().explain_within_family(
+                &self.ds,
+                ra,
+                rb,
+                compare(&self.ds, ra, rb).with(HOUSEHOLD, MISSING),
+                family::family_prior(family.members),
+            );
+            e.probability = p;
+            e.family = Some(family);
+            return Ok(e);
+        }
         // Deduplication links a pair that is likely either way; the likelier view explains it.
         Ok(match self.within_family(a, b) {
             Some(prior) => {
@@ -894,6 +1065,70 @@ impl Matcher {
             }
             None => across,
         })
+    }
+
+    /// The two records' households compared as units (see the `household` module): when the
+    /// two records are aligned members of two likely registrations of one family, the
+    /// probability that they are one person and the family's evidence.
+    fn as_family(&self, a: u32, b: u32) -> Option<(f64, FamilyEvidence)> {
+        let (ha, hb) = (
+            self.ds.recs[a as usize].household,
+            self.ds.recs[b as usize].household,
+        );
+        let (aligned, family) = self.households_aligned(ha, hb)?;
+        if family.probability < household::FAMILY_LINK {
+            return None;
+        }
+        let (_, _, within) = aligned.into_iter().find(|&(x, y, _)| (x, y) == (a, b))?;
+        Some((family.probability * within, family))
+    }
+
+    /// Whether two loaded households are likely two registrations of one family.
+    fn one_family(&self, ha: u32, hb: u32) -> bool {
+        ha == hb
+            || self
+                .households_aligned(ha, hb)
+                .is_some_and(|(_, f)| f.probability >= household::FAMILY_LINK)
+    }
+
+    /// Two loaded households' members aligned (see [`household::alignment`]), with the
+    /// family's evidence, when two members or more align.
+    fn households_aligned(&self, ha: u32, hb: u32) -> Option<(household::Aligned, FamilyEvidence)> {
+        let members = |h: u32| &self.ds.household_members[h as usize];
+        let sized = |h: u32| (2..=household::MAX_MEMBERS).contains(&members(h).len());
+        if ha == hb || !sized(ha) || !sized(hb) {
+            return None;
+        }
+        let scorer = self.model.scorer();
+        let person_prior = self.model.prior();
+        let mut pairs: Vec<(u32, u32, f64, f64)> = members(ha)
+            .iter()
+            .flat_map(|&x| members(hb).iter().map(move |&y| (x, y)))
+            .map(|(x, y)| {
+                let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
+                let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
+                let full = scorer.weight(&self.ds, rx, ry, p) - person_prior;
+                (
+                    x,
+                    y,
+                    full,
+                    household::own_evidence(&self.ds, &scorer, rx, ry, p),
+                )
+            })
+            .collect();
+        pairs.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+        let sizes = (members(ha).len(), members(hb).len());
+        let larger = sizes.0.max(sizes.1);
+        let (aligned, evidence) = household::alignment(pairs.into_iter(), sizes);
+        if aligned.len() < 2 {
+            return None;
+        }
+        let family = FamilyEvidence {
+            matching_members: aligned.len(),
+            members: larger,
+            probability: model::probability(self.model.household_prior() + evidence),
+        };
+        Some((aligned, family))
     }
 
     /// When the two records' households are two registrations of one family (other members

@@ -42,6 +42,11 @@ pub struct Model {
     pub random_pairs: u64,
     pub candidate_pairs: u64,
     pub em_iterations: u32,
+    /// Prior probability that two registrations of two people or more are one family
+    /// registered twice (see the `household` module); 0 in a model stored before households
+    /// were compared as units, which then stands in the person prior.
+    #[serde(default)]
+    pub household_lambda: f64,
 }
 
 /// One field's part in a match weight.
@@ -66,6 +71,22 @@ pub struct Explanation {
     pub weight: f64,
     /// The probability that the two are one person. For a search's candidate it also weighs
     /// the other candidates: two namesakes who fit equally well cannot both be likely.
+    pub probability: f64,
+    /// Where the two were judged as members of two registrations of one family: how many
+    /// members of each match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<FamilyEvidence>,
+}
+
+/// Two registrations of a household judged as one family: "5 of 6 members match".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FamilyEvidence {
+    /// Members of the two registrations matched one to one.
+    pub matching_members: usize,
+    /// Members of the larger of the two registrations.
+    pub members: usize,
+    /// The probability that the two registrations are one family.
     pub probability: f64,
 }
 
@@ -121,6 +142,15 @@ impl Model {
             Some((m, u)) => (m.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(u)).log2(),
             None => 0.0,
         }
+    }
+
+    /// The prior, in bits, that two registrations of a family of two or more are one family.
+    pub(crate) fn household_prior(&self) -> f64 {
+        if self.household_lambda <= 0.0 {
+            return self.prior();
+        }
+        let lambda = self.household_lambda.clamp(1e-15, 0.5);
+        (lambda / (1.0 - lambda)).log2()
     }
 
     pub(crate) fn prior(&self) -> f64 {
@@ -223,6 +253,7 @@ impl Scorer {
             fields,
             weight,
             probability: probability(weight),
+            family: None,
         }
     }
 }
@@ -467,6 +498,7 @@ impl Model {
             random_pairs,
             candidate_pairs: 0,
             em_iterations: 0,
+            household_lambda: 0.0,
         }
     }
 

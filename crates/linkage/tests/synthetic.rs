@@ -401,3 +401,133 @@ fn a_family_registered_twice_matches_its_members_within_the_family() {
 fn run_model(s: &Synthetic) -> peywand_linkage::Model {
     deduplicate(&Dataset::build(&s.records), &[], &Settings::default()).model
 }
+
+/// A family of six registered at Torkham in Latin script and again, months later, at Spin
+/// Boldak in Dari, in a registry with hundreds of namesake families: a "Javid son of Aimal"
+/// of about the same age in every one, children with the same common names. No member alone
+/// is sure; the household as a whole is, and the desk puts the family's earlier registration
+/// first for every member, saying how many members match.
+#[test]
+fn the_desk_finds_a_family_registered_in_another_script_among_namesakes() {
+    use peywand_domain::Sex;
+    let s = synthetic(2_000, 13);
+    let member = |id: String, household: &str, names: [&str; 2], sex: Sex, born: i32| {
+        let name = |n: &str| (!n.is_empty()).then(|| n.to_string());
+        MatchRecord {
+            record_id: id,
+            household: household.into(),
+            given_name: name(names[0]),
+            father_name: name(names[1]),
+            sex: Some(sex),
+            birth_year_min: Some(born),
+            birth_year_max: Some(born),
+            province_code: Some("AF06".into()),
+            ..MatchRecord::default()
+        }
+    };
+    let children = [
+        ("Ahmad", Sex::Male),
+        ("Mariam", Sex::Female),
+        ("Nabi", Sex::Male),
+        ("Farida", Sex::Female),
+        ("Zarmina", Sex::Female),
+        ("Karim", Sex::Male),
+    ];
+    let wives = ["Zarghuna", "Fatima", "Gulalai", "Nazia"];
+    let mut records = s.records.clone();
+    for h in 0..300usize {
+        let household = format!("namesake-{h}");
+        let head = 1975 + (h % 16) as i32;
+        records.push(member(
+            format!("{household}-head"),
+            &household,
+            ["Javid", "Aimal"],
+            Sex::Male,
+            head,
+        ));
+        records.push(member(
+            format!("{household}-wife"),
+            &household,
+            [
+                wives[h % wives.len()],
+                ["Gul Ahmad", "Sultan", "Nasir"][h % 3],
+            ],
+            Sex::Female,
+            head + 4 + (h % 3) as i32,
+        ));
+        for c in 0..3 {
+            let (name, sex) = children[(h * 7 + c * 3) % children.len()];
+            records.push(member(
+                format!("{household}-child{c}"),
+                &household,
+                [name, "Javid"],
+                sex,
+                2004 + ((h * 5 + c * 4) % 17) as i32,
+            ));
+        }
+    }
+    let latin = [
+        (["Javid", "Aimal"], Sex::Male, 1980),
+        (["Zarghuna", "Gul Ahmad"], Sex::Female, 1985),
+        (["Ahmad", "Javid"], Sex::Male, 2008),
+        (["Mariam", "Javid"], Sex::Female, 2010),
+        (["Nabi", "Javid"], Sex::Male, 2013),
+        (["Farida", "Javid"], Sex::Female, 2016),
+    ];
+    for (i, (names, sex, born)) in latin.iter().enumerate() {
+        records.push(member(
+            format!("torkham-{i}"),
+            "torkham",
+            *names,
+            *sex,
+            *born,
+        ));
+    }
+    let model = deduplicate(&Dataset::build(&records), &[], &Settings::default()).model;
+    let mut desk = Matcher::new(Dataset::build(&records), model);
+
+    // The same family in Dari; each child a year older in the clerk's reckoning.
+    let dari = [
+        (["جاوید", "ایمل"], Sex::Male, 1980),
+        (["زرغونه", "گل احمد"], Sex::Female, 1985),
+        (["احمد", "جاوید"], Sex::Male, 2007),
+        (["مریم", "جاوید"], Sex::Female, 2010),
+        (["نبی", "جاوید"], Sex::Male, 2012),
+        (["فریده", "جاوید"], Sex::Female, 2016),
+    ];
+    let family: Vec<MatchRecord> = dari
+        .iter()
+        .enumerate()
+        .map(|(i, (names, sex, born))| {
+            member(
+                format!("spin-boldak-{i}"),
+                "spin-boldak",
+                *names,
+                *sex,
+                *born,
+            )
+        })
+        .collect();
+    // Alone, the father is one of many.
+    let alone = desk.find_explained(&family[0], 5);
+    assert!(
+        alone
+            .first()
+            .is_none_or(|(c, _)| c.probability < Settings::default().link_threshold),
+        "{alone:?}"
+    );
+    let found = desk.check_household(&family, 5);
+    for (i, candidates) in found.iter().enumerate() {
+        let (first, explanation) = &candidates[0];
+        assert_eq!(first.record_id, format!("torkham-{i}"), "{candidates:?}");
+        assert!(
+            first.probability >= Settings::default().link_threshold,
+            "{first:?}"
+        );
+        let f = explanation
+            .family
+            .as_ref()
+            .unwrap_or_else(|| panic!("{i}: {candidates:?}"));
+        assert_eq!((f.matching_members, f.members), (6, 6), "{f:?}");
+    }
+}

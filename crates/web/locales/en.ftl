@@ -224,6 +224,7 @@ field-province = Province of origin
 field-document = Document number
 field-phone = Phone
 field-household = Household members
+family-members-match = { $matched } of { $members } members match
 field-residence = Last residence in Pakistan
 level-name-0 = not given
 level-name-1 = same name

@@ -224,6 +224,7 @@ field-province = ولایت اصلی
 field-document = شماره سند
 field-phone = شماره تیلفون
 field-household = اعضای خانواده
+family-members-match = { $matched } از { $members } عضو خانواده مطابقت دارند
 field-residence = آخرین محل بود و باش در پاکستان
 level-name-0 = درج نشده
 level-name-1 = همان نام

@@ -224,6 +224,7 @@ field-province = اصلي ولایت
 field-document = د سند شمېره
 field-phone = د تلیفون شمېره
 field-household = د کورنۍ غړي
+family-members-match = د کورنۍ له { $members } غړو څخه { $matched } سره سمون لري
 field-residence = په پاکستان کې وروستی استوګنځی
 level-name-0 = نه دی درج شوی
 level-name-1 = هماغه نوم

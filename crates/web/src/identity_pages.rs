@@ -16,7 +16,7 @@ use crate::api::check_site;
 use crate::auth::Caller;
 use crate::error::{ApiError, record_in_path};
 use crate::i18n::Tr;
-use crate::pages::{Chrome, PageError, percent, reason, render, site_name};
+use crate::pages::{Chrome, PageError, family_reason, percent, reason, render, site_name};
 
 fn full_name(raw: &RawRegistration) -> String {
     [
@@ -64,10 +64,14 @@ fn reasons_between(
     match s.matching.explain(a, b) {
         Ok(e) => (
             percent(t, e.probability),
-            e.fields
-                .iter()
-                .filter(|f| f.level != "missing")
-                .map(|f| reason(t, f))
+            family_reason(t, &e)
+                .into_iter()
+                .chain(
+                    e.fields
+                        .iter()
+                        .filter(|f| f.level != "missing")
+                        .map(|f| reason(t, f)),
+                )
                 .collect(),
         ),
         Err(_) => (String::new(), Vec::new()),

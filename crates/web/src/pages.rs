@@ -781,6 +781,23 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
     (t.code("field", &field), level, class)
 }
 
+/// "5 of 6 members match", where the two were judged as registrations of one family.
+pub(crate) fn family_reason(
+    t: &Tr,
+    e: &peywand_linkage::Explanation,
+) -> Option<(String, String, &'static str)> {
+    let f = e.family.as_ref()?;
+    let count = |n: usize| t.digits(&n.to_string());
+    let text = t.with_all(
+        "family-members-match",
+        &[
+            ("matched", count(f.matching_members)),
+            ("members", count(f.members)),
+        ],
+    );
+    Some((t.get("field-household"), text, "for"))
+}
+
 pub(crate) fn percent(t: &Tr, p: f64) -> String {
     t.digits(&format!("{:.0}%", (p * 100.0).clamp(0.0, 100.0)))
 }
@@ -826,11 +843,14 @@ async fn check_member(
             percent: percent(&t, c.probability),
             likely: c.probability >= likely,
             record_id: c.record_id,
-            reasons: e
-                .fields
-                .iter()
-                .filter(|f| f.level != "missing")
-                .map(|f| reason(&t, f))
+            reasons: family_reason(&t, &e)
+                .into_iter()
+                .chain(
+                    e.fields
+                        .iter()
+                        .filter(|f| f.level != "missing")
+                        .map(|f| reason(&t, f)),
+                )
                 .collect(),
         })
         .collect();
