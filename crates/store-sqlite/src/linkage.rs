@@ -5,9 +5,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::sync::mpsc;
 
-use peywand_domain::{
-    LinkDecision, MatchRecord, RecordId, ScoredPair, Sex, known_birth_date, place_key,
-};
+use peywand_domain::{LinkDecision, MatchRecord, RecordId, ScoredPair};
 use peywand_store::{LinkageRun, LinkageStore, Page, Paged, StoreError};
 
 use crate::{SqliteStore, db};
@@ -32,13 +30,9 @@ impl SqliteStore {
         .map_err(db("read for matching"))?;
         // Decoded on a thread of its own: decoding and reading dates took longer than SQLite
         // took to build the page, and the next page's decoding can run beside it.
-        tokio::task::spawn_blocking(move || {
-            let rows: Vec<MatchRow> = serde_json::from_str(&page)
-                .map_err(|e| StoreError::db("decode for matching", e))?;
-            Ok(rows.into_iter().map(MatchRow::into_match_record).collect())
-        })
-        .await
-        .map_err(|e| StoreError::db("decode for matching", e))?
+        tokio::task::spawn_blocking(move || peywand_store::linkage::decode_match_page(&page))
+            .await
+            .map_err(|e| StoreError::db("decode for matching", e))?
     }
 }
 
@@ -275,58 +269,3 @@ const LINK_BATCH: usize = 100_000;
 
 /// Registrations read for matching at a time.
 const MATCH_PAGE: i64 = 50_000;
-
-/// A registration's matching fields as [`SqliteStore::match_records`] pages them, in column
-/// order.
-#[derive(serde::Deserialize)]
-struct MatchRow {
-    record_id: String,
-    household: String,
-    given_name: Option<String>,
-    father_name: Option<String>,
-    grandfather_name: Option<String>,
-    family_name: Option<String>,
-    sex: Option<String>,
-    birth_year_min: Option<i32>,
-    birth_year_max: Option<i32>,
-    raw_birth_date: String,
-    province_code: Option<String>,
-    /// Only where the gazetteer did not know the place: a million copies cost a second.
-    raw_province_of_origin: Option<String>,
-    last_residence_code: Option<String>,
-    raw_last_residence: Option<String>,
-    document_type: Option<String>,
-    document_number: Option<String>,
-    phone_e164: Option<String>,
-}
-
-impl MatchRow {
-    fn into_match_record(self) -> MatchRecord {
-        let document = match (self.document_type, self.document_number) {
-            (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
-            _ => None,
-        };
-        MatchRecord {
-            record_id: self.record_id,
-            household: self.household,
-            given_name: self.given_name,
-            father_name: self.father_name,
-            grandfather_name: self.grandfather_name,
-            family_name: self.family_name,
-            sex: self.sex.as_deref().and_then(Sex::from_code),
-            birth_year_min: self.birth_year_min,
-            birth_year_max: self.birth_year_max,
-            birth_date: known_birth_date(&self.raw_birth_date),
-            province_code: place_key(
-                self.province_code,
-                self.raw_province_of_origin.as_deref().unwrap_or_default(),
-            ),
-            residence_code: place_key(
-                self.last_residence_code,
-                self.raw_last_residence.as_deref().unwrap_or_default(),
-            ),
-            document,
-            phone_e164: self.phone_e164,
-        }
-    }
-}
