@@ -484,6 +484,33 @@ impl Dataset {
         residence: u16,
         count: bool,
     ) -> Rec {
+        let rec = self.assemble_shared(ids, values, household, province, residence);
+        if count {
+            for f in 0..4 {
+                if rec.names[f] == NO_NAME {
+                    continue;
+                }
+                let code = rec.codes[f] as usize;
+                let counts = &mut self.code_counts[f];
+                if counts.len() <= code {
+                    counts.resize(code + 1, 0);
+                }
+                counts[code] += 1;
+                self.field_totals[f] += 1;
+            }
+        }
+        rec
+    }
+
+    /// [`Dataset::assemble`] without counting: the dataset is only read.
+    fn assemble_shared(
+        &self,
+        ids: [u32; 4],
+        values: Values,
+        household: u32,
+        province: u16,
+        residence: u16,
+    ) -> Rec {
         let mut names = [NO_NAME; 4];
         let mut codes = [NO_NAME; 4];
         for (f, id) in ids.into_iter().enumerate() {
@@ -491,15 +518,6 @@ impl Dataset {
             if id != NO_NAME && self.names[id as usize].name.relation.is_none() {
                 names[f] = id;
                 codes[f] = self.name_codes[id as usize];
-                if count {
-                    let code = codes[f] as usize;
-                    let counts = &mut self.code_counts[f];
-                    if counts.len() <= code {
-                        counts.resize(code + 1, 0);
-                    }
-                    counts[code] += 1;
-                    self.field_totals[f] += 1;
-                }
             }
         }
         let Values {
@@ -578,6 +596,22 @@ impl Dataset {
         let province = seen_place(&self.provinces, present(&r.province_code));
         let residence = seen_place(&self.residences, present(&r.residence_code));
         self.assemble(ids, Values::of(r), household, province, residence, false)
+    }
+
+    /// The compact form of a probe whose names the dataset already holds, read without
+    /// changing the dataset, so that several checks can run side by side. `None` when a name
+    /// is new to the dataset: [`Dataset::probe`] must then add it for a while.
+    pub(crate) fn probe_known(&self, r: &MatchRecord) -> Option<Rec> {
+        let mut ids = [NO_NAME; 4];
+        for (f, value) in name_values(r).into_iter().enumerate() {
+            if let Some(text) = present(value) {
+                ids[f] = *self.name_ids.get(text)?;
+            }
+        }
+        let household = self.household_of(&r.household).unwrap_or(u32::MAX);
+        let province = seen_place(&self.provinces, present(&r.province_code));
+        let residence = seen_place(&self.residences, present(&r.residence_code));
+        Some(self.assemble_shared(ids, Values::of(r), household, province, residence))
     }
 
     /// Forgets the names and codes the last probe brought. Their ids will be given to other

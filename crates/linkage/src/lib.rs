@@ -724,21 +724,40 @@ impl Matcher {
         limit: usize,
     ) -> Vec<(Candidate, Explanation)> {
         let (rec, ranked) = self.ranked(probe, limit);
-        let found = ranked
+        let found = self.explained(&rec, ranked);
+        self.ds.forget_probe();
+        found
+    }
+
+    /// As [`Matcher::find_explained`], reading the index only, for a probe whose names the
+    /// index already holds: several desks' checks then run side by side. `None` when a name is
+    /// new to the index, and [`Matcher::find_explained`] must be used. The answers are the
+    /// same.
+    pub fn find_explained_shared(
+        &self,
+        probe: &MatchRecord,
+        limit: usize,
+    ) -> Option<Vec<(Candidate, Explanation)>> {
+        let rec = self.ds.probe_known(probe)?;
+        let ranked = self.ranked_probe(&rec, probe, limit);
+        Some(self.explained(&rec, ranked))
+    }
+
+    /// Ranked candidates with each field's part in their scores.
+    fn explained(&self, rec: &Rec, ranked: Vec<(u32, f64)>) -> Vec<(Candidate, Explanation)> {
+        ranked
             .into_iter()
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
-                let pattern = compare(&self.ds, &rec, other).with(9, MISSING);
+                let pattern = compare(&self.ds, rec, other).with(9, MISSING);
                 let mut explanation = self
                     .model
                     .probe_scorer()
-                    .explain(&self.ds, &rec, other, pattern);
+                    .explain(&self.ds, rec, other, pattern);
                 explanation.probability = p;
                 (self.candidate(c, p), explanation)
             })
-            .collect();
-        self.ds.forget_probe();
-        found
+            .collect()
     }
 
     /// As [`Matcher::find_explained`] for every member of a household being registered, and
@@ -961,6 +980,13 @@ impl Matcher {
     /// The probe in compact form and its best `limit` candidates with their probabilities.
     fn ranked(&mut self, probe: &MatchRecord, limit: usize) -> (Rec, Vec<(u32, f64)>) {
         let rec = self.ds.probe(probe);
+        let ranked = self.ranked_probe(&rec, probe, limit);
+        (rec, ranked)
+    }
+
+    /// The best `limit` candidates of a probe already in compact form.
+    fn ranked_probe(&self, rec: &Rec, probe: &MatchRecord, limit: usize) -> Vec<(u32, f64)> {
+        let rec = *rec;
         let keys = blocking::distinct_keys(&self.ds, &rec);
         let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
         candidates.sort_unstable();
@@ -980,7 +1006,7 @@ impl Matcher {
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         self.competing_probabilities(&mut scored);
         scored.truncate(limit);
-        (rec, scored)
+        scored
     }
 
     /// Turns candidates' match weights (best first) into probabilities that account for one

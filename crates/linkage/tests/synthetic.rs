@@ -531,3 +531,42 @@ fn the_desk_finds_a_family_registered_in_another_script_among_namesakes() {
         assert_eq!((f.matching_members, f.members), (6, 6), "{f:?}");
     }
 }
+
+/// A desk's check read side by side with others gives the same answer as one that has the
+/// index alone, and declines a name the index does not hold yet.
+#[test]
+fn checks_read_side_by_side_answer_as_checks_alone() {
+    let s = synthetic(2_000, 9);
+    let ds = Dataset::build(&s.records);
+    let run = deduplicate(&ds, &[], &Settings::default());
+    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let mut compared = 0;
+    for sought in s.records.iter().step_by(97).take(15) {
+        let probe = MatchRecord {
+            record_id: String::new(),
+            household: String::new(),
+            ..sought.clone()
+        };
+        let shared = matcher
+            .find_explained_shared(&probe, 10)
+            .expect("every name of a registered person is in the index");
+        let alone = matcher.find_explained(&probe, 10);
+        let ids = |found: &[(peywand_linkage::Candidate, peywand_linkage::Explanation)]| {
+            found
+                .iter()
+                .map(|(c, e)| (c.record_id.clone(), c.probability, e.weight))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&shared), ids(&alone));
+        compared += 1;
+    }
+    assert_eq!(compared, 15);
+    let stranger = MatchRecord {
+        record_id: String::new(),
+        household: String::new(),
+        given_name: Some("zzqxw never seen".into()),
+        ..s.records[0].clone()
+    };
+    assert!(matcher.find_explained_shared(&stranger, 10).is_none());
+    assert!(matcher.find_explained(&stranger, 10).len() <= 10);
+}

@@ -2,7 +2,7 @@
 //! model, so that a desk saving a household sees its likely duplicates at once, with no batch
 //! run. It loads in the background when the server starts; the desk never waits for it.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
@@ -40,9 +40,11 @@ pub enum IndexError {
     Linkage(#[from] LinkageError),
 }
 
-/// Every loaded registration, indexed for one record at a time.
+/// Every loaded registration, indexed for one record at a time. Checks whose names the index
+/// already holds read it side by side; saving, and a check that brings a new name, take it
+/// alone for a moment.
 pub struct MatchingIndex {
-    state: Mutex<State>,
+    state: RwLock<State>,
     /// While a ready index is rebuilt in the background, the records saved meanwhile, to add
     /// to the new one. Always locked after `state`.
     saved_during_reload: Mutex<Option<Vec<MatchRecord>>>,
@@ -54,7 +56,7 @@ impl MatchingIndex {
     /// Starts loading `store`'s registrations and model in the background.
     pub fn load(store: Arc<dyn Store>) -> Arc<MatchingIndex> {
         let index = Arc::new(MatchingIndex {
-            state: Mutex::new(State::Loading(Vec::new())),
+            state: RwLock::new(State::Loading(Vec::new())),
             saved_during_reload: Mutex::new(None),
             reloads: std::sync::atomic::AtomicU64::new(0),
         });
@@ -124,12 +126,18 @@ impl MatchingIndex {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The index alone, to change it.
+    fn lock(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The index shared with other readers.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn status(&self) -> IndexStatus {
-        status_of(&self.lock())
+        status_of(&self.read())
     }
 
     /// For each probe, its likely duplicates among the loaded registrations (at least the
@@ -139,6 +147,20 @@ impl MatchingIndex {
         probes: &[MatchRecord],
         limit: usize,
     ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
+        {
+            let state = self.read();
+            let State::Ready(matcher) = &*state else {
+                return (status_of(&state), vec![Vec::new(); probes.len()]);
+            };
+            let shared: Option<Vec<_>> = probes
+                .iter()
+                .map(|p| matcher.find_explained_shared(p, limit))
+                .collect();
+            if let Some(found) = shared {
+                return (IndexStatus::Ready, above_review_threshold(found));
+            }
+        }
+        // A name new to the index: it is added for the check's length, alone.
         self.likely(probes.len(), |matcher| {
             probes
                 .iter()
@@ -171,12 +193,7 @@ impl MatchingIndex {
         let State::Ready(matcher) = &mut *state else {
             return (status_of(&state), vec![Vec::new(); probes]);
         };
-        let floor = Settings::default().review_threshold;
-        let mut found = find(matcher);
-        for c in &mut found {
-            c.retain(|(c, _)| c.probability >= floor);
-        }
-        (IndexStatus::Ready, found)
+        (IndexStatus::Ready, above_review_threshold(find(matcher)))
     }
 
     /// For each probe, those of `record_ids` likely enough to be the person (at least the
@@ -228,11 +245,22 @@ impl MatchingIndex {
 
     /// Each field's part in the match weight of two loaded records.
     pub fn explain(&self, record_a: &str, record_b: &str) -> Result<Explanation, IndexError> {
-        match &*self.lock() {
+        match &*self.read() {
             State::Ready(matcher) => Ok(matcher.explain(record_a, record_b)?),
             other => Err(IndexError::NotReady(status_of(other))),
         }
     }
+}
+
+/// Candidates kept from the review threshold up.
+fn above_review_threshold(
+    mut found: Vec<Vec<(Candidate, Explanation)>>,
+) -> Vec<Vec<(Candidate, Explanation)>> {
+    let floor = Settings::default().review_threshold;
+    for c in &mut found {
+        c.retain(|(c, _)| c.probability >= floor);
+    }
+    found
 }
 
 fn status_of(state: &State) -> IndexStatus {
