@@ -209,6 +209,17 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   }
   assert.equal((await page.locator("dd.status").innerText()).trim(), "Reunified");
   assert.equal(await page.locator("ol.steps li").count(), 2);
+  // The same case in Dari: its history in Dari, with no English sentence from the server.
+  await page.getByRole("link", { name: "دری" }).click();
+  await page.waitForLoadState("networkidle");
+  await page.goto(caseUrl);
+  const history = await page.locator("ol.history").innerText();
+  assert.ok(history.includes("درخواست باز شد"), `the request's opening in Dari: ${history}`);
+  for (const english of ["Request opened", "Possible match", "Status changed", "Assigned to",
+                         "Reunified", "Match confirmed", "found (score", "status open"]) {
+    assert.ok(!history.includes(english), `"${english}" in a Dari history: ${history}`);
+  }
+  await page.screenshot({ path: join(ARTIFACTS, "dari-case.png"), fullPage: true });
   await s.context.close();
 });
 

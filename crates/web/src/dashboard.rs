@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::i18n::Tr;
-use crate::pages::{Chrome, PageError, place_name, render, site_name, site_options};
+use crate::pages::{Chrome, PageError, place_name, render, site_name, site_name_en, site_options};
 
 /// Counts below this are shown as "<5": a small cell can name a person.
 pub const SMALL_CELL: u64 = 5;
@@ -286,7 +286,7 @@ fn figures(p: &Protected, t: &Tr) -> Vec<Figure> {
             rows: bars(
                 p.arrivals
                     .iter()
-                    .map(|(d, s, c)| (vec![t.date(*d), site_name(Some(s))], vec![*c]))
+                    .map(|(d, s, c)| (vec![t.date(*d), site_name(t, Some(s))], vec![*c]))
                     .collect(),
                 t,
             ),
@@ -430,7 +430,12 @@ pub async fn csv(
             p.arrivals
                 .iter()
                 .map(|(d, site, c)| {
-                    vec![d.to_string(), site.clone(), site_name(Some(site)), c.csv()]
+                    vec![
+                        d.to_string(),
+                        site.clone(),
+                        site_name_en(Some(site)),
+                        c.csv(),
+                    ]
                 })
                 .collect(),
         ),

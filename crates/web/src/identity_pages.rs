@@ -140,7 +140,7 @@ pub async fn person(
         let (percent, reasons) = reasons_between(&s, &t, record_id.as_str(), other.as_str());
         others.push(OtherRecord {
             record_id: other.to_string(),
-            site: site_name(o.derived.site_code.as_deref()),
+            site: site_name(&t, o.derived.site_code.as_deref()),
             registered: registered_on(&t, &o),
             name: if visible {
                 full_name(&o.raw)

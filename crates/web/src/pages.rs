@@ -438,8 +438,21 @@ pub(crate) fn site_options() -> Vec<(String, String)> {
     .collect()
 }
 
-pub(crate) fn site_name(code: Option<&str>) -> String {
-    // Site names stay in English: they are the names on the signs at the crossing points.
+/// A site's name in the reader's script: the gazetteer's Dari name on Dari and Pashto pages,
+/// the English one otherwise.
+pub(crate) fn site_name(t: &Tr, code: Option<&str>) -> String {
+    let Some(place) = code.and_then(|c| Gazetteer::get().by_code(c)) else {
+        return String::new();
+    };
+    if t.code_lang() != "en" && !place.name_local.is_empty() {
+        place.name_local.clone()
+    } else {
+        place.name_en.clone()
+    }
+}
+
+/// A site's English name, as the coordination community's files carry it.
+pub(crate) fn site_name_en(code: Option<&str>) -> String {
     code.and_then(|c| Gazetteer::get().by_code(c))
         .map(|p| p.name_en.clone())
         .unwrap_or_default()
@@ -479,7 +492,7 @@ fn row(t: &Tr, p: &Person) -> PersonRow {
             .unwrap_or_default(),
         born: born(t, p),
         site: if p.derived.site_code.is_some() {
-            site_name(p.derived.site_code.as_deref())
+            site_name(t, p.derived.site_code.as_deref())
         } else {
             p.raw.site.clone()
         },
@@ -892,7 +905,7 @@ async fn view_household(
         id: h.id.to_string(),
         saved: q.saved.is_some(),
         reference: h.reference.clone(),
-        site: site_name(h.site_code.as_deref()),
+        site: site_name(&t, h.site_code.as_deref()),
         destination: h
             .destination_province
             .as_deref()
@@ -972,7 +985,7 @@ async fn household_card(
             .map_or(qr.clone(), |at| qr[at..].to_string()),
         head,
         size: t.digits(&rec.members.len().to_string()),
-        site: site_name(h.site_code.as_deref()),
+        site: site_name(&t, h.site_code.as_deref()),
         registered: t.date(h.registered_at.date_naive()),
         c: Chrome::new(t, Some(&caller), &uri),
     })
