@@ -35,7 +35,7 @@ pub(crate) const NAME_FIELDS: [NameField; 4] = [
 ];
 
 /// One registration, compact: 80 bytes instead of a dozen strings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Rec {
     pub household: u32,
     /// Interned names by [`NameField`], or [`NO_NAME`].

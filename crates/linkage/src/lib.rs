@@ -678,9 +678,14 @@ impl Matcher {
         &self.model
     }
 
-    /// Adds a registration to the index, as the desk saves it. A record already loaded under
-    /// the same record id (an edit) is replaced.
-    pub fn add(&mut self, record: &MatchRecord) -> u32 {
+    /// Adds a registration to the index, as the desk saves it, and returns whether the index
+    /// changed. A record already loaded under the same record id is replaced when it differs
+    /// (an edit), and left as it is when it is the same: a hub's server hears of its own saves
+    /// again from the others.
+    pub fn add(&mut self, record: &MatchRecord) -> bool {
+        if self.holds(record) {
+            return false;
+        }
         if let Some(old) = self.ds.index_of(&record.record_id) {
             self.replaced.insert(old);
         }
@@ -688,7 +693,14 @@ impl Matcher {
         for key in blocking::distinct_keys(&self.ds, &self.ds.recs[idx as usize]) {
             self.added.entry(key).or_default().push(idx);
         }
-        idx
+        true
+    }
+
+    /// Whether the index holds this registration as it is (same record id, same values).
+    pub fn holds(&self, record: &MatchRecord) -> bool {
+        self.ds.index_of(&record.record_id).is_some_and(|i| {
+            self.ds.probe_known(record).as_ref() == Some(&self.ds.recs[i as usize])
+        })
     }
 
     fn bucket(&self, key: u64) -> impl Iterator<Item = u32> + '_ {

@@ -570,3 +570,26 @@ fn checks_read_side_by_side_answer_as_checks_alone() {
     assert!(matcher.find_explained_shared(&stranger, 10).is_none());
     assert!(matcher.find_explained(&stranger, 10).len() <= 10);
 }
+
+/// A registration added again unchanged (a hub's server hearing of its own save) leaves the
+/// index as it was; an edit replaces it.
+#[test]
+fn adding_a_registration_again_changes_nothing_and_an_edit_replaces_it() {
+    let s = synthetic(500, 4);
+    let ds = Dataset::build(&s.records);
+    let run = deduplicate(&ds, &[], &Settings::default());
+    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let known = s.records[10].clone();
+    assert!(matcher.holds(&known));
+    assert!(!matcher.add(&known), "the same values again");
+    assert_eq!(matcher.dataset().len(), s.records.len());
+    let edited = MatchRecord {
+        birth_year_min: Some(1950),
+        birth_year_max: Some(1950),
+        ..known.clone()
+    };
+    assert!(!matcher.holds(&edited));
+    assert!(matcher.add(&edited));
+    assert!(matcher.holds(&edited) && !matcher.holds(&known));
+    assert_eq!(matcher.dataset().len(), s.records.len() + 1);
+}

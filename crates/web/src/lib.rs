@@ -67,8 +67,15 @@ impl AppState {
                 }
             };
             while let Some(saved) = feed.recv().await {
-                // Its own saves come back too: adding a record again replaces it, and
-                // offering a candidate twice offers it once.
+                // Its own saves come back too, already in its index and already matched.
+                let index = state.matching.clone();
+                let Ok(saved) = tokio::task::spawn_blocking(move || index.not_held(saved)).await
+                else {
+                    continue;
+                };
+                if saved.is_empty() {
+                    continue;
+                }
                 state.matching.add_persons(&saved).await;
                 cases::rematch_in_background(&state, &saved);
             }

@@ -234,6 +234,18 @@ impl MatchingIndex {
         }
     }
 
+    /// Of these registrations, those the loaded index does not hold as they are: new ones, and
+    /// edits. All of them while the index is not ready.
+    pub fn not_held(&self, members: Vec<Person>) -> Vec<Person> {
+        match &*self.read() {
+            State::Ready(matcher) => members
+                .into_iter()
+                .filter(|m| !matcher.holds(&MatchRecord::from_person(m)))
+                .collect(),
+            _ => members,
+        }
+    }
+
     /// Adds a saved household's members, off the async threads.
     pub async fn add_persons(self: &Arc<Self>, members: &[Person]) {
         let records: Vec<MatchRecord> = members.iter().map(MatchRecord::from_person).collect();
