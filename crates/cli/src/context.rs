@@ -67,7 +67,7 @@ impl Database {
     /// password.
     pub(crate) fn display(&self) -> String {
         match self.location() {
-            Ok(Location::Postgres(url)) => without_password(&url),
+            Ok(Location::Postgres(url)) => peywand_store_postgres::without_password(&url),
             _ => self.path.display().to_string(),
         }
     }
@@ -93,20 +93,6 @@ impl Database {
                 _ => Ok(None),
             },
         }
-    }
-}
-
-/// A connection address as it may be shown: the password replaced.
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((user, host)) => {
-            let user = user.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:…@{host}")
-        }
-        None => url.to_string(),
     }
 }
 

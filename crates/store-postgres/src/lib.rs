@@ -98,8 +98,8 @@ impl peywand_store::Lifecycle for PgStore {
     }
 }
 
-/// A connection address as it may be shown: the password replaced.
-fn without_password(url: &str) -> String {
+/// A connection address as it may be shown in a message or a log: the password replaced.
+pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

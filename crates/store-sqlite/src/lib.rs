@@ -96,16 +96,7 @@ impl SqliteStore {
     /// stays open and in use: the copy is one read transaction's view, so a registration is
     /// in it whole or not at all.
     pub async fn backup_to(&self, to: &str, key: &DbKey) -> Result<(), StoreError> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(to).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                StoreError::Conflict(Conflict::FileExists(to.to_string()))
-            }
-            _ => StoreError::db("create the backup file", e),
-        })?;
+        create_owner_only(to, "create the backup file")?;
         let mut conn = self.pool.acquire().await.map_err(db("back up"))?;
         let path = to.replace('\'', "''");
         let attach = format!("ATTACH DATABASE '{path}' AS backup KEY {}", key.literal());
@@ -165,6 +156,22 @@ impl SqliteStore {
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+/// Creates `path`, empty and readable by its owner only; an existing file is never
+/// overwritten.
+fn create_owner_only(path: &str, operation: &'static str) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            StoreError::Conflict(Conflict::FileExists(path.to_string()))
+        }
+        _ => StoreError::db(operation, e),
+    })?;
+    Ok(())
 }
 
 fn db(operation: &'static str) -> impl Fn(sqlx::Error) -> StoreError {

@@ -8,9 +8,9 @@ use std::str::FromStr;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Connection, SqliteConnection};
 
-use peywand_store::{Conflict, StoreError};
+use peywand_store::StoreError;
 
-use crate::{DbKey, db, unreadable};
+use crate::{DbKey, create_owner_only, db, unreadable};
 
 /// Bytes per row: well under SQLite's one-gigabyte limit on a value.
 const CHUNK: usize = 16 << 20;
@@ -25,16 +25,7 @@ impl SealedWriter {
     /// Creates the sealed file `path` (which must not exist), readable by its owner only,
     /// labelled with what it holds (`kind`, such as "postgres-dump").
     pub async fn create(path: &str, key: &DbKey, kind: &str) -> Result<SealedWriter, StoreError> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options.open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                StoreError::Conflict(Conflict::FileExists(path.to_string()))
-            }
-            _ => StoreError::db("create the sealed file", e),
-        })?;
+        create_owner_only(path, "create the sealed file")?;
         let mut conn = connect(path, key).await?;
         for statement in [
             "CREATE TABLE sealed (kind TEXT NOT NULL)",

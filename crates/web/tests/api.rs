@@ -78,6 +78,16 @@ async fn fresh_store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     )
 }
 
+/// Waits (at most 30 s) until a server's matching index has finished loading.
+async fn index_loaded(state: &peywand_web::AppState) {
+    for _ in 0..600 {
+        if state.matching.status() != peywand_web::IndexStatus::Loading {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The application on `store`, once its matching index has finished loading.
 async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     let token = user_with_token(
@@ -89,12 +99,7 @@ async fn app_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     )
     .await;
     let state = peywand_web::AppState::new(store.clone());
-    for _ in 0..600 {
-        if state.matching.status() != peywand_web::IndexStatus::Loading {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    index_loaded(&state).await;
     App {
         router: peywand_web::router(state.clone()),
         state,
@@ -539,12 +544,7 @@ async fn two_servers_on_one_hub_see_each_others_registrations() {
         token: one.token.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
-    for _ in 0..600 {
-        if other.state.matching.status() != peywand_web::IndexStatus::Loading {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    index_loaded(&other.state).await;
     let earlier = rows
         .iter()
         .find(|r| {
