@@ -83,7 +83,7 @@ async fn import_rows(
     out
 }
 
-pub async fn export_all(store: &dyn Store) -> Vec<RawRegistration> {
+async fn export_all(store: &dyn Store) -> Vec<RawRegistration> {
     let (tx, mut rx) = mpsc::channel(16);
     let collector = tokio::spawn(async move {
         let mut v = Vec::new();
@@ -1130,7 +1130,7 @@ pub async fn sites_upsert(store: &dyn Store) {
     assert_eq!(sites, vec![site]);
 }
 
-pub async fn match_records_all(store: &dyn Store) -> Vec<MatchRecord> {
+async fn match_records_all(store: &dyn Store) -> Vec<MatchRecord> {
     crate::collect_match_records(store)
         .await
         .expect("match records")
