@@ -17,7 +17,7 @@ use peywand_names::place::{Gazetteer, PlaceKind};
 use peywand_store::{Actor, ImportMessage, Store};
 
 pub use crate::context::Database;
-use crate::context::{make_key_file, open};
+use crate::context::{make_key_file, open, private_file};
 
 pub fn actor() -> Actor {
     Actor {
@@ -135,7 +135,7 @@ pub async fn export(
         "export_personal_data"
     };
     crate::access::audit(&*store, action, &out.display().to_string(), reason.trim()).await?;
-    let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file = private_file(out)?;
     let (tx, mut rx) = mpsc::channel::<RawRegistration>(4096);
     let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
         let mut w = registration_csv::Writer::new(BufWriter::with_capacity(1 << 20, file))?;
@@ -235,6 +235,8 @@ async fn run_server(
 
 pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Synthetic, but shaped like personal data, and beside its key: the owner's alone.
+    owner_only(dir)?;
     let key_file = dir.join("demo.key");
     let db = Database::in_folder(dir.join("demo.db"), key_file.clone());
     if !key_file.exists() {
@@ -258,6 +260,10 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         let dir_for_synth = data.clone();
         tokio::task::spawn_blocking(move || peywand_synth::generate(people, 2026, &dir_for_synth))
             .await??;
+        owner_only(&data)?;
+        for entry in std::fs::read_dir(&data)? {
+            owner_only(&entry?.path())?;
+        }
         store.close().await;
         import(&db, &data.join("registry.csv")).await?;
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
@@ -267,6 +273,18 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         return run_server(store, addr, None).await;
     }
     run_server(store, addr, None).await
+}
+
+/// Makes a folder (0700) or file (0600) readable by its owner only.
+fn owner_only(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Open tracing cases at Torkham for the demo's caseworker, from the synthetic requests; the
@@ -332,16 +350,8 @@ async fn demo_users(store: &dyn Store, dir: &Path) -> anyhow::Result<()> {
             role.code()
         ));
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(
-        &mut options
-            .open(&file)
-            .with_context(|| format!("cannot write {}", file.display()))?,
-        listing.as_bytes(),
-    )?;
+    std::io::Write::write_all(&mut private_file(&file)?, listing.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
     print!("{listing}");
     println!("(also kept in {}, readable by you only)", file.display());
     Ok(())

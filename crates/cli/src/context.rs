@@ -124,15 +124,35 @@ pub(crate) fn read_key_file(file: &Path) -> anyhow::Result<DbKey> {
 pub(crate) fn make_key_file(file: &Path) -> anyhow::Result<()> {
     use std::io::Write;
     let hex = peywand_access::Secret::generate("").text;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(file)
+    if file.exists() {
+        bail!("the key file {} exists already", file.display());
+    }
+    let mut f = private_file(file)
         .with_context(|| format!("cannot create the key file {}", file.display()))?;
     writeln!(f, "{hex}").with_context(|| format!("cannot write {}", file.display()))?;
     Ok(())
+}
+
+/// Creates (or empties) a file that only its owner can read or write: every file Peywand
+/// writes personal data or keys into. A file that existed is made owner-only before it is
+/// written.
+pub(crate) fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| {
+                format!("cannot make {} readable by its owner only", path.display())
+            })?;
+    }
+    Ok(file)
 }
 
 fn path_text(path: &Path) -> anyhow::Result<&str> {

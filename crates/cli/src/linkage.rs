@@ -13,7 +13,7 @@ use peywand_domain::{MatchRecord, RawRegistration};
 use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
 use peywand_store::{LinkageRun, Store};
 
-use crate::context::{Database, open_existing};
+use crate::context::{Database, open_existing, private_file};
 
 /// Every registration in the matching view.
 async fn load(store: &dyn Store) -> anyhow::Result<Vec<MatchRecord>> {
@@ -35,9 +35,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_existing(db).await?;
     // Create the output first: a bad path fails before minutes of work, not after.
-    let out_file = out
-        .map(|p| File::create(p).with_context(|| format!("cannot create {}", p.display())))
-        .transpose()?;
+    let out_file = out.map(|p| private_file(p)).transpose()?;
     let records = load(&*store).await?;
     let decisions = store.link_decisions().await?;
     let loaded = started.elapsed();
@@ -266,8 +264,7 @@ pub async fn search(
     store.close().await;
     // Written beside the target, then renamed: a failed run leaves no half-written results.
     let partial = out.with_extension("partial");
-    let file =
-        File::create(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
+    let file = private_file(&partial)?;
     let n = requests.len();
     let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut matcher = matcher;

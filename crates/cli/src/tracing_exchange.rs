@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use peywand_interchange::pfif;
 
 use crate::commands::actor;
-use crate::context::{Database, open, open_existing};
+use crate::context::{Database, open, open_existing, private_file};
 
 /// Imports a PFIF document: each person not held yet becomes a tracing request (at `site`),
 /// notes are added to the persons they are about. All or nothing.
@@ -112,7 +112,7 @@ pub async fn export(db: &Database, out: &Path, reason: &str, domain: &str) -> an
     let text = pfif::write(&persons);
     // Written beside the target, then renamed: a failed export leaves no half file.
     let partial = out.with_extension("partial");
-    std::fs::write(&partial, text)
+    std::io::Write::write_all(&mut private_file(&partial)?, text.as_bytes())
         .with_context(|| format!("cannot write {}", partial.display()))?;
     std::fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))?;
     println!(

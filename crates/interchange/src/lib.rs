@@ -5,3 +5,4 @@
 
 pub mod pfif;
 pub mod registration_csv;
+pub mod spreadsheet;

@@ -10,6 +10,8 @@ use std::io::{Read, Write};
 
 use peywand_domain::{RawRegistration, RecordId};
 
+use crate::spreadsheet;
+
 /// Problems listed in full before the rest are only counted.
 pub const MAX_PROBLEMS: usize = 100;
 /// The longest value a field may hold, in characters.
@@ -164,7 +166,7 @@ pub fn read<R: Read>(input: R, mut sink: impl FnMut(RawRegistration)) -> Report 
                 continue;
             }
             if let Some(slot) = raw.get_mut(column) {
-                *slot = text.to_string();
+                *slot = spreadsheet::unprotect(text).to_string();
             }
         }
         if report.problem_count > before {
@@ -275,8 +277,13 @@ impl<W: Write> Writer<W> {
         inner.write_record(RawRegistration::COLUMNS)?;
         Ok(Self { inner })
     }
+    /// Writes one registration, its values protected from spreadsheets (see [`spreadsheet`]).
     pub fn write(&mut self, raw: &RawRegistration) -> Result<(), csv::Error> {
-        self.inner.write_record(raw.values())
+        for value in raw.values() {
+            self.inner
+                .write_field(spreadsheet::protect(value).as_bytes())?;
+        }
+        self.inner.write_record(None::<&[u8]>)
     }
     pub fn finish(mut self) -> Result<(), std::io::Error> {
         self.inner.flush()
