@@ -24,6 +24,13 @@ pub struct AuditEvent {
     pub origin: String,
     /// `ok`, `denied`, or a short reason.
     pub outcome: String,
+    /// What was asked, for a search or a duplicate check: the query as the user sent it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub query: String,
+    /// The registrations (record ids) the answer showed: the auditors' way back from a person
+    /// to everyone who looked at them, and how they found them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records_shown: Vec<String>,
 }
 
 impl AuditEvent {
@@ -41,7 +48,18 @@ impl AuditEvent {
             purpose: String::new(),
             origin: String::new(),
             outcome: "ok".into(),
+            query: String::new(),
+            records_shown: Vec::new(),
         }
+    }
+
+    /// What was asked, and the registrations the answer showed.
+    pub fn answered(mut self, query: &str, mut records_shown: Vec<String>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        records_shown.retain(|r| seen.insert(r.clone()));
+        self.query = query.to_string();
+        self.records_shown = records_shown;
+        self
     }
 
     pub fn purpose(mut self, purpose: &str) -> Self {
@@ -97,6 +115,16 @@ pub fn chain_hash(seq: i64, prev_hash: &str, event: &AuditEvent) -> String {
     ] {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
+    }
+    // Covered only where present, so that entries written before they existed keep their
+    // hashes. The count comes first: an entry cannot pass its query off as a record shown.
+    if !event.query.is_empty() || !event.records_shown.is_empty() {
+        h.update(b"answered");
+        h.update((event.records_shown.len() as u64).to_be_bytes());
+        for field in std::iter::once(&event.query).chain(&event.records_shown) {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
     }
     hex(&h.finalize())
 }
@@ -196,6 +224,38 @@ mod tests {
             verify(&rehashed).unwrap_err().seq,
             5,
             "the next entry exposes it"
+        );
+    }
+
+    #[test]
+    fn what_was_asked_and_shown_is_covered_and_older_entries_keep_their_hashes() {
+        let plain = AuditEvent::now("amina", "check_duplicates", "/api/v1/matching/check");
+        // An entry with nothing asked hashes as entries always have.
+        let mut older = plain.clone();
+        older.query = String::new();
+        assert_eq!(
+            chain_hash(1, GENESIS, &plain),
+            chain_hash(1, GENESIS, &older)
+        );
+        let asked = plain
+            .clone()
+            .answered("Gul Bibi d/o Nabi", vec!["r-1".into(), "r-2".into()]);
+        let hash = chain_hash(1, GENESIS, &asked);
+        assert_ne!(hash, chain_hash(1, GENESIS, &plain));
+        let mut hidden = asked.clone();
+        hidden.records_shown.pop();
+        assert_ne!(
+            hash,
+            chain_hash(1, GENESIS, &hidden),
+            "a record shown removed"
+        );
+        let mut moved = asked.clone();
+        moved.query = String::new();
+        moved.records_shown.insert(0, "Gul Bibi d/o Nabi".into());
+        assert_ne!(
+            hash,
+            chain_hash(1, GENESIS, &moved),
+            "the query passed off as a record"
         );
     }
 }

@@ -652,6 +652,12 @@ impl Dataset {
         self.recs.is_empty()
     }
 
+    /// Stops finding a record by its record id (the person was erased); returns its index.
+    /// Its compact values stay until the dataset is built again.
+    pub fn forget_record_id(&mut self, record_id: &str) -> Option<u32> {
+        self.by_record_id.remove(record_id)
+    }
+
     /// The index of a record by its record id.
     pub fn index_of(&self, record_id: &str) -> Option<u32> {
         self.by_record_id.get(record_id).copied()

@@ -644,8 +644,8 @@ pub struct Matcher {
     keys: Vec<(u64, u32)>,
     /// Keys of records added since the index was built.
     added: HashMap<u64, Vec<u32>>,
-    /// Records replaced by a later version of themselves (an edited registration): never
-    /// offered as candidates again.
+    /// Records replaced by a later version of themselves (an edited registration), or
+    /// erased: never offered as candidates again.
     replaced: HashSet<u32>,
 }
 
@@ -694,6 +694,18 @@ impl Matcher {
             self.added.entry(key).or_default().push(idx);
         }
         true
+    }
+
+    /// Takes an erased registration out of every answer at once: it is never a candidate
+    /// again, and cannot be explained. Returns whether the index held it.
+    pub fn remove(&mut self, record_id: &str) -> bool {
+        match self.ds.forget_record_id(record_id) {
+            Some(idx) => {
+                self.replaced.insert(idx);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether the index holds this registration as it is (same record id, same values).

@@ -186,6 +186,22 @@ fn search_finds_a_registered_person_and_explanations_add_up() {
         20,
     );
     assert!(again.iter().any(|c| c.record_id == "new-at-desk"));
+
+    // Erased, it leaves every answer at once.
+    assert!(matcher.remove("new-at-desk"));
+    let probe = MatchRecord {
+        record_id: "probe".into(),
+        household: String::new(),
+        ..sought.clone()
+    };
+    assert!(
+        !matcher
+            .find(&probe, 20)
+            .iter()
+            .any(|c| c.record_id == "new-at-desk")
+    );
+    assert!(matcher.explain("new-at-desk", &sought.record_id).is_err());
+    assert!(!matcher.remove("new-at-desk"), "removed once");
 }
 
 /// A server answers duplicate checks all day: the names people type into checks must not pile

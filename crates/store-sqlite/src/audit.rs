@@ -29,7 +29,7 @@ impl AuditStore for SqliteStore {
         let hash = audit::chain_hash(seq, &prev_hash, e);
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, action, target, purpose, origin, outcome, \
-             prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             prev_hash, hash, query, records_shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(seq)
         .bind(audit::timestamp(&e.at))
@@ -41,9 +41,19 @@ impl AuditStore for SqliteStore {
         .bind(&e.outcome)
         .bind(&prev_hash)
         .bind(&hash)
+        .bind(&e.query)
+        .bind(serde_json::to_string(&e.records_shown).unwrap_or_else(|_| "[]".into()))
         .execute(&mut *tx)
         .await
         .map_err(db("append to the audit log"))?;
+        for record in &e.records_shown {
+            sqlx::query("INSERT OR IGNORE INTO audit_records_shown (record_id, seq) VALUES (?, ?)")
+                .bind(record)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("append to the audit log"))?;
+        }
         tx.commit().await.map_err(db("append to the audit log"))?;
         Ok(AuditEntry {
             seq,
@@ -68,6 +78,11 @@ impl AuditStore for SqliteStore {
             }
             if let Some(t) = &f.target {
                 q.push(" AND target = ").push_bind(t.clone());
+            }
+            if let Some(r) = &f.record_shown {
+                q.push(" AND seq IN (SELECT seq FROM audit_records_shown WHERE record_id = ")
+                    .push_bind(r.clone())
+                    .push(")");
             }
             if let Some(from) = f.from {
                 q.push(" AND at >= ").push_bind(audit::timestamp(&from));
@@ -115,8 +130,7 @@ impl AuditStore for SqliteStore {
     }
 }
 
-const AUDIT_COLUMNS: &str =
-    "seq, at, actor, action, target, purpose, origin, outcome, prev_hash, hash";
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, target, purpose, origin, outcome, prev_hash, hash, query, records_shown";
 
 fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
     let decode = db("decode an audit entry");
@@ -136,6 +150,13 @@ fn audit_from_row(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
             purpose: r.try_get("purpose").map_err(&decode)?,
             origin: r.try_get("origin").map_err(&decode)?,
             outcome: r.try_get("outcome").map_err(&decode)?,
+            query: r.try_get("query").map_err(&decode)?,
+            // A list that does not parse reads as none: verification then reports the entry
+            // as altered.
+            records_shown: serde_json::from_str(
+                &r.try_get::<String, _>("records_shown").map_err(&decode)?,
+            )
+            .unwrap_or_default(),
         },
         prev_hash: r.try_get("prev_hash").map_err(&decode)?,
         hash: r.try_get("hash").map_err(&decode)?,

@@ -31,6 +31,9 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub target: Option<String>,
+    /// Entries whose answer showed this registration (a record id): who looked at a person,
+    /// and how they found them.
+    pub record_shown: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }

@@ -114,6 +114,7 @@ macro_rules! conformance_tests {
             linkage_runs_replace_and_decisions_stay,
             accounts_sessions_and_tokens,
             the_audit_log_is_a_chain,
+            the_audit_log_keeps_what_was_asked_and_shown,
             tracing_cases_follow_their_lifecycle,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
@@ -846,6 +847,65 @@ pub async fn the_audit_log_is_a_chain(store: &dyn Store) {
     assert_eq!(amina.total, 2);
     assert_eq!(amina.items[0].event.action, "view_person", "newest first");
     assert_eq!(amina.items[0].event.origin, "10.0.0.7");
+}
+
+/// A duplicate check's entry keeps what was typed and every registration the answer showed;
+/// an auditor finds it from any of those people, and the chain still verifies.
+pub async fn the_audit_log_keeps_what_was_asked_and_shown(store: &dyn Store) {
+    use peywand_access::audit::{AuditEvent, ChainVerifier};
+    let asked = AuditEvent::now("amina", "check_duplicates", "/api/v1/matching/check")
+        .origin("10.0.0.7")
+        .answered(
+            r#"{"given_name":"Gul Bibi","father_name":"Nabi"}"#,
+            vec!["r-7".into(), "r-9".into(), "r-7".into()],
+        );
+    store.append_audit(&asked).await.expect("append");
+    store
+        .append_audit(
+            &AuditEvent::now("omar", "view_person", "/persons/r-8")
+                .answered("", vec!["r-8".into()]),
+        )
+        .await
+        .expect("append");
+    let shown = |record: &str| AuditFilter {
+        record_shown: Some(record.into()),
+        ..AuditFilter::default()
+    };
+    let found = store
+        .audit_entries(&shown("r-9"), Page::new(0, 10))
+        .await
+        .expect("filter");
+    assert_eq!(found.total, 1);
+    let entry = &found.items[0].event;
+    assert_eq!(entry.actor, "amina");
+    assert_eq!(entry.query, asked.query);
+    assert_eq!(
+        entry.records_shown,
+        vec!["r-7".to_string(), "r-9".to_string()]
+    );
+    let r8 = store
+        .audit_entries(&shown("r-8"), Page::new(0, 10))
+        .await
+        .expect("filter");
+    assert_eq!((r8.total, r8.items[0].event.actor.as_str()), (1, "omar"));
+    assert_eq!(
+        store
+            .audit_entries(&shown("r-1"), Page::new(0, 10))
+            .await
+            .expect("filter")
+            .total,
+        0
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let reader = tokio::spawn(async move {
+        let mut v = ChainVerifier::default();
+        while let Some(e) = rx.recv().await {
+            v.check(&e).expect("an intact chain");
+        }
+        v.head().0
+    });
+    store.audit_chain(tx).await.expect("stream");
+    assert_eq!(reader.await.expect("reader"), 2);
 }
 
 pub async fn import_round_trips_raw_values(store: &dyn Store) {

@@ -1,0 +1,16 @@
+-- What a search or a duplicate check asked, and the registrations each answer showed: the
+-- auditors' way from a person back to everyone who looked at them. `records_shown` is kept as
+-- the hash covered it (a JSON array, in order); `audit_records_shown` indexes it by person.
+ALTER TABLE audit_log ADD COLUMN query TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_log ADD COLUMN records_shown TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE audit_records_shown (
+    record_id TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES audit_log(seq),
+    PRIMARY KEY (record_id, seq)
+) WITHOUT ROWID;
+
+CREATE TRIGGER audit_records_shown_no_update BEFORE UPDATE ON audit_records_shown
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_records_shown_no_delete BEFORE DELETE ON audit_records_shown
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
