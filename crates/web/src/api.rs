@@ -1,5 +1,7 @@
 //! The JSON API, `/api/v1`. Every route is declared once, with its OpenAPI description.
 
+use std::collections::BTreeMap;
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,13 +16,14 @@ use peywand_domain::{
     HouseholdId, MatchRecord, Person, PersonId, RawRegistration, RecordId, RecordIdError, Sex,
     Site, household_key,
 };
-use peywand_linkage::{Candidate, Explanation, LinkageError, Settings};
+use peywand_linkage::{Explanation, LinkageError, Settings};
 use peywand_store::{Actor, HouseholdDraft, HouseholdRecord, Page, PersonFilter};
 
 use crate::AppState;
-use crate::auth::{self, Caller};
+use crate::auth::{self, Caller, Disclosed};
 use crate::error::{ApiError, ErrorBody};
 use crate::matching::{IndexError, IndexStatus};
+use crate::other_sites::{self, RegisteredElsewhere, Screened, Seen};
 use crate::refusal::Refusal;
 
 #[derive(OpenApi)]
@@ -248,7 +251,7 @@ async fn create_household(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     payload: Result<Json<HouseholdDraft>, JsonRejection>,
-) -> Result<(StatusCode, Json<HouseholdRegistered>), ApiError> {
+) -> Result<Response, ApiError> {
     let mut draft = json(payload)?;
     validate(&draft)?;
     confine_to_site(&caller, &mut draft)?;
@@ -269,20 +272,26 @@ async fn create_household(
     .await
     .map_err(|_| ApiError::Internal)?;
     crate::cases::rematch_in_background(&s, &record.members);
-    let possible_duplicates = record
-        .members
-        .iter()
-        .zip(found)
-        .map(|(m, c)| MemberDuplicates::new(m.record_id.as_str(), c))
-        .collect();
-    Ok((
+    let screened = other_sites::screen(&s, &caller, found).await?;
+    let shown = Disclosed::records(
+        record
+            .members
+            .iter()
+            .map(|m| m.record_id.to_string())
+            .chain(screened.records_shown()),
+    );
+    let possible_duplicates = MemberDuplicates::all(
+        record.members.iter().map(|m| m.record_id.to_string()),
+        screened,
+    );
+    Ok(shown.on((
         StatusCode::CREATED,
         Json(HouseholdRegistered {
             record,
             possible_duplicates,
             matching,
         }),
-    ))
+    )))
 }
 
 /// A household and its members.
@@ -291,8 +300,10 @@ async fn get_household(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<HouseholdRecord>, ApiError> {
-    Ok(Json(household_in_scope(&s, &caller, &id).await?))
+) -> Result<Response, ApiError> {
+    let record = household_in_scope(&s, &caller, &id).await?;
+    let shown = Disclosed::records(record.members.iter().map(|m| m.record_id.to_string()));
+    Ok(shown.on(Json(record)))
 }
 
 /// A household by its id, if the caller's site may see it: another site's household is "not
@@ -401,7 +412,7 @@ async fn list_persons(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     query: Result<Query<PersonQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<PersonPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let mut filter = filter_from(&q)?;
     if let Some(own) = caller.site_scope() {
@@ -411,12 +422,13 @@ async fn list_persons(
         .store
         .persons(&filter, page_of(q.offset, q.limit)?)
         .await?;
-    Ok(Json(PersonPage {
+    let shown = Disclosed::records(page.items.iter().map(|p| p.record_id.to_string()));
+    Ok(shown.on(Json(PersonPage {
         items: page.items,
         total: page.total,
         offset: page.offset,
         limit: page.limit,
-    }))
+    })))
 }
 
 /// One registration record.
@@ -425,7 +437,7 @@ async fn get_person(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Person>, ApiError> {
+) -> Result<Response, ApiError> {
     let pid: PersonId = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("person {id:?}")))?;
@@ -435,7 +447,7 @@ async fn get_person(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("person {id}")))?;
     check_site(&caller, person.derived.site_code.as_deref())?;
-    Ok(Json(person))
+    Ok(Disclosed::records([person.record_id.to_string()]).on(Json(person)))
 }
 
 /// How many likely duplicates are shown for one person.
@@ -447,35 +459,67 @@ pub struct MemberDuplicates {
     /// The member's record id (empty for a member not yet saved).
     pub record_id: String,
     pub candidates: Vec<PossibleDuplicate>,
+    /// Other sites' registrations were left out of this answer: the user has made as many
+    /// checks naming other sites as an hour allows.
+    pub other_sites_withheld: bool,
 }
 
+/// A registration that may be the same person. A user bound to one site is told of another
+/// site's registration only where and when it was made, whether it is likely, and why in
+/// words (`elsewhere`); its id, probability and field-by-field explanation are left out.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PossibleDuplicate {
-    pub record_id: String,
+    /// The registration's record id; none for another site's registration shown to a
+    /// site-bound user.
+    pub record_id: Option<String>,
     /// The estimated probability that this is the same person.
-    pub probability: f64,
+    pub probability: Option<f64>,
     /// Whether the probability reaches the link threshold: "probably the same person" rather
     /// than "worth a look".
     pub likely: bool,
     /// Each field's part in the score: the reasons to show beside the warning.
-    pub explanation: Explanation,
+    pub explanation: Option<Explanation>,
+    /// Where and when another site's registration was made, and why it resembles.
+    pub elsewhere: Option<RegisteredElsewhere>,
 }
 
 impl MemberDuplicates {
-    fn new(record_id: &str, found: Vec<(Candidate, Explanation)>) -> MemberDuplicates {
+    fn new(record_id: &str, seen: Vec<Seen>, other_sites_withheld: bool) -> MemberDuplicates {
         let likely = Settings::default().link_threshold;
         MemberDuplicates {
             record_id: record_id.to_string(),
-            candidates: found
+            candidates: seen
                 .into_iter()
-                .map(|(c, explanation)| PossibleDuplicate {
-                    likely: c.probability >= likely,
-                    record_id: c.record_id,
-                    probability: c.probability,
-                    explanation,
+                .map(|seen| match seen {
+                    Seen::Whole(c, explanation) => PossibleDuplicate {
+                        likely: c.probability >= likely,
+                        record_id: Some(c.record_id),
+                        probability: Some(c.probability),
+                        explanation: Some(explanation),
+                        elsewhere: None,
+                    },
+                    Seen::Elsewhere {
+                        likely, elsewhere, ..
+                    } => PossibleDuplicate {
+                        likely,
+                        record_id: None,
+                        probability: None,
+                        explanation: None,
+                        elsewhere: Some(elsewhere),
+                    },
                 })
                 .collect(),
+            other_sites_withheld,
         }
+    }
+
+    /// One per member, from a screened check.
+    fn all(record_ids: impl Iterator<Item = String>, screened: Screened) -> Vec<MemberDuplicates> {
+        let withheld = screened.withheld;
+        record_ids
+            .zip(screened.members)
+            .map(|(id, seen)| MemberDuplicates::new(&id, seen, withheld))
+            .collect()
     }
 }
 
@@ -499,8 +543,9 @@ pub struct DuplicateReport {
 #[utoipa::path(post, path = "/api/v1/matching/check", request_body = DuplicateCheck, responses((status = 200, body = DuplicateReport), (status = 422, body = ErrorBody)))]
 async fn check_duplicates(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     payload: Result<Json<DuplicateCheck>, JsonRejection>,
-) -> Result<Json<DuplicateReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let check = json(payload)?;
     if check.members.is_empty() || check.members.len() > MAX_MEMBERS {
         return Err(ApiError::Invalid(format!(
@@ -538,13 +583,32 @@ async fn check_duplicates(
         tokio::task::spawn_blocking(move || index.check_household(&probes, DUPLICATES_SHOWN))
             .await
             .map_err(|_| ApiError::Internal)?;
-    let members = check
-        .members
+    let screened = other_sites::screen(&s, &caller, found).await?;
+    let shown = Disclosed {
+        query: asked(&check.members),
+        records: screened.records_shown(),
+    };
+    let members = MemberDuplicates::all(
+        check.members.iter().map(|r| r.record_id.trim().to_string()),
+        screened,
+    );
+    Ok(shown.on(Json(DuplicateReport { matching, members })))
+}
+
+/// What a check asked, for the audit log: each person's fields that were filled in.
+pub(crate) fn asked(people: &[RawRegistration]) -> String {
+    let people: Vec<BTreeMap<&str, &str>> = people
         .iter()
-        .zip(found)
-        .map(|(raw, c)| MemberDuplicates::new(raw.record_id.trim(), c))
+        .map(|raw| {
+            RawRegistration::COLUMNS
+                .iter()
+                .copied()
+                .zip(raw.values())
+                .filter(|(_, v)| !v.trim().is_empty())
+                .collect()
+        })
         .collect();
-    Ok(Json(DuplicateReport { matching, members }))
+    serde_json::to_string(&people).unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -561,14 +625,41 @@ pub struct PairQuery {
 #[utoipa::path(get, path = "/api/v1/matching/explain", params(PairQuery), responses((status = 200, body = Explanation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn explain_pair(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     query: Result<Query<PairQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Explanation>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let status = s.matching.status();
+    if status != IndexStatus::Ready {
+        return Err(ApiError::Unavailable(
+            IndexError::NotReady(status).to_string(),
+        ));
+    }
+    // Both must still be registered (an erased person leaves the index here), and a
+    // site-bound user compares field by field only their own site's registrations.
+    for id in [&q.a, &q.b] {
+        let person = match RecordId::parse(id) {
+            Ok(record) => s.store.person_by_record(&record).await?,
+            Err(_) => None,
+        };
+        let Some(person) = person else {
+            s.matching.remove(std::slice::from_ref(id));
+            return Err(ApiError::NotFound(format!("record {id}")));
+        };
+        if caller.site_scope().is_some() {
+            check_site(&caller, person.derived.site_code.as_deref()).map_err(|_| {
+                ApiError::Forbidden(format!(
+                    "{id} was registered at another site: its fields are compared only by an information manager"
+                ))
+            })?;
+        }
+    }
+    let shown = Disclosed::records([q.a.clone(), q.b.clone()]);
     let index = s.matching.clone();
     tokio::task::spawn_blocking(move || index.explain(&q.a, &q.b))
         .await
         .map_err(|_| ApiError::Internal)?
-        .map(Json)
+        .map(|e| shown.on(Json(e)))
         .map_err(|e| match e {
             IndexError::Linkage(LinkageError::UnknownRecord(r)) => {
                 ApiError::NotFound(format!("record {r}"))
@@ -645,6 +736,10 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// The path or record acted on.
     pub target: Option<String>,
+    /// A registration's record id: every entry whose answer showed it (a view, a search, a
+    /// duplicate check), with what was asked. Who looked at this person, and how they found
+    /// them.
+    pub record: Option<String>,
     /// From this time (RFC 3339).
     pub from: Option<String>,
     /// Up to this time (RFC 3339).
@@ -687,6 +782,7 @@ async fn audit_log(
         actor: nonempty(&q.actor),
         action: nonempty(&q.action),
         target: nonempty(&q.target),
+        record_shown: nonempty(&q.record),
         from: time(&q.from, "from")?,
         to: time(&q.to, "to")?,
     };

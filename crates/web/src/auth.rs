@@ -528,12 +528,56 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         )
         .into_response();
     }
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     let status = response.status();
     if rule.action.is_some() && !(status.is_success() || status.is_redirection()) {
         audit_or_log(&s, &audit(&format!("failed: {}", status.as_u16()))).await;
     }
+    // What the answer shows is written before it leaves: an answer that cannot be audited is
+    // not given.
+    if let Some(shown) = response.extensions_mut().remove::<Disclosed>()
+        && rule.action.is_some()
+        && let Err(e) = s
+            .store
+            .append_audit(&audit("answered").answered(&shown.query, shown.records))
+            .await
+    {
+        tracing::error!(error = %e, "the audit log cannot be written: answer withheld");
+        return ApiError::Unavailable(
+            "the audit log cannot be written, so the answer was withheld; tell the administrator"
+                .into(),
+        )
+        .into_response();
+    }
     response
+}
+
+/// What an answer shows, for the audit log: a handler that answers a search or a check, or
+/// shows a person, attaches it to its response, and the middleware audits it before the
+/// answer leaves. Auditors then find, from any person, who saw them and what was asked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Disclosed {
+    /// The question as the user put it (a check's fields, as JSON), when it was not in the
+    /// address.
+    pub query: String,
+    /// Record ids of the registrations shown.
+    pub records: Vec<String>,
+}
+
+impl Disclosed {
+    pub(crate) fn records(records: impl IntoIterator<Item = String>) -> Disclosed {
+        Disclosed {
+            query: String::new(),
+            records: records.into_iter().collect(),
+        }
+    }
+
+    /// Attaches this to a response.
+    pub(crate) fn on(self, response: impl axum::response::IntoResponse) -> Response {
+        let mut response = response.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
 }
 
 /// A hash to check against when the username does not exist, so that a wrong username takes

@@ -11,6 +11,7 @@ mod error;
 pub mod i18n;
 mod identity_pages;
 mod matching;
+mod other_sites;
 mod pages;
 mod refusal;
 mod tracing_pages;
@@ -39,6 +40,9 @@ pub struct AppState {
     /// Whether open tracing requests are being matched again, and whether registrations
     /// arrived meanwhile: one pass at a time, however fast the desks save.
     rematch: Arc<cases::Rematch>,
+    /// Per user, the checks over the last hour whose answers named another site's
+    /// registration (see `other_sites`).
+    cross_site_checks: Arc<other_sites::CrossSiteBudget>,
 }
 
 impl AppState {
@@ -48,9 +52,19 @@ impl AppState {
             matching: MatchingIndex::load(Arc::clone(&store)),
             store,
             rematch: Arc::default(),
+            cross_site_checks: Arc::new(other_sites::CrossSiteBudget::new(
+                other_sites::CHECKS_NAMING_OTHER_SITES_PER_HOUR,
+            )),
         };
         state.follow_other_servers();
         state
+    }
+
+    /// Sets how many checks an hour a site-bound user may make whose answers name another
+    /// site's registration (600 unless set).
+    pub fn limit_checks_naming_other_sites(mut self, per_hour: usize) -> AppState {
+        self.cross_site_checks = Arc::new(other_sites::CrossSiteBudget::new(per_hour));
+        self
     }
 
     /// Where other servers share the registry (a hub), adds what their desks save to this

@@ -48,6 +48,9 @@ pub struct MatchingIndex {
     /// While a ready index is rebuilt in the background, the records saved meanwhile, to add
     /// to the new one. Always locked after `state`.
     saved_during_reload: Mutex<Option<Vec<MatchRecord>>>,
+    /// While the index (re)loads, the registrations erased meanwhile, to take out of the new
+    /// one. Always locked after `state`.
+    erased_during_reload: Mutex<Vec<String>>,
     /// The latest reload: an older one that finishes later is dropped.
     reloads: std::sync::atomic::AtomicU64,
 }
@@ -58,6 +61,7 @@ impl MatchingIndex {
         let index = Arc::new(MatchingIndex {
             state: RwLock::new(State::Loading(Vec::new())),
             saved_during_reload: Mutex::new(None),
+            erased_during_reload: Mutex::new(Vec::new()),
             reloads: std::sync::atomic::AtomicU64::new(0),
         });
         index.reload(store);
@@ -113,6 +117,9 @@ impl MatchingIndex {
                 };
                 for r in waiting {
                     matcher.add(r);
+                }
+                for id in loading.erased().drain(..) {
+                    matcher.remove(&id);
                 }
                 tracing::info!(records = matcher.dataset().len(), "matching index loaded");
             }
@@ -232,6 +239,28 @@ impl MatchingIndex {
             }
             State::NoModel | State::Failed => {}
         }
+    }
+
+    /// Takes erased registrations out of every answer at once. While the index (re)loads,
+    /// they are also taken out of the index being built, which may have read them before
+    /// they were erased.
+    pub fn remove(&self, record_ids: &[String]) {
+        let mut state = self.lock();
+        if let State::Ready(matcher) = &mut *state {
+            for id in record_ids {
+                matcher.remove(id);
+            }
+        }
+        let reloading = matches!(*state, State::Loading(_)) || self.saved().is_some();
+        if reloading {
+            self.erased().extend(record_ids.iter().cloned());
+        }
+    }
+
+    fn erased(&self) -> MutexGuard<'_, Vec<String>> {
+        self.erased_during_reload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Of these registrations, those the loaded index does not hold as they are: new ones, and

@@ -18,7 +18,7 @@ use peywand_store::{HouseholdDraft, MemberDraft, Page, PersonFilter};
 
 use crate::AppState;
 use crate::api::{PersonQuery, actor, confine_to_site, filter_from, household_in_scope, validate};
-use crate::auth::{self, Caller};
+use crate::auth::{self, Caller, Disclosed};
 use crate::error::ApiError;
 use crate::i18n::{self, Calendar, Lang, Tr};
 
@@ -755,14 +755,19 @@ struct DuplicatesPanel {
     t: Tr,
     who: String,
     candidates: Vec<PanelCandidate>,
+    /// Other sites' registrations were left out: the hour's checks naming them are spent.
+    withheld: bool,
 }
 
 struct PanelCandidate {
+    /// Empty for another site's registration shown to a site-bound user.
     record_id: String,
     percent: String,
     likely: bool,
     /// Field, what was found, and whether it counts for or against.
     reasons: Vec<(String, String, &'static str)>,
+    /// For another site's registration: where, when and why, in words.
+    elsewhere: String,
 }
 
 /// A field's part in a match in words: the field, its level, and for/against/none.
@@ -817,9 +822,10 @@ pub(crate) fn percent(t: &Tr, p: f64) -> String {
 
 async fn check_member(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     t: Tr,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let mut raw = RawRegistration::default();
     for (k, v) in &fields {
         if let Some(slot) = raw
@@ -830,7 +836,7 @@ async fn check_member(
         }
     }
     if !raw.has_name() {
-        return Ok(Html(String::new()));
+        return Ok(Html(String::new()).into_response());
     }
     if raw.registered_on.trim().is_empty() {
         raw.registered_on = chrono::Utc::now().date_naive().to_string();
@@ -844,30 +850,74 @@ async fn check_member(
     let (derived, _) = raw.derive();
     let probe = peywand_domain::MatchRecord::from_registration("", "", &raw, &derived);
     let index = s.matching.clone();
-    let (_, mut found) = tokio::task::spawn_blocking(move || index.check(&[probe], 5))
+    let (_, found) = tokio::task::spawn_blocking(move || index.check(&[probe], 5))
         .await
         .map_err(|_| ApiError::Internal)?;
-    let likely = peywand_linkage::Settings::default().link_threshold;
-    let candidates = found
-        .pop()
+    let screened = crate::other_sites::screen(&s, &caller, found).await?;
+    let shown = Disclosed {
+        query: crate::api::asked(std::slice::from_ref(&raw)),
+        records: screened.records_shown(),
+    };
+    let withheld = screened.withheld;
+    let candidates = screened
+        .members
+        .into_iter()
+        .next()
         .unwrap_or_default()
         .into_iter()
-        .map(|(c, e)| PanelCandidate {
-            percent: percent(&t, c.probability),
+        .map(|seen| panel_candidate(&t, seen))
+        .collect();
+    let panel = render(&DuplicatesPanel {
+        t,
+        who,
+        candidates,
+        withheld,
+    })?;
+    Ok(shown.on(panel))
+}
+
+/// One candidate of the desk's panel, in the reader's language.
+fn panel_candidate(t: &Tr, seen: crate::other_sites::Seen) -> PanelCandidate {
+    use crate::other_sites::{Resemblance, Seen};
+    let likely = peywand_linkage::Settings::default().link_threshold;
+    match seen {
+        Seen::Whole(c, e) => PanelCandidate {
+            percent: percent(t, c.probability),
             likely: c.probability >= likely,
             record_id: c.record_id,
-            reasons: family_reason(&t, &e)
+            reasons: family_reason(t, &e)
                 .into_iter()
                 .chain(
                     e.fields
                         .iter()
                         .filter(|f| f.level != "missing")
-                        .map(|f| reason(&t, f)),
+                        .map(|f| reason(t, f)),
                 )
                 .collect(),
-        })
-        .collect();
-    render(&DuplicatesPanel { t, who, candidates })
+            elsewhere: String::new(),
+        },
+        Seen::Elsewhere {
+            likely, elsewhere, ..
+        } => {
+            let key = match elsewhere.resemblance {
+                Resemblance::Family => "elsewhere-family",
+                Resemblance::Person => "elsewhere-person",
+            };
+            PanelCandidate {
+                record_id: String::new(),
+                percent: String::new(),
+                likely,
+                reasons: Vec::new(),
+                elsewhere: t.with_all(
+                    key,
+                    &[
+                        ("site", site_name(t, Some(&elsewhere.site_code))),
+                        ("date", t.date(elsewhere.registered_on)),
+                    ],
+                ),
+            }
+        }
+    }
 }
 
 #[derive(Template)]

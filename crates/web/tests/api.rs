@@ -1035,9 +1035,13 @@ async fn repeated_wrong_passwords_lock_the_account_and_everything_is_audited() {
             )
         })
         .collect();
+    // Newest first: what the answer showed, then the request itself.
     assert_eq!(
-        actions[0],
-        ("register_household", "requested"),
+        actions[..2],
+        [
+            ("register_household", "answered"),
+            ("register_household", "requested")
+        ],
         "{actions:?}"
     );
     assert_eq!(
@@ -1789,4 +1793,179 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     let (s, case) = assign(Value::Null).await;
     assert_eq!(s, StatusCode::OK);
     assert!(case["request"]["assigned_to"].is_null(), "{case}");
+}
+
+/// A registrar's duplicate check that finds someone registered at another site says only
+/// that, where and when, and why in words: no record id, no probability, no field that agreed,
+/// so a guess typed into the check cannot be confirmed one field at a time. Past the hourly
+/// limit, other sites are left out. Each check is audited with what was typed and who was
+/// shown, and an auditor finds it from the person.
+#[tokio::test]
+async fn a_check_tells_a_registrar_only_that_someone_elsewhere_resembles_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    let rows = deduplicate_into(&*store, 1_500, &dir).await;
+    let mut app = app_on(store, dir).await;
+    app.state = app.state.clone().limit_checks_naming_other_sites(2);
+    app.router = peywand_web::router(app.state.clone());
+    let earlier = rows
+        .iter()
+        .find(|r| {
+            !r.given_name.is_empty()
+                && !r.father_name.is_empty()
+                && !r.grandfather_name.is_empty()
+                && !r.birth_date.is_empty()
+                && !r.document_number.is_empty()
+                && r.derive().0.site_code.is_some()
+        })
+        .expect("a fully named registration with a document");
+    let their_site = earlier.derive().0.site_code.unwrap();
+    let own_site = if their_site == "torkham" {
+        "spin-boldak"
+    } else {
+        "torkham"
+    };
+    let registrar = user_with_token(
+        &*app.store,
+        "rahim",
+        peywand_access::Role::Registrar,
+        Some(own_site),
+        "a registrar's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {registrar}");
+    let mut guess = earlier.clone();
+    guess.record_id = String::new();
+    guess.household_id = String::new();
+    let check = json!({"members": [guess]});
+    let (s, report) = json_with_bearer(
+        &app,
+        &bearer,
+        "POST",
+        "/api/v1/matching/check",
+        Some(check.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    let found = &report["members"][0]["candidates"][0];
+    assert_eq!(
+        found["elsewhere"]["site_code"],
+        json!(their_site),
+        "{report}"
+    );
+    assert_eq!(found["elsewhere"]["resemblance"], "person");
+    for hidden in ["record_id", "probability", "explanation"] {
+        assert!(found[hidden].is_null(), "{hidden} shown: {found}");
+    }
+    let text = report.to_string();
+    assert!(!text.contains(&earlier.record_id), "{text}");
+    assert!(
+        !text.contains("document"),
+        "a field's agreement is told: {text}"
+    );
+
+    // Comparing field by field is an information manager's work.
+    let uri = format!(
+        "/api/v1/matching/explain?a={}&b={}",
+        earlier.record_id, earlier.record_id
+    );
+    let (s, _) = json_with_bearer(&app, &bearer, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The information manager sees the registration itself.
+    let (_, whole) = json_call(&app, "POST", "/api/v1/matching/check", Some(check.clone())).await;
+    assert_eq!(
+        whole["members"][0]["candidates"][0]["record_id"],
+        json!(earlier.record_id)
+    );
+
+    // The hour's checks naming other sites are spent after two.
+    let (_, second) = json_with_bearer(
+        &app,
+        &bearer,
+        "POST",
+        "/api/v1/matching/check",
+        Some(check.clone()),
+    )
+    .await;
+    assert_eq!(second["members"][0]["other_sites_withheld"], false);
+    let (_, third) =
+        json_with_bearer(&app, &bearer, "POST", "/api/v1/matching/check", Some(check)).await;
+    assert_eq!(third["members"][0]["other_sites_withheld"], true, "{third}");
+    assert_eq!(third["members"][0]["candidates"], json!([]), "{third}");
+
+    // The auditor finds, from the person, who was shown them and what was typed.
+    let auditor = user_with_token(
+        &*app.store,
+        "aziza",
+        peywand_access::Role::Auditor,
+        None,
+        "an auditor's passphrase",
+    )
+    .await;
+    let uri = format!("/api/v1/audit?record={}", earlier.record_id);
+    let (s, log) = json_with_bearer(&app, &format!("Bearer {auditor}"), "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let by_registrar: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "rahim")
+        .collect();
+    assert_eq!(by_registrar.len(), 2, "two checks showed the person: {log}");
+    assert!(
+        by_registrar[0]["query"]
+            .as_str()
+            .unwrap()
+            .contains(&earlier.given_name),
+        "{log}"
+    );
+    let (_, limited) = json_with_bearer(
+        &app,
+        &format!("Bearer {auditor}"),
+        "GET",
+        "/api/v1/audit?action=cross_site_checks_limited",
+        None,
+    )
+    .await;
+    assert_eq!(limited["total"], 1, "{limited}");
+}
+
+/// A person erased while the server runs (by `peywand purge` in another process, say) is
+/// never offered again, and personal answers are never kept in a browser's cache.
+#[tokio::test]
+async fn an_erased_person_leaves_the_running_servers_answers_at_once() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let earlier = rows
+        .iter()
+        .find(|r| !r.given_name.is_empty() && !r.father_name.is_empty() && !r.birth_date.is_empty())
+        .unwrap();
+    let mut probe = earlier.clone();
+    probe.record_id = String::new();
+    probe.household_id = String::new();
+    let check = json!({"members": [probe]});
+    let ids = |report: &Value| -> Vec<String> {
+        report["members"][0]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["record_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, before) = json_call(&app, "POST", "/api/v1/matching/check", Some(check.clone())).await;
+    assert!(ids(&before).contains(&earlier.record_id), "{before}");
+    let record = peywand_domain::RecordId::parse(&earlier.record_id).unwrap();
+    assert!(app.store.purge_person(&record).await.unwrap());
+    let (_, after) = json_call(&app, "POST", "/api/v1/matching/check", Some(check)).await;
+    assert!(!ids(&after).contains(&earlier.record_id), "{after}");
+    let uri = format!("/api/v1/matching/explain?a={0}&b={0}", earlier.record_id);
+    let (s, _) = json_call(&app, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (_, _, headers) = call(&app, "GET", "/api/v1/persons", None, "").await;
+    assert_eq!(headers["cache-control"], "no-store");
+    let (_, _, headers) = call(&app, "GET", "/static/app.css", None, "").await;
+    assert_ne!(
+        headers["cache-control"], "no-store",
+        "the stylesheet may be cached"
+    );
 }
