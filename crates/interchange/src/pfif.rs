@@ -1,4 +1,4 @@
-//! PFIF, the People Finder Interchange Format (version 1.4, reading 1.2 and 1.3 too): person
+//! PFIF, the People Finder Interchange Format (version 1.4, reading 1.1 to 1.3 too): person
 //! records with their notes, as Person Finder and other tracing tools exchange them.
 //!
 //! Reading is all-or-nothing: a document with one invalid record is refused whole, with every
@@ -21,10 +21,11 @@ use quick_xml::name::ResolveResult;
 /// The namespace Peywand writes.
 pub const NAMESPACE: &str = "http://zesty.ca/pfif/1.4";
 /// The namespaces Peywand reads: the same records, some fields under older names.
-const NAMESPACES: [&str; 3] = [
+const NAMESPACES: [&str; 4] = [
     NAMESPACE,
     "http://zesty.ca/pfif/1.3",
     "http://zesty.ca/pfif/1.2",
+    "http://zesty.ca/pfif/1.1",
 ];
 
 /// A larger document is refused before it is read: 16 MiB holds tens of thousands of records.
@@ -367,7 +368,7 @@ impl<'a> Parser<'a> {
             Some(ns) if local == "pfif" && NAMESPACES.contains(&ns) => Ok(()),
             Some(ns) if local == "pfif" && ns.starts_with("http://zesty.ca/pfif/") => {
                 Err(self.fatal(format!(
-                    "this is PFIF of another version ({ns}); Peywand reads PFIF 1.2 to 1.4"
+                    "this is PFIF of another version ({ns}); Peywand reads PFIF 1.1 to 1.4"
                 )))
             }
             _ => Err(self.fatal(format!(
@@ -1172,6 +1173,111 @@ mod tests {
             "",
             "empty fields are absent"
         );
+    }
+
+    fn person_finder_file(name: &str) -> Document {
+        let path = format!(
+            "{}/../../testdata/pfif/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}: {:?}", e.problems))
+    }
+
+    #[test]
+    fn person_finder_pfif_1_1_is_read_with_its_names_mapped() {
+        let doc = person_finder_file("person-finder-pfif-1.1.xml");
+        let p = &doc.persons[0];
+        assert_eq!(p.record_id(), "test.google.com/person.21009");
+        assert_eq!(p.field("given_name"), "_test_first_name");
+        assert_eq!(p.field("family_name"), "_test_last_name");
+        assert_eq!(p.field("full_name"), "_test_first_name _test_last_name");
+        assert_eq!(p.field("home_postal_code"), "_test_home_zip");
+        assert_eq!(p.field("home_city"), "_test_home_city");
+        assert_eq!(p.field("description"), "description:\n    _test_description");
+        assert_eq!(p.notes.len(), 2);
+        assert_eq!(p.notes[0].field("author_made_contact"), "true", "found");
+        assert!(p.notes.iter().all(|n| n.field("person_record_id") == p.record_id()));
+        // Written again as PFIF 1.4.
+        let again = read(write(&doc.persons).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.persons, doc.persons);
+    }
+
+    #[test]
+    fn person_finder_pfif_1_2_is_read_with_every_note() {
+        let doc = person_finder_file("person-finder-pfif-1.2.xml");
+        let p = &doc.persons[0];
+        assert_eq!(p.field("home_city"), "_test_home_city", "white space stripped");
+        assert_eq!(p.field("date_of_birth"), "1970-01");
+        let ids: Vec<&str> = p.notes.iter().map(PfifNote::record_id).collect();
+        assert_eq!(
+            ids,
+            [
+                "test.google.com/note.27009",
+                "test.google.com/note.31095",
+                "test.google.com/note.40121",
+                "test.google.com/note.50121"
+            ]
+        );
+        assert!(p.notes.iter().all(|n| n.field("person_record_id") == p.record_id()));
+        assert_eq!(
+            p.notes[3].field("source_date"),
+            "2000-01-18T20:00:00Z",
+            "the backdated note keeps its date"
+        );
+    }
+
+    #[test]
+    fn person_finder_notes_without_persons_are_read_as_separate_notes() {
+        for (name, about) in [
+            (
+                "person-finder-pfif-1.2-note.xml",
+                &["test.google.com/person.21009", "test.google.com/person.21010"][..],
+            ),
+            (
+                "person-finder-pfif-1.2-believed-dead.xml",
+                &["test.google.com/person.21009"][..],
+            ),
+            (
+                "person-finder-pfif-1.2-notification.xml",
+                &["test.google.com/person.21009"][..],
+            ),
+        ] {
+            let doc = person_finder_file(name);
+            assert!(doc.persons.is_empty(), "{name}");
+            let persons: Vec<&str> = doc
+                .notes
+                .iter()
+                .map(|n| n.field("person_record_id"))
+                .collect();
+            assert_eq!(persons, about, "{name}");
+        }
+        let dead = person_finder_file("person-finder-pfif-1.2-believed-dead.xml");
+        assert_eq!(dead.notes[0].field("status"), "believed_dead");
+    }
+
+    #[test]
+    fn person_finder_source_and_bad_record_files_are_read() {
+        for (name, ids) in [
+            (
+                "person-finder-pfif-1.2-source.xml",
+                &["mytestdomain.com/person.21009"][..],
+            ),
+            (
+                "person-finder-global-1.2-source.xml",
+                &["globaltestdomain.com/person.21009"][..],
+            ),
+            (
+                "person-finder-pfif-1.2-badrecord.xml",
+                &["test.google.com/person.21009", "foo.google.com/person.666"][..],
+            ),
+        ] {
+            let doc = person_finder_file(name);
+            let read_ids: Vec<&str> = doc.persons.iter().map(PfifPerson::record_id).collect();
+            assert_eq!(read_ids, ids, "{name}");
+            assert_eq!(doc.persons[0].field("source_name"), "_test_source_name");
+            assert_eq!(doc.persons[0].field("source_url"), "_test_source_url");
+        }
     }
 
     #[test]
