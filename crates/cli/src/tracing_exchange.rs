@@ -58,7 +58,11 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
             )
         })
         .collect();
-    let imported = match store.import_pfif(&persons, &document.notes, &who).await {
+    // The administrator at the server imports for every site.
+    let imported = match store
+        .import_pfif(&persons, &document.notes, None, &who)
+        .await
+    {
         Ok(i) => i,
         Err(peywand_store::StoreError::NotFound(what)) => {
             bail!(

@@ -918,7 +918,7 @@ fn invalid_pfif_is_refused_whole_and_nothing_is_written() {
             wrap(&format!(
                 "{good_person}<pfif:note><pfif:note_record_id>b.org/n1</pfif:note_record_id><pfif:person_record_id>b.org/404</pfif:person_record_id><pfif:source_date>2024-01-01T00:00:00Z</pfif:source_date><pfif:text>x</pfif:text></pfif:note>"
             )),
-            "is neither in the file nor in this registry",
+            "is neither in the file nor among the cases this import may write to",
         ),
         (
             wrap(good_person).replace("</pfif:pfif>", ""),

@@ -1176,10 +1176,7 @@ mod tests {
     }
 
     fn person_finder_file(name: &str) -> Document {
-        let path = format!(
-            "{}/../../testdata/pfif/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../../testdata/pfif/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}: {:?}", e.problems))
     }
@@ -1194,10 +1191,17 @@ mod tests {
         assert_eq!(p.field("full_name"), "_test_first_name _test_last_name");
         assert_eq!(p.field("home_postal_code"), "_test_home_zip");
         assert_eq!(p.field("home_city"), "_test_home_city");
-        assert_eq!(p.field("description"), "description:\n    _test_description");
+        assert_eq!(
+            p.field("description"),
+            "description:\n    _test_description"
+        );
         assert_eq!(p.notes.len(), 2);
         assert_eq!(p.notes[0].field("author_made_contact"), "true", "found");
-        assert!(p.notes.iter().all(|n| n.field("person_record_id") == p.record_id()));
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| n.field("person_record_id") == p.record_id())
+        );
         // Written again as PFIF 1.4.
         let again = read(write(&doc.persons).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.persons, doc.persons);
@@ -1207,7 +1211,11 @@ mod tests {
     fn person_finder_pfif_1_2_is_read_with_every_note() {
         let doc = person_finder_file("person-finder-pfif-1.2.xml");
         let p = &doc.persons[0];
-        assert_eq!(p.field("home_city"), "_test_home_city", "white space stripped");
+        assert_eq!(
+            p.field("home_city"),
+            "_test_home_city",
+            "white space stripped"
+        );
         assert_eq!(p.field("date_of_birth"), "1970-01");
         let ids: Vec<&str> = p.notes.iter().map(PfifNote::record_id).collect();
         assert_eq!(
@@ -1219,7 +1227,11 @@ mod tests {
                 "test.google.com/note.50121"
             ]
         );
-        assert!(p.notes.iter().all(|n| n.field("person_record_id") == p.record_id()));
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| n.field("person_record_id") == p.record_id())
+        );
         assert_eq!(
             p.notes[3].field("source_date"),
             "2000-01-18T20:00:00Z",
@@ -1232,7 +1244,10 @@ mod tests {
         for (name, about) in [
             (
                 "person-finder-pfif-1.2-note.xml",
-                &["test.google.com/person.21009", "test.google.com/person.21010"][..],
+                &[
+                    "test.google.com/person.21009",
+                    "test.google.com/person.21010",
+                ][..],
             ),
             (
                 "person-finder-pfif-1.2-believed-dead.xml",

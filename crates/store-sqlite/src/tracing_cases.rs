@@ -15,6 +15,7 @@ use peywand_domain::{
 use peywand_store::cases::{self, CaseChange};
 use peywand_store::{
     Actor, Page, Paged, PfifImported, RequestLink, StoreError, TracingCase, TracingStore,
+    may_write_case, note_about_unknown_person,
 };
 
 use crate::{SqliteStore, db};
@@ -210,20 +211,18 @@ impl TracingStore for SqliteStore {
         &self,
         persons: &[(PfifPerson, TracingRequestDraft)],
         notes: &[PfifNote],
+        scope: Option<&str>,
         actor: &Actor,
     ) -> Result<PfifImported, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin a PFIF import"))?;
         let mut imported = PfifImported::default();
         for (person, draft) in persons {
-            let held: Option<(String,)> = sqlx::query_as(
-                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = ?",
-            )
-            .bind(person.record_id())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("look up a PFIF person"))?;
-            if held.is_some() {
+            if let Some(site) = pfif_person_site(&mut tx, person.record_id()).await? {
                 imported.persons_already_present += 1;
+                if !may_write_case(scope, site.as_deref()) {
+                    imported.notes_out_of_scope += person.notes.len() as u64;
+                    continue;
+                }
             } else {
                 let request = insert_request(&mut tx, draft, actor, "imported from PFIF").await?;
                 let fields = serde_json::to_string(&person.fields)
@@ -246,19 +245,9 @@ impl TracingStore for SqliteStore {
             }
         }
         for note in notes {
-            let about = note.field("person_record_id");
-            let held: Option<(String,)> = sqlx::query_as(
-                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = ?",
-            )
-            .bind(about)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("look up a PFIF person"))?;
-            if held.is_none() {
-                return Err(StoreError::NotFound(format!(
-                    "person {about}, whom note {} is about, is neither in the file nor in this registry",
-                    note.record_id()
-                )));
+            let site = pfif_person_site(&mut tx, note.field("person_record_id")).await?;
+            if !site.is_some_and(|site| may_write_case(scope, site.as_deref())) {
+                return Err(note_about_unknown_person(note));
             }
             insert_pfif_note(&mut tx, note, actor.at, &mut imported).await?;
         }
@@ -480,6 +469,23 @@ pub(crate) async fn type_old_history(pool: &SqlitePool) -> Result<(), StoreError
     tx.commit().await.map_err(db("type a case history"))?;
     tracing::info!(entries = old.len(), "case history entries typed");
     Ok(())
+}
+
+/// The site of the case a PFIF person was imported into (`Some(None)`: a shared case), or
+/// `None` when the registry does not hold that person.
+async fn pfif_person_site(
+    conn: &mut SqliteConnection,
+    person_record_id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    let held: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT r.site_code FROM pfif_persons p JOIN tracing_requests r ON r.id = p.request_id \
+         WHERE p.person_record_id = ?",
+    )
+    .bind(person_record_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db("look up a PFIF person"))?;
+    Ok(held.map(|(site,)| site))
 }
 
 /// Stores a PFIF note unless it is already held, counting which.

@@ -117,6 +117,7 @@ macro_rules! conformance_tests {
             tracing_cases_follow_their_lifecycle,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
+            pfif_imports_write_only_within_the_importers_site,
             flow_statistics_count_arrivals,
             erased_people_are_gone,
             ended_cases_are_erased_open_ones_kept,
@@ -387,7 +388,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
     }
     let before = store.pfif_cases().await.expect("cases").len();
     let first = store
-        .import_pfif(&[person("pf.org/p1", &["pf.org/n1"])], &[], &actor())
+        .import_pfif(&[person("pf.org/p1", &["pf.org/n1"])], &[], None, &actor())
         .await
         .expect("import");
     assert_eq!((first.new_requests.len(), first.new_notes), (1, 1));
@@ -395,6 +396,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
         .import_pfif(
             &[person("pf.org/p1", &["pf.org/n1", "pf.org/n2"])],
             &[note("pf.org/n3", "pf.org/p1")],
+            None,
             &actor(),
         )
         .await
@@ -413,6 +415,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
         .import_pfif(
             &[person("pf.org/p2", &[])],
             &[note("pf.org/n9", "pf.org/nobody")],
+            None,
             &actor(),
         )
         .await;
@@ -430,6 +433,115 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
     let ids: Vec<&str> = pfif.notes.iter().map(PfifNote::record_id).collect();
     assert_eq!(ids.len(), 3);
     assert!(ids.contains(&"pf.org/n3"));
+}
+
+pub async fn pfif_imports_write_only_within_the_importers_site(store: &dyn Store) {
+    use peywand_domain::{PfifNote, PfifPerson, TracingRequestDraft};
+    let person = |id: &str, site: Option<&str>, notes: &[&str]| {
+        let mut p = PfifPerson::default();
+        p.fields.insert("person_record_id".into(), id.into());
+        p.fields.insert("full_name".into(), "Gul Bibi".into());
+        p.notes = notes.iter().map(|n| note(n, id)).collect();
+        let draft = TracingRequestDraft {
+            requester_name: "someone".into(),
+            site_code: site.map(str::to_string),
+            ..TracingRequestDraft::default()
+        };
+        (p, draft)
+    };
+    fn note(id: &str, about: &str) -> PfifNote {
+        let mut n = PfifNote::default();
+        n.fields.insert("note_record_id".into(), id.into());
+        n.fields.insert("person_record_id".into(), about.into());
+        n.fields
+            .insert("text".into(), "seen at the crossing".into());
+        n
+    }
+    store
+        .import_pfif(
+            &[
+                person("scope.org/spin", Some("spin-boldak"), &["scope.org/n1"]),
+                person("scope.org/shared", None, &[]),
+            ],
+            &[],
+            None,
+            &actor(),
+        )
+        .await
+        .expect("import for two sites");
+    let torkham = Some("torkham");
+    // Another site's person, sent again with its note and a new one: nothing written.
+    let again = store
+        .import_pfif(
+            &[person(
+                "scope.org/spin",
+                torkham,
+                &["scope.org/n1", "scope.org/n2"],
+            )],
+            &[],
+            torkham,
+            &actor(),
+        )
+        .await
+        .expect("again");
+    assert_eq!(
+        (
+            again.new_requests.len(),
+            again.persons_already_present,
+            again.new_notes,
+            again.notes_already_present,
+            again.notes_out_of_scope
+        ),
+        (0, 1, 0, 0, 2)
+    );
+    // A separate note about it is refused as one about nobody.
+    let refused = |about: &str| {
+        let n = note("scope.org/n3", about);
+        async move {
+            match store.import_pfif(&[], &[n], torkham, &actor()).await {
+                Err(StoreError::NotFound(why)) => why,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        refused("scope.org/spin").await,
+        refused("scope.org/nobody")
+            .await
+            .replace("scope.org/nobody", "scope.org/spin")
+    );
+    // The shared case and the importer's own take its notes.
+    let shared = store
+        .import_pfif(
+            &[],
+            &[note("scope.org/n4", "scope.org/shared")],
+            torkham,
+            &actor(),
+        )
+        .await
+        .expect("a note on a shared case");
+    assert_eq!(shared.new_notes, 1);
+    let own = store
+        .import_pfif(
+            &[],
+            &[note("scope.org/n5", "scope.org/spin")],
+            Some("spin-boldak"),
+            &actor(),
+        )
+        .await
+        .expect("a note on the site's own case");
+    assert_eq!(own.new_notes, 1);
+    let cases = store.pfif_cases().await.expect("cases");
+    let notes_of = |id: &str| -> Vec<String> {
+        cases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .filter(|p| p.record_id() == id)
+            .flat_map(|p| p.notes.iter().map(|n| n.record_id().to_string()))
+            .collect()
+    };
+    assert_eq!(notes_of("scope.org/spin"), ["scope.org/n1", "scope.org/n5"]);
+    assert_eq!(notes_of("scope.org/shared"), ["scope.org/n4"]);
 }
 
 pub async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {

@@ -93,10 +93,16 @@ pub trait TracingStore: Send + Sync + 'static {
     /// person already imported keeps its record (PFIF records are never overwritten) and gains
     /// its new notes; a note already held is skipped. `notes` are notes about persons imported
     /// earlier: `NotFound` if one is about a person this registry does not hold.
+    ///
+    /// An importer confined to the site `scope` writes only to its own site's cases and the
+    /// shared ones ([`may_write_case`]): a person already held for another site's case gains
+    /// nothing (its notes are counted as out of scope, held or not), and a separate note about
+    /// one is refused exactly as a note about nobody ([`note_about_unknown_person`]).
     async fn import_pfif(
         &self,
         persons: &[(PfifPerson, TracingRequestDraft)],
         notes: &[PfifNote],
+        scope: Option<&str>,
         actor: &Actor,
     ) -> Result<PfifImported, StoreError>;
     /// Every tracing case, oldest first, with the PFIF record it was imported from (notes
@@ -127,6 +133,29 @@ pub struct PfifImported {
     pub persons_already_present: u64,
     pub new_notes: u64,
     pub notes_already_present: u64,
+    /// Notes inside persons held for another site's case: not written, and whether each was
+    /// held already is not said.
+    pub notes_out_of_scope: u64,
+}
+
+/// Whether an importer confined to the site `scope` (`None`: every site) may write to a case
+/// of `site`: its own site's cases, and the shared ones that belong to no site.
+pub fn may_write_case(scope: Option<&str>, site: Option<&str>) -> bool {
+    match (scope, site) {
+        (Some(own), Some(site)) => own == site,
+        _ => true,
+    }
+}
+
+/// The refusal of a separate note about a person the importer may not write to, the same
+/// whether the registry holds that person for another site or not at all: the answer does
+/// not tell another site's cases from nobody.
+pub fn note_about_unknown_person(note: &PfifNote) -> StoreError {
+    StoreError::NotFound(format!(
+        "person {}, whom note {} is about, is neither in the file nor among the cases this import may write to",
+        note.field("person_record_id"),
+        note.record_id()
+    ))
 }
 
 /// Another request that looks for this one's requester.

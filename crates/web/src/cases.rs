@@ -643,7 +643,11 @@ async fn import_pfif(
         .iter()
         .map(|p| (p.clone(), pfif::tracing_request(p, site.clone())))
         .collect();
-    let imported = match s.store.import_pfif(&persons, &document.notes, &who).await {
+    let imported = match s
+        .store
+        .import_pfif(&persons, &document.notes, site.as_deref(), &who)
+        .await
+    {
         Err(peywand_store::StoreError::NotFound(what)) => {
             return Err(ApiError::Invalid(format!(
                 "the PFIF document was refused: {what}"

@@ -1790,3 +1790,156 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     assert_eq!(s, StatusCode::OK);
     assert!(case["request"]["assigned_to"].is_null(), "{case}");
 }
+
+/// A PFIF document around `records`.
+fn pfif_document(records: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">{records}</pfif:pfif>"
+    )
+}
+
+fn pfif_note(id: &str, about: Option<&str>, status: &str) -> String {
+    let about = about
+        .map(|p| format!("<pfif:person_record_id>{p}</pfif:person_record_id>"))
+        .unwrap_or_default();
+    format!(
+        "<pfif:note><pfif:note_record_id>{id}</pfif:note_record_id>{about}\
+         <pfif:source_date>2025-10-02T08:00:00Z</pfif:source_date>\
+         <pfif:status>{status}</pfif:status><pfif:text>seen near the crossing</pfif:text></pfif:note>"
+    )
+}
+
+fn pfif_person(id: &str, notes: &str) -> String {
+    format!(
+        "<pfif:person><pfif:person_record_id>{id}</pfif:person_record_id>\
+         <pfif:source_date>2025-10-01T08:00:00Z</pfif:source_date>\
+         <pfif:full_name>Gul Bibi</pfif:full_name>{notes}</pfif:person>"
+    )
+}
+
+/// Posts a PFIF document with a bearer token.
+async fn post_pfif(app: &App, token: &str, document: &str) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {token}");
+    let (s, body, _) = call_with(
+        app,
+        "POST",
+        "/api/v1/pfif",
+        Some(document),
+        "application/xml",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    (
+        s,
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body))),
+    )
+}
+
+/// The notes of one person in the PFIF export an information manager makes.
+async fn exported_notes(app: &App, person: &str) -> Vec<String> {
+    let (s, body, _) = call(
+        app,
+        "GET",
+        "/api/v1/pfif?reason=partner%20exchange",
+        None,
+        "application/xml",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let back = peywand_interchange::pfif::read(&body).unwrap();
+    back.persons
+        .iter()
+        .filter(|p| p.record_id() == person)
+        .flat_map(|p| &p.notes)
+        .map(|n| n.record_id().to_string())
+        .collect()
+}
+
+/// PFIF through the API writes only into the importer's own site's cases and the shared ones
+/// (no site): a note about another site's person is refused exactly as one about nobody, and
+/// posting that site's records again writes nothing and tells nothing of their notes.
+#[tokio::test]
+async fn pfif_writes_stay_within_the_importers_site() {
+    let app = app().await;
+    let torkham = user_with_token(
+        &*app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let spin = user_with_token(
+        &*app.store,
+        "wahid",
+        peywand_access::Role::Caseworker,
+        Some("spin-boldak"),
+        "another caseworker's passphrase",
+    )
+    .await;
+    let theirs = "finder.example.org/person.7";
+    let (s, answer) = post_pfif(
+        &app,
+        &spin,
+        &pfif_document(&pfif_person(
+            theirs,
+            &pfif_note("finder.example.org/note.7a", None, "believed_missing"),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{answer}");
+
+    // A separate note about Spin Boldak's person, and one about nobody: the same refusal.
+    let about =
+        |note: &str, person: &str| pfif_document(&pfif_note(note, Some(person), "believed_alive"));
+    let (s, other_site) =
+        post_pfif(&app, &torkham, &about("finder.example.org/note.7b", theirs)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{other_site}");
+    let (s, nobody) = post_pfif(
+        &app,
+        &torkham,
+        &about("finder.example.org/note.7b", "finder.example.org/person.8"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{nobody}");
+    assert_eq!(
+        other_site["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("person.7", "person.8"),
+        nobody["error"]["message"].as_str().unwrap(),
+        "another site's person is answered as nobody"
+    );
+
+    // The person posted again with its note and a new one: nothing is written to it, and
+    // whether the note was held already is not said.
+    let (s, again) = post_pfif(
+        &app,
+        &torkham,
+        &pfif_document(&pfif_person(
+            theirs,
+            &format!(
+                "{}{}",
+                pfif_note("finder.example.org/note.7a", None, "believed_missing"),
+                pfif_note("finder.example.org/note.7c", None, "believed_alive")
+            ),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    assert_eq!(again["new_requests"], json!([]));
+    assert_eq!(again["new_notes"], 0);
+    assert_eq!(again["notes_already_present"], 0);
+    assert_eq!(again["notes_out_of_scope"], 2);
+    assert_eq!(
+        exported_notes(&app, theirs).await,
+        ["finder.example.org/note.7a"],
+        "partners receive nothing Torkham wrote about Spin Boldak's person"
+    );
+
+    // Spin Boldak's own caseworker annotates it.
+    let (s, own) = post_pfif(&app, &spin, &about("finder.example.org/note.7d", theirs)).await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    assert_eq!(own["new_notes"], 1);
+}
