@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peywand_domain::{
-    CaseEvent, CaseStatus, PfifNote, PfifPerson, RawRegistration, TracingRequest,
+    CaseEvent, CaseStatus, PfifNote, PfifPartner, PfifPerson, RawRegistration, TracingRequest,
     TracingRequestDraft,
 };
 use quick_xml::NsReader;
@@ -132,6 +132,74 @@ impl Document {
             n.fields.insert("entry_date".into(), stamp.clone());
         }
         self
+    }
+}
+
+/// Who sent a document, as far as what it may write.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    /// A partner's credential: records of its domains only, a death only if it may report one.
+    Partner(&'a PfifPartner),
+    /// Someone of this registry with the file in hand (a caseworker signed in, an administrator
+    /// at the server): every domain; a death report only when `may_report_death`.
+    Staff { may_report_death: bool },
+}
+
+impl Sender<'_> {
+    fn may_write(&self, record_id: &str) -> bool {
+        match self {
+            Sender::Partner(p) => p.may_write(record_id),
+            Sender::Staff { .. } => true,
+        }
+    }
+
+    fn may_report_death(&self) -> bool {
+        match self {
+            Sender::Partner(p) => p.may_report_death,
+            Sender::Staff { may_report_death } => *may_report_death,
+        }
+    }
+}
+
+/// Records a document held that its sender may not write, left out of it and counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotAdmitted {
+    /// Persons of a domain the sender may not write for (their notes left out with them).
+    pub persons_outside_domains: u64,
+    /// Notes of a domain the sender may not write for.
+    pub notes_outside_domains: u64,
+    /// Notes saying `believed_dead` from a sender not allowed to report a death.
+    pub death_reports: u64,
+}
+
+impl Document {
+    /// The records `sender` may write, and a count of the others. A feed arrives in pieces
+    /// from several partners: a record outside what its sender may write is left out, the rest
+    /// of the document kept, as Person Finder does.
+    pub fn admitted(self, sender: Sender<'_>) -> (Document, NotAdmitted) {
+        let mut refused = NotAdmitted::default();
+        let mut keep_note = |n: &PfifNote| {
+            if !sender.may_write(n.record_id()) {
+                refused.notes_outside_domains += 1;
+                false
+            } else if n.field("status") == "believed_dead" && !sender.may_report_death() {
+                refused.death_reports += 1;
+                false
+            } else {
+                true
+            }
+        };
+        let mut persons = Vec::with_capacity(self.persons.len());
+        for mut p in self.persons {
+            if sender.may_write(p.record_id()) {
+                p.notes.retain(&mut keep_note);
+                persons.push(p);
+            } else {
+                refused.persons_outside_domains += 1;
+            }
+        }
+        let notes = self.notes.into_iter().filter(|n| keep_note(n)).collect();
+        (Document { persons, notes }, refused)
     }
 }
 
@@ -1293,6 +1361,42 @@ mod tests {
             assert_eq!(doc.persons[0].field("source_name"), "_test_source_name");
             assert_eq!(doc.persons[0].field("source_url"), "_test_source_url");
         }
+    }
+
+    #[test]
+    fn a_partner_writes_only_for_its_domains_and_reports_a_death_only_if_allowed() {
+        let bad = person_finder_file("person-finder-pfif-1.2-badrecord.xml");
+        let partner = PfifPartner {
+            domains: vec!["Test.Google.com".into()],
+            may_report_death: false,
+        };
+        let (kept, refused) = bad.clone().admitted(Sender::Partner(&partner));
+        assert_eq!(kept.persons.len(), 1);
+        assert_eq!(kept.persons[0].record_id(), "test.google.com/person.21009");
+        assert_eq!(kept.persons[0].notes.len(), 4);
+        assert_eq!(refused.persons_outside_domains, 1);
+        let (all, none) = bad.admitted(Sender::Staff {
+            may_report_death: false,
+        });
+        assert_eq!((all.persons.len(), none), (2, NotAdmitted::default()));
+
+        let dead = person_finder_file("person-finder-pfif-1.2-believed-dead.xml");
+        let (kept, refused) = dead.clone().admitted(Sender::Partner(&partner));
+        assert!(kept.notes.is_empty());
+        assert_eq!(refused.death_reports, 1);
+        let allowed = PfifPartner {
+            may_report_death: true,
+            ..partner.clone()
+        };
+        let (kept, refused) = dead.clone().admitted(Sender::Partner(&allowed));
+        assert_eq!((kept.notes.len(), refused), (1, NotAdmitted::default()));
+        let elsewhere = PfifPartner {
+            domains: vec!["example.org".into()],
+            may_report_death: true,
+        };
+        let (kept, refused) = dead.admitted(Sender::Partner(&elsewhere));
+        assert!(kept.notes.is_empty());
+        assert_eq!(refused.notes_outside_domains, 1);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use peywand_domain::{
-    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPerson, RecordId, ReunificationStep,
-    ReunificationStepDraft, TracingCandidate, TracingRequest, TracingRequestDraft,
-    TracingRequestId,
+    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPartner, PfifPerson, RecordId,
+    ReunificationStep, ReunificationStepDraft, TracingCandidate, TracingRequest,
+    TracingRequestDraft, TracingRequestId,
 };
 
 use crate::{Actor, Page, Paged, StoreError};
@@ -106,8 +106,31 @@ pub trait TracingStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<PfifImported, StoreError>;
     /// Every tracing case, oldest first, with the PFIF record it was imported from (notes
-    /// included), for a PFIF export.
+    /// included), for a PFIF export. A death report (a note saying `believed_dead`) is left out
+    /// until a caseworker has verified it: partners and families never learn of a death from
+    /// Peywand before then.
     async fn pfif_cases(&self) -> Result<Vec<(TracingCase, Option<PfifPerson>)>, StoreError>;
+    /// The death reports about the person a case was imported from, oldest first.
+    async fn death_reports(&self, id: TracingRequestId) -> Result<Vec<DeathReport>, StoreError>;
+    /// Records that a caseworker verified a death report on a case; `NotFound` if the case
+    /// has no such report. Verifying again changes nothing.
+    async fn verify_death_report(
+        &self,
+        id: TracingRequestId,
+        note_record_id: &str,
+        actor: &Actor,
+    ) -> Result<DeathReport, StoreError>;
+
+    /// Sets what the PFIF partner holding the token `token_id` may write, replacing what it
+    /// could; `NotFound` if there is no such token.
+    async fn set_pfif_partner(
+        &self,
+        token_id: &str,
+        partner: &PfifPartner,
+    ) -> Result<(), StoreError>;
+    /// What the holder of a token (by digest, not revoked) may write as a PFIF partner; `None`
+    /// for a token given to no partner, which writes no PFIF record.
+    async fn pfif_partner(&self, token_digest: &str) -> Result<Option<PfifPartner>, StoreError>;
 }
 
 /// A tracing case as a caseworker sees it.
@@ -136,6 +159,22 @@ pub struct PfifImported {
     /// Notes inside persons held for another site's case: not written, and whether each was
     /// held already is not said.
     pub notes_out_of_scope: u64,
+    /// Persons of a domain the sender may not write for: skipped, with their notes.
+    pub persons_outside_domains: u64,
+    /// Notes of a domain the sender may not write for: skipped.
+    pub notes_outside_domains: u64,
+    /// Notes saying `believed_dead` from a sender not allowed to report a death: skipped.
+    pub death_reports_refused: u64,
+}
+
+/// A note saying the person is believed dead, and who verified it, if anyone has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeathReport {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub note: PfifNote,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Whether an importer confined to the site `scope` (`None`: every site) may write to a case
