@@ -265,6 +265,25 @@ enum PfifCommand {
         /// The site code the imported requests belong to.
         #[arg(long)]
         site: Option<String>,
+        /// Keep notes saying `believed_dead` (they still leave in no export until a caseworker
+        /// has verified them); without it they are skipped and counted.
+        #[arg(long)]
+        may_report_death: bool,
+    },
+    /// Let a token's holder import PFIF through the API as a partner: records of these
+    /// domains only (`example.org` in `example.org/person.1234`). Replaces what it could.
+    Partner {
+        #[command(flatten)]
+        db: DbArg,
+        /// The token's id (`peywand token list`).
+        token: String,
+        /// A domain it may write for; repeat for several. None: it writes no PFIF record.
+        #[arg(long = "pfif-domain", value_name = "DOMAIN")]
+        domains: Vec<String>,
+        /// It may report a death (a note saying `believed_dead`), which a caseworker verifies
+        /// before it leaves in an export.
+        #[arg(long)]
+        may_report_death: bool,
     },
     /// Export every tracing case as PFIF 1.4, with notes for found, reunified and closed.
     Export {
@@ -387,8 +406,23 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 on,
             } => linkage::search(&db, &requests, &out, limit.clamp(1, 100), on).await,
             Command::Pfif {
-                command: PfifCommand::Import { db, file, site },
-            } => tracing_exchange::import(&db, &file, site.as_deref()).await,
+                command:
+                    PfifCommand::Import {
+                        db,
+                        file,
+                        site,
+                        may_report_death,
+                    },
+            } => tracing_exchange::import(&db, &file, site.as_deref(), may_report_death).await,
+            Command::Pfif {
+                command:
+                    PfifCommand::Partner {
+                        db,
+                        token,
+                        domains,
+                        may_report_death,
+                    },
+            } => tracing_exchange::partner(&db, &token, domains, may_report_death).await,
             Command::Pfif {
                 command:
                     PfifCommand::Export {

@@ -11,7 +11,12 @@ use crate::context::{Database, open, open_existing, private_file};
 
 /// Imports a PFIF document: each person not held yet becomes a tracing request (at `site`),
 /// notes are added to the persons they are about. All or nothing.
-pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::Result<()> {
+pub async fn import(
+    db: &Database,
+    file: &Path,
+    site: Option<&str>,
+    may_report_death: bool,
+) -> anyhow::Result<()> {
     let size = std::fs::metadata(file)
         .with_context(|| format!("cannot open {}", file.display()))?
         .len();
@@ -46,6 +51,7 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
         ),
     )
     .await?;
+    let (document, refused) = document.admitted(pfif::Sender::Staff { may_report_death });
     let who = actor();
     let document = document.received(who.at);
     let persons: Vec<_> = document
@@ -58,7 +64,11 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
             )
         })
         .collect();
-    let imported = match store.import_pfif(&persons, &document.notes, &who).await {
+    // The administrator at the server imports for every site.
+    let imported = match store
+        .import_pfif(&persons, &document.notes, None, &who)
+        .await
+    {
         Ok(i) => i,
         Err(peywand_store::StoreError::NotFound(what)) => {
             bail!(
@@ -75,6 +85,13 @@ pub async fn import(db: &Database, file: &Path, site: Option<&str>) -> anyhow::R
         imported.new_notes,
         imported.notes_already_present
     );
+    if refused.death_reports > 0 {
+        println!(
+            "{} notes saying believed_dead were skipped: import with --may-report-death to keep them \
+             for a caseworker to verify",
+            refused.death_reports
+        );
+    }
     if !imported.new_requests.is_empty() {
         println!("they are matched against the registry when the server next starts");
         if site.is_none() {
@@ -120,5 +137,40 @@ pub async fn export(db: &Database, out: &Path, reason: &str, domain: &str) -> an
         persons.len(),
         out.display()
     );
+    Ok(())
+}
+
+/// Sets what the holder of a token may write as a PFIF partner, audited.
+pub async fn partner(
+    db: &Database,
+    token: &str,
+    domains: Vec<String>,
+    may_report_death: bool,
+) -> anyhow::Result<()> {
+    let domains: Vec<String> = domains
+        .iter()
+        .map(|d| d.trim().to_ascii_lowercase())
+        .collect();
+    if let Some(bad) = domains.iter().find(|d| !pfif::is_domain(d)) {
+        bail!("--pfif-domain {bad:?} is not a domain name such as tracing.example.org");
+    }
+    let store = open_existing(db).await?;
+    let partner = peywand_domain::PfifPartner {
+        domains,
+        may_report_death,
+    };
+    let what = format!(
+        "domains: {}; may report a death: {}",
+        partner.domains.join(", "),
+        if may_report_death { "yes" } else { "no" }
+    );
+    match store.set_pfif_partner(token, &partner).await {
+        Err(peywand_store::StoreError::NotFound(_)) => {
+            bail!("there is no token {token}: see `peywand token list`")
+        }
+        other => other?,
+    }
+    crate::access::audit(&*store, "pfif_partner", token, &what).await?;
+    println!("token {token} writes PFIF as a partner: {what}");
     Ok(())
 }

@@ -894,6 +894,83 @@ fn pfif_from_person_finder_is_imported_and_exported_again_unchanged() {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// An administrator keeps death reports only when told to, and names what a partner's token
+/// may write.
+#[test]
+fn pfif_death_reports_and_partners_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let db = db.to_str().unwrap();
+    let testdata = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/pfif/");
+    let file = |name: &str| format!("{testdata}{name}");
+    let o = peywand(&[
+        "pfif",
+        "import",
+        "--db",
+        db,
+        &file("person-finder-pfif-1.2.xml"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dead = file("person-finder-pfif-1.2-believed-dead.xml");
+    let o = peywand(&["pfif", "import", "--db", db, &dead]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 new notes"), "{}", text(&o));
+    assert!(
+        text(&o).contains("1 notes saying believed_dead were skipped"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&["pfif", "import", "--db", db, &dead, "--may-report-death"]);
+    assert!(text(&o).contains("1 new notes"), "{}", text(&o));
+
+    let o = peywand(&[
+        "pfif",
+        "partner",
+        "--db",
+        db,
+        "no-such-token",
+        "--pfif-domain",
+        "example.org",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("there is no token"), "{}", text(&o));
+    user_and_token(&["--db", db], "feed", "caseworker", "torkham");
+    let o = peywand(&["token", "list", "--db", db]);
+    let listed = String::from_utf8_lossy(&o.stdout).to_string();
+    let id = listed
+        .split_whitespace()
+        .find(|w| w.len() > 8 && !w.contains(':'))
+        .unwrap_or_default()
+        .to_string();
+    let o = peywand(&[
+        "pfif",
+        "partner",
+        "--db",
+        db,
+        &id,
+        "--pfif-domain",
+        "not a domain",
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = peywand(&[
+        "pfif",
+        "partner",
+        "--db",
+        db,
+        &id,
+        "--pfif-domain",
+        "Finder.Example.org",
+        "--pfif-domain",
+        "test.google.com",
+    ]);
+    assert!(o.status.success(), "{listed}: {}", text(&o));
+    assert!(
+        text(&o).contains("domains: finder.example.org, test.google.com; may report a death: no"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn invalid_pfif_is_refused_whole_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -918,7 +995,7 @@ fn invalid_pfif_is_refused_whole_and_nothing_is_written() {
             wrap(&format!(
                 "{good_person}<pfif:note><pfif:note_record_id>b.org/n1</pfif:note_record_id><pfif:person_record_id>b.org/404</pfif:person_record_id><pfif:source_date>2024-01-01T00:00:00Z</pfif:source_date><pfif:text>x</pfif:text></pfif:note>"
             )),
-            "is neither in the file nor in this registry",
+            "is neither in the file nor among the cases this import may write to",
         ),
         (
             wrap(good_person).replace("</pfif:pfif>", ""),

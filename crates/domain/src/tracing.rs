@@ -304,6 +304,28 @@ pub struct PfifNote {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
+/// What a PFIF partner's credential may write: records of these domains only (the part of a
+/// record id before its `/`, `example.org` in `example.org/person.1234`), and notes saying
+/// `believed_dead` only when it may report a death.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PfifPartner {
+    pub domains: Vec<String>,
+    pub may_report_death: bool,
+}
+
+impl PfifPartner {
+    /// Whether this partner may write the record named `record_id`. Domains are compared
+    /// without regard to case, as domain names are.
+    pub fn may_write(&self, record_id: &str) -> bool {
+        let domain = record_id.split_once('/').map_or("", |(d, _)| d);
+        !domain.is_empty()
+            && self
+                .domains
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(domain))
+    }
+}
+
 impl PfifPerson {
     /// The `domain/id` that names this record in every repository holding it.
     pub fn record_id(&self) -> &str {

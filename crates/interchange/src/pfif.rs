@@ -1,4 +1,4 @@
-//! PFIF, the People Finder Interchange Format (version 1.4, reading 1.2 and 1.3 too): person
+//! PFIF, the People Finder Interchange Format (version 1.4, reading 1.1 to 1.3 too): person
 //! records with their notes, as Person Finder and other tracing tools exchange them.
 //!
 //! Reading is all-or-nothing: a document with one invalid record is refused whole, with every
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use peywand_domain::{
-    CaseEvent, CaseStatus, PfifNote, PfifPerson, RawRegistration, TracingRequest,
+    CaseEvent, CaseStatus, PfifNote, PfifPartner, PfifPerson, RawRegistration, TracingRequest,
     TracingRequestDraft,
 };
 use quick_xml::NsReader;
@@ -21,10 +21,11 @@ use quick_xml::name::ResolveResult;
 /// The namespace Peywand writes.
 pub const NAMESPACE: &str = "http://zesty.ca/pfif/1.4";
 /// The namespaces Peywand reads: the same records, some fields under older names.
-const NAMESPACES: [&str; 3] = [
+const NAMESPACES: [&str; 4] = [
     NAMESPACE,
     "http://zesty.ca/pfif/1.3",
     "http://zesty.ca/pfif/1.2",
+    "http://zesty.ca/pfif/1.1",
 ];
 
 /// A larger document is refused before it is read: 16 MiB holds tens of thousands of records.
@@ -131,6 +132,74 @@ impl Document {
             n.fields.insert("entry_date".into(), stamp.clone());
         }
         self
+    }
+}
+
+/// Who sent a document, as far as what it may write.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    /// A partner's credential: records of its domains only, a death only if it may report one.
+    Partner(&'a PfifPartner),
+    /// Someone of this registry with the file in hand (a caseworker signed in, an administrator
+    /// at the server): every domain; a death report only when `may_report_death`.
+    Staff { may_report_death: bool },
+}
+
+impl Sender<'_> {
+    fn may_write(&self, record_id: &str) -> bool {
+        match self {
+            Sender::Partner(p) => p.may_write(record_id),
+            Sender::Staff { .. } => true,
+        }
+    }
+
+    fn may_report_death(&self) -> bool {
+        match self {
+            Sender::Partner(p) => p.may_report_death,
+            Sender::Staff { may_report_death } => *may_report_death,
+        }
+    }
+}
+
+/// Records a document held that its sender may not write, left out of it and counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotAdmitted {
+    /// Persons of a domain the sender may not write for (their notes left out with them).
+    pub persons_outside_domains: u64,
+    /// Notes of a domain the sender may not write for.
+    pub notes_outside_domains: u64,
+    /// Notes saying `believed_dead` from a sender not allowed to report a death.
+    pub death_reports: u64,
+}
+
+impl Document {
+    /// The records `sender` may write, and a count of the others. A feed arrives in pieces
+    /// from several partners: a record outside what its sender may write is left out, the rest
+    /// of the document kept, as Person Finder does.
+    pub fn admitted(self, sender: Sender<'_>) -> (Document, NotAdmitted) {
+        let mut refused = NotAdmitted::default();
+        let mut keep_note = |n: &PfifNote| {
+            if !sender.may_write(n.record_id()) {
+                refused.notes_outside_domains += 1;
+                false
+            } else if n.field("status") == "believed_dead" && !sender.may_report_death() {
+                refused.death_reports += 1;
+                false
+            } else {
+                true
+            }
+        };
+        let mut persons = Vec::with_capacity(self.persons.len());
+        for mut p in self.persons {
+            if sender.may_write(p.record_id()) {
+                p.notes.retain(&mut keep_note);
+                persons.push(p);
+            } else {
+                refused.persons_outside_domains += 1;
+            }
+        }
+        let notes = self.notes.into_iter().filter(|n| keep_note(n)).collect();
+        (Document { persons, notes }, refused)
     }
 }
 
@@ -367,7 +436,7 @@ impl<'a> Parser<'a> {
             Some(ns) if local == "pfif" && NAMESPACES.contains(&ns) => Ok(()),
             Some(ns) if local == "pfif" && ns.starts_with("http://zesty.ca/pfif/") => {
                 Err(self.fatal(format!(
-                    "this is PFIF of another version ({ns}); Peywand reads PFIF 1.2 to 1.4"
+                    "this is PFIF of another version ({ns}); Peywand reads PFIF 1.1 to 1.4"
                 )))
             }
             _ => Err(self.fatal(format!(
@@ -1172,6 +1241,162 @@ mod tests {
             "",
             "empty fields are absent"
         );
+    }
+
+    fn person_finder_file(name: &str) -> Document {
+        let path = format!("{}/../../testdata/pfif/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}: {:?}", e.problems))
+    }
+
+    #[test]
+    fn person_finder_pfif_1_1_is_read_with_its_names_mapped() {
+        let doc = person_finder_file("person-finder-pfif-1.1.xml");
+        let p = &doc.persons[0];
+        assert_eq!(p.record_id(), "test.google.com/person.21009");
+        assert_eq!(p.field("given_name"), "_test_first_name");
+        assert_eq!(p.field("family_name"), "_test_last_name");
+        assert_eq!(p.field("full_name"), "_test_first_name _test_last_name");
+        assert_eq!(p.field("home_postal_code"), "_test_home_zip");
+        assert_eq!(p.field("home_city"), "_test_home_city");
+        assert_eq!(
+            p.field("description"),
+            "description:\n    _test_description"
+        );
+        assert_eq!(p.notes.len(), 2);
+        assert_eq!(p.notes[0].field("author_made_contact"), "true", "found");
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| n.field("person_record_id") == p.record_id())
+        );
+        // Written again as PFIF 1.4.
+        let again = read(write(&doc.persons).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.persons, doc.persons);
+    }
+
+    #[test]
+    fn person_finder_pfif_1_2_is_read_with_every_note() {
+        let doc = person_finder_file("person-finder-pfif-1.2.xml");
+        let p = &doc.persons[0];
+        assert_eq!(
+            p.field("home_city"),
+            "_test_home_city",
+            "white space stripped"
+        );
+        assert_eq!(p.field("date_of_birth"), "1970-01");
+        let ids: Vec<&str> = p.notes.iter().map(PfifNote::record_id).collect();
+        assert_eq!(
+            ids,
+            [
+                "test.google.com/note.27009",
+                "test.google.com/note.31095",
+                "test.google.com/note.40121",
+                "test.google.com/note.50121"
+            ]
+        );
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| n.field("person_record_id") == p.record_id())
+        );
+        assert_eq!(
+            p.notes[3].field("source_date"),
+            "2000-01-18T20:00:00Z",
+            "the backdated note keeps its date"
+        );
+    }
+
+    #[test]
+    fn person_finder_notes_without_persons_are_read_as_separate_notes() {
+        for (name, about) in [
+            (
+                "person-finder-pfif-1.2-note.xml",
+                &[
+                    "test.google.com/person.21009",
+                    "test.google.com/person.21010",
+                ][..],
+            ),
+            (
+                "person-finder-pfif-1.2-believed-dead.xml",
+                &["test.google.com/person.21009"][..],
+            ),
+            (
+                "person-finder-pfif-1.2-notification.xml",
+                &["test.google.com/person.21009"][..],
+            ),
+        ] {
+            let doc = person_finder_file(name);
+            assert!(doc.persons.is_empty(), "{name}");
+            let persons: Vec<&str> = doc
+                .notes
+                .iter()
+                .map(|n| n.field("person_record_id"))
+                .collect();
+            assert_eq!(persons, about, "{name}");
+        }
+        let dead = person_finder_file("person-finder-pfif-1.2-believed-dead.xml");
+        assert_eq!(dead.notes[0].field("status"), "believed_dead");
+    }
+
+    #[test]
+    fn person_finder_source_and_bad_record_files_are_read() {
+        for (name, ids) in [
+            (
+                "person-finder-pfif-1.2-source.xml",
+                &["mytestdomain.com/person.21009"][..],
+            ),
+            (
+                "person-finder-global-1.2-source.xml",
+                &["globaltestdomain.com/person.21009"][..],
+            ),
+            (
+                "person-finder-pfif-1.2-badrecord.xml",
+                &["test.google.com/person.21009", "foo.google.com/person.666"][..],
+            ),
+        ] {
+            let doc = person_finder_file(name);
+            let read_ids: Vec<&str> = doc.persons.iter().map(PfifPerson::record_id).collect();
+            assert_eq!(read_ids, ids, "{name}");
+            assert_eq!(doc.persons[0].field("source_name"), "_test_source_name");
+            assert_eq!(doc.persons[0].field("source_url"), "_test_source_url");
+        }
+    }
+
+    #[test]
+    fn a_partner_writes_only_for_its_domains_and_reports_a_death_only_if_allowed() {
+        let bad = person_finder_file("person-finder-pfif-1.2-badrecord.xml");
+        let partner = PfifPartner {
+            domains: vec!["Test.Google.com".into()],
+            may_report_death: false,
+        };
+        let (kept, refused) = bad.clone().admitted(Sender::Partner(&partner));
+        assert_eq!(kept.persons.len(), 1);
+        assert_eq!(kept.persons[0].record_id(), "test.google.com/person.21009");
+        assert_eq!(kept.persons[0].notes.len(), 4);
+        assert_eq!(refused.persons_outside_domains, 1);
+        let (all, none) = bad.admitted(Sender::Staff {
+            may_report_death: false,
+        });
+        assert_eq!((all.persons.len(), none), (2, NotAdmitted::default()));
+
+        let dead = person_finder_file("person-finder-pfif-1.2-believed-dead.xml");
+        let (kept, refused) = dead.clone().admitted(Sender::Partner(&partner));
+        assert!(kept.notes.is_empty());
+        assert_eq!(refused.death_reports, 1);
+        let allowed = PfifPartner {
+            may_report_death: true,
+            ..partner.clone()
+        };
+        let (kept, refused) = dead.clone().admitted(Sender::Partner(&allowed));
+        assert_eq!((kept.notes.len(), refused), (1, NotAdmitted::default()));
+        let elsewhere = PfifPartner {
+            domains: vec!["example.org".into()],
+            may_report_death: true,
+        };
+        let (kept, refused) = dead.admitted(Sender::Partner(&elsewhere));
+        assert!(kept.notes.is_empty());
+        assert_eq!(refused.notes_outside_domains, 1);
     }
 
     #[test]

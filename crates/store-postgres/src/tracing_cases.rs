@@ -8,13 +8,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use peywand_domain::{
-    CandidateStatus, CaseEvent, CaseEventKind, CaseStatus, PfifNote, PfifPerson, Priority,
-    RecordId, ReunificationStep, ReunificationStepDraft, TracingCandidate, TracingRequest,
-    TracingRequestDraft, TracingRequestId,
+    CandidateStatus, CaseEvent, CaseEventKind, CaseStatus, PfifNote, PfifPartner, PfifPerson,
+    Priority, RecordId, ReunificationStep, ReunificationStepDraft, TracingCandidate,
+    TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_store::cases::{self, CaseChange};
 use peywand_store::{
-    Actor, Page, Paged, PfifImported, RequestLink, StoreError, TracingCase, TracingStore,
+    Actor, DeathReport, Page, Paged, PfifImported, RequestLink, StoreError, TracingCase,
+    TracingStore, may_write_case, note_about_unknown_person,
 };
 
 use crate::{PgStore, db};
@@ -212,20 +213,18 @@ impl TracingStore for PgStore {
         &self,
         persons: &[(PfifPerson, TracingRequestDraft)],
         notes: &[PfifNote],
+        scope: Option<&str>,
         actor: &Actor,
     ) -> Result<PfifImported, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin a PFIF import"))?;
         let mut imported = PfifImported::default();
         for (person, draft) in persons {
-            let held: Option<(String,)> = sqlx::query_as(
-                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = $1",
-            )
-            .bind(person.record_id())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("look up a PFIF person"))?;
-            if held.is_some() {
+            if let Some(site) = pfif_person_site(&mut tx, person.record_id()).await? {
                 imported.persons_already_present += 1;
+                if !may_write_case(scope, site.as_deref()) {
+                    imported.notes_out_of_scope += person.notes.len() as u64;
+                    continue;
+                }
             } else {
                 let request = insert_request(&mut tx, draft, actor, "imported from PFIF").await?;
                 let fields = serde_json::to_string(&person.fields)
@@ -248,19 +247,9 @@ impl TracingStore for PgStore {
             }
         }
         for note in notes {
-            let about = note.field("person_record_id");
-            let held: Option<(String,)> = sqlx::query_as(
-                "SELECT person_record_id FROM pfif_persons WHERE person_record_id = $1",
-            )
-            .bind(about)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db("look up a PFIF person"))?;
-            if held.is_none() {
-                return Err(StoreError::NotFound(format!(
-                    "person {about}, whom note {} is about, is neither in the file nor in this registry",
-                    note.record_id()
-                )));
+            let site = pfif_person_site(&mut tx, note.field("person_record_id")).await?;
+            if !site.is_some_and(|site| may_write_case(scope, site.as_deref())) {
+                return Err(note_about_unknown_person(note));
             }
             insert_pfif_note(&mut tx, note, actor.at, &mut imported).await?;
         }
@@ -294,7 +283,8 @@ impl TracingStore for PgStore {
                 None => None,
                 Some((record_id, fields)) => {
                     let notes: Vec<(String,)> = sqlx::query_as(
-                        "SELECT fields FROM pfif_notes WHERE person_record_id = $1 ORDER BY seq",
+                        "SELECT fields FROM pfif_notes WHERE person_record_id = $1 \
+                         AND (NOT death_report OR death_verified_at IS NOT NULL) ORDER BY seq",
                     )
                     .bind(&record_id)
                     .fetch_all(&mut *conn)
@@ -314,6 +304,92 @@ impl TracingStore for PgStore {
             out.push((case, person));
         }
         Ok(out)
+    }
+
+    async fn death_reports(&self, id: TracingRequestId) -> Result<Vec<DeathReport>, StoreError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(db("read death reports"))?;
+        death_reports_of(&mut conn, id, None).await
+    }
+
+    async fn verify_death_report(
+        &self,
+        id: TracingRequestId,
+        note_record_id: &str,
+        actor: &Actor,
+    ) -> Result<DeathReport, StoreError> {
+        let mut tx = self.begin().await.map_err(db("verify a death report"))?;
+        sqlx::query(
+            "UPDATE pfif_notes SET death_verified_by = $1, death_verified_at = $2 \
+             WHERE note_record_id = $3 AND death_report AND death_verified_at IS NULL \
+             AND person_record_id IN (SELECT person_record_id FROM pfif_persons WHERE request_id = $4)",
+        )
+        .bind(&actor.username)
+        .bind(actor.at)
+        .bind(note_record_id)
+        .bind(key(id))
+        .execute(&mut *tx)
+        .await
+        .map_err(db("verify a death report"))?;
+        let report = death_reports_of(&mut tx, id, Some(note_record_id))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("death report {note_record_id}")))?;
+        tx.commit().await.map_err(db("verify a death report"))?;
+        Ok(report)
+    }
+
+    async fn set_pfif_partner(
+        &self,
+        token_id: &str,
+        partner: &PfifPartner,
+    ) -> Result<(), StoreError> {
+        let domains = serde_json::to_string(&partner.domains)
+            .map_err(|e| StoreError::db("store a PFIF partner", e))?;
+        let mut tx = self.begin().await.map_err(db("store a PFIF partner"))?;
+        let token: Option<(String,)> = sqlx::query_as("SELECT id FROM api_tokens WHERE id = $1")
+            .bind(token_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("store a PFIF partner"))?;
+        if token.is_none() {
+            return Err(StoreError::NotFound(format!("token {token_id}")));
+        }
+        sqlx::query(
+            "INSERT INTO pfif_partners (token_id, domains, may_report_death) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_id) DO UPDATE SET domains = excluded.domains, \
+             may_report_death = excluded.may_report_death",
+        )
+        .bind(token_id)
+        .bind(domains)
+        .bind(partner.may_report_death)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("store a PFIF partner"))?;
+        tx.commit().await.map_err(db("store a PFIF partner"))?;
+        Ok(())
+    }
+
+    async fn pfif_partner(&self, token_digest: &str) -> Result<Option<PfifPartner>, StoreError> {
+        let row: Option<(String, bool)> = sqlx::query_as(
+            "SELECT p.domains, p.may_report_death FROM pfif_partners p \
+             JOIN api_tokens t ON t.id = p.token_id WHERE t.digest = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a PFIF partner"))?;
+        row.map(|(domains, may_report_death)| {
+            Ok(PfifPartner {
+                domains: serde_json::from_str(&domains)
+                    .map_err(|e| StoreError::db("decode a PFIF partner", e))?,
+                may_report_death,
+            })
+        })
+        .transpose()
     }
 }
 
@@ -467,6 +543,54 @@ async fn insert_request(
     Ok(request)
 }
 
+/// The death reports about the person case `id` was imported from (one when `note` is given).
+async fn death_reports_of(
+    conn: &mut PgConnection,
+    id: TracingRequestId,
+    note: Option<&str>,
+) -> Result<Vec<DeathReport>, StoreError> {
+    let rows: Vec<(String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT n.fields, n.death_verified_by, n.death_verified_at FROM pfif_notes n \
+         JOIN pfif_persons p ON p.person_record_id = n.person_record_id \
+         WHERE p.request_id = $1 AND n.death_report AND ($2::text IS NULL OR n.note_record_id = $2) \
+         ORDER BY n.seq",
+    )
+    .bind(key(id))
+    .bind(note)
+    .fetch_all(conn)
+    .await
+    .map_err(db("read death reports"))?;
+    rows.into_iter()
+        .map(|(fields, verified_by, verified_at)| {
+            Ok(DeathReport {
+                note: PfifNote {
+                    fields: serde_json::from_str(&fields)
+                        .map_err(|e| StoreError::db("decode a PFIF note", e))?,
+                },
+                verified_by,
+                verified_at,
+            })
+        })
+        .collect()
+}
+
+/// The site of the case a PFIF person was imported into (`Some(None)`: a shared case), or
+/// `None` when the registry does not hold that person.
+async fn pfif_person_site(
+    conn: &mut PgConnection,
+    person_record_id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    let held: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT r.site_code FROM pfif_persons p JOIN tracing_requests r ON r.id = p.request_id \
+         WHERE p.person_record_id = $1",
+    )
+    .bind(person_record_id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db("look up a PFIF person"))?;
+    Ok(held.map(|(site,)| site))
+}
+
 /// Stores a PFIF note unless it is already held, counting which.
 async fn insert_pfif_note(
     conn: &mut PgConnection,
@@ -477,13 +601,14 @@ async fn insert_pfif_note(
     let fields =
         serde_json::to_string(&note.fields).map_err(|e| StoreError::db("store a PFIF note", e))?;
     let done = sqlx::query(
-        "INSERT INTO pfif_notes (note_record_id, person_record_id, fields, imported_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (note_record_id) DO NOTHING",
+        "INSERT INTO pfif_notes (note_record_id, person_record_id, fields, imported_at, death_report) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (note_record_id) DO NOTHING",
     )
     .bind(note.record_id())
     .bind(note.field("person_record_id"))
     .bind(fields)
     .bind(at)
+    .bind(note.field("status") == "believed_dead")
     .execute(conn)
     .await
     .map_err(db("store a PFIF note"))?;

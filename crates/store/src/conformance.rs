@@ -118,6 +118,8 @@ macro_rules! conformance_tests {
             tracing_cases_follow_their_lifecycle,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
+            pfif_imports_write_only_within_the_importers_site,
+            pfif_partners_and_death_reports,
             flow_statistics_count_arrivals,
             erased_people_are_gone,
             ended_cases_are_erased_open_ones_kept,
@@ -388,7 +390,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
     }
     let before = store.pfif_cases().await.expect("cases").len();
     let first = store
-        .import_pfif(&[person("pf.org/p1", &["pf.org/n1"])], &[], &actor())
+        .import_pfif(&[person("pf.org/p1", &["pf.org/n1"])], &[], None, &actor())
         .await
         .expect("import");
     assert_eq!((first.new_requests.len(), first.new_notes), (1, 1));
@@ -396,6 +398,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
         .import_pfif(
             &[person("pf.org/p1", &["pf.org/n1", "pf.org/n2"])],
             &[note("pf.org/n3", "pf.org/p1")],
+            None,
             &actor(),
         )
         .await
@@ -414,6 +417,7 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
         .import_pfif(
             &[person("pf.org/p2", &[])],
             &[note("pf.org/n9", "pf.org/nobody")],
+            None,
             &actor(),
         )
         .await;
@@ -431,6 +435,235 @@ pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {
     let ids: Vec<&str> = pfif.notes.iter().map(PfifNote::record_id).collect();
     assert_eq!(ids.len(), 3);
     assert!(ids.contains(&"pf.org/n3"));
+}
+
+pub async fn pfif_imports_write_only_within_the_importers_site(store: &dyn Store) {
+    use peywand_domain::{PfifNote, PfifPerson, TracingRequestDraft};
+    let person = |id: &str, site: Option<&str>, notes: &[&str]| {
+        let mut p = PfifPerson::default();
+        p.fields.insert("person_record_id".into(), id.into());
+        p.fields.insert("full_name".into(), "Gul Bibi".into());
+        p.notes = notes.iter().map(|n| note(n, id)).collect();
+        let draft = TracingRequestDraft {
+            requester_name: "someone".into(),
+            site_code: site.map(str::to_string),
+            ..TracingRequestDraft::default()
+        };
+        (p, draft)
+    };
+    fn note(id: &str, about: &str) -> PfifNote {
+        let mut n = PfifNote::default();
+        n.fields.insert("note_record_id".into(), id.into());
+        n.fields.insert("person_record_id".into(), about.into());
+        n.fields
+            .insert("text".into(), "seen at the crossing".into());
+        n
+    }
+    store
+        .import_pfif(
+            &[
+                person("scope.org/spin", Some("spin-boldak"), &["scope.org/n1"]),
+                person("scope.org/shared", None, &[]),
+            ],
+            &[],
+            None,
+            &actor(),
+        )
+        .await
+        .expect("import for two sites");
+    let torkham = Some("torkham");
+    // Another site's person, sent again with its note and a new one: nothing written.
+    let again = store
+        .import_pfif(
+            &[person(
+                "scope.org/spin",
+                torkham,
+                &["scope.org/n1", "scope.org/n2"],
+            )],
+            &[],
+            torkham,
+            &actor(),
+        )
+        .await
+        .expect("again");
+    assert_eq!(
+        (
+            again.new_requests.len(),
+            again.persons_already_present,
+            again.new_notes,
+            again.notes_already_present,
+            again.notes_out_of_scope
+        ),
+        (0, 1, 0, 0, 2)
+    );
+    // A separate note about it is refused as one about nobody.
+    let refused = |about: &str| {
+        let n = note("scope.org/n3", about);
+        async move {
+            match store.import_pfif(&[], &[n], torkham, &actor()).await {
+                Err(StoreError::NotFound(why)) => why,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        refused("scope.org/spin").await,
+        refused("scope.org/nobody")
+            .await
+            .replace("scope.org/nobody", "scope.org/spin")
+    );
+    // The shared case and the importer's own take its notes.
+    let shared = store
+        .import_pfif(
+            &[],
+            &[note("scope.org/n4", "scope.org/shared")],
+            torkham,
+            &actor(),
+        )
+        .await
+        .expect("a note on a shared case");
+    assert_eq!(shared.new_notes, 1);
+    let own = store
+        .import_pfif(
+            &[],
+            &[note("scope.org/n5", "scope.org/spin")],
+            Some("spin-boldak"),
+            &actor(),
+        )
+        .await
+        .expect("a note on the site's own case");
+    assert_eq!(own.new_notes, 1);
+    let cases = store.pfif_cases().await.expect("cases");
+    let notes_of = |id: &str| -> Vec<String> {
+        cases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .filter(|p| p.record_id() == id)
+            .flat_map(|p| p.notes.iter().map(|n| n.record_id().to_string()))
+            .collect()
+    };
+    assert_eq!(notes_of("scope.org/spin"), ["scope.org/n1", "scope.org/n5"]);
+    assert_eq!(notes_of("scope.org/shared"), ["scope.org/n4"]);
+}
+
+pub async fn pfif_partners_and_death_reports(store: &dyn Store) {
+    use peywand_domain::{PfifNote, PfifPartner, PfifPerson, TracingRequestDraft};
+    store
+        .create_user(&crate::NewUser {
+            username: "partner-feed".into(),
+            role: peywand_access::Role::Caseworker,
+            site_code: None,
+            password_hash: "not a hash".into(),
+        })
+        .await
+        .expect("user");
+    store
+        .create_token(&crate::ApiToken {
+            id: "partner-token".into(),
+            digest: "partner-digest".into(),
+            username: "partner-feed".into(),
+            label: "a partner".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        })
+        .await
+        .expect("token");
+    let partner = PfifPartner {
+        domains: vec!["finder.example.org".into()],
+        may_report_death: true,
+    };
+    assert!(matches!(
+        store.set_pfif_partner("no-such-token", &partner).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.pfif_partner("partner-digest").await.expect("read"),
+        None
+    );
+    store
+        .set_pfif_partner("partner-token", &partner)
+        .await
+        .expect("grant");
+    assert_eq!(
+        store.pfif_partner("partner-digest").await.expect("read"),
+        Some(partner.clone())
+    );
+    let narrower = PfifPartner {
+        may_report_death: false,
+        ..partner
+    };
+    store
+        .set_pfif_partner("partner-token", &narrower)
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.pfif_partner("partner-digest").await.expect("read"),
+        Some(narrower)
+    );
+    store
+        .revoke_token("partner-token", chrono::Utc::now())
+        .await
+        .expect("revoke");
+    assert_eq!(
+        store.pfif_partner("partner-digest").await.expect("read"),
+        None
+    );
+
+    // A death report waits for a caseworker before it leaves in an export.
+    let note = |id: &str, status: &str| {
+        let mut n = PfifNote::default();
+        n.fields.insert("note_record_id".into(), id.into());
+        n.fields
+            .insert("person_record_id".into(), "death.org/p1".into());
+        n.fields.insert("status".into(), status.into());
+        n
+    };
+    let mut p = PfifPerson::default();
+    p.fields
+        .insert("person_record_id".into(), "death.org/p1".into());
+    p.notes = vec![
+        note("death.org/n1", "believed_missing"),
+        note("death.org/n2", "believed_dead"),
+    ];
+    let imported = store
+        .import_pfif(&[(p, TracingRequestDraft::default())], &[], None, &actor())
+        .await
+        .expect("import");
+    let id = imported.new_requests[0];
+    let exported = |cases: Vec<(crate::TracingCase, Option<PfifPerson>)>| -> Vec<String> {
+        cases
+            .into_iter()
+            .filter_map(|(_, p)| p)
+            .filter(|p| p.record_id() == "death.org/p1")
+            .flat_map(|p| p.notes.into_iter().map(|n| n.record_id().to_string()))
+            .collect()
+    };
+    assert_eq!(
+        exported(store.pfif_cases().await.expect("cases")),
+        ["death.org/n1"]
+    );
+    let reports = store.death_reports(id).await.expect("reports");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].note.record_id(), "death.org/n2");
+    assert_eq!(reports[0].verified_by, None);
+    assert!(matches!(
+        store
+            .verify_death_report(id, "death.org/n1", &actor())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let verified = store
+        .verify_death_report(id, "death.org/n2", &actor())
+        .await
+        .expect("verify");
+    assert_eq!(
+        verified.verified_by.as_deref(),
+        Some(actor().username.as_str())
+    );
+    assert_eq!(
+        exported(store.pfif_cases().await.expect("cases")),
+        ["death.org/n1", "death.org/n2"]
+    );
 }
 
 pub async fn tracing_cases_follow_their_lifecycle(store: &dyn Store) {

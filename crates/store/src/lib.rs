@@ -32,7 +32,10 @@ pub use registrations::{
 };
 pub use retention::RetentionStore;
 pub use statistics::{AGE_GROUPS, FlowStatistics, StatisticsStore, StatsFilter};
-pub use tracing::{PfifImported, RequestLink, TracingCase, TracingStore};
+pub use tracing::{
+    DeathReport, PfifImported, RequestLink, TracingCase, TracingStore, may_write_case,
+    note_about_unknown_person,
+};
 
 /// Every concern's trait, for callers that hold a concrete store: `use peywand_store::prelude::*`.
 pub mod prelude {

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use peywand_domain::{
-    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPerson, RecordId, ReunificationStep,
-    ReunificationStepDraft, TracingCandidate, TracingRequest, TracingRequestDraft,
-    TracingRequestId,
+    CandidateStatus, CaseEvent, CaseStatus, PfifNote, PfifPartner, PfifPerson, RecordId,
+    ReunificationStep, ReunificationStepDraft, TracingCandidate, TracingRequest,
+    TracingRequestDraft, TracingRequestId,
 };
 
 use crate::{Actor, Page, Paged, StoreError};
@@ -93,15 +93,44 @@ pub trait TracingStore: Send + Sync + 'static {
     /// person already imported keeps its record (PFIF records are never overwritten) and gains
     /// its new notes; a note already held is skipped. `notes` are notes about persons imported
     /// earlier: `NotFound` if one is about a person this registry does not hold.
+    ///
+    /// An importer confined to the site `scope` writes only to its own site's cases and the
+    /// shared ones ([`may_write_case`]): a person already held for another site's case gains
+    /// nothing (its notes are counted as out of scope, held or not), and a separate note about
+    /// one is refused exactly as a note about nobody ([`note_about_unknown_person`]).
     async fn import_pfif(
         &self,
         persons: &[(PfifPerson, TracingRequestDraft)],
         notes: &[PfifNote],
+        scope: Option<&str>,
         actor: &Actor,
     ) -> Result<PfifImported, StoreError>;
     /// Every tracing case, oldest first, with the PFIF record it was imported from (notes
-    /// included), for a PFIF export.
+    /// included), for a PFIF export. A death report (a note saying `believed_dead`) is left out
+    /// until a caseworker has verified it: partners and families never learn of a death from
+    /// Peywand before then.
     async fn pfif_cases(&self) -> Result<Vec<(TracingCase, Option<PfifPerson>)>, StoreError>;
+    /// The death reports about the person a case was imported from, oldest first.
+    async fn death_reports(&self, id: TracingRequestId) -> Result<Vec<DeathReport>, StoreError>;
+    /// Records that a caseworker verified a death report on a case; `NotFound` if the case
+    /// has no such report. Verifying again changes nothing.
+    async fn verify_death_report(
+        &self,
+        id: TracingRequestId,
+        note_record_id: &str,
+        actor: &Actor,
+    ) -> Result<DeathReport, StoreError>;
+
+    /// Sets what the PFIF partner holding the token `token_id` may write, replacing what it
+    /// could; `NotFound` if there is no such token.
+    async fn set_pfif_partner(
+        &self,
+        token_id: &str,
+        partner: &PfifPartner,
+    ) -> Result<(), StoreError>;
+    /// What the holder of a token (by digest, not revoked) may write as a PFIF partner; `None`
+    /// for a token given to no partner, which writes no PFIF record.
+    async fn pfif_partner(&self, token_digest: &str) -> Result<Option<PfifPartner>, StoreError>;
 }
 
 /// A tracing case as a caseworker sees it.
@@ -127,6 +156,45 @@ pub struct PfifImported {
     pub persons_already_present: u64,
     pub new_notes: u64,
     pub notes_already_present: u64,
+    /// Notes inside persons held for another site's case: not written, and whether each was
+    /// held already is not said.
+    pub notes_out_of_scope: u64,
+    /// Persons of a domain the sender may not write for: skipped, with their notes.
+    pub persons_outside_domains: u64,
+    /// Notes of a domain the sender may not write for: skipped.
+    pub notes_outside_domains: u64,
+    /// Notes saying `believed_dead` from a sender not allowed to report a death: skipped.
+    pub death_reports_refused: u64,
+}
+
+/// A note saying the person is believed dead, and who verified it, if anyone has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeathReport {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub note: PfifNote,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Whether an importer confined to the site `scope` (`None`: every site) may write to a case
+/// of `site`: its own site's cases, and the shared ones that belong to no site.
+pub fn may_write_case(scope: Option<&str>, site: Option<&str>) -> bool {
+    match (scope, site) {
+        (Some(own), Some(site)) => own == site,
+        _ => true,
+    }
+}
+
+/// The refusal of a separate note about a person the importer may not write to, the same
+/// whether the registry holds that person for another site or not at all: the answer does
+/// not tell another site's cases from nobody.
+pub fn note_about_unknown_person(note: &PfifNote) -> StoreError {
+    StoreError::NotFound(format!(
+        "person {}, whom note {} is about, is neither in the file nor among the cases this import may write to",
+        note.field("person_record_id"),
+        note.record_id()
+    ))
 }
 
 /// Another request that looks for this one's requester.

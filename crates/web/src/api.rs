@@ -54,7 +54,9 @@ use crate::refusal::Refusal;
         crate::cases::record_step,
         crate::cases::assign_case,
         crate::cases::import_pfif,
-        crate::cases::export_pfif
+        crate::cases::export_pfif,
+        crate::cases::death_reports,
+        crate::cases::verify_death_report
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]

@@ -150,6 +150,18 @@ pub static RULES: &[Rule] = &[
         Some("assign_tracing_case"),
     ),
     rule(
+        Method::GET,
+        "/api/v1/tracing/requests/{id}/death-reports",
+        Permission::Trace,
+        Some("view_death_reports"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/tracing/requests/{id}/death-reports",
+        Permission::Trace,
+        Some("verify_death_report"),
+    ),
+    rule(
         Method::POST,
         "/api/v1/pfif",
         Permission::Trace,

@@ -15,7 +15,7 @@ use peywand_domain::{
     ReunificationStepDraft, TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_interchange::pfif;
-use peywand_store::{Actor, PfifImported, TracingCase};
+use peywand_store::{Actor, DeathReport, PfifImported, TracingCase};
 
 use crate::AppState;
 use crate::api::{actor, json, page_of};
@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tracing/requests/{id}/status", post(move_case))
         .route("/tracing/requests/{id}/steps", post(record_step))
         .route("/tracing/requests/{id}/assignee", post(assign_case))
+        .route(
+            "/tracing/requests/{id}/death-reports",
+            get(death_reports).post(verify_death_report),
+        )
         .route("/pfif", post(import_pfif).get(export_pfif))
 }
 
@@ -611,6 +615,7 @@ async fn assign_case(
 async fn import_pfif(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<PfifImported>), ApiError> {
     let document = tokio::task::spawn_blocking(move || pfif::read(&body))
@@ -635,6 +640,24 @@ async fn import_pfif(
             document.persons.len()
         )));
     }
+    // A program's token writes only what its partner may; a caseworker signed in, with the
+    // file in hand, writes every domain but reports no death (a caseworker verifies those).
+    let partner = match bearer_token(&headers) {
+        Some(token) => Some(
+            s.store
+                .pfif_partner(&peywand_access::Secret::digest_of(token))
+                .await?
+                .unwrap_or_default(),
+        ),
+        None => None,
+    };
+    let sender = match &partner {
+        Some(p) => pfif::Sender::Partner(p),
+        None => pfif::Sender::Staff {
+            may_report_death: false,
+        },
+    };
+    let (document, refused) = document.admitted(sender);
     let who = actor(&caller);
     let document = document.received(who.at);
     let site = caller.site_scope().map(str::to_string);
@@ -643,13 +666,23 @@ async fn import_pfif(
         .iter()
         .map(|p| (p.clone(), pfif::tracing_request(p, site.clone())))
         .collect();
-    let imported = match s.store.import_pfif(&persons, &document.notes, &who).await {
+    let imported = match s
+        .store
+        .import_pfif(&persons, &document.notes, site.as_deref(), &who)
+        .await
+    {
         Err(peywand_store::StoreError::NotFound(what)) => {
             return Err(ApiError::Invalid(format!(
                 "the PFIF document was refused: {what}"
             )));
         }
         other => other?,
+    };
+    let imported = PfifImported {
+        persons_outside_domains: refused.persons_outside_domains,
+        notes_outside_domains: refused.notes_outside_domains,
+        death_reports_refused: refused.death_reports,
+        ..imported
     };
     let mut opened = Vec::new();
     for id in &imported.new_requests {
@@ -669,6 +702,53 @@ async fn import_pfif(
         }
     }
     Ok((StatusCode::CREATED, Json(imported)))
+}
+
+/// The bearer token a program sent, if any (the caller is already authenticated by it).
+fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The death reports about the person a case was imported from (PFIF notes saying
+/// `believed_dead`), and whether a caseworker has verified each.
+#[utoipa::path(get, path = "/api/v1/tracing/requests/{id}/death-reports", params(("id" = String, Path, description = "tracing request id")), responses((status = 200, body = [DeathReport]), (status = 404, body = ErrorBody)))]
+async fn death_reports(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DeathReport>>, ApiError> {
+    let id = request_in_path(&id)?;
+    let case = case_in_scope(&s, &caller, id).await?;
+    Ok(Json(s.store.death_reports(case.request.id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct VerifyDeathReport {
+    /// The PFIF note saying the person is believed dead.
+    pub note_record_id: String,
+}
+
+/// A caseworker verifies a death report: only then does it leave in a PFIF export.
+#[utoipa::path(post, path = "/api/v1/tracing/requests/{id}/death-reports", params(("id" = String, Path, description = "tracing request id")), request_body = VerifyDeathReport, responses((status = 200, body = DeathReport), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn verify_death_report(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<VerifyDeathReport>, JsonRejection>,
+) -> Result<Json<DeathReport>, ApiError> {
+    let id = request_in_path(&id)?;
+    let body = json(body)?;
+    let case = case_in_scope(&s, &caller, id).await?;
+    Ok(Json(
+        s.store
+            .verify_death_report(case.request.id, &body.note_record_id, &actor(&caller))
+            .await?,
+    ))
 }
 
 /// Persons one PFIF document may hold when imported through the API; each becomes a request

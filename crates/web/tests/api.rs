@@ -1451,6 +1451,18 @@ async fn reunification_steps_and_pfif_through_the_api() {
         "a manager's passphrase",
     )
     .await;
+    for username in ["karima"] {
+        app.store
+            .set_pfif_partner(
+                &format!("token-of-{username}"),
+                &peywand_domain::PfifPartner {
+                    domains: vec!["finder.example.org".into()],
+                    may_report_death: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
     let send = |method: &'static str, uri: String, body: Option<String>, token: &str| {
         let app = &app;
         let bearer = format!("Bearer {token}");
@@ -1967,5 +1979,442 @@ async fn an_erased_person_leaves_the_running_servers_answers_at_once() {
     assert_ne!(
         headers["cache-control"], "no-store",
         "the stylesheet may be cached"
+
+/// A PFIF document around `records`.
+fn pfif_document(records: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <pfif:pfif xmlns:pfif=\"http://zesty.ca/pfif/1.4\">{records}</pfif:pfif>"
+    )
+}
+
+fn pfif_note(id: &str, about: Option<&str>, status: &str) -> String {
+    let about = about
+        .map(|p| format!("<pfif:person_record_id>{p}</pfif:person_record_id>"))
+        .unwrap_or_default();
+    format!(
+        "<pfif:note><pfif:note_record_id>{id}</pfif:note_record_id>{about}\
+         <pfif:source_date>2025-10-02T08:00:00Z</pfif:source_date>\
+         <pfif:status>{status}</pfif:status><pfif:text>seen near the crossing</pfif:text></pfif:note>"
+    )
+}
+
+fn pfif_person(id: &str, notes: &str) -> String {
+    format!(
+        "<pfif:person><pfif:person_record_id>{id}</pfif:person_record_id>\
+         <pfif:source_date>2025-10-01T08:00:00Z</pfif:source_date>\
+         <pfif:full_name>Gul Bibi</pfif:full_name>{notes}</pfif:person>"
+    )
+}
+
+/// Posts a PFIF document with a bearer token.
+async fn post_pfif(app: &App, token: &str, document: &str) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {token}");
+    let (s, body, _) = call_with(
+        app,
+        "POST",
+        "/api/v1/pfif",
+        Some(document),
+        "application/xml",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    (
+        s,
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body))),
+    )
+}
+
+/// The notes of one person in the PFIF export an information manager makes.
+async fn exported_notes(app: &App, person: &str) -> Vec<String> {
+    let (s, body, _) = call(
+        app,
+        "GET",
+        "/api/v1/pfif?reason=partner%20exchange",
+        None,
+        "application/xml",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let back = peywand_interchange::pfif::read(&body).unwrap();
+    back.persons
+        .iter()
+        .filter(|p| p.record_id() == person)
+        .flat_map(|p| &p.notes)
+        .map(|n| n.record_id().to_string())
+        .collect()
+}
+
+/// PFIF through the API writes only into the importer's own site's cases and the shared ones
+/// (no site): a note about another site's person is refused exactly as one about nobody, and
+/// posting that site's records again writes nothing and tells nothing of their notes.
+#[tokio::test]
+async fn pfif_writes_stay_within_the_importers_site() {
+    let app = app().await;
+    let torkham = user_with_token(
+        &*app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let spin = user_with_token(
+        &*app.store,
+        "wahid",
+        peywand_access::Role::Caseworker,
+        Some("spin-boldak"),
+        "another caseworker's passphrase",
+    )
+    .await;
+    for username in ["karima", "wahid"] {
+        app.store
+            .set_pfif_partner(
+                &format!("token-of-{username}"),
+                &peywand_domain::PfifPartner {
+                    domains: vec!["finder.example.org".into()],
+                    may_report_death: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let theirs = "finder.example.org/person.7";
+    let (s, answer) = post_pfif(
+        &app,
+        &spin,
+        &pfif_document(&pfif_person(
+            theirs,
+            &pfif_note("finder.example.org/note.7a", None, "believed_missing"),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{answer}");
+
+    // A separate note about Spin Boldak's person, and one about nobody: the same refusal.
+    let about =
+        |note: &str, person: &str| pfif_document(&pfif_note(note, Some(person), "believed_alive"));
+    let (s, other_site) =
+        post_pfif(&app, &torkham, &about("finder.example.org/note.7b", theirs)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{other_site}");
+    let (s, nobody) = post_pfif(
+        &app,
+        &torkham,
+        &about("finder.example.org/note.7b", "finder.example.org/person.8"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{nobody}");
+    assert_eq!(
+        other_site["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("person.7", "person.8"),
+        nobody["error"]["message"].as_str().unwrap(),
+        "another site's person is answered as nobody"
+    );
+
+    // The person posted again with its note and a new one: nothing is written to it, and
+    // whether the note was held already is not said.
+    let (s, again) = post_pfif(
+        &app,
+        &torkham,
+        &pfif_document(&pfif_person(
+            theirs,
+            &format!(
+                "{}{}",
+                pfif_note("finder.example.org/note.7a", None, "believed_missing"),
+                pfif_note("finder.example.org/note.7c", None, "believed_alive")
+            ),
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    assert_eq!(again["new_requests"], json!([]));
+    assert_eq!(again["new_notes"], 0);
+    assert_eq!(again["notes_already_present"], 0);
+    assert_eq!(again["notes_out_of_scope"], 2);
+    assert_eq!(
+        exported_notes(&app, theirs).await,
+        ["finder.example.org/note.7a"],
+        "partners receive nothing Torkham wrote about Spin Boldak's person"
+    );
+
+    // Spin Boldak's own caseworker annotates it.
+    let (s, own) = post_pfif(&app, &spin, &about("finder.example.org/note.7d", theirs)).await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    assert_eq!(own["new_notes"], 1);
+}
+
+/// A token for a partner feeding Torkham, allowed to write PFIF records of `domains`.
+async fn pfif_partner(
+    app: &App,
+    username: &str,
+    domains: &[&str],
+    may_report_death: bool,
+) -> String {
+    let token = user_with_token(
+        &*app.store,
+        username,
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a partner's passphrase",
+    )
+    .await;
+    app.store
+        .set_pfif_partner(
+            &format!("token-of-{username}"),
+            &peywand_domain::PfifPartner {
+                domains: domains.iter().map(|d| d.to_string()).collect(),
+                may_report_death,
+            },
+        )
+        .await
+        .unwrap();
+    token
+}
+
+/// One of Person Finder's own test documents.
+fn person_finder(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../testdata/pfif/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// PFIF 1.1 and 1.2 as Person Finder's tests write them: every person and note kept, the
+/// old names read as given and family names.
+#[tokio::test]
+async fn person_finder_pfif_1_1_and_1_2_are_imported_whole() {
+    let app = app().await;
+    let feed = pfif_partner(&app, "feed", &["test.google.com"], false).await;
+    let (s, old) = post_pfif(&app, &feed, &person_finder("person-finder-pfif-1.1.xml")).await;
+    assert_eq!(s, StatusCode::CREATED, "{old}");
+    assert_eq!(
+        (
+            old["new_requests"].as_array().unwrap().len(),
+            &old["new_notes"]
+        ),
+        (1, &json!(2))
+    );
+    let id = old["new_requests"][0].as_str().unwrap();
+    let (_, case) = json_with_bearer(
+        &app,
+        &format!("Bearer {feed}"),
+        "GET",
+        &format!("/api/v1/tracing/requests/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        case["request"]["sought"]["given_name"], "_test_first_name",
+        "{case}"
+    );
+    assert_eq!(case["request"]["sought"]["family_name"], "_test_last_name");
+
+    let app = self::app().await;
+    let feed = pfif_partner(&app, "feed", &["test.google.com"], false).await;
+    let (s, current) = post_pfif(&app, &feed, &person_finder("person-finder-pfif-1.2.xml")).await;
+    assert_eq!(s, StatusCode::CREATED, "{current}");
+    assert_eq!(current["new_notes"], 4, "the backdated note too");
+    assert_eq!(
+        exported_notes(&app, "test.google.com/person.21009")
+            .await
+            .len(),
+        4
+    );
+}
+
+/// Notes without their persons (Person Finder's note and notification documents) attach to
+/// the persons stored first.
+#[tokio::test]
+async fn person_finder_notes_attach_to_the_persons_stored_first() {
+    let app = app().await;
+    let feed = pfif_partner(&app, "feed", &["test.google.com"], false).await;
+    let (s, first) = post_pfif(
+        &app,
+        &feed,
+        &pfif_document(&format!(
+            "{}{}",
+            pfif_person("test.google.com/person.21009", ""),
+            pfif_person("test.google.com/person.21010", "")
+        )),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    let (s, notified) = post_pfif(
+        &app,
+        &feed,
+        &person_finder("person-finder-pfif-1.2-notification.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{notified}");
+    assert_eq!(notified["new_notes"], 1);
+    let (s, notes) = post_pfif(
+        &app,
+        &feed,
+        &person_finder("person-finder-pfif-1.2-note.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{notes}");
+    assert_eq!(
+        (&notes["new_notes"], &notes["notes_already_present"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        exported_notes(&app, "test.google.com/person.21009").await,
+        ["test.google.com/note.27009"]
+    );
+    assert_eq!(
+        exported_notes(&app, "test.google.com/person.21010").await,
+        ["test.google.com/note.31095"]
+    );
+}
+
+/// A partner writes only for the domains it is allowed: other records are skipped and
+/// counted, the rest of the document kept (Person Finder's bad-record and source documents).
+#[tokio::test]
+async fn a_pfif_partner_writes_only_for_its_domains() {
+    let app = app().await;
+    let feed = pfif_partner(
+        &app,
+        "feed",
+        &["test.google.com", "mytestdomain.com"],
+        false,
+    )
+    .await;
+    let (s, bad) = post_pfif(
+        &app,
+        &feed,
+        &person_finder("person-finder-pfif-1.2-badrecord.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{bad}");
+    assert_eq!(bad["new_requests"].as_array().unwrap().len(), 1, "{bad}");
+    assert_eq!(bad["persons_outside_domains"], 1);
+    assert_eq!(bad["new_notes"], 4);
+
+    let (s, source) = post_pfif(
+        &app,
+        &feed,
+        &person_finder("person-finder-pfif-1.2-source.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{source}");
+    assert_eq!(source["new_requests"].as_array().unwrap().len(), 1);
+    let (s, global) = post_pfif(
+        &app,
+        &feed,
+        &person_finder("person-finder-global-1.2-source.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{global}");
+    assert_eq!(global["new_requests"], json!([]));
+    assert_eq!(global["persons_outside_domains"], 1);
+
+    let (_, body, _) = call(
+        &app,
+        "GET",
+        "/api/v1/pfif?reason=partner%20exchange",
+        None,
+        "application/xml",
+    )
+    .await;
+    let back = peywand_interchange::pfif::read(&body).unwrap();
+    let ids: Vec<&str> = back.persons.iter().map(|p| p.record_id()).collect();
+    assert_eq!(
+        ids,
+        [
+            "test.google.com/person.21009",
+            "mytestdomain.com/person.21009"
+        ]
+    );
+    assert_eq!(back.persons[1].field("source_name"), "_test_source_name");
+    assert_eq!(back.persons[1].field("source_url"), "_test_source_url");
+
+    // A token given to no partner writes no PFIF record.
+    let plain = user_with_token(
+        &*app.store,
+        "plain",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let (s, none) = post_pfif(
+        &app,
+        &plain,
+        &person_finder("person-finder-global-1.2-source.xml"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{none}");
+    assert_eq!(
+        (&none["new_requests"], &none["persons_outside_domains"]),
+        (&json!([]), &json!(1))
+    );
+}
+
+/// A `believed_dead` note is kept only from a partner allowed to report a death, and leaves
+/// in no export before a caseworker has verified it.
+#[tokio::test]
+async fn a_death_report_is_kept_only_from_a_partner_allowed_and_shown_once_verified() {
+    let app = app().await;
+    let feed = pfif_partner(&app, "feed", &["test.google.com"], false).await;
+    let (_, first) = post_pfif(
+        &app,
+        &feed,
+        &pfif_document(&pfif_person("test.google.com/person.21009", "")),
+    )
+    .await;
+    let id = first["new_requests"][0].as_str().unwrap().to_string();
+    let dead = person_finder("person-finder-pfif-1.2-believed-dead.xml");
+    let (s, refused) = post_pfif(&app, &feed, &dead).await;
+    assert_eq!(s, StatusCode::CREATED, "{refused}");
+    assert_eq!(
+        (&refused["new_notes"], &refused["death_reports_refused"]),
+        (&json!(0), &json!(1))
+    );
+
+    let coroner = pfif_partner(&app, "coroner", &["test.google.com"], true).await;
+    let (s, kept) = post_pfif(&app, &coroner, &dead).await;
+    assert_eq!(s, StatusCode::CREATED, "{kept}");
+    assert_eq!(kept["new_notes"], 1);
+    assert!(
+        exported_notes(&app, "test.google.com/person.21009")
+            .await
+            .is_empty(),
+        "not before a caseworker has verified it"
+    );
+
+    let caseworker = user_with_token(
+        &*app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let reports = format!("/api/v1/tracing/requests/{id}/death-reports");
+    let (s, listed) =
+        json_with_bearer(&app, &format!("Bearer {caseworker}"), "GET", &reports, None).await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed[0]["note"]["fields"]["note_record_id"],
+        "test.google.com/note.218"
+    );
+    assert_eq!(listed[0]["verified_by"], Value::Null);
+    let (s, verified) = json_with_bearer(
+        &app,
+        &format!("Bearer {caseworker}"),
+        "POST",
+        &reports,
+        Some(json!({"note_record_id": "test.google.com/note.218"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{verified}");
+    assert_eq!(verified["verified_by"], "karima");
+    assert_eq!(
+        exported_notes(&app, "test.google.com/person.21009").await,
+        ["test.google.com/note.218"]
     );
 }
