@@ -74,6 +74,11 @@ pub async fn user_add(
     if role.site_bound() && site.is_none() {
         bail!("a {role} works at one site: give it with --site");
     }
+    if let Some(code) = site
+        && !site_places().any(|p| p.code == code)
+    {
+        bail!("there is no site {code}: `peywand sites` lists the site codes");
+    }
     let password = read_password()?;
     let password_hash = hash_password(&password).map_err(anyhow::Error::msg)?;
     let store = open(db).await?;
@@ -89,6 +94,28 @@ pub async fn user_add(
     store.close().await;
     println!("user {username} created as {role}");
     Ok(())
+}
+
+/// Every place a user can work at: the gazetteer's crossing points, reception centres and
+/// camps, which the server also registers as its sites.
+fn site_places() -> impl Iterator<Item = &'static peywand_names::place::Place> {
+    use peywand_names::place::{Gazetteer, PlaceKind};
+    let g = Gazetteer::get();
+    [
+        PlaceKind::CrossingPoint,
+        PlaceKind::ReceptionCentre,
+        PlaceKind::Camp,
+    ]
+    .into_iter()
+    .flat_map(move |k| g.all(k))
+}
+
+/// Prints the site codes with their names.
+pub fn sites() {
+    println!("{:<24} name", "code");
+    for p in site_places() {
+        println!("{:<24} {}", p.code, p.name_en);
+    }
 }
 
 pub async fn token_create(db: &Database, username: &str, label: &str) -> anyhow::Result<()> {

@@ -200,6 +200,9 @@ enum Command {
         #[command(subcommand)]
         command: PfifCommand,
     },
+    /// The registration sites (crossing points, reception centres, camps) and their codes,
+    /// as `user add --site` takes them.
+    Sites,
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
@@ -318,6 +321,10 @@ fn main() -> ExitCode {
             command: NamesCommand::Compare { a, b },
         } => commands::names_compare(&a, &b),
         Command::Synth { people, seed, out } => commands::synth(people, seed, &out),
+        Command::Sites => {
+            access::sites();
+            Ok(())
+        }
         other => run_async(other),
     };
     match result {
@@ -439,7 +446,7 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => access::audit_verify(&db).await,
-            Command::Names { .. } | Command::Synth { .. } => Ok(()),
+            Command::Names { .. } | Command::Synth { .. } | Command::Sites => Ok(()),
         }
     }
 }

@@ -1283,3 +1283,44 @@ fn a_hub_server_killed_mid_registration_loses_nothing() {
     a_killed_server_loses_nothing_it_acknowledged(&["--db", hub.url.as_str()]);
     runtime.block_on(hub.drop_database());
 }
+
+#[test]
+fn a_user_cannot_be_given_a_site_that_does_not_exist() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args([
+            "user",
+            "add",
+            "--db",
+            db.to_str().unwrap(),
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+            "--site",
+            "torkam",
+        ])
+        .env("PEYWAND_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long passphrase").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("no site torkam") && text(&o).contains("peywand sites"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&["sites"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("torkham") && text(&o).contains("spin-boldak"),
+        "{}",
+        text(&o)
+    );
+}

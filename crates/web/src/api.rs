@@ -606,13 +606,14 @@ impl From<&Caller> for SessionInfo {
 
 /// Signs in: sets the session cookie (HttpOnly, Secure, SameSite=Strict). Five failures in a
 /// row lock the account for 15 minutes.
-#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(s): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let from = auth::origin(request.extensions());
-    let bytes = axum::body::to_bytes(request.into_body(), 16 * 1024)
+    auth::sign_in_from_here(&s, request.headers(), &from).await?;
+    let bytes = axum::body::to_bytes(request.into_body(), auth::SIGN_IN_BODY_BYTES)
         .await
         .map_err(|_| ApiError::TooLarge)?;
     let c: Credentials =

@@ -536,6 +536,52 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
+/// The largest sign-in body read: a username and a password fit many times over.
+pub const SIGN_IN_BODY_BYTES: usize = 16 * 1024;
+
+/// Refuses a sign-in posted from another site's page (login CSRF: a forged form that signs
+/// the victim in as the attacker, whose session then records what the victim types).
+/// Browsers say where a request comes from: `Sec-Fetch-Site` (every current browser), else
+/// `Origin`, compared with `Host`. A request with neither comes from a program (curl, a sync
+/// tool), which a forged page cannot make a browser send, and is let through.
+pub async fn sign_in_from_here(
+    s: &AppState,
+    headers: &HeaderMap,
+    from: &str,
+) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let allowed = match (text("sec-fetch-site"), text(header::ORIGIN.as_str())) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            host.is_some_and(|o| {
+                text(header::HOST.as_str()).is_some_and(|h| h.eq_ignore_ascii_case(o))
+            })
+        }
+        (None, None) => true,
+    };
+    if allowed {
+        return Ok(());
+    }
+    tracing::warn!(from, "a sign-in posted from another site was refused");
+    audit_or_log(
+        s,
+        &AuditEvent::now("(not read)", "login", "")
+            .origin(from)
+            .outcome("denied: from another site"),
+    )
+    .await;
+    Err(ApiError::Forbidden(
+        "a sign-in must come from Peywand's own sign-in page: open it and sign in there".into(),
+    ))
+}
+
 /// A hash to check against when the username does not exist, so that a wrong username takes
 /// as long as a wrong password and does not reveal who has an account.
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {

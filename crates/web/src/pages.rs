@@ -32,7 +32,14 @@ pub fn routes() -> Router<AppState> {
         .route("/households/{id}/card", get(household_card))
         .route("/static/app.css", get(css))
         .route("/static/desk.js", get(desk_js))
-        .route("/login", get(login_page).post(login))
+        .route(
+            "/login",
+            get(login_page)
+                .post(login)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    auth::SIGN_IN_BODY_BYTES,
+                )),
+        )
         .route("/logout", axum::routing::post(logout))
         .route("/language", get(choose_language))
         .route("/calendar", get(choose_calendar))
@@ -251,8 +258,10 @@ async fn login(
     ConnectInfoOrigin(from): ConnectInfoOrigin,
     t: Tr,
     uri: Uri,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    auth::sign_in_from_here(&s, &headers, &from).await?;
     match auth::sign_in(&s, f.username.trim(), &f.password, &from).await {
         Ok(signed) => {
             use peywand_access::Permission as P;

@@ -1790,3 +1790,78 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     assert_eq!(s, StatusCode::OK);
     assert!(case["request"]["assigned_to"].is_null(), "{case}");
 }
+
+/// A sign-in posted from another site (a forged form on a page the user visits) is refused,
+/// whichever way the browser says where it comes from; the same origin and programs that send
+/// neither header sign in.
+#[tokio::test]
+async fn sign_in_from_another_site_is_refused() {
+    let app = app().await;
+    let form = "username=imogen&password=information+manager%27s+passphrase";
+    let json =
+        json!({"username": "imogen", "password": "information manager's passphrase"}).to_string();
+    let forms = "application/x-www-form-urlencoded";
+    for (uri, body, content_type) in [
+        ("/login", form, forms),
+        ("/api/v1/session", json.as_str(), "application/json"),
+    ] {
+        for headers in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")][..],
+            &[
+                ("host", "peywand.example"),
+                ("origin", "https://evil.example"),
+            ][..],
+            &[("host", "peywand.example"), ("origin", "null")][..],
+        ] {
+            let (s, _, h) = call_with(&app, "POST", uri, Some(body), content_type, headers).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{uri} {headers:?}");
+            assert!(h.get("set-cookie").is_none(), "{uri} {headers:?}");
+        }
+        for headers in [
+            &[][..],
+            &[("sec-fetch-site", "same-origin")][..],
+            &[("sec-fetch-site", "none")][..],
+            &[
+                ("host", "peywand.example"),
+                ("origin", "https://peywand.example"),
+            ][..],
+        ] {
+            let (s, _, h) = call_with(&app, "POST", uri, Some(body), content_type, headers).await;
+            assert!(
+                s.is_success() || s.is_redirection(),
+                "{uri} {headers:?}: {s}"
+            );
+            assert!(h.get("set-cookie").is_some(), "{uri} {headers:?}");
+        }
+    }
+}
+
+/// Sign-in bodies are small: 900 KiB of form or JSON is refused before anything is checked.
+#[tokio::test]
+async fn large_sign_in_bodies_are_refused() {
+    let app = app().await;
+    let padding = "a".repeat(900 * 1024);
+    let form = format!("username=imogen&password={padding}");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/login",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "the sign-in page");
+    let json = json!({"username": "imogen", "password": padding}).to_string();
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&json),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "the API");
+}
