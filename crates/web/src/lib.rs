@@ -13,7 +13,9 @@ mod identity_pages;
 mod matching;
 mod pages;
 mod refusal;
+pub mod throttle;
 mod tracing_pages;
+mod users_pages;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +41,8 @@ pub struct AppState {
     /// Whether open tracing requests are being matched again, and whether registrations
     /// arrived meanwhile: one pass at a time, however fast the desks save.
     rematch: Arc<cases::Rematch>,
+    /// Failed sign-ins by address and username.
+    throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ impl AppState {
             matching: MatchingIndex::load(Arc::clone(&store)),
             store,
             rematch: Arc::default(),
+            throttle: Arc::default(),
         };
         state.follow_other_servers();
         state
@@ -155,6 +160,12 @@ pub fn router(state: AppState) -> Router {
         .route("/review", axum::routing::get(identity_pages::review).post(identity_pages::decide))
         .route("/dashboard", axum::routing::get(dashboard::page))
         .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
+        .route("/password", axum::routing::get(users_pages::password_page).post(users_pages::change_password))
+        .route("/admin/users", axum::routing::get(users_pages::list))
+        .route("/admin/users/{id}/disable", axum::routing::post(users_pages::disable))
+        .route("/admin/users/{id}/enable", axum::routing::post(users_pages::enable))
+        .route("/admin/users/{id}/reset-password", axum::routing::post(users_pages::reset_password))
+        .route("/admin/users/{id}/end-sessions", axum::routing::post(users_pages::end_sessions))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,

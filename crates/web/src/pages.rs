@@ -58,6 +58,7 @@ pub(crate) struct Chrome {
     pub can_trace: bool,
     pub can_review: bool,
     pub can_dashboard: bool,
+    pub can_administer: bool,
 }
 
 impl Chrome {
@@ -76,6 +77,7 @@ impl Chrome {
             can_trace: can(P::Trace),
             can_review: can(P::ReviewDuplicates),
             can_dashboard: can(P::ViewStatistics),
+            can_administer: can(P::Administer),
         }
     }
 }
@@ -264,18 +266,10 @@ async fn login(
     auth::sign_in_from_here(&s, &headers, &from).await?;
     match auth::sign_in(&s, f.username.trim(), &f.password, &from).await {
         Ok(signed) => {
-            use peywand_access::Permission as P;
-            let role = signed.caller.role;
-            let home = if role.can(P::ViewRegistrations) {
-                "/"
-            } else if role.can(P::Trace) {
-                "/tracing"
-            } else if role.can(P::ReviewDuplicates) {
-                "/review"
-            } else if role.can(P::ViewStatistics) {
-                "/dashboard"
+            let home = if signed.caller.must_change_password {
+                "/password"
             } else {
-                "/api/v1/session"
+                home(signed.caller.role)
             };
             Ok(([(header::SET_COOKIE, signed.cookie)], Redirect::to(home)).into_response())
         }
@@ -293,6 +287,24 @@ async fn login(
             Ok((status, page).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The first page of a role's work.
+pub(crate) fn home(role: peywand_access::Role) -> &'static str {
+    use peywand_access::Permission as P;
+    if role.can(P::ViewRegistrations) {
+        "/"
+    } else if role.can(P::Trace) {
+        "/tracing"
+    } else if role.can(P::ReviewDuplicates) {
+        "/review"
+    } else if role.can(P::ViewStatistics) {
+        "/dashboard"
+    } else if role.can(P::Administer) {
+        "/admin/users"
+    } else {
+        "/api/v1/session"
     }
 }
 
