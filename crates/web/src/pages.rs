@@ -273,11 +273,16 @@ async fn login(
             };
             Ok(([(header::SET_COOKIE, signed.cookie)], Redirect::to(home)).into_response())
         }
-        Err(e @ (ApiError::Unauthenticated(_) | ApiError::TooManyAttempts(_))) => {
-            let status = if matches!(e, ApiError::TooManyAttempts(_)) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
+        Err(
+            e @ (ApiError::Unauthenticated(_)
+            | ApiError::TooManyAttempts(_)
+            | ApiError::Forbidden(_)),
+        ) => {
+            let status = match e {
+                ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                // A disabled account: said on the sign-in page, where its owner is.
+                ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
             };
             let page = render(&LoginPage {
                 c: Chrome::new(t, None, &uri),
