@@ -9,7 +9,7 @@
 pub mod audit;
 mod secret;
 
-pub use secret::{Secret, hash_password, pseudonym, verify_password};
+pub use secret::{Secret, hash_password, pseudonym, temporary_password, verify_password};
 
 use serde::{Deserialize, Serialize};
 
@@ -139,9 +139,12 @@ pub fn valid_username(name: &str) -> Result<(), String> {
 /// The shortest password accepted: long passphrases beat complex short ones.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Failed sign-ins in a row after which an account is locked for [`LOCKOUT_MINUTES`].
+/// Failed sign-ins in a row, from one address with one username, after which that address
+/// must wait before trying that username again (longer at each further failure).
 pub const MAX_FAILED_LOGINS: u32 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
+
+/// How long a new API token lasts, in days, unless renewed.
+pub const TOKEN_DAYS: i64 = 90;
 
 #[cfg(test)]
 mod tests {

@@ -66,6 +66,21 @@ pub fn pseudonym(secret: &[u8], id: &str) -> String {
     format!("p-{}", &hex(&tag)[..24])
 }
 
+/// A password for an administrator to hand over after a reset, used once: five groups of four
+/// letters and digits that cannot be mistaken for each other (about 99 bits).
+pub fn temporary_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..5)
+        .map(|_| {
+            (0..4)
+                .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes

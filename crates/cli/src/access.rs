@@ -74,6 +74,11 @@ pub async fn user_add(
     if role.site_bound() && site.is_none() {
         bail!("a {role} works at one site: give it with --site");
     }
+    if let Some(code) = site
+        && !site_places().any(|p| p.code == code)
+    {
+        bail!("there is no site {code}: `peywand sites` lists the site codes");
+    }
     let password = read_password()?;
     let password_hash = hash_password(&password).map_err(anyhow::Error::msg)?;
     let store = open(db).await?;
@@ -91,7 +96,142 @@ pub async fn user_add(
     Ok(())
 }
 
-pub async fn token_create(db: &Database, username: &str, label: &str) -> anyhow::Result<()> {
+/// Every place a user can work at: the gazetteer's crossing points, reception centres and
+/// camps, which the server also registers as its sites.
+fn site_places() -> impl Iterator<Item = &'static peywand_names::place::Place> {
+    use peywand_names::place::{Gazetteer, PlaceKind};
+    let g = Gazetteer::get();
+    [
+        PlaceKind::CrossingPoint,
+        PlaceKind::ReceptionCentre,
+        PlaceKind::Camp,
+    ]
+    .into_iter()
+    .flat_map(move |k| g.all(k))
+}
+
+/// Prints the site codes with their names.
+pub fn sites() {
+    println!("{:<24} name", "code");
+    for p in site_places() {
+        println!("{:<24} {}", p.code, p.name_en);
+    }
+}
+
+/// Every user, with what an administrator checks: role, site, last sign-in, state.
+pub async fn user_list(db: &Database) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let users = store.users().await?;
+    store.close().await;
+    println!(
+        "{:<24} {:<22} {:<16} {:<22} state",
+        "username", "role", "site", "last sign-in"
+    );
+    for u in users {
+        let state = if u.disabled_at.is_some() {
+            "disabled".to_string()
+        } else if u.must_change_password {
+            "must change password".to_string()
+        } else {
+            "active".to_string()
+        };
+        let failures = if u.failed_logins > 0 {
+            format!(" ({} failed sign-ins since the last)", u.failed_logins)
+        } else {
+            String::new()
+        };
+        println!(
+            "{:<24} {:<22} {:<16} {:<22} {state}{failures}",
+            u.username,
+            u.role.code(),
+            u.site_code.as_deref().unwrap_or("-"),
+            u.last_sign_in_at.map_or_else(
+                || "never".into(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Disables a user (ending their sessions; their tokens are refused while disabled) or
+/// enables them again.
+pub async fn user_disable(db: &Database, username: &str, disable: bool) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let at = disable.then(chrono::Utc::now);
+    store.set_disabled(username, at).await?;
+    let action = if disable {
+        "user_disable"
+    } else {
+        "user_enable"
+    };
+    audit(&*store, action, username, "").await?;
+    if disable {
+        store.end_sessions(username).await?;
+    }
+    store.close().await;
+    if disable {
+        println!("user {username} disabled: their sessions ended and their tokens are refused");
+    } else {
+        println!("user {username} enabled");
+    }
+    Ok(())
+}
+
+/// Sets a temporary password and prints it once.
+pub async fn user_reset_password(db: &Database, username: &str) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    let temporary = peywand_access::temporary_password();
+    let hash = hash_password(&temporary).map_err(anyhow::Error::msg)?;
+    store.set_password(username, &hash, true).await?;
+    audit(&*store, "user_reset_password", username, "").await?;
+    store.end_sessions(username).await?;
+    store.close().await;
+    eprintln!(
+        "temporary password for {username}, shown once; they must choose a new one when they sign in:"
+    );
+    println!("{temporary}");
+    Ok(())
+}
+
+/// Ends every session of a user and revokes every token.
+pub async fn user_end_sessions(db: &Database, username: &str) -> anyhow::Result<()> {
+    let store = open_existing(db).await?;
+    if store.user(username).await?.is_none() {
+        bail!("no user {username}");
+    }
+    audit(&*store, "user_end_sessions", username, "").await?;
+    let sessions = store.end_sessions(username).await?;
+    let tokens = store.revoke_tokens_of(username, chrono::Utc::now()).await?;
+    store.close().await;
+    println!("{username}: {sessions} sessions ended, {tokens} tokens revoked");
+    Ok(())
+}
+
+fn token_expiry(days: i64) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if !(1..=3650).contains(&days) {
+        bail!("--days must be 1 to 3650");
+    }
+    Ok(chrono::Utc::now() + chrono::Duration::days(days))
+}
+
+pub async fn token_renew(db: &Database, id: &str, days: i64) -> anyhow::Result<()> {
+    let until = token_expiry(days)?;
+    let store = open_existing(db).await?;
+    store.renew_token(id, until).await?;
+    audit(&*store, "token_renew", id, &format!("{days} days")).await?;
+    store.close().await;
+    println!("token {id} renewed until {}", until.format("%Y-%m-%d"));
+    Ok(())
+}
+
+pub async fn token_create(
+    db: &Database,
+    username: &str,
+    label: &str,
+    days: i64,
+) -> anyhow::Result<()> {
+    let expires_at = token_expiry(days)?;
     let store = open_existing(db).await?;
     if store.user(username).await?.is_none() {
         bail!("no user {username}");
@@ -106,11 +246,15 @@ pub async fn token_create(db: &Database, username: &str, label: &str) -> anyhow:
             label: label.to_string(),
             created_at: chrono::Utc::now(),
             revoked_at: None,
+            expires_at,
         })
         .await?;
     audit(&*store, "token_create", &id, username).await?;
     store.close().await;
-    eprintln!("token {id} for {username}; it is shown once, keep it secret:");
+    eprintln!(
+        "token {id} for {username}, until {}; it is shown once, keep it secret:",
+        expires_at.format("%Y-%m-%d")
+    );
     println!("{}", token.text);
     Ok(())
 }
@@ -120,16 +264,17 @@ pub async fn token_list(db: &Database, username: Option<&str>) -> anyhow::Result
     let tokens = store.tokens(username).await?;
     store.close().await;
     println!(
-        "{:<38} {:<20} {:<20} {:<26} revoked",
-        "id", "user", "label", "created"
+        "{:<38} {:<20} {:<20} {:<22} {:<12} revoked",
+        "id", "user", "label", "created", "expires"
     );
     for t in tokens {
         println!(
-            "{:<38} {:<20} {:<20} {:<26} {}",
+            "{:<38} {:<20} {:<20} {:<22} {:<12} {}",
             t.id,
             t.username,
             t.label,
             t.created_at.format("%Y-%m-%d %H:%M UTC"),
+            t.expires_at.format("%Y-%m-%d"),
             t.revoked_at
                 .map(|r| r.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default()

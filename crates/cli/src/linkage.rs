@@ -35,7 +35,7 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_existing(db).await?;
     // Create the output first: a bad path fails before minutes of work, not after.
-    let out_file = out.map(|p| private_file(p)).transpose()?;
+    let out_file = out.map(private_file).transpose()?;
     let records = load(&*store).await?;
     let decisions = store.link_decisions().await?;
     let loaded = started.elapsed();

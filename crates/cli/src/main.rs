@@ -200,6 +200,9 @@ enum Command {
         #[command(subcommand)]
         command: PfifCommand,
     },
+    /// The registration sites (crossing points, reception centres, camps) and their codes,
+    /// as `user add --site` takes them.
+    Sites,
     /// Look inside the name matcher: how a name is read, and why two names match or not.
     Names {
         #[command(subcommand)]
@@ -220,9 +223,40 @@ enum UserCommand {
         /// administrator.
         #[arg(long)]
         role: String,
-        /// The site code a registrar, caseworker or distribution officer works at.
+        /// The site code a registrar, caseworker or distribution officer works at
+        /// (`peywand sites` lists them).
         #[arg(long)]
         site: Option<String>,
+    },
+    /// List users with their role, site, last sign-in and state.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Disable a user: they cannot sign in, and their sessions and tokens stop working at once.
+    Disable {
+        #[command(flatten)]
+        db: DbArg,
+        username: String,
+    },
+    /// Enable a disabled user again; their tokens not revoked meanwhile work again.
+    Enable {
+        #[command(flatten)]
+        db: DbArg,
+        username: String,
+    },
+    /// Set a temporary password, printed once; the user must choose a new one when they sign
+    /// in, and their sessions end and tokens do nothing until they have.
+    ResetPassword {
+        #[command(flatten)]
+        db: DbArg,
+        username: String,
+    },
+    /// End every session of a user and revoke every token.
+    EndSessions {
+        #[command(flatten)]
+        db: DbArg,
+        username: String,
     },
 }
 
@@ -237,6 +271,17 @@ enum TokenCommand {
         /// What the token is for, to recognise it in the list.
         #[arg(long, default_value = "")]
         label: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = peywand_access::TOKEN_DAYS)]
+        days: i64,
+    },
+    /// Extend a token that has not been revoked: it expires that many days from now.
+    Renew {
+        #[command(flatten)]
+        db: DbArg,
+        id: String,
+        #[arg(long, default_value_t = peywand_access::TOKEN_DAYS)]
+        days: i64,
     },
     /// List tokens (of one user with --username).
     List {
@@ -337,6 +382,10 @@ fn main() -> ExitCode {
             command: NamesCommand::Compare { a, b },
         } => commands::names_compare(&a, &b),
         Command::Synth { people, seed, out } => commands::synth(people, seed, &out),
+        Command::Sites => {
+            access::sites();
+            Ok(())
+        }
         other => run_async(other),
     };
     match result {
@@ -456,14 +505,33 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                         site,
                     },
             } => access::user_add(&db, &username, &role, site.as_deref()).await,
+            Command::User {
+                command: UserCommand::List { db },
+            } => access::user_list(&db).await,
+            Command::User {
+                command: UserCommand::Disable { db, username },
+            } => access::user_disable(&db, &username, true).await,
+            Command::User {
+                command: UserCommand::Enable { db, username },
+            } => access::user_disable(&db, &username, false).await,
+            Command::User {
+                command: UserCommand::ResetPassword { db, username },
+            } => access::user_reset_password(&db, &username).await,
+            Command::User {
+                command: UserCommand::EndSessions { db, username },
+            } => access::user_end_sessions(&db, &username).await,
+            Command::Token {
+                command: TokenCommand::Renew { db, id, days },
+            } => access::token_renew(&db, &id, days).await,
             Command::Token {
                 command:
                     TokenCommand::Create {
                         db,
                         username,
                         label,
+                        days,
                     },
-            } => access::token_create(&db, &username, &label).await,
+            } => access::token_create(&db, &username, &label, days).await,
             Command::Token {
                 command: TokenCommand::List { db, username },
             } => access::token_list(&db, username.as_deref()).await,
@@ -473,7 +541,7 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => access::audit_verify(&db).await,
-            Command::Names { .. } | Command::Synth { .. } => Ok(()),
+            Command::Names { .. } | Command::Synth { .. } | Command::Sites => Ok(()),
         }
     }
 }

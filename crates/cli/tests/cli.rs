@@ -1465,3 +1465,145 @@ fn the_demo_keeps_its_data_and_accounts_from_other_users_of_the_machine() {
         );
     }
 }
+
+#[test]
+fn a_user_cannot_be_given_a_site_that_does_not_exist() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args([
+            "user",
+            "add",
+            "--db",
+            db.to_str().unwrap(),
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+            "--site",
+            "torkam",
+        ])
+        .env("PEYWAND_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long passphrase").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("no site torkam") && text(&o).contains("peywand sites"),
+        "{}",
+        text(&o)
+    );
+    let o = peywand(&["sites"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("torkham") && text(&o).contains("spin-boldak"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// An administrator's whole account lifecycle from the command line: list, disable, enable,
+/// reset a password, end sessions and tokens, renew a token; each change audited.
+#[test]
+fn accounts_are_listed_disabled_reset_and_cut_off_from_the_command_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let dbs = db.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args([
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--username",
+            "amina",
+            "--role",
+            "registrar",
+            "--site",
+            "torkham",
+        ])
+        .env("PEYWAND_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long passphrase").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let ok = |args: &[&str]| {
+        let o = peywand(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    let listing = ok(&["user", "list", "--db", dbs]);
+    let row = listing.lines().find(|l| l.starts_with("amina")).unwrap();
+    assert!(
+        row.contains("registrar") && row.contains("torkham") && row.contains("active"),
+        "{listing}"
+    );
+    assert!(row.contains("never"), "no sign-in yet: {listing}");
+
+    ok(&["user", "disable", "--db", dbs, "amina"]);
+    assert!(ok(&["user", "list", "--db", dbs]).contains("disabled"));
+    ok(&["user", "enable", "--db", dbs, "amina"]);
+    let reset = ok(&["user", "reset-password", "--db", dbs, "amina"]);
+    assert!(reset.contains("temporary password"), "{reset}");
+    assert!(ok(&["user", "list", "--db", dbs]).contains("must change password"));
+    assert!(
+        !peywand(&["user", "disable", "--db", dbs, "nobody"])
+            .status
+            .success()
+    );
+
+    let o = peywand(&[
+        "token",
+        "create",
+        "--db",
+        dbs,
+        "--username",
+        "amina",
+        "--days",
+        "30",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let tokens = ok(&["token", "list", "--db", dbs]);
+    let in_30_days = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(tokens.contains(&in_30_days), "{tokens}");
+    let id = tokens
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    ok(&["token", "renew", "--db", dbs, &id]);
+    let in_90_days = (chrono::Utc::now() + chrono::Duration::days(90))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(ok(&["token", "list", "--db", dbs]).contains(&in_90_days));
+    let ended = ok(&["user", "end-sessions", "--db", dbs, "amina"]);
+    assert!(
+        ended.contains("0 sessions") && ended.contains("1 token"),
+        "{ended}"
+    );
+    assert!(
+        !peywand(&["token", "renew", "--db", dbs, &id])
+            .status
+            .success(),
+        "revoked"
+    );
+
+    let o = peywand(&["audit", "verify", "--db", dbs]);
+    // user_add, user_disable, user_enable, user_reset_password, token_create, token_renew,
+    // user_end_sessions
+    assert!(text(&o).contains("intact: 7 entries"), "{}", text(&o));
+}

@@ -43,40 +43,81 @@ impl AccountStore for PgStore {
         .map_err(db("read a user"))?;
         row.map(|r| user_from_row(&r)).transpose()
     }
-    async fn login_failed(
-        &self,
-        username: &str,
-        max_failures: u32,
-        lock_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
-             WHERE username = $3",
-        )
-        .bind(i64::from(max_failures))
-        .bind(lock_until)
-        .bind(username)
-        .execute(&self.pool)
+    async fn users(&self) -> Result<Vec<UserAccount>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        )))
+        .fetch_all(&self.pool)
         .await
-        .map_err(db("count a failed sign-in"))?;
+        .map_err(db("list users"))?;
+        rows.iter().map(user_from_row).collect()
+    }
+    async fn login_failed(&self, username: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(db("count a failed sign-in"))?;
         Ok(())
     }
-    async fn login_succeeded(
+    async fn login_succeeded(&self, username: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = 0, last_sign_in_at = $1 WHERE username = $2")
+            .bind(at)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(db("record a sign-in"))?;
+        Ok(())
+    }
+    async fn set_disabled(
         &self,
         username: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE username = $2")
+            .bind(at)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(db("disable or enable a user"))?;
+        found(done.rows_affected(), username)
+    }
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL \
-             WHERE username = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+            "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0 \
+             WHERE username = $3",
         )
+        .bind(password_hash)
+        .bind(must_change)
         .bind(username)
-        .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(db("clear failed sign-ins"))?;
-        Ok(done.rows_affected() > 0)
+        .map_err(db("set a password"))?;
+        found(done.rows_affected(), username)
+    }
+    async fn end_sessions(&self, username: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(db("end a user's sessions"))?;
+        Ok(done.rows_affected())
+    }
+    async fn revoke_tokens_of(&self, username: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE username = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(username)
+        .execute(&self.pool)
+        .await
+        .map_err(db("revoke a user's tokens"))?;
+        Ok(done.rows_affected())
     }
     async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
@@ -98,8 +139,9 @@ impl AccountStore for PgStore {
     ) -> Result<Option<(SessionRecord, UserAccount)>, StoreError> {
         let row = sqlx::query(
             "SELECT s.digest, s.csrf_digest, s.expires_at, u.username, u.role, u.site_code, \
-             u.password_hash, u.failed_logins, u.locked_until FROM sessions s \
-             JOIN users u ON u.username = s.username WHERE s.digest = $1 AND s.expires_at > $2",
+             u.password_hash, u.failed_logins, u.last_sign_in_at, u.disabled_at, \
+             u.must_change_password FROM sessions s JOIN users u ON u.username = s.username \
+             WHERE s.digest = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(digest)
         .bind(now)
@@ -126,21 +168,35 @@ impl AccountStore for PgStore {
     }
     async fn create_token(&self, t: &ApiToken) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, digest, username, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO api_tokens (id, digest, username, label, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&t.id)
         .bind(&t.digest)
         .bind(&t.username)
         .bind(&t.label)
         .bind(t.created_at)
+        .bind(t.expires_at)
         .execute(&self.pool)
         .await
         .map_err(db("create a token"))?;
         Ok(())
     }
+    async fn token(&self, digest: &str) -> Result<Option<ApiToken>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE digest = $1"
+        )))
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read a token"))?;
+        row.map(|r| token_from_row(&r))
+            .transpose()
+            .map_err(db("decode a token"))
+    }
     async fn token_user(&self, digest: &str) -> Result<Option<UserAccount>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = \
+            "SELECT {USER_COLUMNS} FROM users WHERE disabled_at IS NULL AND username = \
              (SELECT username FROM api_tokens WHERE digest = $1 AND revoked_at IS NULL)"
         )))
         .bind(digest)
@@ -150,26 +206,17 @@ impl AccountStore for PgStore {
         row.map(|r| user_from_row(&r)).transpose()
     }
     async fn tokens(&self, username: Option<&str>) -> Result<Vec<ApiToken>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, digest, username, label, created_at, revoked_at FROM api_tokens \
-             WHERE $1::text IS NULL OR username = $2 ORDER BY created_at DESC",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens \
+             WHERE $1::TEXT IS NULL OR username = $2 ORDER BY created_at DESC"
+        )))
         .bind(username)
         .bind(username)
         .fetch_all(&self.pool)
         .await
         .map_err(db("list tokens"))?;
         rows.iter()
-            .map(|r| {
-                Ok(ApiToken {
-                    id: r.try_get("id")?,
-                    digest: r.try_get("digest")?,
-                    username: r.try_get("username")?,
-                    label: r.try_get("label")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                })
-            })
+            .map(token_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db("decode tokens"))
     }
@@ -187,9 +234,46 @@ impl AccountStore for PgStore {
         }
         Ok(())
     }
+    async fn renew_token(&self, id: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET expires_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(expires_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db("renew a token"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("token {id} (not revoked)")));
+        }
+        Ok(())
+    }
 }
 
-const USER_COLUMNS: &str = "username, role, site_code, password_hash, failed_logins, locked_until";
+/// `NotFound` for an account when a statement changed no row.
+fn found(rows: u64, username: &str) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::NotFound(format!("user {username}")));
+    }
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str = "id, digest, username, label, created_at, revoked_at, expires_at";
+
+fn token_from_row(r: &PgRow) -> Result<ApiToken, sqlx::Error> {
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        digest: r.try_get("digest")?,
+        username: r.try_get("username")?,
+        label: r.try_get("label")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        expires_at: r.try_get("expires_at")?,
+    })
+}
+
+const USER_COLUMNS: &str = "username, role, site_code, password_hash, failed_logins, \
+                            last_sign_in_at, disabled_at, must_change_password";
 
 fn user_from_row(r: &PgRow) -> Result<UserAccount, StoreError> {
     let decode = db("decode a user");
@@ -201,6 +285,8 @@ fn user_from_row(r: &PgRow) -> Result<UserAccount, StoreError> {
         site_code: r.try_get("site_code").map_err(&decode)?,
         password_hash: r.try_get("password_hash").map_err(&decode)?,
         failed_logins: r.try_get::<i64, _>("failed_logins").map_err(&decode)? as u32,
-        locked_until: r.try_get("locked_until").map_err(&decode)?,
+        last_sign_in_at: r.try_get("last_sign_in_at").map_err(&decode)?,
+        disabled_at: r.try_get("disabled_at").map_err(&decode)?,
+        must_change_password: r.try_get("must_change_password").map_err(&decode)?,
     })
 }

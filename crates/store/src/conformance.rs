@@ -113,6 +113,7 @@ macro_rules! conformance_tests {
             sites_upsert,
             linkage_runs_replace_and_decisions_stay,
             accounts_sessions_and_tokens,
+            accounts_are_disabled_reset_and_their_access_ended,
             the_audit_log_is_a_chain,
             the_audit_log_keeps_what_was_asked_and_shown,
             tracing_cases_follow_their_lifecycle,
@@ -565,6 +566,7 @@ pub async fn pfif_partners_and_death_reports(store: &dyn Store) {
             label: "a partner".into(),
             created_at: chrono::Utc::now(),
             revoked_at: None,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(90),
         })
         .await
         .expect("token");
@@ -945,30 +947,21 @@ pub async fn accounts_sessions_and_tokens(store: &dyn Store) {
         (u.role, u.site_code.as_deref()),
         (Role::Registrar, Some("torkham"))
     );
-    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert_eq!(
+        (u.failed_logins, u.last_sign_in_at, u.disabled_at),
+        (0, None, None)
+    );
+    assert!(!u.must_change_password);
     assert!(store.user("nobody").await.expect("read").is_none());
 
     let now = now();
-    let until = now + chrono::Duration::minutes(15);
-    store.login_failed("amina", 2, until).await.expect("fail");
+    store.login_failed("amina").await.expect("fail");
+    store.login_failed("amina").await.expect("fail");
     let u = store.user("amina").await.expect("read").expect("exists");
-    assert_eq!((u.failed_logins, u.locked_until), (1, None));
-    store.login_failed("amina", 2, until).await.expect("fail");
+    assert_eq!(u.failed_logins, 2, "counted, never locked");
+    store.login_succeeded("amina", now).await.expect("succeed");
     let u = store.user("amina").await.expect("read").expect("exists");
-    assert_eq!(u.failed_logins, 2);
-    assert!(u.locked_until.is_some(), "the second failure of two locks");
-    assert!(
-        !store.login_succeeded("amina", now).await.expect("succeed"),
-        "a locked account is not unlocked by a right password"
-    );
-    assert!(
-        store
-            .login_succeeded("amina", until + chrono::Duration::seconds(1))
-            .await
-            .expect("succeed")
-    );
-    let u = store.user("amina").await.expect("read").expect("exists");
-    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert_eq!((u.failed_logins, u.last_sign_in_at), (0, Some(now)));
 
     let now = self::now();
     let session = SessionRecord {
@@ -1009,6 +1002,7 @@ pub async fn accounts_sessions_and_tokens(store: &dyn Store) {
         label: "kobo sync".into(),
         created_at: now,
         revoked_at: None,
+        expires_at: now + chrono::Duration::days(90),
     };
     store.create_token(&token).await.expect("token");
     let u = store
@@ -1036,6 +1030,149 @@ pub async fn accounts_sessions_and_tokens(store: &dyn Store) {
     );
     assert!(matches!(
         store.revoke_token("t-404", now).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// What an administrator does to an account: list, disable and enable, reset the password,
+/// end every session and token, renew a token; a disabled account's session and tokens stop
+/// working at once.
+pub async fn accounts_are_disabled_reset_and_their_access_ended(store: &dyn Store) {
+    use peywand_access::Role;
+    for (name, role) in [("omar", Role::Caseworker), ("amina", Role::Auditor)] {
+        store
+            .create_user(&NewUser {
+                username: name.into(),
+                role,
+                site_code: None,
+                password_hash: "$argon2id$first".into(),
+            })
+            .await
+            .expect("create");
+    }
+    let users = store.users().await.expect("list");
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect::<Vec<_>>(),
+        vec!["amina", "omar"]
+    );
+    let now = now();
+    let session = |digest: &str| SessionRecord {
+        digest: digest.into(),
+        username: "omar".into(),
+        csrf_digest: "csrf".into(),
+        expires_at: now + chrono::Duration::hours(8),
+    };
+    store
+        .create_session(&session("s-1"))
+        .await
+        .expect("session");
+    let token = ApiToken {
+        id: "t-omar".into(),
+        digest: "omar-token".into(),
+        username: "omar".into(),
+        label: "sync".into(),
+        created_at: now,
+        revoked_at: None,
+        expires_at: now + chrono::Duration::days(90),
+    };
+    store.create_token(&token).await.expect("token");
+
+    store
+        .set_disabled("omar", Some(now))
+        .await
+        .expect("disable");
+    let u = store.user("omar").await.expect("read").expect("exists");
+    assert_eq!(u.disabled_at, Some(now));
+    assert!(store.session("s-1", now).await.expect("read").is_none());
+    assert!(
+        store
+            .token_user("omar-token")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    store.set_disabled("omar", None).await.expect("enable");
+    assert!(store.session("s-1", now).await.expect("read").is_some());
+    assert!(
+        store
+            .token_user("omar-token")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert!(matches!(
+        store.set_disabled("nobody", Some(now)).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    store
+        .set_password("omar", "$argon2id$reset", true)
+        .await
+        .expect("reset");
+    let u = store.user("omar").await.expect("read").expect("exists");
+    assert_eq!(
+        (u.password_hash.as_str(), u.must_change_password),
+        ("$argon2id$reset", true)
+    );
+    store
+        .set_password("omar", "$argon2id$chosen", false)
+        .await
+        .expect("change");
+    assert!(
+        !store
+            .user("omar")
+            .await
+            .expect("read")
+            .expect("exists")
+            .must_change_password
+    );
+    assert!(matches!(
+        store.set_password("nobody", "x", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let later = now + chrono::Duration::days(100);
+    store.renew_token("t-omar", later).await.expect("renew");
+    let found = store
+        .token("omar-token")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!((found.id.as_str(), found.expires_at), ("t-omar", later));
+    assert!(store.token("no-such").await.expect("read").is_none());
+
+    store
+        .create_session(&session("s-2"))
+        .await
+        .expect("session");
+    assert_eq!(store.end_sessions("omar").await.expect("end"), 2);
+    assert_eq!(
+        store.revoke_tokens_of("omar", now).await.expect("revoke"),
+        1
+    );
+    assert_eq!(
+        store.revoke_tokens_of("omar", now).await.expect("revoke"),
+        0
+    );
+    assert!(store.session("s-1", now).await.expect("read").is_none());
+    assert!(
+        store
+            .token_user("omar-token")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let found = store
+        .token("omar-token")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(found.revoked_at, Some(now));
+    assert!(matches!(
+        store.renew_token("t-omar", later).await,
         Err(StoreError::NotFound(_))
     ));
 }

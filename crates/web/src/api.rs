@@ -697,15 +697,19 @@ impl From<&Caller> for SessionInfo {
     }
 }
 
-/// Signs in: sets the session cookie (HttpOnly, Secure, SameSite=Strict). Five failures in a
-/// row lock the account for 15 minutes.
-#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+/// Signs in: sets the session cookie (HttpOnly, Secure, SameSite=Strict). Five failures with
+/// one username from one address make that address wait before trying that username again,
+/// longer at each further failure; many failures from one address block it for 15 minutes.
+/// Refused (403) when a browser says it was posted from another site, or the account is
+/// disabled. Bodies over 16 KiB are refused (413).
+#[utoipa::path(post, path = "/api/v1/session", request_body = Credentials, responses((status = 200, body = SessionInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn sign_in(
     State(s): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let from = auth::origin(request.extensions());
-    let bytes = axum::body::to_bytes(request.into_body(), 16 * 1024)
+    auth::sign_in_from_here(&s, request.headers(), &from).await?;
+    let bytes = axum::body::to_bytes(request.into_body(), auth::SIGN_IN_BODY_BYTES)
         .await
         .map_err(|_| ApiError::TooLarge)?;
     let c: Credentials =

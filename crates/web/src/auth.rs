@@ -283,6 +283,53 @@ pub static RULES: &[Rule] = &[
         Permission::ViewStatistics,
         Some("export_statistics"),
     ),
+    rule(Method::GET, "/password", Permission::SignedIn, None),
+    rule(
+        Method::POST,
+        "/password",
+        Permission::SignedIn,
+        Some("change_password"),
+    ),
+    rule(
+        Method::GET,
+        "/admin/users",
+        Permission::Administer,
+        Some("list_users"),
+    ),
+    rule(
+        Method::POST,
+        "/admin/users/{id}/disable",
+        Permission::Administer,
+        Some("disable_user"),
+    ),
+    rule(
+        Method::POST,
+        "/admin/users/{id}/enable",
+        Permission::Administer,
+        Some("enable_user"),
+    ),
+    rule(
+        Method::POST,
+        "/admin/users/{id}/reset-password",
+        Permission::Administer,
+        Some("reset_password"),
+    ),
+    rule(
+        Method::POST,
+        "/admin/users/{id}/end-sessions",
+        Permission::Administer,
+        Some("end_sessions"),
+    ),
+];
+
+/// What a user whose password was reset may still do: choose a new one, see who they are,
+/// sign out.
+const ALLOWED_BEFORE_PASSWORD_CHANGE: &[(Method, &str)] = &[
+    (Method::GET, "/password"),
+    (Method::POST, "/password"),
+    (Method::POST, "/logout"),
+    (Method::GET, "/api/v1/session"),
+    (Method::DELETE, "/api/v1/session"),
 ];
 
 /// The session cookie's name.
@@ -302,6 +349,8 @@ pub struct Caller {
     pub site_code: Option<String>,
     /// The CSRF token of a browser session, for forms to carry; `None` for a bearer token.
     pub csrf: Option<String>,
+    /// The password was reset: nothing but choosing a new one until it is.
+    pub must_change_password: bool,
 }
 
 impl Caller {
@@ -311,6 +360,7 @@ impl Caller {
             role: u.role,
             site_code: u.site_code,
             csrf,
+            must_change_password: u.must_change_password,
         }
     }
 
@@ -370,8 +420,28 @@ async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Option<(Caller, Credential)>, ApiError> {
     if let Some(token) = bearer(headers) {
-        let user = s.store.token_user(&Secret::digest_of(token)).await?;
-        return Ok(user.map(|u| (Caller::from_user(u, None), Credential::Token)));
+        let digest = Secret::digest_of(token);
+        let Some(held) = s.store.token(&digest).await? else {
+            return Ok(None);
+        };
+        if held.revoked_at.is_some() {
+            return Err(ApiError::Unauthenticated(
+                "this token was revoked: ask an administrator for a new one".into(),
+            ));
+        }
+        if held.expires_at <= chrono::Utc::now() {
+            return Err(ApiError::Unauthenticated(format!(
+                "this token expired on {}: ask an administrator to renew it (peywand token renew {})",
+                held.expires_at.format("%Y-%m-%d"),
+                held.id
+            )));
+        }
+        let Some(user) = s.store.token_user(&digest).await? else {
+            return Err(ApiError::Unauthenticated(
+                "the account of this token is disabled".into(),
+            ));
+        };
+        return Ok(Some((Caller::from_user(user, None), Credential::Token)));
     }
     let Some(session) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
@@ -468,6 +538,19 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         Err(e) => return e.into_response(),
     };
     let from = origin(req.extensions());
+    if caller.must_change_password
+        && !ALLOWED_BEFORE_PASSWORD_CHANGE
+            .iter()
+            .any(|(m, p)| *m == ruled && *p == path)
+    {
+        if is_page(&path) {
+            return Redirect::to("/password").into_response();
+        }
+        return ApiError::Forbidden(
+            "the password of this account was reset: choose a new one on the page /password before anything else".into(),
+        )
+        .into_response();
+    }
     // The query is kept too: a search for a name is what someone hunting a person leaves.
     let target: String = req
         .uri()
@@ -592,6 +675,52 @@ impl Disclosed {
     }
 }
 
+/// The largest sign-in body read: a username and a password fit many times over.
+pub const SIGN_IN_BODY_BYTES: usize = 16 * 1024;
+
+/// Refuses a sign-in posted from another site's page (login CSRF: a forged form that signs
+/// the victim in as the attacker, whose session then records what the victim types).
+/// Browsers say where a request comes from: `Sec-Fetch-Site` (every current browser), else
+/// `Origin`, compared with `Host`. A request with neither comes from a program (curl, a sync
+/// tool), which a forged page cannot make a browser send, and is let through.
+pub async fn sign_in_from_here(
+    s: &AppState,
+    headers: &HeaderMap,
+    from: &str,
+) -> Result<(), ApiError> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let allowed = match (text("sec-fetch-site"), text(header::ORIGIN.as_str())) {
+        (Some(site), _) => matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            host.is_some_and(|o| {
+                text(header::HOST.as_str()).is_some_and(|h| h.eq_ignore_ascii_case(o))
+            })
+        }
+        (None, None) => true,
+    };
+    if allowed {
+        return Ok(());
+    }
+    tracing::warn!(from, "a sign-in posted from another site was refused");
+    audit_or_log(
+        s,
+        &AuditEvent::now("(not read)", "login", "")
+            .origin(from)
+            .outcome("denied: from another site"),
+    )
+    .await;
+    Err(ApiError::Forbidden(
+        "a sign-in must come from Peywand's own sign-in page: open it and sign in there".into(),
+    ))
+}
+
 /// A hash to check against when the username does not exist, so that a wrong username takes
 /// as long as a wrong password and does not reveal who has an account.
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -607,8 +736,8 @@ pub struct SignedIn {
     pub cookie: String,
 }
 
-/// Checks a username and password, with lockout after repeated failures; every attempt is
-/// audited.
+/// Checks a username and password, throttled by address and username together (see
+/// [`crate::throttle`]); every attempt is audited.
 pub async fn sign_in(
     s: &AppState,
     username: &str,
@@ -632,20 +761,17 @@ pub async fn sign_in(
         return Err(wrong());
     }
     let now = chrono::Utc::now();
-    let user = s.store.user(username).await?;
-    let locked = |until: chrono::DateTime<chrono::Utc>| {
-        let minutes = (until - now).num_minutes() + 1;
-        ApiError::TooManyAttempts(format!(
-            "too many failed sign-ins: this account is locked for {minutes} more minutes"
-        ))
-    };
-    if let Some(u) = &user
-        && let Some(until) = u.locked_until
-        && until > now
-    {
-        s.store.append_audit(&audit("denied: locked")).await?;
-        return Err(locked(until));
+    if let Some(until) = s.throttle.locked_until(from, username, now) {
+        // Guesses go on while locked: they count towards the address's limit and the alert.
+        failed(s, from, username, now).await;
+        s.store.append_audit(&audit("denied: throttled")).await?;
+        let minutes = ((until - now).num_seconds() + 59) / 60;
+        return Err(ApiError::TooManyAttempts(format!(
+            "too many failed sign-ins from this address: signing in as {username} from here is \
+             locked for {minutes} more minutes"
+        )));
     }
+    let user = s.store.user(username).await?;
     let hash = user
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
@@ -661,21 +787,21 @@ pub async fn sign_in(
         .map_err(|_| ApiError::Internal)?;
     drop(permit);
     let Some(user) = user.filter(|_| ok) else {
-        let lock_until = now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES);
-        s.store
-            .login_failed(username, peywand_access::MAX_FAILED_LOGINS, lock_until)
-            .await?;
+        failed(s, from, username, now).await;
+        s.store.login_failed(username).await?;
         s.store
             .append_audit(&audit("denied: wrong password"))
             .await?;
         return Err(wrong());
     };
-    if !s.store.login_succeeded(username, now).await? {
-        // Locked by parallel guesses while this password was checked.
-        s.store.append_audit(&audit("denied: locked")).await?;
-        let until = now + chrono::Duration::minutes(peywand_access::LOCKOUT_MINUTES);
-        return Err(locked(until));
+    if user.disabled_at.is_some() {
+        s.store.append_audit(&audit("denied: disabled")).await?;
+        return Err(ApiError::Forbidden(
+            "this account is disabled: ask an administrator".into(),
+        ));
     }
+    s.throttle.succeeded(from, username);
+    s.store.login_succeeded(username, now).await?;
     let session = Secret::generate("ps_");
     let csrf = csrf_token(&session.text);
     s.store
@@ -695,6 +821,43 @@ pub async fn sign_in(
             SESSION_HOURS * 3600
         ),
     })
+}
+
+/// Counts a failed sign-in; what it sets off goes to the server log and the audit log, where
+/// administrators and auditors see it.
+async fn failed(s: &AppState, from: &str, username: &str, now: chrono::DateTime<chrono::Utc>) {
+    use crate::throttle::{Alert, WINDOW_MINUTES};
+    for alert in s.throttle.failed(from, username, now) {
+        let (target, what) = match alert {
+            Alert::AddressBlocked { failures } => {
+                tracing::warn!(
+                    from,
+                    failures,
+                    "sign-ins from one address blocked after many failures"
+                );
+                (
+                    "",
+                    format!(
+                        "{failures} failed sign-ins from this address within {WINDOW_MINUTES} minutes, any username: blocked"
+                    ),
+                )
+            }
+            Alert::Burst { failures } => {
+                tracing::warn!(failures, "many failed sign-ins with one username");
+                (
+                    username,
+                    format!(
+                        "{failures} failed sign-ins with this username within {WINDOW_MINUTES} minutes, from any address"
+                    ),
+                )
+            }
+        };
+        let event = AuditEvent::now("server", "login_alert", target)
+            .origin(from)
+            .purpose(&what)
+            .outcome("alert");
+        audit_or_log(s, &event).await;
+    }
 }
 
 /// Ends the session the request carries.

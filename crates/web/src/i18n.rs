@@ -333,6 +333,7 @@ mod tests {
             "dashboard.rs",
             "tracing_pages.rs",
             "identity_pages.rs",
+            "users_pages.rs",
             "refusal.rs",
         ] {
             let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));

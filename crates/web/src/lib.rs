@@ -14,7 +14,9 @@ mod matching;
 mod other_sites;
 mod pages;
 mod refusal;
+pub mod throttle;
 mod tracing_pages;
+mod users_pages;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,6 +45,8 @@ pub struct AppState {
     /// Per user, the checks over the last hour whose answers named another site's
     /// registration (see `other_sites`).
     cross_site_checks: Arc<other_sites::CrossSiteBudget>,
+    /// Failed sign-ins by address and username.
+    throttle: Arc<throttle::SignInThrottle>,
 }
 
 impl AppState {
@@ -55,6 +59,7 @@ impl AppState {
             cross_site_checks: Arc::new(other_sites::CrossSiteBudget::new(
                 other_sites::CHECKS_NAMING_OTHER_SITES_PER_HOUR,
             )),
+            throttle: Arc::default(),
         };
         state.follow_other_servers();
         state
@@ -169,6 +174,12 @@ pub fn router(state: AppState) -> Router {
         .route("/review", axum::routing::get(identity_pages::review).post(identity_pages::decide))
         .route("/dashboard", axum::routing::get(dashboard::page))
         .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
+        .route("/password", axum::routing::get(users_pages::password_page).post(users_pages::change_password))
+        .route("/admin/users", axum::routing::get(users_pages::list))
+        .route("/admin/users/{id}/disable", axum::routing::post(users_pages::disable))
+        .route("/admin/users/{id}/enable", axum::routing::post(users_pages::enable))
+        .route("/admin/users/{id}/reset-password", axum::routing::post(users_pages::reset_password))
+        .route("/admin/users/{id}/end-sessions", axum::routing::post(users_pages::end_sessions))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authorize,

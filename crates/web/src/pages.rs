@@ -32,7 +32,14 @@ pub fn routes() -> Router<AppState> {
         .route("/households/{id}/card", get(household_card))
         .route("/static/app.css", get(css))
         .route("/static/desk.js", get(desk_js))
-        .route("/login", get(login_page).post(login))
+        .route(
+            "/login",
+            get(login_page)
+                .post(login)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    auth::SIGN_IN_BODY_BYTES,
+                )),
+        )
         .route("/logout", axum::routing::post(logout))
         .route("/language", get(choose_language))
         .route("/calendar", get(choose_calendar))
@@ -51,6 +58,7 @@ pub(crate) struct Chrome {
     pub can_trace: bool,
     pub can_review: bool,
     pub can_dashboard: bool,
+    pub can_administer: bool,
 }
 
 impl Chrome {
@@ -69,6 +77,7 @@ impl Chrome {
             can_trace: can(P::Trace),
             can_review: can(P::ReviewDuplicates),
             can_dashboard: can(P::ViewStatistics),
+            can_administer: can(P::Administer),
         }
     }
 }
@@ -251,30 +260,29 @@ async fn login(
     ConnectInfoOrigin(from): ConnectInfoOrigin,
     t: Tr,
     uri: Uri,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    auth::sign_in_from_here(&s, &headers, &from).await?;
     match auth::sign_in(&s, f.username.trim(), &f.password, &from).await {
         Ok(signed) => {
-            use peywand_access::Permission as P;
-            let role = signed.caller.role;
-            let home = if role.can(P::ViewRegistrations) {
-                "/"
-            } else if role.can(P::Trace) {
-                "/tracing"
-            } else if role.can(P::ReviewDuplicates) {
-                "/review"
-            } else if role.can(P::ViewStatistics) {
-                "/dashboard"
+            let home = if signed.caller.must_change_password {
+                "/password"
             } else {
-                "/api/v1/session"
+                home(signed.caller.role)
             };
             Ok(([(header::SET_COOKIE, signed.cookie)], Redirect::to(home)).into_response())
         }
-        Err(e @ (ApiError::Unauthenticated(_) | ApiError::TooManyAttempts(_))) => {
-            let status = if matches!(e, ApiError::TooManyAttempts(_)) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
+        Err(
+            e @ (ApiError::Unauthenticated(_)
+            | ApiError::TooManyAttempts(_)
+            | ApiError::Forbidden(_)),
+        ) => {
+            let status = match e {
+                ApiError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+                // A disabled account: said on the sign-in page, where its owner is.
+                ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::UNAUTHORIZED,
             };
             let page = render(&LoginPage {
                 c: Chrome::new(t, None, &uri),
@@ -284,6 +292,24 @@ async fn login(
             Ok((status, page).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The first page of a role's work.
+pub(crate) fn home(role: peywand_access::Role) -> &'static str {
+    use peywand_access::Permission as P;
+    if role.can(P::ViewRegistrations) {
+        "/"
+    } else if role.can(P::Trace) {
+        "/tracing"
+    } else if role.can(P::ReviewDuplicates) {
+        "/review"
+    } else if role.can(P::ViewStatistics) {
+        "/dashboard"
+    } else if role.can(P::Administer) {
+        "/admin/users"
+    } else {
+        "/api/v1/session"
     }
 }
 

@@ -48,6 +48,7 @@ async fn user_with_token(
             label: "tests".into(),
             created_at: chrono::Utc::now(),
             revoked_at: None,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(90),
         })
         .await
         .unwrap();
@@ -992,7 +993,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_everything_is_audited() {
     assert_eq!(
         s,
         StatusCode::TOO_MANY_REQUESTS,
-        "locked even with the right password"
+        "locked from this address even with the right password"
     );
     assert!(String::from_utf8_lossy(&body).contains("locked"));
     let (s, body, _) = call_with(
@@ -1053,7 +1054,7 @@ async fn repeated_wrong_passwords_lock_the_account_and_everything_is_audited() {
         "{actions:?}"
     );
     assert!(
-        actions.contains(&("login", "denied: locked")),
+        actions.contains(&("login", "denied: throttled")),
         "{actions:?}"
     );
     // The information manager cannot read the log; the attempt is itself logged.
@@ -1979,6 +1980,8 @@ async fn an_erased_person_leaves_the_running_servers_answers_at_once() {
     assert_ne!(
         headers["cache-control"], "no-store",
         "the stylesheet may be cached"
+    );
+}
 
 /// A PFIF document around `records`.
 fn pfif_document(records: &str) -> String {
@@ -2417,4 +2420,412 @@ async fn a_death_report_is_kept_only_from_a_partner_allowed_and_shown_once_verif
         exported_notes(&app, "test.google.com/person.21009").await,
         ["test.google.com/note.218"]
     );
+}
+
+/// A sign-in posted from another site (a forged form on a page the user visits) is refused,
+/// whichever way the browser says where it comes from; the same origin and programs that send
+/// neither header sign in.
+#[tokio::test]
+async fn sign_in_from_another_site_is_refused() {
+    let app = app().await;
+    let form = "username=imogen&password=information+manager%27s+passphrase";
+    let json =
+        json!({"username": "imogen", "password": "information manager's passphrase"}).to_string();
+    let forms = "application/x-www-form-urlencoded";
+    for (uri, body, content_type) in [
+        ("/login", form, forms),
+        ("/api/v1/session", json.as_str(), "application/json"),
+    ] {
+        for headers in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")][..],
+            &[
+                ("host", "peywand.example"),
+                ("origin", "https://evil.example"),
+            ][..],
+            &[("host", "peywand.example"), ("origin", "null")][..],
+        ] {
+            let (s, _, h) = call_with(&app, "POST", uri, Some(body), content_type, headers).await;
+            assert_eq!(s, StatusCode::FORBIDDEN, "{uri} {headers:?}");
+            assert!(h.get("set-cookie").is_none(), "{uri} {headers:?}");
+        }
+        for headers in [
+            &[][..],
+            &[("sec-fetch-site", "same-origin")][..],
+            &[("sec-fetch-site", "none")][..],
+            &[
+                ("host", "peywand.example"),
+                ("origin", "https://peywand.example"),
+            ][..],
+        ] {
+            let (s, _, h) = call_with(&app, "POST", uri, Some(body), content_type, headers).await;
+            assert!(
+                s.is_success() || s.is_redirection(),
+                "{uri} {headers:?}: {s}"
+            );
+            assert!(h.get("set-cookie").is_some(), "{uri} {headers:?}");
+        }
+    }
+}
+
+/// Sign-in bodies are small: 900 KiB of form or JSON is refused before anything is checked.
+#[tokio::test]
+async fn large_sign_in_bodies_are_refused() {
+    let app = app().await;
+    let padding = "a".repeat(900 * 1024);
+    let form = format!("username=imogen&password={padding}");
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/login",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "the sign-in page");
+    let json = json!({"username": "imogen", "password": padding}).to_string();
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&json),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "the API");
+}
+
+/// A sign-in from a given address, as the server sees it behind its listener.
+async fn sign_in_from(app: &App, address: &str, username: &str, password: &str) -> StatusCode {
+    let body = json!({"username": username, "password": password}).to_string();
+    let addr: std::net::SocketAddr = format!("{address}:40000").parse().unwrap();
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/session")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    app.router.clone().oneshot(req).await.unwrap().status()
+}
+
+/// Someone guessing a user's password from their own address is slowed down there, and
+/// only there: the user, at their desk, still signs in. The burst is in the audit log.
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_the_owner_out() {
+    let app = app().await;
+    let auditor = user_with_token(
+        &*app.store,
+        "aziz",
+        peywand_access::Role::Auditor,
+        None,
+        "the auditor's passphrase",
+    )
+    .await;
+    let mut refused = 0;
+    for _ in 0..25 {
+        let s = sign_in_from(&app, "203.0.113.9", "imogen", "a guess").await;
+        assert!(
+            s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+            "{s}"
+        );
+        refused += usize::from(s == StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(refused >= 20, "the attacker is throttled: {refused}");
+    let right = "information manager's passphrase";
+    assert_eq!(
+        sign_in_from(&app, "203.0.113.9", "imogen", right).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "not even the right password from the attacker's address"
+    );
+    assert_eq!(
+        sign_in_from(&app, "10.0.0.5", "imogen", right).await,
+        StatusCode::OK,
+        "the owner, from their desk"
+    );
+    // One address trying many usernames is stopped across all of them.
+    for i in 0..peywand_web::throttle::MAX_FAILURES_PER_ADDRESS {
+        sign_in_from(&app, "198.51.100.7", &format!("user{i}"), "a guess").await;
+    }
+    assert_eq!(
+        sign_in_from(&app, "198.51.100.7", "someone-else", "a guess").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let (s, log) = json_with_bearer(
+        &app,
+        &format!("Bearer {auditor}"),
+        "GET",
+        "/api/v1/audit?action=login_alert&limit=100",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let alerts: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["target"].as_str().unwrap(), e["origin"].as_str().unwrap()))
+        .collect();
+    assert!(alerts.contains(&("imogen", "203.0.113.9")), "{alerts:?}");
+    assert!(alerts.contains(&("", "198.51.100.7")), "{alerts:?}");
+}
+
+/// Signs in through the API; the session cookie and CSRF token.
+async fn session_of(app: &App, username: &str, password: &str) -> (String, String) {
+    let login = json!({"username": username, "password": password}).to_string();
+    let (s, body, headers) = call_with(
+        app,
+        "POST",
+        "/api/v1/session",
+        Some(&login),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let info: Value = serde_json::from_slice(&body).unwrap();
+    (
+        cookie_of(&headers),
+        info["csrf_token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// An administrator disables, enables, resets and cuts off an account from the users page;
+/// each takes effect at once on the user's sessions and tokens, and each is audited. A user
+/// whose password was reset can do nothing but choose a new one.
+#[tokio::test]
+async fn an_administrator_manages_accounts_and_each_change_takes_effect_at_once() {
+    let app = app().await;
+    let imogen = format!("Bearer {}", app.token);
+    user_with_token(
+        &*app.store,
+        "ali",
+        peywand_access::Role::Administrator,
+        None,
+        "the administrator's passphrase",
+    )
+    .await;
+    let auditor = user_with_token(
+        &*app.store,
+        "aziz",
+        peywand_access::Role::Auditor,
+        None,
+        "the auditor's passphrase",
+    )
+    .await;
+    let (admin, csrf) = session_of(&app, "ali", "the administrator's passphrase").await;
+    let (imogen_session, _) = session_of(&app, "imogen", "information manager's passphrase").await;
+    let page = |path: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let (s, body, _) = call_with(app, "GET", path, None, "", &[("cookie", &admin)]).await;
+            (s, String::from_utf8_lossy(&body).to_string())
+        }
+    };
+    let (s, list) = page("/admin/users").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        list.contains("imogen") && list.contains("information_manager"),
+        "{list}"
+    );
+    let post = |path: String| {
+        let (admin, csrf) = (admin.clone(), csrf.clone());
+        let app = &app;
+        async move {
+            let form = format!("csrf={csrf}");
+            let (s, body, _) = call_with(
+                app,
+                "POST",
+                &path,
+                Some(&form),
+                "application/x-www-form-urlencoded",
+                &[("cookie", &admin)],
+            )
+            .await;
+            (s, String::from_utf8_lossy(&body).to_string())
+        }
+    };
+    let whoami = |bearer: String| {
+        let app = &app;
+        async move { json_with_bearer(app, &bearer, "GET", "/api/v1/persons", None).await }
+    };
+    assert_eq!(whoami(imogen.clone()).await.0, StatusCode::OK);
+
+    // Disabled: the token and the session stop at once, and signing in is refused.
+    assert_eq!(
+        post("/admin/users/imogen/disable".into()).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(whoami(imogen.clone()).await.0, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/session",
+        None,
+        "",
+        &[("cookie", &imogen_session)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let login =
+        json!({"username": "imogen", "password": "information manager's passphrase"}).to_string();
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/api/v1/session",
+        Some(&login),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a disabled account cannot sign in"
+    );
+    assert!(page("/admin/users").await.1.contains("disabled"));
+    assert_eq!(
+        post("/admin/users/imogen/enable".into()).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(whoami(imogen.clone()).await.0, StatusCode::OK);
+
+    // Reset: a temporary password shown once; the token does nothing until it is changed.
+    let (s, shown) = post("/admin/users/imogen/reset-password".into()).await;
+    assert_eq!(s, StatusCode::OK);
+    let temporary = shown
+        .split("<code id=\"temporary-password\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(temporary.len(), 24, "{temporary}");
+    let (s, body) = whoami(imogen.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.to_string().contains("/password"), "{body}");
+    let form = format!("username=imogen&password={temporary}");
+    let (s, _, headers) = call_with(
+        &app,
+        "POST",
+        "/login",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (s, &headers["location"]),
+        (
+            StatusCode::SEE_OTHER,
+            &"/password".parse::<axum::http::HeaderValue>().unwrap()
+        )
+    );
+    let (cookie, csrf_imogen) = session_of(&app, "imogen", &temporary).await;
+    let (s, _, headers) = call_with(&app, "GET", "/", None, "", &[("cookie", &cookie)]).await;
+    assert_eq!(
+        (s, headers["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/password")
+    );
+    let change = format!(
+        "csrf={csrf_imogen}&current={temporary}&new=a+new+passphrase+of+mine&again=a+new+passphrase+of+mine"
+    );
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        "/password",
+        Some(&change),
+        "application/x-www-form-urlencoded",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(whoami(imogen.clone()).await.0, StatusCode::OK);
+    session_of(&app, "imogen", "a new passphrase of mine").await;
+
+    // Ending sessions and tokens.
+    assert_eq!(
+        post("/admin/users/imogen/end-sessions".into()).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (s, body) = whoami(imogen.clone()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    let (s, _, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/session",
+        None,
+        "",
+        &[("cookie", &cookie)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        post("/admin/users/ali/disable".into())
+            .await
+            .0
+            .is_client_error(),
+        "not oneself"
+    );
+
+    let (_, log) = json_with_bearer(
+        &app,
+        &format!("Bearer {auditor}"),
+        "GET",
+        "/api/v1/audit?limit=500",
+        None,
+    )
+    .await;
+    let actions: Vec<(&str, &str)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap()))
+        .collect();
+    for done in [
+        ("disable_user", "/admin/users/imogen/disable"),
+        ("enable_user", "/admin/users/imogen/enable"),
+        ("reset_password", "/admin/users/imogen/reset-password"),
+        ("end_sessions", "/admin/users/imogen/end-sessions"),
+        ("change_password", "/password"),
+    ] {
+        assert!(actions.contains(&done), "{done:?} in {actions:?}");
+    }
+}
+
+/// A token lasts until its expiry, then says it expired and how to have it renewed.
+#[tokio::test]
+async fn an_expired_token_is_refused_and_says_so() {
+    let app = app().await;
+    let token = peywand_access::Secret::generate("pt_");
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(100);
+    app.store
+        .create_token(&peywand_store::ApiToken {
+            id: "old-token".into(),
+            digest: token.digest.clone(),
+            username: "imogen".into(),
+            label: "sync".into(),
+            created_at: long_ago,
+            revoked_at: None,
+            expires_at: long_ago + chrono::Duration::days(90),
+        })
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", token.text);
+    let (s, body) = json_with_bearer(&app, &bearer, "GET", "/api/v1/persons", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("expired") && message.contains("token renew old-token"),
+        "{message}"
+    );
+    app.store
+        .renew_token("old-token", chrono::Utc::now() + chrono::Duration::days(90))
+        .await
+        .unwrap();
+    let (s, _) = json_with_bearer(&app, &bearer, "GET", "/api/v1/persons", None).await;
+    assert_eq!(s, StatusCode::OK);
 }
