@@ -160,6 +160,10 @@ pub enum CaseEventKind {
         request_id: TracingRequestId,
         score: f64,
     },
+    /// Another site has a request that may concern the same family, as a caseworker bound
+    /// to this site is told of a [`CaseEventKind::CounterpartFound`] there: without its id.
+    /// An information manager sees the link itself.
+    CounterpartAtAnotherSite,
     /// The case was given to one caseworker, or back to the site's caseworkers (`None`).
     Assigned { caseworker: Option<String> },
     /// A reunification step was recorded.
@@ -182,6 +186,7 @@ impl CaseEventKind {
             CaseEventKind::CandidateDecided { .. } => "candidate_decided",
             CaseEventKind::StatusChanged { .. } => "status_changed",
             CaseEventKind::CounterpartFound { .. } => "counterpart_found",
+            CaseEventKind::CounterpartAtAnotherSite => "counterpart_at_another_site",
             CaseEventKind::Assigned { .. } => "assigned",
             CaseEventKind::StepRecorded { .. } => "step_recorded",
             CaseEventKind::Noted { .. } => "noted",

@@ -14,8 +14,8 @@ use peywand_domain::{
 };
 use peywand_store::cases::{self, CaseChange};
 use peywand_store::{
-    Actor, DeathReport, Page, Paged, PfifImported, RequestLink, StoreError, TracingCase,
-    TracingStore, may_write_case, note_about_unknown_person,
+    Actor, DeathReport, LinkAcrossSites, Page, Paged, PfifImported, RequestLink, StoreError,
+    TracingCase, TracingStore, may_write_case, note_about_unknown_person,
 };
 
 use crate::{SqliteStore, db};
@@ -118,6 +118,34 @@ impl TracingStore for SqliteStore {
         apply(&mut tx, id, actor, &changes).await?;
         tx.commit().await.map_err(db("commit candidates"))?;
         Ok(cases::offered(&changes))
+    }
+
+    async fn links_across_sites(&self) -> Result<Vec<LinkAcrossSites>, StoreError> {
+        // Each link is stored both ways; one way is listed.
+        sqlx::query(
+            "SELECT l.request_id, a.site_code, l.other_id, b.site_code AS other_site_code, \
+             l.score, l.found_at FROM request_links l \
+             JOIN tracing_requests a ON a.id = l.request_id \
+             JOIN tracing_requests b ON b.id = l.other_id \
+             WHERE a.site_code IS NOT b.site_code AND l.request_id < l.other_id \
+             ORDER BY l.found_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read links across sites"))?
+        .iter()
+        .map(|r| {
+            Ok(LinkAcrossSites {
+                request_id: TracingRequestId(r.try_get("request_id")?),
+                site_code: r.try_get("site_code")?,
+                other_id: TracingRequestId(r.try_get("other_id")?),
+                other_site_code: r.try_get("other_site_code")?,
+                score: r.try_get("score")?,
+                found_at: r.try_get("found_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(db("decode links across sites"))
     }
 
     async fn link_requests(

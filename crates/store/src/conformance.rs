@@ -117,6 +117,7 @@ macro_rules! conformance_tests {
             the_audit_log_is_a_chain,
             the_audit_log_keeps_what_was_asked_and_shown,
             tracing_cases_follow_their_lifecycle,
+            links_across_sites_are_listed_once,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
@@ -138,6 +139,51 @@ macro_rules! conformance_tests {
             }
         )*
     };
+}
+
+/// Two relatives looking for each other from two crossing points are listed once for the
+/// information managers; a link within one site is not listed.
+pub async fn links_across_sites_are_listed_once(store: &dyn Store) {
+    use peywand_domain::TracingRequestDraft;
+    let at = |site: &str| TracingRequestDraft {
+        requester_name: "Gul Bibi".into(),
+        site_code: Some(site.into()),
+        sought: sample_row("", ""),
+        ..TracingRequestDraft::default()
+    };
+    let mut opened = Vec::new();
+    for site in ["torkham", "spin-boldak", "torkham"] {
+        opened.push(
+            store
+                .create_tracing_request(&at(site), &actor())
+                .await
+                .expect("request")
+                .id,
+        );
+    }
+    assert!(
+        store
+            .link_requests(opened[0], opened[1], 0.9, &actor())
+            .await
+            .expect("link")
+    );
+    assert!(
+        store
+            .link_requests(opened[0], opened[2], 0.95, &actor())
+            .await
+            .expect("link")
+    );
+    let listed = store.links_across_sites().await.expect("links");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let link = &listed[0];
+    let pair = [link.request_id, link.other_id];
+    assert!(
+        pair.contains(&opened[0]) && pair.contains(&opened[1]),
+        "{link:?}"
+    );
+    let sites = [link.site_code.as_deref(), link.other_site_code.as_deref()];
+    assert!(sites.contains(&Some("torkham")) && sites.contains(&Some("spin-boldak")));
+    assert!((link.score - 0.9).abs() < 1e-9);
 }
 
 /// A retention period erases what requesters told about cases that ended, never a case that

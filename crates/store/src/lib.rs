@@ -33,8 +33,8 @@ pub use registrations::{
 pub use retention::RetentionStore;
 pub use statistics::{AGE_GROUPS, FlowStatistics, StatisticsStore, StatsFilter};
 pub use tracing::{
-    DeathReport, PfifImported, RequestLink, TracingCase, TracingStore, may_write_case,
-    note_about_unknown_person,
+    DeathReport, LinkAcrossSites, PfifImported, RequestLink, TracingCase, TracingStore,
+    may_write_case, note_about_unknown_person,
 };
 
 /// Every concern's trait, for callers that hold a concrete store: `use peywand_store::prelude::*`.

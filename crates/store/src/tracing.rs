@@ -53,6 +53,10 @@ pub trait TracingStore: Send + Sync + 'static {
         score: f64,
         actor: &Actor,
     ) -> Result<bool, StoreError>;
+    /// Pairs of linked requests taken at two different sites (one of them may be shared by
+    /// every site), newest first: the information managers' list, since each site's
+    /// caseworkers are told only that another site has such a request.
+    async fn links_across_sites(&self) -> Result<Vec<LinkAcrossSites>, StoreError>;
     /// A caseworker's decision on one candidate, with the case's status following it
     /// ([`crate::cases::decide_candidate`]).
     async fn decide_candidate(
@@ -195,6 +199,20 @@ pub fn note_about_unknown_person(note: &PfifNote) -> StoreError {
         note.field("person_record_id"),
         note.record_id()
     ))
+}
+
+/// Two requests at two sites that seek each other's requesters: relatives looking for each
+/// other from different crossing points.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkAcrossSites {
+    pub request_id: TracingRequestId,
+    pub site_code: Option<String>,
+    pub other_id: TracingRequestId,
+    pub other_site_code: Option<String>,
+    /// How well the names agree both ways, 0 to 1.
+    pub score: f64,
+    pub found_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Another request that looks for this one's requester.

@@ -296,6 +296,7 @@ event-candidate-found = Possible match { $record } found ({ $score })
 event-candidate-decided = { $record }: { $status }
 event-status-changed = Status changed from “{ $from }” to “{ $to }”
 event-counterpart-found = Another request looks for this requester ({ $score })
+event-counterpart-at-another-site = Another site has a request that may concern the same family; an information manager has been told
 event-assigned = Assigned to { $name }
 event-shared = Shared by the site's caseworkers
 event-step-recorded = { $step } at { $place } on { $on }

@@ -296,6 +296,7 @@ event-candidate-found = مطابقت احتمالی { $record } پیدا شد ({
 event-candidate-decided = { $record }: { $status }
 event-status-changed = وضعیت از «{ $from }» به «{ $to }» تغییر کرد
 event-counterpart-found = درخواست دیگری در جستجوی این درخواست‌کننده است ({ $score })
+event-counterpart-at-another-site = محل دیگری درخواستی دارد که ممکن است به همین خانواده مربوط باشد؛ به مسئول معلومات اطلاع داده شد
 event-assigned = به { $name } سپرده شد
 event-shared = میان مددکاران این مرکز مشترک است
 event-step-recorded = { $step } در { $place } به تاریخ { $on }

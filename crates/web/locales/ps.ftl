@@ -296,6 +296,7 @@ event-candidate-found = احتمالي سمون { $record } وموندل شو ({
 event-candidate-decided = { $record }: { $status }
 event-status-changed = حالت له «{ $from }» څخه «{ $to }» ته بدل شو
 event-counterpart-found = بله غوښتنه د دې غوښتونکي په لټه کې ده ({ $score })
+event-counterpart-at-another-site = بل ځای یوه غوښتنه لري چې ښایي همدې کورنۍ پورې اړه ولري؛ د معلوماتو مسئول ته خبر ورکړل شو
 event-assigned = { $name } ته وسپارل شو
 event-shared = د دې مرکز د قضیو کارکوونکو ترمنځ شریکه ده
 event-step-recorded = { $step } په { $place } کې، نېټه { $on }

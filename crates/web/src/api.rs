@@ -56,7 +56,8 @@ use crate::refusal::Refusal;
         crate::cases::import_pfif,
         crate::cases::export_pfif,
         crate::cases::death_reports,
-        crate::cases::verify_death_report
+        crate::cases::verify_death_report,
+        crate::cases::links_across_sites
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]

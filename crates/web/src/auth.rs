@@ -279,6 +279,12 @@ pub static RULES: &[Rule] = &[
     ),
     rule(
         Method::GET,
+        "/api/v1/tracing/links-across-sites",
+        Permission::ViewStatistics,
+        Some("view_links_across_sites"),
+    ),
+    rule(
+        Method::GET,
         "/dashboard/{figure}",
         Permission::ViewStatistics,
         Some("export_statistics"),

@@ -39,6 +39,17 @@ pub fn routes() -> Router<AppState> {
             get(death_reports).post(verify_death_report),
         )
         .route("/pfif", post(import_pfif).get(export_pfif))
+        .route("/tracing/links-across-sites", get(links_across_sites))
+}
+
+/// Requests taken at two different sites that seek each other's requesters: relatives looking
+/// for each other from two crossing points. Each site's caseworkers are told only that another
+/// site has such a request; an information manager brings the two sites together.
+#[utoipa::path(get, path = "/api/v1/tracing/links-across-sites", responses((status = 200, body = Vec<peywand_store::LinkAcrossSites>), (status = 403, body = ErrorBody)))]
+async fn links_across_sites(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<peywand_store::LinkAcrossSites>>, ApiError> {
+    Ok(Json(s.store.links_across_sites().await?))
 }
 
 /// Candidates kept for one request.
@@ -69,8 +80,44 @@ pub(crate) async fn case_in_scope(
         {
             Err(ApiError::NotFound(format!("tracing request {id}")))
         }
-        _ => Ok(case),
+        _ => seen_by(s, caller, case).await,
     }
+}
+
+/// A case as `caller` may see it. A caseworker bound to a site is told of a linked request at
+/// another site only that it exists ("another site has a request that may concern the same
+/// family; an information manager has been told"): not its id, which would let them write
+/// into that case's history or learn of it. Information managers see the link itself
+/// (`links_across_sites`).
+pub(crate) async fn seen_by(
+    s: &AppState,
+    caller: &Caller,
+    mut case: TracingCase,
+) -> Result<TracingCase, ApiError> {
+    let Some(own) = caller.site_scope() else {
+        return Ok(case);
+    };
+    let mut elsewhere = Vec::new();
+    for link in &case.counterparts {
+        let site = s
+            .store
+            .tracing_case(link.request_id)
+            .await?
+            .and_then(|other| other.request.draft.site_code);
+        if site.is_some_and(|site| site != own) {
+            elsewhere.push(link.request_id);
+        }
+    }
+    case.counterparts
+        .retain(|link| !elsewhere.contains(&link.request_id));
+    for e in &mut case.events {
+        if let peywand_domain::CaseEventKind::CounterpartFound { request_id, .. } = &e.event
+            && elsewhere.contains(request_id)
+        {
+            e.event = peywand_domain::CaseEventKind::CounterpartAtAnotherSite;
+        }
+    }
+    Ok(case)
 }
 
 /// The person sought, in the form the matcher reads.
@@ -389,7 +436,8 @@ pub(crate) async fn open_case(
     let id = request.id;
     link_counterparts(s, std::slice::from_ref(&request), &who).await?;
     match_requests(s, vec![request], &who).await?;
-    s.store.tracing_case(id).await?.ok_or(ApiError::Internal)
+    let case = s.store.tracing_case(id).await?.ok_or(ApiError::Internal)?;
+    seen_by(s, caller, case).await
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -485,17 +533,17 @@ async fn decide_candidate(
     case_in_scope(&s, &caller, uuid).await?;
     let d = json(payload)?;
     let reason = reason(&d.reason)?;
-    Ok(Json(
-        s.store
-            .decide_candidate(
-                uuid,
-                &record_in_path(&record_id)?,
-                d.status,
-                &actor(&caller),
-                reason,
-            )
-            .await?,
-    ))
+    let case = s
+        .store
+        .decide_candidate(
+            uuid,
+            &record_in_path(&record_id)?,
+            d.status,
+            &actor(&caller),
+            reason,
+        )
+        .await?;
+    Ok(Json(seen_by(&s, &caller, case).await?))
 }
 
 /// A move of the whole case, with its reason.
@@ -517,11 +565,11 @@ async fn move_case(
     case_in_scope(&s, &caller, uuid).await?;
     let m = json(payload)?;
     let reason = reason(&m.reason)?;
-    Ok(Json(
-        s.store
-            .move_case(uuid, m.status, &actor(&caller), reason)
-            .await?,
-    ))
+    let case = s
+        .store
+        .move_case(uuid, m.status, &actor(&caller), reason)
+        .await?;
+    Ok(Json(seen_by(&s, &caller, case).await?))
 }
 
 /// Records a reunification step (family contacted, verified, reunified) on a case whose match
@@ -554,11 +602,11 @@ async fn record_step(
     if step.on > today {
         return Err(ApiError::Invalid("the step's date is in the future".into()));
     }
-    Ok(Json(
-        s.store
-            .record_reunification_step(uuid, &step, &actor(&caller))
-            .await?,
-    ))
+    let case = s
+        .store
+        .record_reunification_step(uuid, &step, &actor(&caller))
+        .await?;
+    Ok(Json(seen_by(&s, &caller, case).await?))
 }
 
 /// Who a case is assigned to: a caseworker's username, or none to give it back to the site's
@@ -601,11 +649,11 @@ async fn assign_case(
             )));
         }
     }
-    Ok(Json(
-        s.store
-            .assign_case(uuid, caseworker, &actor(&caller))
-            .await?,
-    ))
+    let case = s
+        .store
+        .assign_case(uuid, caseworker, &actor(&caller))
+        .await?;
+    Ok(Json(seen_by(&s, &caller, case).await?))
 }
 
 /// Imports a PFIF 1.4 document (person records with their notes): each person not held yet

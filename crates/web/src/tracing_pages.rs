@@ -251,6 +251,7 @@ fn event_text(t: &Tr, event: &CaseEventKind) -> String {
         E::CounterpartFound { score, .. } => {
             t.with("event-counterpart-found", "score", percent(t, *score))
         }
+        E::CounterpartAtAnotherSite => t.get("event-counterpart-at-another-site"),
         E::Assigned {
             caseworker: Some(name),
         } => t.with("event-assigned", "name", name),

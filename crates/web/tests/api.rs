@@ -2829,3 +2829,107 @@ async fn an_expired_token_is_refused_and_says_so() {
     let (s, _) = json_with_bearer(&app, &bearer, "GET", "/api/v1/persons", None).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// Relatives looking for each other from two crossing points: each site's caseworker is told
+/// only that another site has a request that may concern the same family, never that case's
+/// id; the information manager sees the link and brings the two sites together.
+#[tokio::test]
+async fn a_request_matching_another_sites_request_reveals_nothing_of_that_case() {
+    let app = app().await;
+    let mut bearers = Vec::new();
+    for (name, site) in [("karima", "torkham"), ("nasir", "spin-boldak")] {
+        let token = user_with_token(
+            &*app.store,
+            name,
+            peywand_access::Role::Caseworker,
+            Some(site),
+            "a caseworker's passphrase",
+        )
+        .await;
+        bearers.push(format!("Bearer {token}"));
+    }
+    let open = |bearer: String, requester: &str, sought: Value| {
+        let body = json!({
+            "requester_name": requester, "requester_relationship": "brother",
+            "requester_contact": "", "sought": sought, "last_seen_place": "Torkham",
+            "circumstances": "", "distinguishing_details": ""
+        });
+        let app = &app;
+        async move {
+            json_with_bearer(app, &bearer, "POST", "/api/v1/tracing/requests", Some(body)).await
+        }
+    };
+    let (s, at_torkham) = open(
+        bearers[0].clone(),
+        "Karim Nabi",
+        json!({"given_name": "احمد", "father_name": "نبی", "sex": "M"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let torkham_id = at_torkham["request"]["id"].as_str().unwrap().to_string();
+    let (s, at_spin_boldak) = open(
+        bearers[1].clone(),
+        "Ahmad son of Nabi",
+        json!({"given_name": "Kareem", "father_name": "Nabi", "sex": "M"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let spin_boldak_id = at_spin_boldak["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let told_only = |case: &Value, other: &str| {
+        let text = case.to_string();
+        assert!(
+            !text.contains(other),
+            "another site's case id leaks: {text}"
+        );
+        assert_eq!(case["counterparts"], json!([]), "{text}");
+        assert!(
+            case["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"]["kind"] == "counterpart_at_another_site"),
+            "{text}"
+        );
+    };
+    told_only(&at_spin_boldak, &torkham_id);
+    let uri = format!("/api/v1/tracing/requests/{torkham_id}");
+    let (_, torkham_now) = json_with_bearer(&app, &bearers[0], "GET", &uri, None).await;
+    told_only(&torkham_now, &spin_boldak_id);
+    // The Dari page words it too, without the other case's id.
+    let (_, page, _) = call_with(
+        &app,
+        "GET",
+        &format!("/tracing/{torkham_id}"),
+        None,
+        "",
+        &[
+            ("authorization", &bearers[0]),
+            ("cookie", "peywand_lang=fa"),
+        ],
+    )
+    .await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(!page.contains(&spin_boldak_id));
+
+    // The information manager sees the two requests and their sites.
+    let (s, links) = json_call(&app, "GET", "/api/v1/tracing/links-across-sites", None).await;
+    assert_eq!(s, StatusCode::OK, "{links}");
+    assert_eq!(links.as_array().unwrap().len(), 1, "{links}");
+    let ids = [
+        links[0]["request_id"].as_str().unwrap(),
+        links[0]["other_id"].as_str().unwrap(),
+    ];
+    assert!(ids.contains(&torkham_id.as_str()) && ids.contains(&spin_boldak_id.as_str()));
+    let (s, _) = json_with_bearer(
+        &app,
+        &bearers[0],
+        "GET",
+        "/api/v1/tracing/links-across-sites",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a caseworker does not list them");
+}
