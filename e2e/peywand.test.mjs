@@ -11,6 +11,8 @@ import { chromium } from "playwright-core";
 const BIN = process.env.PEYWAND_BIN ?? "target/debug/peywand";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
+// The README's pictures of the product, refreshed by every run.
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const PASSWORD = "a long enough passphrase for tests";
 const MAX_PAGE_BYTES = 300 * 1024;
 
@@ -54,6 +56,7 @@ function readCsv(path) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "peywand-e2e-"));
   mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
   // PEYWAND_E2E_DB names an empty PostgreSQL database for the same tests against a hub
   // (scripts/test runs them on both backends); otherwise an SQLite file.
   const db = process.env.PEYWAND_E2E_DB ?? join(dir, "e2e.db");
@@ -223,27 +226,58 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   await s.context.close();
 });
 
-test("the dashboard shows the right counts, suppresses small cells, and exports HXL", async () => {
+test("the dashboard draws arrivals and the pyramid, suppresses small cells, and exports HXL", async () => {
   const s = await signedIn("farid");
   const { page } = s;
-  await firstLoad(s, "/dashboard");
+  const bytes = await firstLoad(s, "/dashboard");
+  assert.ok(bytes < 150 * 1024, `the dashboard weighs ${bytes} bytes`);
   await accessible(page);
   const people = records.length + registeredMembers;
-  assert.equal(await page.locator("#total-people").innerText(), String(people));
+  assert.equal(await page.locator("#headline-people .headline-value").innerText(), String(people));
   const households = new Set(records.map((r) => r.household_id)).size + 1;
-  assert.equal(await page.locator("#total-households").innerText(), String(households));
+  assert.equal(await page.locator("#headline-households .headline-value").innerText(), String(households));
+  // Arrivals over time as stacked areas, one band per crossing point, named in a legend.
+  const arrivals = page.locator("#figure-arrivals svg.chart[role=img]");
+  assert.match(await arrivals.getAttribute("aria-label"), /Arrivals per (day|week) and crossing point/);
+  assert.ok(await arrivals.locator("polygon.area").count() >= 2, "a band per crossing point");
+  assert.ok((await page.locator("#figure-arrivals .legend").innerText()).includes("Torkham"));
+  assert.ok(await arrivals.locator("text.tick").count() >= 4, "the axes are labelled");
+  assert.equal(await page.locator("#figure-arrivals table").count(), 0, "the table behind it is a CSV");
+  // A pyramid: women on the left, men on the right, every age band labelled.
+  const pyramid = page.locator("#figure-pyramid svg.chart");
+  const labels = await pyramid.locator("text.label").allTextContents();
+  for (const l of ["Women", "Men", "0-4", "18-59", "60+"]) assert.ok(labels.includes(l), `${l} in ${labels}`);
+  const women = await pyramid.locator("rect.women").first().boundingBox();
+  const men = await pyramid.locator("rect.men").first().boundingBox();
+  assert.ok(women.x < men.x, "women left, men right");
   const reunified = page.locator("#figure-tracing tr", { hasText: "Families reunified" });
   assert.equal((await reunified.locator("td").innerText()).trim(), "<5", "one reunified family is a small cell");
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-en.png") });
   const csv = await page.evaluate(async () => (await fetch("/dashboard/tracing.csv")).text());
   const lines = csv.trim().split("\n");
   assert.equal(lines[1], "#indicator+name,#indicator+num", "HXL hashtag row under the header");
   assert.ok(lines.includes("cases_reunified,<5"), csv);
-  // At 360 px the page does not scroll sideways: wide tables scroll inside themselves.
+  const perDay = await page.evaluate(async () => (await fetch("/dashboard/arrivals.csv")).text());
+  assert.ok(perDay.split("\n").length > 100, "the CSV keeps a row per day and site");
+  // At 360 px the page does not scroll sideways and the charts fit the screen.
   await page.setViewportSize({ width: 360, height: 740 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `page is ${width} px wide at 360`);
+  for (const chart of await page.locator("svg.chart").all()) {
+    const box = await chart.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 360, `a chart at ${box.x}+${box.width}`);
+  }
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  console.log(`dashboard at 360 px: ${height} px tall`);
   await page.screenshot({ path: join(ARTIFACTS, "dashboard-360.png"), fullPage: true });
+  // In Dari: labelled in Dari, with Persian digits.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole("link", { name: "دری" }).click();
+  await page.waitForLoadState("networkidle");
+  const dari = await page.locator("#figure-pyramid svg.chart").textContent();
+  assert.ok(dari.includes("زنان") && dari.includes("۱۸-۵۹"), dari);
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fa.png") });
   await s.context.close();
 });
 

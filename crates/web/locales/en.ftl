@@ -156,6 +156,24 @@ cases-matched = Cases with a confirmed match
 cases-reunified = Families reunified
 cases-closed = Closed without result
 median-days-to-match = Median days to a match
+fig-arrivals-day = Arrivals per day and crossing point
+fig-arrivals-week = Arrivals per week and crossing point
+fig-return-types = How households came
+fig-needs = Priority needs of households
+no-arrivals = No arrivals in this period.
+other-sites = Other sites
+women = Women
+men = Men
+age-not-known-n = Age not known: { $n } people
+sex-not-recorded-n = Sex not recorded: { $n } people
+headline-people = People arrived
+headline-households = Households
+headline-female-headed = Female-headed households
+headline-children-alone = Unaccompanied and separated children
+headline-disability = People with a disability
+change-on-previous = { $change } on the previous { $days } days
+change-in-last = { $change } in the last { $days } days, against the { $days } days before
+points = { $n } points
 
 ## Vocabularies
 return-deported = Deported

@@ -1790,3 +1790,106 @@ async fn a_caseworker_sees_only_the_cases_of_their_site() {
     assert_eq!(s, StatusCode::OK);
     assert!(case["request"]["assigned_to"].is_null(), "{case}");
 }
+
+/// The dashboard as an information manager loads it with a year of arrivals at ten sites:
+/// charts rather than a row per day and site, and the page (HTML and stylesheet) under 150 KB.
+/// docs/benchmarks.md quotes the figure this prints.
+#[tokio::test]
+async fn a_year_of_arrivals_at_ten_sites_makes_a_light_dashboard() {
+    use peywand_store::ImportMessage;
+    const SITES: [&str; 10] = [
+        "torkham",
+        "spin-boldak",
+        "ghulam-khan",
+        "angoor-adda",
+        "dand-e-patan",
+        "bahramcha",
+        "torkham-reception",
+        "samarkhel",
+        "jalalabad-transit",
+        "kandahar-transit",
+    ];
+    let app = app().await;
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let feeder = tokio::spawn(async move {
+        let mut n = 0u64;
+        for day in 0..365 {
+            let on = first + chrono::Duration::days(day);
+            for (s, site) in SITES.iter().enumerate() {
+                // More people at the big crossings, and more as the year goes on.
+                for _ in 0..(3 + (10 - s as u64) / 2 + day as u64 / 120) {
+                    n += 1;
+                    let raw = peywand_domain::RawRegistration {
+                        record_id: format!("y-{n}"),
+                        household_id: format!("yh-{}", n / 5),
+                        site: (*site).into(),
+                        registered_on: on.to_string(),
+                        given_name: "Nabi".into(),
+                        father_name: "Karim".into(),
+                        sex: if n.is_multiple_of(2) { "F" } else { "M" }.into(),
+                        age: (n % 70).to_string(),
+                        ..Default::default()
+                    };
+                    let d = raw.derive().0;
+                    tx.send(ImportMessage::Row(Box::new((raw, d))))
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    });
+    let actor = peywand_store::Actor {
+        username: "test".into(),
+        at: chrono::Utc::now(),
+    };
+    app.store.import(rx, &actor).await.unwrap();
+    feeder.await.unwrap();
+    // Households of every destination, with every vulnerability, return type and need.
+    let (s, _) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for province in
+        peywand_names::place::Gazetteer::get().all(peywand_names::place::PlaceKind::Province)
+    {
+        let mut h = household();
+        h["destination_province"] = json!(province.code);
+        h["needs"] = json!([
+            "shelter",
+            "food",
+            "cash",
+            "health",
+            "transport",
+            "documentation"
+        ]);
+        h["members"][0]["vulnerabilities"] = json!(peywand_domain::Vulnerability::ALL);
+        let (s, body) = json_call(&app, "POST", "/api/v1/households", Some(h)).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let css = include_bytes!("../static/app.css").len();
+    for language in ["en", "fa"] {
+        let bearer = format!("Bearer {}", app.token);
+        let (s, page, _) = call_with(
+            &app,
+            "GET",
+            "/dashboard",
+            None,
+            "",
+            &[("authorization", &bearer), ("accept-language", language)],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let html = String::from_utf8_lossy(&page);
+        assert_eq!(
+            html.matches("<polygon class=\"area").count(),
+            6,
+            "six bands"
+        );
+        assert!(html.contains("id=\"figure-pyramid\""));
+        let total = page.len() + css;
+        println!(
+            "dashboard, a year at ten sites ({language}): {} bytes of HTML + {css} of CSS = {total} bytes",
+            page.len()
+        );
+        assert!(total < 150 * 1024, "{total} bytes");
+    }
+}
