@@ -1893,3 +1893,61 @@ async fn a_year_of_arrivals_at_ten_sites_makes_a_light_dashboard() {
         assert!(total < 150 * 1024, "{total} bytes");
     }
 }
+
+/// Without its script the desk still fits the family: "add a member" brings the form back
+/// with what was typed and one more block, as many times as the family needs.
+#[tokio::test]
+async fn the_desk_adds_members_without_script_and_saves_any_household_size() {
+    let app = app().await;
+    let (_, page, _) = call(&app, "GET", "/households/new", None, "").await;
+    let page = String::from_utf8_lossy(&page);
+    assert!(
+        page.contains("given_name_1") && !page.contains("given_name_2"),
+        "the head and one member"
+    );
+    let mut form = String::from(
+        "site=torkham&legal_basis=consent&purposes=registration&given_name_0=Gul+Bibi&sex_0=F&relationship_0=head&vulnerability_0=female_headed_household",
+    );
+    for i in 1..11 {
+        let (s, page, _) = call(
+            &app,
+            "POST",
+            "/households",
+            // A browser sends the empty block too.
+            Some(&format!("{form}&given_name_{i}=&sex_{i}=&add_member=1")),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+        let page = String::from_utf8_lossy(&page);
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains(&format!(r#"name="given_name_{}""#, i + 1)),
+            "one more block"
+        );
+        assert!(
+            page.contains(r#"value="Gul Bibi""#)
+                && page.contains(r#"value="female_headed_household" checked"#),
+            "what was typed is kept"
+        );
+        form.push_str(&format!(
+            "&given_name_{i}=Child+{i}&sex_{i}=M&age_{i}={i}&relationship_{i}=son"
+        ));
+    }
+    let (s, _, headers) = call(
+        &app,
+        "POST",
+        "/households",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap();
+    let id = location
+        .trim_start_matches("/households/")
+        .split('?')
+        .next()
+        .unwrap();
+    let (_, body) = json_call(&app, "GET", &format!("/api/v1/households/{id}"), None).await;
+    assert_eq!(body["members"].as_array().unwrap().len(), 11, "{body}");
+}
