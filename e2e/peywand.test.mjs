@@ -61,7 +61,8 @@ before(async () => {
   // (scripts/test runs them on both backends); otherwise an SQLite file.
   const db = process.env.PEYWAND_E2E_DB ?? join(dir, "e2e.db");
   peywand(["synth", "--people", "1500", "--seed", "11", "--out", join(dir, "synth")]);
-  peywand(["import", "--db", db, join(dir, "synth", "registry.csv")]);
+  peywand(["import", "--db", db, join(dir, "synth", "registry.csv"),
+    "--household-details", join(dir, "synth", "households.jsonl")]);
   peywand(["dedupe", "--db", db]);
   records = readCsv(join(dir, "synth", "registry.csv"));
   // A person with Latin-script names and a full set of names, to come back spelled differently.
@@ -312,6 +313,13 @@ test("the dashboard draws arrivals and the pyramid, suppresses small cells, and 
   const women = await pyramid.locator("rect.women").first().boundingBox();
   const men = await pyramid.locator("rect.men").first().boundingBox();
   assert.ok(women.x < men.x, "women left, men right");
+  // The synthetic families say where they go, how they came, what they need first.
+  const destinations = await page.locator("#figure-destinations tbody tr").allInnerTexts();
+  assert.ok(destinations.length > 5 && !destinations[0].includes("Not known"), destinations.join("\n"));
+  for (const figure of ["vulnerabilities", "return_types", "needs"]) {
+    assert.ok(await page.locator(`#figure-${figure} tbody tr`).count() >= 3, `${figure} shows something`);
+  }
+  assert.notEqual(await page.locator("#headline-disability .headline-value").innerText(), "0");
   const reunified = page.locator("#figure-tracing tr", { hasText: "Families reunified" });
   assert.equal((await reunified.locator("td").innerText()).trim(), "<5", "one reunified family is a small cell");
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
