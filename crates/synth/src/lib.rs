@@ -610,7 +610,7 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     let mut details = BufWriter::new(File::create(&details_path).map_err(io(&details_path))?);
     // What households say besides their names draws from its own generator, so that the
     // registry of a seed stays the same as before it existed.
-    let mut details_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_de7a_11u64);
+    let mut details_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_edde_7a11_u64);
     writeln!(
         truth,
         "record_id,person_id,given_name,father_name,grandfather_name,family_name"
