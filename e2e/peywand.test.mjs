@@ -137,6 +137,7 @@ async function accessible(page) {
 
 let registeredMembers = 0;
 let registeredHouseholds = 0;
+let largeHousehold, reunifiedCase;
 
 test("a registrar registers a household and is warned about a returning person spelled differently", async () => {
   const s = await signedIn("rahima");
@@ -232,6 +233,7 @@ test("a registrar registers a household of eleven with the keyboard alone", asyn
   const members = await page.locator("table tbody tr").allInnerTexts();
   assert.equal(members.length, 11, members.join("\n"));
   for (const [given] of family) assert.ok(members.some((m) => m.includes(given)), `${given} saved`);
+  largeHousehold = page.url().split("?")[0];
   registeredMembers += 11;
   registeredHouseholds += 1;
   console.log(`a household of eleven registered with ${keystrokes} keystrokes, no mouse`);
@@ -275,6 +277,8 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   }
   assert.equal((await page.locator("dd.status").innerText()).trim(), "Reunified");
   assert.equal(await page.locator("ol.steps li").count(), 2);
+  reunifiedCase = caseUrl;
+  await page.screenshot({ path: join(SCREENSHOTS, "case-en.png"), fullPage: true });
   // The same case in Dari: its history in Dari, with no English sentence from the server.
   await page.getByRole("link", { name: "دری" }).click();
   await page.waitForLoadState("networkidle");
@@ -286,6 +290,7 @@ test("a caseworker opens a tracing request, confirms the match and records the r
     assert.ok(!history.includes(english), `"${english}" in a Dari history: ${history}`);
   }
   await page.screenshot({ path: join(ARTIFACTS, "dari-case.png"), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, "case-fa.png"), fullPage: true });
   await s.context.close();
 });
 
@@ -395,5 +400,87 @@ test("a Dari page renders right to left with Solar Hijri dates", async () => {
   await page.goto(`${base}/households/new`);
   await accessible(page);
   await page.screenshot({ path: join(ARTIFACTS, "dari-desk.png"), fullPage: true });
+  await page.fill("[name=given_name_0]", "عبدالواحد");
+  await page.fill("[name=father_name_0]", "گل احمد");
+  await page.selectOption("[name=sex_0]", "M");
+  await page.fill("[name=age_0]", "۴۶");
+  await page.fill("[name=given_name_1]", "شکیلا");
+  await page.fill("[name=father_name_1]", "نور محمد");
+  await page.selectOption("[name=sex_1]", "F");
+  await page.selectOption("[name=relationship_1]", "spouse");
+  await page.screenshot({ path: join(SCREENSHOTS, "desk-fa.png") });
   await s.context.close();
+});
+
+/** What the server wrote in English: its message keys, and its sentences (from en.ftl). */
+const ENGLISH = (() => {
+  const source = (lang) => readFileSync(new URL(`../crates/web/locales/${lang}.ftl`, import.meta.url), "utf8");
+  const translated = source("fa") + source("ps");
+  const keys = [], texts = [];
+  for (const line of source("en").split("\n")) {
+    const m = line.match(/^([a-z][a-z0-9-]*) = (.*)$/);
+    if (!m) continue;
+    if (m[1].includes("-")) keys.push(m[1]);
+    for (const piece of m[2].split(/\{[^}]*\}/).map((p) => p.trim().replace(/^[^A-Za-z]+|[^A-Za-z.]+$/g, ""))) {
+      // Words both languages keep as they are (CSV, HXL, PoR) are not English left behind.
+      if (/[A-Za-z]{3,}/.test(piece) && !translated.includes(piece)) texts.push(piece);
+    }
+  }
+  return { keys, texts };
+})();
+
+/** Every text the server wrote for the reader: text (of charts and options too) and labels,
+ * leaving out values shown as a clerk typed them (marked translate="no"). */
+async function pageText(page) {
+  return page.evaluate(() => {
+    const body = document.body.cloneNode(true);
+    for (const e of body.querySelectorAll("[translate=no], script")) e.remove();
+    const texts = [document.title];
+    const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) texts.push(walk.currentNode.nodeValue);
+    for (const e of body.querySelectorAll("[aria-label], [placeholder], [title]")) {
+      texts.push(e.getAttribute("aria-label"), e.getAttribute("placeholder"), e.getAttribute("title"));
+    }
+    return texts.filter(Boolean).join("\n");
+  });
+}
+
+/** The English message keys and sentences found in a text. */
+function englishIn(text) {
+  const found = ENGLISH.keys.filter((k) => new RegExp(`(^|[^a-z0-9-])${k}($|[^a-z0-9-])`).test(text));
+  for (const t of ENGLISH.texts) {
+    if (new RegExp(`(^|[^A-Za-z])${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^A-Za-z])`).test(text)) found.push(t);
+  }
+  return found;
+}
+
+test("Dari and Pashto pages carry no English message key or sentence from the server", async () => {
+  assert.ok(ENGLISH.keys.length > 100 && ENGLISH.texts.length > 100, "en.ftl read");
+  assert.deepEqual(englishIn("Arrivals and tracing · dashboard-title"), ["dashboard-title", "Arrivals and tracing"],
+    "the check finds what it looks for");
+  const pages = {
+    rahima: ["/", "/households/new", largeHousehold, `${largeHousehold}/card`],
+    karima: ["/tracing", "/tracing/new", reunifiedCase],
+    farid: ["/dashboard", "/review", `/persons/${sought.record_id}`],
+  };
+  for (const [user, paths] of Object.entries(pages)) {
+    const s = await signedIn(user);
+    for (const lang of ["fa", "ps"]) {
+      await s.page.goto(`${base}/language?to=${lang}&back=/`);
+      for (const path of paths) {
+        await s.page.goto(path.startsWith("http") ? path : `${base}${path}`);
+        await s.page.waitForLoadState("networkidle");
+        assert.equal(await s.page.getAttribute("html", "lang"), lang);
+        const found = englishIn(await pageText(s.page));
+        assert.deepEqual(found, [], `English on ${path} in ${lang}`);
+      }
+    }
+    if (user === "karima") {
+      // The case's history in Pashto.
+      const history = await s.page.locator("ol.history").innerText();
+      assert.ok(history.includes("غوښتنه پرانیستل شوه"), `the request's opening in Pashto: ${history}`);
+      await s.page.screenshot({ path: join(ARTIFACTS, "pashto-case.png"), fullPage: true });
+    }
+    await s.context.close();
+  }
 });
