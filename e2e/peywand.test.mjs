@@ -11,6 +11,8 @@ import { chromium } from "playwright-core";
 const BIN = process.env.PEYWAND_BIN ?? "target/debug/peywand";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
+// The README's pictures of the product, refreshed by every run.
+const SCREENSHOTS = new URL("../docs/screenshots/", import.meta.url).pathname;
 const PASSWORD = "a long enough passphrase for tests";
 const MAX_PAGE_BYTES = 300 * 1024;
 
@@ -54,11 +56,13 @@ function readCsv(path) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "peywand-e2e-"));
   mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
   // PEYWAND_E2E_DB names an empty PostgreSQL database for the same tests against a hub
   // (scripts/test runs them on both backends); otherwise an SQLite file.
   const db = process.env.PEYWAND_E2E_DB ?? join(dir, "e2e.db");
   peywand(["synth", "--people", "1500", "--seed", "11", "--out", join(dir, "synth")]);
-  peywand(["import", "--db", db, join(dir, "synth", "registry.csv")]);
+  peywand(["import", "--db", db, join(dir, "synth", "registry.csv"),
+    "--household-details", join(dir, "synth", "households.jsonl")]);
   peywand(["dedupe", "--db", db]);
   records = readCsv(join(dir, "synth", "registry.csv"));
   // A person with Latin-script names and a full set of names, to come back spelled differently.
@@ -132,6 +136,8 @@ async function accessible(page) {
 }
 
 let registeredMembers = 0;
+let registeredHouseholds = 0;
+let largeHousehold, reunifiedCase;
 
 test("a registrar registers a household and is warned about a returning person spelled differently", async () => {
   const s = await signedIn("rahima");
@@ -163,12 +169,77 @@ test("a registrar registers a household and is warned about a returning person s
   await page.selectOption("[name=relationship_1]", "spouse");
   await page.getByRole("button", { name: "Save household" }).click();
   await page.waitForURL(/\/households\/[0-9a-f-]+\?saved=1/);
-  registeredMembers = 2;
+  registeredMembers += 2;
+  registeredHouseholds += 1;
   assert.match(await page.locator(".notice").innerText(), /The household is saved/);
   assert.ok((await page.content()).includes("Zarghuna"));
   await page.getByRole("link", { name: "Print the household card" }).click();
   await page.locator(".qr svg").waitFor();
   await page.screenshot({ path: join(ARTIFACTS, "household-card.png") });
+  await s.context.close();
+});
+
+test("a registrar registers a household of eleven with the keyboard alone", async () => {
+  const s = await signedIn("rahima");
+  const { page } = s;
+  await page.goto(`${base}/households/new`);
+  assert.equal(await page.locator("fieldset.member").count(), 2, "the desk starts with the head and one member");
+  let keystrokes = 0;
+  const type = async (text) => { await page.keyboard.type(text); keystrokes += [...text].length; };
+  const press = async (key) => { await page.keyboard.press(key); keystrokes += 1; };
+  const focused = () => page.evaluate(() => document.activeElement?.name || document.activeElement?.id);
+  // A returning man, as the registry has him, comes as the fourth member: the panel follows him.
+  const back = records.find((r) => r !== sought && /^[A-Za-z]{4,}$/.test(r.given_name)
+    && /^[A-Za-z ]{4,}$/.test(r.father_name) && /^[0-9]{2}$/.test(r.age) && r.sex.toUpperCase().startsWith("M"));
+  const family = [
+    ["Abdul Wahid", "Gul Ahmad", "m", "46", null],
+    ["Shakila", "Noor Mohammad", "f", "41", "sp"],
+    ["Najibullah", "Abdul Wahid", "m", "19", "so"],
+    [back.given_name, back.father_name, "m", back.age, "b"],
+    ["Hamidullah", "Abdul Wahid", "m", "16", "so"],
+    ["Marzia", "Abdul Wahid", "f", "14", "d"],
+    ["Zarmina", "Abdul Wahid", "f", "12", "d"],
+    ["Sayed Rahim", "Abdul Wahid", "m", "9", "so"],
+    ["Fatima", "Abdul Wahid", "f", "7", "d"],
+    ["Wahida", "Abdul Wahid", "f", "4", "d"],
+    ["Bibi Gul", "Sher Khan", "f", "70", "grandp"],
+  ];
+  const panel = page.locator("#possible-duplicates");
+  for (const [i, [given, father, sex, age, relationship]] of family.entries()) {
+    assert.equal(await focused(), `given_name_${i}`, `the cursor waits in member ${i + 1}'s given name`);
+    await type(given); await press("Tab");
+    await type(father); await press("Tab");
+    await type(sex); await press("Tab");
+    await type(age); await press("Tab");
+    // The head's relationship is already "head"; the select finds the others by their first
+    // letters: "sp" spouse, "so" son, "d" daughter, "b" brother, "grandp" grandparent.
+    if (relationship) await type(relationship);
+    if (i === 3) {
+      await panel.locator(".warning", { hasText: back.record_id }).waitFor({ timeout: 10000 });
+      await page.screenshot({ path: join(SCREENSHOTS, "desk-en.png") });
+    }
+    if (i === 4) {
+      await page.waitForFunction((id) => !document.querySelector("#possible-duplicates").innerText.includes(id), back.record_id);
+    }
+    if (i < family.length - 1) await press("Enter");
+  }
+  assert.equal(await page.locator("fieldset.member").count(), 11);
+  const relationships = await page.locator("select[name^=relationship_]").evaluateAll((all) => all.map((s) => s.value));
+  assert.deepEqual(relationships, ["head", "spouse", "son", "brother", "son", "daughter", "daughter", "son",
+    "daughter", "daughter", "grandparent"]);
+  assert.equal(await page.locator("[name=sex_5]").inputValue(), "F");
+  // Past the last member's folded details and "add a member" to "save".
+  await press("Tab"); await press("Tab"); await press("Tab");
+  assert.equal(await focused(), "save-household");
+  await press("Enter");
+  await page.waitForURL(/\/households\/[0-9a-f-]+\?saved=1/);
+  const members = await page.locator("table tbody tr").allInnerTexts();
+  assert.equal(members.length, 11, members.join("\n"));
+  for (const [given] of family) assert.ok(members.some((m) => m.includes(given)), `${given} saved`);
+  largeHousehold = page.url().split("?")[0];
+  registeredMembers += 11;
+  registeredHouseholds += 1;
+  console.log(`a household of eleven registered with ${keystrokes} keystrokes, no mouse`);
   await s.context.close();
 });
 
@@ -209,6 +280,8 @@ test("a caseworker opens a tracing request, confirms the match and records the r
   }
   assert.equal((await page.locator("dd.status").innerText()).trim(), "Reunified");
   assert.equal(await page.locator("ol.steps li").count(), 2);
+  reunifiedCase = caseUrl;
+  await page.screenshot({ path: join(SCREENSHOTS, "case-en.png"), fullPage: true });
   // The same case in Dari: its history in Dari, with no English sentence from the server.
   await page.getByRole("link", { name: "دری" }).click();
   await page.waitForLoadState("networkidle");
@@ -220,30 +293,69 @@ test("a caseworker opens a tracing request, confirms the match and records the r
     assert.ok(!history.includes(english), `"${english}" in a Dari history: ${history}`);
   }
   await page.screenshot({ path: join(ARTIFACTS, "dari-case.png"), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, "case-fa.png"), fullPage: true });
   await s.context.close();
 });
 
-test("the dashboard shows the right counts, suppresses small cells, and exports HXL", async () => {
+test("the dashboard draws arrivals and the pyramid, suppresses small cells, and exports HXL", async () => {
   const s = await signedIn("farid");
   const { page } = s;
-  await firstLoad(s, "/dashboard");
+  const bytes = await firstLoad(s, "/dashboard");
+  assert.ok(bytes < 150 * 1024, `the dashboard weighs ${bytes} bytes`);
   await accessible(page);
   const people = records.length + registeredMembers;
-  assert.equal(await page.locator("#total-people").innerText(), String(people));
-  const households = new Set(records.map((r) => r.household_id)).size + 1;
-  assert.equal(await page.locator("#total-households").innerText(), String(households));
+  assert.equal(await page.locator("#headline-people .headline-value").innerText(), String(people));
+  const households = new Set(records.map((r) => r.household_id)).size + registeredHouseholds;
+  assert.equal(await page.locator("#headline-households .headline-value").innerText(), String(households));
+  // Arrivals over time as stacked areas, one band per crossing point, named in a legend.
+  const arrivals = page.locator("#figure-arrivals svg.chart[role=img]");
+  assert.match(await arrivals.getAttribute("aria-label"), /Arrivals per (day|week) and crossing point/);
+  assert.ok(await arrivals.locator("polygon.area").count() >= 2, "a band per crossing point");
+  assert.ok((await page.locator("#figure-arrivals .legend").innerText()).includes("Torkham"));
+  assert.ok(await arrivals.locator("text.tick").count() >= 4, "the axes are labelled");
+  assert.equal(await page.locator("#figure-arrivals table").count(), 0, "the table behind it is a CSV");
+  // A pyramid: women on the left, men on the right, every age band labelled.
+  const pyramid = page.locator("#figure-pyramid svg.chart");
+  const labels = await pyramid.locator("text.label").allTextContents();
+  for (const l of ["Women", "Men", "0-4", "18-59", "60+"]) assert.ok(labels.includes(l), `${l} in ${labels}`);
+  const women = await pyramid.locator("rect.women").first().boundingBox();
+  const men = await pyramid.locator("rect.men").first().boundingBox();
+  assert.ok(women.x < men.x, "women left, men right");
+  // The synthetic families say where they go, how they came, what they need first.
+  const destinations = await page.locator("#figure-destinations tbody tr").allInnerTexts();
+  assert.ok(destinations.length > 5 && !destinations[0].includes("Not known"), destinations.join("\n"));
+  for (const figure of ["vulnerabilities", "return_types", "needs"]) {
+    assert.ok(await page.locator(`#figure-${figure} tbody tr`).count() >= 3, `${figure} shows something`);
+  }
+  assert.notEqual(await page.locator("#headline-disability .headline-value").innerText(), "0");
   const reunified = page.locator("#figure-tracing tr", { hasText: "Families reunified" });
   assert.equal((await reunified.locator("td").innerText()).trim(), "<5", "one reunified family is a small cell");
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-en.png") });
   const csv = await page.evaluate(async () => (await fetch("/dashboard/tracing.csv")).text());
   const lines = csv.trim().split("\n");
   assert.equal(lines[1], "#indicator+name,#indicator+num", "HXL hashtag row under the header");
   assert.ok(lines.includes("cases_reunified,<5"), csv);
-  // At 360 px the page does not scroll sideways: wide tables scroll inside themselves.
+  const perDay = await page.evaluate(async () => (await fetch("/dashboard/arrivals.csv")).text());
+  assert.ok(perDay.split("\n").length > 100, "the CSV keeps a row per day and site");
+  // At 360 px the page does not scroll sideways and the charts fit the screen.
   await page.setViewportSize({ width: 360, height: 740 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `page is ${width} px wide at 360`);
+  for (const chart of await page.locator("svg.chart").all()) {
+    const box = await chart.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 360, `a chart at ${box.x}+${box.width}`);
+  }
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  console.log(`dashboard at 360 px: ${height} px tall`);
   await page.screenshot({ path: join(ARTIFACTS, "dashboard-360.png"), fullPage: true });
+  // In Dari: labelled in Dari, with Persian digits.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole("link", { name: "دری" }).click();
+  await page.waitForLoadState("networkidle");
+  const dari = await page.locator("#figure-pyramid svg.chart").textContent();
+  assert.ok(dari.includes("زنان") && dari.includes("۱۸-۵۹"), dari);
+  await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fa.png") });
   await s.context.close();
 });
 
@@ -291,5 +403,87 @@ test("a Dari page renders right to left with Solar Hijri dates", async () => {
   await page.goto(`${base}/households/new`);
   await accessible(page);
   await page.screenshot({ path: join(ARTIFACTS, "dari-desk.png"), fullPage: true });
+  await page.fill("[name=given_name_0]", "عبدالواحد");
+  await page.fill("[name=father_name_0]", "گل احمد");
+  await page.selectOption("[name=sex_0]", "M");
+  await page.fill("[name=age_0]", "۴۶");
+  await page.fill("[name=given_name_1]", "شکیلا");
+  await page.fill("[name=father_name_1]", "نور محمد");
+  await page.selectOption("[name=sex_1]", "F");
+  await page.selectOption("[name=relationship_1]", "spouse");
+  await page.screenshot({ path: join(SCREENSHOTS, "desk-fa.png") });
   await s.context.close();
+});
+
+/** What the server wrote in English: its message keys, and its sentences (from en.ftl). */
+const ENGLISH = (() => {
+  const source = (lang) => readFileSync(new URL(`../crates/web/locales/${lang}.ftl`, import.meta.url), "utf8");
+  const translated = source("fa") + source("ps");
+  const keys = [], texts = [];
+  for (const line of source("en").split("\n")) {
+    const m = line.match(/^([a-z][a-z0-9-]*) = (.*)$/);
+    if (!m) continue;
+    if (m[1].includes("-")) keys.push(m[1]);
+    for (const piece of m[2].split(/\{[^}]*\}/).map((p) => p.trim().replace(/^[^A-Za-z]+|[^A-Za-z.]+$/g, ""))) {
+      // Words both languages keep as they are (CSV, HXL, PoR) are not English left behind.
+      if (/[A-Za-z]{3,}/.test(piece) && !translated.includes(piece)) texts.push(piece);
+    }
+  }
+  return { keys, texts };
+})();
+
+/** Every text the server wrote for the reader: text (of charts and options too) and labels,
+ * leaving out values shown as a clerk typed them (marked translate="no"). */
+async function pageText(page) {
+  return page.evaluate(() => {
+    const body = document.body.cloneNode(true);
+    for (const e of body.querySelectorAll("[translate=no], script")) e.remove();
+    const texts = [document.title];
+    const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) texts.push(walk.currentNode.nodeValue);
+    for (const e of body.querySelectorAll("[aria-label], [placeholder], [title]")) {
+      texts.push(e.getAttribute("aria-label"), e.getAttribute("placeholder"), e.getAttribute("title"));
+    }
+    return texts.filter(Boolean).join("\n");
+  });
+}
+
+/** The English message keys and sentences found in a text. */
+function englishIn(text) {
+  const found = ENGLISH.keys.filter((k) => new RegExp(`(^|[^a-z0-9-])${k}($|[^a-z0-9-])`).test(text));
+  for (const t of ENGLISH.texts) {
+    if (new RegExp(`(^|[^A-Za-z])${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^A-Za-z])`).test(text)) found.push(t);
+  }
+  return found;
+}
+
+test("Dari and Pashto pages carry no English message key or sentence from the server", async () => {
+  assert.ok(ENGLISH.keys.length > 100 && ENGLISH.texts.length > 100, "en.ftl read");
+  assert.deepEqual(englishIn("Arrivals and tracing · dashboard-title"), ["dashboard-title", "Arrivals and tracing"],
+    "the check finds what it looks for");
+  const pages = {
+    rahima: ["/", "/households/new", largeHousehold, `${largeHousehold}/card`],
+    karima: ["/tracing", "/tracing/new", reunifiedCase],
+    farid: ["/dashboard", "/review", `/persons/${sought.record_id}`],
+  };
+  for (const [user, paths] of Object.entries(pages)) {
+    const s = await signedIn(user);
+    for (const lang of ["fa", "ps"]) {
+      await s.page.goto(`${base}/language?to=${lang}&back=/`);
+      for (const path of paths) {
+        await s.page.goto(path.startsWith("http") ? path : `${base}${path}`);
+        await s.page.waitForLoadState("networkidle");
+        assert.equal(await s.page.getAttribute("html", "lang"), lang);
+        const found = englishIn(await pageText(s.page));
+        assert.deepEqual(found, [], `English on ${path} in ${lang}`);
+      }
+    }
+    if (user === "karima") {
+      // The case's history in Pashto.
+      const history = await s.page.locator("ol.history").innerText();
+      assert.ok(history.includes("غوښتنه پرانیستل شوه"), `the request's opening in Pashto: ${history}`);
+      await s.page.screenshot({ path: join(ARTIFACTS, "pashto-case.png"), fullPage: true });
+    }
+    await s.context.close();
+  }
 });

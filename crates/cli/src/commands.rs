@@ -107,7 +107,88 @@ pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Exports every registration as typed.
+/// What synthetic households said besides their names (`households.jsonl`, written by
+/// `peywand synth`): destinations, return types, needs and vulnerabilities, written onto the
+/// households a registry CSV imported, so that a demonstration's figures show something.
+pub async fn household_details(db: &Database, file: &Path) -> anyhow::Result<()> {
+    use peywand_domain::{Need, RecordId, ReturnType, Vulnerability};
+    use peywand_store::{HouseholdDraft, MemberDraft};
+
+    #[derive(serde::Deserialize)]
+    struct Said {
+        destination_province: Option<String>,
+        return_type: Option<String>,
+        needs: Vec<String>,
+        /// Record id and its vulnerability codes.
+        members: BTreeMap<String, Vec<String>>,
+    }
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let store = open(db).await?;
+    let who = actor();
+    let mut households = 0;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let said: Said = serde_json::from_str(line)
+            .with_context(|| format!("{}: line {}", file.display(), n + 1))?;
+        let Some(first) = said.members.keys().next() else {
+            continue;
+        };
+        let Ok(record) = first.parse::<RecordId>() else {
+            continue;
+        };
+        let Some(person) = store.person_by_record(&record).await? else {
+            continue;
+        };
+        let Some(rec) = store.household(person.household_id).await? else {
+            continue;
+        };
+        let h = &rec.household;
+        let draft = HouseholdDraft {
+            site_code: h.site_code.clone(),
+            destination_province: said.destination_province.or(h.destination_province.clone()),
+            destination_district: h.destination_district.clone(),
+            return_type: said
+                .return_type
+                .as_deref()
+                .and_then(ReturnType::from_code)
+                .or(h.return_type),
+            needs: said
+                .needs
+                .iter()
+                .filter_map(|c| Need::from_code(c))
+                .collect(),
+            legal_basis: h.legal_basis,
+            purposes: h.purposes.clone(),
+            members: rec
+                .members
+                .iter()
+                .map(|p| MemberDraft {
+                    raw: p.raw.clone(),
+                    relationship: p.relationship,
+                    vulnerabilities: match said.members.get(p.record_id.as_str()) {
+                        Some(codes) => codes
+                            .iter()
+                            .filter_map(|c| Vulnerability::from_code(c))
+                            .collect(),
+                        None => p.vulnerabilities.clone(),
+                    },
+                })
+                .collect(),
+        };
+        store.update_household(h.id, &draft, &who).await?;
+        households += 1;
+    }
+    store.close().await;
+    println!(
+        "{households} households given their destinations, return types, needs and vulnerabilities"
+    );
+    Ok(())
+}
+
 /// Exports every registration as typed: personal data, so the reason is stated and audited
 /// before anything is written.
 pub async fn export(
@@ -266,6 +347,7 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         }
         store.close().await;
         import(&db, &data.join("registry.csv")).await?;
+        household_details(&db, &data.join("households.jsonl")).await?;
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
         crate::linkage::dedupe(&db, None).await?;
         let store = open(&db).await?;

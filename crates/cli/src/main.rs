@@ -32,6 +32,11 @@ enum Command {
         db: DbArg,
         /// The CSV file to import.
         file: PathBuf,
+        /// Also write onto the imported households what they said besides their names
+        /// (destinations, return types, needs, vulnerabilities): the `households.jsonl` that
+        /// `peywand synth` writes beside its registry.
+        #[arg(long, value_name = "FILE")]
+        household_details: Option<PathBuf>,
     },
     /// Export every registration, exactly as typed, as a registration CSV.
     Export {
@@ -411,7 +416,17 @@ fn run_async(command: Command) -> anyhow::Result<()> {
 async fn run_command(command: Command) -> anyhow::Result<()> {
     {
         match command {
-            Command::Import { db, file } => commands::import(&db, &file).await,
+            Command::Import {
+                db,
+                file,
+                household_details,
+            } => {
+                commands::import(&db, &file).await?;
+                match household_details {
+                    Some(details) => commands::household_details(&db, &details).await,
+                    None => Ok(()),
+                }
+            }
             Command::Export {
                 db,
                 out,

@@ -26,7 +26,8 @@ impl StatisticsStore for PgStore {
                 "SELECT COALESCE(p.registered_on, (p.registered_at AT TIME ZONE 'UTC')::date) AS day, \
                         p.site_code, p.sex, p.age, p.birth_year_min::bigint AS birth_year_min, \
                         p.birth_year_max::bigint AS birth_year_max, \
-                        p.vulnerabilities, p.household_id, h.destination_province \
+                        p.vulnerabilities, p.household_id, h.destination_province, \
+                        h.return_type, h.needs \
                  FROM persons p JOIN households h ON h.id = p.household_id \
                  WHERE ($1::date IS NULL OR COALESCE(p.registered_on, (p.registered_at AT TIME ZONE 'UTC')::date) >= $1) \
                    AND ($2::date IS NULL OR COALESCE(p.registered_on, (p.registered_at AT TIME ZONE 'UTC')::date) <= $2) \
@@ -49,6 +50,8 @@ impl StatisticsStore for PgStore {
                     birth_year_max: r.try_get("birth_year_max").map_err(&decode)?,
                     vulnerabilities: r.try_get("vulnerabilities").map_err(&decode)?,
                     destination_province: r.try_get("destination_province").map_err(&decode)?,
+                    return_type: r.try_get("return_type").map_err(&decode)?,
+                    needs: r.try_get("needs").map_err(&decode)?,
                 });
             }
         }

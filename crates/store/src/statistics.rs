@@ -51,6 +51,12 @@ pub struct FlowStatistics {
     pub vulnerabilities: Vec<(String, u64)>,
     /// People per intended destination province code (empty when not known).
     pub destinations: Vec<(String, u64)>,
+    /// Households with a member marked as heading a female-headed household.
+    pub female_headed_households: u64,
+    /// Households per return type code (empty when not known).
+    pub return_types: Vec<(String, u64)>,
+    /// Households per priority need code.
+    pub needs: Vec<(String, u64)>,
     /// Tracing cases per status code.
     pub cases: Vec<(String, u64)>,
     /// Days from request to confirmed match, for every case that reached one.
@@ -71,6 +77,10 @@ pub struct ArrivalFacts {
     /// Vulnerability codes, comma-separated as stored.
     pub vulnerabilities: String,
     pub destination_province: Option<String>,
+    /// The household's return type code.
+    pub return_type: Option<String>,
+    /// The household's priority need codes, comma-separated as stored.
+    pub needs: String,
 }
 
 /// Counts registrations and cases into [`FlowStatistics`].
@@ -82,6 +92,9 @@ pub struct FlowTally {
     pyramid: BTreeMap<(String, Option<Sex>), u64>,
     vulnerabilities: BTreeMap<String, u64>,
     destinations: BTreeMap<String, u64>,
+    female_headed: HashSet<HouseholdId>,
+    return_types: BTreeMap<String, u64>,
+    needs: BTreeMap<String, u64>,
     cases: BTreeMap<String, u64>,
     opened: HashMap<TracingRequestId, DateTime<Utc>>,
     matched: HashMap<TracingRequestId, DateTime<Utc>>,
@@ -91,7 +104,16 @@ impl FlowTally {
     /// Counts one registration.
     pub fn arrival(&mut self, f: ArrivalFacts) {
         self.people += 1;
-        self.households.insert(f.household);
+        // Household facts are counted once, with the household's first member counted.
+        if self.households.insert(f.household) {
+            *self
+                .return_types
+                .entry(f.return_type.unwrap_or_default())
+                .or_default() += 1;
+            for n in codes(&f.needs) {
+                *self.needs.entry(n.to_string()).or_default() += 1;
+            }
+        }
         *self
             .arrivals
             .entry((f.day, f.site_code.unwrap_or_default()))
@@ -105,12 +127,10 @@ impl FlowTally {
             .pyramid
             .entry((age_group(age).to_string(), f.sex))
             .or_default() += 1;
-        for v in f
-            .vulnerabilities
-            .split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
+        for v in codes(&f.vulnerabilities) {
+            if v == "female_headed_household" {
+                self.female_headed.insert(f.household);
+            }
             *self.vulnerabilities.entry(v.to_string()).or_default() += 1;
         }
         *self
@@ -162,10 +182,18 @@ impl FlowTally {
                 .collect(),
             vulnerabilities: self.vulnerabilities.into_iter().collect(),
             destinations: self.destinations.into_iter().collect(),
+            female_headed_households: self.female_headed.len() as u64,
+            return_types: self.return_types.into_iter().collect(),
+            needs: self.needs.into_iter().collect(),
             cases: self.cases.into_iter().collect(),
             days_to_match: days_to_match.into_iter().map(|(_, d)| d).collect(),
         }
     }
+}
+
+/// The codes of a comma-separated list as stored.
+fn codes(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// The [`AGE_GROUPS`] name of an age, empty when it is not known.
@@ -194,6 +222,8 @@ mod tests {
             birth_year_max: Some(2018),
             vulnerabilities: "disability, pregnant".into(),
             destination_province: None,
+            return_type: Some("deported".into()),
+            needs: "food,shelter".into(),
         }
     }
 
@@ -223,6 +253,13 @@ mod tests {
         );
         assert_eq!(s.vulnerabilities[0], ("disability".to_string(), 3));
         assert_eq!(s.destinations, [(String::new(), 3)]);
+        assert_eq!(
+            s.return_types,
+            [("deported".to_string(), 2)],
+            "per household"
+        );
+        assert_eq!(s.needs[0], ("food".to_string(), 2));
+        assert_eq!(s.female_headed_households, 0);
     }
 
     #[test]

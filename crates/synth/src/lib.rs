@@ -493,6 +493,89 @@ fn birth_fields<R: RngExt + ?Sized>(
     (date, age_text)
 }
 
+/// What a household says at the desk besides its names: where it is going, how it came, what
+/// it needs first, and each member's vulnerabilities (codes of `peywand_domain`).
+struct Said {
+    destination: &'static str,
+    return_type: &'static str,
+    needs: Vec<&'static str>,
+    vulnerabilities: Vec<Vec<&'static str>>,
+}
+
+/// Rates are of the order border monitoring reports: most families deported, most going back
+/// to their province of origin or to a city; a few children separated, a few people disabled.
+fn household_details(
+    rng: &mut ChaCha8Rng,
+    lex: &Lexicon,
+    members: &[Person],
+    on: NaiveDate,
+) -> Said {
+    // Kabul, Nangarhar (Jalalabad), Kandahar, Herat, Balkh (Mazar-e-Sharif).
+    const CITIES: [&str; 5] = ["AF01", "AF06", "AF27", "AF32", "AF21"];
+    let origin = lex.provinces.item(members[0].province).code;
+    let destination = match rng.random_range(0..100) {
+        0..=64 => origin,
+        65..=89 => CITIES[rng.random_range(0..CITIES.len())],
+        _ => lex.provinces.item(lex.provinces.pick_index(rng)).code,
+    };
+    let return_type = match rng.random_range(0..100) {
+        0..=61 => "deported",
+        62..=91 => "spontaneous_return",
+        _ => "assisted_return",
+    };
+    const NEEDS: [(&str, f64); 6] = [
+        ("shelter", 0.55),
+        ("food", 0.7),
+        ("cash", 0.6),
+        ("health", 0.2),
+        ("transport", 0.35),
+        ("documentation", 0.25),
+    ];
+    let needs = NEEDS
+        .iter()
+        .filter(|(_, p)| rng.random_bool(*p))
+        .map(|(n, _)| *n)
+        .collect();
+    let female_headed = rng.random_bool(0.07);
+    let mut head_marked = false;
+    let vulnerabilities = members
+        .iter()
+        .map(|p| {
+            let age = (on - p.birth).num_days() / 365;
+            let mut v = Vec::new();
+            // The flag goes to the woman who heads the family: the first adult woman.
+            if female_headed && !head_marked && p.sex == Sex::Female && age >= 18 {
+                v.push("female_headed_household");
+                head_marked = true;
+            }
+            if age < 18 && rng.random_bool(0.01) {
+                v.push("unaccompanied_child");
+            } else if age < 18 && rng.random_bool(0.025) {
+                v.push("separated_child");
+            }
+            if age >= 60 && rng.random_bool(0.15) {
+                v.push("older_person_alone");
+            }
+            if rng.random_bool(0.03) {
+                v.push("disability");
+            }
+            if rng.random_bool(0.02) {
+                v.push("serious_medical_condition");
+            }
+            if p.sex == Sex::Female && (18..=45).contains(&age) && rng.random_bool(0.12) {
+                v.push("pregnant_or_lactating");
+            }
+            v
+        })
+        .collect();
+    Said {
+        destination,
+        return_type,
+        needs,
+        vulnerabilities,
+    }
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
     move |source| SynthError::Io {
         path: path.display().to_string(),
@@ -501,7 +584,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SynthError + '_ {
 }
 
 /// Generates `people` people with registrations and tracing requests into `dir`:
-/// `registry.csv`, `truth.csv` and `tracing.jsonl`.
+/// `registry.csv`, `truth.csv`, `tracing.jsonl` and `households.jsonl`.
+///
+/// `households.jsonl` holds, per registered household (`household_id`), what the family said
+/// besides names: `destination_province`, `return_type`, `needs`, and `members`, each record
+/// id with its vulnerabilities. `peywand import --household-details` reads it.
 ///
 /// `truth.csv` holds `record_id,person_id` and then the person's true names
 /// (`given_name,father_name,grandfather_name,family_name`, each as its lexicon headword), so that
@@ -511,6 +598,7 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     let registry_path = dir.join("registry.csv");
     let truth_path = dir.join("truth.csv");
     let tracing_path = dir.join("tracing.jsonl");
+    let details_path = dir.join("households.jsonl");
     let mut registry =
         peywand_interchange::registration_csv::Writer::new(BufWriter::with_capacity(
             1 << 20,
@@ -519,6 +607,10 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     let mut truth =
         BufWriter::with_capacity(1 << 20, File::create(&truth_path).map_err(io(&truth_path))?);
     let mut tracing = BufWriter::new(File::create(&tracing_path).map_err(io(&tracing_path))?);
+    let mut details = BufWriter::new(File::create(&details_path).map_err(io(&details_path))?);
+    // What households say besides their names draws from its own generator, so that the
+    // registry of a seed stays the same as before it existed.
+    let mut details_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_edde_7a11_u64);
     writeln!(
         truth,
         "record_id,person_id,given_name,father_name,grandfather_name,family_name"
@@ -576,10 +668,12 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
         };
         let mut day = on;
         let mut site = g.lex.sites.pick_index(&mut g.rng);
+        let said = household_details(&mut details_rng, &g.lex, &members, on);
         for r in 0..registrations {
             let clerk = Clerk::random(&mut g.rng);
             let household_id = format!("H{next_household:07}");
             next_household += 1;
+            let mut registered: Vec<(String, &[&str])> = Vec::new();
             for (i, p) in members.iter().enumerate() {
                 // Later registrations are partial: families split up on the way.
                 if r > 0 && i > 0 && g.rng.random_bool(0.2) {
@@ -589,6 +683,7 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
                 next_record += 1;
                 let raw = g.record(p, record_id.clone(), &household_id, site, day, &clerk);
                 registry.write(&raw)?;
+                registered.push((record_id.clone(), &said.vulnerabilities[i]));
                 let lex = &g.lex;
                 writeln!(
                     truth,
@@ -604,6 +699,17 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
                 .map_err(io(&truth_path))?;
                 summary.records += 1;
             }
+            let line = serde_json::json!({
+                "household_id": household_id,
+                "destination_province": said.destination,
+                "return_type": said.return_type,
+                "needs": said.needs,
+                "members": registered
+                    .iter()
+                    .map(|(r, v)| (r.clone(), serde_json::json!(v)))
+                    .collect::<serde_json::Map<_, _>>(),
+            });
+            writeln!(details, "{line}").map_err(io(&details_path))?;
             day += Duration::days(g.rng.random_range(1..6));
             if g.rng.random_bool(0.7) {
                 site = g.lex.sites.pick_index(&mut g.rng);
@@ -659,5 +765,6 @@ pub fn generate(people: u64, seed: u64, dir: &Path) -> Result<Summary, SynthErro
     registry.finish().map_err(io(&registry_path))?;
     truth.flush().map_err(io(&truth_path))?;
     tracing.flush().map_err(io(&tracing_path))?;
+    details.flush().map_err(io(&details_path))?;
     Ok(summary)
 }

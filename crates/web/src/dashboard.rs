@@ -12,11 +12,13 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use peywand_domain::Sex;
+use peywand_interchange::spreadsheet;
 use peywand_names::place::Gazetteer;
 use peywand_store::{AGE_GROUPS, FlowStatistics, StatsFilter};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::charts;
 use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::pages::{Chrome, PageError, place_name, render, site_name, site_name_en, site_options};
@@ -95,7 +97,7 @@ fn filter(q: &DashboardQuery) -> Result<StatsFilter, ApiError> {
     })
 }
 
-/// One figure as rows of labelled, suppressed counts.
+/// One ranked figure as rows of labelled, suppressed counts with a bar each.
 pub struct Figure {
     pub key: &'static str,
     pub title: String,
@@ -106,7 +108,7 @@ pub struct Figure {
 pub struct FigureRow {
     pub labels: Vec<String>,
     pub cells: Vec<String>,
-    /// Width of the bar, 0 to 200, for the first count.
+    /// Length of the bar, 0 to 100, for the first count.
     pub bar: u64,
 }
 
@@ -119,7 +121,7 @@ fn bars(rows: Vec<(Vec<String>, Vec<Cell>)>, t: &Tr) -> Vec<FigureRow> {
         .max(1);
     rows.into_iter()
         .map(|(labels, cells)| FigureRow {
-            bar: cells.first().map_or(0, |c| c.value() * 200 / most),
+            bar: cells.first().map_or(0, |c| c.value() * 100 / most),
             labels,
             cells: cells.iter().map(|c| c.text(t)).collect(),
         })
@@ -177,13 +179,15 @@ const CASE_FIGURES: [(&str, &str, &[&str]); 4] = [
 
 /// Every figure's counts as they may leave the server, for the page and the CSV alike.
 struct Protected {
-    people: Cell,
-    households: Cell,
     arrivals: Vec<(NaiveDate, String, Cell)>,
     /// Per age group (empty: not known), female, male, not recorded.
     pyramid: Vec<(&'static str, [Cell; 3])>,
     vulnerabilities: Vec<(String, Cell)>,
     destinations: Vec<(String, Cell)>,
+    /// Households per return type code (empty: not known).
+    return_types: Vec<(String, Cell)>,
+    /// Households per priority need.
+    needs: Vec<(String, Cell)>,
     cases: Vec<(&'static str, &'static str, Cell)>,
     /// Not given from fewer than 5 cases: it would be one family's timeline.
     median_days_to_match: Option<f64>,
@@ -207,6 +211,7 @@ fn protect(stats: &FlowStatistics) -> Protected {
         .collect();
     let pyramid_cells = protected(&counts);
     let destinations = protected(&stats.destinations.iter().map(|d| d.1).collect::<Vec<_>>());
+    let return_types = protected(&stats.return_types.iter().map(|d| d.1).collect::<Vec<_>>());
     let case_counts: Vec<u64> = CASE_FIGURES
         .iter()
         .map(|(_, _, codes)| {
@@ -221,8 +226,6 @@ fn protect(stats: &FlowStatistics) -> Protected {
     // Cases of every status add up to all cases opened, which is not published.
     let case_cells: Vec<Cell> = case_counts.iter().map(|n| Cell::of(*n)).collect();
     Protected {
-        people: Cell::of(stats.people),
-        households: Cell::of(stats.households),
         arrivals: stats
             .arrivals
             .iter()
@@ -245,6 +248,18 @@ fn protect(stats: &FlowStatistics) -> Protected {
             .zip(destinations)
             .map(|((p, _), c)| (p.clone(), c))
             .collect(),
+        return_types: stats
+            .return_types
+            .iter()
+            .zip(return_types)
+            .map(|((r, _), c)| (r.clone(), c))
+            .collect(),
+        // A household has several needs: they do not add up to a total.
+        needs: stats
+            .needs
+            .iter()
+            .map(|(n, c)| (n.clone(), Cell::of(*c)))
+            .collect(),
         cases: CASE_FIGURES
             .iter()
             .zip(case_cells)
@@ -258,13 +273,6 @@ fn protect(stats: &FlowStatistics) -> Protected {
     }
 }
 
-fn sex_label(t: &Tr, sex: Option<Sex>) -> String {
-    match sex {
-        Some(s) => t.code("sex", s.code()),
-        None => t.get("not-known"),
-    }
-}
-
 fn province_name(t: &Tr, code: &str) -> String {
     Gazetteer::get()
         .by_code(code)
@@ -272,89 +280,371 @@ fn province_name(t: &Tr, code: &str) -> String {
         .unwrap_or_else(|| t.get("not-known"))
 }
 
-/// The figures, protected, with labels in the user's language.
+/// Rows ranked by their count, largest first; rows without a count (suppressed, withheld)
+/// after them, and the "not known" row last.
+fn ranked(rows: &[(String, Cell)]) -> Vec<&(String, Cell)> {
+    let mut rows: Vec<_> = rows.iter().collect();
+    rows.sort_by_key(|(code, c)| (code.is_empty(), std::cmp::Reverse(c.value())));
+    rows
+}
+
+/// The ranked figures, protected, with labels in the user's language.
 fn figures(p: &Protected, t: &Tr) -> Vec<Figure> {
+    let figure = |key,
+                  title: &str,
+                  column: &str,
+                  rows: &[(String, Cell)],
+                  label: &dyn Fn(&str) -> String| Figure {
+        key,
+        title: t.get(title),
+        columns: vec![
+            t.get(column),
+            t.get(if key == "return_types" || key == "needs" {
+                "households"
+            } else {
+                "people"
+            }),
+        ],
+        rows: bars(
+            ranked(rows)
+                .into_iter()
+                .map(|(code, c)| (vec![label(code)], vec![*c]))
+                .collect(),
+            t,
+        ),
+    };
+    let or_not_known = |label: String, code: &str| {
+        if code.is_empty() {
+            t.get("not-known")
+        } else {
+            label
+        }
+    };
+    vec![
+        figure(
+            "destinations",
+            "fig-destinations",
+            "destination-province",
+            &p.destinations,
+            &|code| province_name(t, code),
+        ),
+        figure(
+            "vulnerabilities",
+            "fig-vulnerabilities",
+            "vulnerabilities",
+            &p.vulnerabilities,
+            &|code| t.code("vuln", code),
+        ),
+        figure(
+            "return_types",
+            "fig-return-types",
+            "return-type",
+            &p.return_types,
+            &|code| or_not_known(t.code("return", code), code),
+        ),
+        figure("needs", "fig-needs", "priority-needs", &p.needs, &|code| {
+            t.code("need", code)
+        }),
+    ]
+}
+
+/// The tracing figures as label and value.
+fn tracing_rows(p: &Protected, t: &Tr) -> Vec<(String, String)> {
     let median = p
         .median_days_to_match
         .map(|d| t.digits(&format!("{d:.1}")))
         .unwrap_or_else(|| "–".into());
-    vec![
-        Figure {
-            key: "arrivals",
-            title: t.get("fig-arrivals"),
-            columns: vec![t.get("date"), t.get("site"), t.get("people")],
-            rows: bars(
-                p.arrivals
-                    .iter()
-                    .map(|(d, s, c)| (vec![t.date(*d), site_name(t, Some(s))], vec![*c]))
-                    .collect(),
-                t,
-            ),
-        },
-        Figure {
-            key: "pyramid",
-            title: t.get("fig-pyramid"),
-            columns: vec![
-                t.get("age-group"),
-                sex_label(t, Some(Sex::Female)),
-                sex_label(t, Some(Sex::Male)),
-                t.get("sex-not-recorded"),
-            ],
-            rows: bars(
-                p.pyramid
-                    .iter()
-                    .map(|(g, cells)| {
-                        let label = if g.is_empty() {
-                            t.get("not-known")
-                        } else {
-                            t.digits(g)
-                        };
-                        (vec![label], cells.to_vec())
-                    })
-                    .collect(),
-                t,
-            ),
-        },
-        Figure {
-            key: "vulnerabilities",
-            title: t.get("fig-vulnerabilities"),
-            columns: vec![t.get("vulnerabilities"), t.get("people")],
-            rows: bars(
-                p.vulnerabilities
-                    .iter()
-                    .map(|(v, c)| (vec![t.code("vuln", v)], vec![*c]))
-                    .collect(),
-                t,
-            ),
-        },
-        Figure {
-            key: "destinations",
-            title: t.get("fig-destinations"),
-            columns: vec![t.get("destination-province"), t.get("people")],
-            rows: bars(
-                p.destinations
-                    .iter()
-                    .map(|(code, c)| (vec![province_name(t, code)], vec![*c]))
-                    .collect(),
-                t,
-            ),
-        },
-        Figure {
-            key: "tracing",
-            title: t.get("fig-tracing"),
-            columns: vec![t.get("figure"), t.get("value")],
-            rows: p
-                .cases
+    p.cases
+        .iter()
+        .map(|(k, _, c)| (t.get(k), c.text(t)))
+        .chain([(t.get("median-days-to-match"), median)])
+        .collect()
+}
+
+/// Arrival ranges longer than this are drawn per week.
+const DAILY_UP_TO_DAYS: i64 = 92;
+/// Crossing points drawn apart; the others share one band.
+const BANDS: usize = 6;
+
+/// Arrivals over the range as a chart: per day or per week, one band per crossing point,
+/// with its title and legend.
+struct ArrivalsChart {
+    title: String,
+    svg: String,
+    /// Band colour class index and the site's name.
+    legend: Vec<(usize, String)>,
+}
+
+fn arrivals_chart(stats: &FlowStatistics, f: &StatsFilter, t: &Tr) -> Option<ArrivalsChart> {
+    let first = f.from.or(stats.arrivals.iter().map(|a| a.0).min())?;
+    let last = f.to.or(stats.arrivals.iter().map(|a| a.0).max())?;
+    if last < first {
+        return None;
+    }
+    let span = (last - first).num_days() + 1;
+    let days = if span > DAILY_UP_TO_DAYS { 7 } else { 1 };
+    let buckets = ((span + days - 1) / days) as usize;
+    // Sites by their arrivals, most first; the smaller ones together in the last band.
+    let mut by_site: std::collections::BTreeMap<&str, u64> = Default::default();
+    for (_, site, n) in &stats.arrivals {
+        *by_site.entry(site.as_str()).or_default() += n;
+    }
+    let mut sites: Vec<(&str, u64)> = by_site.into_iter().collect();
+    sites.sort_by_key(|(s, n)| (std::cmp::Reverse(*n), *s));
+    let apart = if sites.len() > BANDS {
+        BANDS - 1
+    } else {
+        sites.len()
+    };
+    let band_of = |site: &str| {
+        sites[..apart]
+            .iter()
+            .position(|(s, _)| *s == site)
+            .unwrap_or(apart)
+    };
+    let band_count = sites.len().min(BANDS);
+    let mut counts = vec![0u64; band_count * buckets];
+    for (day, site, n) in &stats.arrivals {
+        let i = (*day - first).num_days();
+        if i < 0 || i >= span {
+            continue;
+        }
+        counts[band_of(site) * buckets + (i / days) as usize] += n;
+    }
+    // Counts are protected as the CSV's are: a small cell draws as nothing.
+    let cells = protected(&counts);
+    let bands: Vec<charts::Band> = cells
+        .chunks(buckets.max(1))
+        .map(|c| charts::Band {
+            values: c.iter().map(|c| c.value()).collect(),
+        })
+        .collect();
+    let x_labels: Vec<String> = (0..buckets)
+        .map(|b| t.date(first + chrono::Duration::days(b as i64 * days)))
+        .collect();
+    let title = t.get(if days == 1 {
+        "fig-arrivals-day"
+    } else {
+        "fig-arrivals-week"
+    });
+    let legend = (0..band_count)
+        .map(|k| {
+            let name = match sites.get(k) {
+                _ if k == apart => t.get("other-sites"),
+                Some(("", _)) | None => t.get("not-known"),
+                Some((code, _)) => site_name(t, Some(code)),
+            };
+            (k, name)
+        })
+        .collect();
+    let digits = |n: u64| t.digits(&n.to_string());
+    Some(ArrivalsChart {
+        svg: charts::stacked_area(&title, &x_labels, &bands, &digits),
+        title,
+        legend,
+    })
+}
+
+fn pyramid_chart(p: &Protected, t: &Tr) -> (String, Vec<String>) {
+    let rows: Vec<charts::PyramidRow> = p
+        .pyramid
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, c)| charts::PyramidRow {
+            label: t.digits(g),
+            women: (c[0].value(), c[0].text(t)),
+            men: (c[1].value(), c[1].text(t)),
+        })
+        .collect();
+    let svg = charts::pyramid(&t.get("fig-pyramid"), &t.get("women"), &t.get("men"), &rows);
+    // Who the pyramid cannot place, said under it.
+    let unknown_age: Vec<Cell> = p
+        .pyramid
+        .iter()
+        .filter(|(g, _)| g.is_empty())
+        .flat_map(|(_, c)| c.iter().copied())
+        .collect();
+    let no_sex: Vec<Cell> = p
+        .pyramid
+        .iter()
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(_, c)| c[2])
+        .collect();
+    let said = |key: &str, cells: &[Cell]| {
+        let total: u64 = cells.iter().map(|c| c.value()).sum();
+        let hidden = cells.iter().any(|c| *c != Cell::Count(0) && c.value() == 0);
+        (total > 0 || hidden).then(|| {
+            let n = if hidden && total < SMALL_CELL {
+                Cell::Suppressed.text(t)
+            } else {
+                t.digits(&total.to_string())
+            };
+            t.with(key, "n", n)
+        })
+    };
+    let notes = [
+        said("age-not-known-n", &unknown_age),
+        said("sex-not-recorded-n", &no_sex),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (svg, notes)
+}
+
+/// The headline figures of a period, as counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Headlines {
+    people: u64,
+    households: u64,
+    female_headed: u64,
+    children_alone: u64,
+    disability: u64,
+}
+
+impl Headlines {
+    fn of(s: &FlowStatistics) -> Headlines {
+        let vuln = |codes: &[&str]| {
+            s.vulnerabilities
                 .iter()
-                .map(|(k, _, c)| (*k, c.text(t)))
-                .chain([("median-days-to-match", median)])
-                .map(|(k, v)| FigureRow {
-                    labels: vec![t.get(k)],
-                    cells: vec![v],
-                    bar: 0,
-                })
-                .collect(),
+                .filter(|(v, _)| codes.contains(&v.as_str()))
+                .map(|v| v.1)
+                .sum()
+        };
+        Headlines {
+            people: s.people,
+            households: s.households,
+            female_headed: s.female_headed_households,
+            children_alone: vuln(&["unaccompanied_child", "separated_child"]),
+            disability: vuln(&["disability"]),
+        }
+    }
+}
+
+/// One headline as shown: label, value, and its change on the previous period.
+pub struct Headline {
+    pub key: &'static str,
+    pub label: String,
+    pub value: String,
+    pub change: String,
+    /// "up", "down" or empty.
+    pub trend: &'static str,
+}
+
+/// The period the headlines compare, and the one before it, of equal length. With dates
+/// chosen, the chosen range; otherwise the last four weeks with arrivals.
+struct Periods {
+    current: StatsFilter,
+    previous: StatsFilter,
+    days: i64,
+    chosen: bool,
+}
+
+const RECENT_DAYS: i64 = 28;
+
+fn periods(f: &StatsFilter, stats: &FlowStatistics) -> Option<Periods> {
+    let last = f.to.or(stats.arrivals.iter().map(|a| a.0).max())?;
+    let (first, chosen) = match f.from {
+        Some(from) => (from, true),
+        None => (last - chrono::Duration::days(RECENT_DAYS - 1), false),
+    };
+    let days = (last - first).num_days() + 1;
+    if days < 1 {
+        return None;
+    }
+    let previous_last = first - chrono::Duration::days(1);
+    Some(Periods {
+        current: StatsFilter {
+            from: Some(first),
+            to: Some(last),
+            site_code: f.site_code.clone(),
         },
+        previous: StatsFilter {
+            from: Some(previous_last - chrono::Duration::days(days - 1)),
+            to: Some(previous_last),
+            site_code: f.site_code.clone(),
+        },
+        days,
+        chosen,
+    })
+}
+
+fn headlines(
+    shown: &FlowStatistics,
+    compared: Option<(Headlines, Headlines, &Periods)>,
+    t: &Tr,
+) -> Vec<Headline> {
+    let now = Headlines::of(shown);
+    let share = |h: &Headlines| {
+        (h.households >= SMALL_CELL && h.female_headed >= SMALL_CELL)
+            .then(|| h.female_headed as f64 * 100.0 / h.households as f64)
+    };
+    let sentence = |change: String, p: &Periods| {
+        let days = t.digits(&p.days.to_string());
+        if p.chosen {
+            t.with_all("change-on-previous", &[("change", change), ("days", days)])
+        } else {
+            t.with_all("change-in-last", &[("change", change), ("days", days)])
+        }
+    };
+    let trend = |d: f64| {
+        if d > 0.5 {
+            "up"
+        } else if d < -0.5 {
+            "down"
+        } else {
+            ""
+        }
+    };
+    let count = |key: &'static str, label: &str, pick: fn(&Headlines) -> u64| {
+        let (change, dir) = match compared {
+            Some((cur, prev, p)) if pick(&cur) >= SMALL_CELL && pick(&prev) >= SMALL_CELL => {
+                let d = (pick(&cur) as f64 - pick(&prev) as f64) * 100.0 / pick(&prev) as f64;
+                (sentence(t.digits(&format!("{d:+.0}%")), p), trend(d))
+            }
+            _ => (String::new(), ""),
+        };
+        Headline {
+            key,
+            label: t.get(label),
+            value: Cell::of(pick(&now)).text(t),
+            change,
+            trend: dir,
+        }
+    };
+    let female_share = {
+        let (change, dir) = match compared {
+            Some((cur, prev, p)) => match (share(&cur), share(&prev)) {
+                (Some(a), Some(b)) => (
+                    sentence(
+                        t.with("points", "n", t.digits(&format!("{:+.0}", a - b))),
+                        p,
+                    ),
+                    trend(a - b),
+                ),
+                _ => (String::new(), ""),
+            },
+            None => (String::new(), ""),
+        };
+        Headline {
+            key: "female-headed",
+            label: t.get("headline-female-headed"),
+            value: match share(&now) {
+                Some(s) => t.digits(&format!("{s:.0}%")),
+                None => Cell::of(now.female_headed).text(t),
+            },
+            change,
+            trend: dir,
+        }
+    };
+    vec![
+        count("people", "headline-people", |h| h.people),
+        count("households", "headline-households", |h| h.households),
+        female_share,
+        count("children-alone", "headline-children-alone", |h| {
+            h.children_alone
+        }),
+        count("disability", "headline-disability", |h| h.disability),
     ]
 }
 
@@ -376,14 +666,17 @@ fn median(values: &[f64]) -> Option<f64> {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     c: Chrome,
-    people: String,
-    households: String,
     from: String,
     to: String,
     site: String,
     sites: Vec<(String, String)>,
     query: String,
+    headlines: Vec<Headline>,
+    arrivals: Option<ArrivalsChart>,
+    pyramid: String,
+    pyramid_notes: Vec<String>,
     figures: Vec<Figure>,
+    tracing: Vec<(String, String)>,
 }
 
 pub async fn page(
@@ -394,7 +687,27 @@ pub async fn page(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Html<String>, PageError> {
     let f = filter(&q)?;
-    let stats = protect(&s.store.flow_statistics(&f).await?);
+    let stats = s.store.flow_statistics(&f).await?;
+    let compared = match periods(&f, &stats) {
+        Some(p) => {
+            let current = if p.chosen && f.to.is_some() {
+                Headlines::of(&stats)
+            } else {
+                Headlines::of(&s.store.flow_statistics(&p.current).await?)
+            };
+            let previous = Headlines::of(&s.store.flow_statistics(&p.previous).await?);
+            Some((current, previous, p))
+        }
+        None => None,
+    };
+    let headlines = headlines(
+        &stats,
+        compared.as_ref().map(|(c, p, periods)| (*c, *p, periods)),
+        &t,
+    );
+    let arrivals = arrivals_chart(&stats, &f, &t);
+    let protected = protect(&stats);
+    let (pyramid, pyramid_notes) = pyramid_chart(&protected, &t);
     let query = serde_urlencoded::to_string([
         ("from", q.from.clone().unwrap_or_default()),
         ("to", q.to.clone().unwrap_or_default()),
@@ -402,14 +715,17 @@ pub async fn page(
     ])
     .unwrap_or_default();
     render(&DashboardPage {
-        people: stats.people.text(&t),
-        households: stats.households.text(&t),
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         site: q.site.unwrap_or_default(),
         sites: site_options(),
         query,
-        figures: figures(&stats, &t),
+        headlines,
+        arrivals,
+        pyramid,
+        pyramid_notes,
+        figures: figures(&protected, &t),
+        tracing: tracing_rows(&protected, &t),
         c: Chrome::new(t, Some(&caller), &uri),
     })
 }
@@ -479,6 +795,22 @@ pub async fn csv(
                 })
                 .collect(),
         ),
+        "return_types" => (
+            &["return_type", "households"],
+            &["#indicator+return_type", "#affected+returnees+hh"],
+            p.return_types
+                .iter()
+                .map(|(r, c)| vec![r.clone(), c.csv()])
+                .collect(),
+        ),
+        "needs" => (
+            &["need", "households"],
+            &["#indicator+need", "#affected+returnees+hh"],
+            p.needs
+                .iter()
+                .map(|(n, c)| vec![n.clone(), c.csv()])
+                .collect(),
+        ),
         "tracing" => (
             &["figure", "value"],
             &["#indicator+name", "#indicator+num"],
@@ -500,7 +832,8 @@ pub async fn csv(
         w.write_record(header_row)?;
         w.write_record(tags)?;
         for r in &rows {
-            w.write_record(r.iter().map(|v| spreadsheet_safe(v).into_owned()))?;
+            // Counts and codes never start as a formula; a free-text value typed at a desk might.
+            w.write_record(r.iter().map(|v| spreadsheet::protect(v).into_owned()))?;
         }
         w.flush()?;
         Ok(())
@@ -518,16 +851,6 @@ pub async fn csv(
         body,
     )
         .into_response())
-}
-
-/// A value a spreadsheet will not run as a formula: a leading = + - @ or tab gets an apostrophe.
-/// Counts and codes never start so; a free-text value typed at a desk might.
-fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    }
 }
 
 #[cfg(test)]
@@ -579,7 +902,10 @@ mod tests {
 
     #[test]
     fn csv_values_are_never_formulas() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("AF06"), "AF06");
+        assert_eq!(
+            spreadsheet::protect("=HYPERLINK(\"x\")"),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(spreadsheet::protect("AF06"), "AF06");
     }
 }

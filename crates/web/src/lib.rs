@@ -6,6 +6,7 @@
 mod api;
 pub mod auth;
 mod cases;
+mod charts;
 mod dashboard;
 mod error;
 pub mod i18n;

@@ -634,13 +634,94 @@ struct NewHousehold {
     purposes: Vec<(&'static str, String)>,
     relationships: Vec<(&'static str, String)>,
     vulnerabilities: Vec<(&'static str, String)>,
-    member_slots: Vec<usize>,
+    document_types: Vec<(&'static str, String)>,
+    /// What was typed so far, when the form comes back (a member added, or a refusal).
+    typed: Vec<(String, String)>,
+    members: Vec<MemberBlock>,
 }
 
-/// Member rows on the form; a bigger household is completed by editing.
-const MEMBER_SLOTS: usize = 8;
+/// One member's block on the desk.
+struct MemberBlock {
+    i: usize,
+    head: bool,
+    /// Its given name gets the focus: the head's on a new form, a member's just added.
+    focus: bool,
+    legend: String,
+    /// The fields after the first five start folded for members after the head, unless
+    /// something was typed in them.
+    open: bool,
+}
 
-fn new_household_page(error: String, caller: &Caller, t: Tr, uri: &Uri) -> NewHousehold {
+/// A member's fields after the ones a registrar asks first (name, father's name, sex, age,
+/// relationship), in the order they are asked.
+const MORE_FIELDS: [&str; 8] = [
+    "grandfather_name",
+    "family_name",
+    "birth_date",
+    "province_of_origin",
+    "last_residence",
+    "document_type",
+    "document_number",
+    "phone",
+];
+
+/// Every typed column of a member, as the form names them with an `_N` suffix.
+const MEMBER_FIELDS: [&str; 12] = [
+    "given_name",
+    "father_name",
+    "sex",
+    "age",
+    "grandfather_name",
+    "family_name",
+    "birth_date",
+    "province_of_origin",
+    "last_residence",
+    "document_type",
+    "document_number",
+    "phone",
+];
+
+/// No desk registers a household this large; a form claiming more is cut here.
+const MAX_MEMBERS: usize = 60;
+
+/// How many member blocks a submitted form holds: one more than its highest `_N`.
+fn member_count(fields: &[(String, String)]) -> usize {
+    fields
+        .iter()
+        .filter_map(|(k, _)| {
+            let (name, n) = k.rsplit_once('_')?;
+            let known =
+                MEMBER_FIELDS.contains(&name) || name == "relationship" || name == "vulnerability";
+            known.then(|| n.parse::<usize>().ok()).flatten()
+        })
+        .map(|n| n + 1)
+        .max()
+        .unwrap_or(0)
+        .min(MAX_MEMBERS)
+}
+
+fn new_household_page(
+    error: String,
+    typed: Vec<(String, String)>,
+    members: usize,
+    focus: usize,
+    caller: &Caller,
+    t: Tr,
+    uri: &Uri,
+) -> NewHousehold {
+    let members = (0..members.max(2))
+        .map(|i| MemberBlock {
+            i,
+            head: i == 0,
+            focus: i == focus,
+            legend: member_legend(&t, i),
+            open: i == 0
+                || MORE_FIELDS
+                    .iter()
+                    .chain(&["vulnerability"])
+                    .any(|f| form_value(&typed, &format!("{f}_{i}")).is_some()),
+        })
+        .collect();
     NewHousehold {
         error,
         sites: site_options(),
@@ -651,8 +732,63 @@ fn new_household_page(error: String, caller: &Caller, t: Tr, uri: &Uri) -> NewHo
         purposes: labelled(&t, "purpose", Purpose::ALL, Purpose::code),
         relationships: labelled(&t, "rel", Relationship::ALL, Relationship::code),
         vulnerabilities: labelled(&t, "vuln", Vulnerability::ALL, Vulnerability::code),
-        member_slots: (0..MEMBER_SLOTS).collect(),
+        document_types: vec![
+            ("PoR", "PoR".into()),
+            ("ACC", "ACC".into()),
+            ("tazkira", t.get("doc-tazkira")),
+            ("e-tazkira", t.get("doc-e-tazkira")),
+            ("passport", t.get("doc-passport")),
+            ("other", t.get("other")),
+        ],
+        typed,
+        members,
         c: Chrome::new(t, Some(caller), uri),
+    }
+}
+
+fn member_legend(t: &Tr, i: usize) -> String {
+    if i == 0 {
+        t.get("member-head")
+    } else {
+        t.with("member-n", "n", t.digits(&(i + 1).to_string()))
+    }
+}
+
+impl NewHousehold {
+    /// The value typed in a field, empty when none.
+    fn value(&self, name: &str) -> String {
+        self.typed
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    fn member_value(&self, field: &str, i: &usize) -> String {
+        self.value(&format!("{field}_{i}"))
+    }
+
+    /// Whether a check box or option was chosen: a household's, or a member's when `i` is
+    /// given.
+    fn chosen(&self, name: &str, value: &str) -> bool {
+        self.typed.iter().any(|(k, v)| k == name && v == value)
+    }
+
+    fn member_chosen(&self, field: &str, i: &usize, value: &str) -> bool {
+        self.chosen(&format!("{field}_{i}"), value)
+    }
+
+    /// A fresh form has every purpose ticked; a form coming back keeps what was ticked.
+    fn purpose_ticked(&self, value: &str) -> bool {
+        self.typed.is_empty() || self.chosen("purposes", value)
+    }
+
+    /// The head is the head unless the registrar chose otherwise.
+    fn relationship_chosen(&self, i: &usize, value: &str) -> bool {
+        match form_value(&self.typed, &format!("relationship_{i}")) {
+            Some(v) => v == value,
+            None => *i == 0 && value == "head",
+        }
     }
 }
 
@@ -677,7 +813,15 @@ async fn new_household(
     t: Tr,
     uri: Uri,
 ) -> Result<Html<String>, PageError> {
-    render(&new_household_page(String::new(), &caller, t, &uri))
+    render(&new_household_page(
+        String::new(),
+        Vec::new(),
+        2,
+        0,
+        &caller,
+        t,
+        &uri,
+    ))
 }
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
@@ -715,22 +859,9 @@ fn draft_from_form(fields: &[(String, String)]) -> HouseholdDraft {
             .collect(),
         members: vec![],
     };
-    for i in 0..MEMBER_SLOTS {
+    for i in 0..member_count(fields) {
         let mut raw = RawRegistration::default();
-        for col in [
-            "given_name",
-            "father_name",
-            "grandfather_name",
-            "family_name",
-            "sex",
-            "age",
-            "birth_date",
-            "province_of_origin",
-            "last_residence",
-            "document_type",
-            "document_number",
-            "phone",
-        ] {
+        for col in MEMBER_FIELDS {
             if let (Some(v), Some(slot)) = (get(&format!("{col}_{i}")), raw.get_mut(col)) {
                 *slot = v;
             }
@@ -760,9 +891,30 @@ async fn create_household(
     uri: Uri,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    // The form without its script: "add a member" sends what was typed so far, and the
+    // desk comes back with one more block, its given name focused.
+    let typed: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf" && k != "add_member")
+        .cloned()
+        .collect();
+    if form_value(&fields, "add_member").is_some() {
+        let members = (member_count(&fields) + 1).min(MAX_MEMBERS);
+        let page = new_household_page(String::new(), typed, members, members - 1, &caller, t, &uri);
+        return Ok(render(&page)?.into_response());
+    }
     let mut draft = draft_from_form(&fields);
     if let Err(e) = validate(&draft) {
-        let page = render(&new_household_page(e.worded(&t), &caller, t, &uri))?;
+        let members = member_count(&fields);
+        let page = render(&new_household_page(
+            e.worded(&t),
+            typed,
+            members,
+            0,
+            &caller,
+            t,
+            &uri,
+        ))?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     confine_to_site(&caller, &mut draft)?;

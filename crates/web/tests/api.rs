@@ -2933,3 +2933,164 @@ async fn a_request_matching_another_sites_request_reveals_nothing_of_that_case()
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "a caseworker does not list them");
 }
+
+/// The dashboard as an information manager loads it with a year of arrivals at ten sites:
+/// charts rather than a row per day and site, and the page (HTML and stylesheet) under 150 KB.
+/// docs/benchmarks.md quotes the figure this prints.
+#[tokio::test]
+async fn a_year_of_arrivals_at_ten_sites_makes_a_light_dashboard() {
+    use peywand_store::ImportMessage;
+    const SITES: [&str; 10] = [
+        "torkham",
+        "spin-boldak",
+        "ghulam-khan",
+        "angoor-adda",
+        "dand-e-patan",
+        "bahramcha",
+        "torkham-reception",
+        "samarkhel",
+        "jalalabad-transit",
+        "kandahar-transit",
+    ];
+    let app = app().await;
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let feeder = tokio::spawn(async move {
+        let mut n = 0u64;
+        for day in 0..365 {
+            let on = first + chrono::Duration::days(day);
+            for (s, site) in SITES.iter().enumerate() {
+                // More people at the big crossings, and more as the year goes on.
+                for _ in 0..(3 + (10 - s as u64) / 2 + day as u64 / 120) {
+                    n += 1;
+                    let raw = peywand_domain::RawRegistration {
+                        record_id: format!("y-{n}"),
+                        household_id: format!("yh-{}", n / 5),
+                        site: (*site).into(),
+                        registered_on: on.to_string(),
+                        given_name: "Nabi".into(),
+                        father_name: "Karim".into(),
+                        sex: if n.is_multiple_of(2) { "F" } else { "M" }.into(),
+                        age: (n % 70).to_string(),
+                        ..Default::default()
+                    };
+                    let d = raw.derive().0;
+                    tx.send(ImportMessage::Row(Box::new((raw, d))))
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    });
+    let actor = peywand_store::Actor {
+        username: "test".into(),
+        at: chrono::Utc::now(),
+    };
+    app.store.import(rx, &actor).await.unwrap();
+    feeder.await.unwrap();
+    // Households of every destination, with every vulnerability, return type and need.
+    let (s, _) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for province in
+        peywand_names::place::Gazetteer::get().all(peywand_names::place::PlaceKind::Province)
+    {
+        let mut h = household();
+        h["destination_province"] = json!(province.code);
+        h["needs"] = json!([
+            "shelter",
+            "food",
+            "cash",
+            "health",
+            "transport",
+            "documentation"
+        ]);
+        h["members"][0]["vulnerabilities"] = json!(peywand_domain::Vulnerability::ALL);
+        let (s, body) = json_call(&app, "POST", "/api/v1/households", Some(h)).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let css = include_bytes!("../static/app.css").len();
+    for language in ["en", "fa"] {
+        let bearer = format!("Bearer {}", app.token);
+        let (s, page, _) = call_with(
+            &app,
+            "GET",
+            "/dashboard",
+            None,
+            "",
+            &[("authorization", &bearer), ("accept-language", language)],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let html = String::from_utf8_lossy(&page);
+        assert_eq!(
+            html.matches("<polygon class=\"area").count(),
+            6,
+            "six bands"
+        );
+        assert!(html.contains("id=\"figure-pyramid\""));
+        let total = page.len() + css;
+        println!(
+            "dashboard, a year at ten sites ({language}): {} bytes of HTML + {css} of CSS = {total} bytes",
+            page.len()
+        );
+        assert!(total < 150 * 1024, "{total} bytes");
+    }
+}
+
+/// Without its script the desk still fits the family: "add a member" brings the form back
+/// with what was typed and one more block, as many times as the family needs.
+#[tokio::test]
+async fn the_desk_adds_members_without_script_and_saves_any_household_size() {
+    let app = app().await;
+    let (_, page, _) = call(&app, "GET", "/households/new", None, "").await;
+    let page = String::from_utf8_lossy(&page);
+    assert!(
+        page.contains("given_name_1") && !page.contains("given_name_2"),
+        "the head and one member"
+    );
+    let mut form = String::from(
+        "site=torkham&legal_basis=consent&purposes=registration&given_name_0=Gul+Bibi&sex_0=F&relationship_0=head&vulnerability_0=female_headed_household",
+    );
+    for i in 1..11 {
+        let (s, page, _) = call(
+            &app,
+            "POST",
+            "/households",
+            // A browser sends the empty block too.
+            Some(&format!("{form}&given_name_{i}=&sex_{i}=&add_member=1")),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+        let page = String::from_utf8_lossy(&page);
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            page.contains(&format!(r#"name="given_name_{}""#, i + 1)),
+            "one more block"
+        );
+        assert!(
+            page.contains(r#"value="Gul Bibi""#)
+                && page.contains(r#"value="female_headed_household" checked"#),
+            "what was typed is kept"
+        );
+        form.push_str(&format!(
+            "&given_name_{i}=Child+{i}&sex_{i}=M&age_{i}={i}&relationship_{i}=son"
+        ));
+    }
+    let (s, _, headers) = call(
+        &app,
+        "POST",
+        "/households",
+        Some(&form),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap();
+    let id = location
+        .trim_start_matches("/households/")
+        .split('?')
+        .next()
+        .unwrap();
+    let (_, body) = json_call(&app, "GET", &format!("/api/v1/households/{id}"), None).await;
+    assert_eq!(body["members"].as_array().unwrap().len(), 11, "{body}");
+}
