@@ -145,6 +145,30 @@ pub(crate) fn confine_to_site(caller: &Caller, draft: &mut HouseholdDraft) -> Re
     Ok(())
 }
 
+/// A site-bound user's members get their record ids from the server: they may keep the ids of
+/// the household's own members (`members`), never choose one, which could take an id that a
+/// later import of another site's file needs.
+fn ids_from_the_server(
+    caller: &Caller,
+    draft: &HouseholdDraft,
+    members: &[&str],
+) -> Result<(), ApiError> {
+    if caller.site_scope().is_none() {
+        return Ok(());
+    }
+    match draft
+        .members
+        .iter()
+        .map(|m| m.raw.record_id.trim())
+        .find(|id| !id.is_empty() && !members.contains(id))
+    {
+        Some(id) => Err(ApiError::Forbidden(format!(
+            "record id {id:?} is not a member of this household: leave record_id empty and the server gives the new member one"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A site-bound caller may only see and change their own site's registrations.
 pub(crate) fn check_site(caller: &Caller, site: Option<&str>) -> Result<(), ApiError> {
     match caller.site_scope() {
@@ -258,6 +282,7 @@ async fn create_household(
     let mut draft = json(payload)?;
     validate(&draft)?;
     confine_to_site(&caller, &mut draft)?;
+    ids_from_the_server(&caller, &draft, &[])?;
     let record = s.store.create_household(&draft, &actor(&caller)).await?;
     tracing::info!(household = %record.household.id, members = record.members.len(), "household registered");
     let records: Vec<MatchRecord> = record
@@ -337,7 +362,13 @@ async fn update_household(
     let mut draft = json(payload)?;
     validate(&draft)?;
     if caller.site_scope().is_some() {
-        household_in_scope(&s, &caller, &id).await?;
+        let current = household_in_scope(&s, &caller, &id).await?;
+        let members: Vec<&str> = current
+            .members
+            .iter()
+            .map(|m| m.record_id.as_str())
+            .collect();
+        ids_from_the_server(&caller, &draft, &members)?;
     }
     confine_to_site(&caller, &mut draft)?;
     let record = s

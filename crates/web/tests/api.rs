@@ -3094,3 +3094,54 @@ async fn the_desk_adds_members_without_script_and_saves_any_household_size() {
     let (_, body) = json_call(&app, "GET", &format!("/api/v1/households/{id}"), None).await;
     assert_eq!(body["members"].as_array().unwrap().len(), 11, "{body}");
 }
+
+/// A registrar cannot give a member a record id of their choosing (it could be one a later
+/// import of another site's file needs): new members get theirs from the server, and an edit
+/// names only the household's own members.
+#[tokio::test]
+async fn a_registrar_cannot_choose_record_ids() {
+    let app = app().await;
+    let registrar = user_with_token(
+        &*app.store,
+        "rahim",
+        peywand_access::Role::Registrar,
+        Some("torkham"),
+        "a registrar's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {registrar}");
+    let mut claimed = household();
+    claimed["members"][0]["raw"]["record_id"] = json!("SPB-2026-0001");
+    let (s, body) =
+        json_with_bearer(&app, &bearer, "POST", "/api/v1/households", Some(claimed)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, saved) = json_with_bearer(
+        &app,
+        &bearer,
+        "POST",
+        "/api/v1/households",
+        Some(household()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    let given = saved["members"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!given.is_empty());
+    let id = saved["household"]["id"].as_str().unwrap();
+    // An edit keeps the household's own ids, and cannot bring in another.
+    let mut edit = household();
+    edit["members"][0]["raw"]["record_id"] = json!(given);
+    let uri = format!("/api/v1/households/{id}");
+    let (s, body) = json_with_bearer(&app, &bearer, "PUT", &uri, Some(edit.clone())).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    edit["members"][0]["raw"]["record_id"] = json!("SPB-2026-0001");
+    let (s, body) = json_with_bearer(&app, &bearer, "PUT", &uri, Some(edit)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    // An information manager migrating another system's data keeps its ids.
+    let mut imported = household();
+    imported["members"][0]["raw"]["record_id"] = json!("SPB-2026-0001");
+    let (s, body) = json_call(&app, "POST", "/api/v1/households", Some(imported)).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+}
