@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use peywand_store::{Actor, DeathReport, PfifImported, TracingCase};
 
 use crate::AppState;
 use crate::api::{actor, json, page_of};
-use crate::auth::Caller;
+use crate::auth::{Caller, Disclosed};
 use crate::error::{ApiError, ErrorBody, record_in_path, request_in_path};
 use crate::refusal::Refusal;
 
@@ -508,9 +509,11 @@ async fn view_case(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<TracingCase>, ApiError> {
+) -> Result<Response, ApiError> {
     let uuid = request_in_path(&id)?;
-    case_in_scope(&s, &caller, uuid).await.map(Json)
+    let case = case_in_scope(&s, &caller, uuid).await?;
+    let shown = Disclosed::records(case.candidates.iter().map(|k| k.record_id.to_string()));
+    Ok(shown.on(Json(case)))
 }
 
 /// A decision with its reason.

@@ -113,7 +113,7 @@ pub async fn person(
     t: Tr,
     uri: Uri,
     Path(record_id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let record_id = record_in_path(&record_id)?;
     let p = s
         .store
@@ -153,6 +153,9 @@ pub async fn person(
     }
     let mut facts = compared(&t, &p.raw);
     facts.retain(|(_, v)| !v.is_empty());
+    let disclosed = crate::auth::Disclosed::records(
+        std::iter::once(p.record_id.to_string()).chain(others.iter().map(|o| o.record_id.clone())),
+    );
     render(&PersonPage {
         name: full_name(&p.raw),
         record_id: p.record_id.to_string(),
@@ -161,6 +164,7 @@ pub async fn person(
         others,
         c: Chrome::new(t, Some(&caller), &uri),
     })
+    .map(|page| disclosed.on(page))
 }
 
 struct PairView {

@@ -571,13 +571,14 @@ async fn recent(
     t: Tr,
     uri: Uri,
     Query(q): Query<PersonQuery>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let mut filter: PersonFilter = filter_from(&q)?;
     if let Some(own) = caller.site_scope() {
         filter.site_code = Some(own.to_string());
     }
     let offset = crate::api::page_of(q.offset, None)?.offset;
     let page = s.store.persons(&filter, Page::new(offset, PAGE)).await?;
+    let disclosed = Disclosed::records(page.items.iter().map(|p| p.record_id.to_string()));
     let shown = page.items.len() as u64;
     let count_line = if page.total == 0 {
         t.get("no-registrations")
@@ -619,6 +620,7 @@ async fn recent(
         provinces: province_options(&t),
         c: Chrome::new(t, Some(&caller), &uri),
     })
+    .map(|page| disclosed.on(page))
 }
 
 #[derive(Template)]
@@ -1126,8 +1128,9 @@ async fn view_household(
     uri: Uri,
     Path(id): Path<String>,
     Query(q): Query<Saved>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let rec = household_in_scope(&s, &caller, &id).await?;
+    let disclosed = Disclosed::records(rec.members.iter().map(|m| m.record_id.to_string()));
     let h = &rec.household;
     render(&HouseholdPage {
         id: h.id.to_string(),
@@ -1158,6 +1161,7 @@ async fn view_household(
         members: rec.members.iter().map(|p| row(&t, p)).collect(),
         c: Chrome::new(t, Some(&caller), &uri),
     })
+    .map(|page| disclosed.on(page))
 }
 
 #[derive(Template)]
@@ -1180,8 +1184,9 @@ async fn household_card(
     t: Tr,
     uri: Uri,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let rec = household_in_scope(&s, &caller, &id).await?;
+    let disclosed = Disclosed::records(rec.members.iter().map(|m| m.record_id.to_string()));
     let h = &rec.household;
     let qr = qrcode::QrCode::with_error_correction_level(
         h.id.to_string().as_bytes(),
@@ -1217,4 +1222,5 @@ async fn household_card(
         registered: t.date(h.registered_at.date_naive()),
         c: Chrome::new(t, Some(&caller), &uri),
     })
+    .map(|page| disclosed.on(page))
 }

@@ -276,8 +276,10 @@ async fn case_page(
     uri: &Uri,
     id: TracingRequestId,
     error: String,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let case = crate::cases::case_in_scope(s, caller, id).await?;
+    let disclosed =
+        crate::auth::Disclosed::records(case.candidates.iter().map(|k| k.record_id.to_string()));
     let r = &case.request;
     let sought = &r.draft.sought;
     // The reasons come from the matcher, for the candidates it still ranks.
@@ -403,6 +405,7 @@ async fn case_page(
         mine: r.assigned_to.as_deref() == Some(caller.username.as_str()),
         c: Chrome::new(t, Some(caller), uri),
     })
+    .map(|page| disclosed.on(page))
 }
 
 pub async fn view_case(
@@ -411,7 +414,7 @@ pub async fn view_case(
     t: Tr,
     uri: Uri,
     Path(id): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let id = crate::error::request_in_path(&id)?;
     case_page(&s, &caller, t, &uri, id, String::new()).await
 }
