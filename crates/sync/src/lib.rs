@@ -1,0 +1,124 @@
+//! How a site and the hub exchange what each of them did: the change log's entries, the
+//! hybrid logical clock that orders them whatever a laptop's clock says, and the bundles that
+//! carry them on a USB stick where no link exists (docs/deployment.md, docs/formats.md).
+//!
+//! Each origin (a site, or the hub) is the only writer of its own log, numbered 1, 2, 3… with
+//! no gaps, so logs never conflict; what two origins did to one household is settled when the
+//! changes meet, by the store, and shown to a person where two edits crossed.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// What a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A household was registered or edited; the body is the household as saved, members
+    /// included (a `HouseholdRecord` as JSON).
+    HouseholdSaved,
+}
+
+impl ChangeKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ChangeKind::HouseholdSaved => "household_saved",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ChangeKind> {
+        match code {
+            "household_saved" => Some(ChangeKind::HouseholdSaved),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of an origin's change log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Who made it: a site's code, or `hub`.
+    pub origin: String,
+    /// 1, 2, 3… within the origin, with no gaps.
+    pub seq: i64,
+    /// A UUIDv7, unique across every origin.
+    pub id: Uuid,
+    /// When, on the hybrid logical clock (see `Hlc`): later than everything its origin had
+    /// seen when it was made.
+    pub at: String,
+    pub kind: ChangeKind,
+    /// What it changed: a household id.
+    pub entity: String,
+    /// The change this one was made on (the entity's version as its origin saw it); none for a
+    /// creation. Two changes made on the same base by two origins crossed.
+    pub base: Option<Uuid>,
+    /// The entity as saved, as JSON.
+    pub body: String,
+    /// SHA-256 of every field above (see [`Change::content_hash`]), in hex: the same key with
+    /// another hash is another change, refused.
+    pub hash: String,
+}
+
+impl Change {
+    /// The hash of the change's content: each field length-prefixed, so no two different
+    /// changes hash alike.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        let seq = self.seq.to_string();
+        let id = self.id.to_string();
+        let base = self.base.map(|b| b.to_string()).unwrap_or_default();
+        for field in [
+            self.origin.as_str(),
+            &seq,
+            &id,
+            &self.at,
+            self.kind.code(),
+            &self.entity,
+            &base,
+            &self.body,
+        ] {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether the stored hash is the content's.
+    pub fn is_intact(&self) -> bool {
+        self.hash == self.content_hash()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change() -> Change {
+        let mut c = Change {
+            origin: "torkham".into(),
+            seq: 1,
+            id: Uuid::now_v7(),
+            at: "0000001733500000000.000000".into(),
+            kind: ChangeKind::HouseholdSaved,
+            entity: "h-1".into(),
+            base: None,
+            body: "{}".into(),
+            hash: String::new(),
+        };
+        c.hash = c.content_hash();
+        c
+    }
+
+    #[test]
+    fn any_field_changed_changes_the_hash() {
+        let c = change();
+        assert!(c.is_intact());
+        let mut other = c.clone();
+        other.body = "{\"x\":1}".into();
+        assert!(!other.is_intact());
+        let mut moved = c.clone();
+        moved.origin = "torkha".into();
+        moved.entity = "mh-1".into();
+        assert!(!moved.is_intact(), "length prefixes keep fields apart");
+    }
+}
