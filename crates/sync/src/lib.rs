@@ -7,8 +7,10 @@
 //! changes meet, by the store, and shown to a person where two edits crossed.
 
 pub mod clock;
+pub mod heads;
 
 pub use clock::{ClockError, Hlc, HybridClock, MAX_AHEAD_MS};
+pub use heads::Heads;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
