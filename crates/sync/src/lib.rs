@@ -6,9 +6,11 @@
 //! no gaps, so logs never conflict; what two origins did to one household is settled when the
 //! changes meet, by the store, and shown to a person where two edits crossed.
 
+pub mod bundle;
 pub mod clock;
 pub mod heads;
 
+pub use bundle::{Bundle, BundleError};
 pub use clock::{ClockError, Hlc, HybridClock, MAX_AHEAD_MS};
 pub use heads::Heads;
 
