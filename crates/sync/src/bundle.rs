@@ -535,6 +535,33 @@ mod tests {
     }
 
     #[test]
+    fn error_keys_are_distinct_and_namespaced() {
+        let errors = [
+            BundleError::NotABundle,
+            BundleError::UnknownVersion(9),
+            BundleError::Truncated,
+            BundleError::TamperedOrWrongKey,
+            BundleError::TooLarge { size: 1, limit: 0 },
+            BundleError::BrokenChange {
+                origin: "torkham".into(),
+                seq: 1,
+            },
+            BundleError::Malformed {
+                detail: String::new(),
+            },
+            BundleError::WeakCredential,
+            BundleError::Unsealable {
+                reason: String::new(),
+            },
+            BundleError::Io(std::io::Error::other("x")),
+        ];
+        let keys: std::collections::BTreeSet<&str> = errors.iter().map(|e| e.key()).collect();
+        assert_eq!(keys.len(), errors.len());
+        assert!(keys.iter().all(|k| k.starts_with("sync_bundle_")
+            && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+    }
+
+    #[test]
     fn an_empty_bundle_round_trips() {
         let empty = Bundle {
             from: "hub".into(),

@@ -438,4 +438,80 @@ mod tests {
             previous = next;
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// What a clock is asked: a local edit, or a received change, at some physical time
+        /// within a year either side of T0 (clocks set back, set forward, wrong by a day).
+        #[derive(Debug, Clone)]
+        enum Event {
+            Now(u64),
+            Observe {
+                remote_ms: u64,
+                counter: u32,
+                physical: u64,
+            },
+        }
+
+        fn instant() -> impl Strategy<Value = u64> {
+            (T0 - 365 * DAY_MS)..(T0 + 365 * DAY_MS)
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                instant().prop_map(Event::Now),
+                (instant(), 0..=Hlc::MAX_COUNTER, instant()).prop_map(
+                    |(remote_ms, counter, physical)| Event::Observe {
+                        remote_ms,
+                        counter,
+                        physical
+                    }
+                ),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn every_time_issued_is_later_than_all_before(events in prop::collection::vec(event(), 1..200)) {
+                let mut clock = HybridClock::new();
+                let mut previous = Hlc::ZERO;
+                for e in events {
+                    match e {
+                        Event::Now(physical) => {
+                            let t = clock.now(physical);
+                            prop_assert!(t > previous);
+                            prop_assert!(t.wall_ms() >= physical);
+                            previous = t;
+                        }
+                        Event::Observe { remote_ms, counter, physical } => {
+                            let remote = hlc(remote_ms, counter);
+                            match clock.observe(remote, physical) {
+                                Ok(t) => {
+                                    prop_assert!(t > previous && t > remote);
+                                    previous = t;
+                                }
+                                Err(ClockError::TooFarAhead { ahead_ms, .. }) => {
+                                    prop_assert!(ahead_ms > MAX_AHEAD_MS);
+                                    prop_assert_eq!(clock.last(), previous);
+                                }
+                                Err(other) => prop_assert!(false, "{other}"),
+                            }
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn text_order_is_clock_order(
+                a in (0..=Hlc::MAX_WALL_MS, 0..=Hlc::MAX_COUNTER),
+                b in (0..=Hlc::MAX_WALL_MS, 0..=Hlc::MAX_COUNTER),
+            ) {
+                let (a, b) = (hlc(a.0, a.1), hlc(b.0, b.1));
+                prop_assert_eq!(a.cmp(&b), a.to_string().cmp(&b.to_string()));
+                prop_assert_eq!(a.to_string().parse::<Hlc>(), Ok(a));
+            }
+        }
+    }
 }
