@@ -6,6 +6,14 @@
 //! no gaps, so logs never conflict; what two origins did to one household is settled when the
 //! changes meet, by the store, and shown to a person where two edits crossed.
 
+pub mod bundle;
+pub mod clock;
+pub mod heads;
+
+pub use bundle::{Bundle, BundleError};
+pub use clock::{ClockError, Hlc, HybridClock, MAX_AHEAD_MS};
+pub use heads::Heads;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -43,8 +51,8 @@ pub struct Change {
     pub seq: i64,
     /// A UUIDv7, unique across every origin.
     pub id: Uuid,
-    /// When, on the hybrid logical clock (see `Hlc`): later than everything its origin had
-    /// seen when it was made.
+    /// When, on the hybrid logical clock, in [`Hlc`]'s text form (which sorts as the clock
+    /// does): later than everything its origin had seen when it was made.
     pub at: String,
     pub kind: ChangeKind,
     /// What it changed: a household id.
@@ -81,6 +89,11 @@ impl Change {
             h.update(field.as_bytes());
         }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `at` read as a clock time.
+    pub fn at_hlc(&self) -> Result<Hlc, ClockError> {
+        self.at.parse()
     }
 
     /// Whether the stored hash is the content's.
@@ -120,5 +133,14 @@ mod tests {
         moved.origin = "torkha".into();
         moved.entity = "mh-1".into();
         assert!(!moved.is_intact(), "length prefixes keep fields apart");
+    }
+
+    #[test]
+    fn at_reads_as_a_clock_time() {
+        let c = change();
+        assert_eq!(c.at_hlc().map(|h| h.wall_ms()), Ok(1_733_500_000_000));
+        let mut wrong = c;
+        wrong.at = "2024-12-06T15:46:40Z".into();
+        assert!(matches!(wrong.at_hlc(), Err(ClockError::Malformed { .. })));
     }
 }
