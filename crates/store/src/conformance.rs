@@ -118,6 +118,9 @@ macro_rules! conformance_tests {
             the_audit_log_keeps_what_was_asked_and_shown,
             tracing_cases_follow_their_lifecycle,
             links_across_sites_are_listed_once,
+            saving_a_household_appends_to_the_change_log,
+            changes_from_elsewhere_are_applied_once,
+            crossed_edits_are_settled_at_the_hub,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
@@ -139,6 +142,197 @@ macro_rules! conformance_tests {
             }
         )*
     };
+}
+
+fn sync_draft(given: &str) -> HouseholdDraft {
+    HouseholdDraft {
+        site_code: Some("torkham".into()),
+        destination_province: Some("AF06".into()),
+        members: vec![crate::MemberDraft {
+            raw: sample_row("", ""),
+            ..crate::MemberDraft::default()
+        }]
+        .into_iter()
+        .map(|mut m| {
+            m.raw.given_name = given.into();
+            m
+        })
+        .collect(),
+        ..HouseholdDraft::default()
+    }
+}
+
+/// A change another registry made: `saved` as `origin`'s change number `seq`, on `base`.
+fn change_from(
+    origin: &str,
+    seq: i64,
+    base: Option<uuid::Uuid>,
+    saved: &crate::SavedHousehold,
+) -> peywand_sync::Change {
+    let at = peywand_sync::Hlc::new(crate::sync::physical_ms(), 0).expect("a time");
+    crate::sync::new_change(origin, seq, &at, base, saved)
+}
+
+/// Every household saved appends a change in the same transaction: numbered per origin, each
+/// made on the version before it, intact; at enrolment the changes made before take the
+/// site's name.
+pub async fn saving_a_household_appends_to_the_change_log(store: &dyn Store) {
+    let created = store
+        .create_household(&sync_draft("Gul"), &actor())
+        .await
+        .expect("create");
+    let mut edit = sync_draft("Gul Bibi");
+    edit.members[0].raw.record_id = created.members[0].record_id.to_string();
+    store
+        .update_household(created.household.id, &edit, &actor())
+        .await
+        .expect("edit");
+    assert_eq!(
+        store.origin().await.expect("origin"),
+        crate::sync::NOT_ENROLLED
+    );
+    store.set_origin("torkham").await.expect("enrol");
+    let heads = store.heads().await.expect("heads");
+    assert_eq!(heads.get("torkham"), 2, "{heads:?}");
+    let log = store.changes_after("torkham", 0, 10).await.expect("log");
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|c| c.is_intact()));
+    assert_eq!(log[0].base, None);
+    assert_eq!(
+        log[1].base,
+        Some(log[0].id),
+        "the edit was made on the first version"
+    );
+    assert!(log[0].at < log[1].at);
+    let saved: crate::SavedHousehold = serde_json::from_str(&log[1].body).expect("body");
+    assert_eq!(saved.draft.members[0].raw.given_name, "Gul Bibi");
+    assert!(matches!(
+        store.set_origin("spin-boldak").await,
+        Err(StoreError::Conflict(crate::Conflict::OriginAlreadySet(_)))
+    ));
+}
+
+/// A household registered at another site arrives with its ids; a retry changes nothing; the
+/// same change number with other content, or an altered change, is refused.
+pub async fn changes_from_elsewhere_are_applied_once(store: &dyn Store) {
+    store.set_origin("hub").await.expect("hub");
+    let elsewhere = crate::HouseholdRecord {
+        household: peywand_domain::Household {
+            id: peywand_domain::HouseholdId::new(),
+            reference: "HH-SPB1".into(),
+            site_code: Some("spin-boldak".into()),
+            destination_province: Some("AF01".into()),
+            destination_district: None,
+            return_type: None,
+            needs: vec![],
+            legal_basis: None,
+            purposes: vec![],
+            registered_by: Some("nasir".into()),
+            registered_at: Utc::now(),
+        },
+        members: vec![],
+    };
+    let mut saved = crate::SavedHousehold::of(&elsewhere, &actor());
+    let mut member = sync_draft("جاوید").members.remove(0);
+    member.raw.record_id = "SPB-1".into();
+    member.raw.site = "spin-boldak".into();
+    saved.draft.members = vec![member];
+    let change = change_from("spin-boldak", 1, None, &saved);
+    let (done, households) = store
+        .receive(std::slice::from_ref(&change))
+        .await
+        .expect("receive");
+    assert_eq!((done.stored, done.already_held), (1, 0));
+    assert_eq!(households, vec![saved.id]);
+    let held = store
+        .household(saved.id)
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(held.household.reference, "HH-SPB1");
+    assert_eq!(held.members[0].record_id.as_str(), "SPB-1");
+    assert_eq!(held.members[0].raw.given_name, "جاوید");
+    let (again, _) = store
+        .receive(std::slice::from_ref(&change))
+        .await
+        .expect("retry");
+    assert_eq!((again.stored, again.already_held), (0, 1));
+    let mut other = saved.clone();
+    other.draft.destination_province = Some("AF02".into());
+    let forged = change_from("spin-boldak", 1, None, &other);
+    assert!(matches!(
+        store.receive(&[forged]).await,
+        Err(StoreError::Conflict(
+            crate::Conflict::ChangeHeldOtherwise { .. }
+        ))
+    ));
+    let mut altered = change_from("spin-boldak", 2, Some(change.id), &saved);
+    altered.body = altered.body.replace("جاوید", "Javid");
+    assert!(matches!(
+        store.receive(&[altered]).await,
+        Err(StoreError::Conflict(crate::Conflict::ChangeAltered { .. }))
+    ));
+    assert_eq!(store.heads().await.expect("heads").get("spin-boldak"), 1);
+}
+
+/// Two offline edits of one household meet at the hub: a field changed on one side takes
+/// that side's value, a field changed differently on both keeps the hub's and is flagged
+/// with both values, and the hub's settlement is a change of its own naming what it took in.
+pub async fn crossed_edits_are_settled_at_the_hub(store: &dyn Store) {
+    store.set_origin("hub").await.expect("hub");
+    let created = store
+        .create_household(&sync_draft("Gul"), &actor())
+        .await
+        .expect("create");
+    let id = created.household.id;
+    let first = store
+        .changes_after("hub", 0, 10)
+        .await
+        .expect("log")
+        .remove(0);
+    let record_id = created.members[0].record_id.to_string();
+    // At the hub: the destination changes.
+    let mut here = sync_draft("Gul");
+    here.members[0].raw.record_id = record_id.clone();
+    here.destination_province = Some("AF01".into());
+    store
+        .update_household(id, &here, &actor())
+        .await
+        .expect("edit");
+    // Offline at Torkham, on the first version: the phone, and another destination.
+    let mut there = crate::SavedHousehold::of(&created, &actor());
+    there.saved_by = "rahim".into();
+    there.draft.members[0].raw.phone = "0700 111 222".into();
+    there.draft.destination_province = Some("AF02".into());
+    let crossing = change_from("torkham", 1, Some(first.id), &there);
+    let (done, _) = store.receive(&[crossing.clone()]).await.expect("receive");
+    assert_eq!((done.stored, done.crossed), (1, 1));
+    let now = store.household(id).await.expect("read").expect("held");
+    assert_eq!(
+        now.members[0].raw.phone, "0700 111 222",
+        "changed there only"
+    );
+    assert_eq!(
+        now.household.destination_province.as_deref(),
+        Some("AF01"),
+        "the hub's kept"
+    );
+    let crossed = store.crossed_fields(id).await.expect("crossed");
+    assert_eq!(crossed.len(), 1, "{crossed:?}");
+    assert_eq!(crossed[0].field, "destination_province");
+    assert_eq!(crossed[0].other, serde_json::json!("AF02"));
+    assert_eq!(
+        (
+            crossed[0].other_by.as_str(),
+            crossed[0].other_origin.as_str()
+        ),
+        ("rahim", "torkham")
+    );
+    let log = store.changes_after("hub", 0, 10).await.expect("log");
+    let settlement: crate::SavedHousehold =
+        serde_json::from_str(&log.last().expect("settled").body).expect("body");
+    assert_eq!(settlement.incorporates, vec![crossing.id]);
+    assert_eq!(settlement.crossed.len(), 1);
 }
 
 /// Two relatives looking for each other from two crossing points are listed once for the

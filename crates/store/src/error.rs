@@ -48,6 +48,18 @@ pub enum Conflict {
     CaseClosed,
     #[error("no match is confirmed yet: confirm the person found first")]
     NoMatchConfirmed,
+    #[error("change {seq} of {origin} does not match its hash: it was altered, and is refused")]
+    ChangeAltered { origin: String, seq: i64 },
+    #[error(
+        "change {seq} of {origin} is already held with other content: refused; tell the administrator"
+    )]
+    ChangeHeldOtherwise { origin: String, seq: i64 },
+    #[error("change {seq} says it was made here ({origin}) but is not held here: refused")]
+    NotMadeHere { origin: String, seq: i64 },
+    #[error("a change is refused: {0}")]
+    ChangeTime(String),
+    #[error("this registry's changes are already those of {0}")]
+    OriginAlreadySet(String),
 }
 
 impl StoreError {

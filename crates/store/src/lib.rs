@@ -17,6 +17,7 @@ pub mod linkage;
 pub mod registrations;
 pub mod retention;
 pub mod statistics;
+pub mod sync;
 pub mod tracing;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +33,7 @@ pub use registrations::{
 };
 pub use retention::RetentionStore;
 pub use statistics::{AGE_GROUPS, FlowStatistics, StatisticsStore, StatsFilter};
+pub use sync::{CrossedField, Received, SavedHousehold, SyncStore};
 pub use tracing::{
     DeathReport, LinkAcrossSites, PfifImported, RequestLink, TracingCase, TracingStore,
     may_write_case, note_about_unknown_person,
@@ -41,7 +43,7 @@ pub use tracing::{
 pub mod prelude {
     pub use crate::{
         AccountStore, AuditStore, Lifecycle, LinkageStore, RegistrationStore, RetentionStore,
-        StatisticsStore, Store, TracingStore,
+        StatisticsStore, Store, SyncStore, TracingStore,
     };
 }
 
@@ -65,6 +67,7 @@ pub trait Store:
     + AuditStore
     + StatisticsStore
     + RetentionStore
+    + SyncStore
 {
 }
 
@@ -77,6 +80,7 @@ impl<T> Store for T where
         + AuditStore
         + StatisticsStore
         + RetentionStore
+        + SyncStore
 {
 }
 
