@@ -428,9 +428,19 @@ impl PgStore {
     }
 
     async fn read_household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db("read household"))?;
+        self.read_household_in(&mut conn, id).await
+    }
+
+    /// A household and its members, read on `conn` (inside a transaction, say).
+    pub(crate) async fn read_household_in(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        id: HouseholdId,
+    ) -> Result<Option<HouseholdRecord>, StoreError> {
         let Some(row) = sqlx::query("SELECT * FROM households WHERE id = $1")
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db("read household"))?
         else {
@@ -441,13 +451,94 @@ impl PgStore {
             "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id = $1 ORDER BY seq"
         )))
         .bind(id.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db("read members"))?;
         Ok(Some(HouseholdRecord {
             household,
             members: persons_from_rows(&members)?,
         }))
+    }
+
+    /// The household as just saved, with its change appended to the log in the same
+    /// transaction.
+    async fn logged(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        id: HouseholdId,
+        actor: &Actor,
+        base: Option<Uuid>,
+    ) -> Result<HouseholdRecord, StoreError> {
+        let record = self
+            .read_household_in(tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))?;
+        self.log_household_saved(tx, &peywand_store::SavedHousehold::of(&record, actor), base)
+            .await?;
+        Ok(record)
+    }
+
+    /// Replaces a household's members with the draft's: members left out are removed, the
+    /// others updated in place (their identities and decisions stay), new ones added.
+    async fn replace_members(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        id: HouseholdId,
+        draft: &HouseholdDraft,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let keep: Vec<(String, PersonId)> =
+            sqlx::query("SELECT record_id, id FROM persons WHERE household_id = $1")
+                .bind(id.0)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db("read members"))?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>("record_id")?,
+                        PersonId(r.try_get::<Uuid, _>("id")?),
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db("decode members"))?;
+        let staying = staying_record_ids(draft);
+        for (record_id, _) in &keep {
+            if !staying.contains(record_id) {
+                sqlx::query("DELETE FROM persons WHERE record_id = $1")
+                    .bind(record_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db("remove a member"))?;
+            }
+        }
+        self.write_members(tx, id, draft, actor, &keep).await
+    }
+
+    /// Writes a household saved elsewhere as it was saved there: its id, reference and
+    /// members' record ids.
+    pub(crate) async fn put_household(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        saved: &peywand_store::SavedHousehold,
+    ) -> Result<(), StoreError> {
+        let d = &saved.draft;
+        sqlx::query("INSERT INTO households (id, reference, site_code, destination_province, destination_district, return_type, needs, legal_basis, purposes, registered_by, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET site_code = excluded.site_code, destination_province = excluded.destination_province, destination_district = excluded.destination_district, return_type = excluded.return_type, needs = excluded.needs, legal_basis = excluded.legal_basis, purposes = excluded.purposes")
+            .bind(saved.id.0)
+            .bind(&saved.reference)
+            .bind(&d.site_code)
+            .bind(&d.destination_province)
+            .bind(&d.destination_district)
+            .bind(d.return_type.map(ReturnType::code))
+            .bind(join_codes(&d.needs, Need::code))
+            .bind(d.legal_basis.map(LegalBasis::code))
+            .bind(join_codes(&d.purposes, Purpose::code))
+            .bind(&saved.registered_by)
+            .bind(saved.registered_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("write a received household"))?;
+        self.replace_members(tx, saved.id, d, &saved.actor()).await
     }
 }
 
@@ -600,10 +691,9 @@ impl RegistrationStore for PgStore {
             .await
             .map_err(db("create household"))?;
         self.write_members(&mut tx, id, draft, actor, &[]).await?;
+        let record = self.logged(&mut tx, id, actor, None).await?;
         tx.commit().await.map_err(db("commit household"))?;
-        self.read_household(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+        Ok(record)
     }
     async fn update_household(
         &self,
@@ -612,6 +702,7 @@ impl RegistrationStore for PgStore {
         actor: &Actor,
     ) -> Result<HouseholdRecord, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin household update"))?;
+        let base = Self::version_before_edit(&mut tx, id).await?;
         let updated = sqlx::query("UPDATE households SET site_code = $1, destination_province = $2, destination_district = $3, return_type = $4, needs = $5, legal_basis = $6, purposes = $7 WHERE id = $8")
             .bind(&draft.site_code)
             .bind(&draft.destination_province)
@@ -627,37 +718,10 @@ impl RegistrationStore for PgStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("household {id}")));
         }
-        let keep: Vec<(String, PersonId)> =
-            sqlx::query("SELECT record_id, id FROM persons WHERE household_id = $1")
-                .bind(id.0)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db("read members"))?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.try_get::<String, _>("record_id")?,
-                        PersonId(r.try_get::<Uuid, _>("id")?),
-                    ))
-                })
-                .collect::<Result<_, sqlx::Error>>()
-                .map_err(db("decode members"))?;
-        // Members left out of the edit are removed; the others are updated in place.
-        let staying = staying_record_ids(draft);
-        for (record_id, _) in &keep {
-            if !staying.contains(record_id) {
-                sqlx::query("DELETE FROM persons WHERE record_id = $1")
-                    .bind(record_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("remove a member"))?;
-            }
-        }
-        self.write_members(&mut tx, id, draft, actor, &keep).await?;
+        self.replace_members(&mut tx, id, draft, actor).await?;
+        let record = self.logged(&mut tx, id, actor, base).await?;
         tx.commit().await.map_err(db("commit household update"))?;
-        self.read_household(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("household {id}")))
+        Ok(record)
     }
     async fn household(&self, id: HouseholdId) -> Result<Option<HouseholdRecord>, StoreError> {
         self.read_household(id).await

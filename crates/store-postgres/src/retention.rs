@@ -22,6 +22,16 @@ impl PgStore {
         ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin erasing"))?;
+        let touched: Vec<(uuid::Uuid,)> = bind(sqlx::query(AssertSqlSafe(format!(
+            "SELECT DISTINCT household_id FROM persons WHERE {condition}"
+        ))))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db("find households to erase from"))?
+        .iter()
+        .map(|r| sqlx::Row::try_get(r, 0).map(|h| (h,)))
+        .collect::<Result<_, _>>()
+        .map_err(db("find households to erase from"))?;
         // Identities, review pairs and decisions go with the person (ON DELETE CASCADE).
         let deleted = bind(sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM persons WHERE {condition}"
@@ -37,6 +47,7 @@ impl PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db("erase empty households"))?;
+        self.forget_erased_in_log(&mut tx, &touched).await?;
         tx.commit().await.map_err(db("commit erasing"))?;
         Ok(deleted)
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use peywand_domain::HouseholdId;
 use peywand_store::sync::{
-    HUB, NOT_ENROLLED, SavedHousehold, applies_cleanly, new_change, physical_ms, settle,
+    HUB, NOT_ENROLLED, SavedHousehold, applies_cleanly, new_change, physical_ms, settlement,
 };
 use peywand_store::{Conflict, CrossedField, Received, StoreError, SyncStore};
 use peywand_sync::{Change, ChangeKind, Heads, Hlc, HybridClock};
@@ -165,50 +165,10 @@ impl SqliteStore {
             .read_household_in(tx, saved.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("household {}", saved.id)))?;
-        let kept_change = self.change_by_id(tx, held).await?;
-        let base = match change.base {
-            Some(b) => self.change_by_id(tx, Some(b)).await?,
-            None => None,
-        };
-        let base_draft = base
-            .as_ref()
-            .and_then(|c| serde_json::from_str::<SavedHousehold>(&c.body).ok())
-            .map(|s| s.draft);
-        let kept_saved = SavedHousehold::of(&current, &saved.actor());
-        let (draft, crossed) = settle(base_draft.as_ref(), &kept_saved.draft, &saved.draft);
-        let kept_by = kept_change
-            .as_ref()
-            .and_then(|c| serde_json::from_str::<SavedHousehold>(&c.body).ok());
-        let crossed: Vec<CrossedField> = crossed
-            .into_iter()
-            .map(|(field, kept, other)| CrossedField {
-                field,
-                kept,
-                other,
-                kept_by: kept_by
-                    .as_ref()
-                    .map(|k| k.saved_by.clone())
-                    .unwrap_or_default(),
-                kept_at: kept_change
-                    .as_ref()
-                    .map(|c| c.at.clone())
-                    .unwrap_or_default(),
-                kept_origin: kept_change
-                    .as_ref()
-                    .map(|c| c.origin.clone())
-                    .unwrap_or_default(),
-                other_by: saved.saved_by.clone(),
-                other_at: change.at.clone(),
-                other_origin: change.origin.clone(),
-            })
-            .collect();
-        let mut settled = SavedHousehold {
-            draft,
-            incorporates: vec![change.id],
-            crossed: crossed.clone(),
-            ..kept_saved
-        };
-        settled.saved_by = HUB.to_string();
+        let kept = self.change_by_id(tx, held).await?;
+        let base = self.change_by_id(tx, change.base).await?;
+        let settled = settlement(change, &saved, &current, base.as_ref(), kept.as_ref());
+        let crossed = settled.crossed.clone();
         self.put_household(tx, &settled).await?;
         self.keep_crossed(tx, saved.id, &crossed).await?;
         let (_, mut clock) = origin_and_clock(tx).await?;

@@ -92,6 +92,47 @@ impl SavedHousehold {
     }
 }
 
+/// The hub's settlement of `incoming` (with `saved`, its body) crossing the household as the
+/// hub holds it (`current`, at change `kept`): made on the edits' common `base` where the hub
+/// holds it. Its `crossed` fields keep the hub's values and carry both, who, where and when.
+pub fn settlement(
+    incoming: &Change,
+    saved: &SavedHousehold,
+    current: &crate::HouseholdRecord,
+    base: Option<&Change>,
+    kept: Option<&Change>,
+) -> SavedHousehold {
+    let body = |c: &Change| serde_json::from_str::<SavedHousehold>(&c.body).ok();
+    let base_draft = base.and_then(body).map(|s| s.draft);
+    let kept_body = kept.and_then(body);
+    let held = SavedHousehold::of(current, &saved.actor());
+    let (draft, crossed) = settle(base_draft.as_ref(), &held.draft, &saved.draft);
+    let crossed = crossed
+        .into_iter()
+        .map(|(field, kept_value, other)| CrossedField {
+            field,
+            kept: kept_value,
+            other,
+            kept_by: kept_body
+                .as_ref()
+                .map(|k| k.saved_by.clone())
+                .unwrap_or_default(),
+            kept_at: kept.map(|c| c.at.clone()).unwrap_or_default(),
+            kept_origin: kept.map(|c| c.origin.clone()).unwrap_or_default(),
+            other_by: saved.saved_by.clone(),
+            other_at: incoming.at.clone(),
+            other_origin: incoming.origin.clone(),
+        })
+        .collect();
+    SavedHousehold {
+        draft,
+        incorporates: vec![incoming.id],
+        crossed,
+        saved_by: HUB.to_string(),
+        ..held
+    }
+}
+
 /// A new change of `origin`, numbered `seq`, at `at`, hashed.
 pub fn new_change(
     origin: &str,

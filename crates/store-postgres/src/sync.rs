@@ -1,0 +1,399 @@
+//! The change log: this registry's own changes, written in the transaction of the change
+//! itself, and the changes received from the hub or a site, applied as they arrive.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use peywand_domain::HouseholdId;
+use peywand_store::sync::{
+    HUB, NOT_ENROLLED, SavedHousehold, applies_cleanly, new_change, physical_ms, settlement,
+};
+use peywand_store::{Conflict, CrossedField, Received, StoreError, SyncStore};
+use peywand_sync::{Change, ChangeKind, Heads, Hlc, HybridClock};
+
+use crate::{PgStore, db};
+
+/// This registry's origin and a clock that has passed every time it issued or observed.
+async fn origin_and_clock(
+    conn: &mut PgConnection,
+) -> Result<(String, HybridClock), StoreError> {
+    let (origin, clock): (String, String) =
+        sqlx::query_as("SELECT origin, clock FROM sync_self WHERE one = 1 FOR UPDATE")
+            .fetch_one(conn)
+            .await
+            .map_err(db("read this registry's origin"))?;
+    let last: Hlc = clock
+        .parse()
+        .map_err(|e| StoreError::db("read this registry's clock", e))?;
+    Ok((origin, HybridClock::starting_at(last)))
+}
+
+async fn save_clock(conn: &mut PgConnection, clock: &HybridClock) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sync_self SET clock = $1 WHERE one = 1")
+        .bind(clock.last().to_string())
+        .execute(conn)
+        .await
+        .map_err(db("keep the clock"))?;
+    Ok(())
+}
+
+async fn insert_change(
+    conn: &mut PgConnection,
+    c: &Change,
+    received: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (origin, seq, id, at, kind, entity, base, body, hash, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&c.origin)
+    .bind(c.seq)
+    .bind(c.id.to_string())
+    .bind(&c.at)
+    .bind(c.kind.code())
+    .bind(&c.entity)
+    .bind(c.base.map(|b| b.to_string()))
+    .bind(&c.body)
+    .bind(&c.hash)
+    .bind(received.then(|| chrono::Utc::now().to_rfc3339()))
+    .execute(conn)
+    .await
+    .map_err(db("write the change log"))?;
+    Ok(())
+}
+
+async fn version_of(
+    conn: &mut PgConnection,
+    id: HouseholdId,
+) -> Result<Option<Option<Uuid>>, StoreError> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT version FROM households WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(db("read a household's version"))?;
+    Ok(row.map(|(v,)| v.and_then(|v| v.parse().ok())))
+}
+
+async fn set_version(
+    conn: &mut PgConnection,
+    id: HouseholdId,
+    version: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE households SET version = $1 WHERE id = $2")
+        .bind(version.to_string())
+        .bind(id.0)
+        .execute(conn)
+        .await
+        .map_err(db("keep a household's version"))?;
+    Ok(())
+}
+
+fn change_from_row(r: &PgRow) -> Result<Change, sqlx::Error> {
+    let id: String = r.try_get("id")?;
+    let base: Option<String> = r.try_get("base")?;
+    let kind: String = r.try_get("kind")?;
+    Ok(Change {
+        origin: r.try_get("origin")?,
+        seq: r.try_get("seq")?,
+        id: id.parse().unwrap_or_default(),
+        at: r.try_get("at")?,
+        kind: ChangeKind::from_code(&kind).unwrap_or(ChangeKind::HouseholdSaved),
+        entity: r.try_get("entity")?,
+        base: base.and_then(|b| b.parse().ok()),
+        body: r.try_get("body")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+impl PgStore {
+    /// Appends this registry's change for a household just saved, in the saving transaction,
+    /// and makes it the household's version.
+    pub(crate) async fn log_household_saved(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        saved: &SavedHousehold,
+        base: Option<Uuid>,
+    ) -> Result<Change, StoreError> {
+        let (origin, mut clock) = origin_and_clock(tx).await?;
+        let (seq,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM changes WHERE origin = $1")
+                .bind(&origin)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db("number a change"))?;
+        let at = clock.now(physical_ms());
+        let change = new_change(&origin, seq, &at, base, saved);
+        insert_change(tx, &change, false).await?;
+        save_clock(tx, &clock).await?;
+        set_version(tx, saved.id, change.id).await?;
+        Ok(change)
+    }
+
+    /// The version a household is at before an edit, read in the edit's transaction.
+    pub(crate) async fn version_before_edit(
+        tx: &mut Transaction<'_, Postgres>,
+        id: HouseholdId,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Ok(version_of(tx, id).await?.flatten())
+    }
+
+    /// Applies one change received from elsewhere, in its transaction; whether it crossed.
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
+        let saved: SavedHousehold = serde_json::from_str(&change.body)
+            .map_err(|e| StoreError::db("read a received household", e))?;
+        let version = version_of(tx, saved.id).await?;
+        let held = version.flatten();
+        if version.is_none() || applies_cleanly(held, change, &saved) {
+            self.put_household(tx, &saved).await?;
+            set_version(tx, saved.id, change.id).await?;
+            self.keep_crossed(tx, saved.id, &saved.crossed).await?;
+            return Ok(false);
+        }
+        let (origin, _) = origin_and_clock(tx).await?;
+        if origin != HUB {
+            // A site keeps its own edit; the hub settles the two and sends the result.
+            return Ok(true);
+        }
+        let current = self
+            .read_household_in(tx, saved.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {}", saved.id)))?;
+        let kept = self.change_by_id(tx, held).await?;
+        let base = self.change_by_id(tx, change.base).await?;
+        let settled = settlement(change, &saved, &current, base.as_ref(), kept.as_ref());
+        let crossed = settled.crossed.clone();
+        self.put_household(tx, &settled).await?;
+        self.keep_crossed(tx, saved.id, &crossed).await?;
+        let (_, mut clock) = origin_and_clock(tx).await?;
+        let _ = clock.observe(change.at_hlc().unwrap_or(Hlc::ZERO), physical_ms());
+        save_clock(tx, &clock).await?;
+        self.log_household_saved(tx, &settled, held).await?;
+        Ok(true)
+    }
+
+    /// After an erasure: the change log keeps no copy of what was erased. Each household
+    /// touched loses its logged versions, and one that still has members logs what is left,
+    /// made on the version the hub may hold, so that the erasure reaches it.
+    pub(crate) async fn forget_erased_in_log(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        households: &[(Uuid,)],
+    ) -> Result<(), StoreError> {
+        let erasure = peywand_store::Actor {
+            username: "erasure".into(),
+            at: chrono::Utc::now(),
+        };
+        for (h,) in households {
+            sqlx::query("DELETE FROM changes WHERE entity = $1")
+                .bind(h.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(db("erase from the change log"))?;
+            let id = HouseholdId(*h);
+            let base = version_of(tx, id).await?.flatten();
+            if let Some(left) = self.read_household_in(tx, id).await? {
+                self.log_household_saved(tx, &SavedHousehold::of(&left, &erasure), base)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn change_by_id(
+        &self,
+        conn: &mut PgConnection,
+        id: Option<Uuid>,
+    ) -> Result<Option<Change>, StoreError> {
+        let Some(id) = id else { return Ok(None) };
+        let row = sqlx::query("SELECT * FROM changes WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await
+            .map_err(db("read a change"))?;
+        row.as_ref()
+            .map(change_from_row)
+            .transpose()
+            .map_err(db("decode a change"))
+    }
+
+    async fn keep_crossed(
+        &self,
+        conn: &mut PgConnection,
+        id: HouseholdId,
+        crossed: &[CrossedField],
+    ) -> Result<(), StoreError> {
+        for field in crossed {
+            sqlx::query(
+                "INSERT INTO crossed_fields (household_id, field, detail) VALUES ($1, $2, $3) \
+                 ON CONFLICT (household_id, field) DO UPDATE SET detail = excluded.detail",
+            )
+            .bind(id.0)
+            .bind(&field.field)
+            .bind(serde_json::to_string(field).unwrap_or_default())
+            .execute(&mut *conn)
+            .await
+            .map_err(db("flag a crossed edit"))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SyncStore for PgStore {
+    async fn origin(&self) -> Result<String, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db("read origin"))?;
+        Ok(origin_and_clock(&mut conn).await?.0)
+    }
+
+    async fn set_origin(&self, origin: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await.map_err(db("set origin"))?;
+        let (current, _) = origin_and_clock(&mut tx).await?;
+        if current == origin {
+            return Ok(());
+        }
+        if current != NOT_ENROLLED {
+            return Err(StoreError::Conflict(Conflict::OriginAlreadySet(current)));
+        }
+        // Changes made before enrolment were never sent: they take the site's name.
+        let own: Vec<Change> = sqlx::query("SELECT * FROM changes WHERE origin = $1 ORDER BY seq")
+            .bind(NOT_ENROLLED)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("read changes before enrolment"))?
+            .iter()
+            .map(change_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db("decode changes before enrolment"))?;
+        sqlx::query("DELETE FROM changes WHERE origin = $1")
+            .bind(NOT_ENROLLED)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("rename changes"))?;
+        for mut c in own {
+            c.origin = origin.to_string();
+            c.hash = c.content_hash();
+            insert_change(&mut tx, &c, false).await?;
+        }
+        sqlx::query("UPDATE sync_self SET origin = $1 WHERE one = 1")
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("set origin"))?;
+        tx.commit().await.map_err(db("commit origin"))?;
+        Ok(())
+    }
+
+    async fn heads(&self) -> Result<Heads, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT origin, MAX(seq) FROM changes GROUP BY origin")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read heads"))?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn changes_after(
+        &self,
+        origin: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Change>, StoreError> {
+        sqlx::query("SELECT * FROM changes WHERE origin = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(origin)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("read changes"))?
+            .iter()
+            .map(change_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(db("decode changes"))
+    }
+
+    async fn receive(
+        &self,
+        changes: &[Change],
+    ) -> Result<(Received, Vec<HouseholdId>), StoreError> {
+        let mut done = Received::default();
+        let mut households = Vec::new();
+        for change in changes {
+            if !change.is_intact() {
+                return Err(StoreError::Conflict(Conflict::ChangeAltered {
+                    origin: change.origin.clone(),
+                    seq: change.seq,
+                }));
+            }
+            let mut tx = self.begin().await.map_err(db("receive a change"))?;
+            let held: Option<(String, String)> = sqlx::query_as(
+                "SELECT hash, id FROM changes WHERE (origin = $1 AND seq = $2) OR id = $3",
+            )
+            .bind(&change.origin)
+            .bind(change.seq)
+            .bind(change.id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("look for a change"))?;
+            match held {
+                Some((hash, id)) if hash == change.hash && id == change.id.to_string() => {
+                    done.already_held += 1;
+                    continue;
+                }
+                Some(_) => {
+                    return Err(StoreError::Conflict(Conflict::ChangeHeldOtherwise {
+                        origin: change.origin.clone(),
+                        seq: change.seq,
+                    }));
+                }
+                None => {}
+            }
+            let (own, mut clock) = origin_and_clock(&mut tx).await?;
+            if change.origin == own {
+                return Err(StoreError::Conflict(Conflict::NotMadeHere {
+                    origin: own,
+                    seq: change.seq,
+                }));
+            }
+            let at = change
+                .at_hlc()
+                .map_err(|e| StoreError::Conflict(Conflict::ChangeTime(e.to_string())))?;
+            clock
+                .observe(at, physical_ms())
+                .map_err(|e| StoreError::Conflict(Conflict::ChangeTime(e.to_string())))?;
+            save_clock(&mut tx, &clock).await?;
+            insert_change(&mut tx, change, true).await?;
+            if self.apply(&mut tx, change).await? {
+                done.crossed += 1;
+            }
+            tx.commit().await.map_err(db("commit a received change"))?;
+            done.stored += 1;
+            if let Ok(id) = change.entity.parse() {
+                households.push(id);
+            }
+        }
+        households.sort_by_key(|h: &HouseholdId| h.0);
+        households.dedup();
+        Ok((done, households))
+    }
+
+    async fn crossed_fields(&self, id: HouseholdId) -> Result<Vec<CrossedField>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT detail FROM crossed_fields WHERE household_id = $1 ORDER BY field",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read crossed edits"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(d,)| serde_json::from_str(&d).ok())
+            .collect())
+    }
+}
