@@ -30,15 +30,19 @@ pub enum Role {
     Auditor,
     /// Users, sites, keys, backups.
     Administrator,
+    /// A site's own Peywand, syncing with the hub: pushes its site's changes and pulls what
+    /// the site needs. No person signs in with it; its credential comes from enrolment.
+    SiteServer,
 }
 
-pub const ROLES: [Role; 6] = [
+pub const ROLES: [Role; 7] = [
     Role::Registrar,
     Role::Caseworker,
     Role::DistributionOfficer,
     Role::InformationManager,
     Role::Auditor,
     Role::Administrator,
+    Role::SiteServer,
 ];
 
 /// What a request may do. Routes are declared with one each.
@@ -67,6 +71,8 @@ pub enum Permission {
     ViewAudit,
     /// Manage users, tokens and sites.
     Administer,
+    /// Push a site's changes to the hub and pull what the site needs.
+    Sync,
 }
 
 impl Role {
@@ -78,6 +84,7 @@ impl Role {
             Role::InformationManager => "information_manager",
             Role::Auditor => "auditor",
             Role::Administrator => "administrator",
+            Role::SiteServer => "site_server",
         }
     }
 
@@ -89,7 +96,7 @@ impl Role {
     pub fn site_bound(self) -> bool {
         matches!(
             self,
-            Role::Registrar | Role::Caseworker | Role::DistributionOfficer
+            Role::Registrar | Role::Caseworker | Role::DistributionOfficer | Role::SiteServer
         )
     }
 
@@ -112,6 +119,7 @@ impl Role {
             P::Trace => matches!(self, R::Caseworker),
             P::ViewAudit => matches!(self, R::Auditor),
             P::Administer => matches!(self, R::Administrator),
+            P::Sync => matches!(self, R::SiteServer),
         }
     }
 }

@@ -285,21 +285,33 @@ pub async fn serve(
     db: &Database,
     addr: SocketAddr,
     retention_days: Option<u32>,
+    sync_every: u64,
 ) -> anyhow::Result<()> {
     let store = open(db).await?;
     seed_sites(&*store).await?;
-    run_server(store, addr, retention_days).await
+    let sync = match store.hub_link().await? {
+        Some(link) => {
+            println!("syncing with the hub at {} every {sync_every} s", link.url);
+            Some(std::time::Duration::from_secs(sync_every.max(1)))
+        }
+        None => None,
+    };
+    run_server(store, addr, retention_days, sync).await
 }
 
 async fn run_server(
     store: Arc<dyn Store>,
     addr: SocketAddr,
     retention_days: Option<u32>,
+    sync_every: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
     let state = peywand_web::AppState::new(store.clone());
     state.match_waiting_requests();
     if let Some(days) = retention_days {
         state.keep_retention(days);
+    }
+    if let Some(every) = sync_every {
+        crate::sync::keep_in_sync(state.clone(), every);
     }
     peywand_web::serve(
         state,
@@ -352,9 +364,9 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         crate::linkage::dedupe(&db, None).await?;
         let store = open(&db).await?;
         demo_cases(&*store, &data.join("tracing.jsonl")).await?;
-        return run_server(store, addr, None).await;
+        return run_server(store, addr, None, None).await;
     }
-    run_server(store, addr, None).await
+    run_server(store, addr, None, None).await
 }
 
 /// Makes a folder (0700) or file (0600) readable by its owner only.

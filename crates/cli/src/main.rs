@@ -4,6 +4,7 @@ mod access;
 mod commands;
 mod context;
 mod linkage;
+mod sync;
 mod tracing_exchange;
 
 use std::net::SocketAddr;
@@ -77,6 +78,10 @@ enum Command {
         /// (checked every hour; open cases are kept).
         #[arg(long, value_name = "DAYS")]
         retention_days: Option<u32>,
+        /// At an enrolled site: seconds between sync rounds with the hub (the wait doubles
+        /// while the hub does not answer, up to ten minutes).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        sync_every: u64,
     },
     /// Erase people's data: one registration on request (--record), everything recorded
     /// before a date (--registered-before, a retention period), or tracing cases that ended
@@ -186,6 +191,17 @@ enum Command {
         backup_key_file: PathBuf,
     },
     /// Accounts: who can sign in, with which role, at which site.
+    /// Sites that sync with a hub: invite at the hub, enrol at the site, revoke a lost one.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+    },
+    /// One sync round with the hub this site enrolled with: sends this site's changes, brings
+    /// everyone else's, and says what moved. `serve` does the same in the background.
+    Sync {
+        #[command(flatten)]
+        db: DbArg,
+    },
     User {
         #[command(subcommand)]
         command: UserCommand,
@@ -212,6 +228,40 @@ enum Command {
     Names {
         #[command(subcommand)]
         command: NamesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// At the hub: a one-time enrolment code for a site (valid 7 days), to give its
+    /// administrator by hand or phone, never by the same channel as the laptop.
+    Invite {
+        #[command(flatten)]
+        db: DbArg,
+        /// The site's code (`peywand sites` lists them).
+        #[arg(long)]
+        site: String,
+    },
+    /// At a site: exchanges the hub's one-time code for this site's credential; from then
+    /// on `sync` and `serve` sync with the hub.
+    Enrol {
+        #[command(flatten)]
+        db: DbArg,
+        /// The hub's address, e.g. https://hub.example.org
+        #[arg(long)]
+        hub: String,
+        #[arg(long)]
+        site: String,
+        /// The code `peywand site invite` printed at the hub.
+        #[arg(long)]
+        code: String,
+    },
+    /// At the hub: refuses a site's credential from now on (a laptop lost or stolen).
+    Revoke {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        site: String,
     },
 }
 
@@ -437,7 +487,44 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 db,
                 addr,
                 retention_days,
-            } => commands::serve(&db, addr, retention_days).await,
+                sync_every,
+            } => commands::serve(&db, addr, retention_days, sync_every).await,
+            Command::Sync { db } => {
+                let store = context::open_existing(&db).await?;
+                sync::once(store).await
+            }
+            Command::Site {
+                command: SiteCommand::Invite { db, site },
+            } => {
+                let store = context::open(&db).await?;
+                let code = sync::invite(&*store, &site).await?;
+                println!("enrolment code for {site} (valid 7 days, works once):\n{code}");
+                Ok(())
+            }
+            Command::Site {
+                command:
+                    SiteCommand::Enrol {
+                        db,
+                        hub,
+                        site,
+                        code,
+                    },
+            } => {
+                let store = context::open(&db).await?;
+                sync::enrol(&*store, &hub, &site, &code).await?;
+                println!("enrolled as {site}: `peywand sync` or `peywand serve` syncs with {hub}");
+                Ok(())
+            }
+            Command::Site {
+                command: SiteCommand::Revoke { db, site },
+            } => {
+                let store = context::open_existing(&db).await?;
+                let n = peywand_web::sync_routes::revoke_site(&*store, &site)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{n} credentials of {site} revoked: its changes are refused from now on");
+                Ok(())
+            }
             Command::Purge {
                 db,
                 record,

@@ -6,7 +6,13 @@ CREATE TABLE sync_self (
     -- A site's code, `hub`, or `local` before enrolment.
     origin TEXT NOT NULL,
     -- The hybrid logical clock's last time, issued or observed.
-    clock TEXT NOT NULL
+    clock TEXT NOT NULL,
+    -- The hub this site syncs with, and its credential (the database is encrypted).
+    hub TEXT,
+    credential TEXT,
+    -- This registry's own changes the hub is known to hold, and when it last answered.
+    acknowledged BIGINT NOT NULL DEFAULT 0,
+    last_synced_at TEXT
 );
 INSERT INTO sync_self (one, origin, clock) VALUES (1, 'local', '0000000000000000000.000000');
 

@@ -7,6 +7,7 @@ use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use uuid::Uuid;
 
 use peywand_domain::HouseholdId;
+use peywand_store::sync::HubLink;
 use peywand_store::sync::{
     HUB, NOT_ENROLLED, SavedHousehold, applies_cleanly, new_change, physical_ms, settlement,
 };
@@ -395,5 +396,48 @@ impl SyncStore for SqliteStore {
             .into_iter()
             .filter_map(|(d,)| serde_json::from_str(&d).ok())
             .collect())
+    }
+    async fn hub_link(&self) -> Result<Option<HubLink>, StoreError> {
+        let row: (Option<String>, Option<String>, i64, Option<String>) = sqlx::query_as(
+            "SELECT hub, credential, acknowledged, last_synced_at FROM sync_self WHERE one = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("read the hub link"))?;
+        Ok(match row {
+            (Some(url), Some(credential), acknowledged, last) => Some(HubLink {
+                url,
+                credential,
+                acknowledged,
+                last_synced_at: last
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+            }),
+            _ => None,
+        })
+    }
+
+    async fn set_hub_link(&self, url: &str, credential: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_self SET hub = ?, credential = ? WHERE one = 1")
+            .bind(url)
+            .bind(credential)
+            .execute(&self.pool)
+            .await
+            .map_err(db("keep the hub link"))?;
+        Ok(())
+    }
+
+    async fn note_synced(
+        &self,
+        acknowledged: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sync_self SET acknowledged = ?, last_synced_at = ? WHERE one = 1")
+            .bind(acknowledged)
+            .bind(at.to_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map_err(db("note a sync round"))?;
+        Ok(())
     }
 }

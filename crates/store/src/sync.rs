@@ -216,6 +216,23 @@ pub trait SyncStore: Send + Sync + 'static {
     -> Result<(Received, Vec<HouseholdId>), StoreError>;
     /// The fields crossed edits left unsettled on a household, newest first.
     async fn crossed_fields(&self, id: HouseholdId) -> Result<Vec<CrossedField>, StoreError>;
+    /// The hub a site syncs with, once enrolled.
+    async fn hub_link(&self) -> Result<Option<HubLink>, StoreError>;
+    /// Keeps the hub's address and the site's credential, at enrolment.
+    async fn set_hub_link(&self, url: &str, credential: &str) -> Result<(), StoreError>;
+    /// Notes a sync round that ended with the hub holding this registry's changes up to
+    /// `acknowledged`.
+    async fn note_synced(&self, acknowledged: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// A site's link to its hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubLink {
+    pub url: String,
+    pub credential: String,
+    /// This registry's own changes the hub is known to hold.
+    pub acknowledged: i64,
+    pub last_synced_at: Option<DateTime<Utc>>,
 }
 
 /// Whether a registry that holds a household at `version` takes `incoming` as it is.

@@ -142,6 +142,11 @@ conflict-case-cannot-move = A case that is "{ $from }" cannot become "{ $to }": 
 conflict-already-reunified = The family is already reunified: the case is finished.
 conflict-case-closed = The case is closed: reopen it before recording steps.
 conflict-no-match-confirmed = No match is confirmed yet: confirm the person found first.
+conflict-change-altered = Change { $seq } of { $origin } does not match its hash: it was altered, and is refused.
+conflict-change-held-otherwise = Change { $seq } of { $origin } is already held with other content: refused. Tell the administrator.
+conflict-not-made-here = Change { $seq } says it was made here ({ $origin }) but is not held here: refused.
+conflict-change-time = A change is refused: { $reason }
+conflict-origin-already-set = This registry's changes are already those of { $origin }.
 
 ## Dashboard
 dashboard-title = Arrivals and tracing

@@ -142,6 +142,11 @@ conflict-case-cannot-move = دوسیه‌ای که «{ $from }» است به «{
 conflict-already-reunified = این خانواده قبلاً دوباره یکجا شده است: دوسیه تمام شده است.
 conflict-case-closed = این دوسیه بسته است: پیش از ثبت مراحل، آن را دوباره باز کنید.
 conflict-no-match-confirmed = هنوز هیچ مطابقتی تأیید نشده است: اول شخص پیدا شده را تأیید کنید.
+conflict-change-altered = تغییر { $seq } از { $origin } با هش خود مطابقت ندارد: دستکاری شده و پذیرفته نمی‌شود.
+conflict-change-held-otherwise = تغییر { $seq } از { $origin } قبلاً با محتوای دیگری نگهداری شده است: پذیرفته نمی‌شود. به مدیر سیستم اطلاع دهید.
+conflict-not-made-here = تغییر { $seq } می‌گوید اینجا ({ $origin }) ساخته شده، اما اینجا نگهداری نمی‌شود: پذیرفته نمی‌شود.
+conflict-change-time = یک تغییر پذیرفته نشد: { $reason }
+conflict-origin-already-set = تغییرات این ثبت از قبل به { $origin } تعلق دارد.
 
 ## داشبورد
 dashboard-title = واردشدگان و ردیابی

@@ -142,6 +142,11 @@ conflict-case-cannot-move = هغه دوسیه چې «{ $from }» ده «{ $to }�
 conflict-already-reunified = کورنۍ مخکې بیا یوځای شوې ده: دوسیه پای ته رسېدلې ده.
 conflict-case-closed = دوسیه تړل شوې ده: د پړاوونو له ثبتولو مخکې یې بیا پرانیزئ.
 conflict-no-match-confirmed = تر اوسه هېڅ سمون نه دی تایید شوی: لومړی موندل شوی کس تایید کړئ.
+conflict-change-altered = د { $origin } بدلون { $seq } له خپل هش سره سمون نه لري: لاسوهنه پکې شوې او نه منل کېږي.
+conflict-change-held-otherwise = د { $origin } بدلون { $seq } مخکې له بل منځپانګې سره ساتل شوی: نه منل کېږي. مدیر ته خبر ورکړئ.
+conflict-not-made-here = بدلون { $seq } وايي چې دلته ({ $origin }) جوړ شوی، خو دلته نه ساتل کېږي: نه منل کېږي.
+conflict-change-time = یو بدلون ونه منل شو: { $reason }
+conflict-origin-already-set = د دې ثبت بدلونونه له مخکې د { $origin } دي.
 
 ## ډشبورډ
 dashboard-title = راغلي کسان او لټون

@@ -57,7 +57,9 @@ use crate::refusal::Refusal;
         crate::cases::export_pfif,
         crate::cases::death_reports,
         crate::cases::verify_death_report,
-        crate::cases::links_across_sites
+        crate::cases::links_across_sites,
+        crate::sync_routes::enrol,
+        crate::sync_routes::heads
     ),
     components(schemas(Health, PersonPage, ErrorBody, HouseholdRegistered, DuplicateReport))
 )]

@@ -51,6 +51,26 @@ pub static RULES: &[Rule] = &[
         None,
     ),
     rule(Method::POST, "/api/v1/session", Permission::Public, None),
+    // Enrolment is checked and audited by its handler: the one-time code is the credential.
+    rule(Method::POST, "/api/v1/sync/enrol", Permission::Public, None),
+    rule(
+        Method::GET,
+        "/api/v1/sync/heads",
+        Permission::Sync,
+        Some("sync_heads"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/sync/changes",
+        Permission::Sync,
+        Some("sync_push"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/sync/changes",
+        Permission::Sync,
+        Some("sync_pull"),
+    ),
     rule(Method::GET, "/api/v1/session", Permission::SignedIn, None),
     rule(
         Method::DELETE,

@@ -15,6 +15,7 @@ mod matching;
 mod other_sites;
 mod pages;
 mod refusal;
+pub mod sync_routes;
 pub mod throttle;
 mod tracing_pages;
 mod users_pages;
@@ -163,7 +164,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The whole application: API, pages, static assets, security headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", api::routes().merge(cases::routes()))
+        .nest("/api/v1", api::routes().merge(cases::routes()).merge(sync_routes::routes()))
         .merge(pages::routes())
         .route("/tracing", axum::routing::get(tracing_pages::queue).post(tracing_pages::open_request))
         .route("/tracing/new", axum::routing::get(tracing_pages::new_request))

@@ -91,7 +91,30 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
         Conflict::AlreadyReunified => t.get("conflict-already-reunified"),
         Conflict::CaseClosed => t.get("conflict-case-closed"),
         Conflict::NoMatchConfirmed => t.get("conflict-no-match-confirmed"),
+        Conflict::ChangeAltered { origin, seq } => {
+            change_worded(t, "conflict-change-altered", origin, *seq)
+        }
+        Conflict::ChangeHeldOtherwise { origin, seq } => {
+            change_worded(t, "conflict-change-held-otherwise", origin, *seq)
+        }
+        Conflict::NotMadeHere { origin, seq } => {
+            change_worded(t, "conflict-not-made-here", origin, *seq)
+        }
+        Conflict::ChangeTime(reason) => t.with("conflict-change-time", "reason", reason),
+        Conflict::OriginAlreadySet(origin) => {
+            t.with("conflict-origin-already-set", "origin", origin)
+        }
     }
+}
+
+fn change_worded(t: &Tr, key: &str, origin: &str, seq: i64) -> String {
+    t.with_all(
+        key,
+        &[
+            ("origin", origin.to_string()),
+            ("seq", t.digits(&seq.to_string())),
+        ],
+    )
 }
 
 /// A column's label as the forms show it: `given_name` → "Given name", in the reader's language.
@@ -153,6 +176,20 @@ mod tests {
             Conflict::AlreadyReunified,
             Conflict::CaseClosed,
             Conflict::NoMatchConfirmed,
+            Conflict::ChangeAltered {
+                origin: "torkham".into(),
+                seq: 7,
+            },
+            Conflict::ChangeHeldOtherwise {
+                origin: "torkham".into(),
+                seq: 7,
+            },
+            Conflict::NotMadeHere {
+                origin: "hub".into(),
+                seq: 7,
+            },
+            Conflict::ChangeTime("too far ahead".into()),
+            Conflict::OriginAlreadySet("torkham".into()),
         ]
     }
 

@@ -1,0 +1,258 @@
+//! A site's side of sync: enrolling with the hub once, then rounds that push the site's own
+//! changes and pull everyone else's, page by page. Every page is safe to repeat, so a round
+//! cut anywhere is simply run again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use peywand_domain::HouseholdId;
+use peywand_store::sync::HubLink;
+use peywand_store::{Received, Store};
+use peywand_sync::{Change, Heads};
+use peywand_web::sync_routes::{Changes, Enrolled, PAGE};
+
+/// What one round moved.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Round {
+    /// This site's changes the hub took.
+    pub pushed: u64,
+    /// Changes pulled from the hub (other sites' and the hub's own).
+    pub pulled: u64,
+    pub received: Received,
+    /// Households that arrived or changed here.
+    pub households: Vec<HouseholdId>,
+}
+
+impl std::fmt::Display for Round {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} changes sent, {} received ({} new, {} already here, {} crossed an edit made here)",
+            self.pushed,
+            self.pulled,
+            self.received.stored,
+            self.received.already_held,
+            self.received.crossed
+        )
+    }
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .context("cannot start the HTTP client")
+}
+
+fn endpoint(hub: &str, path: &str) -> String {
+    format!("{}/api/v1/sync/{path}", hub.trim_end_matches('/'))
+}
+
+/// Why the hub said no, in its own words.
+async fn refused(response: reqwest::Response, what: &str) -> anyhow::Error {
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let message = body
+        .pointer("/error/message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("no reason given");
+    anyhow::anyhow!("the hub refused {what} ({status}): {message}")
+}
+
+/// Exchanges a one-time code for the site's credential, and makes this registry the site's:
+/// its changes so far take the site's code.
+pub async fn enrol(store: &dyn Store, hub: &str, site: &str, code: &str) -> anyhow::Result<()> {
+    let origin = store.origin().await?;
+    if origin != peywand_store::sync::NOT_ENROLLED && origin != site {
+        bail!("this registry already syncs as {origin}");
+    }
+    let response = client()?
+        .post(endpoint(hub, "enrol"))
+        .json(&serde_json::json!({"site_code": site, "code": code}))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the hub at {hub}"))?;
+    if !response.status().is_success() {
+        return Err(refused(response, "the enrolment").await);
+    }
+    let enrolled: Enrolled = response
+        .json()
+        .await
+        .context("the hub's answer to the enrolment cannot be read")?;
+    store.set_origin(site).await?;
+    store.set_hub_link(hub, &enrolled.credential).await?;
+    Ok(())
+}
+
+/// One round: pushes this site's changes the hub lacks, then pulls what this site lacks.
+pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
+    let Some(link) = store.hub_link().await? else {
+        bail!("this registry is not enrolled with a hub: run `peywand site enrol` first");
+    };
+    let http = client()?;
+    let own = store.origin().await?;
+    let mut done = Round::default();
+    let hub_heads: Heads = get(&http, &link, "heads", &[]).await?;
+    // Up: this site's changes after the hub's head for it.
+    let mut sent = hub_heads.get(&own);
+    loop {
+        let page = store.changes_after(&own, sent, PAGE).await?;
+        let Some(last) = page.last().map(|c| c.seq) else {
+            break;
+        };
+        let response = http
+            .post(endpoint(&link.url, "changes"))
+            .bearer_auth(&link.credential)
+            .json(&Changes {
+                changes: page.clone(),
+            })
+            .send()
+            .await
+            .with_context(|| format!("the link to {} dropped", link.url))?;
+        if !response.status().is_success() {
+            return Err(refused(response, "this site's changes").await);
+        }
+        done.pushed += page.len() as u64;
+        sent = last;
+    }
+    store.note_synced(sent, chrono::Utc::now()).await?;
+    // Down: every other origin's changes after what this site holds.
+    let held = store.heads().await?;
+    for (origin, hub_head) in &hub_heads.0 {
+        if *origin == own {
+            continue;
+        }
+        let mut after = held.get(origin);
+        while after < *hub_head {
+            let page: Changes = get(
+                &http,
+                &link,
+                "changes",
+                &[("origin", origin.clone()), ("after", after.to_string())],
+            )
+            .await?;
+            let Some(last) = page.changes.last().map(|c: &Change| c.seq) else {
+                break;
+            };
+            done.pulled += page.changes.len() as u64;
+            let (received, households) = store.receive(&page.changes).await?;
+            done.received.stored += received.stored;
+            done.received.already_held += received.already_held;
+            done.received.crossed += received.crossed;
+            done.households.extend(households);
+            after = last;
+        }
+    }
+    store.note_synced(sent, chrono::Utc::now()).await?;
+    Ok(done)
+}
+
+async fn get<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    link: &HubLink,
+    path: &str,
+    query: &[(&str, String)],
+) -> anyhow::Result<T> {
+    let response = http
+        .get(endpoint(&link.url, path))
+        .bearer_auth(&link.credential)
+        .query(query)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the hub at {}", link.url))?;
+    if !response.status().is_success() {
+        return Err(refused(response, "the request").await);
+    }
+    response
+        .json()
+        .await
+        .with_context(|| format!("the hub's answer to {path} cannot be read"))
+}
+
+/// Syncs in the background while the server runs: a round every `every`, sooner after a
+/// save is not needed (rounds are cheap when nothing moved); after a failure the wait doubles,
+/// up to ten minutes, and starts again at `every` once the hub answers.
+pub fn keep_in_sync(state: peywand_web::AppState, every: Duration) {
+    tokio::spawn(async move {
+        let mut wait = every;
+        loop {
+            tokio::time::sleep(wait).await;
+            match round(state.store.as_ref()).await {
+                Ok(done) => {
+                    if done.pushed + done.pulled > 0 {
+                        tracing::info!(
+                            pushed = done.pushed,
+                            pulled = done.pulled,
+                            "synced with the hub"
+                        );
+                    }
+                    state.take_in(&done.households).await;
+                    wait = every;
+                }
+                Err(e) => {
+                    wait = (wait * 2).min(Duration::from_secs(600));
+                    tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "sync with the hub failed");
+                }
+            }
+        }
+    });
+}
+
+/// `peywand sync`: one round, reported.
+pub async fn once(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let done = round(store.as_ref()).await?;
+    println!("{done}");
+    if done.received.crossed > 0 {
+        println!(
+            "some households were edited here and elsewhere while offline: the hub settles them and flags what needs a person"
+        );
+    }
+    Ok(())
+}
+
+/// `peywand site invite`, at the hub: the site's account (made once) and a one-time code, valid
+/// seven days, that the site exchanges for its credential.
+pub async fn invite(store: &dyn Store, site: &str) -> anyhow::Result<String> {
+    use peywand_access::{Role, Secret};
+    use peywand_web::sync_routes::{ENROLMENT_LABEL, site_account};
+    if !peywand_names::place::Gazetteer::get()
+        .by_code(site)
+        .is_some_and(|p| p.code == site)
+    {
+        bail!("{site:?} is not a site code: `peywand sites` lists them");
+    }
+    if store.origin().await? == peywand_store::sync::NOT_ENROLLED {
+        store.set_origin(peywand_store::sync::HUB).await?;
+    }
+    let username = site_account(site);
+    if store.user(&username).await?.is_none() {
+        store
+            .create_user(&peywand_store::NewUser {
+                username: username.clone(),
+                role: Role::SiteServer,
+                site_code: Some(site.to_string()),
+                // No one signs in as a site: a password no one knows.
+                password_hash: peywand_access::hash_password(&Secret::generate("").text)
+                    .map_err(anyhow::Error::msg)?,
+            })
+            .await?;
+    }
+    let code = Secret::generate("pe_");
+    let now = chrono::Utc::now();
+    store
+        .create_token(&peywand_store::ApiToken {
+            id: format!("{username}-enrol-{}", &code.digest[..8]),
+            digest: code.digest.clone(),
+            username,
+            label: ENROLMENT_LABEL.into(),
+            created_at: now,
+            revoked_at: None,
+            expires_at: now + chrono::Duration::days(7),
+        })
+        .await?;
+    Ok(code.text)
+}
