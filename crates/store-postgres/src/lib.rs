@@ -12,6 +12,7 @@ mod linkage;
 mod registrations;
 mod retention;
 mod statistics;
+mod submissions;
 #[doc(hidden)]
 pub mod testing;
 mod tracing_cases;

@@ -12,6 +12,7 @@ mod registrations;
 mod retention;
 pub mod sealed;
 mod statistics;
+mod submissions;
 mod tracing_cases;
 
 use std::str::FromStr;
