@@ -319,3 +319,24 @@ password-current = Current password
 password-new = New password (12 characters or more)
 password-again = New password again
 password-save = Save the new password
+
+## Field phones (ODK Collect, KoboCollect)
+xform-title = Peywand household registration
+xform-member = Household member
+xform-name-needed = Give a given, father's or family name
+xform-too-long = At most 1,000 characters
+xform-age-range = Age is from 0 to 120 years
+destination-district = Intended destination district
+doc-por = PoR card
+doc-acc = Afghan Citizen Card (ACC)
+doc-tazkira = Tazkira
+doc-e-tazkira = E-tazkira
+doc-passport = Passport
+doc-other = Other document
+submission-received = The household is registered in Peywand.
+submission-again = This household was already received; nothing was changed.
+submission-changed = Another form was already sent with this form's id: nothing was saved. Ask your supervisor.
+submission-edit-unknown = The form this one edits was never received: send the original first.
+submission-edit-old = The form this one edits was already replaced by a later edit.
+submission-broken = The form could not be read: { $reason }
+submission-busy = This form is being received at this moment; send it again in a minute.

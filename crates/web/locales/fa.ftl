@@ -319,3 +319,24 @@ password-current = رمز عبور کنونی
 password-new = رمز عبور تازه (۱۲ حرف یا بیشتر)
 password-again = دوباره رمز عبور تازه
 password-save = ذخیرهٔ رمز عبور تازه
+
+## Field phones (ODK Collect, KoboCollect)
+xform-title = ثبت خانواده در پیوند
+xform-member = عضو خانواده
+xform-name-needed = نام، نام پدر یا تخلص را بنویسید
+xform-too-long = حد اکثر ۱۰۰۰ حرف
+xform-age-range = سن از ۰ تا ۱۲۰ سال است
+destination-district = ولسوالی مقصد
+doc-por = کارت پی‌او‌آر (PoR)
+doc-acc = کارت شهروندی افغان (ACC)
+doc-tazkira = تذکره
+doc-e-tazkira = تذکره الکترونیکی
+doc-passport = پاسپورت
+doc-other = سند دیگر
+submission-received = خانواده در پیوند ثبت شد.
+submission-again = این خانواده قبلاً دریافت شده بود؛ چیزی تغییر نکرد.
+submission-changed = فورم دیگری با همین شناسه قبلاً فرستاده شده است: چیزی ذخیره نشد. از سرپرست خود بپرسید.
+submission-edit-unknown = فورمی که این فورم آن را ویرایش می‌کند هرگز دریافت نشده است: اول فورم اصلی را بفرستید.
+submission-edit-old = فورمی که این فورم آن را ویرایش می‌کند قبلاً با ویرایش دیگری جایگزین شده است.
+submission-broken = فورم خوانده نشد: { $reason }
+submission-busy = این فورم همین حالا در حال دریافت است؛ یک دقیقه بعد دوباره بفرستید.

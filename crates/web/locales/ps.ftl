@@ -319,3 +319,24 @@ password-current = اوسنی پټنوم
 password-new = نوی پټنوم (۱۲ توري یا ډېر)
 password-again = نوی پټنوم بیا
 password-save = نوی پټنوم خوندي کړئ
+
+## Field phones (ODK Collect, KoboCollect)
+xform-title = په پیوند کې د کورنۍ ثبت
+xform-member = د کورنۍ غړی
+xform-name-needed = نوم، د پلار نوم یا د کورنۍ نوم ولیکئ
+xform-too-long = تر ټولو ډېر ۱۰۰۰ توري
+xform-age-range = عمر له ۰ څخه تر ۱۲۰ کلونو پورې دی
+destination-district = د منزل ولسوالي
+doc-por = د پي او ار کارت (PoR)
+doc-acc = د افغان تابعیت کارت (ACC)
+doc-tazkira = تذکره
+doc-e-tazkira = برېښنايي تذکره
+doc-passport = پاسپورټ
+doc-other = بل سند
+submission-received = کورنۍ په پیوند کې ثبت شوه.
+submission-again = دا کورنۍ مخکې رالېږل شوې وه؛ هېڅ بدلون رانغی.
+submission-changed = له همدې پېژند سره بل فورم مخکې لېږل شوی و: هېڅ ونه ساتل شول. له خپل سرپرست وپوښتئ.
+submission-edit-unknown = هغه فورم چې دا یې سموي هېڅکله نه دی رارسېدلی: لومړی اصلي فورم ولېږئ.
+submission-edit-old = هغه فورم چې دا یې سموي مخکې د بل سمون له خوا بدل شوی.
+submission-broken = فورم ونه لوستل شو: { $reason }
+submission-busy = دا فورم همدا اوس رارسېږي؛ یوه دقیقه وروسته یې بیا ولېږئ.
