@@ -190,6 +190,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Field phones (ODK Collect, KoboCollect) that send households to this server.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -257,6 +262,34 @@ enum UserCommand {
         #[command(flatten)]
         db: DbArg,
         username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Give a phone its own credential: a device token of a registrar at a site, which
+    /// opens the phones' routes only. Prints the server address to type into ODK Collect
+    /// (token included) and, with --qr, writes the QR code Collect scans. Shown once: keep
+    /// it like a password. `peywand token list` lists devices, `peywand token revoke` ends one.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// The registrar who carries the phone; the site is theirs.
+        #[arg(long)]
+        username: String,
+        /// The address the phone reaches Peywand at, as typed in a browser there
+        /// (https://peywand.example.org, or http://192.168.1.10:8080 on a site's network).
+        #[arg(long)]
+        url: String,
+        /// What the phone is, to recognise it in the list ("Torkham phone 3").
+        #[arg(long, default_value = "phone")]
+        label: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = peywand_access::TOKEN_DAYS)]
+        days: i64,
+        /// Write the QR code for ODK Collect's "scan QR code" here, as an SVG image.
+        #[arg(long, value_name = "FILE")]
+        qr: Option<PathBuf>,
     },
 }
 
@@ -541,6 +574,17 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => access::audit_verify(&db).await,
+            Command::Device {
+                command:
+                    DeviceCommand::Add {
+                        db,
+                        username,
+                        url,
+                        label,
+                        days,
+                        qr,
+                    },
+            } => access::device_add(&db, &username, &url, &label, days, qr.as_deref()).await,
             Command::Names { .. } | Command::Synth { .. } | Command::Sites => Ok(()),
         }
     }

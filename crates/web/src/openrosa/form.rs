@@ -106,6 +106,8 @@ struct Question {
     name: &'static str,
     label: &'static str,
     kind: Kind,
+    /// The choice list's name: its secondary instance, shared by questions that offer it.
+    list: &'static str,
     choices: Vec<Choice>,
     required: Option<&'static str>,
     constraint: Option<(&'static str, &'static str)>,
@@ -122,13 +124,15 @@ impl Question {
             name,
             label,
             kind,
+            list: "",
             choices: Vec::new(),
             required: None,
             constraint,
         }
     }
 
-    fn choices(mut self, choices: Vec<Choice>) -> Question {
+    fn choices(mut self, list: &'static str, choices: Vec<Choice>) -> Question {
+        self.list = list;
         self.choices = choices;
         self
     }
@@ -142,28 +146,20 @@ impl Question {
 fn household_questions() -> Vec<Question> {
     vec![
         Question::new("destination_province", "destination-province", Kind::One)
-            .choices(provinces()),
+            .choices("provinces", provinces()),
         Question::new("destination_district", "destination-district", Kind::Text),
-        Question::new("return_type", "return-type", Kind::One).choices(coded(
-            ReturnType::ALL,
-            ReturnType::code,
-            "return",
-        )),
-        Question::new("needs", "priority-needs", Kind::Many).choices(coded(
-            Need::ALL,
-            Need::code,
-            "need",
-        )),
-        Question::new("legal_basis", "legal-basis", Kind::One).choices(coded(
-            LegalBasis::ALL,
-            LegalBasis::code,
-            "basis",
-        )),
-        Question::new("purposes", "consent-purposes", Kind::Many).choices(coded(
-            Purpose::ALL,
-            Purpose::code,
-            "purpose",
-        )),
+        Question::new("return_type", "return-type", Kind::One).choices(
+            "return_types",
+            coded(ReturnType::ALL, ReturnType::code, "return"),
+        ),
+        Question::new("needs", "priority-needs", Kind::Many)
+            .choices("needs", coded(Need::ALL, Need::code, "need")),
+        Question::new("legal_basis", "legal-basis", Kind::One).choices(
+            "legal_bases",
+            coded(LegalBasis::ALL, LegalBasis::code, "basis"),
+        ),
+        Question::new("purposes", "consent-purposes", Kind::Many)
+            .choices("purposes", coded(Purpose::ALL, Purpose::code, "purpose")),
     ]
 }
 
@@ -186,29 +182,28 @@ fn member_questions() -> Vec<Question> {
         Question::new("father_name", "father-name", Kind::Text),
         Question::new("grandfather_name", "grandfather-name", Kind::Text),
         Question::new("family_name", "family-name", Kind::Text),
-        Question::new("relationship", "relationship", Kind::One).choices(coded(
-            Relationship::ALL,
-            Relationship::code,
-            "rel",
-        )),
-        Question::new("sex", "sex", Kind::One).choices(coded(
-            peywand_domain::Sex::ALL,
-            peywand_domain::Sex::code,
-            "sex",
-        )),
+        Question::new("relationship", "relationship", Kind::One).choices(
+            "relationships",
+            coded(Relationship::ALL, Relationship::code, "rel"),
+        ),
+        Question::new("sex", "sex", Kind::One).choices(
+            "sexes",
+            coded(peywand_domain::Sex::ALL, peywand_domain::Sex::code, "sex"),
+        ),
         Question::new("birth_date", "birth-date", Kind::Text),
         Question::new("age", "age", Kind::Int),
-        Question::new("province_of_origin", "province-of-origin", Kind::One).choices(provinces()),
+        Question::new("province_of_origin", "province-of-origin", Kind::One)
+            .choices("provinces", provinces()),
         Question::new("district_of_origin", "district-of-origin", Kind::Text),
         Question::new("last_residence", "last-residence", Kind::Text),
-        Question::new("document_type", "document-type", Kind::One).choices(documents),
+        Question::new("document_type", "document-type", Kind::One)
+            .choices("document_types", documents),
         Question::new("document_number", "document-number", Kind::Text),
         Question::new("phone", "phone", Kind::Text),
-        Question::new("vulnerabilities", "vulnerabilities", Kind::Many).choices(coded(
-            Vulnerability::ALL,
-            Vulnerability::code,
-            "vuln",
-        )),
+        Question::new("vulnerabilities", "vulnerabilities", Kind::Many).choices(
+            "vulnerabilities",
+            coded(Vulnerability::ALL, Vulnerability::code, "vuln"),
+        ),
     ]
 }
 
@@ -244,6 +239,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 fn xform(version: &str) -> String {
     let household = household_questions();
     let members = member_questions();
+    // Each choice list once, in the order questions first offer it, as pyxform writes them.
+    let mut lists: Vec<&Question> = Vec::new();
+    for q in household.iter().chain(&members) {
+        if !q.list.is_empty() && !lists.iter().any(|l| l.list == q.list) {
+            lists.push(q);
+        }
+    }
     let mut x = String::new();
     let _ = write!(
         x,
@@ -288,11 +290,10 @@ fn xform(version: &str) -> String {
             .chain(members.iter().map(|q| ("/data/member", q)))
         {
             text(&format!("{path}/{}:label", q.name), &t.get(q.label));
-            for c in &q.choices {
-                text(
-                    &format!("{path}/{}/{}:label", q.name, c.value),
-                    &(c.label)(&t),
-                );
+        }
+        for q in &lists {
+            for (i, c) in q.choices.iter().enumerate() {
+                text(&format!("{}-{i}", q.list), &(c.label)(&t));
             }
         }
         let _ = writeln!(x, "        </translation>");
@@ -314,6 +315,18 @@ fn xform(version: &str) -> String {
         "          <meta>\n            <instanceID/>\n          </meta>"
     );
     let _ = writeln!(x, "        </data>\n      </instance>");
+    for q in &lists {
+        let _ = writeln!(x, "      <instance id=\"{}\">\n        <root>", q.list);
+        for (i, c) in q.choices.iter().enumerate() {
+            let _ = writeln!(
+                x,
+                "          <item>\n            <itextId>{}-{i}</itextId>\n            <name>{}</name>\n          </item>",
+                q.list,
+                escape(c.value.as_str())
+            );
+        }
+        let _ = writeln!(x, "        </root>\n      </instance>");
+    }
     let bind = |x: &mut String, path: &str, q: &Question| {
         let kind = match q.kind {
             Kind::Text => "string",
@@ -368,12 +381,15 @@ fn xform(version: &str) -> String {
         };
         let _ = writeln!(x, r#"{indent}<{open} ref="{r}">"#);
         let _ = writeln!(x, r#"{indent}  <label ref="jr:itext('{r}:label')"/>"#);
-        for c in &q.choices {
+        if !q.list.is_empty() {
             let _ = writeln!(
                 x,
-                r#"{indent}  <item><label ref="jr:itext('{r}/{v}:label')"/><value>{v}</value></item>"#,
-                v = c.value
+                r#"{indent}  <itemset nodeset="instance('{}')/root/item">"#,
+                q.list
             );
+            let _ = writeln!(x, r#"{indent}    <value ref="name"/>"#);
+            let _ = writeln!(x, r#"{indent}    <label ref="jr:itext(itextId)"/>"#);
+            let _ = writeln!(x, "{indent}  </itemset>");
         }
         let _ = writeln!(x, "{indent}</{close}>");
     };
@@ -408,9 +424,13 @@ mod tests {
                 .contains(&format!(r#"<data id="{FORM_ID}" version="{}">"#, f.version))
         );
         for v in Vulnerability::ALL {
-            assert!(f.xml.contains(&format!("<value>{}</value>", v.code())));
+            assert!(f.xml.contains(&format!("<name>{}</name>", v.code())));
         }
-        assert_eq!(f.xml.matches("<value>AF06</value>").count(), 2);
+        assert_eq!(
+            f.xml.matches("<name>AF06</name>").count(),
+            1,
+            "one list of provinces"
+        );
         for lang in ["English (en)", "Dari (fa)", "Pashto (ps)"] {
             assert!(f.xml.contains(lang));
         }
