@@ -30,8 +30,16 @@ enum Command {
     Import {
         #[command(flatten)]
         db: DbArg,
-        /// The CSV file to import.
+        /// The CSV file to import; with --mapping, a Kobo or ODK export (XLSX or CSV).
         file: PathBuf,
+        /// How a Kobo or ODK export's columns become registration fields (TOML; see
+        /// docs/formats.md and examples/kobo-returnee-mapping.toml).
+        #[arg(long, value_name = "MAPPING.toml")]
+        mapping: Option<PathBuf>,
+        /// Report what would be imported and every problem by sheet, row and column; write
+        /// nothing. Needs --mapping.
+        #[arg(long, requires = "mapping")]
+        dry_run: bool,
     },
     /// Export every registration, exactly as typed, as a registration CSV.
     Export {
@@ -444,7 +452,18 @@ fn run_async(command: Command) -> anyhow::Result<()> {
 async fn run_command(command: Command) -> anyhow::Result<()> {
     {
         match command {
-            Command::Import { db, file } => commands::import(&db, &file).await,
+            Command::Import {
+                db,
+                file,
+                mapping: None,
+                ..
+            } => commands::import(&db, &file).await,
+            Command::Import {
+                db,
+                file,
+                mapping: Some(mapping),
+                dry_run,
+            } => commands::import_mapped(&db, &file, &mapping, dry_run).await,
             Command::Export {
                 db,
                 out,
