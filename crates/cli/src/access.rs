@@ -363,3 +363,70 @@ pub async fn purge(db: &Database, what: Erase, reason: &str) -> anyhow::Result<(
     println!("a running server keeps them in its matching index until it restarts");
     Ok(())
 }
+
+/// Creates a device token for a registrar's phone and prints the address Collect takes.
+pub async fn device_add(
+    db: &Database,
+    username: &str,
+    url: &str,
+    label: &str,
+    days: i64,
+    qr: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let expires_at = token_expiry(days)?;
+    let base = url.trim().trim_end_matches('/');
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        bail!("--url must start with https:// (or http:// on a site's own network)");
+    }
+    let store = open_existing(db).await?;
+    let Some(user) = store.user(username).await? else {
+        bail!("no user {username}");
+    };
+    if !user.role.can(peywand_access::Permission::Register) {
+        bail!(
+            "{username} is a {}: a phone registers households, give it to a registrar",
+            user.role
+        );
+    }
+    let Some(site) = user.site_code.clone() else {
+        bail!("{username} works at no site: a phone registers at its registrar's site");
+    };
+    let token = Secret::generate(peywand_web::openrosa::DEVICE_TOKEN_PREFIX);
+    let id = uuid::Uuid::now_v7().to_string();
+    store
+        .create_token(&ApiToken {
+            id: id.clone(),
+            digest: token.digest.clone(),
+            username: username.to_string(),
+            label: format!("device: {label}"),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+            expires_at,
+        })
+        .await?;
+    audit(&*store, "device_add", &id, username).await?;
+    store.close().await;
+    let server = format!("{base}/openrosa/key/{}", token.text);
+    if let Some(path) = qr {
+        let project = format!("Peywand {site}");
+        let svg = peywand_web::openrosa::collect::qr_svg(&server, &project)
+            .ok_or_else(|| anyhow::anyhow!("the address is too long for a QR code"))?;
+        // The code holds the token: owner-only, like a key.
+        std::io::Write::write_all(&mut crate::context::private_file(path)?, svg.as_bytes())?;
+        eprintln!("QR code for ODK Collect written to {}", path.display());
+    }
+    if base.starts_with("http://") {
+        eprintln!(
+            "warning: over http:// anyone on the network can read the token; use it only on a \
+             site's own network, and https:// everywhere else"
+        );
+    }
+    eprintln!(
+        "device {id} for {username} at {site}, until {}; in ODK Collect: Settings > Project \
+         management > Reconfigure with QR code, or enter this server address (shown once, \
+         keep it secret):",
+        expires_at.format("%Y-%m-%d")
+    );
+    println!("{server}");
+    Ok(())
+}

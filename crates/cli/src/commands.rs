@@ -27,6 +27,99 @@ pub fn actor() -> Actor {
 }
 
 /// Imports a registration CSV in one transaction.
+/// Imports a Kobo or ODK export through a mapping: all or nothing, or only a report.
+pub async fn import_mapped(
+    db: &Database,
+    file: &Path,
+    mapping: &Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use peywand_interchange::mapped;
+    let text = std::fs::read_to_string(mapping)
+        .with_context(|| format!("cannot read {}", mapping.display()))?;
+    let mapping =
+        mapped::Mapping::parse(&text).with_context(|| format!("in {}", mapping.display()))?;
+    let is_xlsx = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let tables = if is_xlsx {
+        mapped::read_xlsx(file)
+    } else {
+        let name = file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        File::open(file)
+            .map_err(|e| e.to_string())
+            .and_then(|f| mapped::read_csv(BufReader::new(f), &name))
+            .map(|t| vec![t])
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let outcome = mapped::map(&mapping, &tables);
+    for p in &outcome.problems {
+        eprintln!("{}: {p}", file.display());
+    }
+    if !outcome.problems.is_empty() {
+        bail!(
+            "{} problem(s) in {}; nothing was imported",
+            outcome.problems.len(),
+            file.display()
+        );
+    }
+    let mut warnings: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let rows: Vec<_> = outcome
+        .registrations
+        .into_iter()
+        .map(|raw| {
+            let (derived, w) = raw.derive();
+            for x in w {
+                *warnings.entry(x.column).or_default() += 1;
+            }
+            (raw, derived)
+        })
+        .collect();
+    for (column, n) in &warnings {
+        eprintln!("{n} value(s) of {column} not understood: kept as typed, not used for matching");
+    }
+    if dry_run {
+        println!(
+            "{} households, {} registrations would be imported from {}; nothing was written",
+            outcome.households,
+            rows.len(),
+            file.display()
+        );
+        return Ok(());
+    }
+    let store = open(db).await?;
+    let (tx, rx) = mpsc::channel::<ImportMessage>(4096);
+    let feeder = tokio::spawn(async move {
+        for row in rows {
+            if tx.send(ImportMessage::Row(Box::new(row))).await.is_err() {
+                return;
+            }
+        }
+    });
+    let outcome = store.import(rx, &actor()).await;
+    feeder.await?;
+    if let Ok(o) = &outcome {
+        crate::access::audit(
+            &*store,
+            "import",
+            &file.display().to_string(),
+            &format!("{} new registrations through a mapping", o.new),
+        )
+        .await?;
+    }
+    store.close().await;
+    let o = outcome?;
+    println!(
+        "{} new registrations, {} already present, from {}",
+        o.new,
+        o.already_present,
+        file.display()
+    );
+    Ok(())
+}
+
 pub async fn import(db: &Database, file: &Path) -> anyhow::Result<()> {
     let input = File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);

@@ -31,13 +31,21 @@ enum Command {
     Import {
         #[command(flatten)]
         db: DbArg,
-        /// The CSV file to import.
+        /// The CSV file to import; with --mapping, a Kobo or ODK export (XLSX or CSV).
         file: PathBuf,
         /// Also write onto the imported households what they said besides their names
         /// (destinations, return types, needs, vulnerabilities): the `households.jsonl` that
         /// `peywand synth` writes beside its registry.
         #[arg(long, value_name = "FILE")]
         household_details: Option<PathBuf>,
+        /// How a Kobo or ODK export's columns become registration fields (TOML; see
+        /// docs/formats.md and examples/kobo-returnee-mapping.toml).
+        #[arg(long, value_name = "MAPPING.toml")]
+        mapping: Option<PathBuf>,
+        /// Report what would be imported and every problem by sheet, row and column; write
+        /// nothing. Needs --mapping.
+        #[arg(long, requires = "mapping")]
+        dry_run: bool,
     },
     /// Export every registration, exactly as typed, as a registration CSV.
     Export {
@@ -211,6 +219,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Field phones (ODK Collect, KoboCollect) that send households to this server.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -312,6 +325,34 @@ enum UserCommand {
         #[command(flatten)]
         db: DbArg,
         username: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Give a phone its own credential: a device token of a registrar at a site, which
+    /// opens the phones' routes only. Prints the server address to type into ODK Collect
+    /// (token included) and, with --qr, writes the QR code Collect scans. Shown once: keep
+    /// it like a password. `peywand token list` lists devices, `peywand token revoke` ends one.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// The registrar who carries the phone; the site is theirs.
+        #[arg(long)]
+        username: String,
+        /// The address the phone reaches Peywand at, as typed in a browser there
+        /// (https://peywand.example.org, or http://192.168.1.10:8080 on a site's network).
+        #[arg(long)]
+        url: String,
+        /// What the phone is, to recognise it in the list ("Torkham phone 3").
+        #[arg(long, default_value = "phone")]
+        label: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = peywand_access::TOKEN_DAYS)]
+        days: i64,
+        /// Write the QR code for ODK Collect's "scan QR code" here, as an SVG image.
+        #[arg(long, value_name = "FILE")]
+        qr: Option<PathBuf>,
     },
 }
 
@@ -470,6 +511,8 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 db,
                 file,
                 household_details,
+                mapping: None,
+                ..
             } => {
                 commands::import(&db, &file).await?;
                 match household_details {
@@ -477,6 +520,13 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                     None => Ok(()),
                 }
             }
+            Command::Import {
+                db,
+                file,
+                mapping: Some(mapping),
+                dry_run,
+                ..
+            } => commands::import_mapped(&db, &file, &mapping, dry_run).await,
             Command::Export {
                 db,
                 out,
@@ -643,6 +693,17 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
             Command::Audit {
                 command: AuditCommand::Verify { db },
             } => access::audit_verify(&db).await,
+            Command::Device {
+                command:
+                    DeviceCommand::Add {
+                        db,
+                        username,
+                        url,
+                        label,
+                        days,
+                        qr,
+                    },
+            } => access::device_add(&db, &username, &url, &label, days, qr.as_deref()).await,
             Command::Names { .. } | Command::Synth { .. } | Command::Sites => Ok(()),
         }
     }

@@ -219,9 +219,9 @@ pub async fn once(store: Arc<dyn Store>) -> anyhow::Result<()> {
 pub async fn invite(store: &dyn Store, site: &str) -> anyhow::Result<String> {
     use peywand_access::{Role, Secret};
     use peywand_web::sync_routes::{ENROLMENT_LABEL, site_account};
-    if !peywand_names::place::Gazetteer::get()
+    if peywand_names::place::Gazetteer::get()
         .by_code(site)
-        .is_some_and(|p| p.code == site)
+        .is_none_or(|p| p.code != site)
     {
         bail!("{site:?} is not a site code: `peywand sites` lists them");
     }

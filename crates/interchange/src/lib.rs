@@ -3,6 +3,7 @@
 //!
 //! Parsing happens here, at the edge: what leaves this crate is typed and validated.
 
+pub mod mapped;
 pub mod pfif;
 pub mod registration_csv;
 pub mod spreadsheet;

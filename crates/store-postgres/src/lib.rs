@@ -12,6 +12,7 @@ mod linkage;
 mod registrations;
 mod retention;
 mod statistics;
+mod submissions;
 mod sync;
 #[doc(hidden)]
 pub mod testing;

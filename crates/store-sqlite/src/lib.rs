@@ -12,6 +12,7 @@ mod registrations;
 mod retention;
 pub mod sealed;
 mod statistics;
+mod submissions;
 mod sync;
 mod tracing_cases;
 

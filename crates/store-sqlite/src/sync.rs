@@ -362,12 +362,16 @@ impl SyncStore for SqliteStore {
                     seq: change.seq,
                 }));
             }
-            let at = change
-                .at_hlc()
-                .map_err(|e| StoreError::Conflict(Conflict::ChangeTime(e.to_string())))?;
-            clock
-                .observe(at, physical_ms())
-                .map_err(|e| StoreError::Conflict(Conflict::ChangeTime(e.to_string())))?;
+            let at = change.at_hlc().map_err(|_| {
+                StoreError::Conflict(Conflict::ChangeTime {
+                    at: change.at.clone(),
+                })
+            })?;
+            clock.observe(at, physical_ms()).map_err(|_| {
+                StoreError::Conflict(Conflict::ChangeTime {
+                    at: change.at.clone(),
+                })
+            })?;
             save_clock(&mut tx, &clock).await?;
             insert_change(&mut tx, change, true).await?;
             if self.apply(&mut tx, change).await? {

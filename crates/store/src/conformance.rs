@@ -128,6 +128,7 @@ macro_rules! conformance_tests {
             flow_statistics_count_arrivals,
             erased_people_are_gone,
             ended_cases_are_erased_open_ones_kept,
+            submissions_are_taken_once_by_instance_id,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -305,7 +306,10 @@ pub async fn crossed_edits_are_settled_at_the_hub(store: &dyn Store) {
     there.draft.members[0].raw.phone = "0700 111 222".into();
     there.draft.destination_province = Some("AF02".into());
     let crossing = change_from("torkham", 1, Some(first.id), &there);
-    let (done, _) = store.receive(&[crossing.clone()]).await.expect("receive");
+    let (done, _) = store
+        .receive(std::slice::from_ref(&crossing))
+        .await
+        .expect("receive");
     assert_eq!((done.stored, done.crossed), (1, 1));
     let now = store.household(id).await.expect("read").expect("held");
     assert_eq!(
@@ -1945,4 +1949,93 @@ pub async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(store.link_decisions().await.expect("decisions").len(), 1);
+}
+
+/// A phone's submission is held by its instanceID: a retry finds it, a second reservation
+/// of one id never succeeds, a failed registration releases it, and an edit replaces only the
+/// current version.
+pub async fn submissions_are_taken_once_by_instance_id(store: &dyn Store) {
+    use crate::Reservation;
+    let at = now();
+    assert!(store.submission("uuid:a").await.expect("read").is_none());
+    let first = store
+        .reserve_submission("uuid:a", "md5:1", "amina", at)
+        .await
+        .expect("reserve");
+    assert_eq!(first, Reservation::Reserved);
+    let Reservation::Existing(pending) = store
+        .reserve_submission("uuid:a", "md5:2", "amina", at)
+        .await
+        .expect("reserve again")
+    else {
+        panic!("an id is reserved once");
+    };
+    assert_eq!(
+        (pending.digest.as_str(), pending.household_id),
+        ("md5:1", None),
+        "the first content is kept, still being registered"
+    );
+
+    // A registration that failed gives the id back.
+    store.release_submission("uuid:a").await.expect("release");
+    assert!(store.submission("uuid:a").await.expect("read").is_none());
+    assert_eq!(
+        store
+            .reserve_submission("uuid:a", "md5:1", "amina", at)
+            .await
+            .expect("reserve after release"),
+        Reservation::Reserved
+    );
+    let household = peywand_domain::HouseholdId::new();
+    assert!(
+        store
+            .complete_submission("uuid:a", household, None)
+            .await
+            .expect("complete")
+    );
+    // A completed submission is never released.
+    store.release_submission("uuid:a").await.expect("release");
+    let done = store
+        .submission("uuid:a")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(done.household_id, Some(household));
+    assert_eq!((done.username.as_str(), done.received_at), ("amina", at));
+    assert_eq!(done.superseded_by, None);
+
+    // An edit supersedes the version it names, once.
+    store
+        .reserve_submission("uuid:b", "md5:3", "amina", at)
+        .await
+        .expect("reserve edit");
+    assert!(
+        store
+            .complete_submission("uuid:b", household, Some("uuid:a"))
+            .await
+            .expect("complete edit")
+    );
+    let old = store
+        .submission("uuid:a")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(old.superseded_by.as_deref(), Some("uuid:b"));
+    store
+        .reserve_submission("uuid:c", "md5:4", "amina", at)
+        .await
+        .expect("reserve second edit");
+    assert!(
+        !store
+            .complete_submission("uuid:c", household, Some("uuid:a"))
+            .await
+            .expect("complete second edit"),
+        "a version already replaced cannot be replaced again"
+    );
+    let c = store
+        .submission("uuid:c")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(c.household_id, None, "nothing changed");
 }

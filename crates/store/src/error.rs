@@ -56,8 +56,10 @@ pub enum Conflict {
     ChangeHeldOtherwise { origin: String, seq: i64 },
     #[error("change {seq} says it was made here ({origin}) but is not held here: refused")]
     NotMadeHere { origin: String, seq: i64 },
-    #[error("a change is refused: {0}")]
-    ChangeTime(String),
+    #[error(
+        "a change is dated {at}, more than seven days ahead of this registry's clock or not a time: check the sending laptop's clock"
+    )]
+    ChangeTime { at: String },
     #[error("this registry's changes are already those of {0}")]
     OriginAlreadySet(String),
 }

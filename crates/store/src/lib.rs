@@ -1,8 +1,9 @@
 //! The storage interface every backend implements: SQLite embedded at a site, PostgreSQL at a hub.
 //!
 //! Callers (the command line, the web server, linkage) see only [`Store`], which combines one
-//! trait per concern: registrations, linkage, accounts, tracing cases, audit, statistics and
-//! retention. A backend owns its schema and migrations and only reads and writes: the rules of
+//! trait per concern: registrations, linkage, accounts, tracing cases, audit, statistics,
+//! retention and submissions from field phones. A backend owns its schema and migrations and
+//! only reads and writes: the rules of
 //! a tracing case, household defaults and the statistics' arithmetic live here, above every
 //! backend ([`cases`], [`registrations::complete_members`], [`statistics::FlowTally`]), so that
 //! two backends cannot disagree on them. The conformance suite in [`conformance`] is run
@@ -17,6 +18,7 @@ pub mod linkage;
 pub mod registrations;
 pub mod retention;
 pub mod statistics;
+pub mod submissions;
 pub mod sync;
 pub mod tracing;
 
@@ -33,6 +35,7 @@ pub use registrations::{
 };
 pub use retention::RetentionStore;
 pub use statistics::{AGE_GROUPS, FlowStatistics, StatisticsStore, StatsFilter};
+pub use submissions::{Reservation, Submission, SubmissionStore};
 pub use sync::{CrossedField, Received, SavedHousehold, SyncStore};
 pub use tracing::{
     DeathReport, LinkAcrossSites, PfifImported, RequestLink, TracingCase, TracingStore,
@@ -43,7 +46,7 @@ pub use tracing::{
 pub mod prelude {
     pub use crate::{
         AccountStore, AuditStore, Lifecycle, LinkageStore, RegistrationStore, RetentionStore,
-        StatisticsStore, Store, SyncStore, TracingStore,
+        StatisticsStore, Store, SubmissionStore, SyncStore, TracingStore,
     };
 }
 
@@ -68,6 +71,7 @@ pub trait Store:
     + StatisticsStore
     + RetentionStore
     + SyncStore
+    + SubmissionStore
 {
 }
 
@@ -81,6 +85,7 @@ impl<T> Store for T where
         + StatisticsStore
         + RetentionStore
         + SyncStore
+        + SubmissionStore
 {
 }
 

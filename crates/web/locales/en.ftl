@@ -145,7 +145,7 @@ conflict-no-match-confirmed = No match is confirmed yet: confirm the person foun
 conflict-change-altered = Change { $seq } of { $origin } does not match its hash: it was altered, and is refused.
 conflict-change-held-otherwise = Change { $seq } of { $origin } is already held with other content: refused. Tell the administrator.
 conflict-not-made-here = Change { $seq } says it was made here ({ $origin }) but is not held here: refused.
-conflict-change-time = A change is refused: { $reason }
+conflict-change-time = A change is dated { $at }, more than seven days ahead of this registry's clock or not a time: check the sending laptop's clock.
 conflict-origin-already-set = This registry's changes are already those of { $origin }.
 
 ## Dashboard
@@ -348,3 +348,24 @@ password-current = Current password
 password-new = New password (12 characters or more)
 password-again = New password again
 password-save = Save the new password
+
+## Field phones (ODK Collect, KoboCollect)
+xform-title = Peywand household registration
+xform-member = Household member
+xform-name-needed = Give a given, father's or family name
+xform-too-long = At most 1,000 characters
+xform-age-range = Age is from 0 to 120 years
+destination-district = Intended destination district
+doc-por = PoR card
+doc-acc = Afghan Citizen Card (ACC)
+doc-tazkira = Tazkira
+doc-e-tazkira = E-tazkira
+doc-passport = Passport
+doc-other = Other document
+submission-received = The household is registered in Peywand.
+submission-again = This household was already received; nothing was changed.
+submission-changed = Another form was already sent with this form's id: nothing was saved. Ask your supervisor.
+submission-edit-unknown = The form this one edits was never received: send the original first.
+submission-edit-old = The form this one edits was already replaced by a later edit.
+submission-broken = The form could not be read: { $reason }
+submission-busy = This form is being received at this moment; send it again in a minute.

@@ -145,7 +145,7 @@ conflict-no-match-confirmed = تر اوسه هېڅ سمون نه دی تایید
 conflict-change-altered = د { $origin } بدلون { $seq } له خپل هش سره سمون نه لري: لاسوهنه پکې شوې او نه منل کېږي.
 conflict-change-held-otherwise = د { $origin } بدلون { $seq } مخکې له بل منځپانګې سره ساتل شوی: نه منل کېږي. مدیر ته خبر ورکړئ.
 conflict-not-made-here = بدلون { $seq } وايي چې دلته ({ $origin }) جوړ شوی، خو دلته نه ساتل کېږي: نه منل کېږي.
-conflict-change-time = یو بدلون ونه منل شو: { $reason }
+conflict-change-time = د یو بدلون نېټه { $at } ده، د دې ثبت له ساعت څخه له اوو ورځو ډېره مخکې یا ناسمه: د لېږونکي لپټاپ ساعت وګورئ.
 conflict-origin-already-set = د دې ثبت بدلونونه له مخکې د { $origin } دي.
 
 ## ډشبورډ
@@ -348,3 +348,24 @@ password-current = اوسنی پټنوم
 password-new = نوی پټنوم (۱۲ توري یا ډېر)
 password-again = نوی پټنوم بیا
 password-save = نوی پټنوم خوندي کړئ
+
+## Field phones (ODK Collect, KoboCollect)
+xform-title = په پیوند کې د کورنۍ ثبت
+xform-member = د کورنۍ غړی
+xform-name-needed = نوم، د پلار نوم یا د کورنۍ نوم ولیکئ
+xform-too-long = تر ټولو ډېر ۱۰۰۰ توري
+xform-age-range = عمر له ۰ څخه تر ۱۲۰ کلونو پورې دی
+destination-district = د منزل ولسوالي
+doc-por = د پي او ار کارت (PoR)
+doc-acc = د افغان تابعیت کارت (ACC)
+doc-tazkira = تذکره
+doc-e-tazkira = برېښنايي تذکره
+doc-passport = پاسپورټ
+doc-other = بل سند
+submission-received = کورنۍ په پیوند کې ثبت شوه.
+submission-again = دا کورنۍ مخکې رالېږل شوې وه؛ هېڅ بدلون رانغی.
+submission-changed = له همدې پېژند سره بل فورم مخکې لېږل شوی و: هېڅ ونه ساتل شول. له خپل سرپرست وپوښتئ.
+submission-edit-unknown = هغه فورم چې دا یې سموي هېڅکله نه دی رارسېدلی: لومړی اصلي فورم ولېږئ.
+submission-edit-old = هغه فورم چې دا یې سموي مخکې د بل سمون له خوا بدل شوی.
+submission-broken = فورم ونه لوستل شو: { $reason }
+submission-busy = دا فورم همدا اوس رارسېږي؛ یوه دقیقه وروسته یې بیا ولېږئ.

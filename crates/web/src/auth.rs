@@ -346,6 +346,37 @@ pub static RULES: &[Rule] = &[
         Permission::Administer,
         Some("end_sessions"),
     ),
+    // Field phones (ODK Collect, KoboCollect), by the device token in the address.
+    rule(
+        Method::GET,
+        "/openrosa/key/{token}/formList",
+        Permission::Register,
+        None,
+    ),
+    rule(
+        Method::GET,
+        "/openrosa/key/{token}/forms/{form_id}",
+        Permission::Register,
+        None,
+    ),
+    rule(
+        Method::GET,
+        "/openrosa/key/{token}/forms/{form_id}/manifest",
+        Permission::Register,
+        None,
+    ),
+    rule(
+        Method::GET,
+        "/openrosa/key/{token}/submission",
+        Permission::Register,
+        None,
+    ),
+    rule(
+        Method::POST,
+        "/openrosa/key/{token}/submission",
+        Permission::Register,
+        Some("register_household"),
+    ),
 ];
 
 /// What a user whose password was reset may still do: choose a new one, see who they are,
@@ -435,17 +466,52 @@ pub fn origin(req_extensions: &axum::http::Extensions) -> String {
 
 enum Credential {
     Token,
+    /// A phone's device token, named by its id (the token itself is never written down).
+    Device {
+        id: String,
+    },
     /// The digest of the session's CSRF token, as stored when the session began.
     Session {
         csrf_digest: String,
     },
 }
 
+/// Where a phone's address holds its device token: `/openrosa/key/{token}/…`.
+const DEVICE_PATH: &str = "/openrosa/key/{token}/";
+
+/// The device token in a request's address, on the routes that take one.
+fn device_token<'a>(matched: &str, uri_path: &'a str) -> Option<&'a str> {
+    matched
+        .starts_with(DEVICE_PATH)
+        .then(|| uri_path.split('/').nth(3))?
+}
+
 async fn authenticate(
     s: &AppState,
     headers: &HeaderMap,
+    device: Option<&str>,
 ) -> Result<Option<(Caller, Credential)>, ApiError> {
-    if let Some(token) = bearer(headers) {
+    // A device token works for the phones' routes only, and only there: a phone lost with
+    // its address written in its settings reads nothing through the API.
+    let device_prefix = crate::openrosa::DEVICE_TOKEN_PREFIX;
+    let presented = match device {
+        Some(token) if token.starts_with(device_prefix) => Some(token),
+        Some(_) => {
+            return Err(ApiError::Unauthenticated(
+                "this address needs a device token: ask an administrator for one (peywand device add)"
+                    .into(),
+            ));
+        }
+        None => match bearer(headers) {
+            Some(token) if token.starts_with(device_prefix) => {
+                return Err(ApiError::Unauthenticated(
+                    "a device token works only for ODK Collect and KoboCollect".into(),
+                ));
+            }
+            other => other,
+        },
+    };
+    if let Some(token) = presented {
         let digest = Secret::digest_of(token);
         let Some(held) = s.store.token(&digest).await? else {
             return Ok(None);
@@ -467,7 +533,12 @@ async fn authenticate(
                 "the account of this token is disabled".into(),
             ));
         };
-        return Ok(Some((Caller::from_user(user, None), Credential::Token)));
+        let credential = if device.is_some() {
+            Credential::Device { id: held.id }
+        } else {
+            Credential::Token
+        };
+        return Ok(Some((Caller::from_user(user, None), credential)));
     }
     let Some(session) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
@@ -487,7 +558,7 @@ async fn authenticate(
 }
 
 fn is_page(path: &str) -> bool {
-    !path.starts_with("/api/")
+    !path.starts_with("/api/") && !path.starts_with(crate::openrosa::PREFIX)
 }
 
 fn refuse(path: &str, status: StatusCode, message: String) -> Response {
@@ -552,7 +623,8 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     if rule.permission == Permission::Public {
         return next.run(req).await;
     }
-    let (caller, credential) = match authenticate(&s, req.headers()).await {
+    let device = device_token(&path, req.uri().path()).map(str::to_string);
+    let (caller, credential) = match authenticate(&s, req.headers(), device.as_deref()).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             return refuse(
@@ -585,6 +657,11 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
         .chars()
         .take(500)
         .collect();
+    // A device token is a credential: the log names it by its id.
+    let target = match (&credential, &device) {
+        (Credential::Device { id }, Some(token)) => target.replace(token, &format!("device:{id}")),
+        _ => target,
+    };
     let purpose = req
         .headers()
         .get(PURPOSE_HEADER)

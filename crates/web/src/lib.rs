@@ -12,6 +12,7 @@ mod error;
 pub mod i18n;
 mod identity_pages;
 mod matching;
+pub mod openrosa;
 mod other_sites;
 mod pages;
 mod refusal;
@@ -166,6 +167,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes().merge(cases::routes()).merge(sync_routes::routes()))
         .merge(pages::routes())
+        .merge(openrosa::routes())
         .route("/tracing", axum::routing::get(tracing_pages::queue).post(tracing_pages::open_request))
         .route("/tracing/new", axum::routing::get(tracing_pages::new_request))
         .route("/tracing/{id}", axum::routing::get(tracing_pages::view_case))
@@ -188,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(axum::middleware::from_fn(pages::errors_in_language))
+        .layer(axum::middleware::from_fn(openrosa::headers))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

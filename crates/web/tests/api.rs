@@ -55,6 +55,24 @@ async fn user_with_token(
     token.text
 }
 
+/// A device token for a phone of this user, as `peywand device add` makes one.
+async fn device_token(store: &dyn Store, username: &str) -> String {
+    let token = peywand_access::Secret::generate("pd_");
+    store
+        .create_token(&peywand_store::ApiToken {
+            id: format!("device-of-{username}"),
+            digest: token.digest.clone(),
+            username: username.into(),
+            label: "device: a phone".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        })
+        .await
+        .unwrap();
+    token.text
+}
+
 async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = fresh_store(&dir).await;
@@ -767,28 +785,40 @@ async fn every_route_for_every_role_follows_the_policy() {
         let name = format!("user-{role}");
         let site = role.site_bound().then_some("torkham");
         let token = user_with_token(&*app.store, &name, role, site, "a passphrase for tests").await;
-        tokens.push((role, format!("Bearer {token}")));
+        let device = device_token(&*app.store, &name).await;
+        tokens.push((role, format!("Bearer {token}"), device));
     }
     let some_id = "0190f0a0-0000-7000-8000-000000000000";
     let mut walked = 0;
     for rule in RULES {
+        // Phones name their device token in the address and state the protocol's version.
+        let phone = rule.path.starts_with("/openrosa/");
+        let openrosa: &[(&str, &str)] = if phone {
+            &[("x-openrosa-version", "1.0")]
+        } else {
+            &[]
+        };
         let uri = rule
             .path
             .replace("{id}", some_id)
-            .replace("{record_id}", "R-1");
+            .replace("{record_id}", "R-1")
+            .replace("{form_id}", "peywand_household");
+        let with_device = |device: &str| uri.replace("{token}", device);
+        let uri = with_device("pd_unknown");
         let (body, content_type) = match (rule.method.as_str(), uri.starts_with("/api/")) {
             ("GET" | "DELETE", _) => (None, ""),
             (_, true) => (Some("{}"), "application/json"),
             (_, false) => (Some("site=torkham"), "application/x-www-form-urlencoded"),
         };
         let method = rule.method.as_str();
-        let (status, _, headers) = call_with(&app, method, &uri, body, content_type, &[]).await;
+        let (status, _, headers) =
+            call_with(&app, method, &uri, body, content_type, openrosa).await;
         if rule.permission == Permission::Public {
             assert!(
                 status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                 "{method} {uri} is public: {status}"
             );
-        } else if uri.starts_with("/api/") {
+        } else if uri.starts_with("/api/") || phone {
             assert_eq!(
                 status,
                 StatusCode::UNAUTHORIZED,
@@ -802,16 +832,14 @@ async fn every_route_for_every_role_follows_the_policy() {
             );
             assert_eq!(headers["location"], "/login");
         }
-        for (role, bearer) in &tokens {
-            let (status, bytes, _) = call_with(
-                &app,
-                method,
-                &uri,
-                body,
-                content_type,
-                &[("authorization", bearer)],
-            )
-            .await;
+        for (role, bearer, device) in &tokens {
+            let (uri, credentials) = if phone {
+                (with_device(device), openrosa.to_vec())
+            } else {
+                (uri.clone(), vec![("authorization", bearer.as_str())])
+            };
+            let (status, bytes, _) =
+                call_with(&app, method, &uri, body, content_type, &credentials).await;
             let refused_by_role = status == StatusCode::FORBIDDEN
                 && String::from_utf8_lossy(&bytes).contains("role does not give access");
             assert_eq!(
@@ -3144,4 +3172,436 @@ async fn a_registrar_cannot_choose_record_ids() {
     imported["members"][0]["raw"]["record_id"] = json!("SPB-2026-0001");
     let (s, body) = json_call(&app, "POST", "/api/v1/households", Some(imported)).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
+}
+
+// ---- Field phones: OpenRosa as ODK Collect speaks it ----
+
+/// A submission's XML as Collect writes it for the household form.
+fn household_xml(instance: &str, deprecated: Option<&str>, members: &[(&str, &str)]) -> String {
+    let members: String = members
+        .iter()
+        .map(|(id, given)| {
+            format!(
+                "<member><member_id>uuid:{id}</member_id><given_name>{given}</given_name>\
+                 <father_name>عبدالغنی</father_name><grandfather_name/><family_name/>\
+                 <relationship>son</relationship><sex>male</sex><birth_date>1385</birth_date><age/>\
+                 <province_of_origin>AF06</province_of_origin><district_of_origin/>\
+                 <last_residence>Peshawar</last_residence><document_type/><document_number/>\
+                 <phone/><vulnerabilities>separated_child</vulnerabilities></member>"
+            )
+        })
+        .collect();
+    let deprecated = deprecated
+        .map(|d| format!("<deprecatedID>{d}</deprecatedID>"))
+        .unwrap_or_default();
+    format!(
+        "<?xml version='1.0' ?><data id=\"peywand_household\" version=\"{}\" \
+         xmlns:jr=\"http://openrosa.org/javarosa\" xmlns:orx=\"http://openrosa.org/xforms\">\
+         <destination_province>AF06</destination_province><destination_district/>\
+         <return_type>deported</return_type><needs>food</needs>\
+         <legal_basis>vital_interest</legal_basis><purposes>registration family_tracing</purposes>\
+         {members}<meta><instanceID>{instance}</instanceID>{deprecated}</meta></data>",
+        peywand_web::openrosa::form::HOUSEHOLD_FORM.version
+    )
+}
+
+/// A multipart body as Collect sends it: the XML part, then attachments.
+fn multipart(xml: &str, attachments: &[(&str, &[u8])]) -> (Vec<u8>, String) {
+    let boundary = "----OkHttpBoundary8f2c";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; \
+             filename=\"household.xml\"\r\nContent-Type: text/xml; charset=utf-8\r\n\r\n{xml}\r\n"
+        )
+        .as_bytes(),
+    );
+    for (name, data) in attachments {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{name}\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (body, format!("multipart/form-data; boundary={boundary}"))
+}
+
+/// A POST to a phone's submission address, its body sent in small chunks (chunked transfer,
+/// as Collect sends large forms): the status and the `OpenRosaResponse` message.
+async fn submit(
+    app: &App,
+    device: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> (StatusCode, String) {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        body.chunks(700).map(|c| Ok(c.to_vec())).collect();
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/openrosa/key/{device}/submission"))
+        .header("x-openrosa-version", "1.0")
+        .header("content-type", content_type)
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    assert_eq!(resp.headers()["x-openrosa-version"], "1.0");
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(text.starts_with("<OpenRosaResponse"), "{text}");
+    (status, text)
+}
+
+async fn phone_of_registrar_at_torkham(app: &App) -> String {
+    user_with_token(
+        &*app.store,
+        "enumerator",
+        peywand_access::Role::Registrar,
+        Some("torkham"),
+        "an enumerator's passphrase",
+    )
+    .await;
+    device_token(&*app.store, "enumerator").await
+}
+
+/// The registrations the phone's enumerator sent.
+async fn persons_at_torkham(app: &App) -> Vec<peywand_domain::Person> {
+    let page = app
+        .store
+        .persons(
+            &peywand_store::PersonFilter::default(),
+            peywand_store::Page::new(0, 500),
+        )
+        .await
+        .unwrap();
+    assert!(page.total < 500);
+    page.items
+        .into_iter()
+        .filter(|p| p.registered_by.as_deref() == Some("enumerator"))
+        .collect()
+}
+
+#[tokio::test]
+async fn phones_list_download_and_probe_the_form_as_collect_does() {
+    let app = app().await;
+    let device = phone_of_registrar_at_torkham(&app).await;
+    let or = [("x-openrosa-version", "1.0"), ("host", "site.example")];
+    let (status, list, headers) = call_with(
+        &app,
+        "GET",
+        &format!("/openrosa/key/{device}/formList"),
+        None,
+        "",
+        &or,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-openrosa-version"], "1.0");
+    assert!(headers.contains_key("date"));
+    let list = String::from_utf8(list).unwrap();
+    let form = &peywand_web::openrosa::form::HOUSEHOLD_FORM;
+    assert!(
+        list.contains("<formID>peywand_household</formID>"),
+        "{list}"
+    );
+    assert!(list.contains(&format!("<hash>{}</hash>", form.hash)));
+    let download = format!("http://site.example/openrosa/key/{device}/forms/peywand_household");
+    assert!(list.contains(&format!("<downloadUrl>{download}</downloadUrl>")));
+    assert!(list.contains(&format!("<manifestUrl>{download}/manifest</manifestUrl>")));
+
+    let (status, xml, _) = call_with(
+        &app,
+        "GET",
+        &format!("/openrosa/key/{device}/forms/peywand_household"),
+        None,
+        "",
+        &or,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    use md5::Digest as _;
+    let hash: String = md5::Md5::digest(&xml)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        form.hash,
+        format!("md5:{hash}"),
+        "the list's hash is the form's"
+    );
+    let (status, manifest, _) = call_with(
+        &app,
+        "GET",
+        &format!("/openrosa/key/{device}/forms/peywand_household/manifest"),
+        None,
+        "",
+        &or,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8(manifest)
+            .unwrap()
+            .contains("xformsManifest")
+    );
+
+    let submission = format!("/openrosa/key/{device}/submission");
+    let (status, body, headers) = call_with(&app, "HEAD", &submission, None, "", &or).await;
+    assert_eq!((status, body.len()), (StatusCode::NO_CONTENT, 0));
+    assert!(headers.contains_key("x-openrosa-accept-content-length"));
+    let (status, _, _) = call_with(&app, "HEAD", &submission, None, "", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the version header is required"
+    );
+
+    // A device token opens the phones' routes only; other tokens do not open them.
+    let bearer = format!("Bearer {device}");
+    let (status, _, _) = call_with(
+        &app,
+        "GET",
+        "/api/v1/persons",
+        None,
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = call_with(
+        &app,
+        "GET",
+        &format!("/openrosa/key/{}/formList", app.token),
+        None,
+        "",
+        &or,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Revoked, the phone is refused.
+    app.store
+        .revoke_token("device-of-enumerator", chrono::Utc::now())
+        .await
+        .unwrap();
+    let (status, _, _) = call_with(
+        &app,
+        "GET",
+        &format!("/openrosa/key/{device}/formList"),
+        None,
+        "",
+        &or,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_phone_submission_registers_a_household_once_and_edits_it() {
+    // A registry with a matching model, so that the index takes what phones send.
+    let (app, _) = deduplicated_registry(120).await;
+    let device = phone_of_registrar_at_torkham(&app).await;
+    let xml = household_xml(
+        "uuid:first",
+        None,
+        &[("11111111-0000-4000-8000-000000000001", "Zabiullah")],
+    );
+    let (body, ct) = multipart(&xml, &[("photo-1.jpg", &[0xff, 0xd8, 0x01])]);
+    let (status, message) = submit(&app, &device, body, &ct).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    assert!(message.contains("registered"), "{message}");
+    let persons = persons_at_torkham(&app).await;
+    assert_eq!(persons.len(), 1);
+    let p = &persons[0];
+    assert_eq!(p.raw.site, "torkham", "confined to the device's site");
+    assert_eq!(p.registered_by.as_deref(), Some("enumerator"));
+    assert_eq!(
+        p.record_id.to_string(),
+        "11111111-0000-4000-8000-000000000001"
+    );
+    assert_eq!(p.derived.province_code.as_deref(), Some("AF06"));
+    let household = p.household_id;
+
+    // The connection was cut before the answer: the phone sends it again. Then the rest of
+    // a large submission's attachments, in a second POST repeating the XML.
+    for attachments in [
+        &[("photo-1.jpg", &[0xff, 0xd8, 0x01][..])][..],
+        &[("photo-2.jpg", &[0x02][..])],
+    ] {
+        let (body, ct) = multipart(&xml, attachments);
+        let (status, message) = submit(&app, &device, body, &ct).await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        assert!(message.contains("already received"), "{message}");
+    }
+    assert_eq!(persons_at_torkham(&app).await.len(), 1, "registered once");
+
+    // Other content under the same instanceID is refused.
+    let changed = xml.replace("Zabiullah", "Zabihullah");
+    let (body, ct) = multipart(&changed, &[]);
+    let (status, _) = submit(&app, &device, body, &ct).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // An edit names the version it replaces: the same household, its members by their ids.
+    let edit = household_xml(
+        "uuid:second",
+        Some("uuid:first"),
+        &[
+            ("11111111-0000-4000-8000-000000000001", "Zabihullah"),
+            ("11111111-0000-4000-8000-000000000002", "Gul Ahmad"),
+        ],
+    );
+    let (body, ct) = multipart(&edit, &[]);
+    let (status, message) = submit(&app, &device, body, &ct).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let persons = persons_at_torkham(&app).await;
+    assert_eq!(persons.len(), 2);
+    assert!(persons.iter().all(|p| p.household_id == household));
+    assert!(persons.iter().any(|p| p.raw.given_name == "Zabihullah"
+        && p.id == persons_id(&persons, "11111111-0000-4000-8000-000000000001")));
+    // The first version is no longer current; an unknown one was never received.
+    let again = household_xml(
+        "uuid:third",
+        Some("uuid:first"),
+        &[("11111111-0000-4000-8000-000000000003", "Nabi")],
+    );
+    let (body, ct) = multipart(&again, &[]);
+    assert_eq!(
+        submit(&app, &device, body, &ct).await.0,
+        StatusCode::CONFLICT
+    );
+    let unknown = household_xml(
+        "uuid:fourth",
+        Some("uuid:never"),
+        &[("11111111-0000-4000-8000-000000000004", "Nabi")],
+    );
+    let (body, ct) = multipart(&unknown, &[]);
+    assert_eq!(
+        submit(&app, &device, body, &ct).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Refused edits leave their ids free: the phone can send them again once mended.
+    assert!(app.store.submission("uuid:third").await.unwrap().is_none());
+
+    // The new registrations are in the matching index at once.
+    assert!(app.state.matching.not_held(persons).is_empty());
+
+    // Every submission is audited, the device named by its token's id, never by the token.
+    let entries = app
+        .store
+        .audit_entries(
+            &peywand_store::AuditFilter {
+                actor: Some("enumerator".into()),
+                ..Default::default()
+            },
+            peywand_store::Page::new(0, 100),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        entries
+            .iter()
+            .filter(|e| e.event.action == "register_household")
+            .count()
+            >= 8,
+        "{entries:?}"
+    );
+    for e in &entries {
+        assert!(
+            e.event.target.contains("device:device-of-enumerator"),
+            "{e:?}"
+        );
+        assert!(!e.event.target.contains(&device));
+    }
+}
+
+fn persons_id(persons: &[peywand_domain::Person], record_id: &str) -> peywand_domain::PersonId {
+    persons
+        .iter()
+        .find(|p| p.record_id.as_str() == record_id)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn refused_submissions_tell_the_enumerator_why() {
+    let app = app().await;
+    let device = phone_of_registrar_at_torkham(&app).await;
+    let xml = household_xml(
+        "uuid:r1",
+        None,
+        &[("11111111-0000-4000-8000-000000000009", "Zabiullah")],
+    );
+    // No XML part; a body cut short; not multipart at all.
+    let (body, ct) = multipart(&xml, &[]);
+    let no_xml = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("xml_submission_file", "other");
+    assert_eq!(
+        submit(&app, &device, no_xml.into_bytes(), &ct).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let cut = body[..body.len() / 2].to_vec();
+    assert_eq!(
+        submit(&app, &device, cut, &ct).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        submit(&app, &device, xml.clone().into_bytes(), "text/xml")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    // A member without any name, as the desk refuses it, in the phone's language.
+    let nameless = xml
+        .replace("<given_name>Zabiullah</given_name>", "<given_name/>")
+        .replace("<father_name>عبدالغنی</father_name>", "<father_name/>");
+    let (body, ct) = multipart(&nameless, &[]);
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/openrosa/key/{device}/submission"))
+        .header("x-openrosa-version", "1.0")
+        .header("accept-language", "fa-AF")
+        .header("content-type", ct)
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("nature=\"error\"") && text.contains("نام"),
+        "{text}"
+    );
+    // A value the form does not offer.
+    let (body, ct) = multipart(&xml.replace("<sex>male</sex>", "<sex>x</sex>"), &[]);
+    assert_eq!(
+        submit(&app, &device, body, &ct).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Mended, it is registered at the phone's site.
+    let (body, ct) = multipart(&xml, &[]);
+    assert_eq!(
+        submit(&app, &device, body, &ct).await.0,
+        StatusCode::CREATED
+    );
+    assert!(
+        persons_at_torkham(&app)
+            .await
+            .iter()
+            .all(|p| p.raw.site == "torkham")
+    );
+    // Nothing refused was registered.
+    assert_eq!(persons_at_torkham(&app).await.len(), 1);
 }
