@@ -121,6 +121,7 @@ macro_rules! conformance_tests {
             saving_a_household_appends_to_the_change_log,
             changes_from_elsewhere_are_applied_once,
             crossed_edits_are_settled_at_the_hub,
+            an_edit_after_a_change_from_a_clock_ahead_stays_after_it,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
@@ -337,6 +338,55 @@ pub async fn crossed_edits_are_settled_at_the_hub(store: &dyn Store) {
         serde_json::from_str(&log.last().expect("settled").body).expect("body");
     assert_eq!(settlement.incorporates, vec![crossing.id]);
     assert_eq!(settlement.crossed.len(), 1);
+}
+
+/// A site whose clock is a day behind the hub's: a change it received from the hub carries a
+/// time a day ahead of the site's clock; an edit the site makes after it is still ordered
+/// after it, and made on it.
+pub async fn an_edit_after_a_change_from_a_clock_ahead_stays_after_it(store: &dyn Store) {
+    store.set_origin("torkham").await.expect("site");
+    let created = store
+        .create_household(&sync_draft("Gul"), &actor())
+        .await
+        .expect("create");
+    let own = store
+        .changes_after("torkham", 0, 1)
+        .await
+        .expect("log")
+        .remove(0);
+    let mut at_hub = crate::SavedHousehold::of(&created, &actor());
+    at_hub.draft.destination_province = Some("AF01".into());
+    let a_day_ahead =
+        peywand_sync::Hlc::new(crate::sync::physical_ms() + 86_400_000, 0).expect("a time");
+    let from_hub = crate::sync::new_change("hub", 1, &a_day_ahead, Some(own.id), &at_hub);
+    store
+        .receive(std::slice::from_ref(&from_hub))
+        .await
+        .expect("receive");
+    let mut edit = sync_draft("Gul Bibi");
+    edit.members[0].raw.record_id = created.members[0].record_id.to_string();
+    edit.destination_province = Some("AF01".into());
+    store
+        .update_household(created.household.id, &edit, &actor())
+        .await
+        .expect("edit");
+    let log = store.changes_after("torkham", 1, 10).await.expect("log");
+    assert_eq!(log.len(), 1);
+    assert!(
+        log[0].at > from_hub.at,
+        "{} after {}",
+        log[0].at,
+        from_hub.at
+    );
+    assert_eq!(log[0].base, Some(from_hub.id), "made on the hub's version");
+    // A year ahead is refused: a wrong clock cannot push history into the future.
+    let a_year_ahead =
+        peywand_sync::Hlc::new(crate::sync::physical_ms() + 365 * 86_400_000, 0).expect("a time");
+    let wrong = crate::sync::new_change("hub", 2, &a_year_ahead, Some(log[0].id), &at_hub);
+    assert!(matches!(
+        store.receive(&[wrong]).await,
+        Err(StoreError::Conflict(crate::Conflict::ChangeTime { .. }))
+    ));
 }
 
 /// Two relatives looking for each other from two crossing points are listed once for the

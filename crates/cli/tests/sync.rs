@@ -1,0 +1,531 @@
+//! Sites that register offline and sync with a hub, as they run in the field: a hub server
+//! process, site registries syncing with `peywand sync`, links cut at random bytes, a hub
+//! killed mid-sync. Nothing registered is lost or counted twice.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use peywand_domain::RawRegistration;
+use peywand_store::{HouseholdDraft, MemberDraft, Store};
+
+fn peywand(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(args)
+        .env("PEYWAND_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A hub server process on `port`, once it answers.
+struct Hub {
+    db: String,
+    port: u16,
+    process: Child,
+}
+
+impl Hub {
+    fn start(db: &str, port: u16) -> Hub {
+        let mut process = Command::new(env!("CARGO_BIN_EXE_peywand"))
+            .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
+            .env("PEYWAND_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = BufReader::new(process.stdout.take().unwrap());
+        let running = out
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("Peywand is running"));
+        assert!(running, "the hub did not start");
+        Hub {
+            db: db.to_string(),
+            port,
+            process,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn invite(&self, site: &str) -> String {
+        let o = peywand(&["site", "invite", "--db", &self.db, "--site", site]);
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn enrol(site_db: &Path, hub: &str, site: &str, code: &str) -> Output {
+    peywand(&[
+        "site",
+        "enrol",
+        "--db",
+        site_db.to_str().unwrap(),
+        "--hub",
+        hub,
+        "--site",
+        site,
+        "--code",
+        code,
+    ])
+}
+
+fn sync(site_db: &Path) -> Output {
+    peywand(&["sync", "--db", site_db.to_str().unwrap()])
+}
+
+async fn open(db: &str) -> Arc<dyn Store> {
+    if db.starts_with("postgres://") {
+        Arc::new(peywand_store_postgres::PgStore::open(db).await.unwrap())
+    } else {
+        Arc::new(peywand_store_sqlite::SqliteStore::open(db).await.unwrap())
+    }
+}
+
+/// Synthetic households, as a desk would type them.
+fn households(count: usize, seed: u64) -> Vec<HouseholdDraft> {
+    let dir = tempfile::tempdir().unwrap();
+    peywand_synth::generate(count as u64 * 4, seed, dir.path()).unwrap();
+    let mut rows = Vec::new();
+    let report = peywand_interchange::registration_csv::read(
+        std::fs::File::open(dir.path().join("registry.csv")).unwrap(),
+        |r| rows.push(r),
+    );
+    assert!(report.is_valid());
+    let mut by_household: BTreeMap<String, Vec<RawRegistration>> = BTreeMap::new();
+    for r in rows {
+        by_household
+            .entry(r.household_id.clone())
+            .or_default()
+            .push(r);
+    }
+    by_household
+        .into_values()
+        .take(count)
+        .map(|members| HouseholdDraft {
+            members: members
+                .into_iter()
+                .map(|mut raw| {
+                    // The server gives ids and the site; the desk types the rest.
+                    raw.record_id = String::new();
+                    raw.household_id = String::new();
+                    raw.site = String::new();
+                    MemberDraft {
+                        raw,
+                        ..MemberDraft::default()
+                    }
+                })
+                .collect(),
+            ..HouseholdDraft::default()
+        })
+        .collect()
+}
+
+/// One family of six, as typed at Torkham in Latin letters and three months later at Spin
+/// Boldak in Dari, the children a year older.
+fn family(latin: bool) -> HouseholdDraft {
+    let people: [(&str, &str, &str, &str, &str); 6] = [
+        ("Javid", "جاوید", "Ainal", "ایمل", "M"),
+        ("Shakila", "شکیلا", "Gul Ahmad", "گل احمد", "F"),
+        ("Rahim", "رحیم", "Javid", "جاوید", "M"),
+        ("Zarmina", "زرمینه", "Javid", "جاوید", "F"),
+        ("Nabi", "نبی", "Javid", "جاوید", "M"),
+        ("Marzia", "مرضیه", "Javid", "جاوید", "F"),
+    ];
+    let ages = [41, 35, 14, 11, 8, 5];
+    HouseholdDraft {
+        members: people
+            .iter()
+            .zip(ages)
+            .map(
+                |((given, given_fa, father, father_fa, sex), age)| MemberDraft {
+                    raw: RawRegistration {
+                        given_name: if latin { given } else { given_fa }.to_string(),
+                        father_name: if latin { father } else { father_fa }.to_string(),
+                        family_name: if latin { "Mohmand" } else { "مهمند" }.to_string(),
+                        sex: sex.to_string(),
+                        age: (if latin { age } else { age + 1 }).to_string(),
+                        province_of_origin: if latin { "Nangarhar" } else { "ننگرهار" }.to_string(),
+                        ..RawRegistration::default()
+                    },
+                    ..MemberDraft::default()
+                },
+            )
+            .collect(),
+        ..HouseholdDraft::default()
+    }
+}
+
+/// Registers households at a site, offline, as its desk does.
+async fn register(site_db: &Path, site: &str, drafts: &[HouseholdDraft]) -> Vec<String> {
+    let store = open(site_db.to_str().unwrap()).await;
+    let who = peywand_store::Actor {
+        username: format!("registrar-{site}"),
+        at: chrono::Utc::now(),
+    };
+    let mut ids = Vec::new();
+    for d in drafts {
+        let mut d = d.clone();
+        d.site_code = Some(site.into());
+        let saved = store.create_household(&d, &who).await.unwrap();
+        ids.push(saved.household.id.to_string());
+    }
+    store.close().await;
+    ids
+}
+
+async fn persons_and_heads(db: &str) -> (u64, BTreeMap<String, i64>) {
+    let store = open(db).await;
+    let n = store.count_persons().await.unwrap();
+    let heads = store.heads().await.unwrap().0;
+    store.close().await;
+    (n, heads)
+}
+
+/// Relays TCP between a site and the hub, cutting each connection after a random number of
+/// bytes in either direction: a link that drops in the middle of a page.
+async fn cutting_proxy(to: u16, seed: u64) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let next = Arc::new(AtomicU64::new(seed));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut site, _)) = listener.accept().await else {
+                return;
+            };
+            // A small xorshift: the same cuts for the same seed.
+            let mut x = next.fetch_add(0x9E37_79B9, Ordering::SeqCst) | 1;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let budget = (x % 60_000) as usize;
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(mut hub) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await else {
+                    return;
+                };
+                let (mut sr, mut sw) = site.split();
+                let (mut hr, mut hw) = hub.split();
+                let mut left = budget;
+                let mut a = [0u8; 4096];
+                let mut b = [0u8; 4096];
+                loop {
+                    tokio::select! {
+                        n = sr.read(&mut a) => {
+                            let Ok(n) = n else { return };
+                            if n == 0 || left == 0 { return; }
+                            let n = n.min(left);
+                            left -= n;
+                            if hw.write_all(&a[..n]).await.is_err() { return; }
+                        }
+                        n = hr.read(&mut b) => {
+                            let Ok(n) = n else { return };
+                            if n == 0 || left == 0 { return; }
+                            let n = n.min(left);
+                            left -= n;
+                            if sw.write_all(&b[..n]).await.is_err() { return; }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Points a site's link at another address (the proxy), keeping its credential.
+async fn relink(site_db: &Path, url: &str) {
+    let store = open(site_db.to_str().unwrap()).await;
+    let link = store.hub_link().await.unwrap().unwrap();
+    store.set_hub_link(url, &link.credential).await.unwrap();
+    store.close().await;
+}
+
+/// Whether a hub's deduplication finds the two registrations of one family as one family:
+/// each of the six people linked across the two sites.
+async fn family_is_one(db: &str, torkham: &str, spin_boldak: &str) -> usize {
+    let store = open(db).await;
+    let records = peywand_store::collect_match_records(&*store).await.unwrap();
+    let member_ids = |household: &str| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r.household == household)
+            .map(|r| r.record_id.clone())
+            .collect()
+    };
+    let households: HashMap<String, String> = {
+        let mut m = HashMap::new();
+        for h in [torkham, spin_boldak] {
+            let id: peywand_domain::HouseholdId = h.parse().unwrap();
+            let rec = store.household(id).await.unwrap().unwrap();
+            m.insert(
+                h.to_string(),
+                peywand_domain::household_key(rec.household.id),
+            );
+        }
+        m
+    };
+    store.close().await;
+    let ds = peywand_linkage::Dataset::build(&records);
+    let run = peywand_linkage::deduplicate(&ds, &[], &peywand_linkage::Settings::default());
+    let identity: HashMap<String, String> = run.identity_ids(&ds).into_iter().collect();
+    let at_torkham = member_ids(&households[torkham]);
+    let at_spin_boldak = member_ids(&households[spin_boldak]);
+    at_torkham
+        .iter()
+        .filter(|t| at_spin_boldak.iter().any(|s| identity[*t] == identity[s]))
+        .count()
+}
+
+/// Three sites and a hub: each registers offline (among them one family at two sites in two
+/// scripts), links go up and down (some rounds through a link that drops at random bytes),
+/// and at the end every registration is at the hub exactly once, every site holds everyone's,
+/// and the family registered twice is one family.
+async fn three_sites_and_a_hub(hub_db: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hub = Hub::start(&hub_db, free_port());
+    let sites = ["torkham", "spin-boldak", "angoor-adda"];
+    let dbs: Vec<PathBuf> = sites
+        .iter()
+        .map(|s| dir.path().join(format!("{s}.db")))
+        .collect();
+    for (site, db) in sites.iter().zip(&dbs) {
+        let code = hub.invite(site);
+        let o = enrol(db, &hub.url(), site, &code);
+        assert!(o.status.success(), "{}", text(&o));
+        // A code works once.
+        let o = enrol(&dir.path().join("again.db"), &hub.url(), site, &code);
+        assert!(!o.status.success(), "a used code enrolled again");
+    }
+    let mut ids = Vec::new();
+    for (i, (site, db)) in sites.iter().zip(&dbs).enumerate() {
+        ids.push(register(db, site, &households(100, 11 + i as u64)).await);
+    }
+    let torkham_family = register(&dbs[0], "torkham", &[family(true)])
+        .await
+        .remove(0);
+    let spin_boldak_family = register(&dbs[1], "spin-boldak", &[family(false)])
+        .await
+        .remove(0);
+    let mut expected = 0;
+    for db in &dbs {
+        expected += persons_and_heads(db.to_str().unwrap()).await.0;
+    }
+    // Rounds through a link that drops at random, then with the link up.
+    let proxy = cutting_proxy(hub.port, 7).await;
+    for db in &dbs {
+        relink(db, &format!("http://127.0.0.1:{proxy}")).await;
+    }
+    for _ in 0..3 {
+        for db in &dbs {
+            let _ = sync(db);
+        }
+    }
+    // The hub is killed in the middle of it all and started again.
+    hub.kill();
+    let mut hub = Hub::start(&hub_db, hub.port);
+    for db in &dbs {
+        relink(db, &hub.url()).await;
+    }
+    for _ in 0..2 {
+        for db in &dbs {
+            let o = sync(db);
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    let (at_hub, heads) = persons_and_heads(&hub_db).await;
+    assert_eq!(
+        at_hub, expected,
+        "every registration at the hub exactly once"
+    );
+    for (site, registered) in sites.iter().zip(&ids) {
+        // Each site's 100 households, the two families on top.
+        let own = registered.len() as i64 + i64::from(*site != "angoor-adda");
+        assert_eq!(heads.get(*site), Some(&own), "{heads:?}");
+    }
+    for db in &dbs {
+        let (n, _) = persons_and_heads(db.to_str().unwrap()).await;
+        assert_eq!(n, expected, "{} holds everyone's", db.display());
+    }
+    hub.kill();
+    let linked = family_is_one(&hub_db, &torkham_family, &spin_boldak_family).await;
+    assert!(
+        linked >= 5,
+        "only {linked} of 6 family members linked across sites"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sites_and_a_hub_lose_nothing_and_count_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    three_sites_and_a_hub(dir.path().join("hub.db").to_str().unwrap().to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sites_and_a_hub_on_postgresql() {
+    let Some(database) = peywand_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    three_sites_and_a_hub(database.url.clone()).await;
+}
+
+/// A link cut at random bytes, fifty times over: each attempt may leave a page half sent or
+/// half received; run again, nothing is lost and nothing is doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_cut_fifty_times_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), free_port());
+    let site = dir.path().join("torkham.db");
+    let o = enrol(&site, &hub.url(), "torkham", &hub.invite("torkham"));
+    assert!(o.status.success(), "{}", text(&o));
+    register(&site, "torkham", &households(250, 3)).await;
+    let (registered, made) = persons_and_heads(site.to_str().unwrap()).await;
+    let proxy = cutting_proxy(hub.port, 42).await;
+    relink(&site, &format!("http://127.0.0.1:{proxy}")).await;
+    let mut failed = 0;
+    for _ in 0..50 {
+        if !sync(&site).status.success() {
+            failed += 1;
+        }
+    }
+    assert!(failed > 0, "the link never dropped: the test tests nothing");
+    relink(&site, &hub.url()).await;
+    let o = sync(&site);
+    assert!(o.status.success(), "{}", text(&o));
+    let (at_hub, heads) = persons_and_heads(hub_db.to_str().unwrap()).await;
+    assert_eq!(at_hub, registered);
+    assert_eq!(heads.get("torkham"), made.get("torkham"));
+    assert!(made.get("torkham") > Some(&200), "{made:?}");
+}
+
+/// A credential pushes only as its own site, and stops working once revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_pushes_only_as_itself_and_not_once_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), free_port());
+    let torkham = dir.path().join("torkham.db");
+    let o = enrol(&torkham, &hub.url(), "torkham", &hub.invite("torkham"));
+    assert!(o.status.success(), "{}", text(&o));
+    let spin = dir.path().join("spin.db");
+    let o = enrol(&spin, &hub.url(), "spin-boldak", &hub.invite("spin-boldak"));
+    assert!(o.status.success(), "{}", text(&o));
+    register(&spin, "spin-boldak", &households(2, 5)).await;
+    // Torkham's credential, with Spin Boldak's changes.
+    let store = open(torkham.to_str().unwrap()).await;
+    let credential = store.hub_link().await.unwrap().unwrap().credential;
+    store.close().await;
+    let store = open(spin.to_str().unwrap()).await;
+    let changes = store.changes_after("spin-boldak", 0, 10).await.unwrap();
+    store.close().await;
+    let http = reqwest::Client::new();
+    let pushed = http
+        .post(format!("{}/api/v1/sync/changes", hub.url()))
+        .bearer_auth(&credential)
+        .json(&serde_json::json!({ "changes": changes }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 403, "torkham pushed spin-boldak's changes");
+    let o = peywand(&[
+        "site",
+        "revoke",
+        "--db",
+        hub_db.to_str().unwrap(),
+        "--site",
+        "torkham",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = sync(&torkham);
+    assert!(!o.status.success(), "a revoked site synced");
+    assert!(text(&o).contains("revoked"), "{}", text(&o));
+    let o = sync(&spin);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+/// The hub killed (SIGKILL) while a site sends, and a site's sync killed while it receives:
+/// started again, they converge, nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_or_a_site_killed_mid_sync_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let mut hub = Hub::start(hub_db.to_str().unwrap(), free_port());
+    let torkham = dir.path().join("torkham.db");
+    let spin = dir.path().join("spin.db");
+    for (db, site) in [(&torkham, "torkham"), (&spin, "spin-boldak")] {
+        let o = enrol(db, &hub.url(), site, &hub.invite(site));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    register(&torkham, "torkham", &households(300, 8)).await;
+    let (made, _) = persons_and_heads(torkham.to_str().unwrap()).await;
+    let started = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(["sync", "--db", torkham.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    hub.kill();
+    let out = started.wait_with_output().unwrap();
+    let port = hub.port;
+    drop(hub);
+    let hub = Hub::start(hub_db.to_str().unwrap(), port);
+    let o = sync(&torkham);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(persons_and_heads(hub_db.to_str().unwrap()).await.0, made);
+    // Spin Boldak's sync killed while it takes in Torkham's households.
+    let mut receiving = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args(["sync", "--db", spin.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    receiving.kill().unwrap();
+    receiving.wait().unwrap();
+    let o = sync(&spin);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(persons_and_heads(spin.to_str().unwrap()).await.0, made);
+    let _ = out;
+    drop(hub);
+}
