@@ -205,10 +205,14 @@ enum Command {
         command: SiteCommand,
     },
     /// One sync round with the hub this site enrolled with: sends this site's changes, brings
-    /// everyone else's, and says what moved. `serve` does the same in the background.
+    /// everyone else's, and says what moved. `serve` does the same in the background. Where no
+    /// link exists, `sync export` and `sync import` carry the same changes on a USB stick.
+    #[command(args_conflicts_with_subcommands = true)]
     Sync {
         #[command(flatten)]
-        db: DbArg,
+        db: Option<DbArg>,
+        #[command(subcommand)]
+        bundle: Option<BundleCommand>,
     },
     User {
         #[command(subcommand)]
@@ -241,6 +245,28 @@ enum Command {
     Names {
         #[command(subcommand)]
         command: NamesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Writes a bundle of everything the other side has not acknowledged, encrypted and
+    /// signed with the site's credential: at a site, for the hub; at the hub, for one site.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// At the hub: the site the bundle is for.
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Reads a bundle written by the hub (at a site) or by a site (at the hub). Imported twice,
+    /// it changes nothing; cut short or altered, it is refused whole.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        file: PathBuf,
     },
 }
 
@@ -539,10 +565,31 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 retention_days,
                 sync_every,
             } => commands::serve(&db, addr, retention_days, sync_every).await,
-            Command::Sync { db } => {
+            Command::Sync {
+                db: Some(db),
+                bundle: None,
+            } => {
                 let store = context::open_existing(&db).await?;
                 sync::once(store).await
             }
+            Command::Sync {
+                bundle: Some(BundleCommand::Export { db, out, site }),
+                ..
+            } => {
+                let store = context::open_existing(&db).await?;
+                sync::export_bundle(&*store, &out, site.as_deref()).await
+            }
+            Command::Sync {
+                bundle: Some(BundleCommand::Import { db, file }),
+                ..
+            } => {
+                let store = context::open_existing(&db).await?;
+                sync::import_bundle(&*store, &file).await
+            }
+            Command::Sync {
+                db: None,
+                bundle: None,
+            } => anyhow::bail!("say which registry: peywand sync --db DB"),
             Command::Site {
                 command: SiteCommand::Invite { db, site },
             } => {

@@ -256,3 +256,160 @@ pub async fn invite(store: &dyn Store, site: &str) -> anyhow::Result<String> {
         .await?;
     Ok(code.text)
 }
+
+/// The key a site's bundles are sealed with: the digest of its credential, which the site
+/// computes from the credential it holds and the hub keeps as the token's digest (the hub
+/// never stores the credential itself).
+fn bundle_key(credential_digest: &str) -> Vec<u8> {
+    credential_digest.as_bytes().to_vec()
+}
+
+/// The digests of a site's credentials that are still good, at the hub.
+async fn site_keys(store: &dyn Store, site: &str) -> anyhow::Result<Vec<String>> {
+    let now = chrono::Utc::now();
+    let account = peywand_web::sync_routes::site_account(site);
+    Ok(store
+        .tokens(Some(&account))
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.label == peywand_web::sync_routes::CREDENTIAL_LABEL
+                && t.revoked_at.is_none()
+                && t.expires_at > now
+        })
+        .map(|t| t.digest)
+        .collect())
+}
+
+/// `peywand sync export`: at a site, this site's changes the hub has not acknowledged; at the
+/// hub (`--site`), every change the site did not make, which it takes once each.
+pub async fn export_bundle(
+    store: &dyn Store,
+    out: &std::path::Path,
+    site: Option<&str>,
+) -> anyhow::Result<()> {
+    use peywand_store::sync::HUB;
+    let own = store.origin().await?;
+    let heads = store.heads().await?;
+    let (to, key, changes) = if own == HUB {
+        let Some(site) = site else {
+            bail!("at the hub, say which site the bundle is for: --site CODE");
+        };
+        let Some(key) = site_keys(store, site).await?.into_iter().next() else {
+            bail!("{site} has no valid credential: invite and enrol it first (or it was revoked)");
+        };
+        let mut changes = Vec::new();
+        for origin in heads.0.keys().filter(|o| o.as_str() != site) {
+            changes.extend(all_after(store, origin, 0).await?);
+        }
+        (site.to_string(), key, changes)
+    } else {
+        let Some(link) = store.hub_link().await? else {
+            bail!("this registry is not enrolled with a hub: run `peywand site enrol` first");
+        };
+        let key = peywand_access::Secret::digest_of(&link.credential);
+        (
+            HUB.to_string(),
+            key,
+            all_after(store, &own, link.acknowledged).await?,
+        )
+    };
+    let bundle = peywand_sync::Bundle {
+        from: own.clone(),
+        to: to.clone(),
+        heads: heads.0,
+        changes,
+    };
+    let sealed = peywand_sync::bundle::seal(&bundle, &bundle_key(&key))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let partial = out.with_extension("partial");
+    std::io::Write::write_all(&mut crate::context::private_file(&partial)?, &sealed)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, out).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{} changes for {to} written to {} ({} bytes): carry it there and run `peywand sync import`",
+        bundle.changes.len(),
+        out.display(),
+        sealed.len()
+    );
+    Ok(())
+}
+
+async fn all_after(store: &dyn Store, origin: &str, after: i64) -> anyhow::Result<Vec<Change>> {
+    let mut all = Vec::new();
+    let mut after = after;
+    loop {
+        let page = store.changes_after(origin, after, 1000).await?;
+        let Some(last) = page.last().map(|c| c.seq) else {
+            return Ok(all);
+        };
+        after = last;
+        all.extend(page);
+    }
+}
+
+/// `peywand sync import`: a bundle from the hub (at a site) or from a site (at the hub),
+/// opened with the site's credential and taken whole, or refused whole.
+pub async fn import_bundle(store: &dyn Store, file: &std::path::Path) -> anyhow::Result<()> {
+    use peywand_store::sync::HUB;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read {}", file.display()))?
+        .len();
+    peywand_sync::bundle::check_size(size).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let own = store.origin().await?;
+    let keys = if own == HUB {
+        let sender = peywand_sync::bundle::sender(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let keys = site_keys(store, &sender).await?;
+        if keys.is_empty() {
+            bail!(
+                "{sender} has no valid credential here (never enrolled, or revoked): bundle refused"
+            );
+        }
+        keys
+    } else {
+        let Some(link) = store.hub_link().await? else {
+            bail!("this registry is not enrolled with a hub: run `peywand site enrol` first");
+        };
+        vec![peywand_access::Secret::digest_of(&link.credential)]
+    };
+    let mut opened = Err(anyhow::anyhow!("no key"));
+    for key in &keys {
+        opened = peywand_sync::bundle::open(&bytes, &bundle_key(key))
+            .map_err(|e| anyhow::anyhow!("{e}"));
+        if opened.is_ok() {
+            break;
+        }
+    }
+    let bundle = opened?;
+    if bundle.to != own {
+        bail!("this bundle is for {}, not for {own}", bundle.to);
+    }
+    if own == HUB
+        && let Some(foreign) = bundle.changes.iter().find(|c| c.origin != bundle.from)
+    {
+        bail!(
+            "{} sent changes of {}: a site sends only its own; bundle refused",
+            bundle.from,
+            foreign.origin
+        );
+    }
+    let (received, _) = store.receive(&bundle.changes).await?;
+    if own != HUB {
+        // What the hub held of this site's changes when it wrote the bundle.
+        let acknowledged = bundle.heads.get(&own).copied().unwrap_or_default();
+        let link = store.hub_link().await?;
+        if link.is_some_and(|l| acknowledged > l.acknowledged) {
+            store.note_synced(acknowledged, chrono::Utc::now()).await?;
+        }
+    }
+    println!(
+        "{} changes from {}: {} new, {} already here, {} crossed an edit made here",
+        bundle.changes.len(),
+        bundle.from,
+        received.stored,
+        received.already_held,
+        received.crossed
+    );
+    Ok(())
+}

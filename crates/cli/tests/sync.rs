@@ -529,3 +529,88 @@ async fn a_hub_or_a_site_killed_mid_sync_converges() {
     let _ = out;
     drop(hub);
 }
+
+/// A site with no link for a week: its changes go to the hub on a USB stick and the hub's
+/// come back the same way. A bundle imported twice changes nothing; cut short or altered, it
+/// is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_without_a_link_syncs_by_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub_db_text = hub_db.to_str().unwrap();
+    let mut hub = Hub::start(hub_db_text, free_port());
+    let torkham = dir.path().join("torkham.db");
+    let angoor = dir.path().join("angoor.db");
+    for (db, site) in [(&torkham, "torkham"), (&angoor, "angoor-adda")] {
+        let o = enrol(db, &hub.url(), site, &hub.invite(site));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    register(&torkham, "torkham", &households(30, 21)).await;
+    assert!(sync(&torkham).status.success());
+    hub.kill();
+    // Angoor Adda registers with no link, and writes a bundle.
+    register(&angoor, "angoor-adda", &households(20, 22)).await;
+    let (at_angoor, _) = persons_and_heads(angoor.to_str().unwrap()).await;
+    let up = dir.path().join("angoor-to-hub.bundle");
+    let o = peywand(&[
+        "sync",
+        "export",
+        "--db",
+        angoor.to_str().unwrap(),
+        "--out",
+        up.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&up).unwrap();
+    let import =
+        |db: &str, file: &Path| peywand(&["sync", "import", "--db", db, file.to_str().unwrap()]);
+    // Cut short, or one byte changed: refused whole, nothing taken.
+    let cut = dir.path().join("cut.bundle");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let o = import(hub_db_text, &cut);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("incomplete"), "{}", text(&o));
+    let altered = dir.path().join("altered.bundle");
+    let mut changed = bytes.clone();
+    let at = changed.len() - 40;
+    changed[at] ^= 0x01;
+    std::fs::write(&altered, &changed).unwrap();
+    let o = import(hub_db_text, &altered);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("changed after it was written"),
+        "{}",
+        text(&o)
+    );
+    let (before, _) = persons_and_heads(hub_db_text).await;
+    let o = import(hub_db_text, &up);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = import(hub_db_text, &up);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("0 new"), "imported twice: {}", text(&o));
+    let (after, _) = persons_and_heads(hub_db_text).await;
+    assert_eq!(after, before + at_angoor);
+    // And back: the hub's bundle brings Torkham's households to Angoor Adda.
+    let down = dir.path().join("hub-to-angoor.bundle");
+    let o = peywand(&[
+        "sync",
+        "export",
+        "--db",
+        hub_db_text,
+        "--site",
+        "angoor-adda",
+        "--out",
+        down.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Only Angoor Adda can open it.
+    let o = import(torkham.to_str().unwrap(), &down);
+    assert!(
+        !o.status.success(),
+        "another site opened Angoor Adda's bundle"
+    );
+    let o = import(angoor.to_str().unwrap(), &down);
+    assert!(o.status.success(), "{}", text(&o));
+    let (now_at_angoor, _) = persons_and_heads(angoor.to_str().unwrap()).await;
+    assert_eq!(now_at_angoor, after, "Angoor Adda holds everyone's");
+}
