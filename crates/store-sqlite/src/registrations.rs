@@ -700,6 +700,12 @@ impl RegistrationStore for SqliteStore {
             return Err(StoreError::NotFound(format!("household {id}")));
         }
         self.replace_members(&mut tx, id, draft, actor).await?;
+        // An edit made on the settled household is the person's answer to what crossed.
+        sqlx::query("DELETE FROM crossed_fields WHERE household_id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("settle crossed edits"))?;
         let record = self.logged(&mut tx, id, actor, base).await?;
         tx.commit().await.map_err(db("commit household update"))?;
         Ok(record)

@@ -338,6 +338,14 @@ pub async fn crossed_edits_are_settled_at_the_hub(store: &dyn Store) {
         serde_json::from_str(&log.last().expect("settled").body).expect("body");
     assert_eq!(settlement.incorporates, vec![crossing.id]);
     assert_eq!(settlement.crossed.len(), 1);
+    // A person settles it by editing the household.
+    let mut settled = here.clone();
+    settled.members[0].raw.phone = "0700 111 222".into();
+    store
+        .update_household(id, &settled, &actor())
+        .await
+        .expect("settle");
+    assert!(store.crossed_fields(id).await.expect("crossed").is_empty());
 }
 
 /// A site whose clock is a day behind the hub's: a change it received from the hub carries a

@@ -640,6 +640,8 @@ struct NewHousehold {
     /// What was typed so far, when the form comes back (a member added, or a refusal).
     typed: Vec<(String, String)>,
     members: Vec<MemberBlock>,
+    /// At a site that syncs: when it last reached the hub, and how much waits to go.
+    sync_line: String,
 }
 
 /// One member's block on the desk.
@@ -725,6 +727,7 @@ fn new_household_page(
         })
         .collect();
     NewHousehold {
+        sync_line: String::new(),
         error,
         sites: site_options(),
         provinces: province_options(&t),
@@ -811,19 +814,38 @@ pub(crate) fn place_name(t: &Tr, p: &peywand_names::place::Place) -> String {
 }
 
 async fn new_household(
+    State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     t: Tr,
     uri: Uri,
 ) -> Result<Html<String>, PageError> {
-    render(&new_household_page(
-        String::new(),
-        Vec::new(),
-        2,
-        0,
-        &caller,
-        t,
-        &uri,
-    ))
+    let sync_line = sync_line(&s, &t).await?;
+    let mut page = new_household_page(String::new(), Vec::new(), 2, 0, &caller, t, &uri);
+    page.sync_line = sync_line;
+    render(&page)
+}
+
+/// "Last synced with the hub 12 minutes ago; 3 changes wait to go", at a site that syncs.
+async fn sync_line(s: &AppState, t: &Tr) -> Result<String, ApiError> {
+    let Some(link) = s.store.hub_link().await? else {
+        return Ok(String::new());
+    };
+    let own = s.store.origin().await?;
+    let waiting = (s.store.heads().await?.get(&own) - link.acknowledged).max(0);
+    let waiting = t.digits(&waiting.to_string());
+    Ok(match link.last_synced_at {
+        Some(at) => {
+            let minutes = (chrono::Utc::now() - at).num_minutes().max(0);
+            t.with_all(
+                "sync-status",
+                &[
+                    ("minutes", t.digits(&minutes.to_string())),
+                    ("waiting", waiting),
+                ],
+            )
+        }
+        None => t.with("sync-never", "waiting", waiting),
+    })
 }
 
 /// Reads the household form: repeated keys for the check boxes, `_N` suffixes for members.
@@ -1104,6 +1126,9 @@ fn panel_candidate(t: &Tr, seen: crate::other_sites::Seen) -> PanelCandidate {
 #[template(path = "household.html")]
 struct HouseholdPage {
     c: Chrome,
+    /// Fields two offline edits changed differently: what is kept, the other value, who,
+    /// where and when, for a person to settle by editing.
+    crossed: Vec<String>,
     id: String,
     saved: bool,
     reference: String,
@@ -1132,7 +1157,28 @@ async fn view_household(
     let rec = household_in_scope(&s, &caller, &id).await?;
     let disclosed = Disclosed::records(rec.members.iter().map(|m| m.record_id.to_string()));
     let h = &rec.household;
+    let crossed = s
+        .store
+        .crossed_fields(h.id)
+        .await?
+        .iter()
+        .map(|f| {
+            t.with_all(
+                "crossed-field",
+                &[
+                    ("field", f.field.clone()),
+                    ("kept", f.kept.to_string()),
+                    ("kept_by", f.kept_by.clone()),
+                    ("kept_origin", f.kept_origin.clone()),
+                    ("other", f.other.to_string()),
+                    ("other_by", f.other_by.clone()),
+                    ("other_origin", f.other_origin.clone()),
+                ],
+            )
+        })
+        .collect();
     render(&HouseholdPage {
+        crossed,
         id: h.id.to_string(),
         saved: q.saved.is_some(),
         reference: h.reference.clone(),

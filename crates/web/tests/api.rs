@@ -3605,3 +3605,68 @@ async fn refused_submissions_tell_the_enumerator_why() {
     // Nothing refused was registered.
     assert_eq!(persons_at_torkham(&app).await.len(), 1);
 }
+
+/// Two offline edits that crossed are shown on the household's page with both values, who
+/// made them and where, for a person to settle; a synced site's desk says when it last
+/// reached the hub and how much waits to go.
+#[tokio::test]
+async fn crossed_edits_and_the_sync_state_are_shown_where_people_work() {
+    let app = app().await;
+    app.store.set_origin("hub").await.unwrap();
+    let (s, created) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id: peywand_domain::HouseholdId = created["household"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let record = app.store.household(id).await.unwrap().unwrap();
+    let first = app
+        .store
+        .changes_after("hub", 0, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut edit = household();
+    edit["members"][0]["raw"]["record_id"] = created["members"][0]["record_id"].clone();
+    edit["destination_province"] = json!("AF01");
+    let uri = format!("/api/v1/households/{id}");
+    let (s, _) = json_call(&app, "PUT", &uri, Some(edit)).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut offline = peywand_store::SavedHousehold::of(
+        &record,
+        &peywand_store::Actor {
+            username: "rahim".into(),
+            at: chrono::Utc::now(),
+        },
+    );
+    offline.draft.destination_province = Some("AF02".into());
+    let at = peywand_sync::Hlc::new(peywand_store::sync::physical_ms(), 0).unwrap();
+    let crossing = peywand_store::sync::new_change("torkham", 1, &at, Some(first.id), &offline);
+    app.store.receive(&[crossing]).await.unwrap();
+    assert_eq!(app.store.crossed_fields(id).await.unwrap().len(), 1);
+    let (_, page, _) = call(&app, "GET", &format!("/households/{id}"), None, "").await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("Edited here and elsewhere while offline"),
+        "{page}"
+    );
+    assert!(page.contains("AF02") && page.contains("rahim") && page.contains("torkham"));
+
+    // A site enrolled with a hub says on its desk when it last synced.
+    let dir = tempfile::tempdir().unwrap();
+    let site = app_on(fresh_store(&dir).await, dir).await;
+    site.store.set_origin("torkham").await.unwrap();
+    site.store
+        .set_hub_link("https://hub.example.org", "ps_secret")
+        .await
+        .unwrap();
+    let (s, _) = json_call(&site, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, desk, _) = call(&site, "GET", "/households/new", None, "").await;
+    let desk = String::from_utf8(desk).unwrap();
+    assert!(
+        desk.contains("Not yet synced with the hub; 1 changes wait to go."),
+        "{desk}"
+    );
+}
