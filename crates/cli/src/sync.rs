@@ -12,7 +12,7 @@ use peywand_domain::HouseholdId;
 use peywand_store::sync::HubLink;
 use peywand_store::{Received, Store};
 use peywand_sync::{Change, Heads};
-use peywand_web::sync_routes::{Changes, Enrolled, PAGE};
+use peywand_web::sync_routes::{Changes, Enrolled, HubModel, PAGE};
 
 /// What one round moved.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +24,8 @@ pub struct Round {
     pub received: Received,
     /// Households that arrived or changed here.
     pub households: Vec<HouseholdId>,
+    /// The hub's matching model replaced this site's.
+    pub model_updated: bool,
 }
 
 impl std::fmt::Display for Round {
@@ -147,6 +149,22 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
             after = last;
         }
     }
+    // The hub's model, learnt from every site's registrations, scores this site's checks.
+    let hub_model: HubModel = get(&http, &link, "model", &[]).await?;
+    if let Some(model) = hub_model.model
+        && store.linkage_model().await?.as_deref() != Some(model.as_str())
+    {
+        store
+            .save_linkage(&peywand_store::LinkageRun {
+                identities: Vec::new(),
+                review: Vec::new(),
+                model,
+                stats: r#"{"from":"hub"}"#.into(),
+                finished_at: chrono::Utc::now(),
+            })
+            .await?;
+        done.model_updated = true;
+    }
     store.note_synced(sent, chrono::Utc::now()).await?;
     Ok(done)
 }
@@ -190,7 +208,11 @@ pub fn keep_in_sync(state: peywand_web::AppState, every: Duration) {
                             "synced with the hub"
                         );
                     }
-                    state.take_in(&done.households).await;
+                    if done.model_updated {
+                        state.matching.reload(state.store.clone());
+                    } else {
+                        state.take_in(&done.households).await;
+                    }
                     wait = every;
                 }
                 Err(e) => {

@@ -367,6 +367,12 @@ async fn three_sites_and_a_hub(hub_db: String) {
     for db in &dbs {
         relink(db, &hub.url()).await;
     }
+    for db in &dbs {
+        let _ = sync(db);
+    }
+    // The hub learns its model from every site's registrations; the sites take it.
+    let o = peywand(&["dedupe", "--db", &hub_db]);
+    assert!(o.status.success(), "{}", text(&o));
     for _ in 0..2 {
         for db in &dbs {
             let o = sync(db);
@@ -393,6 +399,59 @@ async fn three_sites_and_a_hub(hub_db: String) {
         linked >= 5,
         "only {linked} of 6 family members linked across sites"
     );
+    // At Spin Boldak, the desk checking the family it registered finds the Torkham
+    // registration that reached it, scored with the hub's model.
+    let found = desk_finds_family_elsewhere(
+        dbs[1].to_str().unwrap(),
+        &spin_boldak_family,
+        &torkham_family,
+    )
+    .await;
+    assert!(
+        found >= 5,
+        "the desk found only {found} of 6 members registered at Torkham"
+    );
+}
+
+/// How many members of one household a site's desk check finds in another household.
+async fn desk_finds_family_elsewhere(db: &str, checked: &str, elsewhere: &str) -> usize {
+    let store = open(db).await;
+    let model: peywand_linkage::Model = serde_json::from_str(
+        &store
+            .linkage_model()
+            .await
+            .unwrap()
+            .expect("the hub's model reached the site"),
+    )
+    .unwrap();
+    let records = peywand_store::collect_match_records(&*store).await.unwrap();
+    let key = |h: &str| peywand_domain::household_key(h.parse().unwrap());
+    let members: Vec<_> = records
+        .iter()
+        .filter(|r| r.household == key(checked))
+        .cloned()
+        .collect();
+    let theirs: Vec<String> = records
+        .iter()
+        .filter(|r| r.household == key(elsewhere))
+        .map(|r| r.record_id.clone())
+        .collect();
+    store.close().await;
+    let mut matcher =
+        peywand_linkage::Matcher::new(peywand_linkage::Dataset::build(&records), model);
+    let probes: Vec<_> = members
+        .iter()
+        .map(|m| peywand_domain::MatchRecord {
+            record_id: String::new(),
+            household: "at-the-desk".into(),
+            ..m.clone()
+        })
+        .collect();
+    matcher
+        .check_household(&probes, 5)
+        .iter()
+        .filter(|found| found.iter().any(|(c, _)| theirs.contains(&c.record_id)))
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

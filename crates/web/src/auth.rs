@@ -71,6 +71,7 @@ pub static RULES: &[Rule] = &[
         Permission::Sync,
         Some("sync_pull"),
     ),
+    rule(Method::GET, "/api/v1/sync/model", Permission::Sync, None),
     rule(Method::GET, "/api/v1/session", Permission::SignedIn, None),
     rule(
         Method::DELETE,

@@ -35,6 +35,22 @@ pub fn routes() -> Router<AppState> {
         .route("/sync/enrol", post(enrol))
         .route("/sync/heads", get(heads))
         .route("/sync/changes", post(push).get(pull))
+        .route("/sync/model", get(model))
+}
+
+/// The hub's matching model, trained on every site's registrations.
+#[derive(Serialize, Deserialize)]
+pub struct HubModel {
+    /// The model as JSON; none before the hub's first deduplication.
+    pub model: Option<String>,
+}
+
+/// The hub's matching model, so that a site's duplicate check and tracing matches score as
+/// the hub's do, from its first sync (a site rarely has enough registrations to learn one).
+async fn model(State(s): State<AppState>) -> Result<Json<HubModel>, ApiError> {
+    Ok(Json(HubModel {
+        model: s.store.linkage_model().await?,
+    }))
 }
 
 /// A site's one-time code, exchanged for its credential.
