@@ -209,7 +209,10 @@ pub fn keep_in_sync(state: peywand_web::AppState, every: Duration) {
                         );
                     }
                     if done.model_updated {
+                        // The new model scores everything: the registry is read again, and
+                        // every open tracing request meets it once it is ready.
                         state.matching.reload(state.store.clone());
+                        state.match_waiting_requests();
                     } else {
                         state.take_in(&done.households).await;
                     }

@@ -673,3 +673,125 @@ async fn a_site_without_a_link_syncs_by_bundle() {
     let (now_at_angoor, _) = persons_and_heads(angoor.to_str().unwrap()).await;
     assert_eq!(now_at_angoor, after, "Angoor Adda holds everyone's");
 }
+
+/// A tracing case opened at Spin Boldak, offline, for a girl whose family registered at
+/// Torkham: once both links are up, Spin Boldak's server pulls the Torkham registration (and
+/// the hub's model) and the case gets her as a candidate, within one sync round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_at_one_site_finds_the_child_registered_at_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub = Hub::start(hub_db.to_str().unwrap(), free_port());
+    let torkham = dir.path().join("torkham.db");
+    let spin = dir.path().join("spin.db");
+    for (db, site) in [(&torkham, "torkham"), (&spin, "spin-boldak")] {
+        let o = enrol(db, &hub.url(), site, &hub.invite(site));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    register(&torkham, "torkham", &households(150, 31)).await;
+    register(&torkham, "torkham", &[family(true)]).await;
+    assert!(sync(&torkham).status.success());
+    let o = peywand(&["dedupe", "--db", hub_db.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Spin Boldak's caseworker, and its server syncing every second.
+    let token = {
+        let store = open(spin.to_str().unwrap()).await;
+        store
+            .create_user(&peywand_store::NewUser {
+                username: "nasir".into(),
+                role: peywand_access::Role::Caseworker,
+                site_code: Some("spin-boldak".into()),
+                password_hash: peywand_access::hash_password("a caseworker's passphrase").unwrap(),
+            })
+            .await
+            .unwrap();
+        let token = peywand_access::Secret::generate("pt_");
+        store
+            .create_token(&peywand_store::ApiToken {
+                id: "nasir-token".into(),
+                digest: token.digest.clone(),
+                username: "nasir".into(),
+                label: "tests".into(),
+                created_at: chrono::Utc::now(),
+                revoked_at: None,
+                expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+            })
+            .await
+            .unwrap();
+        store.close().await;
+        token.text
+    };
+    let port = free_port();
+    let mut site_server = Command::new(env!("CARGO_BIN_EXE_peywand"))
+        .args([
+            "serve",
+            "--db",
+            spin.to_str().unwrap(),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--sync-every", "1"])
+        .env("PEYWAND_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(site_server.stdout.take().unwrap());
+    assert!(
+        out.lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("Peywand is running"))
+    );
+    let http = reqwest::Client::new();
+    let opened: serde_json::Value = http
+        .post(format!("http://127.0.0.1:{port}/api/v1/tracing/requests"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "requester_name": "شکیلا", "requester_relationship": "mother",
+            "requester_contact": "", "last_seen_place": "Torkham",
+            "circumstances": "separated at the crossing", "distinguishing_details": "",
+            "sought": {"given_name": "زرمینه", "father_name": "جاوید", "sex": "F", "age": "12",
+                       "province_of_origin": "ننگرهار"}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = opened["request"]["id"].as_str().unwrap().to_string();
+    let mut candidates = Vec::new();
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let case: serde_json::Value = http
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/tracing/requests/{id}"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        candidates = case["candidates"].as_array().cloned().unwrap_or_default();
+        if !candidates.is_empty() {
+            break;
+        }
+    }
+    site_server.kill().unwrap();
+    site_server.wait().unwrap();
+    let store = open(spin.to_str().unwrap()).await;
+    let mut found = false;
+    for c in &candidates {
+        let record = peywand_domain::RecordId::parse(c["record_id"].as_str().unwrap()).unwrap();
+        let person = store.person_by_record(&record).await.unwrap().unwrap();
+        found |= person.raw.given_name == "Zarmina"
+            && person.derived.site_code.as_deref() == Some("torkham");
+    }
+    store.close().await;
+    assert!(
+        found,
+        "the girl registered at Torkham is not among {candidates:?}"
+    );
+    drop(hub);
+}
