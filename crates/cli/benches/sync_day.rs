@@ -51,7 +51,7 @@ async fn counting_relay(to: u16, count: Arc<AtomicU64>) -> u16 {
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("synth");
-    peywand_synth::generate(HOUSEHOLDS as u64 * 4, 20, &data).unwrap();
+    peywand_synth::generate(HOUSEHOLDS as u64 * 5, 20, &data).unwrap();
     let mut by_household: BTreeMap<String, Vec<RawRegistration>> = BTreeMap::new();
     let report = peywand_interchange::registration_csv::read(
         std::fs::File::open(data.join("registry.csv")).unwrap(),
