@@ -7,6 +7,7 @@
 //! conformance suite checks.
 
 mod accounts;
+mod assistance;
 mod audit;
 mod linkage;
 mod registrations;

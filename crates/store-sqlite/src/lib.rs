@@ -5,6 +5,7 @@
 //! reads and writes.
 
 mod accounts;
+mod assistance;
 mod audit;
 mod key;
 mod linkage;

@@ -130,6 +130,8 @@ macro_rules! conformance_tests {
             erased_people_are_gone,
             ended_cases_are_erased_open_ones_kept,
             submissions_are_taken_once_by_instance_id,
+            assistance_is_given_once_per_family_across_sites,
+            two_distributions_at_once_give_one_kit,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -2096,4 +2098,172 @@ pub async fn submissions_are_taken_once_by_instance_id(store: &dyn Store) {
         .expect("read")
         .expect("kept");
     assert_eq!(c.household_id, None, "nothing changed");
+}
+
+/// Two households at two sites whose members were found to be one person each: one family.
+async fn one_family_at_two_sites(
+    store: &dyn Store,
+) -> (peywand_domain::HouseholdId, peywand_domain::HouseholdId) {
+    let at = |site: &str, given: &str| {
+        let mut d = sync_draft(given);
+        d.site_code = Some(site.into());
+        d
+    };
+    let torkham = store
+        .create_household(&at("torkham", "Gul Bibi"), &actor())
+        .await
+        .expect("create at torkham");
+    let spin_boldak = store
+        .create_household(&at("spin_boldak", "Gol Bebe"), &actor())
+        .await
+        .expect("create at spin boldak");
+    let a = torkham.members[0].record_id.as_str().to_string();
+    let b = spin_boldak.members[0].record_id.as_str().to_string();
+    store
+        .save_linkage(&LinkageRun {
+            identities: vec![(a.clone(), a.clone()), (b, a)],
+            finished_at: now(),
+            ..LinkageRun::default()
+        })
+        .await
+        .expect("save identities");
+    (torkham.household.id, spin_boldak.household.id)
+}
+
+fn winter_kits() -> crate::ProgrammeDraft {
+    crate::ProgrammeDraft {
+        name: "Winter kits 2026".into(),
+        kind: crate::AssistanceKind::WinterKit,
+        amount: None,
+        currency: None,
+        entitlement: crate::Entitlement::OncePerHousehold,
+        season_from: "2026-11-01".parse().expect("a day"),
+        season_to: "2027-02-28".parse().expect("a day"),
+    }
+}
+
+fn kit_for(household: peywand_domain::HouseholdId, site: &str) -> crate::DistributionDraft {
+    crate::DistributionDraft {
+        household,
+        kind: crate::AssistanceKind::WinterKit,
+        quantity: 1,
+        given_on: "2026-12-01".parse().expect("a day"),
+        received_by: "head".into(),
+        site_code: Some(site.into()),
+        override_reason: None,
+    }
+}
+
+/// A winter kit is given once per family, across sites through its members' identities: the
+/// second is refused with where, when and by whom the first was given; an override with a
+/// reason is recorded; an unknown household or a kind with no programme writes nothing.
+pub async fn assistance_is_given_once_per_family_across_sites(store: &dyn Store) {
+    use crate::{AssistanceKind, Conflict};
+    let programme = store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    assert_eq!(
+        store.programmes().await.expect("programmes"),
+        vec![programme.clone()]
+    );
+    let mut overlapping = winter_kits();
+    overlapping.season_from = "2027-02-01".parse().expect("a day");
+    overlapping.season_to = "2027-03-31".parse().expect("a day");
+    assert!(matches!(
+        store.create_programme(&overlapping, &actor()).await,
+        Err(StoreError::Conflict(Conflict::ProgrammeOverlaps { .. }))
+    ));
+    let (torkham, spin_boldak) = one_family_at_two_sites(store).await;
+    let nadia = Actor {
+        username: "nadia".into(),
+        at: now(),
+    };
+    let first = store
+        .record_distribution(&kit_for(torkham, "torkham"), &nadia)
+        .await
+        .expect("the first kit");
+    assert_eq!(first.programme, programme.id);
+    assert_eq!(first.given_by, "nadia");
+    let again = store
+        .record_distribution(&kit_for(spin_boldak, "spin_boldak"), &actor())
+        .await;
+    assert!(
+        matches!(
+            &again,
+            Err(StoreError::Conflict(Conflict::AlreadyGiven { kind, site, on, by }))
+                if kind == "winter_kit" && site == "torkham" && *on == first.given_on && by == "nadia"
+        ),
+        "{again:?}"
+    );
+    let unknown = store
+        .record_distribution(
+            &kit_for(peywand_domain::HouseholdId::new(), "torkham"),
+            &actor(),
+        )
+        .await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "{unknown:?}"
+    );
+    let mut cash = kit_for(spin_boldak, "spin_boldak");
+    cash.kind = AssistanceKind::Cash;
+    assert!(matches!(
+        store.record_distribution(&cash, &actor()).await,
+        Err(StoreError::Conflict(Conflict::NoProgramme { .. }))
+    ));
+    let mut overridden = kit_for(spin_boldak, "spin_boldak");
+    overridden.override_reason = Some("the first kit was stolen on the road".into());
+    let second = store
+        .record_distribution(&overridden, &actor())
+        .await
+        .expect("an override");
+    assert_eq!(
+        second.override_reason.as_deref(),
+        Some("the first kit was stolen on the road")
+    );
+    for household in [torkham, spin_boldak] {
+        assert_eq!(
+            store
+                .household_distributions(household)
+                .await
+                .expect("received"),
+            vec![first.clone(), second.clone()],
+            "what the family received, from either of its households"
+        );
+    }
+}
+
+/// Two officers record a kit for one family at the same moment, at two sites: one succeeds,
+/// the other is told it was just given.
+pub async fn two_distributions_at_once_give_one_kit(store: &dyn Store) {
+    use crate::Conflict;
+    store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    let (torkham, spin_boldak) = one_family_at_two_sites(store).await;
+    let (here, there, who) = (
+        kit_for(torkham, "torkham"),
+        kit_for(spin_boldak, "spin_boldak"),
+        actor(),
+    );
+    let (a, b) = tokio::join!(
+        store.record_distribution(&here, &who),
+        store.record_distribution(&there, &who),
+    );
+    let given = [&a, &b].iter().filter(|r| r.is_ok()).count();
+    let refused = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict(Conflict::AlreadyGiven { .. }))))
+        .count();
+    assert_eq!((given, refused), (1, 1), "{a:?} {b:?}");
+    assert_eq!(
+        store
+            .household_distributions(torkham)
+            .await
+            .expect("received")
+            .len(),
+        1
+    );
 }

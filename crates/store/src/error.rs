@@ -48,6 +48,21 @@ pub enum Conflict {
     CaseClosed,
     #[error("no match is confirmed yet: confirm the person found first")]
     NoMatchConfirmed,
+    /// `kind` is an assistance kind's code (`winter_kit`); `site` a site code, empty when
+    /// the distribution named none.
+    #[error("{kind} was already given to this household, at {site} on {on} by {by}")]
+    AlreadyGiven {
+        kind: String,
+        site: String,
+        on: chrono::NaiveDate,
+        by: String,
+    },
+    #[error("the household is entitled to at most {entitled} of {kind} this season")]
+    MoreThanEntitled { kind: String, entitled: u32 },
+    #[error("no programme gives {kind} on {on}: an information manager sets one first")]
+    NoProgramme { kind: String, on: chrono::NaiveDate },
+    #[error("another {kind} programme covers part of this season")]
+    ProgrammeOverlaps { kind: String },
     #[error("change {seq} of {origin} does not match its hash: it was altered, and is refused")]
     ChangeAltered { origin: String, seq: i64 },
     #[error(

@@ -2,7 +2,7 @@
 //!
 //! Callers (the command line, the web server, linkage) see only [`Store`], which combines one
 //! trait per concern: registrations, linkage, accounts, tracing cases, audit, statistics,
-//! retention and submissions from field phones. A backend owns its schema and migrations and
+//! retention, submissions from field phones and assistance. A backend owns its schema and migrations and
 //! only reads and writes: the rules of
 //! a tracing case, household defaults and the statistics' arithmetic live here, above every
 //! backend ([`cases`], [`registrations::complete_members`], [`statistics::FlowTally`]), so that
@@ -10,6 +10,7 @@
 //! against every backend, one test per behaviour.
 
 pub mod accounts;
+pub mod assistance;
 pub mod audit;
 pub mod cases;
 pub mod conformance;
@@ -26,6 +27,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use accounts::{AccountStore, ApiToken, NewUser, SessionRecord, UserAccount};
+pub use assistance::{
+    AssistanceKind, AssistanceStore, Distribution, DistributionDraft, Entitlement, Programme,
+    ProgrammeDraft,
+};
 pub use audit::{AuditFilter, AuditStore};
 pub use error::{Conflict, StoreError};
 pub use linkage::{LinkageRun, LinkageStore, collect_match_records};
@@ -45,8 +50,8 @@ pub use tracing::{
 /// Every concern's trait, for callers that hold a concrete store: `use peywand_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AuditStore, Lifecycle, LinkageStore, RegistrationStore, RetentionStore,
-        StatisticsStore, Store, SubmissionStore, SyncStore, TracingStore,
+        AccountStore, AssistanceStore, AuditStore, Lifecycle, LinkageStore, RegistrationStore,
+        RetentionStore, StatisticsStore, Store, SubmissionStore, SyncStore, TracingStore,
     };
 }
 
@@ -72,6 +77,7 @@ pub trait Store:
     + RetentionStore
     + SyncStore
     + SubmissionStore
+    + AssistanceStore
 {
 }
 
@@ -86,6 +92,7 @@ impl<T> Store for T where
         + RetentionStore
         + SyncStore
         + SubmissionStore
+        + AssistanceStore
 {
 }
 

@@ -91,6 +91,34 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
         Conflict::AlreadyReunified => t.get("conflict-already-reunified"),
         Conflict::CaseClosed => t.get("conflict-case-closed"),
         Conflict::NoMatchConfirmed => t.get("conflict-no-match-confirmed"),
+        Conflict::AlreadyGiven { kind, site, on, by } => t.with_all(
+            "conflict-already-given",
+            &[
+                ("kind", t.code("assistance-kind", kind)),
+                ("site", site.clone()),
+                ("on", t.date(*on)),
+                ("by", by.clone()),
+            ],
+        ),
+        Conflict::MoreThanEntitled { kind, entitled } => t.with_all(
+            "conflict-more-than-entitled",
+            &[
+                ("kind", t.code("assistance-kind", kind)),
+                ("entitled", t.digits(&entitled.to_string())),
+            ],
+        ),
+        Conflict::NoProgramme { kind, on } => t.with_all(
+            "conflict-no-programme",
+            &[
+                ("kind", t.code("assistance-kind", kind)),
+                ("on", t.date(*on)),
+            ],
+        ),
+        Conflict::ProgrammeOverlaps { kind } => t.with(
+            "conflict-programme-overlaps",
+            "kind",
+            t.code("assistance-kind", kind),
+        ),
         Conflict::ChangeAltered { origin, seq } => {
             change_worded(t, "conflict-change-altered", origin, *seq)
         }
@@ -192,6 +220,23 @@ mod tests {
                 at: "0000001733500000000.000000".into(),
             },
             Conflict::OriginAlreadySet("torkham".into()),
+            Conflict::AlreadyGiven {
+                kind: "winter_kit".into(),
+                site: "torkham".into(),
+                on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default(),
+                by: "karima".into(),
+            },
+            Conflict::MoreThanEntitled {
+                kind: "blankets".into(),
+                entitled: 4,
+            },
+            Conflict::NoProgramme {
+                kind: "cash".into(),
+                on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default(),
+            },
+            Conflict::ProgrammeOverlaps {
+                kind: "food_ration".into(),
+            },
         ]
     }
 
