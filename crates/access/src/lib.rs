@@ -73,6 +73,12 @@ pub enum Permission {
     Administer,
     /// Push a site's changes to the hub and pull what the site needs.
     Sync,
+    /// See assistance programmes and what a household is entitled to and received.
+    ViewAssistance,
+    /// Record assistance handed over at a distribution point.
+    Distribute,
+    /// Set assistance programmes and their rules, and override a rule with a reason.
+    ManageAssistance,
 }
 
 impl Role {
@@ -120,6 +126,9 @@ impl Role {
             P::ViewAudit => matches!(self, R::Auditor),
             P::Administer => matches!(self, R::Administrator),
             P::Sync => matches!(self, R::SiteServer),
+            P::ViewAssistance => matches!(self, R::DistributionOfficer | R::InformationManager),
+            P::Distribute => matches!(self, R::DistributionOfficer),
+            P::ManageAssistance => matches!(self, R::InformationManager),
         }
     }
 }
@@ -179,6 +188,12 @@ mod tests {
             vec![Role::InformationManager]
         );
         assert_eq!(who(Permission::SignedIn).len(), ROLES.len());
+        // Overriding an assistance rule is a supervisor's: never the officer who distributes.
+        assert_eq!(
+            who(Permission::ManageAssistance),
+            vec![Role::InformationManager]
+        );
+        assert_eq!(who(Permission::Distribute), vec![Role::DistributionOfficer]);
     }
 
     #[test]

@@ -58,6 +58,11 @@ use crate::refusal::Refusal;
         crate::cases::death_reports,
         crate::cases::verify_death_report,
         crate::cases::links_across_sites,
+        crate::assistance::create_programme,
+        crate::assistance::list_programmes,
+        crate::assistance::distribute,
+        crate::assistance::override_rule,
+        crate::assistance::household_assistance,
         crate::sync_routes::enrol,
         crate::sync_routes::heads
     ),

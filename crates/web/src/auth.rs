@@ -194,6 +194,36 @@ pub static RULES: &[Rule] = &[
         Permission::ExportPersonalData,
         Some("export_pfif"),
     ),
+    rule(
+        Method::POST,
+        "/api/v1/assistance/programmes",
+        Permission::ManageAssistance,
+        Some("set_assistance_programme"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/assistance/programmes",
+        Permission::ViewAssistance,
+        None,
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/assistance/distributions",
+        Permission::Distribute,
+        Some("record_distribution"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/assistance/overrides",
+        Permission::ManageAssistance,
+        Some("override_distribution"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/households/{id}/assistance",
+        Permission::ViewAssistance,
+        Some("view_household_assistance"),
+    ),
     rule(Method::GET, "/login", Permission::Public, None),
     rule(Method::POST, "/login", Permission::Public, None),
     rule(

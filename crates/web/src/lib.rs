@@ -4,6 +4,7 @@
 //! PostgreSQL at a hub. Pages are plain HTML that work on slow links; no script is needed.
 
 mod api;
+mod assistance;
 pub mod auth;
 mod cases;
 mod charts;
@@ -165,7 +166,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// The whole application: API, pages, static assets, security headers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", api::routes().merge(cases::routes()).merge(sync_routes::routes()))
+        .nest("/api/v1", api::routes()
+                .merge(cases::routes())
+                .merge(assistance::routes()).merge(sync_routes::routes()))
         .merge(pages::routes())
         .merge(openrosa::routes())
         .route("/tracing", axum::routing::get(tracing_pages::queue).post(tracing_pages::open_request))

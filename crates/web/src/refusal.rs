@@ -38,6 +38,10 @@ pub enum Refusal {
     BadStepDate,
     #[error("say where the step happened (a site, a village, a phone call)")]
     NoStepPlace,
+    #[error("give a quantity of one or more")]
+    QuantityBelowOne,
+    #[error("give the day it was handed over: not after today")]
+    GivenInFuture,
 }
 
 impl Refusal {
@@ -71,6 +75,8 @@ impl Refusal {
             Refusal::NoStep => t.get("refusal-no-step"),
             Refusal::BadStepDate => t.get("date-needed"),
             Refusal::NoStepPlace => t.get("place-needed"),
+            Refusal::QuantityBelowOne => t.get("refusal-quantity-below-one"),
+            Refusal::GivenInFuture => t.get("refusal-given-in-future"),
         }
     }
 }
@@ -151,6 +157,7 @@ fn field_label(t: &Tr, column: &str) -> String {
         "record_id" => t.get("record"),
         "household_id" => t.get("household"),
         "registered_on" => t.get("registered"),
+        "name" => t.get("programme-name"),
         other => t.get(&other.replace('_', "-")),
     }
 }
@@ -175,10 +182,13 @@ mod tests {
             Refusal::NoStep,
             Refusal::BadStepDate,
             Refusal::NoStepPlace,
+            Refusal::QuantityBelowOne,
+            Refusal::GivenInFuture,
         ];
         for field in RawRegistration::COLUMNS
             .iter()
             .chain(crate::cases::TRACING_TEXTS)
+            .chain(&["name", "received_by", "reason"])
         {
             all.push(Refusal::FieldTooLong { field, max: 200 });
             all.push(Refusal::MemberFieldTooLong {

@@ -3670,3 +3670,246 @@ async fn crossed_edits_and_the_sync_state_are_shown_where_people_work() {
         "{desk}"
     );
 }
+
+/// A family registered twice, at Torkham and at Spin Boldak under another spelling, whose
+/// members deduplication found to be the same people: a winter kit is given once. The second
+/// is refused with where, when and by whom the first was given; the information manager's
+/// override succeeds and is audited with its reason; a distribution officer's is refused.
+#[tokio::test]
+async fn a_family_registered_at_two_sites_gets_one_winter_kit_unless_a_supervisor_overrides() {
+    use peywand_access::Role;
+    let app = app().await;
+    let season = json!({
+        "name": "Winter kits 2026-27",
+        "kind": "winter_kit",
+        "entitlement": "once_per_household",
+        "season_from": "2025-11-01",
+        "season_to": "2099-02-28",
+    });
+    let (s, programme) =
+        json_call(&app, "POST", "/api/v1/assistance/programmes", Some(season)).await;
+    assert_eq!(s, StatusCode::CREATED, "{programme}");
+    let (s, _) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/programmes",
+        Some(
+            json!({"name": "Cash", "kind": "cash", "entitlement": "once_per_household",
+            "season_from": "2026-11-01", "season_to": "2027-02-28"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "cash needs an amount");
+
+    let (s, torkham) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut elsewhere = household();
+    elsewhere["site_code"] = json!("spin-boldak");
+    elsewhere["members"][0]["raw"]["given_name"] = json!("Abdulghani");
+    elsewhere["members"][1]["raw"]["given_name"] = json!("Zabihullah");
+    let (s, spin_boldak) = json_call(&app, "POST", "/api/v1/households", Some(elsewhere)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let records = |h: &Value| -> Vec<String> {
+        h["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["record_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (here, there) = (records(&torkham), records(&spin_boldak));
+    // Deduplication found each member of one household to be a member of the other.
+    let identities = here
+        .iter()
+        .zip(&there)
+        .flat_map(|(a, b)| [(a.clone(), a.clone()), (b.clone(), a.clone())])
+        .collect();
+    app.store
+        .save_linkage(&peywand_store::LinkageRun {
+            identities,
+            finished_at: chrono::Utc::now(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let nadia = user_with_token(
+        &*app.store,
+        "nadia",
+        Role::DistributionOfficer,
+        Some("torkham"),
+        "a distribution officer's passphrase",
+    )
+    .await;
+    let nadia = format!("Bearer {nadia}");
+    let zarmina = user_with_token(
+        &*app.store,
+        "zarmina",
+        Role::DistributionOfficer,
+        Some("spin-boldak"),
+        "another officer's passphrase",
+    )
+    .await;
+    let zarmina = format!("Bearer {zarmina}");
+    let torkham_id = torkham["household"]["id"].as_str().unwrap();
+    let spin_boldak_id = spin_boldak["household"]["id"].as_str().unwrap();
+    let kit =
+        |household: &str| json!({"household_id": household, "kind": "winter_kit", "quantity": 1});
+
+    // Bad input writes nothing.
+    let refused = [
+        (
+            json!({"household_id": "0190f0a0-0000-7000-8000-000000000000", "kind": "winter_kit", "quantity": 1}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"household_id": torkham_id, "kind": "winter_kit", "quantity": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"household_id": torkham_id, "kind": "winter_kit", "quantity": 1, "given_on": "2999-01-01"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"household_id": torkham_id, "kind": "blankets", "quantity": 1}),
+            StatusCode::CONFLICT,
+        ),
+    ];
+    for (body, status) in refused {
+        let (s, answer) = json_with_bearer(
+            &app,
+            &nadia,
+            "POST",
+            "/api/v1/assistance/distributions",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, status, "{body} {answer}");
+    }
+    let (s, answer) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(json!({"household_id": torkham_id, "kind": "blankets", "quantity": 1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no programme gives blankets"),
+        "{answer}"
+    );
+
+    let (s, first) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(kit(torkham_id)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["site_code"], "torkham");
+    let given_on = first["given_on"].as_str().unwrap().to_string();
+
+    // At the other site, under the other spelling: refused, saying where, when and by whom.
+    let (s, again) = json_with_bearer(
+        &app,
+        &zarmina,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(kit(spin_boldak_id)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    assert_eq!(
+        again["error"]["message"],
+        format!(
+            "winter_kit was already given to this household, at torkham on {given_on} by nadia"
+        )
+    );
+    let (s, seen) = json_with_bearer(
+        &app,
+        &zarmina,
+        "GET",
+        &format!("/api/v1/households/{spin_boldak_id}/assistance"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    assert_eq!(seen["received"].as_array().unwrap().len(), 1, "{seen}");
+    assert_eq!(seen["entitlements"][0]["entitled"], false, "{seen}");
+
+    // The officer cannot set the rule aside, neither by the override route nor by a reason.
+    let mut with_reason = kit(spin_boldak_id);
+    with_reason["reason"] = json!("the first kit was stolen");
+    for uri in [
+        "/api/v1/assistance/overrides",
+        "/api/v1/assistance/distributions",
+    ] {
+        let (s, answer) =
+            json_with_bearer(&app, &zarmina, "POST", uri, Some(with_reason.clone())).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {answer}");
+    }
+    // The information manager can, with a reason, and it is audited.
+    let (s, _) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/overrides",
+        Some(kit(spin_boldak_id)),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an override needs a reason"
+    );
+    let mut overriding = with_reason.clone();
+    overriding["site_code"] = json!("spin-boldak");
+    let (s, second) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/overrides",
+        Some(overriding),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{second}");
+    assert_eq!(second["override_reason"], "the first kit was stolen");
+    let auditor = user_with_token(
+        &*app.store,
+        "aziz",
+        Role::Auditor,
+        None,
+        "an auditor's passphrase",
+    )
+    .await;
+    let (s, log) = json_with_bearer(
+        &app,
+        &format!("Bearer {auditor}"),
+        "GET",
+        "/api/v1/audit?action=override_distribution&limit=100",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let entries = log["items"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["purpose"] == "the first kit was stolen"
+                && e["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("given despite the rule")),
+        "{log}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["actor"] == "zarmina" && e["outcome"] == "denied"),
+        "the officer's attempt is in the log too: {log}"
+    );
+}

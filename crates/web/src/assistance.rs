@@ -1,0 +1,258 @@
+//! Assistance through the API: programmes an information manager sets, distributions a
+//! distribution officer records, overrides a supervisor gives with a reason, and what a
+//! household is entitled to and received, across sites through its identities.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use peywand_access::audit::AuditEvent;
+use peywand_domain::{HouseholdId, RawRegistration};
+use peywand_store::assistance::{self, AssistanceKind};
+use peywand_store::{Distribution, DistributionDraft, Programme, ProgrammeDraft};
+
+use crate::AppState;
+use crate::api::{actor, json};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::refusal::Refusal;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/assistance/programmes",
+            post(create_programme).get(list_programmes),
+        )
+        .route("/assistance/distributions", post(distribute))
+        .route("/assistance/overrides", post(override_rule))
+        .route("/households/{id}/assistance", get(household_assistance))
+}
+
+/// Sets a programme: a kind of assistance, a season and a rule (information manager).
+#[utoipa::path(post, path = "/api/v1/assistance/programmes", request_body = ProgrammeDraft, responses((status = 201, body = Programme), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_programme(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<ProgrammeDraft>, JsonRejection>,
+) -> Result<(StatusCode, Json<Programme>), ApiError> {
+    let mut draft = json(payload)?;
+    draft.name = draft.name.trim().to_string();
+    if draft.name.chars().count() > RawRegistration::MAX_FIELD_CHARS {
+        return Err(ApiError::Refused(Refusal::FieldTooLong {
+            field: "name",
+            max: RawRegistration::MAX_FIELD_CHARS,
+        }));
+    }
+    draft
+        .validate()
+        .map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let programme = s.store.create_programme(&draft, &actor(&caller)).await?;
+    Ok((StatusCode::CREATED, Json(programme)))
+}
+
+/// Every programme, newest season first.
+#[utoipa::path(get, path = "/api/v1/assistance/programmes", responses((status = 200, body = Vec<Programme>)))]
+async fn list_programmes(State(s): State<AppState>) -> Result<Json<Vec<Programme>>, ApiError> {
+    Ok(Json(s.store.programmes().await?))
+}
+
+/// A distribution as handed over at the point.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DistributionRequest {
+    /// The household's id, as its card's QR code gives it.
+    pub household_id: String,
+    pub kind: AssistanceKind,
+    pub quantity: i64,
+    /// The day it was handed over; today when left out.
+    #[serde(default)]
+    pub given_on: Option<NaiveDate>,
+    /// Who took it: `head` (the default) or a named member.
+    #[serde(default)]
+    pub received_by: Option<String>,
+    /// Where it was given, for a caller not bound to a site; a distribution officer gives at
+    /// their own site.
+    #[serde(default)]
+    pub site_code: Option<String>,
+    /// Overrides only (`/assistance/overrides`): why the rule is set aside.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Records a distribution after checking the programme's rule against what the family
+/// received, at any site, through its members' identities.
+#[utoipa::path(post, path = "/api/v1/assistance/distributions", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn distribute(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<DistributionRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Distribution>), ApiError> {
+    let request = json(payload)?;
+    if request.reason.is_some() {
+        return Err(ApiError::Forbidden(
+            "setting the rule aside is an override: an information manager gives it, with a reason, at /api/v1/assistance/overrides".into(),
+        ));
+    }
+    let draft = draft_of(&caller, request, None)?;
+    let given = s.store.record_distribution(&draft, &actor(&caller)).await?;
+    Ok((StatusCode::CREATED, Json(given)))
+}
+
+/// Gives what the rule refuses, with a reason (information manager); audited with the reason.
+#[utoipa::path(post, path = "/api/v1/assistance/overrides", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn override_rule(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<DistributionRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Distribution>), ApiError> {
+    let mut request = json(payload)?;
+    let reason = request
+        .reason
+        .take()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .ok_or(ApiError::Refused(Refusal::NoReason))?;
+    let draft = draft_of(&caller, request, Some(reason.clone()))?;
+    let who = actor(&caller);
+    let given = s.store.record_distribution(&draft, &who).await?;
+    let event = AuditEvent::now(
+        &caller.username,
+        "override_distribution",
+        &format!("/api/v1/households/{}/assistance", draft.household),
+    )
+    .purpose(&reason)
+    .outcome(&format!(
+        "given despite the rule: {} x{} (distribution {})",
+        draft.kind.code(),
+        draft.quantity,
+        given.id
+    ));
+    s.store.append_audit(&event).await?;
+    Ok((StatusCode::CREATED, Json(given)))
+}
+
+/// The distribution a request asks for, or why it is refused before anything is read.
+fn draft_of(
+    caller: &Caller,
+    request: DistributionRequest,
+    override_reason: Option<String>,
+) -> Result<DistributionDraft, ApiError> {
+    let household = household_in_path(&request.household_id)?;
+    if request.quantity < 1 {
+        return Err(ApiError::Refused(Refusal::QuantityBelowOne));
+    }
+    let today = chrono::Utc::now().date_naive();
+    let given_on = request.given_on.unwrap_or(today);
+    if given_on > today {
+        return Err(ApiError::Refused(Refusal::GivenInFuture));
+    }
+    let received_by = request
+        .received_by
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "head".to_string());
+    let max = RawRegistration::MAX_FIELD_CHARS;
+    let long = [
+        ("received_by", Some(&received_by)),
+        ("reason", override_reason.as_ref()),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_some_and(|v| v.chars().count() > max));
+    if let Some((field, _)) = long {
+        return Err(ApiError::Refused(Refusal::FieldTooLong { field, max }));
+    }
+    // A family may receive at any site it reaches: the household need not be registered at
+    // the officer's site, but the distribution is recorded where it was given.
+    let site_code = match caller.site_scope() {
+        Some(own) => Some(own.to_string()),
+        None => request.site_code.filter(|c| !c.trim().is_empty()),
+    };
+    if site_code.as_ref().is_some_and(|c| c.chars().count() > 64) {
+        return Err(ApiError::Refused(Refusal::CodeTooLong { max: 64 }));
+    }
+    Ok(DistributionDraft {
+        household,
+        kind: request.kind,
+        quantity: u32::try_from(request.quantity).unwrap_or(u32::MAX),
+        given_on,
+        received_by,
+        site_code,
+        override_reason,
+    })
+}
+
+/// A household named in a request; text that cannot be one names nothing.
+fn household_in_path(id: &str) -> Result<HouseholdId, ApiError> {
+    id.trim()
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
+}
+
+/// What a household may receive today under one programme.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EntitlementToday {
+    pub programme: Programme,
+    /// Whether the rule lets the household receive it today.
+    pub entitled: bool,
+    /// Why not, naming where, when and by whom it was given.
+    pub refused: Option<String>,
+}
+
+/// What a household is entitled to and what it, or the same family registered elsewhere,
+/// already received.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HouseholdAssistance {
+    pub household_id: HouseholdId,
+    pub members: usize,
+    /// The programmes whose season covers today.
+    pub entitlements: Vec<EntitlementToday>,
+    /// Every distribution to the family, oldest first.
+    pub received: Vec<Distribution>,
+}
+
+/// What a household is entitled to today and what the family received, at any site.
+#[utoipa::path(get, path = "/api/v1/households/{id}/assistance", responses((status = 200, body = HouseholdAssistance), (status = 404, body = ErrorBody)))]
+async fn household_assistance(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<HouseholdAssistance>, ApiError> {
+    let household = household_in_path(&id)?;
+    let record = s
+        .store
+        .household(household)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("household {id:?}")))?;
+    let received = s.store.household_distributions(household).await?;
+    let today = chrono::Utc::now().date_naive();
+    let members = record.members.len();
+    let entitlements = s
+        .store
+        .programmes()
+        .await?
+        .into_iter()
+        .filter(|p| p.draft.season_from <= today && today <= p.draft.season_to)
+        .map(|programme| {
+            let verdict = assistance::check(
+                &programme,
+                u32::try_from(members).unwrap_or(u32::MAX),
+                &received,
+                1,
+                today,
+            );
+            EntitlementToday {
+                programme,
+                entitled: verdict.is_ok(),
+                refused: verdict.err().map(|c| c.to_string()),
+            }
+        })
+        .collect();
+    Ok(Json(HouseholdAssistance {
+        household_id: household,
+        members,
+        entitlements,
+        received,
+    }))
+}
