@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Sets a programme: a kind of assistance, a season and a rule (information manager).
-#[utoipa::path(post, path = "/api/v1/assistance/programmes", request_body = ProgrammeDraft, responses((status = 201, body = Programme), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assistance/programmes", request_body = ProgrammeDraft, responses((status = 201, body = Programme), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_programme(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -55,7 +55,7 @@ async fn create_programme(
 }
 
 /// Every programme, newest season first.
-#[utoipa::path(get, path = "/api/v1/assistance/programmes", responses((status = 200, body = Vec<Programme>)))]
+#[utoipa::path(get, path = "/api/v1/assistance/programmes", responses((status = 200, body = Vec<Programme>), (status = 403, body = ErrorBody)))]
 async fn list_programmes(State(s): State<AppState>) -> Result<Json<Vec<Programme>>, ApiError> {
     Ok(Json(s.store.programmes().await?))
 }
@@ -84,7 +84,7 @@ pub struct DistributionRequest {
 
 /// Records a distribution after checking the programme's rule against what the family
 /// received, at any site, through its members' identities.
-#[utoipa::path(post, path = "/api/v1/assistance/distributions", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assistance/distributions", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn distribute(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -102,7 +102,7 @@ async fn distribute(
 }
 
 /// Gives what the rule refuses, with a reason (information manager); audited with the reason.
-#[utoipa::path(post, path = "/api/v1/assistance/overrides", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/assistance/overrides", request_body = DistributionRequest, responses((status = 201, body = Distribution), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn override_rule(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -214,7 +214,7 @@ pub struct HouseholdAssistance {
 }
 
 /// What a household is entitled to today and what the family received, at any site.
-#[utoipa::path(get, path = "/api/v1/households/{id}/assistance", responses((status = 200, body = HouseholdAssistance), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/households/{id}/assistance", params(("id" = String, Path, description = "household id")), responses((status = 200, body = HouseholdAssistance), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn household_assistance(
     State(s): State<AppState>,
     Path(id): Path<String>,

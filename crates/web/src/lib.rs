@@ -168,7 +168,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes()
                 .merge(cases::routes())
-                .merge(assistance::routes()).merge(sync_routes::routes()))
+                .merge(assistance::routes()).merge(sync_routes::routes())
+                // An address the API does not have answers in JSON, as every other error does.
+                .fallback(|| async { ApiError::NotFound("no such address in the API".into()) }))
         .merge(pages::routes())
         .merge(openrosa::routes())
         .route("/tracing", axum::routing::get(tracing_pages::queue).post(tracing_pages::open_request))

@@ -3913,3 +3913,23 @@ async fn a_family_registered_at_two_sites_gets_one_winter_kit_unless_a_superviso
         "the officer's attempt is in the log too: {log}"
     );
 }
+
+/// An address the API does not have is answered in JSON like every other error: a program
+/// (or a household id left empty) gets a reason, not an empty page.
+#[tokio::test]
+async fn an_address_the_api_does_not_have_is_answered_in_json() {
+    let app = app().await;
+    for (method, uri) in [
+        ("PUT", "/api/v1/households/"),
+        ("GET", "/api/v1/no-such-thing"),
+    ] {
+        let (s, body, headers) = call(&app, method, uri, Some("{}"), "application/json").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {uri}");
+        assert_eq!(
+            headers["content-type"], "application/json",
+            "{method} {uri}"
+        );
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+}
