@@ -75,7 +75,7 @@ pub async fn user_add(
         bail!("a {role} works at one site: give it with --site");
     }
     if let Some(code) = site
-        && !site_places().any(|p| p.code == code)
+        && !is_site(code)
     {
         bail!("there is no site {code}: `peywand sites` lists the site codes");
     }
@@ -108,6 +108,11 @@ fn site_places() -> impl Iterator<Item = &'static peywand_names::place::Place> {
     ]
     .into_iter()
     .flat_map(move |k| g.all(k))
+}
+
+/// Whether `code` is the code of a site (`peywand sites` lists them).
+pub(crate) fn is_site(code: &str) -> bool {
+    site_places().any(|p| p.code == code)
 }
 
 /// Prints the site codes with their names.

@@ -244,11 +244,8 @@ pub async fn once(store: Arc<dyn Store>) -> anyhow::Result<()> {
 pub async fn invite(store: &dyn Store, site: &str) -> anyhow::Result<String> {
     use peywand_access::{Role, Secret};
     use peywand_web::sync_routes::{ENROLMENT_LABEL, site_account};
-    if peywand_names::place::Gazetteer::get()
-        .by_code(site)
-        .is_none_or(|p| p.code != site)
-    {
-        bail!("{site:?} is not a site code: `peywand sites` lists them");
+    if !crate::access::is_site(site) {
+        bail!("there is no site {site}: `peywand sites` lists the site codes");
     }
     if store.origin().await? == peywand_store::sync::NOT_ENROLLED {
         store.set_origin(peywand_store::sync::HUB).await?;

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,21 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use peywand_domain::RawRegistration;
 use peywand_store::{HouseholdDraft, MemberDraft, Store};
 
-fn peywand(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_peywand"))
-        .args(args)
-        .env("PEYWAND_LOG", "error")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{peywand, text};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -511,6 +499,17 @@ async fn a_site_pushes_only_as_itself_and_not_once_revoked() {
     let o = enrol(&spin, &hub.url(), "spin-boldak", &hub.invite("spin-boldak"));
     assert!(o.status.success(), "{}", text(&o));
     register(&spin, "spin-boldak", &households(2, 5)).await;
+    // Only a site is invited: a province's code is not one.
+    let o = peywand(&[
+        "site",
+        "invite",
+        "--db",
+        hub_db.to_str().unwrap(),
+        "--site",
+        "AF06",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("peywand sites"), "{}", text(&o));
     // Torkham's credential, with Spin Boldak's changes.
     let store = open(torkham.to_str().unwrap()).await;
     let credential = store.hub_link().await.unwrap().unwrap().credential;
