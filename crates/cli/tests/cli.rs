@@ -2,24 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail the test by panicking.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn peywand(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_peywand"))
-        .args(args)
-        .env("PEYWAND_LOG", "error")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{peywand, text};
 
 fn export(db: &Path, out: &Path) -> String {
     let o = peywand(&[
