@@ -269,8 +269,9 @@ pub async fn search(
     let written = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut matcher = matcher;
         let mut w = BufWriter::new(file);
-        for r in &requests {
-            let candidates = matcher.find(&r.as_match_record(on), limit);
+        let probes: Vec<_> = requests.iter().map(|r| r.as_match_record(on)).collect();
+        let found = matcher.find_many(&probes, limit);
+        for (r, candidates) in requests.iter().zip(found) {
             let line = serde_json::json!({
                 "request_id": r.request_id,
                 "candidates": candidates.iter().map(|c| serde_json::json!({

@@ -104,9 +104,16 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
 /// Deduplication does not use them: two registrations nearly always share more.
 fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
     let keys = |f: NameField| r.name(f).map_or(&[][..], |n| &ds.name_info(n).keys[..]);
+    let buckets = r.birth().map(|(lo, hi)| lo / 5..=hi / 5);
+    let (province, sex) = (u64::from(r.province), u64::from(r.sex));
     if r.province != 0 && r.sex != 0 {
         for &f in keys(NameField::Father) {
-            out.push(hash_of((10u8, f, u64::from(r.province), u64::from(r.sex))));
+            out.push(hash_of((10u8, f, province, sex)));
+            // The same narrowed by birth period: among a million people the father's name,
+            // province and sex alone are shared by more than a search reads.
+            for bucket in buckets.clone().into_iter().flatten() {
+                out.push(hash_of((14u8, f, province, sex, bucket)));
+            }
         }
     }
     for &g in keys(NameField::Given) {
@@ -114,10 +121,19 @@ fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
             out.push(hash_of((7u8, g, f)));
         }
         if r.province != 0 {
-            out.push(hash_of((8u8, g, u64::from(r.province))));
+            out.push(hash_of((8u8, g, province)));
         }
         if r.sex != 0 {
-            out.push(hash_of((9u8, g, u64::from(r.sex))));
+            out.push(hash_of((9u8, g, sex)));
+            // A request that gives little more than a name, a sex, an age and a province
+            // (a relative's memory of a child): the broad keys above outgrow what a search
+            // reads once the registry holds a million people; these stay small.
+            if r.province != 0 {
+                out.push(hash_of((12u8, g, sex, province)));
+            }
+            for bucket in buckets.clone().into_iter().flatten() {
+                out.push(hash_of((13u8, g, sex, bucket)));
+            }
         }
     }
 }
@@ -131,6 +147,21 @@ pub(crate) fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
     search_keys(ds, r, &mut keys);
     keys.sort_unstable();
     keys.dedup();
+    keys
+}
+
+/// The keys a probe (a request, a registration being checked) is looked up by: its own, and
+/// where it does not say the sex (a relative unsure, a clerk's blank) those it would have with
+/// either, so that the keys that need a sex still find the person.
+pub(crate) fn probe_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
+    let mut keys = distinct_keys(ds, r);
+    if r.sex == 0 {
+        for sex in [1, 2] {
+            keys.extend(distinct_keys(ds, &Rec { sex, ..*r }));
+        }
+        keys.sort_unstable();
+        keys.dedup();
+    }
     keys
 }
 

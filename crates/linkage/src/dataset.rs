@@ -586,11 +586,22 @@ impl Dataset {
     /// The compact form of a record that is not added: a tracing request, a search. Names
     /// it brings are kept only until [`Dataset::forget_probe`].
     pub(crate) fn probe(&mut self, r: &MatchRecord) -> Rec {
+        self.probes(std::slice::from_ref(r))[0]
+    }
+
+    /// [`Dataset::probe`] for several probes at once, their names all kept until
+    /// [`Dataset::forget_probe`]: a batch of tracing requests is then searched side by side.
+    pub(crate) fn probes(&mut self, rs: &[MatchRecord]) -> Vec<Rec> {
         self.forget_probe();
         self.probe_journal = Some(ProbeJournal {
             names: self.names.len(),
             ..ProbeJournal::default()
         });
+        rs.iter().map(|r| self.journaled_probe(r)).collect()
+    }
+
+    /// A probe's compact form, its new names noted in the open probe journal.
+    fn journaled_probe(&mut self, r: &MatchRecord) -> Rec {
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
         let ids = name_values(r).map(|v| self.intern_name(v));
         let province = seen_place(&self.provinces, present(&r.province_code));

@@ -326,9 +326,10 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
 /// The model is trained the way careful users of probabilistic linkage do, with no labels:
 ///
 /// 1. u, how often each field agrees by chance, from random pairs of records;
-/// 2. m for every field but the given name, by EM on pairs with the same given name (among
-///    them the other fields vary as in the population);
-/// 3. m for the given name, by EM on pairs that share birth years, sex and province;
+/// 2. m for every field but the given and father's names, by EM on pairs with the same given
+///    and father's names (among them the other fields vary as in the population);
+/// 3. m for the given and father's names, by EM on pairs that share birth years, sex and
+///    province;
 /// 4. the prior from how many matches session 2 found and how often matches share a given name;
 /// 5. household context, learnt from the candidate pairs weighed by their probability.
 ///
@@ -337,16 +338,34 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
 fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
     let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
     let mut model = Model::untrained(u, settings.random_pairs as u64);
-    // Session 1: pairs chosen only for sharing a given name (its phonetic code).
-    let same_given = patterns_of(
+    // Session 1: pairs chosen only for sharing a given and a father's name (their phonetic
+    // codes). Not the given name alone: among a million people nearly every pair that shares
+    // one is two strangers, and EM then learns what namesakes share instead of what one
+    // person's two registrations share (a province agreeing came to weigh nothing). With the
+    // father's name too, one pair in a few is one person at any size of registry. A registry
+    // that rarely records fathers (lists kept in other traditions) is sampled by the given
+    // name alone, and its father's name, if any, is evidence there.
+    let name_code = |r: &Rec, f| r.name(f).map(|n| ds.name_code(n));
+    let with_father = ds
+        .recs
+        .iter()
+        .filter(|r| r.name(dataset::NameField::Father).is_some())
+        .count();
+    let by_father = with_father * 2 >= ds.len();
+    let same_names = patterns_of(
         ds,
         &sampled_pairs(ds, settings.seed, |r| {
-            r.name(dataset::NameField::Given).map(|n| ds.name_code(n))
+            let given = name_code(r, dataset::NameField::Given)?;
+            let father = name_code(r, dataset::NameField::Father);
+            match (by_father, father) {
+                (true, None) => None,
+                (true, father) => Some((given, father)),
+                (false, _) => Some((given, None)),
+            }
         }),
     );
     // A shared given name implies a shared sex: sex is learnt here but is no evidence.
-    let evidence = [
-        Field::FatherName,
+    let mut evidence = vec![
         Field::GrandfatherName,
         Field::FamilyName,
         Field::BirthYear,
@@ -355,10 +374,14 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
         Field::Phone,
         Field::Residence,
     ];
-    let mut learnt = evidence.to_vec();
+    if !by_father {
+        evidence.push(Field::FatherName);
+    }
+    let mut learnt = evidence.clone();
     learnt.push(Field::Sex);
-    model::em_session(&mut model, &pattern_counts(&same_given), &evidence, &learnt);
-    // Session 2: pairs chosen only for sharing birth years, sex and province.
+    model::em_session(&mut model, &pattern_counts(&same_names), &evidence, &learnt);
+    // Session 2: pairs chosen only for sharing birth years, sex and province; the names the
+    // first session was sampled by are learnt here.
     let profile = patterns_of(
         ds,
         &sampled_pairs(ds, settings.seed, |r| {
@@ -366,6 +389,11 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
                 .then_some((r.birth, r.sex, r.province))
         }),
     );
+    let names: &[Field] = if by_father {
+        &[Field::GivenName, Field::FatherName]
+    } else {
+        &[Field::GivenName]
+    };
     model::em_session(
         &mut model,
         &pattern_counts(&profile),
@@ -377,7 +405,7 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
             Field::Document,
             Field::Phone,
         ],
-        &[Field::GivenName],
+        names,
     );
     model
 }
@@ -740,6 +768,25 @@ impl Matcher {
             .collect()
     }
 
+    /// [`Matcher::find`] for many probes (a file of tracing requests), searched side by side
+    /// on every core; the answers are the same as one at a time, in the probes' order.
+    pub fn find_many(&mut self, probes: &[MatchRecord], limit: usize) -> Vec<Vec<Candidate>> {
+        let recs = self.ds.probes(probes);
+        let this = &*self;
+        let found = recs
+            .par_iter()
+            .zip(probes.par_iter())
+            .map(|(rec, probe)| {
+                this.ranked_probe(rec, probe, limit)
+                    .into_iter()
+                    .map(|(c, p)| this.candidate(c, p))
+                    .collect()
+            })
+            .collect();
+        self.ds.forget_probe();
+        found
+    }
+
     /// As [`Matcher::find`], with each field's part in every candidate's score: what a
     /// registrar sees beside a "possibly already registered" warning.
     pub fn find_explained(
@@ -850,8 +897,10 @@ impl Matcher {
                         Some(k) if found[i][k].0.probability >= e.probability => {}
                         _ if e.probability < review => {}
                         _ => {
+                            let mut e = e;
                             if let Some(k) = known {
-                                found[i].remove(k);
+                                // The family judged as a unit, if it was, still says why.
+                                e.family = found[i].remove(k).1.family;
                             }
                             found[i].push((self.candidate(o, e.probability), e));
                         }
@@ -953,6 +1002,9 @@ impl Matcher {
             let known = found[i].iter().position(|(c, _)| c.record_id == id);
             if let Some(k) = known {
                 if found[i][k].0.probability >= p {
+                    // Likelier alone, with the other members as its household context: the
+                    // family still says why, and is shown.
+                    found[i][k].1.family.get_or_insert(family);
                     continue;
                 }
                 found[i].remove(k);
@@ -1011,7 +1063,7 @@ impl Matcher {
     /// The best `limit` candidates of a probe already in compact form.
     fn ranked_probe(&self, rec: &Rec, probe: &MatchRecord, limit: usize) -> Vec<(u32, f64)> {
         let rec = *rec;
-        let keys = blocking::distinct_keys(&self.ds, &rec);
+        let keys = blocking::probe_keys(&self.ds, &rec);
         let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
         candidates.sort_unstable();
         candidates.dedup();
