@@ -675,7 +675,24 @@ pub struct Matcher {
     /// Records replaced by a later version of themselves (an edited registration), or
     /// erased: never offered as candidates again.
     replaced: HashSet<u32>,
+    /// The chance that a person sought by a tracing request registered at all (see
+    /// [`Matcher::set_registered_share`]).
+    registered_share: f64,
 }
+
+/// Whom a probe describes, which sets the prior its candidates stand against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sought {
+    /// A person registering at a desk: are they registered already? Deduplication's prior.
+    Registrant,
+    /// A person a relative seeks through a tracing request: did they register at all, and
+    /// as whom? (see [`Matcher::set_registered_share`]).
+    Relative,
+}
+
+/// The chance that a person a relative seeks registered at all, until an information manager
+/// says otherwise: even, neither hoping nor despairing.
+pub const REGISTERED_SHARE: f64 = 0.5;
 
 impl Matcher {
     /// Indexes every record of `ds` for matching with `model`.
@@ -695,7 +712,14 @@ impl Matcher {
             keys,
             added: HashMap::new(),
             replaced: HashSet::new(),
+            registered_share: REGISTERED_SHARE,
         }
+    }
+
+    /// Sets the chance that a person sought registered at all: the prior against which a
+    /// tracing request's candidates stand, with "not in the registry" the alternative.
+    pub fn set_registered_share(&mut self, share: f64) {
+        self.registered_share = share.clamp(0.001, 0.999);
     }
 
     pub fn dataset(&self) -> &Dataset {
@@ -760,7 +784,7 @@ impl Matcher {
     /// The records most likely to be the person `probe` describes, best first, at most
     /// `limit`. Records of the probe's own household are left out.
     pub fn find(&mut self, probe: &MatchRecord, limit: usize) -> Vec<Candidate> {
-        let (_, ranked) = self.ranked(probe, limit);
+        let (_, ranked) = self.ranked(probe, limit, Sought::Relative);
         self.ds.forget_probe();
         ranked
             .into_iter()
@@ -773,11 +797,12 @@ impl Matcher {
     pub fn find_many(&mut self, probes: &[MatchRecord], limit: usize) -> Vec<Vec<Candidate>> {
         let recs = self.ds.probes(probes);
         let this = &*self;
+        let scorer = this.scorer_for(Sought::Relative);
         let found = recs
             .par_iter()
             .zip(probes.par_iter())
             .map(|(rec, probe)| {
-                this.ranked_probe(rec, probe, limit)
+                this.ranked_by(rec, probe, limit, &scorer)
                     .into_iter()
                     .map(|(c, p)| this.candidate(c, p))
                     .collect()
@@ -793,9 +818,10 @@ impl Matcher {
         &mut self,
         probe: &MatchRecord,
         limit: usize,
+        sought: Sought,
     ) -> Vec<(Candidate, Explanation)> {
-        let (rec, ranked) = self.ranked(probe, limit);
-        let found = self.explained(&rec, ranked);
+        let (rec, ranked) = self.ranked(probe, limit, sought);
+        let found = self.explained(&rec, ranked, sought);
         self.ds.forget_probe();
         found
     }
@@ -808,23 +834,37 @@ impl Matcher {
         &self,
         probe: &MatchRecord,
         limit: usize,
+        sought: Sought,
     ) -> Option<Vec<(Candidate, Explanation)>> {
         let rec = self.ds.probe_known(probe)?;
-        let ranked = self.ranked_probe(&rec, probe, limit);
-        Some(self.explained(&rec, ranked))
+        let ranked = self.ranked_by(&rec, probe, limit, &self.scorer_for(sought));
+        Some(self.explained(&rec, ranked, sought))
+    }
+
+    /// The scorer a probe is judged by, by whom it describes.
+    fn scorer_for(&self, sought: Sought) -> model::Scorer {
+        match sought {
+            Sought::Registrant => self.model.probe_scorer(),
+            Sought::Relative => self
+                .model
+                .tracing_scorer(self.ds.len() - self.replaced.len(), self.registered_share),
+        }
     }
 
     /// Ranked candidates with each field's part in their scores.
-    fn explained(&self, rec: &Rec, ranked: Vec<(u32, f64)>) -> Vec<(Candidate, Explanation)> {
+    fn explained(
+        &self,
+        rec: &Rec,
+        ranked: Vec<(u32, f64)>,
+        sought: Sought,
+    ) -> Vec<(Candidate, Explanation)> {
+        let scorer = self.scorer_for(sought);
         ranked
             .into_iter()
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
                 let pattern = compare(&self.ds, rec, other).with(9, MISSING);
-                let mut explanation = self
-                    .model
-                    .probe_scorer()
-                    .explain(&self.ds, rec, other, pattern);
+                let mut explanation = scorer.explain(&self.ds, rec, other, pattern);
                 explanation.probability = p;
                 (self.candidate(c, p), explanation)
             })
@@ -843,7 +883,7 @@ impl Matcher {
     ) -> Vec<Vec<(Candidate, Explanation)>> {
         let mut found: Vec<Vec<(Candidate, Explanation)>> = members
             .iter()
-            .map(|m| self.find_explained(m, limit.max(FAMILY_CANDIDATES)))
+            .map(|m| self.find_explained(m, limit.max(FAMILY_CANDIDATES), Sought::Registrant))
             .collect();
         self.families_as_units(members, &mut found);
         for f in &mut found {
@@ -1031,7 +1071,7 @@ impl Matcher {
     /// comes in later is shown as likely as it looks alone, until the case is searched again.
     pub fn score(&mut self, probe: &MatchRecord, record_ids: &[String]) -> Vec<Candidate> {
         let rec = self.ds.probe(probe);
-        let scorer = self.model.probe_scorer();
+        let scorer = self.scorer_for(Sought::Relative);
         let found = record_ids
             .iter()
             .filter_map(|id| self.ds.index_of(id))
@@ -1054,21 +1094,31 @@ impl Matcher {
     }
 
     /// The probe in compact form and its best `limit` candidates with their probabilities.
-    fn ranked(&mut self, probe: &MatchRecord, limit: usize) -> (Rec, Vec<(u32, f64)>) {
+    fn ranked(
+        &mut self,
+        probe: &MatchRecord,
+        limit: usize,
+        sought: Sought,
+    ) -> (Rec, Vec<(u32, f64)>) {
         let rec = self.ds.probe(probe);
-        let ranked = self.ranked_probe(&rec, probe, limit);
+        let ranked = self.ranked_by(&rec, probe, limit, &self.scorer_for(sought));
         (rec, ranked)
     }
 
-    /// The best `limit` candidates of a probe already in compact form.
-    fn ranked_probe(&self, rec: &Rec, probe: &MatchRecord, limit: usize) -> Vec<(u32, f64)> {
+    /// The best `limit` candidates of a probe already in compact form, by `scorer`.
+    fn ranked_by(
+        &self,
+        rec: &Rec,
+        probe: &MatchRecord,
+        limit: usize,
+        scorer: &model::Scorer,
+    ) -> Vec<(u32, f64)> {
         let rec = *rec;
         let keys = blocking::probe_keys(&self.ds, &rec);
         let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);
-        let scorer = self.model.probe_scorer();
         let mut scored: Vec<(u32, f64)> = candidates
             .into_iter()
             .filter(|&c| Some(self.ds.recs[c as usize].household) != own)

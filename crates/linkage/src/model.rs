@@ -192,6 +192,21 @@ impl Model {
         }
     }
 
+    /// [`Model::probe_scorer`] for a tracing request among `records` registrations: its
+    /// prior is not deduplication's (how many pairs of registrations are one person) but the
+    /// chance that the person sought registered at all, `registered`, spread over the people
+    /// the registry holds. Against it stands "the person sought is not in the registry".
+    pub(crate) fn tracing_scorer(&self, records: usize, registered: f64) -> Scorer {
+        let n = records as f64;
+        let repeats = self.lambda.clamp(0.0, 0.5) * n * (n - 1.0) / 2.0;
+        let people = (n - repeats).max(n / 4.0).max(1.0);
+        let registered = registered.clamp(0.001, 0.999);
+        Scorer {
+            prior: (registered / (1.0 - registered)).log2() - people.log2(),
+            ..self.probe_scorer()
+        }
+    }
+
     pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
         self.scorer().probability(ds, a, b, p)
     }

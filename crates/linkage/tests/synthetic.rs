@@ -7,7 +7,7 @@ use std::fs::File;
 
 use peywand_domain::{LinkDecision, MatchRecord, household_reference};
 use peywand_interchange::registration_csv;
-use peywand_linkage::{Dataset, Matcher, Settings, deduplicate};
+use peywand_linkage::{Dataset, Matcher, Settings, Sought, deduplicate};
 
 struct Synthetic {
     records: Vec<MatchRecord>,
@@ -409,7 +409,7 @@ fn a_family_registered_twice_matches_its_members_within_the_family() {
     assert!(offered(1, "h1-wife"), "{:?}", found[1]);
     assert!(!offered(3, "h1-wife"), "{:?}", found[3]);
     // Checked one by one, with no family around her, she is not.
-    let alone = desk.find_explained(&again[1], 5);
+    let alone = desk.find_explained(&again[1], 5, Sought::Registrant);
     assert!(!alone.iter().any(|(c, _)| c.record_id == "h1-wife"));
 }
 
@@ -525,7 +525,7 @@ fn the_desk_finds_a_family_registered_in_another_script_among_namesakes() {
         })
         .collect();
     // Alone, the father is one of many.
-    let alone = desk.find_explained(&family[0], 5);
+    let alone = desk.find_explained(&family[0], 5, Sought::Registrant);
     assert!(
         alone
             .first()
@@ -564,9 +564,9 @@ fn checks_read_side_by_side_answer_as_checks_alone() {
             ..sought.clone()
         };
         let shared = matcher
-            .find_explained_shared(&probe, 10)
+            .find_explained_shared(&probe, 10, Sought::Registrant)
             .expect("every name of a registered person is in the index");
-        let alone = matcher.find_explained(&probe, 10);
+        let alone = matcher.find_explained(&probe, 10, Sought::Registrant);
         let ids = |found: &[(peywand_linkage::Candidate, peywand_linkage::Explanation)]| {
             found
                 .iter()
@@ -583,8 +583,17 @@ fn checks_read_side_by_side_answer_as_checks_alone() {
         given_name: Some("zzqxw never seen".into()),
         ..s.records[0].clone()
     };
-    assert!(matcher.find_explained_shared(&stranger, 10).is_none());
-    assert!(matcher.find_explained(&stranger, 10).len() <= 10);
+    assert!(
+        matcher
+            .find_explained_shared(&stranger, 10, Sought::Registrant)
+            .is_none()
+    );
+    assert!(
+        matcher
+            .find_explained(&stranger, 10, Sought::Registrant)
+            .len()
+            <= 10
+    );
 }
 
 /// A registration added again unchanged (a hub's server hearing of its own save) leaves the

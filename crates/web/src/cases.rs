@@ -141,9 +141,11 @@ pub(crate) async fn match_requests(
 ) -> Result<(), ApiError> {
     let probes: Vec<MatchRecord> = requests.iter().map(|r| probe(&r.draft.sought)).collect();
     let index = s.matching.clone();
-    let (_, found) = tokio::task::spawn_blocking(move || index.check(&probes, CANDIDATES_KEPT))
-        .await
-        .map_err(|_| ApiError::Internal)?;
+    let (_, found) = tokio::task::spawn_blocking(move || {
+        index.check(&probes, CANDIDATES_KEPT, peywand_linkage::Sought::Relative)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
     for (request, candidates) in requests.iter().zip(found) {
         let offered = offerable(
             candidates

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, Rw
 use serde::Serialize;
 
 use peywand_domain::{MatchRecord, Person};
-use peywand_linkage::{Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings};
+use peywand_linkage::{
+    Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings, Sought,
+};
 use peywand_store::{Store, StoreError};
 
 /// Whether the index can answer yet.
@@ -153,6 +155,7 @@ impl MatchingIndex {
         &self,
         probes: &[MatchRecord],
         limit: usize,
+        sought: Sought,
     ) -> (IndexStatus, Vec<Vec<(Candidate, Explanation)>>) {
         {
             let state = self.read();
@@ -161,7 +164,7 @@ impl MatchingIndex {
             };
             let shared: Option<Vec<_>> = probes
                 .iter()
-                .map(|p| matcher.find_explained_shared(p, limit))
+                .map(|p| matcher.find_explained_shared(p, limit, sought))
                 .collect();
             if let Some(found) = shared {
                 return (IndexStatus::Ready, above_review_threshold(found));
@@ -171,7 +174,7 @@ impl MatchingIndex {
         self.likely(probes.len(), |matcher| {
             probes
                 .iter()
-                .map(|p| matcher.find_explained(p, limit))
+                .map(|p| matcher.find_explained(p, limit, sought))
                 .collect()
         })
     }

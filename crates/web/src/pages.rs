@@ -1052,9 +1052,11 @@ async fn check_member(
     let (derived, _) = raw.derive();
     let probe = peywand_domain::MatchRecord::from_registration("", "", &raw, &derived);
     let index = s.matching.clone();
-    let (_, found) = tokio::task::spawn_blocking(move || index.check(&[probe], 5))
-        .await
-        .map_err(|_| ApiError::Internal)?;
+    let (_, found) = tokio::task::spawn_blocking(move || {
+        index.check(&[probe], 5, peywand_linkage::Sought::Registrant)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
     let screened = crate::other_sites::screen(&s, &caller, found).await?;
     let shown = Disclosed {
         query: crate::api::asked(std::slice::from_ref(&raw)),

@@ -285,9 +285,11 @@ async fn case_page(
     // The reasons come from the matcher, for the candidates it still ranks.
     let probe = crate::cases::probe(sought);
     let index = s.matching.clone();
-    let (_, mut found) = tokio::task::spawn_blocking(move || index.check(&[probe], 20))
-        .await
-        .map_err(|_| ApiError::Internal)?;
+    let (_, mut found) = tokio::task::spawn_blocking(move || {
+        index.check(&[probe], 20, peywand_linkage::Sought::Relative)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?;
     let explained = found.pop().unwrap_or_default();
     let mut candidates = Vec::new();
     for k in &case.candidates {
