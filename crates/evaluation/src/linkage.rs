@@ -98,6 +98,42 @@ pub struct SearchScores {
     pub requests_for_unregistered: u64,
     /// Requests for unregistered people with a candidate at or above the likely-match score.
     pub false_alarms: u64,
+    /// How well the first candidate's probability tells whether it is the person sought,
+    /// over every request (a request for someone never registered has no right candidate).
+    pub first: Reliability,
+    /// The same over every candidate shown.
+    pub every: Reliability,
+}
+
+/// A reliability table: probabilities in ten bands, and in each how many were right.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Reliability {
+    /// Per band of width 0.1: (how many, sum of their probabilities, how many were right).
+    pub bands: [(u64, f64, u64); 10],
+}
+
+impl Reliability {
+    pub fn add(&mut self, probability: f64, right: bool) {
+        let band = ((probability * 10.0) as usize).min(9);
+        let b = &mut self.bands[band];
+        b.0 += 1;
+        b.1 += probability;
+        b.2 += u64::from(right);
+    }
+
+    /// The expected calibration error: over the bands, each weighed by its share of all, how
+    /// far the mean probability is from the share that were right.
+    pub fn expected_calibration_error(&self) -> f64 {
+        let total: u64 = self.bands.iter().map(|b| b.0).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        self.bands
+            .iter()
+            .map(|&(_, sum, right)| (sum - right as f64).abs())
+            .sum::<f64>()
+            / total as f64
+    }
 }
 
 /// The score from which a candidate is shown to caseworkers as a likely match.
@@ -130,6 +166,8 @@ pub fn search(
         found_at_k: 0,
         requests_for_unregistered: 0,
         false_alarms: 0,
+        first: Reliability::default(),
+        every: Reliability::default(),
     };
     let mut seen = HashSet::new();
     for line in results.lines() {
@@ -148,6 +186,19 @@ pub fn search(
             .get(id)
             .with_context(|| format!("result for unknown request {id}"))?;
         let candidates = v["candidates"].as_array().cloned().unwrap_or_default();
+        for (i, c) in candidates.iter().enumerate() {
+            let right = person.as_ref().is_some_and(|person| {
+                c["record_id"]
+                    .as_str()
+                    .and_then(|r| truth.get(r))
+                    .is_some_and(|p| p == person)
+            });
+            let probability = c["score"].as_f64().unwrap_or(0.0);
+            if i == 0 {
+                s.first.add(probability, right);
+            }
+            s.every.add(probability, right);
+        }
         match person {
             Some(person) => {
                 s.requests_for_registered += 1;
@@ -184,6 +235,21 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_error_is_the_weighed_gap_between_probability_and_share_right() {
+        let mut r = Reliability::default();
+        // Four at 0.25 of which one right: calibrated. Four at 0.95 of which two right: 0.45 off.
+        for right in [true, false, false, false] {
+            r.add(0.25, right);
+        }
+        for right in [true, true, false, false] {
+            r.add(0.95, right);
+        }
+        assert!((r.expected_calibration_error() - 0.5 * 0.45).abs() < 1e-12);
+        assert_eq!(r.bands[2].0, 4);
+        assert_eq!(r.bands[9].2, 2);
+    }
 
     #[test]
     fn pairwise_counts_pairs_not_records() {

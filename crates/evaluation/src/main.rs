@@ -100,6 +100,28 @@ fn main() -> anyhow::Result<()> {
                 s.false_alarms,
                 100.0 * share(s.false_alarms, s.requests_for_unregistered),
             );
+            for (what, r) in [
+                ("first candidates", &s.first),
+                ("every candidate", &s.every),
+            ] {
+                println!(
+                    "calibration of {what}: expected calibration error {:.4}",
+                    r.expected_calibration_error()
+                );
+                println!("| probability | candidates | mean probability | share right |");
+                println!("| --- | --- | --- | --- |");
+                for (band, &(n, sum, right)) in r.bands.iter().enumerate() {
+                    if n > 0 {
+                        println!(
+                            "| {:.1}–{:.1} | {n} | {:.3} | {:.3} |",
+                            band as f64 / 10.0,
+                            (band + 1) as f64 / 10.0,
+                            sum / n as f64,
+                            right as f64 / n as f64
+                        );
+                    }
+                }
+            }
         }
         Command::Names {
             registry,
