@@ -71,8 +71,13 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
     store.close().await;
     let s = result.stats;
     println!(
-        "{} registrations resolved into {} identities ({} pairs compared, {} linked, {} for review)",
-        s.records, s.identities, s.blocking.candidate_pairs, s.linked_pairs, s.review_pairs
+        "{} registrations resolved into {} identities ({} pairs compared, {} linked, {} for review: the most doubtful of {} uncertain)",
+        s.records,
+        s.identities,
+        s.blocking.candidate_pairs,
+        s.linked_pairs,
+        s.review_pairs,
+        s.uncertain_pairs
     );
     if s.blocking.buckets_over_cap > 0 {
         println!(

@@ -54,6 +54,9 @@ pub struct Settings {
     /// Random pairs sampled to estimate how often fields agree by chance.
     pub random_pairs: usize,
     pub seed: u64,
+    /// Most pairs queued for review: what a team reads in a week. The most doubtful come
+    /// first; once they are decided, the next run queues the next most doubtful.
+    pub review_capacity: usize,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
             window: 80,
             random_pairs: 2_000_000,
             seed: 1,
+            review_capacity: 5_000,
         }
     }
 }
@@ -85,7 +89,10 @@ pub struct Stats {
     pub blocking: BlockingStats,
     pub linked_pairs: u64,
     pub identities: u64,
+    /// Pairs queued for review: the most doubtful of the uncertain pairs.
     pub review_pairs: u64,
+    /// Every pair the run left uncertain, queued or not.
+    pub uncertain_pairs: u64,
 }
 
 /// The outcome of deduplicating a registry.
@@ -93,7 +100,8 @@ pub struct Stats {
 pub struct Deduplication {
     /// For each record (by dataset index), its identity: the smallest record index in it.
     pub identity: Vec<u32>,
-    /// Uncertain pairs for a reviewer, most likely first.
+    /// Uncertain pairs for a reviewer, most doubtful first, at most
+    /// [`Settings::review_capacity`].
     pub review: Vec<ScoredPair>,
     pub model: Model,
     pub stats: Stats,
@@ -620,11 +628,16 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             probability: p,
         })
         .collect();
+    // The most doubtful first: a decision on a pair at even odds removes the most doubt, one
+    // on a pair the model is nearly sure of the least.
     review.sort_by(|x, y| {
-        y.probability
-            .total_cmp(&x.probability)
+        doubt(y.probability)
+            .total_cmp(&doubt(x.probability))
+            .then(y.probability.total_cmp(&x.probability))
             .then_with(|| (&x.record_a, &x.record_b).cmp(&(&y.record_a, &y.record_b)))
     });
+    let uncertain_pairs = review.len() as u64;
+    review.truncate(settings.review_capacity);
 
     let mut roots: Vec<u32> = identity.clone();
     roots.sort_unstable();
@@ -636,6 +649,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         linked_pairs,
         identities: roots.len() as u64,
         review_pairs: review.len() as u64,
+        uncertain_pairs,
     };
     Deduplication {
         identity,
@@ -643,6 +657,12 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         model,
         stats,
     }
+}
+
+/// How doubtful a pair of this probability is: highest at even odds (where a reviewer's answer
+/// tells the most), none at 0 or 1.
+pub fn doubt(probability: f64) -> f64 {
+    0.5 - (probability - 0.5).abs()
 }
 
 /// A candidate for a record or a request, with the probability that it is the same person.

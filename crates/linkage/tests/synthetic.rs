@@ -618,3 +618,37 @@ fn adding_a_registration_again_changes_nothing_and_an_edit_replaces_it() {
     assert!(matcher.holds(&edited) && !matcher.holds(&known));
     assert_eq!(matcher.dataset().len(), s.records.len() + 1);
 }
+
+/// The review queue holds what a team can read, the most doubtful pairs first: a pair near
+/// even odds before one the model is nearly sure of.
+#[test]
+fn the_review_queue_is_capped_and_most_doubtful_first() {
+    let s = synthetic(3_000, 21);
+    let ds = Dataset::build(&s.records);
+    let all = deduplicate(
+        &ds,
+        &[],
+        &Settings {
+            review_capacity: usize::MAX,
+            ..Settings::default()
+        },
+    );
+    assert!(all.review.len() > 10, "{}", all.review.len());
+    assert_eq!(all.stats.uncertain_pairs, all.review.len() as u64);
+    let doubt = |p: f64| 0.5 - (p - 0.5).abs();
+    for w in all.review.windows(2) {
+        assert!(doubt(w[0].probability) >= doubt(w[1].probability), "{w:?}");
+    }
+    let capped = deduplicate(
+        &ds,
+        &[],
+        &Settings {
+            review_capacity: 10,
+            ..Settings::default()
+        },
+    );
+    assert_eq!(capped.review.len(), 10);
+    assert_eq!(capped.stats.review_pairs, 10);
+    assert_eq!(capped.stats.uncertain_pairs, all.stats.uncertain_pairs);
+    assert_eq!(capped.review[..], all.review[..10]);
+}

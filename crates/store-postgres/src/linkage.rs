@@ -149,7 +149,7 @@ impl LinkageStore for PgStore {
             .map_err(db("count the review queue"))?;
         let rows: Vec<(String, String, f64)> = sqlx::query_as(
             "SELECT record_a, record_b, probability FROM review_queue \
-             ORDER BY probability DESC, record_a COLLATE \"C\", record_b COLLATE \"C\" LIMIT $1 OFFSET $2",
+             ORDER BY ABS(probability - 0.5), probability DESC, record_a COLLATE \"C\", record_b COLLATE \"C\" LIMIT $1 OFFSET $2",
         )
         .bind(page.limit as i64)
         .bind(page.offset as i64)
