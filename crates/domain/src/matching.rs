@@ -29,6 +29,9 @@ pub struct MatchRecord {
     /// Document type code and canonical number, as `type:number`.
     pub document: Option<String>,
     pub phone_e164: Option<String>,
+    /// Her husband's name, folded, where the registration names her only as his wife
+    /// ("wife of Karim", همسر کریم) and gives neither her own nor her father's name.
+    pub husband_name: Option<String>,
 }
 
 impl MatchRecord {
@@ -60,6 +63,9 @@ impl MatchRecord {
                 )
             }),
             phone_e164: d.phone_e164.clone(),
+            husband_name: (d.given_name.is_none() && d.father_name.is_none())
+                .then(|| husband_named(&raw.given_name))
+                .flatten(),
         }
     }
 
@@ -107,4 +113,55 @@ pub struct ScoredPair {
     pub record_a: String,
     pub record_b: String,
     pub probability: f64,
+}
+
+/// The husband a given-name box names, folded: "wife of Karim", "w/o Karim", همسر کریم. None
+/// when the box names the person herself, or another relative.
+pub fn husband_named(given_box: &str) -> Option<String> {
+    use peywand_names::name::{Relation, split_relation};
+    let husband = match split_relation(given_box) {
+        Some((_, Relation::WifeOf, other)) => peywand_names::normalize(&other),
+        Some(_) => return None,
+        None => {
+            let name = peywand_names::normalize(given_box);
+            if name.relation != Some(Relation::WifeOf) {
+                return None;
+            }
+            name
+        }
+    };
+    Some(husband.folded).filter(|f| !f.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_woman_named_only_as_a_wife_is_matched_by_her_husbands_name() {
+        assert_eq!(
+            husband_named("wife of Mohammad Tahir").as_deref(),
+            Some("mohammad tahir")
+        );
+        assert!(husband_named("همسر آصف").is_some());
+        assert_eq!(husband_named("Nazo"), None);
+        assert_eq!(husband_named("daughter of Karim"), None);
+        let raw = RawRegistration {
+            given_name: "w/o Karim".into(),
+            sex: "F".into(),
+            ..RawRegistration::default()
+        };
+        let (derived, _) = raw.derive();
+        let m = MatchRecord::from_registration("r", "h", &raw, &derived);
+        assert_eq!(m.given_name, None);
+        assert_eq!(m.husband_name.as_deref(), Some("karim"));
+        // A father's name recorded: her husband's is not needed in its place.
+        let raw = RawRegistration {
+            father_name: "Rahim".into(),
+            ..raw
+        };
+        let (derived, _) = raw.derive();
+        let m = MatchRecord::from_registration("r", "h", &raw, &derived);
+        assert_eq!(m.husband_name, None);
+    }
 }

@@ -506,6 +506,12 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     }
     let birth = birth_level(a, b);
     swapped_names(ds, a, b, &mut levels, birth);
+    // Her husband's name where one side's father's name would be: agreeing, it is the same
+    // man; not agreeing, one is likely her father and the other her husband.
+    let father = NameField::Father as usize;
+    if a.husband_as_father != b.husband_as_father && !matches!(levels[father], 1 | 2 | 3 | TYPO) {
+        levels[father] = MISSING;
+    }
     for (f, level) in levels.into_iter().enumerate() {
         p = p.with(f, level);
     }

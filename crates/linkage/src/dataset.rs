@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
 use peywand_names::phonetic::Code;
-use peywand_names::{Name, blocking_keys, normalize};
+use peywand_names::{Name, Relation, blocking_keys, normalize};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -45,6 +45,11 @@ pub(crate) struct Rec {
     pub codes: [u32; 4],
     /// 0 unknown, 1 male, 2 female.
     pub sex: u8,
+    /// The father's-name slot holds her husband's name: the registration names her only as
+    /// "wife of" him and gives no father. A relative asking for her often gives the husband's
+    /// name where the father's goes, so it is matched there; it disagreeing with a father's
+    /// name says nothing.
+    pub husband_as_father: bool,
     /// Birth-year interval, or (0, 0) when unknown.
     pub birth: (i16, i16),
     /// The full date of birth as days since 1 January 1900, 0 when unknown.
@@ -247,19 +252,26 @@ fn present(value: &Option<String>) -> Option<&str> {
 }
 
 /// A record's four names, in [`NameField`] order.
+/// A record's names by [`NameField`]; her husband's name stands in the father's slot where
+/// the registration names her only as his wife (see [`Rec::husband_as_father`]).
 fn name_values(r: &MatchRecord) -> [&Option<String>; 4] {
-    [
-        &r.given_name,
-        &r.father_name,
-        &r.grandfather_name,
-        &r.family_name,
-    ]
+    let father = if husband_as_father(r) {
+        &r.husband_name
+    } else {
+        &r.father_name
+    };
+    [&r.given_name, father, &r.grandfather_name, &r.family_name]
+}
+
+fn husband_as_father(r: &MatchRecord) -> bool {
+    present(&r.father_name).is_none() && present(&r.husband_name).is_some()
 }
 
 /// The parts of a record's compact form that need none of the dataset's tables.
 #[derive(Clone, Copy)]
 struct Values {
     sex: u8,
+    husband_as_father: bool,
     birth: (i16, i16),
     birth_day: u16,
     document: u64,
@@ -277,6 +289,7 @@ impl Values {
         };
         Values {
             sex: sex_code(r.sex),
+            husband_as_father: husband_as_father(r),
             birth,
             birth_day: r.birth_date.map_or(0, days_since_1900),
             document: present(&r.document).map_or(0, hash_of),
@@ -520,8 +533,24 @@ impl Dataset {
                 codes[f] = self.name_codes[id as usize];
             }
         }
+        // A given-name box that names her husband, where the registration kept it as typed
+        // (a record read from a file, not from the store, which sets `husband_name`).
+        let (given, father) = (NameField::Given as usize, NameField::Father as usize);
+        let husband = ids[given];
+        let husband_in_given = !values.husband_as_father
+            && husband != NO_NAME
+            && names[father] == NO_NAME
+            && self.names[husband as usize].name.relation == Some(Relation::WifeOf)
+            && !self.names[husband as usize].name.is_empty();
+        if husband_in_given {
+            names[father] = husband;
+            codes[father] = self.name_codes[husband as usize];
+        }
+        let husband_as_father =
+            husband_in_given || (values.husband_as_father && names[father] != NO_NAME);
         let Values {
             sex,
+            husband_as_father: _,
             birth,
             birth_day,
             document,
@@ -533,6 +562,7 @@ impl Dataset {
             names,
             codes,
             sex,
+            husband_as_father,
             birth,
             birth_day,
             province,

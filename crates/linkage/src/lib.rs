@@ -33,7 +33,7 @@ use serde::Serialize;
 pub use blocking::BlockingStats;
 pub use compare::{FIELDS, Field};
 pub use dataset::Dataset;
-pub use model::{Contribution, Explanation, FamilyEvidence, Model};
+pub use model::{Contribution, Explanation, FamilyEvidence, Model, Note};
 
 use compare::{MISSING, Pattern, compare, household_level};
 use dataset::Rec;

@@ -59,6 +59,20 @@ pub struct Contribution {
     pub weight: f64,
     /// The common-name correction included in `weight`, in bits, where one applied.
     pub frequency_adjustment: Option<f64>,
+    /// Why the field was weighed otherwise than its level alone says, where it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<Note>,
+}
+
+/// A reason the model weighed a field otherwise than usual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Note {
+    /// One registration names her only as "wife of" a man and gives no father: his name was
+    /// set against the other's father's name (where relatives often give a married woman's
+    /// husband), and a father's name that does not agree with it counted for nothing.
+    HusbandAsFather,
 }
 
 /// A pair's match weight, field by field.
@@ -256,11 +270,15 @@ impl Scorer {
             let level = p.level(f);
             let (w, adjustment) = scorer.field_weight(ds, a, b, p, f);
             weight += w;
+            let husband = *field == Field::FatherName
+                && a.husband_as_father != b.husband_as_father
+                && (a.names[1] != crate::dataset::NO_NAME && b.names[1] != crate::dataset::NO_NAME);
             fields.push(Contribution {
                 field: *field,
                 level: field.levels()[level as usize],
                 weight: w,
                 frequency_adjustment: adjustment,
+                note: husband.then_some(Note::HusbandAsFather),
             });
         }
         Explanation {

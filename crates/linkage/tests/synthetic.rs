@@ -652,3 +652,51 @@ fn the_review_queue_is_capped_and_most_doubtful_first() {
     assert_eq!(capped.stats.uncertain_pairs, all.stats.uncertain_pairs);
     assert_eq!(capped.review[..], all.review[..10]);
 }
+
+/// A woman registered only as "wife of Mohammad Tahir", sought by her family under her own
+/// name with her husband's name where her father's goes: she is found, and the explanation
+/// says that her husband's name was matched. Her father's name on another registration does
+/// not count against her.
+#[test]
+fn a_wife_registered_by_her_husbands_name_is_found_by_it() {
+    use peywand_domain::Sex;
+    let s = synthetic(3_000, 17);
+    let woman = |id: &str, given: &str, father: Option<&str>| MatchRecord {
+        record_id: id.into(),
+        household: format!("household-{id}"),
+        given_name: Some(given.into()),
+        father_name: father.map(str::to_string),
+        sex: Some(Sex::Female),
+        birth_year_min: Some(1999),
+        birth_year_max: Some(2001),
+        province_code: Some("AF14".into()),
+        ..MatchRecord::default()
+    };
+    let mut records = s.records.clone();
+    records.push(woman("wife", "wife of Mohammad Tahir", None));
+    records.push(woman("own", "Nazo", Some("Sultan Mohammad")));
+    let ds = Dataset::build(&records);
+    let model = deduplicate(&ds, &[], &Settings::default()).model;
+    let mut matcher = Matcher::new(Dataset::build(&records), model);
+
+    let request = woman("request", "Nazo", Some("Mohammad Tahir"));
+    let found = matcher.find_explained(&request, 5, Sought::Relative);
+    let (first, explanation) = found.first().expect("a candidate");
+    assert_eq!(first.record_id, "wife", "{found:?}");
+    let father = explanation
+        .fields
+        .iter()
+        .find(|c| c.field == peywand_linkage::Field::FatherName)
+        .unwrap();
+    assert_eq!(father.note, Some(peywand_linkage::Note::HusbandAsFather));
+    assert!(father.weight > 0.0, "{father:?}");
+
+    // Her own father's name, on a registration of her by her own name, says nothing against.
+    let explained = matcher.explain("wife", "own").unwrap();
+    let father = explained
+        .fields
+        .iter()
+        .find(|c| c.field == peywand_linkage::Field::FatherName)
+        .unwrap();
+    assert_eq!(father.level, "missing", "{father:?}");
+}

@@ -275,6 +275,7 @@ field-document = Document number
 field-phone = Phone
 field-household = Household members
 family-members-match = { $matched } of { $members } members match
+note-husband-as-father = her husband's name: she is registered as his wife
 field-residence = Last residence in Pakistan
 level-name-0 = not given
 level-name-1 = same name

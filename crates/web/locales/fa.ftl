@@ -275,6 +275,7 @@ field-document = شماره سند
 field-phone = شماره تیلفون
 field-household = اعضای خانواده
 family-members-match = { $matched } از { $members } عضو خانواده مطابقت دارند
+note-husband-as-father = نام شوهرش: او به عنوان همسر این مرد ثبت شده است
 field-residence = آخرین محل بود و باش در پاکستان
 level-name-0 = درج نشده
 level-name-1 = همان نام

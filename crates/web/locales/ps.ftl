@@ -275,6 +275,7 @@ field-document = د سند شمېره
 field-phone = د تلیفون شمېره
 field-household = د کورنۍ غړي
 family-members-match = د کورنۍ له { $members } غړو څخه { $matched } سره سمون لري
+note-husband-as-father = د مېړه نوم: هغه د دې سړي د مېرمنې په توګه ثبت شوې ده
 field-residence = په پاکستان کې وروستی استوګنځی
 level-name-0 = نه دی درج شوی
 level-name-1 = هماغه نوم

@@ -181,6 +181,7 @@ mod tests {
                         level,
                         weight: 0.0,
                         frequency_adjustment: None,
+                        note: None,
                     };
                     let (_, level_text, _) = reason(&t, &c);
                     assert!(
@@ -990,7 +991,10 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         peywand_linkage::Field::Household => "household",
         _ => "value",
     };
-    let level = t.get(&format!("level-{kind}-{index}"));
+    let mut level = t.get(&format!("level-{kind}-{index}"));
+    if c.note == Some(peywand_linkage::Note::HusbandAsFather) {
+        level = format!("{level} ({})", t.get("note-husband-as-father"));
+    }
     let class = if c.weight > 0.5 {
         "for"
     } else if c.weight < -0.5 {
