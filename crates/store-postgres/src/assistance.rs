@@ -78,7 +78,9 @@ fn distribution_from(r: &PgRow) -> Result<Distribution, sqlx::Error> {
     })
 }
 
-async fn programmes_in(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<Programme>, StoreError> {
+pub(crate) async fn programmes_in(
+    tx: &mut Transaction<'_, Postgres>,
+) -> Result<Vec<Programme>, StoreError> {
     let rows = sqlx::query(PROGRAMME_COLUMNS)
         .fetch_all(&mut **tx)
         .await
@@ -89,7 +91,7 @@ async fn programmes_in(tx: &mut Transaction<'_, Postgres>) -> Result<Vec<Program
         .map_err(db("decode programmes"))
 }
 
-async fn family_distributions(
+pub(crate) async fn family_distributions(
     tx: &mut Transaction<'_, Postgres>,
     household: HouseholdId,
 ) -> Result<Vec<Distribution>, StoreError> {

@@ -15,6 +15,7 @@ mod retention;
 mod statistics;
 mod submissions;
 mod sync;
+mod targeting;
 #[doc(hidden)]
 pub mod testing;
 mod tracing_cases;

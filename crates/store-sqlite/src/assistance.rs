@@ -73,7 +73,9 @@ fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
     })
 }
 
-async fn programmes_in(tx: &mut Transaction<'_, Sqlite>) -> Result<Vec<Programme>, StoreError> {
+pub(crate) async fn programmes_in(
+    tx: &mut Transaction<'_, Sqlite>,
+) -> Result<Vec<Programme>, StoreError> {
     let rows = sqlx::query(PROGRAMME_COLUMNS)
         .fetch_all(&mut **tx)
         .await
@@ -84,7 +86,7 @@ async fn programmes_in(tx: &mut Transaction<'_, Sqlite>) -> Result<Vec<Programme
         .map_err(db("decode programmes"))
 }
 
-async fn family_distributions(
+pub(crate) async fn family_distributions(
     tx: &mut Transaction<'_, Sqlite>,
     household: HouseholdId,
 ) -> Result<Vec<Distribution>, StoreError> {

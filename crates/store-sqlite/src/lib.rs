@@ -15,6 +15,7 @@ pub mod sealed;
 mod statistics;
 mod submissions;
 mod sync;
+mod targeting;
 mod tracing_cases;
 
 use std::str::FromStr;

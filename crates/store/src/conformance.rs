@@ -132,6 +132,7 @@ macro_rules! conformance_tests {
             submissions_are_taken_once_by_instance_id,
             assistance_is_given_once_per_family_across_sites,
             two_distributions_at_once_give_one_kit,
+            the_ranked_list_follows_the_weights,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -2266,4 +2267,107 @@ pub async fn two_distributions_at_once_give_one_kit(store: &dyn Store) {
             .len(),
         1
     );
+}
+
+/// The households waiting for a programme at a site are ranked by the weights in force: a
+/// family already served leaves the list, changed weights re-rank it at once, and a list kept
+/// as printed keeps the weights it was ranked by.
+pub async fn the_ranked_list_follows_the_weights(store: &dyn Store) {
+    use crate::targeting::{self, Weights};
+    let programme = store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    let mut large = sync_draft("Large");
+    let one = large.members[0].clone();
+    large.members = vec![one; 6];
+    let large = store
+        .create_household(&large, &actor())
+        .await
+        .expect("a large household");
+    let mut alone = sync_draft("Alone");
+    alone.members[0].vulnerabilities = vec![Vulnerability::OlderPersonAlone];
+    let alone = store
+        .create_household(&alone, &actor())
+        .await
+        .expect("an older person alone");
+    let served = store
+        .create_household(&sync_draft("Served"), &actor())
+        .await
+        .expect("a household served");
+    store
+        .record_distribution(&kit_for(served.household.id, "torkham"), &actor())
+        .await
+        .expect("a kit");
+    let mut elsewhere = sync_draft("Elsewhere");
+    elsewhere.site_code = Some("spin_boldak".into());
+    for m in &mut elsewhere.members {
+        m.raw.site = "spin_boldak".into();
+    }
+    store
+        .create_household(&elsewhere, &actor())
+        .await
+        .expect("a household at another site");
+
+    let on = "2026-12-02".parse().expect("a day");
+    let before = store.weights().await.expect("weights");
+    assert_eq!(before.weights, Weights::default());
+    assert_eq!(before.set_by, None, "never set: Peywand's defaults");
+    let waiting = store
+        .waiting_households("torkham", programme.id, on)
+        .await
+        .expect("waiting");
+    let order = |w: &Weights| -> Vec<peywand_domain::HouseholdId> {
+        targeting::rank(&waiting, w, on)
+            .into_iter()
+            .map(|r| r.household)
+            .collect()
+    };
+    assert_eq!(
+        order(&before.weights),
+        vec![alone.household.id, large.household.id],
+        "the older person alone first; the family served and the other site's not listed"
+    );
+    let size_first = Weights {
+        per_member: 10,
+        ..Weights::default()
+    };
+    let who = Actor {
+        username: "im".into(),
+        at: now(),
+    };
+    store
+        .set_weights(&size_first, &who)
+        .await
+        .expect("set weights");
+    let after = store.weights().await.expect("weights");
+    assert_eq!(
+        (after.weights, after.set_by.as_deref(), after.set_at),
+        (size_first, Some("im"), Some(who.at))
+    );
+    assert_eq!(
+        order(&after.weights),
+        vec![large.household.id, alone.household.id]
+    );
+    let list = crate::DistributionList {
+        id: uuid::Uuid::now_v7(),
+        programme: programme.id,
+        site_code: "torkham".into(),
+        on,
+        weights: after.weights,
+        households: targeting::rank(&waiting, &after.weights, on),
+        printed_by: "im".into(),
+        printed_at: now(),
+    };
+    store.save_list(&list).await.expect("save a list");
+    assert_eq!(
+        store.distribution_list(list.id).await.expect("read a list"),
+        Some(list)
+    );
+    assert!(matches!(
+        store
+            .waiting_households("torkham", uuid::Uuid::now_v7(), on)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
 }

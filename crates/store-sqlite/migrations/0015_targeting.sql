@@ -1,0 +1,22 @@
+-- Targeting: the weights an information manager sets (each setting kept, the last in force)
+-- and the ranked lists printed, each with the weights it was ranked by. A list keeps household
+-- ids, card references and scores, never names: names are read when the list is shown, so an
+-- erased household is gone from it too.
+
+CREATE TABLE targeting_weights (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    weights TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+
+CREATE TABLE distribution_lists (
+    id BLOB PRIMARY KEY,
+    programme_id BLOB NOT NULL REFERENCES assistance_programmes(id),
+    site_code TEXT NOT NULL,
+    ranked_on TEXT NOT NULL,
+    weights TEXT NOT NULL,
+    households TEXT NOT NULL,
+    printed_by TEXT NOT NULL,
+    printed_at TEXT NOT NULL
+);
