@@ -240,7 +240,7 @@ pub fn score(record: &HouseholdRecord, weights: &Weights, today: NaiveDate) -> S
         .filter(|p| p.points > 0)
         .collect();
     // Largest first: the reason read first is the one that weighed most.
-    parts.sort_by(|a, b| b.points.cmp(&a.points));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.points));
     Score {
         total: parts.iter().fold(0, |t, p| t.saturating_add(p.points)),
         parts,

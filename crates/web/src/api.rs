@@ -63,6 +63,11 @@ use crate::refusal::Refusal;
         crate::assistance::distribute,
         crate::assistance::override_rule,
         crate::assistance::household_assistance,
+        crate::targeting::get_weights,
+        crate::targeting::put_weights,
+        crate::targeting::get_ranking,
+        crate::targeting::post_list,
+        crate::targeting::get_list,
         crate::sync_routes::enrol,
         crate::sync_routes::heads
     ),

@@ -96,9 +96,38 @@ async fn distribute(
             "setting the rule aside is an override: an information manager gives it, with a reason, at /api/v1/assistance/overrides".into(),
         ));
     }
-    let draft = draft_of(&caller, request, None)?;
-    let given = s.store.record_distribution(&draft, &actor(&caller)).await?;
+    let given = give(&s, &caller, request, None).await?;
     Ok((StatusCode::CREATED, Json(given)))
+}
+
+/// Records what a request hands over: an ordinary distribution, or with `override_reason` an
+/// override, audited with its reason. The one way distributions are recorded, from the API and
+/// from the distribution page alike.
+pub(crate) async fn give(
+    s: &AppState,
+    caller: &Caller,
+    request: DistributionRequest,
+    override_reason: Option<String>,
+) -> Result<Distribution, ApiError> {
+    let draft = draft_of(caller, request, override_reason.clone())?;
+    let who = actor(caller);
+    let given = s.store.record_distribution(&draft, &who).await?;
+    if let Some(reason) = override_reason {
+        let event = AuditEvent::now(
+            &caller.username,
+            "override_distribution",
+            &format!("/api/v1/households/{}/assistance", draft.household),
+        )
+        .purpose(&reason)
+        .outcome(&format!(
+            "given despite the rule: {} x{} (distribution {})",
+            draft.kind.code(),
+            draft.quantity,
+            given.id
+        ));
+        s.store.append_audit(&event).await?;
+    }
+    Ok(given)
 }
 
 /// Gives what the rule refuses, with a reason (information manager); audited with the reason.
@@ -115,22 +144,7 @@ async fn override_rule(
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty())
         .ok_or(ApiError::Refused(Refusal::NoReason))?;
-    let draft = draft_of(&caller, request, Some(reason.clone()))?;
-    let who = actor(&caller);
-    let given = s.store.record_distribution(&draft, &who).await?;
-    let event = AuditEvent::now(
-        &caller.username,
-        "override_distribution",
-        &format!("/api/v1/households/{}/assistance", draft.household),
-    )
-    .purpose(&reason)
-    .outcome(&format!(
-        "given despite the rule: {} x{} (distribution {})",
-        draft.kind.code(),
-        draft.quantity,
-        given.id
-    ));
-    s.store.append_audit(&event).await?;
+    let given = give(&s, &caller, request, Some(reason)).await?;
     Ok((StatusCode::CREATED, Json(given)))
 }
 
@@ -185,7 +199,7 @@ fn draft_of(
 }
 
 /// A household named in a request; text that cannot be one names nothing.
-fn household_in_path(id: &str) -> Result<HouseholdId, ApiError> {
+pub(crate) fn household_in_path(id: &str) -> Result<HouseholdId, ApiError> {
     id.trim()
         .parse()
         .map_err(|_| ApiError::NotFound(format!("household {id:?}")))
@@ -199,6 +213,9 @@ pub struct EntitlementToday {
     pub entitled: bool,
     /// Why not, naming where, when and by whom it was given.
     pub refused: Option<String>,
+    /// The same refusal, typed, for a page to word in its reader's language.
+    #[serde(skip)]
+    pub conflict: Option<peywand_store::Conflict>,
 }
 
 /// What a household is entitled to and what it, or the same family registered elsewhere,
@@ -220,11 +237,19 @@ async fn household_assistance(
     Path(id): Path<String>,
 ) -> Result<Json<HouseholdAssistance>, ApiError> {
     let household = household_in_path(&id)?;
+    Ok(Json(assistance_of(&s, household).await?.1))
+}
+
+/// A household as registered, with what it is entitled to today and what the family received.
+pub(crate) async fn assistance_of(
+    s: &AppState,
+    household: HouseholdId,
+) -> Result<(peywand_store::HouseholdRecord, HouseholdAssistance), ApiError> {
     let record = s
         .store
         .household(household)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("household {id:?}")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("household {household}")))?;
     let received = s.store.household_distributions(household).await?;
     let today = chrono::Utc::now().date_naive();
     let members = record.members.len();
@@ -245,14 +270,18 @@ async fn household_assistance(
             EntitlementToday {
                 programme,
                 entitled: verdict.is_ok(),
-                refused: verdict.err().map(|c| c.to_string()),
+                refused: verdict.as_ref().err().map(|c| c.to_string()),
+                conflict: verdict.err(),
             }
         })
         .collect();
-    Ok(Json(HouseholdAssistance {
-        household_id: household,
-        members,
-        entitlements,
-        received,
-    }))
+    Ok((
+        record,
+        HouseholdAssistance {
+            household_id: household,
+            members,
+            entitlements,
+            received,
+        },
+    ))
 }

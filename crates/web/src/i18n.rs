@@ -334,6 +334,7 @@ mod tests {
             "tracing_pages.rs",
             "identity_pages.rs",
             "users_pages.rs",
+            "assistance_pages.rs",
             "refusal.rs",
         ] {
             let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -42,6 +42,10 @@ pub enum Refusal {
     QuantityBelowOne,
     #[error("give the day it was handed over: not after today")]
     GivenInFuture,
+    #[error("choose the kind of assistance handed over")]
+    NoKind,
+    #[error("give every weight as a whole number from 0 to 100")]
+    BadWeight,
 }
 
 impl Refusal {
@@ -77,6 +81,8 @@ impl Refusal {
             Refusal::NoStepPlace => t.get("place-needed"),
             Refusal::QuantityBelowOne => t.get("refusal-quantity-below-one"),
             Refusal::GivenInFuture => t.get("refusal-given-in-future"),
+            Refusal::NoKind => t.get("refusal-no-kind"),
+            Refusal::BadWeight => t.get("refusal-bad-weight"),
         }
     }
 }
