@@ -205,6 +205,22 @@ async fn household_page(
             reason: d.override_reason.clone().unwrap_or_default(),
         })
         .collect();
+    // The kinds in season, those the household may still receive first; every kind when none
+    // is in season, so that the refusal says why.
+    let mut in_season: Vec<(bool, AssistanceKind)> = assistance
+        .entitlements
+        .iter()
+        .map(|e| (!e.entitled, e.programme.draft.kind))
+        .collect();
+    in_season.sort_by_key(|(used, _)| *used);
+    let kinds: Vec<(&'static str, String)> = if in_season.is_empty() {
+        AssistanceKind::ALL.to_vec()
+    } else {
+        in_season.into_iter().map(|(_, k)| k).collect()
+    }
+    .into_iter()
+    .map(|k| (k.code(), t.code("assistance-kind", k.code())))
+    .collect();
     let mut recipients = vec![("head".to_string(), t.get("head-of-household"))];
     recipients.extend(
         record
@@ -226,10 +242,7 @@ async fn household_page(
         site: site_name(&t, record.household.site_code.as_deref()),
         entitlements,
         received,
-        kinds: AssistanceKind::ALL
-            .iter()
-            .map(|k| (k.code(), t.code("assistance-kind", k.code())))
-            .collect(),
+        kinds,
         recipients,
         can_distribute: caller.role.can(Permission::Distribute),
         can_override: caller.role.can(Permission::ManageAssistance),

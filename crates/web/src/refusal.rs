@@ -107,7 +107,7 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
             "conflict-already-given",
             &[
                 ("kind", t.code("assistance-kind", kind)),
-                ("site", site.clone()),
+                ("site", t.site(site)),
                 ("on", t.date(*on)),
                 ("by", by.clone()),
             ],
