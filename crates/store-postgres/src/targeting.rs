@@ -99,8 +99,7 @@ impl TargetingStore for PgStore {
             let Some(record) = self.read_household_in(&mut tx, household).await? else {
                 continue;
             };
-            let members = u32::try_from(record.members.len()).unwrap_or(u32::MAX);
-            if assistance::check(programme, members, &received, 1, on).is_ok() {
+            if assistance::entitled(programme, &record, &received, 1, on).is_ok() {
                 waiting.push(record);
             }
         }

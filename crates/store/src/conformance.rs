@@ -133,6 +133,7 @@ macro_rules! conformance_tests {
             assistance_is_given_once_per_family_across_sites,
             two_distributions_at_once_give_one_kit,
             the_ranked_list_follows_the_weights,
+            programme_criteria_and_stock_per_site,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -2140,6 +2141,7 @@ fn winter_kits() -> crate::ProgrammeDraft {
         entitlement: crate::Entitlement::OncePerHousehold,
         season_from: "2026-11-01".parse().expect("a day"),
         season_to: "2027-02-28".parse().expect("a day"),
+        criteria: crate::assistance::Criteria::default(),
     }
 }
 
@@ -2370,4 +2372,147 @@ pub async fn the_ranked_list_follows_the_weights(store: &dyn Store) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// A programme's criteria refuse the households it is not for, naming the criterion, and
+/// keep them off the list waiting; an override sets them aside. Each site's plan is its last,
+/// stock received adds up, and what was given is counted per site and per day.
+pub async fn programme_criteria_and_stock_per_site(store: &dyn Store) {
+    use crate::{AssistanceKind, Conflict, Entitlement, Plan, StockReceipt};
+    let mut draft = winter_kits();
+    draft.kind = AssistanceKind::Blankets;
+    draft.entitlement = Entitlement::PerPerson;
+    draft.criteria = crate::Criteria {
+        registered_at: Some("torkham".into()),
+        arrived_after: None,
+        vulnerable: true,
+    };
+    let blankets = store
+        .create_programme(&draft, &actor())
+        .await
+        .expect("a programme");
+    assert_eq!(
+        store.programmes().await.expect("programmes")[0].draft,
+        draft
+    );
+    let plain = store
+        .create_household(&sync_draft("Plain"), &actor())
+        .await
+        .expect("a household");
+    let mut vulnerable = sync_draft("Vulnerable");
+    vulnerable.members[0].vulnerabilities = vec![Vulnerability::Disability];
+    let elsewhere_draft = {
+        let mut d = vulnerable.clone();
+        d.site_code = Some("spin_boldak".into());
+        for m in &mut d.members {
+            m.raw.site = "spin_boldak".into();
+            m.raw.given_name = "Elsewhere".into();
+        }
+        d
+    };
+    let vulnerable = store
+        .create_household(&vulnerable, &actor())
+        .await
+        .expect("a household");
+    let elsewhere = store
+        .create_household(&elsewhere_draft, &actor())
+        .await
+        .expect("a household elsewhere");
+    let give = |h: peywand_domain::HouseholdId| {
+        let mut d = kit_for(h, "torkham");
+        d.kind = AssistanceKind::Blankets;
+        d
+    };
+    let refused = |r: Result<crate::Distribution, StoreError>, criterion: &str| match r {
+        Err(StoreError::Conflict(Conflict::NotEligible { criterion: c, .. })) => {
+            assert_eq!(c, criterion)
+        }
+        other => panic!("expected {criterion} unmet: {other:?}"),
+    };
+    refused(
+        store
+            .record_distribution(&give(plain.household.id), &actor())
+            .await,
+        "vulnerable",
+    );
+    refused(
+        store
+            .record_distribution(&give(elsewhere.household.id), &actor())
+            .await,
+        "registered_at",
+    );
+    let on = "2026-12-02".parse().expect("a day");
+    let waiting = store
+        .waiting_households("torkham", blankets.id, on)
+        .await
+        .expect("waiting");
+    assert_eq!(
+        waiting.iter().map(|h| h.household.id).collect::<Vec<_>>(),
+        vec![vulnerable.household.id],
+        "only the households the programme is for wait for it"
+    );
+    store
+        .record_distribution(&give(vulnerable.household.id), &actor())
+        .await
+        .expect("blankets for the vulnerable household");
+    let mut overridden = give(plain.household.id);
+    overridden.override_reason = Some("a newborn not yet registered".into());
+    store
+        .record_distribution(&overridden, &actor())
+        .await
+        .expect("an override sets the criteria aside");
+
+    let plan = |planned| Plan {
+        programme: blankets.id,
+        site_code: "torkham".into(),
+        planned,
+    };
+    store.set_plan(&plan(500), &actor()).await.expect("a plan");
+    store
+        .set_plan(&plan(400), &actor())
+        .await
+        .expect("a new plan");
+    for quantity in [200, 100] {
+        store
+            .receive_stock(
+                &StockReceipt {
+                    programme: blankets.id,
+                    site_code: "torkham".into(),
+                    quantity,
+                    received_on: on,
+                },
+                &actor(),
+            )
+            .await
+            .expect("stock received");
+    }
+    let unknown = Plan {
+        programme: uuid::Uuid::now_v7(),
+        ..plan(1)
+    };
+    assert!(matches!(
+        store.set_plan(&unknown, &actor()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let lines = store.stock().await.expect("stock");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (
+            lines[0].planned,
+            lines[0].received,
+            lines[0].distributed,
+            lines[0].in_stock()
+        ),
+        (Some(400), 300, 2, 298)
+    );
+    let days = store.distribution_days().await.expect("per day");
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(
+        (
+            days[0].site_code.as_str(),
+            days[0].households,
+            days[0].quantity
+        ),
+        ("torkham", 2, 2)
+    );
 }

@@ -29,8 +29,8 @@ use serde::Serialize;
 
 pub use accounts::{AccountStore, ApiToken, NewUser, SessionRecord, UserAccount};
 pub use assistance::{
-    AssistanceKind, AssistanceStore, Distribution, DistributionDraft, Entitlement, Programme,
-    ProgrammeDraft,
+    AssistanceKind, AssistanceStore, Criteria, Distribution, DistributionDay, DistributionDraft,
+    Entitlement, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt,
 };
 pub use audit::{AuditFilter, AuditStore};
 pub use error::{Conflict, StoreError};

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use peywand_access::audit::AuditEvent;
 use peywand_domain::{HouseholdId, RawRegistration};
 use peywand_store::assistance::{self, AssistanceKind};
-use peywand_store::{Distribution, DistributionDraft, Programme, ProgrammeDraft};
+use peywand_store::{
+    Distribution, DistributionDraft, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt,
+};
 
 use crate::AppState;
 use crate::api::{actor, json};
@@ -30,6 +32,73 @@ pub fn routes() -> Router<AppState> {
         .route("/assistance/distributions", post(distribute))
         .route("/assistance/overrides", post(override_rule))
         .route("/households/{id}/assistance", get(household_assistance))
+        .route("/assistance/plans", axum::routing::put(set_plan))
+        .route("/assistance/stock", post(receive_stock).get(stock))
+}
+
+/// The site a caller speaks for: a site-bound caller's own (naming another is refused), else
+/// the one named, which must be given.
+fn site_of(caller: &Caller, named: &str) -> Result<String, ApiError> {
+    let named = named.trim();
+    match caller.site_scope() {
+        Some(own) if !named.is_empty() && named != own => Err(ApiError::Forbidden(format!(
+            "you work at {own}: stock at another site ({named}) is that site's to record"
+        ))),
+        Some(own) => Ok(own.to_string()),
+        None if named.is_empty() => Err(ApiError::Invalid("name the site (site_code)".into())),
+        None if named.chars().count() > 64 => {
+            Err(ApiError::Refused(Refusal::CodeTooLong { max: 64 }))
+        }
+        None => Ok(named.to_string()),
+    }
+}
+
+/// Sets how many units of a programme a site plans to give (information manager); the
+/// site's last plan is replaced.
+#[utoipa::path(put, path = "/api/v1/assistance/plans", request_body = Plan, responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_plan(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<Plan>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let mut plan = json(payload)?;
+    plan.site_code = site_of(&caller, &plan.site_code)?;
+    s.store.set_plan(&plan, &actor(&caller)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records stock received at a site: a distribution officer at their own site, an
+/// information manager at any.
+#[utoipa::path(post, path = "/api/v1/assistance/stock", request_body = StockReceipt, responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn receive_stock(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<StockReceipt>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let mut receipt = json(payload)?;
+    receipt.site_code = site_of(&caller, &receipt.site_code)?;
+    if receipt.quantity < 1 {
+        return Err(ApiError::Refused(Refusal::QuantityBelowOne));
+    }
+    if receipt.received_on > chrono::Utc::now().date_naive() {
+        return Err(ApiError::Refused(Refusal::GivenInFuture));
+    }
+    s.store.receive_stock(&receipt, &actor(&caller)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Per programme and site: planned, received, distributed (a site-bound caller sees their
+/// own site).
+#[utoipa::path(get, path = "/api/v1/assistance/stock", responses((status = 200, body = Vec<StockLine>), (status = 403, body = ErrorBody)))]
+async fn stock(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Vec<StockLine>>, ApiError> {
+    let mut lines = s.store.stock().await?;
+    if let Some(own) = caller.site_scope() {
+        lines.retain(|l| l.site_code == own);
+    }
+    Ok(Json(lines))
 }
 
 /// Sets a programme: a kind of assistance, a season and a rule (information manager).
@@ -260,13 +329,7 @@ pub(crate) async fn assistance_of(
         .into_iter()
         .filter(|p| p.draft.season_from <= today && today <= p.draft.season_to)
         .map(|programme| {
-            let verdict = assistance::check(
-                &programme,
-                u32::try_from(members).unwrap_or(u32::MAX),
-                &received,
-                1,
-                today,
-            );
+            let verdict = assistance::entitled(&programme, &record, &received, 1, today);
             EntitlementToday {
                 programme,
                 entitled: verdict.is_ok(),

@@ -225,6 +225,24 @@ pub static RULES: &[Rule] = &[
         Some("view_household_assistance"),
     ),
     rule(
+        Method::PUT,
+        "/api/v1/assistance/plans",
+        Permission::ManageAssistance,
+        Some("set_assistance_plan"),
+    ),
+    rule(
+        Method::POST,
+        "/api/v1/assistance/stock",
+        Permission::RecordStock,
+        Some("record_stock_received"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/assistance/stock",
+        Permission::ViewAssistance,
+        None,
+    ),
+    rule(
         Method::GET,
         "/api/v1/assistance/weights",
         Permission::ViewAssistance,

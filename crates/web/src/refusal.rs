@@ -119,6 +119,13 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
                 ("entitled", t.digits(&entitled.to_string())),
             ],
         ),
+        Conflict::NotEligible { kind, criterion } => t.with_all(
+            "conflict-not-eligible",
+            &[
+                ("kind", t.code("assistance-kind", kind)),
+                ("criterion", t.code("criterion", criterion)),
+            ],
+        ),
         Conflict::NoProgramme { kind, on } => t.with_all(
             "conflict-no-programme",
             &[
@@ -252,6 +259,10 @@ mod tests {
             },
             Conflict::ProgrammeOverlaps {
                 kind: "food_ration".into(),
+            },
+            Conflict::NotEligible {
+                kind: "cash".into(),
+                criterion: "vulnerable".into(),
             },
         ]
     }

@@ -4245,3 +4245,152 @@ async fn the_distribution_page_records_once_and_says_who_gave_first() {
         Some("torn in the rain")
     );
 }
+
+/// Plans and stock per site, a programme's criteria, and the report of what was given against
+/// them: HXL-tagged, with a single household's distribution suppressed.
+#[tokio::test]
+async fn stock_and_distributions_are_reported_per_site_with_small_cells_suppressed() {
+    use peywand_access::Role;
+    let app = app().await;
+    let (s, programme) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/programmes",
+        Some(
+            json!({"name": "Blankets", "kind": "blankets", "entitlement": "per_person",
+            "season_from": "2025-11-01", "season_to": "2099-02-28",
+            "criteria": {"vulnerable": true}}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{programme}");
+    assert_eq!(programme["criteria"]["vulnerable"], true);
+    let id = programme["id"].as_str().unwrap().to_string();
+    let (s, _) = json_call(
+        &app,
+        "PUT",
+        "/api/v1/assistance/plans",
+        Some(json!({"programme": id, "site_code": "torkham", "planned": 300})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let nadia = user_with_token(
+        &*app.store,
+        "nadia",
+        Role::DistributionOfficer,
+        Some("torkham"),
+        "a distribution officer's passphrase",
+    )
+    .await;
+    let nadia = format!("Bearer {nadia}");
+    let today = chrono::Utc::now().date_naive();
+    let receipt = |site: &str, quantity: i64, on: chrono::NaiveDate| json!({"programme": id, "site_code": site, "quantity": quantity, "received_on": on});
+    for (body, status) in [
+        (receipt("torkham", 200, today), StatusCode::NO_CONTENT),
+        (receipt("spin-boldak", 200, today), StatusCode::FORBIDDEN),
+        (
+            receipt("torkham", 0, today),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            receipt("torkham", 5, today + chrono::Duration::days(2)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, answer) = json_with_bearer(
+            &app,
+            &nadia,
+            "POST",
+            "/api/v1/assistance/stock",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, status, "{body}: {answer}");
+    }
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "PUT",
+        "/api/v1/assistance/plans",
+        Some(json!({"programme": id, "site_code": "torkham", "planned": 1})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "plans are the information manager's"
+    );
+
+    // A household with no vulnerability is not among those the programme is for.
+    let mut plain = household();
+    plain["members"][1]["vulnerabilities"] = json!([]);
+    let (_, plain) = json_call(&app, "POST", "/api/v1/households", Some(plain)).await;
+    let (s, answer) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(json!({"household_id": plain["household"]["id"], "kind": "blankets", "quantity": 2})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("criterion vulnerable"),
+        "{answer}"
+    );
+    let (_, separated) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    let (s, answer) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(
+            json!({"household_id": separated["household"]["id"], "kind": "blankets", "quantity": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{answer}");
+
+    let (s, stock) = json_with_bearer(&app, &nadia, "GET", "/api/v1/assistance/stock", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            &stock[0]["planned"],
+            &stock[0]["received"],
+            &stock[0]["distributed"]
+        ),
+        (&json!(300), &json!(200), &json!(2)),
+        "{stock}"
+    );
+
+    let (s, bytes, _) = call(&app, "GET", "/dashboard/distributions.csv", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "week,site_code,site,kind,households,units");
+    assert!(lines[1].starts_with("#date+week_start,#loc+code"), "{text}");
+    assert!(
+        lines[2].ends_with(",torkham,Torkham,blankets,<5,*"),
+        "one household's blankets are not shown as a number: {text}"
+    );
+    let (s, bytes, _) = call(&app, "GET", "/dashboard/stock.csv", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .ends_with(",blankets,torkham,Torkham,300,200,<5,*"),
+        "{text}"
+    );
+    let (s, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(
+        page.contains("figure-distributions") && page.contains("&lt;5"),
+        "{page}"
+    );
+}
