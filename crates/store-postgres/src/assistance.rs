@@ -10,8 +10,8 @@ use uuid::Uuid;
 use peywand_domain::HouseholdId;
 use peywand_store::assistance::{self, AssistanceKind, Criteria, Entitlement};
 use peywand_store::{
-    Actor, AssistanceStore, Conflict, Distribution, DistributionDay, DistributionDraft, Plan,
-    Programme, ProgrammeDraft, StockLine, StockReceipt, StoreError,
+    Actor, AssistanceStore, Conflict, Distribution, DistributionDay, DistributionDraft,
+    DistributionFilter, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt, StoreError,
 };
 
 use crate::{PgStore, db};
@@ -358,5 +358,28 @@ impl AssistanceStore for PgStore {
             })
             .collect::<Result<_, _>>()
             .map_err(db("decode distributions per day"))
+    }
+
+    async fn distributions(
+        &self,
+        filter: &DistributionFilter,
+    ) -> Result<Vec<(Distribution, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.programme_id, d.household_id, d.kind, d.quantity, d.given_on, \
+             d.received_by, d.site_code, d.given_by, d.recorded_at, d.override_reason, \
+             h.reference FROM distributions d JOIN households h ON h.id = d.household_id \
+             WHERE ($1::text IS NULL OR d.site_code = $1) AND ($2::date IS NULL OR d.given_on >= $2) AND ($3::date IS NULL OR d.given_on <= $3) \
+             ORDER BY d.given_on, d.recorded_at, d.id",
+        )
+        .bind(&filter.site_code)
+        .bind(filter.from)
+        .bind(filter.to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list distributions"))?;
+        rows.iter()
+            .map(|r| Ok((distribution_from(r)?, r.try_get("reference")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode distributions"))
     }
 }

@@ -50,6 +50,24 @@ pub trait AssistanceStore: Send + Sync + 'static {
     async fn stock(&self) -> Result<Vec<StockLine>, StoreError>;
     /// Distributions counted per programme, site and day, naming no household.
     async fn distribution_days(&self) -> Result<Vec<DistributionDay>, StoreError>;
+    /// Distributions within the filter, oldest first, each with the reference of the household
+    /// given to (the household id of the registration CSV, or the card's reference), which an
+    /// export pseudonymises as it does the registrations'.
+    async fn distributions(
+        &self,
+        filter: &DistributionFilter,
+    ) -> Result<Vec<(Distribution, String)>, StoreError>;
+}
+
+/// Which distributions to list: given at a site, between two days (both included).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DistributionFilter {
+    #[serde(default)]
+    pub site_code: Option<String>,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
 }
 
 /// How many units of a programme a site plans to give in its season.

@@ -2515,4 +2515,29 @@ pub async fn programme_criteria_and_stock_per_site(store: &dyn Store) {
         ),
         ("torkham", 2, 2)
     );
+    let all = store
+        .distributions(&crate::DistributionFilter::default())
+        .await
+        .expect("distributions");
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].1, vulnerable.household.reference,
+        "with the household's reference"
+    );
+    let later = crate::DistributionFilter {
+        from: Some("2026-12-02".parse().expect("a day")),
+        ..Default::default()
+    };
+    assert!(store.distributions(&later).await.expect("none").is_empty());
+    let elsewhere_only = crate::DistributionFilter {
+        site_code: Some("spin_boldak".into()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .distributions(&elsewhere_only)
+            .await
+            .expect("none")
+            .is_empty()
+    );
 }

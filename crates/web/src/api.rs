@@ -63,6 +63,7 @@ use crate::refusal::Refusal;
         crate::assistance::distribute,
         crate::assistance::override_rule,
         crate::assistance::household_assistance,
+        crate::assistance::list_distributions,
         crate::assistance::set_plan,
         crate::assistance::receive_stock,
         crate::assistance::stock,

@@ -3,7 +3,7 @@
 //! household is entitled to and received, across sites through its identities.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -29,7 +29,10 @@ pub fn routes() -> Router<AppState> {
             "/assistance/programmes",
             post(create_programme).get(list_programmes),
         )
-        .route("/assistance/distributions", post(distribute))
+        .route(
+            "/assistance/distributions",
+            post(distribute).get(list_distributions),
+        )
         .route("/assistance/overrides", post(override_rule))
         .route("/households/{id}/assistance", get(household_assistance))
         .route("/assistance/plans", axum::routing::put(set_plan))
@@ -51,6 +54,44 @@ fn site_of(caller: &Caller, named: &str) -> Result<String, ApiError> {
         }
         None => Ok(named.to_string()),
     }
+}
+
+/// Distributions given within the filter, oldest first (a site-bound caller's own site).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DistributionQuery {
+    #[serde(default)]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+/// Distributions as recorded, for reconciling with partners: a distribution officer reads
+/// their own site's, an information manager any site's.
+#[utoipa::path(get, path = "/api/v1/assistance/distributions", params(DistributionQuery), responses((status = 200, body = Vec<Distribution>), (status = 403, body = ErrorBody)))]
+async fn list_distributions(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<DistributionQuery>,
+) -> Result<Json<Vec<Distribution>>, ApiError> {
+    let named = q.site.as_deref().unwrap_or("").trim();
+    let site = match caller.site_scope() {
+        Some(own) if !named.is_empty() && named != own => {
+            return Err(ApiError::Forbidden(format!(
+                "you work at {own}: the distributions of another site ({named}) are that site's"
+            )));
+        }
+        Some(own) => Some(own.to_string()),
+        None => Some(named.to_string()).filter(|n| !n.is_empty()),
+    };
+    let filter = peywand_store::DistributionFilter {
+        site_code: site,
+        from: q.from,
+        to: q.to,
+    };
+    let found = s.store.distributions(&filter).await?;
+    Ok(Json(found.into_iter().map(|(d, _)| d).collect()))
 }
 
 /// Sets how many units of a programme a site plans to give (information manager); the

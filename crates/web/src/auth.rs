@@ -225,6 +225,12 @@ pub static RULES: &[Rule] = &[
         Some("view_household_assistance"),
     ),
     rule(
+        Method::GET,
+        "/api/v1/assistance/distributions",
+        Permission::ViewAssistance,
+        Some("list_distributions"),
+    ),
+    rule(
         Method::PUT,
         "/api/v1/assistance/plans",
         Permission::ManageAssistance,

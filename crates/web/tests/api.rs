@@ -4354,6 +4354,35 @@ async fn stock_and_distributions_are_reported_per_site_with_small_cells_suppress
     .await;
     assert_eq!(s, StatusCode::CREATED, "{answer}");
 
+    // Readable by role: the officer their own site's, the information manager any site's.
+    let (s, listed) = json_with_bearer(
+        &app,
+        &nadia,
+        "GET",
+        "/api/v1/assistance/distributions",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "GET",
+        "/api/v1/assistance/distributions?site=spin-boldak",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, elsewhere) = json_call(
+        &app,
+        "GET",
+        "/api/v1/assistance/distributions?site=spin-boldak",
+        None,
+    )
+    .await;
+    assert_eq!((s, elsewhere), (StatusCode::OK, json!([])));
+
     let (s, stock) = json_with_bearer(&app, &nadia, "GET", "/api/v1/assistance/stock", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
