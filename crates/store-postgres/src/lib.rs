@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assistance;
+mod assistance_sync;
 mod audit;
 mod linkage;
 mod registrations;

@@ -45,3 +45,18 @@ CREATE TABLE stock_receipts (
     recorded_by TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
+
+-- Assistance in the change log. A distribution received before its household or programme
+-- waits here (the change, as received); a distribution received that exceeds the rule with one
+-- already held (two sites gave offline) is flagged with it for the information manager.
+CREATE TABLE distributions_waiting (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+
+CREATE TABLE distributions_doubled (
+    again_id BLOB NOT NULL REFERENCES distributions(id) ON DELETE CASCADE,
+    first_id BLOB NOT NULL REFERENCES distributions(id) ON DELETE CASCADE,
+    flagged_at TEXT NOT NULL,
+    PRIMARY KEY (again_id, first_id)
+);

@@ -11,7 +11,8 @@ use peywand_domain::HouseholdId;
 use peywand_store::assistance::{self, AssistanceKind, Criteria, Entitlement};
 use peywand_store::{
     Actor, AssistanceStore, Conflict, Distribution, DistributionDay, DistributionDraft,
-    DistributionFilter, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt, StoreError,
+    DistributionFilter, DoubledDistribution, Plan, Programme, ProgrammeDraft, StockLine,
+    StockReceipt, StoreError,
 };
 
 use crate::{SqliteStore, db};
@@ -60,7 +61,7 @@ fn programme_from(r: &SqliteRow) -> Result<Programme, sqlx::Error> {
     })
 }
 
-fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
+pub(crate) fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
     let kind: String = r.try_get("kind")?;
     let quantity: i64 = r.try_get("quantity")?;
     Ok(Distribution {
@@ -159,6 +160,16 @@ impl AssistanceStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db("save a programme"))?;
+        // Sites give under the hub's programmes: the programme goes in the change log.
+        let body =
+            serde_json::to_string(&programme).map_err(|e| StoreError::db("log a programme", e))?;
+        self.log_assistance(
+            &mut tx,
+            peywand_sync::ChangeKind::ProgrammeSet,
+            programme.id.to_string(),
+            body,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit a programme"))?;
         Ok(programme)
     }
@@ -209,6 +220,17 @@ impl AssistanceStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db("save a distribution"))?;
+        // In the same transaction: a distribution is never given without the hub learning
+        // of it at the next sync.
+        let body =
+            serde_json::to_string(&d).map_err(|e| StoreError::db("log a distribution", e))?;
+        self.log_assistance(
+            &mut tx,
+            peywand_sync::ChangeKind::DistributionGiven,
+            d.household.to_string(),
+            body,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit a distribution"))?;
         Ok(d)
     }
@@ -318,6 +340,7 @@ impl AssistanceStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT programme_id, kind, COALESCE(site_code, '') AS site, given_on, \
              COUNT(*) AS households, SUM(quantity) AS quantity FROM distributions \
+             WHERE id NOT IN (SELECT again_id FROM distributions_doubled) \
              GROUP BY programme_id, kind, COALESCE(site_code, ''), given_on \
              ORDER BY given_on, site, kind",
         )
@@ -363,5 +386,9 @@ impl AssistanceStore for SqliteStore {
             .map(|r| Ok((distribution_from(r)?, r.try_get("reference")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(db("decode distributions"))
+    }
+
+    async fn doubled_distributions(&self) -> Result<Vec<DoubledDistribution>, StoreError> {
+        self.doubled().await
     }
 }

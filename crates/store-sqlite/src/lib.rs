@@ -6,6 +6,7 @@
 
 mod accounts;
 mod assistance;
+mod assistance_sync;
 mod audit;
 mod key;
 mod linkage;

@@ -57,6 +57,73 @@ pub trait AssistanceStore: Send + Sync + 'static {
         &self,
         filter: &DistributionFilter,
     ) -> Result<Vec<(Distribution, String)>, StoreError>;
+    /// Distributions that two registries made to one family before they synced, each with
+    /// the earlier one it doubles, newest first: for the information manager.
+    async fn doubled_distributions(&self) -> Result<Vec<DoubledDistribution>, StoreError>;
+}
+
+/// A distribution that, received from another registry, turned out to exceed the rule with
+/// one this registry already held: both were handed over, offline, before the two met.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoubledDistribution {
+    /// The one counted in reports.
+    pub first: Distribution,
+    /// The one left out of them.
+    pub again: Distribution,
+}
+
+/// The earlier distributions `again` doubles: those of its programme, held for the family,
+/// that the rule already counted when `again` was given. Empty when the rule allowed it or
+/// it was an override.
+pub fn doubled(
+    programme: &Programme,
+    household: &HouseholdRecord,
+    others: &[Distribution],
+    again: &Distribution,
+) -> Vec<Uuid> {
+    if again.override_reason.is_some() {
+        return Vec::new();
+    }
+    match entitled(programme, household, others, again.quantity, again.given_on) {
+        Err(Conflict::AlreadyGiven { .. } | Conflict::MoreThanEntitled { .. }) => others
+            .iter()
+            .filter(|d| d.programme == programme.id && d.id != again.id)
+            .filter(|d| match programme.draft.entitlement {
+                Entitlement::PerMonth => {
+                    d.given_on.year() == again.given_on.year()
+                        && d.given_on.month() == again.given_on.month()
+                }
+                Entitlement::OncePerHousehold | Entitlement::PerPerson => true,
+            })
+            .map(|d| d.id)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A change of this registry's log for a programme set or a distribution given.
+pub fn assistance_change(
+    origin: &str,
+    seq: i64,
+    at: &peywand_sync::Hlc,
+    kind: peywand_sync::ChangeKind,
+    entity: String,
+    body: String,
+) -> peywand_sync::Change {
+    let mut change = peywand_sync::Change {
+        origin: origin.to_string(),
+        seq,
+        id: Uuid::now_v7(),
+        at: at.to_string(),
+        kind,
+        entity,
+        base: None,
+        body,
+        hash: String::new(),
+    };
+    change.hash = change.content_hash();
+    change
 }
 
 /// Which distributions to list: given at a site, between two days (both included).
@@ -362,7 +429,7 @@ impl ProgrammeDraft {
 
 /// A stored programme.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Programme {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: Uuid,
@@ -397,7 +464,7 @@ pub struct DistributionDraft {
 
 /// A stored distribution.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: Uuid,
@@ -605,6 +672,38 @@ mod tests {
         let november = given(&p, "2026-11-20", 1, "torkham");
         assert!(check(&p, 3, std::slice::from_ref(&november), 1, day("2026-11-30")).is_err());
         assert_eq!(check(&p, 3, &[november], 1, day("2026-12-01")), Ok(()));
+    }
+
+    #[test]
+    fn a_kit_given_twice_offline_doubles_the_first() {
+        use peywand_domain::Household;
+        let p = programme(AssistanceKind::WinterKit, Entitlement::OncePerHousehold);
+        let household = HouseholdRecord {
+            household: Household {
+                id: HouseholdId::new(),
+                reference: "H1".into(),
+                site_code: Some("torkham".into()),
+                destination_province: None,
+                destination_district: None,
+                return_type: None,
+                needs: Vec::new(),
+                legal_basis: None,
+                purposes: Vec::new(),
+                registered_by: None,
+                registered_at: Utc::now(),
+            },
+            members: Vec::new(),
+        };
+        let first = given(&p, "2026-12-01", 1, "torkham");
+        let again = given(&p, "2026-12-01", 1, "spin_boldak");
+        assert_eq!(
+            doubled(&p, &household, std::slice::from_ref(&first), &again),
+            vec![first.id]
+        );
+        assert!(doubled(&p, &household, &[], &again).is_empty());
+        let mut overridden = again.clone();
+        overridden.override_reason = Some("stolen".into());
+        assert!(doubled(&p, &household, &[first], &overridden).is_empty());
     }
 
     #[test]

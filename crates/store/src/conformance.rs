@@ -134,6 +134,7 @@ macro_rules! conformance_tests {
             two_distributions_at_once_give_one_kit,
             the_ranked_list_follows_the_weights,
             programme_criteria_and_stock_per_site,
+            kits_given_at_two_offline_sites_are_flagged_and_counted_once,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -2540,4 +2541,123 @@ pub async fn programme_criteria_and_stock_per_site(store: &dyn Store) {
             .expect("none")
             .is_empty()
     );
+}
+
+/// The hub learns of a programme and of distributions through the change log, each logged in
+/// the transaction that wrote it. A kit given to one household at two sites before they met is
+/// flagged for the information manager with both records and counted once; a distribution that
+/// arrives before its household waits for it.
+pub async fn kits_given_at_two_offline_sites_are_flagged_and_counted_once(store: &dyn Store) {
+    use crate::assistance::assistance_change;
+    use peywand_sync::ChangeKind;
+    // What the hub set and logged: the programme is in its log.
+    store.set_origin("hub").await.expect("hub");
+    let programme = store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    let logged = store.changes_after("hub", 0, 100).await.expect("log");
+    assert!(
+        logged
+            .iter()
+            .any(|c| c.kind == ChangeKind::ProgrammeSet && c.entity == programme.id.to_string()),
+        "{logged:?}"
+    );
+    // A family registered at Torkham, and a kit given to it at Torkham and at Spin Boldak,
+    // each site offline.
+    let registered = crate::HouseholdRecord {
+        household: peywand_domain::Household {
+            id: peywand_domain::HouseholdId::new(),
+            reference: "HH-TOR1".into(),
+            site_code: Some("torkham".into()),
+            destination_province: None,
+            destination_district: None,
+            return_type: None,
+            needs: vec![],
+            legal_basis: None,
+            purposes: vec![],
+            registered_by: Some("rahima".into()),
+            registered_at: Utc::now(),
+        },
+        members: vec![],
+    };
+    let mut saved = crate::SavedHousehold::of(&registered, &actor());
+    let mut member = sync_draft("Gul Bibi").members.remove(0);
+    member.raw.record_id = "TOR-1".into();
+    saved.draft.members = vec![member];
+    let kit = |site: &str, by: &str| crate::Distribution {
+        id: uuid::Uuid::now_v7(),
+        programme: programme.id,
+        household: saved.id,
+        kind: crate::AssistanceKind::WinterKit,
+        quantity: 1,
+        given_on: "2026-12-01".parse().expect("a day"),
+        received_by: "head".into(),
+        site_code: Some(site.into()),
+        given_by: by.into(),
+        recorded_at: now(),
+        override_reason: None,
+    };
+    let (at_torkham, at_spin_boldak) = (kit("torkham", "nadia"), kit("spin-boldak", "zarmina"));
+    let at =
+        |seq: u64| peywand_sync::Hlc::new(crate::sync::physical_ms() + seq, 0).expect("a time");
+    let given = |origin: &str, seq: i64, d: &crate::Distribution| {
+        assistance_change(
+            origin,
+            seq,
+            &at(seq as u64),
+            ChangeKind::DistributionGiven,
+            d.household.to_string(),
+            serde_json::to_string(d).expect("json"),
+        )
+    };
+    // Spin Boldak's kit arrives first, before the household it was given to: it waits.
+    store
+        .receive(&[given("spin-boldak", 1, &at_spin_boldak)])
+        .await
+        .expect("receive a kit");
+    assert_eq!(
+        store.distribution_days().await.expect("days").len(),
+        0,
+        "nothing counted for a household not yet held"
+    );
+    store
+        .receive(&[
+            change_from("torkham", 1, None, &saved),
+            given("torkham", 2, &at_torkham),
+        ])
+        .await
+        .expect("receive Torkham's");
+    let received = store
+        .household_distributions(saved.id)
+        .await
+        .expect("received");
+    assert_eq!(
+        received.len(),
+        2,
+        "both kits are recorded: both were handed over"
+    );
+    let doubled = store.doubled_distributions().await.expect("doubled");
+    assert_eq!(doubled.len(), 1, "{doubled:?}");
+    let sites = [
+        doubled[0].first.site_code.clone(),
+        doubled[0].again.site_code.clone(),
+    ];
+    assert!(
+        sites.contains(&Some("torkham".into())) && sites.contains(&Some("spin-boldak".into())),
+        "both records, where and by whom: {doubled:?}"
+    );
+    let days = store.distribution_days().await.expect("days");
+    assert_eq!(
+        days.iter().map(|d| d.households).sum::<u64>(),
+        1,
+        "counted once in reports: {days:?}"
+    );
+    // A third kit recorded here now is refused as usual.
+    assert!(matches!(
+        store
+            .record_distribution(&kit_for(saved.id, "hub"), &actor())
+            .await,
+        Err(StoreError::Conflict(crate::Conflict::AlreadyGiven { .. }))
+    ));
 }

@@ -30,7 +30,8 @@ use serde::Serialize;
 pub use accounts::{AccountStore, ApiToken, NewUser, SessionRecord, UserAccount};
 pub use assistance::{
     AssistanceKind, AssistanceStore, Criteria, Distribution, DistributionDay, DistributionDraft,
-    DistributionFilter, Entitlement, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt,
+    DistributionFilter, DoubledDistribution, Entitlement, Plan, Programme, ProgrammeDraft,
+    StockLine, StockReceipt,
 };
 pub use audit::{AuditFilter, AuditStore};
 pub use error::{Conflict, StoreError};

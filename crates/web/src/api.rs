@@ -64,6 +64,7 @@ use crate::refusal::Refusal;
         crate::assistance::override_rule,
         crate::assistance::household_assistance,
         crate::assistance::list_distributions,
+        crate::assistance::doubled,
         crate::assistance::set_plan,
         crate::assistance::receive_stock,
         crate::assistance::stock,

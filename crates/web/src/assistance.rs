@@ -14,7 +14,8 @@ use peywand_access::audit::AuditEvent;
 use peywand_domain::{HouseholdId, RawRegistration};
 use peywand_store::assistance::{self, AssistanceKind};
 use peywand_store::{
-    Distribution, DistributionDraft, Plan, Programme, ProgrammeDraft, StockLine, StockReceipt,
+    Distribution, DistributionDraft, DoubledDistribution, Plan, Programme, ProgrammeDraft,
+    StockLine, StockReceipt,
 };
 
 use crate::AppState;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assistance/overrides", post(override_rule))
         .route("/households/{id}/assistance", get(household_assistance))
         .route("/assistance/plans", axum::routing::put(set_plan))
+        .route("/assistance/doubled", get(doubled))
         .route("/assistance/stock", post(receive_stock).get(stock))
 }
 
@@ -92,6 +94,13 @@ async fn list_distributions(
     };
     let found = s.store.distributions(&filter).await?;
     Ok(Json(found.into_iter().map(|(d, _)| d).collect()))
+}
+
+/// Distributions two registries made to one family before they synced, each with the one it
+/// doubles: both records, where, when and by whom (information manager).
+#[utoipa::path(get, path = "/api/v1/assistance/doubled", responses((status = 200, body = Vec<DoubledDistribution>), (status = 403, body = ErrorBody)))]
+async fn doubled(State(s): State<AppState>) -> Result<Json<Vec<DoubledDistribution>>, ApiError> {
+    Ok(Json(s.store.doubled_distributions().await?))
 }
 
 /// Sets how many units of a programme a site plans to give (information manager); the

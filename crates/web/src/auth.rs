@@ -231,6 +231,12 @@ pub static RULES: &[Rule] = &[
         Some("list_distributions"),
     ),
     rule(
+        Method::GET,
+        "/api/v1/assistance/doubled",
+        Permission::ManageAssistance,
+        Some("view_doubled_distributions"),
+    ),
+    rule(
         Method::PUT,
         "/api/v1/assistance/plans",
         Permission::ManageAssistance,

@@ -772,6 +772,15 @@ struct DashboardPage {
     tracing: Vec<(String, String)>,
     given: Vec<GivenRow>,
     stock: Vec<StockRow>,
+    doubled: Vec<DoubledRow>,
+}
+
+/// A kit given twice before two sites met: both records, for the information manager.
+struct DoubledRow {
+    household: String,
+    kind: String,
+    first: String,
+    again: String,
 }
 
 pub async fn page(
@@ -840,9 +849,32 @@ pub async fn page(
             left: left.text(&t),
         })
         .collect();
+    let seen = |d: &peywand_store::Distribution| {
+        t.with_all(
+            "doubled-given",
+            &[
+                ("site", site_name(&t, d.site_code.as_deref())),
+                ("on", t.date(d.given_on)),
+                ("by", d.given_by.clone()),
+            ],
+        )
+    };
+    let doubled = s
+        .store
+        .doubled_distributions()
+        .await?
+        .iter()
+        .map(|d| DoubledRow {
+            household: d.first.household.to_string(),
+            kind: t.code("assistance-kind", d.first.kind.code()),
+            first: seen(&d.first),
+            again: seen(&d.again),
+        })
+        .collect();
     render(&DashboardPage {
         given,
         stock,
+        doubled,
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         site: q.site.unwrap_or_default(),
