@@ -2,7 +2,7 @@
 //! distribution officer records, overrides a supervisor gives with a reason, and what a
 //! household is entitled to and received, across sites through its identities.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -61,22 +61,36 @@ fn site_of(caller: &Caller, named: &str) -> Result<String, ApiError> {
 /// Distributions given within the filter, oldest first (a site-bound caller's own site).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DistributionQuery {
+    /// Site code, e.g. torkham.
     #[serde(default)]
     pub site: Option<String>,
+    /// Given on or after (YYYY-MM-DD).
     #[serde(default)]
-    pub from: Option<NaiveDate>,
+    pub from: Option<String>,
+    /// Given on or before (YYYY-MM-DD).
     #[serde(default)]
-    pub to: Option<NaiveDate>,
+    pub to: Option<String>,
+}
+
+/// A day named in a query: YYYY-MM-DD, or refused.
+pub(crate) fn query_day(value: Option<&str>, what: &str) -> Result<Option<NaiveDate>, ApiError> {
+    value
+        .map(|v| {
+            NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                .map_err(|_| ApiError::Invalid(format!("{what} must be a day as YYYY-MM-DD")))
+        })
+        .transpose()
 }
 
 /// Distributions as recorded, for reconciling with partners: a distribution officer reads
 /// their own site's, an information manager any site's.
-#[utoipa::path(get, path = "/api/v1/assistance/distributions", params(DistributionQuery), responses((status = 200, body = Vec<Distribution>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/assistance/distributions", params(DistributionQuery), responses((status = 200, body = Vec<Distribution>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_distributions(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<DistributionQuery>,
+    query: Result<Query<DistributionQuery>, QueryRejection>,
 ) -> Result<Json<Vec<Distribution>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let named = q.site.as_deref().unwrap_or("").trim();
     let site = match caller.site_scope() {
         Some(own) if !named.is_empty() && named != own => {
@@ -89,8 +103,8 @@ async fn list_distributions(
     };
     let filter = peywand_store::DistributionFilter {
         site_code: site,
-        from: q.from,
-        to: q.to,
+        from: query_day(q.from.as_deref(), "from")?,
+        to: query_day(q.to.as_deref(), "to")?,
     };
     let found = s.store.distributions(&filter).await?;
     Ok(Json(found.into_iter().map(|(d, _)| d).collect()))

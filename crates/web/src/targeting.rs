@@ -3,7 +3,7 @@
 //! and the lists printed, each kept with the weights it was ranked by. The ranking functions
 //! here take no request and answer no response, so that the pages use them too.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -41,11 +41,24 @@ pub struct Ranking {
     pub households: Vec<Ranked>,
 }
 
+/// Which list, as an address asks for it: a programme's id, a site (a site-bound caller's own
+/// when left out), a day as YYYY-MM-DD (today when left out).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RankingParams {
+    /// The programme's id.
+    pub programme: String,
+    /// Site code, e.g. torkham.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// The day to rank for (YYYY-MM-DD); today when left out.
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
 /// Which list: a programme, a site (a site-bound caller's own when left out), a day (today).
-#[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RankingQuery {
     #[schema(value_type = String, format = Uuid)]
-    #[param(value_type = String)]
     pub programme: Uuid,
     #[serde(default)]
     pub site: Option<String>,
@@ -156,15 +169,22 @@ async fn put_weights(
 
 /// The households at a site still waiting for a programme, most vulnerable first, each score
 /// with its parts.
-#[utoipa::path(get, path = "/api/v1/assistance/ranking", params(RankingQuery), responses((status = 200, body = Ranking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/assistance/ranking", params(RankingParams), responses((status = 200, body = Ranking), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_ranking(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(q): Query<RankingQuery>,
+    query: Result<Query<RankingParams>, QueryRejection>,
 ) -> Result<Json<Ranking>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let programme: Uuid = q
+        .programme
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::Invalid("programme must be a programme's id".into()))?;
     let site = ranking_site(&caller, q.site.as_deref())?;
-    let on = q.on.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    Ok(Json(ranking(&s, q.programme, site, on).await?.0))
+    let on = crate::assistance::query_day(q.on.as_deref(), "on")?
+        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    Ok(Json(ranking(&s, programme, site, on).await?.0))
 }
 
 /// Ranks and keeps a list as printed, with the weights in force.
