@@ -69,7 +69,7 @@ before(async () => {
   sought = records.find((r) => /^[A-Za-z]{5,}$/.test(r.given_name) && /^[A-Za-z ]{4,}$/.test(r.father_name)
     && /^[A-Za-z ]{4,}$/.test(r.grandfather_name) && r.sex !== "" && r.birth_date !== "");
   assert.ok(sought, "a person with Latin names in the synthetic registry");
-  for (const [name, role, site] of [["rahima", "registrar", "torkham"], ["karima", "caseworker", "torkham"], ["farid", "information_manager", null]]) {
+  for (const [name, role, site] of [["rahima", "registrar", "torkham"], ["karima", "caseworker", "torkham"], ["farid", "information_manager", null], ["daud", "distribution_officer", "torkham"]]) {
     const args = ["user", "add", "--db", db, "--username", name, "--role", role];
     if (site) args.push("--site", site);
     peywand(args, PASSWORD + "\n");
@@ -415,6 +415,134 @@ test("a Dari page renders right to left with Solar Hijri dates", async () => {
   await s.context.close();
 });
 
+/** The CSRF token a signed-in page carries, for a change made through the API from the page. */
+async function csrfOf(page) {
+  return page.locator("input[name=csrf]").first().inputValue();
+}
+
+test("the ranked list follows changed weights and is printed with them, in English and Dari", async () => {
+  const s = await signedIn("farid");
+  const { page } = s;
+  await page.goto(`${base}/dashboard`);
+  const created = await page.request.post(`${base}/api/v1/assistance/programmes`, {
+    headers: { "x-csrf-token": await csrfOf(page) },
+    data: { name: "Winter kits", kind: "winter_kit", entitlement: "once_per_household",
+      season_from: "2025-11-01", season_to: "2099-02-28" },
+  });
+  assert.equal(created.status(), 201, await created.text());
+  await firstLoad(s, "/assistance/ranking?site=torkham");
+  await accessible(page);
+  const rows = page.locator("#ranked tbody tr");
+  assert.ok(await rows.count() > 5, "the households waiting at Torkham are listed");
+  // Each score is explained next to it.
+  assert.ok((await rows.first().locator(".reasons li").count()) > 0);
+  await page.screenshot({ path: join(SCREENSHOTS, "ranking-en.png") });
+
+  // Size alone counts: the largest household comes first, at once.
+  const members = async () => (await page.locator("#ranked tbody tr td:nth-child(4)").allInnerTexts()).map(Number);
+  const form = page.locator("#weights-form");
+  for (const input of await form.locator("input[type=number]").all()) await input.fill("0");
+  await form.locator("input[name=household_size]").fill("10");
+  await form.getByRole("button", { name: "Save the weights and re-rank" }).click();
+  await page.waitForURL(/\/assistance\/ranking\?/);
+  const sizes = await members();
+  assert.equal(sizes[0], Math.max(...sizes), `largest first: ${sizes.slice(0, 5)}`);
+  assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a), "by size alone, in order of size");
+  assert.match(await page.locator("#weights-by").innerText(), /farid/);
+  const largest = await page.locator("#ranked tbody tr a").first().getAttribute("href");
+
+  // Printed: the weights in force are on the list.
+  await page.getByRole("button", { name: "Print this list" }).click();
+  await page.waitForURL(/\/assistance\/lists\/[0-9a-f-]+$/);
+  const weights = await page.locator("#list-weights").innerText();
+  assert.match(weights, /Household members\s+10/);
+  assert.match(weights, /Older person alone\s+0/);
+  assert.match(await page.locator("#printed").innerText(), /Printed by farid/);
+  const printed = page.url();
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator("header.top").isVisible(), false, "no menus on paper");
+  await page.emulateMedia({ media: "screen" });
+
+  // Back to the starting weights; the list printed keeps its own.
+  await page.goto(`${base}/assistance/ranking?site=torkham`);
+  const defaults = { female_headed_household: 30, unaccompanied_or_separated_child: 40, older_person_alone: 30,
+    disability: 20, serious_medical_condition: 20, pregnant_or_lactating: 15, household_size: 2, weeks_waiting: 3, no_shelter: 20 };
+  for (const [name, value] of Object.entries(defaults)) await form.locator(`input[name=${name}]`).fill(String(value));
+  await form.getByRole("button", { name: "Save the weights and re-rank" }).click();
+  await page.waitForURL(/\/assistance\/ranking\?/);
+  assert.notEqual(await page.locator("#ranked tbody tr a").first().getAttribute("href"), largest,
+    "re-ranked by the weights now in force");
+  await page.goto(printed);
+  assert.match(await page.locator("#list-weights").innerText(), /Household members\s+10/);
+
+  // In Dari: right to left, Persian digits, the factors in Dari.
+  await page.goto(`${base}/language?to=fa&back=/assistance/ranking%3Fsite%3Dtorkham`);
+  await page.waitForLoadState("networkidle");
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  const score = await page.locator("#ranked tbody tr td.score").first().innerText();
+  assert.match(score, /^[۰-۹]+$/, `a score in Persian digits: ${score}`);
+  assert.match(await page.locator("#ranked").innerText(), /اعضای خانواده/);
+  await page.screenshot({ path: join(SCREENSHOTS, "ranking-fa.png") });
+  await page.goto(printed);
+  assert.match(await page.locator("#list-weights").innerText(), /اعضای خانواده\s+۱۰/);
+  await page.screenshot({ path: join(ARTIFACTS, "list-fa.png"), fullPage: true });
+  await s.context.close();
+});
+
+test("a distribution officer scans a card, hands over a kit once, and a second is refused in Dari", async () => {
+  const farid = await signedIn("farid");
+  await farid.page.goto(`${base}/assistance/ranking?site=torkham`);
+  const href = await farid.page.locator("#ranked tbody tr a").first().getAttribute("href");
+  const household = href.split("/").pop();
+  await farid.context.close();
+
+  const s = await signedIn("daud");
+  const { page } = s;
+  await firstLoad(s, "/assistance");
+  await accessible(page);
+  // The field has the focus: a USB scanner types the card's id and presses Enter.
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "q");
+  await page.keyboard.type(household);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(new RegExp(`/assistance/households/${household}$`));
+  await accessible(page);
+  assert.match(await page.locator("#entitlements").innerText(), /Winter kits[\s\S]*Entitled/);
+  assert.equal(await page.locator("#override-form").count(), 0, "an officer has no override");
+  const recipients = await page.locator("#give-form select[name=received_by] option").allInnerTexts();
+  assert.ok(recipients.length >= 1 && recipients[0] === "Head of household", `${recipients}`);
+  await page.locator("#give-form select[name=kind]").selectOption("winter_kit");
+  await page.getByRole("button", { name: "Record the hand-over" }).click();
+  await page.waitForURL(/\?given=1$/);
+  assert.match(await page.locator("#given").innerText(), /handed over/);
+  assert.match(await page.locator("#received").innerText(), /Winter kit[\s\S]*daud/);
+  await page.screenshot({ path: join(SCREENSHOTS, "distribution-en.png"), fullPage: true });
+
+  // The same family again, now in Dari: refused, saying where, when and by whom.
+  await page.goto(`${base}/language?to=fa&back=/assistance/households/${household}`);
+  await page.waitForLoadState("networkidle");
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  await page.locator("#give-form select[name=kind]").selectOption("winter_kit");
+  await page.locator("#give-form button[type=submit]").click();
+  await page.locator("#refused").waitFor();
+  const refused = await page.locator("#refused").innerText();
+  assert.ok(refused.includes("قبلاً") && refused.includes("daud"), refused);
+  assert.match(refused, /[۰-۹]{4}\/[۰-۹]{2}\/[۰-۹]{2}/, `the day in Solar Hijri: ${refused}`);
+  assert.equal(await page.locator("#received tbody tr").count(), 1, "nothing more was written");
+  await page.screenshot({ path: join(SCREENSHOTS, "distribution-fa.png"), fullPage: true });
+
+  // A name typed instead of a card finds the family among this site's registrations.
+  await page.goto(`${base}/language?to=en&back=/assistance`);
+  await page.waitForLoadState("networkidle");
+  const torkham = records.find((r) => /torkham/i.test(r.site) && /^[A-Za-z]{5,}$/.test(r.given_name));
+  if (torkham) {
+    await page.fill("[name=q]", torkham.given_name);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/assistance\?q=/);
+    assert.ok(await page.locator("table a[href^='/assistance/households/']").count() > 0, "found by name");
+  }
+  await s.context.close();
+});
+
 /** What the server wrote in English: its message keys, and its sentences (from en.ftl). */
 const ENGLISH = (() => {
   const source = (lang) => readFileSync(new URL(`../crates/web/locales/${lang}.ftl`, import.meta.url), "utf8");
@@ -464,7 +592,8 @@ test("Dari and Pashto pages carry no English message key or sentence from the se
   const pages = {
     rahima: ["/", "/households/new", largeHousehold, `${largeHousehold}/card`],
     karima: ["/tracing", "/tracing/new", reunifiedCase],
-    farid: ["/dashboard", "/review", `/persons/${sought.record_id}`],
+    farid: ["/dashboard", "/review", `/persons/${sought.record_id}`, "/assistance/ranking?site=torkham"],
+    daud: ["/assistance"],
   };
   for (const [user, paths] of Object.entries(pages)) {
     const s = await signedIn(user);

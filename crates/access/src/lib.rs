@@ -79,6 +79,8 @@ pub enum Permission {
     Distribute,
     /// Set assistance programmes and their rules, and override a rule with a reason.
     ManageAssistance,
+    /// Record stock of assistance received at a site (the site's own store or the hub).
+    RecordStock,
 }
 
 impl Role {
@@ -129,6 +131,7 @@ impl Role {
             P::ViewAssistance => matches!(self, R::DistributionOfficer | R::InformationManager),
             P::Distribute => matches!(self, R::DistributionOfficer),
             P::ManageAssistance => matches!(self, R::InformationManager),
+            P::RecordStock => matches!(self, R::DistributionOfficer | R::InformationManager),
         }
     }
 }

@@ -337,6 +337,95 @@ pub async fn export(
     Ok(())
 }
 
+/// Exports the distributions for a partner agency: each household as the partnership's
+/// pseudonym of its reference, as `export --pseudonymise-with` writes it, so that the partner
+/// can join the two files; a member who took the aid as the pseudonym of their record id.
+/// What an officer typed (override reasons) and who they are stay in the registry.
+pub async fn export_distributions(
+    db: &Database,
+    out: &Path,
+    reason: &str,
+    secret_file: &Path,
+    site: Option<String>,
+) -> anyhow::Result<()> {
+    let secret = crate::context::read_key_file(secret_file)?
+        .text()
+        .to_string();
+    if reason.trim().chars().count() < 5 {
+        bail!(
+            "say why the distributions are exported, with --reason (it is kept in the audit log)"
+        );
+    }
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    let store = open(db).await?;
+    crate::access::audit(
+        &*store,
+        "export_distributions_pseudonymised",
+        &out.display().to_string(),
+        reason.trim(),
+    )
+    .await?;
+    let filter = peywand_store::DistributionFilter {
+        site_code: site,
+        ..Default::default()
+    };
+    let found = store.distributions(&filter).await?;
+    store.close().await;
+    let file = private_file(out)?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(file));
+    w.write_record([
+        "distribution_id",
+        "programme_id",
+        "household",
+        "kind",
+        "quantity",
+        "given_on",
+        "site_code",
+        "received_by",
+        "override",
+    ])?;
+    w.write_record([
+        "#activity+distribution+id",
+        "#activity+id",
+        "#household+code",
+        "#sector+kind",
+        "#reached+units",
+        "#date",
+        "#loc+code",
+        "#beneficiary+code",
+        "#indicator+override",
+    ])?;
+    let p = |id: &str| peywand_access::pseudonym(secret.as_bytes(), id);
+    for (d, reference) in &found {
+        let received_by = if d.received_by == "head" {
+            "head".to_string()
+        } else {
+            p(&d.received_by)
+        };
+        w.write_record([
+            d.id.to_string(),
+            d.programme.to_string(),
+            p(reference),
+            d.kind.code().to_string(),
+            d.quantity.to_string(),
+            d.given_on.to_string(),
+            d.site_code.clone().unwrap_or_default(),
+            received_by,
+            (if d.override_reason.is_some() {
+                "yes"
+            } else {
+                "no"
+            })
+            .to_string(),
+        ])?;
+    }
+    w.flush()?;
+    println!("{} distributions written to {}", found.len(), out.display());
+    Ok(())
+}
+
 pub fn synth(people: u64, seed: u64, out: &Path) -> anyhow::Result<()> {
     let s = peywand_synth::generate(people, seed, out)?;
     println!(

@@ -62,6 +62,25 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         pseudonymise_with: Option<PathBuf>,
     },
+    /// Export the distributions for a partner agency to reconcile against, as CSV: households
+    /// are the partnership's pseudonyms (the same as `export --pseudonymise-with` gives the
+    /// same secret), no names, no officers, no override reasons.
+    ExportDistributions {
+        #[command(flatten)]
+        db: DbArg,
+        /// Where to write the CSV.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Why the distributions leave the registry (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// The partnership's secret (owner-only file, one secret per partner organisation).
+        #[arg(long, value_name = "FILE")]
+        pseudonymise_with: PathBuf,
+        /// Only the distributions given at this site.
+        #[arg(long)]
+        site: Option<String>,
+    },
     /// Generate realistic synthetic registrations with ground truth (for demos and tests):
     /// registry.csv, truth.csv and tracing.jsonl in the output folder.
     Synth {
@@ -559,6 +578,13 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 reason,
                 pseudonymise_with,
             } => commands::export(&db, &out, &reason, pseudonymise_with.as_deref()).await,
+            Command::ExportDistributions {
+                db,
+                out,
+                reason,
+                pseudonymise_with,
+                site,
+            } => commands::export_distributions(&db, &out, &reason, &pseudonymise_with, site).await,
             Command::Serve {
                 db,
                 addr,

@@ -1595,3 +1595,119 @@ fn accounts_are_listed_disabled_reset_and_cut_off_from_the_command_line() {
     // user_end_sessions
     assert!(text(&o).contains("intact: 7 entries"), "{}", text(&o));
 }
+
+/// A partner reconciles its list against Peywand's distributions: the household given to is
+/// the same pseudonym as in the registrations shared with that partner, the member who took the
+/// aid is their record's pseudonym, and nothing an officer typed leaves.
+#[tokio::test]
+async fn distributions_shared_with_a_partner_join_the_registrations_by_pseudonym() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let dbs = db.to_str().unwrap().to_string();
+    let csv_in = dir.path().join("in.csv");
+    std::fs::write(&csv_in, GOOD).unwrap();
+    assert!(
+        peywand(&["import", "--db", &dbs, csv_in.to_str().unwrap()])
+            .status
+            .success()
+    );
+    {
+        use peywand_store::prelude::*;
+        let store = peywand_store_sqlite::SqliteStore::open(&dbs).await.unwrap();
+        let who = peywand_store::Actor {
+            username: "nadia".into(),
+            at: chrono::Utc::now(),
+        };
+        store
+            .create_programme(
+                &peywand_store::ProgrammeDraft {
+                    name: "Winter kits".into(),
+                    kind: peywand_store::AssistanceKind::WinterKit,
+                    amount: None,
+                    currency: None,
+                    entitlement: peywand_store::Entitlement::OncePerHousehold,
+                    season_from: "2025-11-01".parse().unwrap(),
+                    season_to: "2099-02-28".parse().unwrap(),
+                    criteria: peywand_store::Criteria::default(),
+                },
+                &who,
+            )
+            .await
+            .unwrap();
+        let r1 = store
+            .person_by_record(&peywand_domain::RecordId::parse("r-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .record_distribution(
+                &peywand_store::DistributionDraft {
+                    household: r1.household_id,
+                    kind: peywand_store::AssistanceKind::WinterKit,
+                    quantity: 1,
+                    given_on: chrono::Utc::now().date_naive(),
+                    received_by: "r-2".into(),
+                    site_code: Some("torkham".into()),
+                    override_reason: Some("kit lost in the river crossing".into()),
+                },
+                &who,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let secret = dir.path().join("a.secret");
+    std::fs::write(&secret, "partnership with organisation A").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = |args: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let mut all = args.to_vec();
+        all.extend([
+            "--db",
+            &dbs,
+            "--out",
+            out.to_str().unwrap(),
+            "--reason",
+            "monthly reconciliation",
+            "--pseudonymise-with",
+            secret.to_str().unwrap(),
+        ]);
+        let o = peywand(&all);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let rows = |text: &str| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let registrations = rows(&run(&["export"], "registrations.csv"));
+    let shared = run(&["export-distributions"], "distributions.csv");
+    assert!(
+        !shared.contains("h-1") && !shared.contains("r-2") && !shared.contains("nadia"),
+        "{shared}"
+    );
+    assert!(
+        !shared.contains("river"),
+        "an override's reason stays: {shared}"
+    );
+    let given = rows(&shared);
+    // Under the header, the HXL hashtag row, then the one distribution.
+    assert!(given[0][0].starts_with('#'), "{shared}");
+    let d = &given[1];
+    let r2 = registrations
+        .iter()
+        .find(|r| r[0] != registrations[0][0])
+        .unwrap();
+    assert_eq!(
+        d[2], registrations[0][1],
+        "the household's pseudonym, as in the registrations"
+    );
+    assert_eq!(d[7], r2[0], "who took it: the member's pseudonym");
+    assert_eq!(
+        (d[3].as_str(), d[4].as_str(), d[8].as_str()),
+        ("winter_kit", "1", "yes")
+    );
+}

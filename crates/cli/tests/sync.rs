@@ -794,3 +794,124 @@ async fn a_case_at_one_site_finds_the_child_registered_at_another() {
     );
     drop(hub);
 }
+
+/// Winter kits at three sites: the hub sets the programme and it reaches every site; a family
+/// registered at Torkham reaches Spin Boldak; both sites, offline, give it a kit. After they
+/// sync, the hub and the third site hold both kits, flag them for the information manager
+/// with both records, and count the family once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kits_given_at_two_offline_sites_are_flagged_after_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db").to_str().unwrap().to_string();
+    let hub = Hub::start(&hub_db, free_port());
+    let sites = ["torkham", "spin-boldak", "angoor-adda"];
+    let dbs: Vec<PathBuf> = sites
+        .iter()
+        .map(|s| dir.path().join(format!("{s}.db")))
+        .collect();
+    for (site, db) in sites.iter().zip(&dbs) {
+        let code = hub.invite(site);
+        let o = enrol(db, &hub.url(), site, &code);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let im = peywand_store::Actor {
+        username: "farid".into(),
+        at: chrono::Utc::now(),
+    };
+    let programme = {
+        let store = open(&hub_db).await;
+        let p = store
+            .create_programme(
+                &peywand_store::ProgrammeDraft {
+                    name: "Winter kits".into(),
+                    kind: peywand_store::AssistanceKind::WinterKit,
+                    amount: None,
+                    currency: None,
+                    entitlement: peywand_store::Entitlement::OncePerHousehold,
+                    season_from: "2025-11-01".parse().unwrap(),
+                    season_to: "2099-02-28".parse().unwrap(),
+                    criteria: peywand_store::Criteria::default(),
+                },
+                &im,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        p
+    };
+    let household = register(&dbs[0], "torkham", &[family(true)])
+        .await
+        .remove(0);
+    for _ in 0..2 {
+        for db in &dbs {
+            let o = sync(db);
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    // Offline, each of the two sites gives the family a kit: neither knows of the other's.
+    for (site, db, officer) in [
+        ("torkham", &dbs[0], "nadia"),
+        ("spin-boldak", &dbs[1], "zarmina"),
+    ] {
+        let store = open(db.to_str().unwrap()).await;
+        assert!(
+            store
+                .programmes()
+                .await
+                .unwrap()
+                .iter()
+                .any(|p| p.id == programme.id),
+            "the hub's programme reached {site}"
+        );
+        store
+            .record_distribution(
+                &peywand_store::DistributionDraft {
+                    household: household.parse().unwrap(),
+                    kind: peywand_store::AssistanceKind::WinterKit,
+                    quantity: 1,
+                    given_on: chrono::Utc::now().date_naive(),
+                    received_by: "head".into(),
+                    site_code: Some(site.into()),
+                    override_reason: None,
+                },
+                &peywand_store::Actor {
+                    username: officer.into(),
+                    at: chrono::Utc::now(),
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("a kit at {site}: {e}"));
+        store.close().await;
+    }
+    for _ in 0..2 {
+        for db in &dbs {
+            let o = sync(db);
+            assert!(o.status.success(), "{}", text(&o));
+        }
+    }
+    for db in [hub_db.clone(), dbs[2].to_str().unwrap().to_string()] {
+        let store = open(&db).await;
+        let given = store
+            .household_distributions(household.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(given.len(), 2, "{db}: both kits are recorded");
+        let doubled = store.doubled_distributions().await.unwrap();
+        assert_eq!(doubled.len(), 1, "{db}: flagged once: {doubled:?}");
+        let mut by = [
+            doubled[0].first.given_by.as_str(),
+            doubled[0].again.given_by.as_str(),
+        ];
+        by.sort();
+        assert_eq!(by, ["nadia", "zarmina"], "{db}: with both records");
+        let households: u64 = store
+            .distribution_days()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.households)
+            .sum();
+        assert_eq!(households, 1, "{db}: counted once");
+        store.close().await;
+    }
+}

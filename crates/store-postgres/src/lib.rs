@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assistance;
+mod assistance_sync;
 mod audit;
 mod linkage;
 mod registrations;
@@ -15,6 +16,7 @@ mod retention;
 mod statistics;
 mod submissions;
 mod sync;
+mod targeting;
 #[doc(hidden)]
 pub mod testing;
 mod tracing_cases;

@@ -17,7 +17,9 @@ use peywand_sync::{Change, ChangeKind, Heads, Hlc, HybridClock};
 use crate::{PgStore, db};
 
 /// This registry's origin and a clock that has passed every time it issued or observed.
-async fn origin_and_clock(conn: &mut PgConnection) -> Result<(String, HybridClock), StoreError> {
+pub(crate) async fn origin_and_clock(
+    conn: &mut PgConnection,
+) -> Result<(String, HybridClock), StoreError> {
     let (origin, clock): (String, String) =
         sqlx::query_as("SELECT origin, clock FROM sync_self WHERE one = 1 FOR UPDATE")
             .fetch_one(conn)
@@ -29,7 +31,10 @@ async fn origin_and_clock(conn: &mut PgConnection) -> Result<(String, HybridCloc
     Ok((origin, HybridClock::starting_at(last)))
 }
 
-async fn save_clock(conn: &mut PgConnection, clock: &HybridClock) -> Result<(), StoreError> {
+pub(crate) async fn save_clock(
+    conn: &mut PgConnection,
+    clock: &HybridClock,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE sync_self SET clock = $1 WHERE one = 1")
         .bind(clock.last().to_string())
         .execute(conn)
@@ -38,7 +43,7 @@ async fn save_clock(conn: &mut PgConnection, clock: &HybridClock) -> Result<(), 
     Ok(())
 }
 
-async fn insert_change(
+pub(crate) async fn insert_change(
     conn: &mut PgConnection,
     c: &Change,
     received: bool,
@@ -145,6 +150,13 @@ impl PgStore {
         tx: &mut Transaction<'_, Postgres>,
         change: &Change,
     ) -> Result<bool, StoreError> {
+        if matches!(
+            change.kind,
+            ChangeKind::ProgrammeSet | ChangeKind::DistributionGiven
+        ) {
+            self.apply_assistance(tx, change).await?;
+            return Ok(false);
+        }
         let saved: SavedHousehold = serde_json::from_str(&change.body)
             .map_err(|e| StoreError::db("read a received household", e))?;
         let version = version_of(tx, saved.id).await?;
@@ -375,6 +387,8 @@ impl SyncStore for PgStore {
             if self.apply(&mut tx, change).await? {
                 done.crossed += 1;
             }
+            // A distribution may arrive before its household or programme (from two origins).
+            self.take_waiting_distributions(&mut tx).await?;
             tx.commit().await.map_err(db("commit a received change"))?;
             done.stored += 1;
             if let Ok(id) = change.entity.parse() {

@@ -8,17 +8,18 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use peywand_domain::HouseholdId;
-use peywand_store::assistance::{self, AssistanceKind, Entitlement};
+use peywand_store::assistance::{self, AssistanceKind, Criteria, Entitlement};
 use peywand_store::{
-    Actor, AssistanceStore, Conflict, Distribution, DistributionDraft, Programme, ProgrammeDraft,
-    StoreError,
+    Actor, AssistanceStore, Conflict, Distribution, DistributionDay, DistributionDraft,
+    DistributionFilter, DoubledDistribution, Plan, Programme, ProgrammeDraft, StockLine,
+    StockReceipt, StoreError,
 };
 
 use crate::{SqliteStore, db};
 
 const PROGRAMME_COLUMNS: &str = "SELECT id, name, kind, amount, currency, entitlement, \
-     season_from, season_to, created_by, created_at FROM assistance_programmes \
-     ORDER BY season_from DESC, id";
+     season_from, season_to, created_by, created_at, criterion_site, criterion_arrived_after, \
+     criterion_vulnerable FROM assistance_programmes ORDER BY season_from DESC, id";
 
 /// The distributions of a household and of every household one of whose members shares an
 /// identity with one of its members (two bindings of the household id).
@@ -49,13 +50,18 @@ fn programme_from(r: &SqliteRow) -> Result<Programme, sqlx::Error> {
             entitlement: Entitlement::from_code(&entitlement).ok_or_else(|| bad("entitlement"))?,
             season_from: r.try_get("season_from")?,
             season_to: r.try_get("season_to")?,
+            criteria: Criteria {
+                registered_at: r.try_get("criterion_site")?,
+                arrived_after: r.try_get("criterion_arrived_after")?,
+                vulnerable: r.try_get("criterion_vulnerable")?,
+            },
         },
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
     })
 }
 
-fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
+pub(crate) fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
     let kind: String = r.try_get("kind")?;
     let quantity: i64 = r.try_get("quantity")?;
     Ok(Distribution {
@@ -73,7 +79,9 @@ fn distribution_from(r: &SqliteRow) -> Result<Distribution, sqlx::Error> {
     })
 }
 
-async fn programmes_in(tx: &mut Transaction<'_, Sqlite>) -> Result<Vec<Programme>, StoreError> {
+pub(crate) async fn programmes_in(
+    tx: &mut Transaction<'_, Sqlite>,
+) -> Result<Vec<Programme>, StoreError> {
     let rows = sqlx::query(PROGRAMME_COLUMNS)
         .fetch_all(&mut **tx)
         .await
@@ -84,7 +92,7 @@ async fn programmes_in(tx: &mut Transaction<'_, Sqlite>) -> Result<Vec<Programme
         .map_err(db("decode programmes"))
 }
 
-async fn family_distributions(
+pub(crate) async fn family_distributions(
     tx: &mut Transaction<'_, Sqlite>,
     household: HouseholdId,
 ) -> Result<Vec<Distribution>, StoreError> {
@@ -133,7 +141,8 @@ impl AssistanceStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO assistance_programmes (id, name, kind, amount, currency, entitlement, \
-             season_from, season_to, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             season_from, season_to, created_by, created_at, criterion_site, \
+             criterion_arrived_after, criterion_vulnerable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(programme.id)
         .bind(&draft.name)
@@ -145,9 +154,22 @@ impl AssistanceStore for SqliteStore {
         .bind(draft.season_to)
         .bind(&programme.created_by)
         .bind(programme.created_at)
+        .bind(&draft.criteria.registered_at)
+        .bind(draft.criteria.arrived_after)
+        .bind(draft.criteria.vulnerable)
         .execute(&mut *tx)
         .await
         .map_err(db("save a programme"))?;
+        // Sites give under the hub's programmes: the programme goes in the change log.
+        let body =
+            serde_json::to_string(&programme).map_err(|e| StoreError::db("log a programme", e))?;
+        self.log_assistance(
+            &mut tx,
+            peywand_sync::ChangeKind::ProgrammeSet,
+            programme.id.to_string(),
+            body,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit a programme"))?;
         Ok(programme)
     }
@@ -172,15 +194,12 @@ impl AssistanceStore for SqliteStore {
         // distribution reads after the first one's is committed.
         let mut tx = self.begin().await.map_err(db("begin a distribution"))?;
         let received = family_distributions(&mut tx, draft.household).await?;
-        let members: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE household_id = ?")
-                .bind(draft.household.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db("count a household's members"))?;
+        let household = self
+            .read_household_in(&mut tx, draft.household)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("household {}", draft.household)))?;
         let programmes = programmes_in(&mut tx).await?;
-        let members = u32::try_from(members).unwrap_or(u32::MAX);
-        let d = assistance::decide(&programmes, members, &received, draft, actor)
+        let d = assistance::decide(&programmes, &household, &received, draft, actor)
             .map_err(StoreError::Conflict)?;
         sqlx::query(
             "INSERT INTO distributions (id, programme_id, household_id, kind, quantity, \
@@ -201,6 +220,17 @@ impl AssistanceStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db("save a distribution"))?;
+        // In the same transaction: a distribution is never given without the hub learning
+        // of it at the next sync.
+        let body =
+            serde_json::to_string(&d).map_err(|e| StoreError::db("log a distribution", e))?;
+        self.log_assistance(
+            &mut tx,
+            peywand_sync::ChangeKind::DistributionGiven,
+            d.household.to_string(),
+            body,
+        )
+        .await?;
         tx.commit().await.map_err(db("commit a distribution"))?;
         Ok(d)
     }
@@ -213,5 +243,152 @@ impl AssistanceStore for SqliteStore {
         let found = family_distributions(&mut tx, household).await?;
         tx.commit().await.map_err(db("read distributions"))?;
         Ok(found)
+    }
+
+    async fn set_plan(&self, plan: &Plan, actor: &Actor) -> Result<(), StoreError> {
+        let known = self
+            .programmes()
+            .await?
+            .iter()
+            .any(|p| p.id == plan.programme);
+        if !known {
+            return Err(StoreError::NotFound(format!(
+                "programme {}",
+                plan.programme
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO assistance_plans (programme_id, site_code, planned, set_by, set_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (programme_id, site_code) DO UPDATE \
+             SET planned = excluded.planned, set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(plan.programme)
+        .bind(&plan.site_code)
+        .bind(i64::from(plan.planned))
+        .bind(&actor.username)
+        .bind(actor.at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("save a plan"))?;
+        Ok(())
+    }
+
+    async fn receive_stock(&self, receipt: &StockReceipt, actor: &Actor) -> Result<(), StoreError> {
+        let known = self
+            .programmes()
+            .await?
+            .iter()
+            .any(|p| p.id == receipt.programme);
+        if !known {
+            return Err(StoreError::NotFound(format!(
+                "programme {}",
+                receipt.programme
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO stock_receipts (id, programme_id, site_code, quantity, received_on, \
+             recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(receipt.programme)
+        .bind(&receipt.site_code)
+        .bind(i64::from(receipt.quantity))
+        .bind(receipt.received_on)
+        .bind(&actor.username)
+        .bind(actor.at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("save stock received"))?;
+        Ok(())
+    }
+
+    async fn stock(&self) -> Result<Vec<StockLine>, StoreError> {
+        let programmes = self.programmes().await?;
+        let sums = |sql: &'static str| async move {
+            let rows = sqlx::query(sql)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read stock"))?;
+            rows.iter()
+                .map(|r| -> Result<(Uuid, String, u64), sqlx::Error> {
+                    let n: i64 = r.try_get(2)?;
+                    Ok((r.try_get(0)?, r.try_get(1)?, u64::try_from(n).unwrap_or(0)))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db("decode stock"))
+        };
+        let plans = sums("SELECT programme_id, site_code, planned FROM assistance_plans").await?;
+        let received = sums(
+            "SELECT programme_id, site_code, SUM(quantity) FROM stock_receipts \
+             GROUP BY programme_id, site_code",
+        )
+        .await?;
+        let given = sums(
+            "SELECT programme_id, COALESCE(site_code, ''), SUM(quantity) FROM distributions \
+             GROUP BY programme_id, COALESCE(site_code, '')",
+        )
+        .await?;
+        Ok(assistance::stock_lines(
+            &programmes,
+            &plans,
+            &received,
+            &given,
+        ))
+    }
+
+    async fn distribution_days(&self) -> Result<Vec<DistributionDay>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT programme_id, kind, COALESCE(site_code, '') AS site, given_on, \
+             COUNT(*) AS households, SUM(quantity) AS quantity FROM distributions \
+             WHERE id NOT IN (SELECT again_id FROM distributions_doubled) \
+             GROUP BY programme_id, kind, COALESCE(site_code, ''), given_on \
+             ORDER BY given_on, site, kind",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("read distributions per day"))?;
+        rows.iter()
+            .map(|r| -> Result<DistributionDay, sqlx::Error> {
+                let kind: String = r.try_get("kind")?;
+                let households: i64 = r.try_get("households")?;
+                let quantity: i64 = r.try_get("quantity")?;
+                Ok(DistributionDay {
+                    programme: r.try_get("programme_id")?,
+                    kind: AssistanceKind::from_code(&kind).ok_or_else(|| bad("assistance kind"))?,
+                    site_code: r.try_get("site")?,
+                    given_on: r.try_get("given_on")?,
+                    households: u64::try_from(households).unwrap_or(0),
+                    quantity: u64::try_from(quantity).unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(db("decode distributions per day"))
+    }
+
+    async fn distributions(
+        &self,
+        filter: &DistributionFilter,
+    ) -> Result<Vec<(Distribution, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.programme_id, d.household_id, d.kind, d.quantity, d.given_on, \
+             d.received_by, d.site_code, d.given_by, d.recorded_at, d.override_reason, \
+             h.reference FROM distributions d JOIN households h ON h.id = d.household_id \
+             WHERE (?1 IS NULL OR d.site_code = ?1) AND (?2 IS NULL OR d.given_on >= ?2) AND (?3 IS NULL OR d.given_on <= ?3) \
+             ORDER BY d.given_on, d.recorded_at, d.id",
+        )
+        .bind(&filter.site_code)
+        .bind(filter.from)
+        .bind(filter.to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list distributions"))?;
+        rows.iter()
+            .map(|r| Ok((distribution_from(r)?, r.try_get("reference")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db("decode distributions"))
+    }
+
+    async fn doubled_distributions(&self) -> Result<Vec<DoubledDistribution>, StoreError> {
+        self.doubled().await
     }
 }

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod assistance;
+mod assistance_sync;
 mod audit;
 mod key;
 mod linkage;
@@ -15,6 +16,7 @@ pub mod sealed;
 mod statistics;
 mod submissions;
 mod sync;
+mod targeting;
 mod tracing_cases;
 
 use std::str::FromStr;

@@ -17,7 +17,7 @@ use peywand_sync::{Change, ChangeKind, Heads, Hlc, HybridClock};
 use crate::{SqliteStore, db};
 
 /// This registry's origin and a clock that has passed every time it issued or observed.
-async fn origin_and_clock(
+pub(crate) async fn origin_and_clock(
     conn: &mut SqliteConnection,
 ) -> Result<(String, HybridClock), StoreError> {
     let (origin, clock): (String, String) =
@@ -31,7 +31,10 @@ async fn origin_and_clock(
     Ok((origin, HybridClock::starting_at(last)))
 }
 
-async fn save_clock(conn: &mut SqliteConnection, clock: &HybridClock) -> Result<(), StoreError> {
+pub(crate) async fn save_clock(
+    conn: &mut SqliteConnection,
+    clock: &HybridClock,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE sync_self SET clock = ? WHERE one = 1")
         .bind(clock.last().to_string())
         .execute(conn)
@@ -40,7 +43,7 @@ async fn save_clock(conn: &mut SqliteConnection, clock: &HybridClock) -> Result<
     Ok(())
 }
 
-async fn insert_change(
+pub(crate) async fn insert_change(
     conn: &mut SqliteConnection,
     c: &Change,
     received: bool,
@@ -147,6 +150,13 @@ impl SqliteStore {
         tx: &mut Transaction<'_, Sqlite>,
         change: &Change,
     ) -> Result<bool, StoreError> {
+        if matches!(
+            change.kind,
+            ChangeKind::ProgrammeSet | ChangeKind::DistributionGiven
+        ) {
+            self.apply_assistance(tx, change).await?;
+            return Ok(false);
+        }
         let saved: SavedHousehold = serde_json::from_str(&change.body)
             .map_err(|e| StoreError::db("read a received household", e))?;
         let version = version_of(tx, saved.id).await?;
@@ -377,6 +387,8 @@ impl SyncStore for SqliteStore {
             if self.apply(&mut tx, change).await? {
                 done.crossed += 1;
             }
+            // A distribution may arrive before its household or programme (from two origins).
+            self.take_waiting_distributions(&mut tx).await?;
             tx.commit().await.map_err(db("commit a received change"))?;
             done.stored += 1;
             if let Ok(id) = change.entity.parse() {

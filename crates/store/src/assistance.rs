@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use peywand_domain::HouseholdId;
 
-use crate::{Actor, Conflict, StoreError};
+use crate::{Actor, Conflict, HouseholdRecord, StoreError};
 
 /// Programmes and distributions.
 #[async_trait]
@@ -41,6 +41,214 @@ pub trait AssistanceStore: Send + Sync + 'static {
         &self,
         household: HouseholdId,
     ) -> Result<Vec<Distribution>, StoreError>;
+    /// Sets how many units of a programme a site plans to give, replacing the site's last
+    /// plan. `NotFound` for an unknown programme.
+    async fn set_plan(&self, plan: &Plan, actor: &Actor) -> Result<(), StoreError>;
+    /// Records stock received at a site for a programme. `NotFound` for an unknown programme.
+    async fn receive_stock(&self, receipt: &StockReceipt, actor: &Actor) -> Result<(), StoreError>;
+    /// Per programme and site: planned, received and distributed ([`stock_lines`]).
+    async fn stock(&self) -> Result<Vec<StockLine>, StoreError>;
+    /// Distributions counted per programme, site and day, naming no household.
+    async fn distribution_days(&self) -> Result<Vec<DistributionDay>, StoreError>;
+    /// Distributions within the filter, oldest first, each with the reference of the household
+    /// given to (the household id of the registration CSV, or the card's reference), which an
+    /// export pseudonymises as it does the registrations'.
+    async fn distributions(
+        &self,
+        filter: &DistributionFilter,
+    ) -> Result<Vec<(Distribution, String)>, StoreError>;
+    /// Distributions that two registries made to one family before they synced, each with
+    /// the earlier one it doubles, newest first: for the information manager.
+    async fn doubled_distributions(&self) -> Result<Vec<DoubledDistribution>, StoreError>;
+}
+
+/// A distribution that, received from another registry, turned out to exceed the rule with
+/// one this registry already held: both were handed over, offline, before the two met.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoubledDistribution {
+    /// The one counted in reports.
+    pub first: Distribution,
+    /// The one left out of them.
+    pub again: Distribution,
+}
+
+/// The earlier distributions `again` doubles: those of its programme, held for the family,
+/// that the rule already counted when `again` was given. Empty when the rule allowed it or
+/// it was an override.
+pub fn doubled(
+    programme: &Programme,
+    household: &HouseholdRecord,
+    others: &[Distribution],
+    again: &Distribution,
+) -> Vec<Uuid> {
+    if again.override_reason.is_some() {
+        return Vec::new();
+    }
+    match entitled(programme, household, others, again.quantity, again.given_on) {
+        Err(Conflict::AlreadyGiven { .. } | Conflict::MoreThanEntitled { .. }) => others
+            .iter()
+            .filter(|d| d.programme == programme.id && d.id != again.id)
+            .filter(|d| match programme.draft.entitlement {
+                Entitlement::PerMonth => {
+                    d.given_on.year() == again.given_on.year()
+                        && d.given_on.month() == again.given_on.month()
+                }
+                Entitlement::OncePerHousehold | Entitlement::PerPerson => true,
+            })
+            .map(|d| d.id)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A change of this registry's log for a programme set or a distribution given.
+pub fn assistance_change(
+    origin: &str,
+    seq: i64,
+    at: &peywand_sync::Hlc,
+    kind: peywand_sync::ChangeKind,
+    entity: String,
+    body: String,
+) -> peywand_sync::Change {
+    let mut change = peywand_sync::Change {
+        origin: origin.to_string(),
+        seq,
+        id: Uuid::now_v7(),
+        at: at.to_string(),
+        kind,
+        entity,
+        base: None,
+        body,
+        hash: String::new(),
+    };
+    change.hash = change.content_hash();
+    change
+}
+
+/// Which distributions to list: given at a site, between two days (both included).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DistributionFilter {
+    #[serde(default)]
+    pub site_code: Option<String>,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+}
+
+/// How many units of a programme a site plans to give in its season.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub programme: Uuid,
+    pub site_code: String,
+    pub planned: u32,
+}
+
+/// Stock of a programme received at a site.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockReceipt {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub programme: Uuid,
+    pub site_code: String,
+    pub quantity: u32,
+    pub received_on: NaiveDate,
+}
+
+/// A programme at a site: what was planned, received and given.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLine {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub programme: Uuid,
+    pub kind: AssistanceKind,
+    pub site_code: String,
+    /// `None` when no plan was set for the site.
+    pub planned: Option<u64>,
+    pub received: u64,
+    pub distributed: u64,
+}
+
+impl StockLine {
+    /// What is left in the site's store: received less given, never below zero on paper
+    /// (a site that gave more than it recorded receiving shows zero, and its `distributed`
+    /// says by how much).
+    pub fn in_stock(&self) -> u64 {
+        self.received.saturating_sub(self.distributed)
+    }
+}
+
+/// Distributions of one programme at one site on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionDay {
+    pub programme: Uuid,
+    pub kind: AssistanceKind,
+    /// Empty when the distribution named no site.
+    pub site_code: String,
+    pub given_on: NaiveDate,
+    /// Households given to (distributions, each to one household).
+    pub households: u64,
+    /// Units given.
+    pub quantity: u64,
+}
+
+/// One line per programme and site that has a plan, a receipt or a distribution, in the
+/// order of `programmes` then of site. Each input is `(programme, site, amount)`.
+pub fn stock_lines(
+    programmes: &[Programme],
+    plans: &[(Uuid, String, u64)],
+    received: &[(Uuid, String, u64)],
+    given: &[(Uuid, String, u64)],
+) -> Vec<StockLine> {
+    use std::collections::BTreeMap;
+    let mut lines: BTreeMap<(Uuid, String), StockLine> = BTreeMap::new();
+    let kind_of = |id: Uuid| programmes.iter().find(|p| p.id == id).map(|p| p.draft.kind);
+    fn line<'a>(
+        lines: &'a mut BTreeMap<(Uuid, String), StockLine>,
+        kind: Option<AssistanceKind>,
+        id: Uuid,
+        site: &str,
+    ) -> Option<&'a mut StockLine> {
+        let kind = kind?;
+        Some(
+            lines
+                .entry((id, site.to_string()))
+                .or_insert_with(|| StockLine {
+                    programme: id,
+                    kind,
+                    site_code: site.to_string(),
+                    planned: None,
+                    received: 0,
+                    distributed: 0,
+                }),
+        )
+    }
+    for (id, site, n) in plans {
+        if let Some(l) = line(&mut lines, kind_of(*id), *id, site) {
+            l.planned = Some(*n);
+        }
+    }
+    for (id, site, n) in received {
+        if let Some(l) = line(&mut lines, kind_of(*id), *id, site) {
+            l.received += n;
+        }
+    }
+    for (id, site, n) in given {
+        if let Some(l) = line(&mut lines, kind_of(*id), *id, site) {
+            l.distributed += n;
+        }
+    }
+    let order = |id: &Uuid| programmes.iter().position(|p| p.id == *id);
+    let mut out: Vec<StockLine> = lines.into_values().collect();
+    out.sort_by(|a, b| {
+        order(&a.programme)
+            .cmp(&order(&b.programme))
+            .then(a.site_code.cmp(&b.site_code))
+    });
+    out
 }
 
 /// A kind of assistance.
@@ -125,6 +333,52 @@ pub struct ProgrammeDraft {
     /// The season, first and last day included.
     pub season_from: NaiveDate,
     pub season_to: NaiveDate,
+    /// Which households the programme is for, beyond its rule; none: every household.
+    #[serde(default)]
+    pub criteria: Criteria,
+}
+
+/// Which households a programme is for. Every criterion set must hold; an override sets them
+/// aside as it sets the rule aside.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criteria {
+    /// Only households registered at this site (a site's own stock, say).
+    #[serde(default)]
+    pub registered_at: Option<String>,
+    /// Only households registered after this day. Peywand records the day of registration,
+    /// which at a crossing point is the day of arrival.
+    #[serde(default)]
+    pub arrived_after: Option<NaiveDate>,
+    /// Only households with at least one vulnerability recorded for a member.
+    #[serde(default)]
+    pub vulnerable: bool,
+}
+
+impl Criteria {
+    /// The first criterion the household does not meet, by its code (`registered_at`,
+    /// `arrived_after`, `vulnerable`).
+    pub fn unmet(&self, household: &HouseholdRecord) -> Option<&'static str> {
+        if let Some(site) = &self.registered_at
+            && household.household.site_code.as_deref() != Some(site.as_str())
+        {
+            return Some("registered_at");
+        }
+        if let Some(day) = self.arrived_after
+            && household.household.registered_at.date_naive() <= day
+        {
+            return Some("arrived_after");
+        }
+        if self.vulnerable
+            && household
+                .members
+                .iter()
+                .all(|m| m.vulnerabilities.is_empty())
+        {
+            return Some("vulnerable");
+        }
+        None
+    }
 }
 
 /// Why a programme cannot be set as drafted.
@@ -175,7 +429,7 @@ impl ProgrammeDraft {
 
 /// A stored programme.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Programme {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: Uuid,
@@ -210,7 +464,7 @@ pub struct DistributionDraft {
 
 /// A stored distribution.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: Uuid,
@@ -290,13 +544,32 @@ pub fn check(
     }
 }
 
+/// Whether the household meets the programme's criteria and its rule lets it receive
+/// `quantity` on `on`: [`Criteria::unmet`] then [`check`].
+pub fn entitled(
+    programme: &Programme,
+    household: &HouseholdRecord,
+    received: &[Distribution],
+    quantity: u32,
+    on: NaiveDate,
+) -> Result<(), Conflict> {
+    if let Some(criterion) = programme.draft.criteria.unmet(household) {
+        return Err(Conflict::NotEligible {
+            kind: programme.draft.kind.code().to_string(),
+            criterion: criterion.to_string(),
+        });
+    }
+    let members = u32::try_from(household.members.len()).unwrap_or(u32::MAX);
+    check(programme, members, received, quantity, on)
+}
+
 /// The distribution to store for `draft`, or why not: the programme of its kind covering its
-/// day, and that programme's rule unless a reason to override it is given. `programmes` are
-/// every programme, `members` the household's size, `received` what it and the households
-/// sharing an identity with it already received.
+/// day, and that programme's criteria and rule unless a reason to override them is given.
+/// `programmes` are every programme, `received` what the household and the households sharing
+/// an identity with it already received.
 pub fn decide(
     programmes: &[Programme],
-    members: u32,
+    household: &HouseholdRecord,
     received: &[Distribution],
     draft: &DistributionDraft,
     actor: &Actor,
@@ -307,7 +580,13 @@ pub fn decide(
         .as_deref()
         .is_some_and(|r| !r.trim().is_empty());
     if !overridden {
-        check(programme, members, received, draft.quantity, draft.given_on)?;
+        entitled(
+            programme,
+            household,
+            received,
+            draft.quantity,
+            draft.given_on,
+        )?;
     }
     Ok(Distribution {
         id: Uuid::now_v7(),
@@ -344,6 +623,7 @@ mod tests {
                 entitlement,
                 season_from: day("2026-11-01"),
                 season_to: day("2027-02-28"),
+                criteria: Criteria::default(),
             },
             created_by: "im".into(),
             created_at: Utc::now(),
@@ -392,6 +672,112 @@ mod tests {
         let november = given(&p, "2026-11-20", 1, "torkham");
         assert!(check(&p, 3, std::slice::from_ref(&november), 1, day("2026-11-30")).is_err());
         assert_eq!(check(&p, 3, &[november], 1, day("2026-12-01")), Ok(()));
+    }
+
+    #[test]
+    fn a_kit_given_twice_offline_doubles_the_first() {
+        use peywand_domain::Household;
+        let p = programme(AssistanceKind::WinterKit, Entitlement::OncePerHousehold);
+        let household = HouseholdRecord {
+            household: Household {
+                id: HouseholdId::new(),
+                reference: "H1".into(),
+                site_code: Some("torkham".into()),
+                destination_province: None,
+                destination_district: None,
+                return_type: None,
+                needs: Vec::new(),
+                legal_basis: None,
+                purposes: Vec::new(),
+                registered_by: None,
+                registered_at: Utc::now(),
+            },
+            members: Vec::new(),
+        };
+        let first = given(&p, "2026-12-01", 1, "torkham");
+        let again = given(&p, "2026-12-01", 1, "spin_boldak");
+        assert_eq!(
+            doubled(&p, &household, std::slice::from_ref(&first), &again),
+            vec![first.id]
+        );
+        assert!(doubled(&p, &household, &[], &again).is_empty());
+        let mut overridden = again.clone();
+        overridden.override_reason = Some("stolen".into());
+        assert!(doubled(&p, &household, &[first], &overridden).is_empty());
+    }
+
+    #[test]
+    fn stock_lines_join_plans_receipts_and_distributions_per_site() {
+        let kit = programme(AssistanceKind::WinterKit, Entitlement::OncePerHousehold);
+        let lines = stock_lines(
+            std::slice::from_ref(&kit),
+            &[(kit.id, "torkham".into(), 500)],
+            &[
+                (kit.id, "torkham".into(), 200),
+                (kit.id, "torkham".into(), 100),
+            ],
+            &[
+                (kit.id, "torkham".into(), 120),
+                (kit.id, "spin_boldak".into(), 7),
+                (Uuid::now_v7(), "torkham".into(), 1),
+            ],
+        );
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0].site_code, "spin_boldak");
+        assert_eq!(
+            (lines[0].planned, lines[0].received, lines[0].distributed),
+            (None, 0, 7)
+        );
+        assert_eq!(lines[0].in_stock(), 0);
+        assert_eq!(
+            (lines[1].planned, lines[1].received, lines[1].distributed),
+            (Some(500), 300, 120)
+        );
+        assert_eq!(lines[1].in_stock(), 180);
+    }
+
+    #[test]
+    fn criteria_name_the_one_unmet() {
+        use peywand_domain::{Household, Vulnerability};
+        let mut record = HouseholdRecord {
+            household: Household {
+                id: HouseholdId::new(),
+                reference: "H1".into(),
+                site_code: Some("torkham".into()),
+                destination_province: None,
+                destination_district: None,
+                return_type: None,
+                needs: Vec::new(),
+                legal_basis: None,
+                purposes: Vec::new(),
+                registered_by: None,
+                registered_at: "2026-11-15T10:00:00Z".parse().unwrap(),
+            },
+            members: Vec::new(),
+        };
+        let mut c = Criteria::default();
+        assert_eq!(c.unmet(&record), None);
+        c.registered_at = Some("spin_boldak".into());
+        assert_eq!(c.unmet(&record), Some("registered_at"));
+        c.registered_at = Some("torkham".into());
+        c.arrived_after = Some(day("2026-11-15"));
+        assert_eq!(c.unmet(&record), Some("arrived_after"));
+        c.arrived_after = Some(day("2026-11-14"));
+        c.vulnerable = true;
+        assert_eq!(c.unmet(&record), Some("vulnerable"));
+        let raw = peywand_domain::RawRegistration::default();
+        record.members.push(peywand_domain::Person {
+            id: peywand_domain::PersonId::new(),
+            record_id: peywand_domain::RecordId::parse("r1").unwrap(),
+            household_id: record.household.id,
+            derived: raw.derive().0,
+            raw,
+            relationship: None,
+            vulnerabilities: vec![Vulnerability::Disability],
+            registered_by: None,
+            registered_at: Utc::now(),
+        });
+        assert_eq!(c.unmet(&record), None);
     }
 
     #[test]

@@ -132,6 +132,9 @@ macro_rules! conformance_tests {
             submissions_are_taken_once_by_instance_id,
             assistance_is_given_once_per_family_across_sites,
             two_distributions_at_once_give_one_kit,
+            the_ranked_list_follows_the_weights,
+            programme_criteria_and_stock_per_site,
+            kits_given_at_two_offline_sites_are_flagged_and_counted_once,
         );
     };
     (@each $fresh:path; $($behaviour:ident),* $(,)?) => {
@@ -2139,6 +2142,7 @@ fn winter_kits() -> crate::ProgrammeDraft {
         entitlement: crate::Entitlement::OncePerHousehold,
         season_from: "2026-11-01".parse().expect("a day"),
         season_to: "2027-02-28".parse().expect("a day"),
+        criteria: crate::assistance::Criteria::default(),
     }
 }
 
@@ -2266,4 +2270,394 @@ pub async fn two_distributions_at_once_give_one_kit(store: &dyn Store) {
             .len(),
         1
     );
+}
+
+/// The households waiting for a programme at a site are ranked by the weights in force: a
+/// family already served leaves the list, changed weights re-rank it at once, and a list kept
+/// as printed keeps the weights it was ranked by.
+pub async fn the_ranked_list_follows_the_weights(store: &dyn Store) {
+    use crate::targeting::{self, Weights};
+    let programme = store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    let mut large = sync_draft("Large");
+    let one = large.members[0].clone();
+    large.members = vec![one; 6];
+    let large = store
+        .create_household(&large, &actor())
+        .await
+        .expect("a large household");
+    let mut alone = sync_draft("Alone");
+    alone.members[0].vulnerabilities = vec![Vulnerability::OlderPersonAlone];
+    let alone = store
+        .create_household(&alone, &actor())
+        .await
+        .expect("an older person alone");
+    let served = store
+        .create_household(&sync_draft("Served"), &actor())
+        .await
+        .expect("a household served");
+    store
+        .record_distribution(&kit_for(served.household.id, "torkham"), &actor())
+        .await
+        .expect("a kit");
+    let mut elsewhere = sync_draft("Elsewhere");
+    elsewhere.site_code = Some("spin_boldak".into());
+    for m in &mut elsewhere.members {
+        m.raw.site = "spin_boldak".into();
+    }
+    store
+        .create_household(&elsewhere, &actor())
+        .await
+        .expect("a household at another site");
+
+    let on = "2026-12-02".parse().expect("a day");
+    let before = store.weights().await.expect("weights");
+    assert_eq!(before.weights, Weights::default());
+    assert_eq!(before.set_by, None, "never set: Peywand's defaults");
+    let waiting = store
+        .waiting_households("torkham", programme.id, on)
+        .await
+        .expect("waiting");
+    let order = |w: &Weights| -> Vec<peywand_domain::HouseholdId> {
+        targeting::rank(&waiting, w, on)
+            .into_iter()
+            .map(|r| r.household)
+            .collect()
+    };
+    assert_eq!(
+        order(&before.weights),
+        vec![alone.household.id, large.household.id],
+        "the older person alone first; the family served and the other site's not listed"
+    );
+    let size_first = Weights {
+        per_member: 10,
+        ..Weights::default()
+    };
+    let who = Actor {
+        username: "im".into(),
+        at: now(),
+    };
+    store
+        .set_weights(&size_first, &who)
+        .await
+        .expect("set weights");
+    let after = store.weights().await.expect("weights");
+    assert_eq!(
+        (after.weights, after.set_by.as_deref(), after.set_at),
+        (size_first, Some("im"), Some(who.at))
+    );
+    assert_eq!(
+        order(&after.weights),
+        vec![large.household.id, alone.household.id]
+    );
+    let list = crate::DistributionList {
+        id: uuid::Uuid::now_v7(),
+        programme: programme.id,
+        site_code: "torkham".into(),
+        on,
+        weights: after.weights,
+        households: targeting::rank(&waiting, &after.weights, on),
+        printed_by: "im".into(),
+        printed_at: now(),
+    };
+    store.save_list(&list).await.expect("save a list");
+    assert_eq!(
+        store.distribution_list(list.id).await.expect("read a list"),
+        Some(list)
+    );
+    assert!(matches!(
+        store
+            .waiting_households("torkham", uuid::Uuid::now_v7(), on)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// A programme's criteria refuse the households it is not for, naming the criterion, and
+/// keep them off the list waiting; an override sets them aside. Each site's plan is its last,
+/// stock received adds up, and what was given is counted per site and per day.
+pub async fn programme_criteria_and_stock_per_site(store: &dyn Store) {
+    use crate::{AssistanceKind, Conflict, Entitlement, Plan, StockReceipt};
+    let mut draft = winter_kits();
+    draft.kind = AssistanceKind::Blankets;
+    draft.entitlement = Entitlement::PerPerson;
+    draft.criteria = crate::Criteria {
+        registered_at: Some("torkham".into()),
+        arrived_after: None,
+        vulnerable: true,
+    };
+    let blankets = store
+        .create_programme(&draft, &actor())
+        .await
+        .expect("a programme");
+    assert_eq!(
+        store.programmes().await.expect("programmes")[0].draft,
+        draft
+    );
+    let plain = store
+        .create_household(&sync_draft("Plain"), &actor())
+        .await
+        .expect("a household");
+    let mut vulnerable = sync_draft("Vulnerable");
+    vulnerable.members[0].vulnerabilities = vec![Vulnerability::Disability];
+    let elsewhere_draft = {
+        let mut d = vulnerable.clone();
+        d.site_code = Some("spin_boldak".into());
+        for m in &mut d.members {
+            m.raw.site = "spin_boldak".into();
+            m.raw.given_name = "Elsewhere".into();
+        }
+        d
+    };
+    let vulnerable = store
+        .create_household(&vulnerable, &actor())
+        .await
+        .expect("a household");
+    let elsewhere = store
+        .create_household(&elsewhere_draft, &actor())
+        .await
+        .expect("a household elsewhere");
+    let give = |h: peywand_domain::HouseholdId| {
+        let mut d = kit_for(h, "torkham");
+        d.kind = AssistanceKind::Blankets;
+        d
+    };
+    let refused = |r: Result<crate::Distribution, StoreError>, criterion: &str| match r {
+        Err(StoreError::Conflict(Conflict::NotEligible { criterion: c, .. })) => {
+            assert_eq!(c, criterion)
+        }
+        other => panic!("expected {criterion} unmet: {other:?}"),
+    };
+    refused(
+        store
+            .record_distribution(&give(plain.household.id), &actor())
+            .await,
+        "vulnerable",
+    );
+    refused(
+        store
+            .record_distribution(&give(elsewhere.household.id), &actor())
+            .await,
+        "registered_at",
+    );
+    let on = "2026-12-02".parse().expect("a day");
+    let waiting = store
+        .waiting_households("torkham", blankets.id, on)
+        .await
+        .expect("waiting");
+    assert_eq!(
+        waiting.iter().map(|h| h.household.id).collect::<Vec<_>>(),
+        vec![vulnerable.household.id],
+        "only the households the programme is for wait for it"
+    );
+    store
+        .record_distribution(&give(vulnerable.household.id), &actor())
+        .await
+        .expect("blankets for the vulnerable household");
+    let mut overridden = give(plain.household.id);
+    overridden.override_reason = Some("a newborn not yet registered".into());
+    store
+        .record_distribution(&overridden, &actor())
+        .await
+        .expect("an override sets the criteria aside");
+
+    let plan = |planned| Plan {
+        programme: blankets.id,
+        site_code: "torkham".into(),
+        planned,
+    };
+    store.set_plan(&plan(500), &actor()).await.expect("a plan");
+    store
+        .set_plan(&plan(400), &actor())
+        .await
+        .expect("a new plan");
+    for quantity in [200, 100] {
+        store
+            .receive_stock(
+                &StockReceipt {
+                    programme: blankets.id,
+                    site_code: "torkham".into(),
+                    quantity,
+                    received_on: on,
+                },
+                &actor(),
+            )
+            .await
+            .expect("stock received");
+    }
+    let unknown = Plan {
+        programme: uuid::Uuid::now_v7(),
+        ..plan(1)
+    };
+    assert!(matches!(
+        store.set_plan(&unknown, &actor()).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let lines = store.stock().await.expect("stock");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (
+            lines[0].planned,
+            lines[0].received,
+            lines[0].distributed,
+            lines[0].in_stock()
+        ),
+        (Some(400), 300, 2, 298)
+    );
+    let days = store.distribution_days().await.expect("per day");
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(
+        (
+            days[0].site_code.as_str(),
+            days[0].households,
+            days[0].quantity
+        ),
+        ("torkham", 2, 2)
+    );
+    let all = store
+        .distributions(&crate::DistributionFilter::default())
+        .await
+        .expect("distributions");
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].1, vulnerable.household.reference,
+        "with the household's reference"
+    );
+    let later = crate::DistributionFilter {
+        from: Some("2026-12-02".parse().expect("a day")),
+        ..Default::default()
+    };
+    assert!(store.distributions(&later).await.expect("none").is_empty());
+    let elsewhere_only = crate::DistributionFilter {
+        site_code: Some("spin_boldak".into()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .distributions(&elsewhere_only)
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
+
+/// The hub learns of a programme and of distributions through the change log, each logged in
+/// the transaction that wrote it. A kit given to one household at two sites before they met is
+/// flagged for the information manager with both records and counted once; a distribution that
+/// arrives before its household waits for it.
+pub async fn kits_given_at_two_offline_sites_are_flagged_and_counted_once(store: &dyn Store) {
+    use crate::assistance::assistance_change;
+    use peywand_sync::ChangeKind;
+    // What the hub set and logged: the programme is in its log.
+    store.set_origin("hub").await.expect("hub");
+    let programme = store
+        .create_programme(&winter_kits(), &actor())
+        .await
+        .expect("a programme");
+    let logged = store.changes_after("hub", 0, 100).await.expect("log");
+    assert!(
+        logged
+            .iter()
+            .any(|c| c.kind == ChangeKind::ProgrammeSet && c.entity == programme.id.to_string()),
+        "{logged:?}"
+    );
+    // A family registered at Torkham, and a kit given to it at Torkham and at Spin Boldak,
+    // each site offline.
+    let registered = crate::HouseholdRecord {
+        household: peywand_domain::Household {
+            id: peywand_domain::HouseholdId::new(),
+            reference: "HH-TOR1".into(),
+            site_code: Some("torkham".into()),
+            destination_province: None,
+            destination_district: None,
+            return_type: None,
+            needs: vec![],
+            legal_basis: None,
+            purposes: vec![],
+            registered_by: Some("rahima".into()),
+            registered_at: Utc::now(),
+        },
+        members: vec![],
+    };
+    let mut saved = crate::SavedHousehold::of(&registered, &actor());
+    let mut member = sync_draft("Gul Bibi").members.remove(0);
+    member.raw.record_id = "TOR-1".into();
+    saved.draft.members = vec![member];
+    let kit = |site: &str, by: &str| crate::Distribution {
+        id: uuid::Uuid::now_v7(),
+        programme: programme.id,
+        household: saved.id,
+        kind: crate::AssistanceKind::WinterKit,
+        quantity: 1,
+        given_on: "2026-12-01".parse().expect("a day"),
+        received_by: "head".into(),
+        site_code: Some(site.into()),
+        given_by: by.into(),
+        recorded_at: now(),
+        override_reason: None,
+    };
+    let (at_torkham, at_spin_boldak) = (kit("torkham", "nadia"), kit("spin-boldak", "zarmina"));
+    let at =
+        |seq: u64| peywand_sync::Hlc::new(crate::sync::physical_ms() + seq, 0).expect("a time");
+    let given = |origin: &str, seq: i64, d: &crate::Distribution| {
+        assistance_change(
+            origin,
+            seq,
+            &at(seq as u64),
+            ChangeKind::DistributionGiven,
+            d.household.to_string(),
+            serde_json::to_string(d).expect("json"),
+        )
+    };
+    // Spin Boldak's kit arrives first, before the household it was given to: it waits.
+    store
+        .receive(&[given("spin-boldak", 1, &at_spin_boldak)])
+        .await
+        .expect("receive a kit");
+    assert_eq!(
+        store.distribution_days().await.expect("days").len(),
+        0,
+        "nothing counted for a household not yet held"
+    );
+    store
+        .receive(&[
+            change_from("torkham", 1, None, &saved),
+            given("torkham", 2, &at_torkham),
+        ])
+        .await
+        .expect("receive Torkham's");
+    let received = store
+        .household_distributions(saved.id)
+        .await
+        .expect("received");
+    assert_eq!(
+        received.len(),
+        2,
+        "both kits are recorded: both were handed over"
+    );
+    let doubled = store.doubled_distributions().await.expect("doubled");
+    assert_eq!(doubled.len(), 1, "{doubled:?}");
+    let sites = [
+        doubled[0].first.site_code.clone(),
+        doubled[0].again.site_code.clone(),
+    ];
+    assert!(
+        sites.contains(&Some("torkham".into())) && sites.contains(&Some("spin-boldak".into())),
+        "both records, where and by whom: {doubled:?}"
+    );
+    let days = store.distribution_days().await.expect("days");
+    assert_eq!(
+        days.iter().map(|d| d.households).sum::<u64>(),
+        1,
+        "counted once in reports: {days:?}"
+    );
+    // A third kit recorded here now is refused as usual.
+    assert!(matches!(
+        store
+            .record_distribution(&kit_for(saved.id, "hub"), &actor())
+            .await,
+        Err(StoreError::Conflict(crate::Conflict::AlreadyGiven { .. }))
+    ));
 }

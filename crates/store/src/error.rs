@@ -61,6 +61,9 @@ pub enum Conflict {
     MoreThanEntitled { kind: String, entitled: u32 },
     #[error("no programme gives {kind} on {on}: an information manager sets one first")]
     NoProgramme { kind: String, on: chrono::NaiveDate },
+    /// `criterion`: `registered_at`, `arrived_after` or `vulnerable`.
+    #[error("this household does not meet the {kind} programme's criterion {criterion}")]
+    NotEligible { kind: String, criterion: String },
     #[error("another {kind} programme covers part of this season")]
     ProgrammeOverlaps { kind: String },
     #[error("change {seq} of {origin} does not match its hash: it was altered, and is refused")]

@@ -2,7 +2,7 @@
 //!
 //! Callers (the command line, the web server, linkage) see only [`Store`], which combines one
 //! trait per concern: registrations, linkage, accounts, tracing cases, audit, statistics,
-//! retention, submissions from field phones and assistance. A backend owns its schema and migrations and
+//! retention, submissions from field phones, assistance and its targeting. A backend owns its schema and migrations and
 //! only reads and writes: the rules of
 //! a tracing case, household defaults and the statistics' arithmetic live here, above every
 //! backend ([`cases`], [`registrations::complete_members`], [`statistics::FlowTally`]), so that
@@ -21,6 +21,7 @@ pub mod retention;
 pub mod statistics;
 pub mod submissions;
 pub mod sync;
+pub mod targeting;
 pub mod tracing;
 
 use chrono::{DateTime, Utc};
@@ -28,8 +29,9 @@ use serde::Serialize;
 
 pub use accounts::{AccountStore, ApiToken, NewUser, SessionRecord, UserAccount};
 pub use assistance::{
-    AssistanceKind, AssistanceStore, Distribution, DistributionDraft, Entitlement, Programme,
-    ProgrammeDraft,
+    AssistanceKind, AssistanceStore, Criteria, Distribution, DistributionDay, DistributionDraft,
+    DistributionFilter, DoubledDistribution, Entitlement, Plan, Programme, ProgrammeDraft,
+    StockLine, StockReceipt,
 };
 pub use audit::{AuditFilter, AuditStore};
 pub use error::{Conflict, StoreError};
@@ -42,6 +44,7 @@ pub use retention::RetentionStore;
 pub use statistics::{AGE_GROUPS, FlowStatistics, StatisticsStore, StatsFilter};
 pub use submissions::{Reservation, Submission, SubmissionStore};
 pub use sync::{CrossedField, Received, SavedHousehold, SyncStore};
+pub use targeting::{DistributionList, TargetingStore, Weights, WeightsRecord};
 pub use tracing::{
     DeathReport, LinkAcrossSites, PfifImported, RequestLink, TracingCase, TracingStore,
     may_write_case, note_about_unknown_person,
@@ -51,7 +54,8 @@ pub use tracing::{
 pub mod prelude {
     pub use crate::{
         AccountStore, AssistanceStore, AuditStore, Lifecycle, LinkageStore, RegistrationStore,
-        RetentionStore, StatisticsStore, Store, SubmissionStore, SyncStore, TracingStore,
+        RetentionStore, StatisticsStore, Store, SubmissionStore, SyncStore, TargetingStore,
+        TracingStore,
     };
 }
 
@@ -78,6 +82,7 @@ pub trait Store:
     + SyncStore
     + SubmissionStore
     + AssistanceStore
+    + TargetingStore
 {
 }
 
@@ -93,6 +98,7 @@ impl<T> Store for T where
         + SyncStore
         + SubmissionStore
         + AssistanceStore
+        + TargetingStore
 {
 }
 

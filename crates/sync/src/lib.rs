@@ -25,18 +25,28 @@ pub enum ChangeKind {
     /// A household was registered or edited; the body is the household as saved, members
     /// included (a `HouseholdRecord` as JSON).
     HouseholdSaved,
+    /// An information manager set an assistance programme; the entity is the programme's id,
+    /// the body the programme (JSON). Distributions name their programme, so it goes first.
+    ProgrammeSet,
+    /// Assistance was handed over; the entity is the household given to (so that erasing the
+    /// household erases it from the log too), the body the distribution (JSON).
+    DistributionGiven,
 }
 
 impl ChangeKind {
     pub fn code(self) -> &'static str {
         match self {
             ChangeKind::HouseholdSaved => "household_saved",
+            ChangeKind::ProgrammeSet => "programme_set",
+            ChangeKind::DistributionGiven => "distribution_given",
         }
     }
 
     pub fn from_code(code: &str) -> Option<ChangeKind> {
         match code {
             "household_saved" => Some(ChangeKind::HouseholdSaved),
+            "programme_set" => Some(ChangeKind::ProgrammeSet),
+            "distribution_given" => Some(ChangeKind::DistributionGiven),
             _ => None,
         }
     }

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use peywand_domain::Sex;
 use peywand_interchange::spreadsheet;
 use peywand_names::place::Gazetteer;
-use peywand_store::{AGE_GROUPS, FlowStatistics, StatsFilter};
+use peywand_store::{
+    AGE_GROUPS, AssistanceKind, DistributionDay, FlowStatistics, StatsFilter, StockLine,
+};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -67,6 +69,97 @@ impl Cell {
             Cell::Suppressed | Cell::Withheld => 0,
         }
     }
+}
+
+/// Assistance given in one week (from its Monday) at one site, of one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GivenWeek {
+    week: NaiveDate,
+    site: String,
+    kind: AssistanceKind,
+    /// Households given to: one distribution each.
+    households: Cell,
+    /// Units given; withheld with a suppressed household count, which it would reveal.
+    units: Cell,
+}
+
+/// Distributions within the dashboard's filter, per week, site and kind, newest week first.
+fn given_weeks(days: &[DistributionDay], f: &StatsFilter) -> Vec<GivenWeek> {
+    use chrono::Datelike;
+    use std::collections::BTreeMap;
+    let mut weeks: BTreeMap<(NaiveDate, String, &'static str), (AssistanceKind, u64, u64)> =
+        BTreeMap::new();
+    for d in days {
+        if f.from.is_some_and(|from| d.given_on < from)
+            || f.to.is_some_and(|to| d.given_on > to)
+            || f.site_code.as_ref().is_some_and(|s| *s != d.site_code)
+        {
+            continue;
+        }
+        let monday = d.given_on
+            - chrono::Duration::days(i64::from(d.given_on.weekday().num_days_from_monday()));
+        let e = weeks
+            .entry((monday, d.site_code.clone(), d.kind.code()))
+            .or_insert((d.kind, 0, 0));
+        e.1 += d.households;
+        e.2 += d.quantity;
+    }
+    let mut out: Vec<GivenWeek> = weeks
+        .into_iter()
+        .map(|((week, site, _), (kind, households, units))| {
+            let households = Cell::of(households);
+            GivenWeek {
+                week,
+                site,
+                kind,
+                units: if households == Cell::Suppressed {
+                    Cell::Withheld
+                } else {
+                    Cell::Count(units)
+                },
+                households,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.week.cmp(&a.week).then(a.site.cmp(&b.site)));
+    out
+}
+
+/// Stock per programme and site within the site filter: units given below five are
+/// suppressed (they are households), and what is left in stock, which would reveal them, is
+/// withheld with them. Planned and received are goods, not people, and shown as they are.
+fn stock_rows<'a>(lines: &'a [StockLine], f: &StatsFilter) -> Vec<(&'a StockLine, Cell, Cell)> {
+    lines
+        .iter()
+        .filter(|l| f.site_code.as_ref().is_none_or(|s| *s == l.site_code))
+        .map(|l| {
+            let given = Cell::of(l.distributed);
+            let left = if given == Cell::Suppressed {
+                Cell::Withheld
+            } else {
+                Cell::Count(l.in_stock())
+            };
+            (l, given, left)
+        })
+        .collect()
+}
+
+struct GivenRow {
+    week: String,
+    site: String,
+    kind: String,
+    households: String,
+    units: String,
+}
+
+struct StockRow {
+    programme: String,
+    site: String,
+    kind: String,
+    planned: String,
+    received: String,
+    given: String,
+    left: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -677,6 +770,17 @@ struct DashboardPage {
     pyramid_notes: Vec<String>,
     figures: Vec<Figure>,
     tracing: Vec<(String, String)>,
+    given: Vec<GivenRow>,
+    stock: Vec<StockRow>,
+    doubled: Vec<DoubledRow>,
+}
+
+/// A kit given twice before two sites met: both records, for the information manager.
+struct DoubledRow {
+    household: String,
+    kind: String,
+    first: String,
+    again: String,
 }
 
 pub async fn page(
@@ -714,7 +818,63 @@ pub async fn page(
         ("site", q.site.clone().unwrap_or_default()),
     ])
     .unwrap_or_default();
+    let given = given_weeks(&s.store.distribution_days().await?, &f)
+        .into_iter()
+        .map(|w| GivenRow {
+            week: t.date(w.week),
+            site: site_name(&t, Some(&w.site)),
+            kind: t.code("assistance-kind", w.kind.code()),
+            households: w.households.text(&t),
+            units: w.units.text(&t),
+        })
+        .collect();
+    let programmes = s.store.programmes().await?;
+    let lines = s.store.stock().await?;
+    let stock = stock_rows(&lines, &f)
+        .into_iter()
+        .map(|(l, given, left)| StockRow {
+            programme: programmes
+                .iter()
+                .find(|p| p.id == l.programme)
+                .map(|p| p.draft.name.clone())
+                .unwrap_or_default(),
+            site: site_name(&t, Some(&l.site_code)),
+            kind: t.code("assistance-kind", l.kind.code()),
+            planned: l
+                .planned
+                .map(|n| t.digits(&n.to_string()))
+                .unwrap_or_default(),
+            received: t.digits(&l.received.to_string()),
+            given: given.text(&t),
+            left: left.text(&t),
+        })
+        .collect();
+    let seen = |d: &peywand_store::Distribution| {
+        t.with_all(
+            "doubled-given",
+            &[
+                ("site", site_name(&t, d.site_code.as_deref())),
+                ("on", t.date(d.given_on)),
+                ("by", d.given_by.clone()),
+            ],
+        )
+    };
+    let doubled = s
+        .store
+        .doubled_distributions()
+        .await?
+        .iter()
+        .map(|d| DoubledRow {
+            household: d.first.household.to_string(),
+            kind: t.code("assistance-kind", d.first.kind.code()),
+            first: seen(&d.first),
+            again: seen(&d.again),
+        })
+        .collect();
     render(&DashboardPage {
+        given,
+        stock,
+        doubled,
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         site: q.site.unwrap_or_default(),
@@ -825,6 +985,70 @@ pub async fn csv(
                 ]])
                 .collect(),
         ),
+        "distributions" => (
+            &["week", "site_code", "site", "kind", "households", "units"],
+            &[
+                "#date+week_start",
+                "#loc+code",
+                "#loc+name",
+                "#sector+kind",
+                "#reached+hh",
+                "#reached+units",
+            ],
+            given_weeks(&s.store.distribution_days().await?, &f)
+                .into_iter()
+                .map(|w| {
+                    vec![
+                        w.week.to_string(),
+                        w.site.clone(),
+                        site_name_en(Some(&w.site)),
+                        w.kind.code().to_string(),
+                        w.households.csv(),
+                        w.units.csv(),
+                    ]
+                })
+                .collect(),
+        ),
+        "stock" => {
+            let lines = s.store.stock().await?;
+            (
+                &[
+                    "programme_id",
+                    "kind",
+                    "site_code",
+                    "site",
+                    "planned",
+                    "received",
+                    "given",
+                    "in_stock",
+                ],
+                &[
+                    "#activity+id",
+                    "#sector+kind",
+                    "#loc+code",
+                    "#loc+name",
+                    "#targeted+units",
+                    "#capacity+received+units",
+                    "#reached+units",
+                    "#capacity+available+units",
+                ],
+                stock_rows(&lines, &f)
+                    .into_iter()
+                    .map(|(l, given, left)| {
+                        vec![
+                            l.programme.to_string(),
+                            l.kind.code().to_string(),
+                            l.site_code.clone(),
+                            site_name_en(Some(&l.site_code)),
+                            l.planned.map(|n| n.to_string()).unwrap_or_default(),
+                            l.received.to_string(),
+                            given.csv(),
+                            left.csv(),
+                        ]
+                    })
+                    .collect(),
+            )
+        }
         _ => return Err(ApiError::NotFound(format!("figure {key}"))),
     };
     let mut w = csv::Writer::from_writer(Vec::new());

@@ -216,6 +216,16 @@ impl Tr {
         if text == key { readable(code) } else { text }
     }
 
+    /// A site's name in the reader's script (the gazetteer's Dari name on Dari and Pashto
+    /// pages), or its code when the gazetteer does not know it.
+    pub fn site(&self, code: &str) -> String {
+        match peywand_names::place::Gazetteer::get().by_code(code) {
+            Some(p) if self.lang != Lang::En && !p.name_local.is_empty() => p.name_local.clone(),
+            Some(p) => p.name_en.clone(),
+            None => code.to_string(),
+        }
+    }
+
     pub fn code_lang(&self) -> &'static str {
         self.lang.code()
     }
@@ -334,6 +344,7 @@ mod tests {
             "tracing_pages.rs",
             "identity_pages.rs",
             "users_pages.rs",
+            "assistance_pages.rs",
             "refusal.rs",
         ] {
             let path = format!("{}/src/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -5,6 +5,7 @@
 
 mod api;
 mod assistance;
+mod assistance_pages;
 pub mod auth;
 mod cases;
 mod charts;
@@ -18,6 +19,7 @@ mod other_sites;
 mod pages;
 mod refusal;
 pub mod sync_routes;
+mod targeting;
 pub mod throttle;
 mod tracing_pages;
 mod users_pages;
@@ -168,7 +170,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes()
                 .merge(cases::routes())
-                .merge(assistance::routes()).merge(sync_routes::routes())
+                .merge(assistance::routes()).merge(targeting::routes()).merge(sync_routes::routes())
                 // An address the API does not have answers in JSON, as every other error does.
                 .fallback(|| async { ApiError::NotFound("no such address in the API".into()) }))
         .merge(pages::routes())
@@ -181,6 +183,15 @@ pub fn router(state: AppState) -> Router {
         .route("/tracing/{id}/assignee", axum::routing::post(tracing_pages::assign))
         .route("/persons/{record_id}", axum::routing::get(identity_pages::person))
         .route("/review", axum::routing::get(identity_pages::review).post(identity_pages::decide))
+        .route("/assistance", axum::routing::get(assistance_pages::find))
+        .route("/assistance/households/{id}", axum::routing::get(assistance_pages::household))
+        .route("/assistance/households/{id}/distributions", axum::routing::post(assistance_pages::distribute))
+        .route("/assistance/households/{id}/overrides", axum::routing::post(assistance_pages::override_rule))
+        .route("/assistance/ranking", axum::routing::get(assistance_pages::ranked))
+        .route("/assistance/weights", axum::routing::post(assistance_pages::weigh))
+        .route("/assistance/lists", axum::routing::post(assistance_pages::print))
+        .route("/assistance/lists/{id}", axum::routing::get(assistance_pages::list))
+        .route("/static/distribution.js", axum::routing::get(assistance_pages::script))
         .route("/dashboard", axum::routing::get(dashboard::page))
         .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
         .route("/password", axum::routing::get(users_pages::password_page).post(users_pages::change_password))

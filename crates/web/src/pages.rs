@@ -59,6 +59,7 @@ pub(crate) struct Chrome {
     pub can_review: bool,
     pub can_dashboard: bool,
     pub can_administer: bool,
+    pub can_assist: bool,
 }
 
 impl Chrome {
@@ -78,6 +79,7 @@ impl Chrome {
             can_review: can(P::ReviewDuplicates),
             can_dashboard: can(P::ViewStatistics),
             can_administer: can(P::Administer),
+            can_assist: can(P::ViewAssistance),
         }
     }
 }

@@ -42,6 +42,10 @@ pub enum Refusal {
     QuantityBelowOne,
     #[error("give the day it was handed over: not after today")]
     GivenInFuture,
+    #[error("choose the kind of assistance handed over")]
+    NoKind,
+    #[error("give every weight as a whole number from 0 to 100")]
+    BadWeight,
 }
 
 impl Refusal {
@@ -77,6 +81,8 @@ impl Refusal {
             Refusal::NoStepPlace => t.get("place-needed"),
             Refusal::QuantityBelowOne => t.get("refusal-quantity-below-one"),
             Refusal::GivenInFuture => t.get("refusal-given-in-future"),
+            Refusal::NoKind => t.get("refusal-no-kind"),
+            Refusal::BadWeight => t.get("refusal-bad-weight"),
         }
     }
 }
@@ -101,7 +107,7 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
             "conflict-already-given",
             &[
                 ("kind", t.code("assistance-kind", kind)),
-                ("site", site.clone()),
+                ("site", t.site(site)),
                 ("on", t.date(*on)),
                 ("by", by.clone()),
             ],
@@ -111,6 +117,13 @@ pub(crate) fn conflict_worded(conflict: &Conflict, t: &Tr) -> String {
             &[
                 ("kind", t.code("assistance-kind", kind)),
                 ("entitled", t.digits(&entitled.to_string())),
+            ],
+        ),
+        Conflict::NotEligible { kind, criterion } => t.with_all(
+            "conflict-not-eligible",
+            &[
+                ("kind", t.code("assistance-kind", kind)),
+                ("criterion", t.code("criterion", criterion)),
             ],
         ),
         Conflict::NoProgramme { kind, on } => t.with_all(
@@ -246,6 +259,10 @@ mod tests {
             },
             Conflict::ProgrammeOverlaps {
                 kind: "food_ration".into(),
+            },
+            Conflict::NotEligible {
+                kind: "cash".into(),
+                criterion: "vulnerable".into(),
             },
         ]
     }

@@ -3933,3 +3933,493 @@ async fn an_address_the_api_does_not_have_is_answered_in_json() {
         assert_eq!(body["error"]["code"], "not_found");
     }
 }
+
+/// The households waiting at a site are ranked by the weights in force: an information
+/// manager changes them and the list re-ranks at once; a list printed keeps its weights; a
+/// distribution officer neither sets weights nor reads another site's list.
+#[tokio::test]
+async fn the_ranked_list_follows_changed_weights_and_keeps_them_when_printed() {
+    use peywand_access::Role;
+    let app = app().await;
+    let (s, programme) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/programmes",
+        Some(json!({"name": "Winter kits", "kind": "winter_kit",
+            "entitlement": "once_per_household", "season_from": "2025-11-01",
+            "season_to": "2099-02-28"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{programme}");
+    let programme = programme["id"].as_str().unwrap().to_string();
+    // Six members, nothing else recorded; and an older person alone.
+    let mut large = household();
+    large["needs"] = json!([]);
+    let plain = json!({"raw": {"given_name": "Nabi", "father_name": "Gul", "sex": "M", "age": "30"}, "relationship": "son", "vulnerabilities": []});
+    large["members"] = json!([
+        plain.clone(),
+        plain.clone(),
+        plain.clone(),
+        plain.clone(),
+        plain.clone(),
+        plain
+    ]);
+    let (s, large) = json_call(&app, "POST", "/api/v1/households", Some(large)).await;
+    assert_eq!(s, StatusCode::CREATED, "{large}");
+    let mut alone = household();
+    alone["needs"] = json!([]);
+    alone["members"] = json!([{"raw": {"given_name": "Bibi", "father_name": "Khan", "sex": "F", "age": "71"}, "relationship": "other_relative", "vulnerabilities": ["older_person_alone"]}]);
+    let (s, alone) = json_call(&app, "POST", "/api/v1/households", Some(alone)).await;
+    assert_eq!(s, StatusCode::CREATED, "{alone}");
+    let (large, alone) = (
+        large["household"]["id"].as_str().unwrap().to_string(),
+        alone["household"]["id"].as_str().unwrap().to_string(),
+    );
+    let ranking = format!("/api/v1/assistance/ranking?programme={programme}&site=torkham");
+    let order = |r: &Value| -> Vec<String> {
+        r["households"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["household"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, before) = json_call(&app, "GET", &ranking, None).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    assert_eq!(order(&before), [alone.clone(), large.clone()], "{before}");
+    assert_eq!(before["weights"]["set_by"], Value::Null);
+    // Each score is explained: the older person alone's parts name the factor and its points.
+    assert_eq!(
+        before["households"][0]["score"]["parts"][0],
+        json!({"factor": "older_person_alone", "count": 1, "points": 30})
+    );
+
+    let nadia = user_with_token(
+        &*app.store,
+        "nadia",
+        Role::DistributionOfficer,
+        Some("torkham"),
+        "a distribution officer's passphrase",
+    )
+    .await;
+    let nadia = format!("Bearer {nadia}");
+    let mut heavier = before["weights"]["weights"].clone();
+    heavier["per_member"] = json!(20);
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "PUT",
+        "/api/v1/assistance/weights",
+        Some(heavier.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "an officer does not set weights");
+    let mut too_heavy = heavier.clone();
+    too_heavy["no_shelter"] = json!(101);
+    let (s, _) = json_call(&app, "PUT", "/api/v1/assistance/weights", Some(too_heavy)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, set) = json_call(
+        &app,
+        "PUT",
+        "/api/v1/assistance/weights",
+        Some(heavier.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{set}");
+    assert_eq!(set["set_by"], "imogen");
+
+    // Re-ranked at once, for the officer at the site too.
+    let (s, after) = json_with_bearer(&app, &nadia, "GET", &ranking, None).await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(order(&after), [large.clone(), alone.clone()], "{after}");
+    assert_eq!(after["weights"]["weights"], heavier);
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "GET",
+        &format!("/api/v1/assistance/ranking?programme={programme}&site=spin-boldak"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "another site's list is that site's"
+    );
+
+    // Printed: kept with the weights in force, readable later as printed.
+    let (s, list) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/lists",
+        Some(json!({"programme": programme})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{list}");
+    assert_eq!(list["weights"], heavier);
+    assert_eq!(list["printed_by"], "nadia");
+    assert_eq!(list["site_code"], "torkham");
+    let id = list["id"].as_str().unwrap();
+    // Weights changed after printing do not change the list printed.
+    let (s, _) = json_call(
+        &app,
+        "PUT",
+        "/api/v1/assistance/weights",
+        Some(before["weights"]["weights"].clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, again) = json_call(&app, "GET", &format!("/api/v1/assistance/lists/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, list);
+    let zarmina = user_with_token(
+        &*app.store,
+        "zarmina",
+        Role::DistributionOfficer,
+        Some("spin-boldak"),
+        "another officer's passphrase",
+    )
+    .await;
+    let (s, _) = json_with_bearer(
+        &app,
+        &format!("Bearer {zarmina}"),
+        "GET",
+        &format!("/api/v1/assistance/lists/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = json_call(
+        &app,
+        "GET",
+        &format!(
+            "/api/v1/assistance/ranking?programme={}&site=torkham",
+            uuid::Uuid::now_v7()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "an unknown programme");
+}
+
+/// At the distribution page an officer finds the household by the id a scanner types, records
+/// a kit for a named member, and a second kit is refused in their language with where, when
+/// and by whom the first was given; the information manager's override needs a reason.
+#[tokio::test]
+async fn the_distribution_page_records_once_and_says_who_gave_first() {
+    use peywand_access::Role;
+    let app = app().await;
+    let (s, _) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/programmes",
+        Some(json!({"name": "Winter kits", "kind": "winter_kit",
+            "entitlement": "once_per_household", "season_from": "2025-11-01",
+            "season_to": "2099-02-28"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, h) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    let id = h["household"]["id"].as_str().unwrap();
+    let son = h["members"][1]["record_id"].as_str().unwrap();
+    let nadia = user_with_token(
+        &*app.store,
+        "nadia",
+        Role::DistributionOfficer,
+        Some("torkham"),
+        "a distribution officer's passphrase",
+    )
+    .await;
+    let nadia = format!("Bearer {nadia}");
+    let as_nadia = |lang: &'static str| {
+        [
+            ("authorization", nadia.clone()),
+            ("accept-language", lang.to_string()),
+        ]
+    };
+    let headers = |h: &[(&'static str, String); 2]| -> Vec<(&'static str, String)> { h.to_vec() };
+    let send = |method: &'static str, uri: String, body: Option<String>, lang: &'static str| {
+        let h = headers(&as_nadia(lang));
+        let app = &app;
+        async move {
+            let borrowed: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (s, bytes, headers) = call_with(
+                app,
+                method,
+                &uri,
+                body.as_deref(),
+                "application/x-www-form-urlencoded",
+                &borrowed,
+            )
+            .await;
+            (s, String::from_utf8_lossy(&bytes).to_string(), headers)
+        }
+    };
+    // The scanner types the id into the field and presses Enter.
+    let (s, _, headers) = send("GET", format!("/assistance?q={id}"), None, "en").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/assistance/households/{id}"));
+    let (s, page, _) = send("GET", format!("/assistance/households/{id}"), None, "en").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Winter kits") && page.contains("Entitled"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("override-form"),
+        "an officer is offered no override"
+    );
+
+    let form =
+        |kind: &str, quantity: &str| format!("kind={kind}&quantity={quantity}&received_by={son}");
+    let give = format!("/assistance/households/{id}/distributions");
+    let (s, page, _) = send("POST", give.clone(), Some(form("winter_kit", "0")), "en").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Give a quantity of one or more."), "{page}");
+    let (s, _, headers) = send("POST", give.clone(), Some(form("winter_kit", "1")), "en").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        format!("/assistance/households/{id}?given=1")
+    );
+    let (_, page, _) = send(
+        "GET",
+        format!("/assistance/households/{id}?given=1"),
+        None,
+        "en",
+    )
+    .await;
+    assert!(page.contains("Recorded: handed over."), "{page}");
+    assert!(
+        page.contains("ذبیح‌الله"),
+        "received by the son, by name: {page}"
+    );
+
+    // Again, in Dari: refused, saying where, when and by whom.
+    let (s, page, _) = send("POST", give, Some(form("winter_kit", "1")), "fa").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("dir=\"rtl\""), "{page}");
+    assert!(page.contains("قبلاً") && page.contains("nadia"), "{page}");
+    let received = app
+        .store
+        .household_distributions(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1, "the refusal wrote nothing");
+
+    // The information manager's override needs a reason.
+    let bearer = format!("Bearer {}", app.token);
+    let (s, bytes, _) = call_with(
+        &app,
+        "POST",
+        &format!("/assistance/households/{id}/overrides"),
+        Some("kind=winter_kit&quantity=1&received_by=head&reason="),
+        "application/x-www-form-urlencoded",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let (s, _, _) = call_with(
+        &app,
+        "POST",
+        &format!("/assistance/households/{id}/overrides"),
+        Some("kind=winter_kit&quantity=1&received_by=head&reason=torn+in+the+rain"),
+        "application/x-www-form-urlencoded",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let received = app
+        .store
+        .household_distributions(id.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        received[1].override_reason.as_deref(),
+        Some("torn in the rain")
+    );
+}
+
+/// Plans and stock per site, a programme's criteria, and the report of what was given against
+/// them: HXL-tagged, with a single household's distribution suppressed.
+#[tokio::test]
+async fn stock_and_distributions_are_reported_per_site_with_small_cells_suppressed() {
+    use peywand_access::Role;
+    let app = app().await;
+    let (s, programme) = json_call(
+        &app,
+        "POST",
+        "/api/v1/assistance/programmes",
+        Some(
+            json!({"name": "Blankets", "kind": "blankets", "entitlement": "per_person",
+            "season_from": "2025-11-01", "season_to": "2099-02-28",
+            "criteria": {"vulnerable": true}}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{programme}");
+    assert_eq!(programme["criteria"]["vulnerable"], true);
+    let id = programme["id"].as_str().unwrap().to_string();
+    let (s, _) = json_call(
+        &app,
+        "PUT",
+        "/api/v1/assistance/plans",
+        Some(json!({"programme": id, "site_code": "torkham", "planned": 300})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let nadia = user_with_token(
+        &*app.store,
+        "nadia",
+        Role::DistributionOfficer,
+        Some("torkham"),
+        "a distribution officer's passphrase",
+    )
+    .await;
+    let nadia = format!("Bearer {nadia}");
+    let today = chrono::Utc::now().date_naive();
+    let receipt = |site: &str, quantity: i64, on: chrono::NaiveDate| json!({"programme": id, "site_code": site, "quantity": quantity, "received_on": on});
+    for (body, status) in [
+        (receipt("torkham", 200, today), StatusCode::NO_CONTENT),
+        (receipt("spin-boldak", 200, today), StatusCode::FORBIDDEN),
+        (
+            receipt("torkham", 0, today),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            receipt("torkham", 5, today + chrono::Duration::days(2)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, answer) = json_with_bearer(
+            &app,
+            &nadia,
+            "POST",
+            "/api/v1/assistance/stock",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, status, "{body}: {answer}");
+    }
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "PUT",
+        "/api/v1/assistance/plans",
+        Some(json!({"programme": id, "site_code": "torkham", "planned": 1})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "plans are the information manager's"
+    );
+
+    // A household with no vulnerability is not among those the programme is for.
+    let mut plain = household();
+    plain["members"][1]["vulnerabilities"] = json!([]);
+    let (_, plain) = json_call(&app, "POST", "/api/v1/households", Some(plain)).await;
+    let (s, answer) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(json!({"household_id": plain["household"]["id"], "kind": "blankets", "quantity": 2})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("criterion vulnerable"),
+        "{answer}"
+    );
+    let (_, separated) = json_call(&app, "POST", "/api/v1/households", Some(household())).await;
+    let (s, answer) = json_with_bearer(
+        &app,
+        &nadia,
+        "POST",
+        "/api/v1/assistance/distributions",
+        Some(
+            json!({"household_id": separated["household"]["id"], "kind": "blankets", "quantity": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{answer}");
+
+    // Readable by role: the officer their own site's, the information manager any site's.
+    let (s, listed) = json_with_bearer(
+        &app,
+        &nadia,
+        "GET",
+        "/api/v1/assistance/distributions",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (s, _) = json_with_bearer(
+        &app,
+        &nadia,
+        "GET",
+        "/api/v1/assistance/distributions?site=spin-boldak",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, elsewhere) = json_call(
+        &app,
+        "GET",
+        "/api/v1/assistance/distributions?site=spin-boldak",
+        None,
+    )
+    .await;
+    assert_eq!((s, elsewhere), (StatusCode::OK, json!([])));
+
+    let (s, stock) = json_with_bearer(&app, &nadia, "GET", "/api/v1/assistance/stock", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            &stock[0]["planned"],
+            &stock[0]["received"],
+            &stock[0]["distributed"]
+        ),
+        (&json!(300), &json!(200), &json!(2)),
+        "{stock}"
+    );
+
+    let (s, bytes, _) = call(&app, "GET", "/dashboard/distributions.csv", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "week,site_code,site,kind,households,units");
+    assert!(lines[1].starts_with("#date+week_start,#loc+code"), "{text}");
+    assert!(
+        lines[2].ends_with(",torkham,Torkham,blankets,<5,*"),
+        "one household's blankets are not shown as a number: {text}"
+    );
+    let (s, bytes, _) = call(&app, "GET", "/dashboard/stock.csv", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .ends_with(",blankets,torkham,Torkham,300,200,<5,*"),
+        "{text}"
+    );
+    let (s, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(
+        page.contains("figure-distributions") && page.contains("&lt;5"),
+        "{page}"
+    );
+}
