@@ -25,20 +25,51 @@ pub enum ChangeKind {
     /// A household was registered or edited; the body is the household as saved, members
     /// included (a `HouseholdRecord` as JSON).
     HouseholdSaved,
+    /// A reviewer decided whether two registrations are one person (a `LinkDecision`).
+    LinkDecided,
+    /// A tracing request was taken; the body carries the request and its first history entry.
+    TracingRequestOpened,
+    /// A tracing case changed: candidates offered, a caseworker's decision, a move, a step.
+    /// The body is what the case's rules wrote, with who and when.
+    TracingCaseChanged,
+    /// An entry of the origin's audit log, for the hub to keep beside the origin's other
+    /// entries. It never flows down to another site.
+    AuditRecorded,
+    /// Registrations were erased: the body names the record ids, no personal data. What was
+    /// erased is removed everywhere and never taken again.
+    HouseholdErased,
 }
 
 impl ChangeKind {
     pub fn code(self) -> &'static str {
         match self {
             ChangeKind::HouseholdSaved => "household_saved",
+            ChangeKind::LinkDecided => "link_decided",
+            ChangeKind::TracingRequestOpened => "tracing_request_opened",
+            ChangeKind::TracingCaseChanged => "tracing_case_changed",
+            ChangeKind::AuditRecorded => "audit_recorded",
+            ChangeKind::HouseholdErased => "household_erased",
         }
     }
 
     pub fn from_code(code: &str) -> Option<ChangeKind> {
         match code {
             "household_saved" => Some(ChangeKind::HouseholdSaved),
+            "link_decided" => Some(ChangeKind::LinkDecided),
+            "tracing_request_opened" => Some(ChangeKind::TracingRequestOpened),
+            "tracing_case_changed" => Some(ChangeKind::TracingCaseChanged),
+            "audit_recorded" => Some(ChangeKind::AuditRecorded),
+            "household_erased" => Some(ChangeKind::HouseholdErased),
             _ => None,
         }
+    }
+}
+
+impl ChangeKind {
+    /// Whether the hub passes changes of this kind on to the sites. A site's audit trail is
+    /// for the hub's auditors, not for the other sites.
+    pub fn flows_down(self) -> bool {
+        !matches!(self, ChangeKind::AuditRecorded)
     }
 }
 
@@ -55,7 +86,8 @@ pub struct Change {
     /// does): later than everything its origin had seen when it was made.
     pub at: String,
     pub kind: ChangeKind,
-    /// What it changed: a household id.
+    /// What it changed: a household id, a tracing request id, the pair of a link decision,
+    /// an audit entry's number.
     pub entity: String,
     /// The change this one was made on (the entity's version as its origin saw it); none for a
     /// creation. Two changes made on the same base by two origins crossed.
@@ -142,5 +174,25 @@ mod tests {
         let mut wrong = c;
         wrong.at = "2024-12-06T15:46:40Z".into();
         assert!(matches!(wrong.at_hlc(), Err(ClockError::Malformed { .. })));
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_code_and_only_audit_stays_at_the_hub() {
+        for kind in [
+            ChangeKind::HouseholdSaved,
+            ChangeKind::LinkDecided,
+            ChangeKind::TracingRequestOpened,
+            ChangeKind::TracingCaseChanged,
+            ChangeKind::AuditRecorded,
+            ChangeKind::HouseholdErased,
+        ] {
+            assert_eq!(ChangeKind::from_code(kind.code()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.code())
+            );
+            assert_eq!(kind.flows_down(), kind != ChangeKind::AuditRecorded);
+        }
+        assert_eq!(ChangeKind::from_code("household_saved "), None);
     }
 }
