@@ -504,7 +504,10 @@ impl PgStore {
             }
             ChangeKind::TracingRequestOpened | ChangeKind::TracingCaseChanged => {
                 let logged: CaseLogged = serde_json::from_str(&change.body).map_err(unreadable)?;
-                if !erased_among(tx, &[change.entity.clone()]).await?.is_empty() {
+                if !erased_among(tx, std::slice::from_ref(&change.entity))
+                    .await?
+                    .is_empty()
+                {
                     return Ok(Taken::Erased);
                 }
                 insert_change(tx, change, true).await?;
