@@ -12,7 +12,7 @@ use peywand_domain::HouseholdId;
 use peywand_store::sync::HubLink;
 use peywand_store::{Received, Store};
 use peywand_sync::{Change, Heads};
-use peywand_web::sync_routes::{Changes, Enrolled, HubModel, PAGE};
+use peywand_web::sync_routes::{Changes, Enrolled, HubIdentities, HubModel, PAGE};
 
 /// What one round moved.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +24,8 @@ pub struct Round {
     pub received: Received,
     /// Households that arrived or changed here.
     pub households: Vec<HouseholdId>,
+    /// Tracing requests opened elsewhere that arrived here.
+    pub requests: Vec<peywand_domain::TracingRequestId>,
     /// The hub's matching model replaced this site's.
     pub model_updated: bool,
 }
@@ -32,12 +34,13 @@ impl std::fmt::Display for Round {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} changes sent, {} received ({} new, {} already here, {} crossed an edit made here)",
+            "{} changes sent, {} received ({} new, {} already here, {} crossed an edit made here, {} about what was erased here)",
             self.pushed,
             self.pulled,
             self.received.stored,
             self.received.already_held,
-            self.received.crossed
+            self.received.crossed,
+            self.received.erased
         )
     }
 }
@@ -111,6 +114,7 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
             .bearer_auth(&link.credential)
             .json(&Changes {
                 changes: page.clone(),
+                up_to: None,
             })
             .send()
             .await
@@ -122,12 +126,14 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
         sent = last;
     }
     store.note_synced(sent, chrono::Utc::now()).await?;
-    // Down: every other origin's changes after what this site holds.
+    // Down: every other origin's changes after what this site has seen. The hub's own come
+    // last: they may name what other sites made (a candidate registered elsewhere, a case
+    // opened elsewhere), which the hub held when it made them and which this round brings.
     let held = store.heads().await?;
-    for (origin, hub_head) in &hub_heads.0 {
-        if *origin == own {
-            continue;
-        }
+    let mut origins: Vec<(&String, &i64)> =
+        hub_heads.0.iter().filter(|(o, _)| **o != own).collect();
+    origins.sort_by_key(|(o, _)| o.as_str() == peywand_store::sync::HUB);
+    for (origin, hub_head) in origins {
         let mut after = held.get(origin);
         while after < *hub_head {
             let page: Changes = get(
@@ -137,15 +143,20 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
                 &[("origin", origin.clone()), ("after", after.to_string())],
             )
             .await?;
-            let Some(last) = page.changes.last().map(|c: &Change| c.seq) else {
+            let last = page.changes.last().map(|c: &Change| c.seq);
+            let Some(last) = page.up_to.max(last) else {
                 break;
             };
             done.pulled += page.changes.len() as u64;
             let (received, households) = store.receive(&page.changes).await?;
+            done.requests
+                .extend(peywand_web::sync_routes::opened_requests(&page.changes));
             done.received.stored += received.stored;
             done.received.already_held += received.already_held;
             done.received.crossed += received.crossed;
+            done.received.erased += received.erased;
             done.households.extend(households);
+            store.note_pulled(origin, last).await?;
             after = last;
         }
     }
@@ -154,9 +165,11 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
     if let Some(model) = hub_model.model
         && store.linkage_model().await?.as_deref() != Some(model.as_str())
     {
+        // A new model comes from a new deduplication at the hub: its identities with it.
+        let hub: HubIdentities = get(&http, &link, "identities", &[]).await?;
         store
             .save_linkage(&peywand_store::LinkageRun {
-                identities: Vec::new(),
+                identities: hub.identities,
                 review: Vec::new(),
                 model,
                 stats: r#"{"from":"hub"}"#.into(),
@@ -215,6 +228,7 @@ pub fn keep_in_sync(state: peywand_web::AppState, every: Duration) {
                         state.match_waiting_requests();
                     } else {
                         state.take_in(&done.households).await;
+                        state.match_arrived_requests(&done.requests).await;
                     }
                     wait = every;
                 }
@@ -320,9 +334,17 @@ pub async fn export_bundle(
         let Some(key) = site_keys(store, site).await?.into_iter().next() else {
             bail!("{site} has no valid credential: invite and enrol it first (or it was revoked)");
         };
+        // What flows down to a site, as a pull brings it (the hub's own last).
+        let mut origins: Vec<&String> = heads.0.keys().filter(|o| o.as_str() != site).collect();
+        origins.sort_by_key(|o| o.as_str() == HUB);
         let mut changes = Vec::new();
-        for origin in heads.0.keys().filter(|o| o.as_str() != site) {
-            changes.extend(all_after(store, origin, 0).await?);
+        for origin in origins {
+            changes.extend(
+                all_after(store, origin, 0)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.kind.flows_down()),
+            );
         }
         (site.to_string(), key, changes)
     } else {

@@ -335,6 +335,9 @@ async fn three_sites_and_a_hub(hub_db: String) {
     let spin_boldak_family = register(&dbs[1], "spin-boldak", &[family(false)])
         .await
         .remove(0);
+    // At Angoor Adda, offline, a mother asks for her daughter; Torkham's desk is looked at.
+    let case = open_case_offline(&dbs[2], "angoor-adda").await;
+    look_at_a_record(&dbs[0], "torkham", 3).await;
     let mut expected = 0;
     for db in &dbs {
         expected += persons_and_heads(db.to_str().unwrap()).await.0;
@@ -358,30 +361,60 @@ async fn three_sites_and_a_hub(hub_db: String) {
     for db in &dbs {
         let _ = sync(db);
     }
-    // The hub learns its model from every site's registrations; the sites take it.
+    // The hub learns its model from every site's registrations; its server, started again,
+    // matches the tracing requests waiting there; the sites take the model, the hub's
+    // identities and what its matching offered.
     let o = peywand(&["dedupe", "--db", &hub_db]);
     assert!(o.status.success(), "{}", text(&o));
-    for _ in 0..2 {
+    hub.kill();
+    let mut hub = Hub::start(&hub_db, hub.port);
+    let mut offered = Vec::new();
+    for _ in 0..20 {
         for db in &dbs {
             let o = sync(db);
             assert!(o.status.success(), "{}", text(&o));
         }
+        offered = candidates_at(&dbs[2], case).await;
+        if offered.iter().any(|(_, site)| site == "torkham") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    let (at_hub, heads) = persons_and_heads(&hub_db).await;
+    assert!(
+        offered.iter().any(|(_, site)| site == "torkham"),
+        "the case opened at Angoor Adda did not get the girl registered at Torkham: {offered:?}"
+    );
+    let (at_hub, _) = persons_and_heads(&hub_db).await;
     assert_eq!(
         at_hub, expected,
         "every registration at the hub exactly once"
     );
     for (site, registered) in sites.iter().zip(&ids) {
         // Each site's 100 households, the two families on top.
-        let own = registered.len() as i64 + i64::from(*site != "angoor-adda");
-        assert_eq!(heads.get(*site), Some(&own), "{heads:?}");
+        let own = registered.len() + usize::from(*site != "angoor-adda");
+        assert_eq!(
+            households_logged(&hub_db, site).await,
+            own,
+            "{site}'s registrations at the hub"
+        );
     }
+    let at_the_hub = identities(&hub_db).await;
+    assert_eq!(at_the_hub.len() as u64, expected);
     for db in &dbs {
         let (n, _) = persons_and_heads(db.to_str().unwrap()).await;
         assert_eq!(n, expected, "{} holds everyone's", db.display());
+        assert_eq!(
+            identities(db.to_str().unwrap()).await,
+            at_the_hub,
+            "{} has the hub's identities",
+            db.display()
+        );
     }
+    // Torkham's audit trail reached the hub whole.
     hub.kill();
+    let o = peywand(&["audit", "verify", "--db", &hub_db, "--site", "torkham"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact: 3 entries"), "{}", text(&o));
     let linked = family_is_one(&hub_db, &torkham_family, &spin_boldak_family).await;
     assert!(
         linked >= 5,
@@ -399,6 +432,84 @@ async fn three_sites_and_a_hub(hub_db: String) {
         found >= 5,
         "the desk found only {found} of 6 members registered at Torkham"
     );
+}
+
+/// A tracing request taken at a site while it is offline, for the girl of the family
+/// registered at Torkham and Spin Boldak.
+async fn open_case_offline(site_db: &Path, site: &str) -> peywand_domain::TracingRequestId {
+    let store = open(site_db.to_str().unwrap()).await;
+    let draft = peywand_domain::TracingRequestDraft {
+        requester_name: "شکیلا".into(),
+        requester_relationship: "mother".into(),
+        site_code: Some(site.into()),
+        sought: RawRegistration {
+            given_name: "زرمینه".into(),
+            father_name: "جاوید".into(),
+            sex: "F".into(),
+            age: "12".into(),
+            province_of_origin: "ننگرهار".into(),
+            ..RawRegistration::default()
+        },
+        circumstances: "separated at the crossing".into(),
+        separated_child: true,
+        ..peywand_domain::TracingRequestDraft::default()
+    };
+    let who = peywand_store::Actor {
+        username: format!("caseworker-{site}"),
+        at: chrono::Utc::now(),
+    };
+    let request = store.create_tracing_request(&draft, &who).await.unwrap();
+    store.close().await;
+    request.id
+}
+
+/// A clerk at a site looks at `n` records: each look is in the site's audit log.
+async fn look_at_a_record(site_db: &Path, site: &str, n: usize) {
+    let store = open(site_db.to_str().unwrap()).await;
+    for i in 0..n {
+        let event = peywand_access::audit::AuditEvent::now(
+            &format!("registrar-{site}"),
+            "view_person",
+            &format!("record-{i}"),
+        );
+        store.append_audit(&event).await.unwrap();
+    }
+    store.close().await;
+}
+
+/// The candidates a case holds at a registry: (record id, site registered at).
+async fn candidates_at(db: &Path, id: peywand_domain::TracingRequestId) -> Vec<(String, String)> {
+    let store = open(db.to_str().unwrap()).await;
+    let mut found = Vec::new();
+    if let Some(case) = store.tracing_case(id).await.unwrap() {
+        for c in case.candidates {
+            let person = store.person_by_record(&c.record_id).await.unwrap().unwrap();
+            found.push((
+                c.record_id.to_string(),
+                person.derived.site_code.unwrap_or_default(),
+            ));
+        }
+    }
+    store.close().await;
+    found
+}
+
+/// How many registrations (`household_saved` changes) of `origin` a registry holds.
+async fn households_logged(db: &str, origin: &str) -> usize {
+    let store = open(db).await;
+    let log = store.changes_after(origin, 0, 100_000).await.unwrap();
+    store.close().await;
+    log.iter()
+        .filter(|c| c.kind == peywand_sync::ChangeKind::HouseholdSaved)
+        .count()
+}
+
+/// Who is who at a registry: record id to identity.
+async fn identities(db: &str) -> BTreeMap<String, String> {
+    let store = open(db).await;
+    let all = store.identities().await.unwrap();
+    store.close().await;
+    all.into_iter().collect()
 }
 
 /// How many members of one household a site's desk check finds in another household.
