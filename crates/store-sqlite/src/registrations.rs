@@ -560,6 +560,11 @@ impl RegistrationStore for SqliteStore {
         actor: &Actor,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin import"))?;
+        // Where this import's rows start: the households they join are logged at the end.
+        let (before,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(rowid), 0) FROM persons")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("begin import"))?;
         let mut households: HashMap<String, HouseholdId> = HashMap::new();
         let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
             Vec::with_capacity(INSERT_BATCH);
@@ -600,6 +605,19 @@ impl RegistrationStore for SqliteStore {
         let b = std::mem::take(&mut batch);
         outcome.new += insert_batch(&mut tx, &b, actor).await?;
         outcome.already_present = seen - outcome.new;
+        // Each household that gained someone is logged as it now is, so that an import at a
+        // site reaches the hub as a desk's registrations do.
+        let touched: Vec<(Uuid,)> =
+            sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE rowid > ?")
+                .bind(before)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("log the import"))?;
+        for (id,) in touched {
+            let id = HouseholdId(id);
+            let base = Self::version_before_edit(&mut tx, id).await?;
+            self.logged(&mut tx, id, actor, base).await?;
+        }
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }

@@ -125,6 +125,7 @@ macro_rules! conformance_tests {
             tracing_cases_travel_in_the_change_log,
             link_decisions_and_audit_entries_travel_in_the_change_log,
             erasure_travels_as_a_tombstone_and_nothing_comes_back,
+            imports_are_logged_once_per_household,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
@@ -634,6 +635,51 @@ pub async fn erasure_travels_as_a_tombstone_and_nothing_comes_back(store: &dyn S
     assert!(store.household(family.id).await.expect("read").is_none());
     assert_eq!(households, vec![family.id]);
     assert_eq!(store.count_persons().await.expect("count"), 0);
+}
+
+/// A file imported at a site reaches the hub as its desk's registrations do: each household
+/// that gained someone is logged once, as it now is; importing the file again logs nothing.
+pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
+    let rows = || {
+        vec![
+            sample_row("imp-1", "ih-1"),
+            sample_row("imp-2", "ih-1"),
+            sample_row("imp-3", "ih-2"),
+        ]
+    };
+    import_rows(store, rows(), false).await.expect("import");
+    let origin = crate::sync::NOT_ENROLLED;
+    let log = store.changes_after(origin, 0, 100).await.expect("log");
+    let households: Vec<crate::SavedHousehold> = log
+        .iter()
+        .filter(|c| c.kind == peywand_sync::ChangeKind::HouseholdSaved)
+        .map(|c| serde_json::from_str(&c.body).expect("a household"))
+        .collect();
+    let mut sizes: Vec<usize> = households.iter().map(|h| h.draft.members.len()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, 2], "{log:?}");
+    import_rows(store, rows(), false).await.expect("again");
+    assert_eq!(
+        store
+            .changes_after(origin, 0, 100)
+            .await
+            .expect("log")
+            .len(),
+        log.len(),
+        "nothing new, nothing logged"
+    );
+    let mut more = rows();
+    more.push(sample_row("imp-4", "ih-2"));
+    import_rows(store, more, false).await.expect("one more");
+    let after = store.changes_after(origin, 0, 100).await.expect("log");
+    assert_eq!(after.len(), log.len() + 1);
+    let last = after.last().expect("a change");
+    let ih2 = households
+        .iter()
+        .find(|h| h.draft.members.len() == 1)
+        .expect("ih-2");
+    assert_eq!(last.entity, ih2.id.to_string());
+    assert!(last.base.is_some(), "made on the version logged before");
 }
 
 /// A household registered at another site arrives with its ids; a retry changes nothing; the
