@@ -625,13 +625,17 @@ impl RegistrationStore for PgStore {
         outcome.new += insert_batch(&mut tx, &b, actor).await?;
         outcome.already_present = seen - outcome.new;
         // Each household that gained someone is logged as it now is, so that an import at a
-        // site reaches the hub as a desk's registrations do.
-        let touched: Vec<(Uuid,)> =
+        // site reaches the hub as a desk's registrations do. The hub's own imports (a
+        // backfill) stay there: docs/decisions.md.
+        let touched: Vec<(Uuid,)> = if !crate::sync::logs_imports(&mut tx).await? {
+            Vec::new()
+        } else {
             sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE seq > $1")
                 .bind(before)
                 .fetch_all(&mut *tx)
                 .await
-                .map_err(db("log the import"))?;
+                .map_err(db("log the import"))?
+        };
         for (id,) in touched {
             let id = HouseholdId(id);
             let base = Self::version_before_edit(&mut tx, id).await?;

@@ -135,6 +135,13 @@ pub(crate) async fn log(conn: &mut SqliteConnection, logged: Logged) -> Result<C
     Ok(change)
 }
 
+/// Whether a file imported here is logged: everywhere but at the hub, whose imports (a
+/// backfill of earlier registrations) would make every site pull them over a border link.
+pub(crate) async fn logs_imports(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    let (origin, _) = origin_and_clock(conn).await?;
+    Ok(origin != HUB)
+}
+
 /// Logs an audit entry just appended, at a site: the hub keeps every site's trail.
 pub(crate) async fn log_audit(
     conn: &mut SqliteConnection,

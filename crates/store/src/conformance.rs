@@ -639,6 +639,7 @@ pub async fn erasure_travels_as_a_tombstone_and_nothing_comes_back(store: &dyn S
 
 /// A file imported at a site reaches the hub as its desk's registrations do: each household
 /// that gained someone is logged once, as it now is; importing the file again logs nothing.
+/// The hub's own imports are not logged.
 pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
     let rows = || {
         vec![
@@ -680,6 +681,16 @@ pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
         .expect("ih-2");
     assert_eq!(last.entity, ih2.id.to_string());
     assert!(last.base.is_some(), "made on the version logged before");
+    // At the hub, an import (a backfill) stays there.
+    store.set_origin("hub").await.expect("hub");
+    let hub_log = store.changes_after("hub", 0, 100).await.expect("log").len();
+    import_rows(store, vec![sample_row("imp-5", "ih-3")], false)
+        .await
+        .expect("at the hub");
+    assert_eq!(
+        store.changes_after("hub", 0, 100).await.expect("log").len(),
+        hub_log
+    );
 }
 
 /// A household registered at another site arrives with its ids; a retry changes nothing; the
