@@ -12,7 +12,7 @@ use peywand_domain::HouseholdId;
 use peywand_store::sync::HubLink;
 use peywand_store::{Received, Store};
 use peywand_sync::{Change, Heads};
-use peywand_web::sync_routes::{Changes, Enrolled, HubIdentities, HubModel, PAGE};
+use peywand_web::sync_routes::{Changes, Directory, Enrolled, HubIdentities, HubModel, PAGE};
 
 /// What one round moved.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -28,6 +28,8 @@ pub struct Round {
     pub requests: Vec<peywand_domain::TracingRequestId>,
     /// The hub's matching model replaced this site's.
     pub model_updated: bool,
+    /// Accounts of this site's people made or changed here from the hub's.
+    pub accounts: u64,
 }
 
 impl std::fmt::Display for Round {
@@ -160,6 +162,9 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
             after = last;
         }
     }
+    // The site's people's accounts and the sites list, as the hub holds them.
+    let directory: Directory = get(&http, &link, "directory", &[]).await?;
+    done.accounts = take_directory(store, &own, directory).await?;
     // The hub's model, learnt from every site's registrations, scores this site's checks.
     let hub_model: HubModel = get(&http, &link, "model", &[]).await?;
     if let Some(model) = hub_model.model
@@ -180,6 +185,62 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
     }
     store.note_synced(sent, chrono::Utc::now()).await?;
     Ok(done)
+}
+
+/// Takes the hub's accounts of this site's people: one made at the hub is made here, with its
+/// password's hash (and a reset password still to be changed); one the hub disabled or
+/// enabled is disabled or enabled here, its sessions ended. Passwords of accounts held here
+/// are not replaced: a person who chose a new one here keeps it, since the hub never learns
+/// it and would otherwise put the old one back at every round. Accounts made here stay here.
+/// Returns how many accounts it made or changed.
+async fn take_directory(store: &dyn Store, own: &str, directory: Directory) -> anyhow::Result<u64> {
+    let mut changed = 0;
+    for a in directory.accounts {
+        if a.site_code != own {
+            bail!("the hub sent an account of {}, not of {own}", a.site_code);
+        }
+        let Some(role) = peywand_access::Role::from_code(&a.role) else {
+            continue;
+        };
+        let held = match store.user(&a.username).await? {
+            Some(held) => held,
+            None => {
+                store
+                    .create_user(&peywand_store::NewUser {
+                        username: a.username.clone(),
+                        role,
+                        site_code: Some(a.site_code.clone()),
+                        password_hash: a.password_hash.clone(),
+                    })
+                    .await?;
+                if a.must_change_password {
+                    store
+                        .set_password(&a.username, &a.password_hash, true)
+                        .await?;
+                }
+                changed += 1;
+                let Some(made) = store.user(&a.username).await? else {
+                    continue;
+                };
+                made
+            }
+        };
+        if held.site_code.as_deref() != Some(own) {
+            // An account of that name made here for another purpose is left alone.
+            continue;
+        }
+        if held.disabled_at.is_some() != a.disabled_at.is_some() {
+            store.set_disabled(&a.username, a.disabled_at).await?;
+            if a.disabled_at.is_some() {
+                store.end_sessions(&a.username).await?;
+            }
+            changed += 1;
+        }
+    }
+    for site in directory.sites {
+        store.upsert_site(&site).await?;
+    }
+    Ok(changed)
 }
 
 async fn get<T: serde::de::DeserializeOwned>(

@@ -905,3 +905,205 @@ async fn a_case_at_one_site_finds_the_child_registered_at_another() {
     );
     drop(hub);
 }
+
+/// How many people named `given` (as typed) a registry holds.
+async fn named(db: &str, given: &str) -> usize {
+    let store = open(db).await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move { store.export(tx).await.unwrap() })
+    };
+    let mut n = 0;
+    while let Some(raw) = rx.recv().await {
+        n += usize::from(raw.given_name == given);
+    }
+    reader.await.unwrap();
+    store.close().await;
+    n
+}
+
+/// A person erased at the hub is erased at every site at its next round, and does not come
+/// back from a site's older copy: Torkham edits the family offline before it hears of the
+/// erasure, and pushes that edit afterwards.
+async fn an_erasure_at_the_hub(hub_db: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&hub_db, free_port());
+    let torkham = dir.path().join("torkham.db");
+    let spin = dir.path().join("spin.db");
+    for (db, site) in [(&torkham, "torkham"), (&spin, "spin-boldak")] {
+        let o = enrol(db, &hub.url(), site, &hub.invite(site));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let id = register(&torkham, "torkham", &[family(true)])
+        .await
+        .remove(0);
+    for db in [&torkham, &spin, &torkham] {
+        let o = sync(db);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(named(spin.to_str().unwrap(), "Zarmina").await, 1);
+    // Offline at Torkham: the family's destination changes.
+    let zarmina = {
+        let store = open(torkham.to_str().unwrap()).await;
+        let id: peywand_domain::HouseholdId = id.parse().unwrap();
+        let held = store.household(id).await.unwrap().unwrap();
+        let mut draft = family(true);
+        draft.site_code = Some("torkham".into());
+        draft.destination_province = Some("AF01".into());
+        for (m, p) in draft.members.iter_mut().zip(&held.members) {
+            m.raw.record_id = p.record_id.to_string();
+        }
+        let who = peywand_store::Actor {
+            username: "registrar-torkham".into(),
+            at: chrono::Utc::now(),
+        };
+        store.update_household(id, &draft, &who).await.unwrap();
+        store.close().await;
+        held.members[3].record_id.to_string()
+    };
+    // At the hub, on her family's request.
+    let o = peywand(&[
+        "purge",
+        "--db",
+        &hub_db,
+        "--record",
+        &zarmina,
+        "--reason",
+        "her family asked for it",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for db in [&spin, &torkham, &spin, &torkham] {
+        let o = sync(db);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    for db in [
+        hub_db.as_str(),
+        spin.to_str().unwrap(),
+        torkham.to_str().unwrap(),
+    ] {
+        assert_eq!(named(db, "Zarmina").await, 0, "she came back at {db}");
+        assert_eq!(named(db, "Javid").await, 1, "her father is still at {db}");
+    }
+    // Torkham's edit arrived, without her. The version it was made on left the log with her,
+    // so the hub cannot tell who changed the destination: it keeps its value and shows both
+    // for a person to settle.
+    let store = open(&hub_db).await;
+    let id: peywand_domain::HouseholdId = id.parse().unwrap();
+    let held = store.household(id).await.unwrap().unwrap();
+    let crossed = store.crossed_fields(id).await.unwrap();
+    store.close().await;
+    assert_eq!(held.members.len(), 5);
+    let destination = crossed
+        .iter()
+        .find(|c| c.field == "destination_province")
+        .expect("the destination is flagged");
+    assert_eq!(destination.other, serde_json::Value::from("AF01"));
+    assert_eq!(destination.other_by, "registrar-torkham");
+    assert!(
+        crossed.iter().all(|c| !c.field.contains(&zarmina)),
+        "{crossed:?}"
+    );
+    drop(hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_at_the_hub_reaches_every_site_and_nothing_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    an_erasure_at_the_hub(dir.path().join("hub.db").to_str().unwrap().to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_at_the_hub_reaches_every_site_on_postgresql() {
+    let Some(database) = peywand_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    an_erasure_at_the_hub(database.url.clone()).await;
+}
+
+/// The hub's accounts of a site's people reach that site, and no other site's: a registrar
+/// made at the hub signs in at Torkham offline with the password the hub gave; disabled at the
+/// hub, disabled at Torkham at the next round. A site added at the hub reaches the sites.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sites_people_and_the_sites_list_come_down_from_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub_db = hub_db.to_str().unwrap();
+    let hub = Hub::start(hub_db, free_port());
+    let torkham = dir.path().join("torkham.db");
+    let o = enrol(&torkham, &hub.url(), "torkham", &hub.invite("torkham"));
+    assert!(o.status.success(), "{}", text(&o));
+    let hash = peywand_access::hash_password("a registrar's passphrase").unwrap();
+    {
+        let store = open(hub_db).await;
+        for (username, site) in [("wahida", "torkham"), ("nasir", "spin-boldak")] {
+            store
+                .create_user(&peywand_store::NewUser {
+                    username: username.into(),
+                    role: peywand_access::Role::Registrar,
+                    site_code: Some(site.into()),
+                    password_hash: hash.clone(),
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .upsert_site(&peywand_domain::Site {
+                code: "transit-centre-9".into(),
+                name: "Transit centre 9".into(),
+                name_local: String::new(),
+                kind: peywand_domain::SiteKind::ReceptionCentre,
+                province_code: None,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let o = sync(&torkham);
+    assert!(o.status.success(), "{}", text(&o));
+    let store = open(torkham.to_str().unwrap()).await;
+    let wahida = store
+        .user("wahida")
+        .await
+        .unwrap()
+        .expect("her account came down");
+    assert_eq!(wahida.password_hash, hash);
+    assert_eq!(wahida.site_code.as_deref(), Some("torkham"));
+    assert!(wahida.disabled_at.is_none());
+    assert!(
+        store.user("nasir").await.unwrap().is_none(),
+        "another site's people stay away"
+    );
+    assert!(
+        store
+            .sites()
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.code == "transit-centre-9")
+    );
+    store.close().await;
+    {
+        let store = open(hub_db).await;
+        store
+            .set_disabled("wahida", Some(chrono::Utc::now()))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let o = sync(&torkham);
+    assert!(o.status.success(), "{}", text(&o));
+    let store = open(torkham.to_str().unwrap()).await;
+    assert!(
+        store
+            .user("wahida")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some(),
+        "disabled at the hub, disabled at the site"
+    );
+    store.close().await;
+    drop(hub);
+}

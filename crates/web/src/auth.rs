@@ -74,6 +74,12 @@ pub static RULES: &[Rule] = &[
     rule(Method::GET, "/api/v1/sync/model", Permission::Sync, None),
     rule(
         Method::GET,
+        "/api/v1/sync/directory",
+        Permission::Sync,
+        Some("sync_directory"),
+    ),
+    rule(
+        Method::GET,
         "/api/v1/sync/identities",
         Permission::Sync,
         Some("sync_identities"),

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sync/changes", post(push).get(pull))
         .route("/sync/model", get(model))
         .route("/sync/identities", get(identities))
+        .route("/sync/directory", get(directory))
 }
 
 /// The hub's matching model, trained on every site's registrations.
@@ -66,6 +67,56 @@ pub struct HubIdentities {
 async fn identities(State(s): State<AppState>) -> Result<Json<HubIdentities>, ApiError> {
     Ok(Json(HubIdentities {
         identities: s.store.identities().await?,
+    }))
+}
+
+/// What a site needs to know of the hub's accounts and sites: the accounts of people who work
+/// at that site, so that they sign in there with the password they were given at the hub, and
+/// the sites list.
+#[derive(Serialize, Deserialize)]
+pub struct Directory {
+    pub accounts: Vec<SiteAccount>,
+    pub sites: Vec<peywand_domain::Site>,
+}
+
+/// An account of a person who works at a site, as the hub holds it.
+#[derive(Serialize, Deserialize)]
+pub struct SiteAccount {
+    pub username: String,
+    /// The role's code.
+    pub role: String,
+    pub site_code: String,
+    /// The argon2 hash: the password itself is nowhere.
+    pub password_hash: String,
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub must_change_password: bool,
+}
+
+/// The calling site's own accounts (no other site's, and no account bound to no site) and the
+/// sites list.
+async fn directory(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Directory>, ApiError> {
+    let own = caller.site_code.clone().unwrap_or_default();
+    let accounts = s
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.role != Role::SiteServer && u.site_code.as_deref() == Some(own.as_str()))
+        .map(|u| SiteAccount {
+            username: u.username,
+            role: u.role.code().to_string(),
+            site_code: own.clone(),
+            password_hash: u.password_hash,
+            disabled_at: u.disabled_at,
+            must_change_password: u.must_change_password,
+        })
+        .collect();
+    Ok(Json(Directory {
+        accounts,
+        sites: s.store.sites().await?,
     }))
 }
 
