@@ -133,6 +133,41 @@ pub(crate) async fn log(conn: &mut PgConnection, logged: Logged) -> Result<Chang
     Ok(change)
 }
 
+/// Logs many households saved at once (a file import), each made on its base, in the caller's
+/// transaction: the clock and the numbering are read and kept once, not once a household.
+pub(crate) async fn log_households(
+    conn: &mut PgConnection,
+    households: &[(SavedHousehold, Option<Uuid>)],
+) -> Result<(), StoreError> {
+    if households.is_empty() {
+        return Ok(());
+    }
+    let (origin, mut clock) = origin_and_clock(conn).await?;
+    let mut seq = seen(conn, &origin).await?;
+    for (saved, base) in households {
+        seq += 1;
+        let body =
+            serde_json::to_string(saved).map_err(|e| StoreError::db("log a household", e))?;
+        let at = clock.now(physical_ms());
+        let change = logged_change(
+            &origin,
+            seq,
+            &at,
+            Logged {
+                kind: ChangeKind::HouseholdSaved,
+                entity: saved.id.to_string(),
+                base: *base,
+                body,
+            },
+        );
+        insert_change(conn, &change, false).await?;
+        set_version(conn, saved.id, change.id).await?;
+    }
+    save_clock(conn, &clock).await?;
+    note_seen(conn, &origin, seq).await?;
+    Ok(())
+}
+
 /// Whether a file imported here is logged: everywhere but at the hub, whose imports (a
 /// backfill of earlier registrations) would make every site pull them over a border link.
 pub(crate) async fn logs_imports(conn: &mut PgConnection) -> Result<bool, StoreError> {

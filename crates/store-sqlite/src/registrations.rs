@@ -617,11 +617,17 @@ impl RegistrationStore for SqliteStore {
                 .await
                 .map_err(db("log the import"))?
         };
+        let mut imported = Vec::with_capacity(touched.len());
         for (id,) in touched {
             let id = HouseholdId(id);
             let base = Self::version_before_edit(&mut tx, id).await?;
-            self.logged(&mut tx, id, actor, base).await?;
+            let record = self
+                .read_household_in(&mut tx, id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("household {id}")))?;
+            imported.push((peywand_store::SavedHousehold::of(&record, actor), base));
         }
+        crate::sync::log_households(&mut tx, &imported).await?;
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }
