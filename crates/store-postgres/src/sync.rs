@@ -66,6 +66,35 @@ async fn insert_change(
     Ok(())
 }
 
+/// Writes a page of this registry's own changes, given as a JSON array of
+/// [origin, seq, id, at, kind, entity, base, body, hash], and makes each the version of its
+/// household.
+async fn insert_changes_page(conn: &mut PgConnection, page: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (origin, seq, id, at, kind, entity, base, body, hash) \
+         SELECT value ->> 0, (value ->> 1)::bigint, value ->> 2, value ->> 3, value ->> 4, \
+         value ->> 5, value ->> 6, value ->> 7, value ->> 8 FROM json_array_elements($1::json)",
+    )
+    .bind(page)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("write the change log"))?;
+    sqlx::query(
+        "UPDATE households SET version = c.value ->> 2 FROM json_array_elements($1::json) AS c \
+         WHERE households.id = (c.value ->> 5)::uuid",
+    )
+    .bind(page)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("keep households' versions"))?;
+    Ok(())
+}
+
+/// Nothing left to do: [`insert_changes_page`] kept the versions.
+async fn keep_logged_versions(_conn: &mut PgConnection) -> Result<(), StoreError> {
+    Ok(())
+}
+
 async fn version_of(
     conn: &mut PgConnection,
     id: HouseholdId,
@@ -144,12 +173,13 @@ pub(crate) async fn log_households(
     }
     let (origin, mut clock) = origin_and_clock(conn).await?;
     let mut seq = seen(conn, &origin).await?;
+    let mut changes = Vec::with_capacity(households.len());
     for (saved, base) in households {
         seq += 1;
         let body =
             serde_json::to_string(saved).map_err(|e| StoreError::db("log a household", e))?;
         let at = clock.now(physical_ms());
-        let change = logged_change(
+        changes.push(logged_change(
             &origin,
             seq,
             &at,
@@ -159,10 +189,32 @@ pub(crate) async fn log_households(
                 base: *base,
                 body,
             },
-        );
-        insert_change(conn, &change, false).await?;
-        set_version(conn, saved.id, change.id).await?;
+        ));
     }
+    // A page of changes goes over as one JSON array the database unpacks itself: a statement
+    // a change would cost a hop to the database's thread each.
+    for page in changes.chunks(500) {
+        let rows: Vec<serde_json::Value> = page
+            .iter()
+            .map(|c| {
+                serde_json::json!([
+                    c.origin,
+                    c.seq,
+                    c.id.to_string(),
+                    c.at,
+                    c.kind.code(),
+                    c.entity,
+                    c.base.map(|b| b.to_string()),
+                    c.body,
+                    c.hash
+                ])
+            })
+            .collect();
+        let page_json =
+            serde_json::to_string(&rows).map_err(|e| StoreError::db("log households", e))?;
+        insert_changes_page(conn, &page_json).await?;
+    }
+    keep_logged_versions(conn).await?;
     save_clock(conn, &clock).await?;
     note_seen(conn, &origin, seq).await?;
     Ok(())

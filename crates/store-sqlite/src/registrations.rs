@@ -329,6 +329,51 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
     })
 }
 
+/// The households that gained someone after `before` (a rowid of persons), as they now are,
+/// each with the version it was at. Read in two queries, not two a household: each query is
+/// a hop to the database's thread, and a hop costs more than the reading.
+async fn imported_households(
+    tx: &mut Transaction<'_, Sqlite>,
+    before: i64,
+    actor: &Actor,
+) -> Result<Vec<(peywand_store::SavedHousehold, Option<Uuid>)>, StoreError> {
+    let touched = "SELECT DISTINCT household_id FROM persons WHERE rowid > ?";
+    let households = sqlx::query(AssertSqlSafe(format!(
+        "SELECT * FROM households WHERE id IN ({touched})"
+    )))
+    .bind(before)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("log the import"))?;
+    let members = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id IN ({touched}) ORDER BY rowid"
+    )))
+    .bind(before)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db("log the import"))?;
+    let mut by_household: HashMap<HouseholdId, Vec<Person>> = HashMap::new();
+    for person in persons_from_rows(&members)? {
+        by_household
+            .entry(person.household_id)
+            .or_default()
+            .push(person);
+    }
+    households
+        .iter()
+        .map(|row| {
+            let household = household_from_row(row).map_err(db("log the import"))?;
+            let version: Option<String> = row.try_get("version").map_err(db("log the import"))?;
+            let members = by_household.remove(&household.id).unwrap_or_default();
+            let record = HouseholdRecord { household, members };
+            Ok((
+                peywand_store::SavedHousehold::of(&record, actor),
+                version.and_then(|v| v.parse().ok()),
+            ))
+        })
+        .collect()
+}
+
 fn persons_from_rows(rows: &[SqliteRow]) -> Result<Vec<Person>, StoreError> {
     rows.iter()
         .map(person_from_row)
@@ -608,25 +653,11 @@ impl RegistrationStore for SqliteStore {
         // Each household that gained someone is logged as it now is, so that an import at a
         // site reaches the hub as a desk's registrations do. The hub's own imports (a
         // backfill) stay there: docs/decisions.md.
-        let touched: Vec<(Uuid,)> = if !crate::sync::logs_imports(&mut tx).await? {
-            Vec::new()
+        let imported = if crate::sync::logs_imports(&mut tx).await? {
+            imported_households(&mut tx, before, actor).await?
         } else {
-            sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE rowid > ?")
-                .bind(before)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db("log the import"))?
+            Vec::new()
         };
-        let mut imported = Vec::with_capacity(touched.len());
-        for (id,) in touched {
-            let id = HouseholdId(id);
-            let base = Self::version_before_edit(&mut tx, id).await?;
-            let record = self
-                .read_household_in(&mut tx, id)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("household {id}")))?;
-            imported.push((peywand_store::SavedHousehold::of(&record, actor), base));
-        }
         crate::sync::log_households(&mut tx, &imported).await?;
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)

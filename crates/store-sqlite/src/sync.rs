@@ -68,6 +68,55 @@ async fn insert_change(
     Ok(())
 }
 
+/// Writes a page of this registry's own changes, given as a JSON array of
+/// [origin, seq, id, at, kind, entity, base, body, hash], and notes each as the version of its
+/// household, for [`keep_logged_versions`].
+async fn insert_changes_page(conn: &mut SqliteConnection, page: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (origin, seq, id, at, kind, entity, base, body, hash) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+         value ->> 6, value ->> 7, value ->> 8 FROM json_each(?)",
+    )
+    .bind(page)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("write the change log"))?;
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS logged_versions \
+         (household TEXT PRIMARY KEY, version TEXT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db("keep households' versions"))?;
+    sqlx::query(
+        "INSERT OR REPLACE INTO logged_versions (household, version) \
+         SELECT replace(value ->> 5, '-', ''), value ->> 2 FROM json_each(?)",
+    )
+    .bind(page)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("keep households' versions"))?;
+    Ok(())
+}
+
+/// Makes the changes written by [`insert_changes_page`] their households' versions, in one
+/// pass over the households.
+async fn keep_logged_versions(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE households SET version = (SELECT version FROM logged_versions \
+         WHERE household = lower(hex(households.id))) \
+         WHERE lower(hex(id)) IN (SELECT household FROM logged_versions)",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db("keep households' versions"))?;
+    sqlx::query("DELETE FROM logged_versions")
+        .execute(&mut *conn)
+        .await
+        .map_err(db("keep households' versions"))?;
+    Ok(())
+}
+
 async fn version_of(
     conn: &mut SqliteConnection,
     id: HouseholdId,
@@ -146,12 +195,13 @@ pub(crate) async fn log_households(
     }
     let (origin, mut clock) = origin_and_clock(conn).await?;
     let mut seq = seen(conn, &origin).await?;
+    let mut changes = Vec::with_capacity(households.len());
     for (saved, base) in households {
         seq += 1;
         let body =
             serde_json::to_string(saved).map_err(|e| StoreError::db("log a household", e))?;
         let at = clock.now(physical_ms());
-        let change = logged_change(
+        changes.push(logged_change(
             &origin,
             seq,
             &at,
@@ -161,10 +211,32 @@ pub(crate) async fn log_households(
                 base: *base,
                 body,
             },
-        );
-        insert_change(conn, &change, false).await?;
-        set_version(conn, saved.id, change.id).await?;
+        ));
     }
+    // A page of changes goes over as one JSON array the database unpacks itself: a statement
+    // a change would cost a hop to the database's thread each.
+    for page in changes.chunks(500) {
+        let rows: Vec<serde_json::Value> = page
+            .iter()
+            .map(|c| {
+                serde_json::json!([
+                    c.origin,
+                    c.seq,
+                    c.id.to_string(),
+                    c.at,
+                    c.kind.code(),
+                    c.entity,
+                    c.base.map(|b| b.to_string()),
+                    c.body,
+                    c.hash
+                ])
+            })
+            .collect();
+        let page_json =
+            serde_json::to_string(&rows).map_err(|e| StoreError::db("log households", e))?;
+        insert_changes_page(conn, &page_json).await?;
+    }
+    keep_logged_versions(conn).await?;
     save_clock(conn, &clock).await?;
     note_seen(conn, &origin, seq).await?;
     Ok(())

@@ -680,7 +680,11 @@ pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
         .find(|h| h.draft.members.len() == 1)
         .expect("ih-2");
     assert_eq!(last.entity, ih2.id.to_string());
-    assert!(last.base.is_some(), "made on the version logged before");
+    let before = log
+        .iter()
+        .find(|c| c.entity == ih2.id.to_string())
+        .expect("ih-2 logged");
+    assert_eq!(last.base, Some(before.id), "made on the version logged before");
     // At the hub, an import (a backfill) stays there.
     store.set_origin("hub").await.expect("hub");
     let hub_log = store.changes_after("hub", 0, 100).await.expect("log").len();
