@@ -647,6 +647,7 @@ impl RegistrationStore for PgStore {
             imported.push((peywand_store::SavedHousehold::of(&record, actor), base));
         }
         crate::sync::log_households(&mut tx, &imported).await?;
+        crate::sync::keep_logged_versions(&mut tx).await?;
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }

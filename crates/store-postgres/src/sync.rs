@@ -91,7 +91,7 @@ async fn insert_changes_page(conn: &mut PgConnection, page: &str) -> Result<(), 
 }
 
 /// Nothing left to do: [`insert_changes_page`] kept the versions.
-async fn keep_logged_versions(_conn: &mut PgConnection) -> Result<(), StoreError> {
+pub(crate) async fn keep_logged_versions(_conn: &mut PgConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
@@ -162,8 +162,9 @@ pub(crate) async fn log(conn: &mut PgConnection, logged: Logged) -> Result<Chang
     Ok(change)
 }
 
-/// Logs many households saved at once (a file import), each made on its base, in the caller's
-/// transaction: the clock and the numbering are read and kept once, not once a household.
+/// Logs many households saved at once (a page of a file import), each made on its base, in
+/// the caller's transaction: the clock and the numbering are read and kept once, not once a
+/// household. Their versions are set by [`keep_logged_versions`].
 pub(crate) async fn log_households(
     conn: &mut PgConnection,
     households: &[(SavedHousehold, Option<Uuid>)],
@@ -214,7 +215,6 @@ pub(crate) async fn log_households(
             serde_json::to_string(&rows).map_err(|e| StoreError::db("log households", e))?;
         insert_changes_page(conn, &page_json).await?;
     }
-    keep_logged_versions(conn).await?;
     save_clock(conn, &clock).await?;
     note_seen(conn, &origin, seq).await?;
     Ok(())

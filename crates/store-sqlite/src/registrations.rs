@@ -329,29 +329,41 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
     })
 }
 
-/// The households that gained someone after `before` (a rowid of persons), as they now are,
-/// each with the version it was at. Read in two queries, not two a household: each query is
-/// a hop to the database's thread, and a hop costs more than the reading.
+/// Households an import logs at a time.
+const LOG_PAGE: usize = 2_000;
+
+/// Households `ids` as they now are, each with the version it was at. Read in two queries,
+/// not two a household: each query is a hop to the database's thread, and a hop costs more
+/// than the reading.
 async fn imported_households(
     tx: &mut Transaction<'_, Sqlite>,
-    before: i64,
+    ids: &[Uuid],
     actor: &Actor,
 ) -> Result<Vec<(peywand_store::SavedHousehold, Option<Uuid>)>, StoreError> {
-    let touched = "SELECT DISTINCT household_id FROM persons WHERE rowid > ?";
-    let households = sqlx::query(AssertSqlSafe(format!(
-        "SELECT * FROM households WHERE id IN ({touched})"
-    )))
-    .bind(before)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("log the import"))?;
-    let members = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id IN ({touched}) ORDER BY rowid"
-    )))
-    .bind(before)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db("log the import"))?;
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM households WHERE id IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    let households = q
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("log the import"))?;
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id IN ("
+    ));
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY rowid");
+    let members = q
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("log the import"))?;
     let mut by_household: HashMap<HouseholdId, Vec<Person>> = HashMap::new();
     for person in persons_from_rows(&members)? {
         by_household
@@ -653,12 +665,23 @@ impl RegistrationStore for SqliteStore {
         // Each household that gained someone is logged as it now is, so that an import at a
         // site reaches the hub as a desk's registrations do. The hub's own imports (a
         // backfill) stay there: docs/decisions.md.
-        let imported = if crate::sync::logs_imports(&mut tx).await? {
-            imported_households(&mut tx, before, actor).await?
-        } else {
-            Vec::new()
-        };
-        crate::sync::log_households(&mut tx, &imported).await?;
+        if crate::sync::logs_imports(&mut tx).await? {
+            let touched: Vec<(Uuid,)> =
+                sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE rowid > ?")
+                    .bind(before)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db("log the import"))?;
+            // A page of households at a time: memory stays bounded whatever the file.
+            for page in touched.chunks(LOG_PAGE) {
+                let ids: Vec<Uuid> = page.iter().map(|(id,)| *id).collect();
+                let imported = imported_households(&mut tx, &ids, actor).await?;
+                crate::sync::log_households(&mut tx, &imported).await?;
+            }
+            if !touched.is_empty() {
+                crate::sync::keep_logged_versions(&mut tx).await?;
+            }
+        }
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }

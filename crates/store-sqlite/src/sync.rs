@@ -99,9 +99,9 @@ async fn insert_changes_page(conn: &mut SqliteConnection, page: &str) -> Result<
     Ok(())
 }
 
-/// Makes the changes written by [`insert_changes_page`] their households' versions, in one
-/// pass over the households.
-async fn keep_logged_versions(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+/// Makes the changes written by [`log_households`] their households' versions, in one pass
+/// over the households, once an import has logged every page.
+pub(crate) async fn keep_logged_versions(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE households SET version = (SELECT version FROM logged_versions \
          WHERE household = lower(hex(households.id))) \
@@ -184,8 +184,9 @@ pub(crate) async fn log(conn: &mut SqliteConnection, logged: Logged) -> Result<C
     Ok(change)
 }
 
-/// Logs many households saved at once (a file import), each made on its base, in the caller's
-/// transaction: the clock and the numbering are read and kept once, not once a household.
+/// Logs many households saved at once (a page of a file import), each made on its base, in
+/// the caller's transaction: the clock and the numbering are read and kept once, not once a
+/// household. Their versions are set by [`keep_logged_versions`].
 pub(crate) async fn log_households(
     conn: &mut SqliteConnection,
     households: &[(SavedHousehold, Option<Uuid>)],
@@ -236,7 +237,6 @@ pub(crate) async fn log_households(
             serde_json::to_string(&rows).map_err(|e| StoreError::db("log households", e))?;
         insert_changes_page(conn, &page_json).await?;
     }
-    keep_logged_versions(conn).await?;
     save_clock(conn, &clock).await?;
     note_seen(conn, &origin, seq).await?;
     Ok(())

@@ -684,7 +684,11 @@ pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
         .iter()
         .find(|c| c.entity == ih2.id.to_string())
         .expect("ih-2 logged");
-    assert_eq!(last.base, Some(before.id), "made on the version logged before");
+    assert_eq!(
+        last.base,
+        Some(before.id),
+        "made on the version logged before"
+    );
     // At the hub, an import (a backfill) stays there.
     store.set_origin("hub").await.expect("hub");
     let hub_log = store.changes_after("hub", 0, 100).await.expect("log").len();
