@@ -242,11 +242,12 @@ pub(crate) async fn log_households(
     Ok(())
 }
 
-/// Whether a file imported here is logged: everywhere but at the hub, whose imports (a
-/// backfill of earlier registrations) would make every site pull them over a border link.
+/// Whether a file imported here is logged: at an enrolled site only. The hub's imports (a
+/// backfill of earlier registrations, often made before it becomes the hub) would make every
+/// site pull them over a border link.
 pub(crate) async fn logs_imports(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
     let (origin, _) = origin_and_clock(conn).await?;
-    Ok(origin != HUB)
+    Ok(origin != HUB && origin != NOT_ENROLLED)
 }
 
 /// Logs an audit entry just appended, at a site: the hub keeps every site's trail.
