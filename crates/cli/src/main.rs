@@ -492,6 +492,9 @@ enum AuditCommand {
     Verify {
         #[command(flatten)]
         db: DbArg,
+        /// At the hub: check the chain a site sent instead (its code), as far as it arrived.
+        #[arg(long)]
+        site: Option<String>,
     },
 }
 
@@ -764,8 +767,11 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 command: TokenCommand::Revoke { db, id },
             } => access::token_revoke(&db, &id).await,
             Command::Audit {
-                command: AuditCommand::Verify { db },
-            } => access::audit_verify(&db).await,
+                command: AuditCommand::Verify { db, site },
+            } => match site {
+                Some(site) => access::site_audit_verify(&db, &site).await,
+                None => access::audit_verify(&db).await,
+            },
             Command::Device {
                 command:
                     DeviceCommand::Add {

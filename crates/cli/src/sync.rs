@@ -12,7 +12,7 @@ use peywand_domain::HouseholdId;
 use peywand_store::sync::HubLink;
 use peywand_store::{Received, Store};
 use peywand_sync::{Change, Heads};
-use peywand_web::sync_routes::{Changes, Enrolled, HubModel, PAGE};
+use peywand_web::sync_routes::{Changes, Directory, Enrolled, HubIdentities, HubModel, PAGE};
 
 /// What one round moved.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -24,20 +24,25 @@ pub struct Round {
     pub received: Received,
     /// Households that arrived or changed here.
     pub households: Vec<HouseholdId>,
+    /// Tracing requests opened elsewhere that arrived here.
+    pub requests: Vec<peywand_domain::TracingRequestId>,
     /// The hub's matching model replaced this site's.
     pub model_updated: bool,
+    /// Accounts of this site's people made or changed here from the hub's.
+    pub accounts: u64,
 }
 
 impl std::fmt::Display for Round {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} changes sent, {} received ({} new, {} already here, {} crossed an edit made here)",
+            "{} changes sent, {} received ({} new, {} already here, {} crossed an edit made here, {} about what was erased here)",
             self.pushed,
             self.pulled,
             self.received.stored,
             self.received.already_held,
-            self.received.crossed
+            self.received.crossed,
+            self.received.erased
         )
     }
 }
@@ -111,6 +116,7 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
             .bearer_auth(&link.credential)
             .json(&Changes {
                 changes: page.clone(),
+                up_to: None,
             })
             .send()
             .await
@@ -122,12 +128,14 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
         sent = last;
     }
     store.note_synced(sent, chrono::Utc::now()).await?;
-    // Down: every other origin's changes after what this site holds.
+    // Down: every other origin's changes after what this site has seen. The hub's own come
+    // last: they may name what other sites made (a candidate registered elsewhere, a case
+    // opened elsewhere), which the hub held when it made them and which this round brings.
     let held = store.heads().await?;
-    for (origin, hub_head) in &hub_heads.0 {
-        if *origin == own {
-            continue;
-        }
+    let mut origins: Vec<(&String, &i64)> =
+        hub_heads.0.iter().filter(|(o, _)| **o != own).collect();
+    origins.sort_by_key(|(o, _)| o.as_str() == peywand_store::sync::HUB);
+    for (origin, hub_head) in origins {
         let mut after = held.get(origin);
         while after < *hub_head {
             let page: Changes = get(
@@ -137,26 +145,36 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
                 &[("origin", origin.clone()), ("after", after.to_string())],
             )
             .await?;
-            let Some(last) = page.changes.last().map(|c: &Change| c.seq) else {
+            let last = page.changes.last().map(|c: &Change| c.seq);
+            let Some(last) = page.up_to.max(last) else {
                 break;
             };
             done.pulled += page.changes.len() as u64;
             let (received, households) = store.receive(&page.changes).await?;
+            done.requests
+                .extend(peywand_web::sync_routes::opened_requests(&page.changes));
             done.received.stored += received.stored;
             done.received.already_held += received.already_held;
             done.received.crossed += received.crossed;
+            done.received.erased += received.erased;
             done.households.extend(households);
+            store.note_pulled(origin, last).await?;
             after = last;
         }
     }
+    // The site's people's accounts and the sites list, as the hub holds them.
+    let directory: Directory = get(&http, &link, "directory", &[]).await?;
+    done.accounts = take_directory(store, &own, directory).await?;
     // The hub's model, learnt from every site's registrations, scores this site's checks.
     let hub_model: HubModel = get(&http, &link, "model", &[]).await?;
     if let Some(model) = hub_model.model
         && store.linkage_model().await?.as_deref() != Some(model.as_str())
     {
+        // A new model comes from a new deduplication at the hub: its identities with it.
+        let hub: HubIdentities = get(&http, &link, "identities", &[]).await?;
         store
             .save_linkage(&peywand_store::LinkageRun {
-                identities: Vec::new(),
+                identities: hub.identities,
                 review: Vec::new(),
                 model,
                 stats: r#"{"from":"hub"}"#.into(),
@@ -167,6 +185,62 @@ pub async fn round(store: &dyn Store) -> anyhow::Result<Round> {
     }
     store.note_synced(sent, chrono::Utc::now()).await?;
     Ok(done)
+}
+
+/// Takes the hub's accounts of this site's people: one made at the hub is made here, with its
+/// password's hash (and a reset password still to be changed); one the hub disabled or
+/// enabled is disabled or enabled here, its sessions ended. Passwords of accounts held here
+/// are not replaced: a person who chose a new one here keeps it, since the hub never learns
+/// it and would otherwise put the old one back at every round. Accounts made here stay here.
+/// Returns how many accounts it made or changed.
+async fn take_directory(store: &dyn Store, own: &str, directory: Directory) -> anyhow::Result<u64> {
+    let mut changed = 0;
+    for a in directory.accounts {
+        if a.site_code != own {
+            bail!("the hub sent an account of {}, not of {own}", a.site_code);
+        }
+        let Some(role) = peywand_access::Role::from_code(&a.role) else {
+            continue;
+        };
+        let held = match store.user(&a.username).await? {
+            Some(held) => held,
+            None => {
+                store
+                    .create_user(&peywand_store::NewUser {
+                        username: a.username.clone(),
+                        role,
+                        site_code: Some(a.site_code.clone()),
+                        password_hash: a.password_hash.clone(),
+                    })
+                    .await?;
+                if a.must_change_password {
+                    store
+                        .set_password(&a.username, &a.password_hash, true)
+                        .await?;
+                }
+                changed += 1;
+                let Some(made) = store.user(&a.username).await? else {
+                    continue;
+                };
+                made
+            }
+        };
+        if held.site_code.as_deref() != Some(own) {
+            // An account of that name made here for another purpose is left alone.
+            continue;
+        }
+        if held.disabled_at.is_some() != a.disabled_at.is_some() {
+            store.set_disabled(&a.username, a.disabled_at).await?;
+            if a.disabled_at.is_some() {
+                store.end_sessions(&a.username).await?;
+            }
+            changed += 1;
+        }
+    }
+    for site in directory.sites {
+        store.upsert_site(&site).await?;
+    }
+    Ok(changed)
 }
 
 async fn get<T: serde::de::DeserializeOwned>(
@@ -215,6 +289,7 @@ pub fn keep_in_sync(state: peywand_web::AppState, every: Duration) {
                         state.match_waiting_requests();
                     } else {
                         state.take_in(&done.households).await;
+                        state.match_arrived_requests(&done.requests).await;
                     }
                     wait = every;
                 }
@@ -320,9 +395,17 @@ pub async fn export_bundle(
         let Some(key) = site_keys(store, site).await?.into_iter().next() else {
             bail!("{site} has no valid credential: invite and enrol it first (or it was revoked)");
         };
+        // What flows down to a site, as a pull brings it (the hub's own last).
+        let mut origins: Vec<&String> = heads.0.keys().filter(|o| o.as_str() != site).collect();
+        origins.sort_by_key(|o| o.as_str() == HUB);
         let mut changes = Vec::new();
-        for origin in heads.0.keys().filter(|o| o.as_str() != site) {
-            changes.extend(all_after(store, origin, 0).await?);
+        for origin in origins {
+            changes.extend(
+                all_after(store, origin, 0)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.kind.flows_down()),
+            );
         }
         (site.to_string(), key, changes)
     } else {

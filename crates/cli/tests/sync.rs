@@ -335,6 +335,9 @@ async fn three_sites_and_a_hub(hub_db: String) {
     let spin_boldak_family = register(&dbs[1], "spin-boldak", &[family(false)])
         .await
         .remove(0);
+    // At Angoor Adda, offline, a mother asks for her daughter; Torkham's desk is looked at.
+    let case = open_case_offline(&dbs[2], "angoor-adda").await;
+    look_at_a_record(&dbs[0], "torkham", 3).await;
     let mut expected = 0;
     for db in &dbs {
         expected += persons_and_heads(db.to_str().unwrap()).await.0;
@@ -358,30 +361,60 @@ async fn three_sites_and_a_hub(hub_db: String) {
     for db in &dbs {
         let _ = sync(db);
     }
-    // The hub learns its model from every site's registrations; the sites take it.
+    // The hub learns its model from every site's registrations; its server, started again,
+    // matches the tracing requests waiting there; the sites take the model, the hub's
+    // identities and what its matching offered.
     let o = peywand(&["dedupe", "--db", &hub_db]);
     assert!(o.status.success(), "{}", text(&o));
-    for _ in 0..2 {
+    hub.kill();
+    let mut hub = Hub::start(&hub_db, hub.port);
+    let mut offered = Vec::new();
+    for _ in 0..20 {
         for db in &dbs {
             let o = sync(db);
             assert!(o.status.success(), "{}", text(&o));
         }
+        offered = candidates_at(&dbs[2], case).await;
+        if offered.iter().any(|(_, site)| site == "torkham") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    let (at_hub, heads) = persons_and_heads(&hub_db).await;
+    assert!(
+        offered.iter().any(|(_, site)| site == "torkham"),
+        "the case opened at Angoor Adda did not get the girl registered at Torkham: {offered:?}"
+    );
+    let (at_hub, _) = persons_and_heads(&hub_db).await;
     assert_eq!(
         at_hub, expected,
         "every registration at the hub exactly once"
     );
     for (site, registered) in sites.iter().zip(&ids) {
         // Each site's 100 households, the two families on top.
-        let own = registered.len() as i64 + i64::from(*site != "angoor-adda");
-        assert_eq!(heads.get(*site), Some(&own), "{heads:?}");
+        let own = registered.len() + usize::from(*site != "angoor-adda");
+        assert_eq!(
+            households_logged(&hub_db, site).await,
+            own,
+            "{site}'s registrations at the hub"
+        );
     }
+    let at_the_hub = identities(&hub_db).await;
+    assert_eq!(at_the_hub.len() as u64, expected);
     for db in &dbs {
         let (n, _) = persons_and_heads(db.to_str().unwrap()).await;
         assert_eq!(n, expected, "{} holds everyone's", db.display());
+        assert_eq!(
+            identities(db.to_str().unwrap()).await,
+            at_the_hub,
+            "{} has the hub's identities",
+            db.display()
+        );
     }
+    // Torkham's audit trail reached the hub whole.
     hub.kill();
+    let o = peywand(&["audit", "verify", "--db", &hub_db, "--site", "torkham"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("intact: 3 entries"), "{}", text(&o));
     let linked = family_is_one(&hub_db, &torkham_family, &spin_boldak_family).await;
     assert!(
         linked >= 5,
@@ -399,6 +432,84 @@ async fn three_sites_and_a_hub(hub_db: String) {
         found >= 5,
         "the desk found only {found} of 6 members registered at Torkham"
     );
+}
+
+/// A tracing request taken at a site while it is offline, for the girl of the family
+/// registered at Torkham and Spin Boldak.
+async fn open_case_offline(site_db: &Path, site: &str) -> peywand_domain::TracingRequestId {
+    let store = open(site_db.to_str().unwrap()).await;
+    let draft = peywand_domain::TracingRequestDraft {
+        requester_name: "شکیلا".into(),
+        requester_relationship: "mother".into(),
+        site_code: Some(site.into()),
+        sought: RawRegistration {
+            given_name: "زرمینه".into(),
+            father_name: "جاوید".into(),
+            sex: "F".into(),
+            age: "12".into(),
+            province_of_origin: "ننگرهار".into(),
+            ..RawRegistration::default()
+        },
+        circumstances: "separated at the crossing".into(),
+        separated_child: true,
+        ..peywand_domain::TracingRequestDraft::default()
+    };
+    let who = peywand_store::Actor {
+        username: format!("caseworker-{site}"),
+        at: chrono::Utc::now(),
+    };
+    let request = store.create_tracing_request(&draft, &who).await.unwrap();
+    store.close().await;
+    request.id
+}
+
+/// A clerk at a site looks at `n` records: each look is in the site's audit log.
+async fn look_at_a_record(site_db: &Path, site: &str, n: usize) {
+    let store = open(site_db.to_str().unwrap()).await;
+    for i in 0..n {
+        let event = peywand_access::audit::AuditEvent::now(
+            &format!("registrar-{site}"),
+            "view_person",
+            &format!("record-{i}"),
+        );
+        store.append_audit(&event).await.unwrap();
+    }
+    store.close().await;
+}
+
+/// The candidates a case holds at a registry: (record id, site registered at).
+async fn candidates_at(db: &Path, id: peywand_domain::TracingRequestId) -> Vec<(String, String)> {
+    let store = open(db.to_str().unwrap()).await;
+    let mut found = Vec::new();
+    if let Some(case) = store.tracing_case(id).await.unwrap() {
+        for c in case.candidates {
+            let person = store.person_by_record(&c.record_id).await.unwrap().unwrap();
+            found.push((
+                c.record_id.to_string(),
+                person.derived.site_code.unwrap_or_default(),
+            ));
+        }
+    }
+    store.close().await;
+    found
+}
+
+/// How many registrations (`household_saved` changes) of `origin` a registry holds.
+async fn households_logged(db: &str, origin: &str) -> usize {
+    let store = open(db).await;
+    let log = store.changes_after(origin, 0, 100_000).await.unwrap();
+    store.close().await;
+    log.iter()
+        .filter(|c| c.kind == peywand_sync::ChangeKind::HouseholdSaved)
+        .count()
+}
+
+/// Who is who at a registry: record id to identity.
+async fn identities(db: &str) -> BTreeMap<String, String> {
+    let store = open(db).await;
+    let all = store.identities().await.unwrap();
+    store.close().await;
+    all.into_iter().collect()
 }
 
 /// How many members of one household a site's desk check finds in another household.
@@ -914,4 +1025,206 @@ async fn kits_given_at_two_offline_sites_are_flagged_after_sync() {
         assert_eq!(households, 1, "{db}: counted once");
         store.close().await;
     }
+}
+
+/// How many people named `given` (as typed) a registry holds.
+async fn named(db: &str, given: &str) -> usize {
+    let store = open(db).await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move { store.export(tx).await.unwrap() })
+    };
+    let mut n = 0;
+    while let Some(raw) = rx.recv().await {
+        n += usize::from(raw.given_name == given);
+    }
+    reader.await.unwrap();
+    store.close().await;
+    n
+}
+
+/// A person erased at the hub is erased at every site at its next round, and does not come
+/// back from a site's older copy: Torkham edits the family offline before it hears of the
+/// erasure, and pushes that edit afterwards.
+async fn an_erasure_at_the_hub(hub_db: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = Hub::start(&hub_db, free_port());
+    let torkham = dir.path().join("torkham.db");
+    let spin = dir.path().join("spin.db");
+    for (db, site) in [(&torkham, "torkham"), (&spin, "spin-boldak")] {
+        let o = enrol(db, &hub.url(), site, &hub.invite(site));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let id = register(&torkham, "torkham", &[family(true)])
+        .await
+        .remove(0);
+    for db in [&torkham, &spin, &torkham] {
+        let o = sync(db);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(named(spin.to_str().unwrap(), "Zarmina").await, 1);
+    // Offline at Torkham: the family's destination changes.
+    let zarmina = {
+        let store = open(torkham.to_str().unwrap()).await;
+        let id: peywand_domain::HouseholdId = id.parse().unwrap();
+        let held = store.household(id).await.unwrap().unwrap();
+        let mut draft = family(true);
+        draft.site_code = Some("torkham".into());
+        draft.destination_province = Some("AF01".into());
+        for (m, p) in draft.members.iter_mut().zip(&held.members) {
+            m.raw.record_id = p.record_id.to_string();
+        }
+        let who = peywand_store::Actor {
+            username: "registrar-torkham".into(),
+            at: chrono::Utc::now(),
+        };
+        store.update_household(id, &draft, &who).await.unwrap();
+        store.close().await;
+        held.members[3].record_id.to_string()
+    };
+    // At the hub, on her family's request.
+    let o = peywand(&[
+        "purge",
+        "--db",
+        &hub_db,
+        "--record",
+        &zarmina,
+        "--reason",
+        "her family asked for it",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for db in [&spin, &torkham, &spin, &torkham] {
+        let o = sync(db);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    for db in [
+        hub_db.as_str(),
+        spin.to_str().unwrap(),
+        torkham.to_str().unwrap(),
+    ] {
+        assert_eq!(named(db, "Zarmina").await, 0, "she came back at {db}");
+        assert_eq!(named(db, "Javid").await, 1, "her father is still at {db}");
+    }
+    // Torkham's edit arrived, without her. The version it was made on left the log with her,
+    // so the hub cannot tell who changed the destination: it keeps its value and shows both
+    // for a person to settle.
+    let store = open(&hub_db).await;
+    let id: peywand_domain::HouseholdId = id.parse().unwrap();
+    let held = store.household(id).await.unwrap().unwrap();
+    let crossed = store.crossed_fields(id).await.unwrap();
+    store.close().await;
+    assert_eq!(held.members.len(), 5);
+    let destination = crossed
+        .iter()
+        .find(|c| c.field == "destination_province")
+        .expect("the destination is flagged");
+    assert_eq!(destination.other, serde_json::Value::from("AF01"));
+    assert_eq!(destination.other_by, "registrar-torkham");
+    assert!(
+        crossed.iter().all(|c| !c.field.contains(&zarmina)),
+        "{crossed:?}"
+    );
+    drop(hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_at_the_hub_reaches_every_site_and_nothing_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    an_erasure_at_the_hub(dir.path().join("hub.db").to_str().unwrap().to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_at_the_hub_reaches_every_site_on_postgresql() {
+    let Some(database) = peywand_store_postgres::testing::TestDatabase::create().await else {
+        return;
+    };
+    an_erasure_at_the_hub(database.url.clone()).await;
+}
+
+/// The hub's accounts of a site's people reach that site, and no other site's: a registrar
+/// made at the hub signs in at Torkham offline with the password the hub gave; disabled at the
+/// hub, disabled at Torkham at the next round. A site added at the hub reaches the sites.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sites_people_and_the_sites_list_come_down_from_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_db = dir.path().join("hub.db");
+    let hub_db = hub_db.to_str().unwrap();
+    let hub = Hub::start(hub_db, free_port());
+    let torkham = dir.path().join("torkham.db");
+    let o = enrol(&torkham, &hub.url(), "torkham", &hub.invite("torkham"));
+    assert!(o.status.success(), "{}", text(&o));
+    let hash = peywand_access::hash_password("a registrar's passphrase").unwrap();
+    {
+        let store = open(hub_db).await;
+        for (username, site) in [("wahida", "torkham"), ("nasir", "spin-boldak")] {
+            store
+                .create_user(&peywand_store::NewUser {
+                    username: username.into(),
+                    role: peywand_access::Role::Registrar,
+                    site_code: Some(site.into()),
+                    password_hash: hash.clone(),
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .upsert_site(&peywand_domain::Site {
+                code: "transit-centre-9".into(),
+                name: "Transit centre 9".into(),
+                name_local: String::new(),
+                kind: peywand_domain::SiteKind::ReceptionCentre,
+                province_code: None,
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let o = sync(&torkham);
+    assert!(o.status.success(), "{}", text(&o));
+    let store = open(torkham.to_str().unwrap()).await;
+    let wahida = store
+        .user("wahida")
+        .await
+        .unwrap()
+        .expect("her account came down");
+    assert_eq!(wahida.password_hash, hash);
+    assert_eq!(wahida.site_code.as_deref(), Some("torkham"));
+    assert!(wahida.disabled_at.is_none());
+    assert!(
+        store.user("nasir").await.unwrap().is_none(),
+        "another site's people stay away"
+    );
+    assert!(
+        store
+            .sites()
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.code == "transit-centre-9")
+    );
+    store.close().await;
+    {
+        let store = open(hub_db).await;
+        store
+            .set_disabled("wahida", Some(chrono::Utc::now()))
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let o = sync(&torkham);
+    assert!(o.status.success(), "{}", text(&o));
+    let store = open(torkham.to_str().unwrap()).await;
+    assert!(
+        store
+            .user("wahida")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some(),
+        "disabled at the hub, disabled at the site"
+    );
+    store.close().await;
+    drop(hub);
 }

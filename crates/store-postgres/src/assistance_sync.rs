@@ -64,7 +64,8 @@ impl PgStore {
                     .await
                     .map_err(db("keep a received distribution"))?;
             }
-            ChangeKind::HouseholdSaved => {}
+            // Every other kind is taken by the change log's own rules.
+            _ => {}
         }
         Ok(())
     }

@@ -209,6 +209,7 @@ impl LinkageStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db("update the review queue"))?;
+        crate::sync::log(&mut tx, peywand_store::sync::Logged::link_decision(d)).await?;
         tx.commit().await.map_err(db("commit a decision"))
     }
     async fn link_decisions(&self) -> Result<Vec<LinkDecision>, StoreError> {

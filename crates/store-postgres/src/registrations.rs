@@ -579,6 +579,11 @@ impl RegistrationStore for PgStore {
         actor: &Actor,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin import"))?;
+        // Where this import's rows start: the households they join are logged at the end.
+        let (before,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) FROM persons")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("begin import"))?;
         let mut households: HashMap<String, HouseholdId> = HashMap::new();
         let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
             Vec::with_capacity(INSERT_BATCH);
@@ -619,6 +624,30 @@ impl RegistrationStore for PgStore {
         let b = std::mem::take(&mut batch);
         outcome.new += insert_batch(&mut tx, &b, actor).await?;
         outcome.already_present = seen - outcome.new;
+        // Each household that gained someone is logged as it now is, so that an import at a
+        // site reaches the hub as a desk's registrations do. The hub's own imports (a
+        // backfill) stay there: docs/decisions.md.
+        let touched: Vec<(Uuid,)> = if !crate::sync::logs_imports(&mut tx).await? {
+            Vec::new()
+        } else {
+            sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE seq > $1")
+                .bind(before)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("log the import"))?
+        };
+        let mut imported = Vec::with_capacity(touched.len());
+        for (id,) in touched {
+            let id = HouseholdId(id);
+            let base = Self::version_before_edit(&mut tx, id).await?;
+            let record = self
+                .read_household_in(&mut tx, id)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("household {id}")))?;
+            imported.push((peywand_store::SavedHousehold::of(&record, actor), base));
+        }
+        crate::sync::log_households(&mut tx, &imported).await?;
+        crate::sync::keep_logged_versions(&mut tx).await?;
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }

@@ -22,16 +22,25 @@ impl PgStore {
         ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin erasing"))?;
-        let touched: Vec<(uuid::Uuid,)> = bind(sqlx::query(AssertSqlSafe(format!(
-            "SELECT DISTINCT household_id FROM persons WHERE {condition}"
+        let erased: Vec<(uuid::Uuid, String)> = bind(sqlx::query(AssertSqlSafe(format!(
+            "SELECT household_id, record_id FROM persons WHERE {condition} \
+             ORDER BY household_id, seq"
         ))))
         .fetch_all(&mut *tx)
         .await
         .map_err(db("find households to erase from"))?
         .iter()
-        .map(|r| sqlx::Row::try_get(r, 0).map(|h| (h,)))
-        .collect::<Result<_, _>>()
+        .map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?)))
+        .collect::<Result<_, sqlx::Error>>()
         .map_err(db("find households to erase from"))?;
+        // Each household touched, with the records erased from it: the tombstone's content.
+        let mut touched: Vec<(uuid::Uuid, Vec<String>)> = Vec::new();
+        for (household, record) in erased {
+            match touched.last_mut() {
+                Some((h, records)) if *h == household => records.push(record),
+                _ => touched.push((household, vec![record])),
+            }
+        }
         // Identities, review pairs and decisions go with the person (ON DELETE CASCADE).
         let deleted = bind(sqlx::query(AssertSqlSafe(format!(
             "DELETE FROM persons WHERE {condition}"
@@ -69,18 +78,27 @@ impl RetentionStore for PgStore {
         let mut tx = self.begin().await.map_err(db("begin erasing cases"))?;
         // Candidates, history, steps, links and PFIF records go with the case (ON DELETE
         // CASCADE).
-        let deleted = sqlx::query(
-            "DELETE FROM tracing_requests WHERE status IN ($1, $2) AND \
+        let ended: Vec<(uuid::Uuid,)> = sqlx::query_as(
+            "SELECT id FROM tracing_requests WHERE status IN ($1, $2) AND \
              COALESCE((SELECT MAX(at) FROM case_events WHERE request_id = tracing_requests.id), \
              created_at) < $3",
         )
         .bind(CaseStatus::Reunified.code())
         .bind(CaseStatus::ClosedWithoutResult.code())
         .bind(cutoff)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
-        .map_err(db("erase ended cases"))?
-        .rows_affected();
+        .map_err(db("find ended cases"))?;
+        for (id,) in &ended {
+            sqlx::query("DELETE FROM tracing_requests WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("erase ended cases"))?;
+            // Its logged changes go too, and one that arrives later is not taken.
+            crate::sync::forget_case(&mut tx, &id.to_string()).await?;
+        }
+        let deleted = ended.len() as u64;
         tx.commit().await.map_err(db("commit erasing cases"))?;
         Ok(deleted)
     }

@@ -13,6 +13,7 @@ use peywand_domain::{
     TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_store::cases::{self, CaseChange};
+use peywand_store::sync::Logged;
 use peywand_store::{
     Actor, DeathReport, LinkAcrossSites, Page, Paged, PfifImported, RequestLink, StoreError,
     TracingCase, TracingStore, may_write_case, note_about_unknown_person,
@@ -457,8 +458,25 @@ async fn lock_case(conn: &mut PgConnection, id: TracingRequestId) -> Result<(), 
     Ok(())
 }
 
-/// Writes a case's changes in order, inside the caller's transaction.
+/// Writes a case's changes in order, inside the caller's transaction, and logs them in it so
+/// that they reach the hub and, through it, the sites.
 async fn apply(
+    conn: &mut PgConnection,
+    id: TracingRequestId,
+    actor: &Actor,
+    changes: &[CaseChange],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    write_changes(conn, id, actor, changes).await?;
+    crate::sync::log(conn, Logged::case(id, None, actor, changes)).await?;
+    Ok(())
+}
+
+/// Writes a case's changes in order, inside the caller's transaction: a case's own, or ones
+/// received from elsewhere.
+pub(crate) async fn write_changes(
     conn: &mut PgConnection,
     id: TracingRequestId,
     actor: &Actor,
@@ -552,10 +570,27 @@ async fn insert_request(
     why: &str,
 ) -> Result<TracingRequest, StoreError> {
     let (request, opened) = cases::open_request(draft, actor, why);
+    put_request(&mut *conn, &request).await?;
+    write_changes(&mut *conn, request.id, actor, std::slice::from_ref(&opened)).await?;
+    crate::sync::log(
+        conn,
+        Logged::case(request.id, Some(&request), actor, &[opened]),
+    )
+    .await?;
+    Ok(request)
+}
+
+/// Stores a request as taken, here or elsewhere; one held already stays as it is. Whether it
+/// was new.
+pub(crate) async fn put_request(
+    conn: &mut PgConnection,
+    request: &TracingRequest,
+) -> Result<bool, StoreError> {
+    let draft = &request.draft;
     let json = serde_json::to_string(draft).map_err(|e| StoreError::db("store a request", e))?;
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO tracing_requests (id, draft, priority, status, created_by, created_at, site_code) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
     )
     .bind(key(request.id))
     .bind(json)
@@ -567,8 +602,7 @@ async fn insert_request(
     .execute(&mut *conn)
     .await
     .map_err(db("store a request"))?;
-    apply(conn, request.id, actor, &[opened]).await?;
-    Ok(request)
+    Ok(done.rows_affected() > 0)
 }
 
 /// The death reports about the person case `id` was imported from (one when `note` is given).
@@ -664,7 +698,7 @@ fn request_from_row(r: &PgRow) -> Result<TracingRequest, StoreError> {
     })
 }
 
-async fn read_case(
+pub(crate) async fn read_case(
     conn: &mut PgConnection,
     id: TracingRequestId,
 ) -> Result<Option<TracingCase>, StoreError> {

@@ -54,13 +54,16 @@ impl AuditStore for SqliteStore {
                 .await
                 .map_err(db("append to the audit log"))?;
         }
-        tx.commit().await.map_err(db("append to the audit log"))?;
-        Ok(AuditEntry {
+        let entry = AuditEntry {
             seq,
             event: e.clone(),
             prev_hash,
             hash,
-        })
+        };
+        // A site's audit trail reaches the hub with its other changes; the hub's stays there.
+        crate::sync::log_audit(&mut tx, &entry).await?;
+        tx.commit().await.map_err(db("append to the audit log"))?;
+        Ok(entry)
     }
     async fn audit_entries(
         &self,

@@ -329,6 +329,63 @@ fn person_from_row(row: &SqliteRow) -> Result<Person, sqlx::Error> {
     })
 }
 
+/// Households an import logs at a time.
+const LOG_PAGE: usize = 2_000;
+
+/// Households `ids` as they now are, each with the version it was at. Read in two queries,
+/// not two a household: each query is a hop to the database's thread, and a hop costs more
+/// than the reading.
+async fn imported_households(
+    tx: &mut Transaction<'_, Sqlite>,
+    ids: &[Uuid],
+    actor: &Actor,
+) -> Result<Vec<(peywand_store::SavedHousehold, Option<Uuid>)>, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM households WHERE id IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")");
+    let households = q
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("log the import"))?;
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {PERSON_COLUMNS} FROM persons WHERE household_id IN ("
+    ));
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(") ORDER BY rowid");
+    let members = q
+        .build()
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db("log the import"))?;
+    let mut by_household: HashMap<HouseholdId, Vec<Person>> = HashMap::new();
+    for person in persons_from_rows(&members)? {
+        by_household
+            .entry(person.household_id)
+            .or_default()
+            .push(person);
+    }
+    households
+        .iter()
+        .map(|row| {
+            let household = household_from_row(row).map_err(db("log the import"))?;
+            let version: Option<String> = row.try_get("version").map_err(db("log the import"))?;
+            let members = by_household.remove(&household.id).unwrap_or_default();
+            let record = HouseholdRecord { household, members };
+            Ok((
+                peywand_store::SavedHousehold::of(&record, actor),
+                version.and_then(|v| v.parse().ok()),
+            ))
+        })
+        .collect()
+}
+
 fn persons_from_rows(rows: &[SqliteRow]) -> Result<Vec<Person>, StoreError> {
     rows.iter()
         .map(person_from_row)
@@ -560,6 +617,11 @@ impl RegistrationStore for SqliteStore {
         actor: &Actor,
     ) -> Result<ImportOutcome, StoreError> {
         let mut tx = self.begin().await.map_err(db("begin import"))?;
+        // Where this import's rows start: the households they join are logged at the end.
+        let (before,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(rowid), 0) FROM persons")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("begin import"))?;
         let mut households: HashMap<String, HouseholdId> = HashMap::new();
         let mut batch: Vec<(RawRegistration, Derived, HouseholdId)> =
             Vec::with_capacity(INSERT_BATCH);
@@ -600,6 +662,26 @@ impl RegistrationStore for SqliteStore {
         let b = std::mem::take(&mut batch);
         outcome.new += insert_batch(&mut tx, &b, actor).await?;
         outcome.already_present = seen - outcome.new;
+        // Each household that gained someone is logged as it now is, so that an import at a
+        // site reaches the hub as a desk's registrations do. The hub's own imports (a
+        // backfill) stay there: docs/decisions.md.
+        if crate::sync::logs_imports(&mut tx).await? {
+            let touched: Vec<(Uuid,)> =
+                sqlx::query_as("SELECT DISTINCT household_id FROM persons WHERE rowid > ?")
+                    .bind(before)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db("log the import"))?;
+            // A page of households at a time: memory stays bounded whatever the file.
+            for page in touched.chunks(LOG_PAGE) {
+                let ids: Vec<Uuid> = page.iter().map(|(id,)| *id).collect();
+                let imported = imported_households(&mut tx, &ids, actor).await?;
+                crate::sync::log_households(&mut tx, &imported).await?;
+            }
+            if !touched.is_empty() {
+                crate::sync::keep_logged_versions(&mut tx).await?;
+            }
+        }
         tx.commit().await.map_err(db("commit import"))?;
         Ok(outcome)
     }

@@ -10,8 +10,10 @@ use peywand_domain::{
 
 use crate::{Actor, Conflict, StoreError, TracingCase};
 
-/// One change to a stored case, to be written in order.
-#[derive(Debug, Clone, PartialEq)]
+/// One change to a stored case, to be written in order. Logged as written, so that another
+/// registry writes the same (see [`received`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseChange {
     /// A registration becomes a candidate, waiting for a caseworker.
     Offer { record_id: RecordId, score: f64 },
@@ -241,6 +243,57 @@ pub fn counterpart_found(other: TracingRequestId, score: f64) -> CaseChange {
     )
 }
 
+/// What changes made on a case elsewhere do to the case as this registry holds it. Every
+/// person's decision and step is written as theirs; what matching did is written only where
+/// it still holds: a registration already offered, or not held here (erased, say), is not
+/// offered again, and the move an offer makes from open to candidates found is made only on
+/// an open case. A status a person set is set, and the history says from what it moved here.
+pub fn received(
+    case: &TracingCase,
+    changes: &[CaseChange],
+    held: impl Fn(&RecordId) -> bool,
+) -> Vec<CaseChange> {
+    let mut status = case.request.status;
+    let mut offered: Vec<&RecordId> = case.candidates.iter().map(|c| &c.record_id).collect();
+    let mut skipped_offers: Vec<&RecordId> = Vec::new();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < changes.len() {
+        match &changes[i] {
+            CaseChange::Offer { record_id, .. } => {
+                if offered.contains(&record_id) || !held(record_id) {
+                    skipped_offers.push(record_id);
+                } else {
+                    offered.push(record_id);
+                    out.push(changes[i].clone());
+                }
+            }
+            CaseChange::Record(CaseEventKind::CandidateFound { record_id, .. }, _)
+                if skipped_offers.contains(&record_id) => {}
+            CaseChange::SetCandidate { record_id, .. } if !offered.contains(&record_id) => {}
+            CaseChange::SetStatus(to) => {
+                let made_from = match changes.get(i + 1) {
+                    Some(CaseChange::Record(CaseEventKind::StatusChanged { from, .. }, why)) => {
+                        i += 1;
+                        Some((*from, why.clone()))
+                    }
+                    _ => None,
+                };
+                let automatic = made_from.as_ref().map(|(f, _)| *f) == Some(CaseStatus::Open)
+                    && *to == CaseStatus::CandidatesFound;
+                if *to != status && (!automatic || status == CaseStatus::Open) {
+                    let why = made_from.map(|(_, w)| w).unwrap_or_default();
+                    push_status(&mut out, status, *to, &why);
+                    status = *to;
+                }
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn push_status(changes: &mut Vec<CaseChange>, from: CaseStatus, to: CaseStatus, why: &str) {
     changes.push(CaseChange::SetStatus(to));
     changes.push(CaseChange::Record(
@@ -411,5 +464,110 @@ mod tests {
             assign(&c, None)[1],
             CaseChange::Record(CaseEventKind::Assigned { caseworker: None }, String::new())
         );
+    }
+
+    #[test]
+    fn received_offers_are_written_once_and_only_for_registrations_held_here() {
+        let here = case(CaseStatus::Open, &[("r-1", CandidateStatus::Potential)]);
+        let elsewhere = case(CaseStatus::Open, &[]);
+        let found = [
+            (record("r-1"), 0.9),
+            (record("r-2"), 0.8),
+            (record("r-3"), 0.7),
+        ];
+        let made = offer(&elsewhere, &found);
+        let written = received(&here, &made, |r| r.as_str() != "r-3");
+        let offers: Vec<&str> = written
+            .iter()
+            .filter_map(|c| match c {
+                CaseChange::Offer { record_id, .. } => Some(record_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offers, ["r-2"], "r-1 is held already, r-3 is not here");
+        assert_eq!(
+            written
+                .iter()
+                .filter(|c| matches!(
+                    c,
+                    CaseChange::Record(CaseEventKind::CandidateFound { .. }, _)
+                ))
+                .count(),
+            1
+        );
+        // The case here is open: the offer moves it, as it did there.
+        assert!(written.contains(&CaseChange::SetStatus(CaseStatus::CandidatesFound)));
+    }
+
+    #[test]
+    fn an_offer_from_elsewhere_does_not_reopen_a_case_closed_here() {
+        let here = case(CaseStatus::ClosedWithoutResult, &[]);
+        let made = offer(&case(CaseStatus::Open, &[]), &[(record("r-2"), 0.8)]);
+        let written = received(&here, &made, |_| true);
+        assert!(
+            written
+                .iter()
+                .any(|c| matches!(c, CaseChange::Offer { .. }))
+        );
+        assert!(
+            !written
+                .iter()
+                .any(|c| matches!(c, CaseChange::SetStatus(_))),
+            "{written:?}"
+        );
+    }
+
+    #[test]
+    fn a_persons_move_made_elsewhere_is_made_here_from_the_status_held_here() {
+        // Closed there while it was open; here matching has found candidates meanwhile.
+        let here = case(
+            CaseStatus::CandidatesFound,
+            &[("r-1", CandidateStatus::Potential)],
+        );
+        let made = move_case(
+            &case(CaseStatus::Open, &[]),
+            CaseStatus::ClosedWithoutResult,
+            "the family found him",
+        )
+        .unwrap();
+        let written = received(&here, &made, |_| true);
+        assert_eq!(
+            written,
+            [
+                CaseChange::SetStatus(CaseStatus::ClosedWithoutResult),
+                CaseChange::Record(
+                    CaseEventKind::StatusChanged {
+                        from: CaseStatus::CandidatesFound,
+                        to: CaseStatus::ClosedWithoutResult
+                    },
+                    "the family found him".into()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decision_made_elsewhere_is_kept_in_the_history_even_on_a_candidate_not_held_here() {
+        let there = case(
+            CaseStatus::CandidatesFound,
+            &[("r-9", CandidateStatus::Potential)],
+        );
+        let made = decide_candidate(
+            &there,
+            &record("r-9"),
+            CandidateStatus::NotThePerson,
+            "not her",
+        )
+        .unwrap();
+        let written = received(&case(CaseStatus::Open, &[]), &made, |_| false);
+        assert!(
+            !written
+                .iter()
+                .any(|c| matches!(c, CaseChange::SetCandidate { .. }))
+        );
+        assert!(written.iter().any(|c| matches!(
+            c,
+            CaseChange::Record(CaseEventKind::CandidateDecided { .. }, why) if why == "not her"
+        )));
     }
 }

@@ -122,6 +122,10 @@ macro_rules! conformance_tests {
             changes_from_elsewhere_are_applied_once,
             crossed_edits_are_settled_at_the_hub,
             an_edit_after_a_change_from_a_clock_ahead_stays_after_it,
+            tracing_cases_travel_in_the_change_log,
+            link_decisions_and_audit_entries_travel_in_the_change_log,
+            erasure_travels_as_a_tombstone_and_nothing_comes_back,
+            imports_are_logged_once_per_household,
             reunification_steps_close_a_confirmed_case,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
@@ -217,6 +221,489 @@ pub async fn saving_a_household_appends_to_the_change_log(store: &dyn Store) {
         store.set_origin("spin-boldak").await,
         Err(StoreError::Conflict(crate::Conflict::OriginAlreadySet(_)))
     ));
+}
+
+/// A household another site registered, as its log carries it: `members` are (record id,
+/// given name).
+fn household_from(site: &str, members: &[(&str, &str)]) -> crate::SavedHousehold {
+    let elsewhere = crate::HouseholdRecord {
+        household: peywand_domain::Household {
+            id: peywand_domain::HouseholdId::new(),
+            reference: format!("HH-{site}"),
+            site_code: Some(site.into()),
+            destination_province: Some("AF01".into()),
+            destination_district: None,
+            return_type: None,
+            needs: vec![],
+            legal_basis: None,
+            purposes: vec![],
+            registered_by: Some("nasir".into()),
+            registered_at: Utc::now(),
+        },
+        members: vec![],
+    };
+    let mut saved = crate::SavedHousehold::of(&elsewhere, &actor());
+    saved.draft.members = members
+        .iter()
+        .map(|(record, given)| {
+            let mut m = sync_draft(given).members.remove(0);
+            m.raw.record_id = (*record).into();
+            m.raw.site = site.into();
+            m
+        })
+        .collect();
+    saved
+}
+
+/// Another origin's change number `seq`, logging `logged`.
+fn logged_from(origin: &str, seq: i64, logged: crate::sync::Logged) -> peywand_sync::Change {
+    let at = peywand_sync::Hlc::new(crate::sync::physical_ms(), 0).expect("a time");
+    crate::sync::logged_change(origin, seq, &at, logged)
+}
+
+/// Every change this registry holds, of every origin.
+async fn whole_log(store: &dyn Store) -> Vec<peywand_sync::Change> {
+    let mut all = Vec::new();
+    for origin in store.heads().await.expect("heads").0.keys() {
+        all.extend(store.changes_after(origin, 0, 10_000).await.expect("log"));
+    }
+    all
+}
+
+/// A tracing case opened at one site, a candidate offered and confirmed by a caseworker at
+/// another: the hub writes each as it was done, by whom, even when the case's changes arrive
+/// before the case itself; a retry changes nothing; a case opened or decided here is logged.
+/// What matching did elsewhere does not reopen a case a person closed here.
+pub async fn tracing_cases_travel_in_the_change_log(store: &dyn Store) {
+    use crate::cases::{CaseChange, open_request};
+    use crate::sync::Logged;
+    use peywand_domain::{CandidateStatus, CaseEventKind, CaseStatus, TracingRequestDraft};
+    store.set_origin("hub").await.expect("hub");
+    let girl = household_from("spin-boldak", &[("SPB-7", "زرمینه")]);
+    store
+        .receive(&[change_from("spin-boldak", 1, None, &girl)])
+        .await
+        .expect("a registration");
+    let karima = Actor {
+        username: "karima".into(),
+        at: now(),
+    };
+    let draft = TracingRequestDraft {
+        requester_name: "Shakila".into(),
+        requester_relationship: "mother".into(),
+        site_code: Some("torkham".into()),
+        sought: sample_row("", ""),
+        separated_child: true,
+        ..TracingRequestDraft::default()
+    };
+    let (request, opened) = open_request(&draft, &karima, "");
+    let spb7 = rid("SPB-7");
+    let offered = vec![
+        CaseChange::Offer {
+            record_id: spb7.clone(),
+            score: 0.93,
+        },
+        CaseChange::Record(
+            CaseEventKind::CandidateFound {
+                record_id: spb7.clone(),
+                score: 0.93,
+            },
+            String::new(),
+        ),
+        CaseChange::SetStatus(CaseStatus::CandidatesFound),
+        CaseChange::Record(
+            CaseEventKind::StatusChanged {
+                from: CaseStatus::Open,
+                to: CaseStatus::CandidatesFound,
+            },
+            String::new(),
+        ),
+    ];
+    let decided = vec![
+        CaseChange::SetCandidate {
+            record_id: spb7.clone(),
+            status: CandidateStatus::Confirmed,
+        },
+        CaseChange::Record(
+            CaseEventKind::CandidateDecided {
+                record_id: spb7.clone(),
+                status: CandidateStatus::Confirmed,
+            },
+            "her mother described the scar".into(),
+        ),
+        CaseChange::SetStatus(CaseStatus::MatchConfirmed),
+        CaseChange::Record(
+            CaseEventKind::StatusChanged {
+                from: CaseStatus::CandidatesFound,
+                to: CaseStatus::MatchConfirmed,
+            },
+            String::new(),
+        ),
+    ];
+    let opening = logged_from(
+        "torkham",
+        1,
+        Logged::case(request.id, Some(&request), &karima, &[opened]),
+    );
+    let offer = logged_from(
+        "angoor-adda",
+        1,
+        Logged::case(request.id, None, &karima, &offered),
+    );
+    let decision = logged_from(
+        "angoor-adda",
+        2,
+        Logged::case(request.id, None, &karima, &decided),
+    );
+    // The other site's changes come first: they wait for the case.
+    let (done, _) = store
+        .receive(&[offer.clone(), decision.clone()])
+        .await
+        .expect("changes before their case");
+    assert_eq!(done.stored, 2);
+    assert!(
+        store
+            .tracing_case(request.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    store
+        .receive(std::slice::from_ref(&opening))
+        .await
+        .expect("the case");
+    let case = store
+        .tracing_case(request.id)
+        .await
+        .expect("read")
+        .expect("the case arrived");
+    assert_eq!(case.request.status, CaseStatus::MatchConfirmed);
+    assert_eq!(case.request.created_by, "karima");
+    assert_eq!(case.candidates.len(), 1);
+    assert_eq!(case.candidates[0].status, CandidateStatus::Confirmed);
+    let decision_event = case
+        .events
+        .iter()
+        .find(|e| matches!(e.event, CaseEventKind::CandidateDecided { .. }))
+        .expect("the decision is in the history");
+    assert_eq!(decision_event.actor, "karima", "recorded as hers");
+    assert_eq!(decision_event.why, "her mother described the scar");
+    let (again, _) = store
+        .receive(&[opening, offer, decision])
+        .await
+        .expect("retry");
+    assert_eq!((again.stored, again.already_held), (0, 3));
+    assert_eq!(
+        store.tracing_case(request.id).await.expect("read"),
+        Some(case),
+        "a retry changes nothing"
+    );
+    // A case taken and closed at the hub is in its log.
+    let here = store
+        .create_tracing_request(&draft, &actor())
+        .await
+        .expect("a request");
+    store
+        .move_case(here.id, CaseStatus::ClosedWithoutResult, &actor(), "found")
+        .await
+        .expect("close");
+    let kinds: Vec<peywand_sync::ChangeKind> = store
+        .changes_after("hub", 0, 100)
+        .await
+        .expect("log")
+        .into_iter()
+        .filter(|c| c.entity == here.id.to_string())
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            peywand_sync::ChangeKind::TracingRequestOpened,
+            peywand_sync::ChangeKind::TracingCaseChanged
+        ]
+    );
+    // A site's matcher offered SPB-7 before it learnt of the closure: the candidate is
+    // offered, the case stays closed.
+    store
+        .receive(&[logged_from(
+            "angoor-adda",
+            3,
+            Logged::case(here.id, None, &actor(), &offered),
+        )])
+        .await
+        .expect("an offer");
+    let closed = store
+        .tracing_case(here.id)
+        .await
+        .expect("read")
+        .expect("case");
+    assert_eq!(closed.request.status, CaseStatus::ClosedWithoutResult);
+    assert_eq!(closed.candidates.len(), 1);
+}
+
+/// A reviewer's decision made at a site is recorded at the hub as theirs, once; one made at
+/// the hub is logged. A site logs its audit entries; the hub keeps each site's apart, in
+/// order, and each site's chain verifies there.
+pub async fn link_decisions_and_audit_entries_travel_in_the_change_log(store: &dyn Store) {
+    use crate::sync::Logged;
+    use peywand_access::audit::{AuditEntry, AuditEvent, ChainVerifier, GENESIS, chain_hash};
+    // Before enrolment, an audit entry is logged as this registry's.
+    store
+        .append_audit(&AuditEvent::now("amina", "view_person", "r-1"))
+        .await
+        .expect("audit");
+    let own = store
+        .changes_after(crate::sync::NOT_ENROLLED, 0, 10)
+        .await
+        .expect("log");
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0].kind, peywand_sync::ChangeKind::AuditRecorded);
+    store.set_origin("hub").await.expect("hub");
+    let hub_head = store.heads().await.expect("heads").get("hub");
+    store
+        .append_audit(&AuditEvent::now("hamid", "view_person", "r-2"))
+        .await
+        .expect("audit");
+    assert_eq!(
+        store.heads().await.expect("heads").get("hub"),
+        hub_head,
+        "the hub keeps its own audit log, and logs none of it"
+    );
+    let family = household_from("spin-boldak", &[("SPB-1", "Gul"), ("SPB-2", "Gulbibi")]);
+    store
+        .receive(&[change_from("spin-boldak", 1, None, &family)])
+        .await
+        .expect("a registration");
+    let decision = LinkDecision {
+        record_a: "SPB-1".into(),
+        record_b: "SPB-2".into(),
+        same_person: false,
+        reviewer: "imogen".into(),
+        reason: "two sisters".into(),
+        decided_at: now(),
+    };
+    let decided = logged_from("torkham", 1, Logged::link_decision(&decision));
+    for _ in 0..2 {
+        store
+            .receive(std::slice::from_ref(&decided))
+            .await
+            .expect("a decision");
+    }
+    assert_eq!(
+        store.link_decisions().await.expect("decisions"),
+        vec![decision.clone()],
+        "recorded once, as the reviewer's"
+    );
+    let mine = LinkDecision {
+        reviewer: "hamid".into(),
+        same_person: true,
+        ..decision
+    };
+    store.record_link_decision(&mine).await.expect("decide");
+    assert!(
+        store
+            .changes_after("hub", 0, 100)
+            .await
+            .expect("log")
+            .iter()
+            .any(|c| c.kind == peywand_sync::ChangeKind::LinkDecided)
+    );
+    // Torkham's audit chain, entries 1 to 3, after its decision in its log.
+    let mut prev = GENESIS.to_string();
+    let entries: Vec<AuditEntry> = (1..=3)
+        .map(|seq| {
+            let event = AuditEvent::now("karima", "view_case", &format!("case-{seq}"));
+            let hash = chain_hash(seq, &prev, &event);
+            let entry = AuditEntry {
+                seq,
+                event,
+                prev_hash: prev.clone(),
+                hash: hash.clone(),
+            };
+            prev = hash;
+            entry
+        })
+        .collect();
+    let changes: Vec<peywand_sync::Change> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| logged_from("torkham", 2 + i as i64, Logged::audit(e)))
+        .collect();
+    store.receive(&changes).await.expect("audit entries");
+    store.receive(&changes).await.expect("a retry");
+    let kept = store.site_audit("torkham").await.expect("site audit");
+    assert_eq!(kept, entries);
+    let mut verifier = ChainVerifier::default();
+    for e in &kept {
+        verifier
+            .check(e)
+            .expect("Torkham's chain verifies at the hub");
+    }
+    assert!(
+        store
+            .site_audit("spin-boldak")
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
+
+/// An erasure is a tombstone in the log: it names the records erased, nothing else; no
+/// logged copy of what was erased stays; the same household arriving again from a log that
+/// still held it brings nobody back; a tombstone from elsewhere erases here.
+pub async fn erasure_travels_as_a_tombstone_and_nothing_comes_back(store: &dyn Store) {
+    use crate::sync::Erased;
+    store.set_origin("hub").await.expect("hub");
+    let family = household_from("spin-boldak", &[("SPB-1", "Gul"), ("SPB-2", "Zarmina")]);
+    let registered = change_from("spin-boldak", 1, None, &family);
+    store
+        .receive(std::slice::from_ref(&registered))
+        .await
+        .expect("a registration");
+    store
+        .record_link_decision(&LinkDecision {
+            record_a: "SPB-1".into(),
+            record_b: "SPB-2".into(),
+            same_person: false,
+            reviewer: "imogen".into(),
+            reason: "Zarmina is her daughter".into(),
+            decided_at: now(),
+        })
+        .await
+        .expect("decide");
+    assert!(store.purge_person(&rid("SPB-2")).await.expect("erase"));
+    let log = whole_log(store).await;
+    assert!(
+        log.iter().all(|c| !c.body.contains("Zarmina")),
+        "no logged copy of her: {log:?}"
+    );
+    let tombstone = log
+        .iter()
+        .find(|c| c.kind == peywand_sync::ChangeKind::HouseholdErased)
+        .expect("a tombstone");
+    assert_eq!(tombstone.entity, family.id.to_string());
+    let body: Erased = serde_json::from_str(&tombstone.body).expect("body");
+    assert_eq!(
+        body,
+        Erased {
+            records: vec!["SPB-2".into()],
+            household_gone: false
+        }
+    );
+    assert_eq!(
+        store.heads().await.expect("heads").get("spin-boldak"),
+        1,
+        "what was seen stays seen: it is not asked for again"
+    );
+    // Spin Boldak's log still holds her: she does not come back.
+    let (again, _) = store
+        .receive(std::slice::from_ref(&registered))
+        .await
+        .expect("again");
+    assert_eq!(again.erased, 1);
+    let held = store
+        .household(family.id)
+        .await
+        .expect("read")
+        .expect("the household");
+    let ids: Vec<&str> = held.members.iter().map(|m| m.record_id.as_str()).collect();
+    assert_eq!(ids, ["SPB-1"]);
+    assert!(
+        whole_log(store)
+            .await
+            .iter()
+            .all(|c| !c.body.contains("Zarmina"))
+    );
+    // The whole household erased at Torkham: gone here, and an edit made before it does not
+    // bring it back.
+    let erased = crate::sync::Logged::erased(
+        family.id,
+        &Erased {
+            records: vec!["SPB-1".into()],
+            household_gone: true,
+        },
+    );
+    store
+        .receive(&[logged_from("torkham", 1, erased)])
+        .await
+        .expect("a tombstone");
+    assert!(store.household(family.id).await.expect("read").is_none());
+    let mut edit = family.clone();
+    edit.draft.destination_province = Some("AF06".into());
+    let (late, households) = store
+        .receive(&[change_from("spin-boldak", 2, Some(registered.id), &edit)])
+        .await
+        .expect("a late edit");
+    assert_eq!((late.stored, late.erased), (0, 1));
+    assert!(store.household(family.id).await.expect("read").is_none());
+    assert_eq!(households, vec![family.id]);
+    assert_eq!(store.count_persons().await.expect("count"), 0);
+}
+
+/// A file imported at an enrolled site reaches the hub as its desk's registrations do: each
+/// household that gained someone is logged once, as it now is; importing the file again logs
+/// nothing. An import before enrolment (or at the hub) is not logged.
+pub async fn imports_are_logged_once_per_household(store: &dyn Store) {
+    let rows = || {
+        vec![
+            sample_row("imp-1", "ih-1"),
+            sample_row("imp-2", "ih-1"),
+            sample_row("imp-3", "ih-2"),
+        ]
+    };
+    // Before enrolment (a hub's backfill, often), an import is not logged.
+    import_rows(store, vec![sample_row("imp-0", "ih-0")], false)
+        .await
+        .expect("import");
+    assert!(
+        store
+            .changes_after(crate::sync::NOT_ENROLLED, 0, 10)
+            .await
+            .expect("log")
+            .is_empty()
+    );
+    store.set_origin("torkham").await.expect("enrol");
+    import_rows(store, rows(), false).await.expect("import");
+    let origin = "torkham";
+    let log = store.changes_after(origin, 0, 100).await.expect("log");
+    let households: Vec<crate::SavedHousehold> = log
+        .iter()
+        .filter(|c| c.kind == peywand_sync::ChangeKind::HouseholdSaved)
+        .map(|c| serde_json::from_str(&c.body).expect("a household"))
+        .collect();
+    let mut sizes: Vec<usize> = households.iter().map(|h| h.draft.members.len()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, 2], "{log:?}");
+    import_rows(store, rows(), false).await.expect("again");
+    assert_eq!(
+        store
+            .changes_after(origin, 0, 100)
+            .await
+            .expect("log")
+            .len(),
+        log.len(),
+        "nothing new, nothing logged"
+    );
+    let mut more = rows();
+    more.push(sample_row("imp-4", "ih-2"));
+    import_rows(store, more, false).await.expect("one more");
+    let after = store.changes_after(origin, 0, 100).await.expect("log");
+    assert_eq!(after.len(), log.len() + 1);
+    let last = after.last().expect("a change");
+    let ih2 = households
+        .iter()
+        .find(|h| h.draft.members.len() == 1)
+        .expect("ih-2");
+    assert_eq!(last.entity, ih2.id.to_string());
+    let before = log
+        .iter()
+        .find(|c| c.entity == ih2.id.to_string())
+        .expect("ih-2 logged");
+    assert_eq!(
+        last.base,
+        Some(before.id),
+        "made on the version logged before"
+    );
 }
 
 /// A household registered at another site arrives with its ids; a retry changes nothing; the

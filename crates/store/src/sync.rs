@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use peywand_domain::HouseholdId;
-use peywand_sync::{Change, Heads};
+use peywand_access::audit::AuditEntry;
+use peywand_domain::{HouseholdId, LinkDecision, TracingRequest, TracingRequestId};
+use peywand_sync::{Change, ChangeKind, Heads};
+
+use crate::cases::CaseChange;
 
 use crate::{HouseholdDraft, StoreError};
 
@@ -133,7 +136,7 @@ pub fn settlement(
     }
 }
 
-/// A new change of `origin`, numbered `seq`, at `at`, hashed.
+/// A new change of `origin`, numbered `seq`, at `at`, hashed: a household saved.
 pub fn new_change(
     origin: &str,
     seq: i64,
@@ -141,19 +144,149 @@ pub fn new_change(
     base: Option<Uuid>,
     saved: &SavedHousehold,
 ) -> Change {
+    logged_change(
+        origin,
+        seq,
+        at,
+        Logged {
+            kind: ChangeKind::HouseholdSaved,
+            entity: saved.id.to_string(),
+            base,
+            body: serde_json::to_string(saved).unwrap_or_default(),
+        },
+    )
+}
+
+/// What a registry logs besides a household: its kind, what it is about, the version it was
+/// made on, and its body as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub kind: ChangeKind,
+    pub entity: String,
+    pub base: Option<Uuid>,
+    pub body: String,
+}
+
+impl Logged {
+    /// A reviewer's decision on two registrations.
+    pub fn link_decision(d: &LinkDecision) -> Logged {
+        Logged {
+            kind: ChangeKind::LinkDecided,
+            entity: format!("{}|{}", d.record_a, d.record_b),
+            base: None,
+            body: serde_json::to_string(d).unwrap_or_default(),
+        }
+    }
+
+    /// What a tracing case's rules wrote, by `actor`; `opened` when it took the request.
+    pub fn case(
+        id: TracingRequestId,
+        opened: Option<&TracingRequest>,
+        actor: &crate::Actor,
+        changes: &[CaseChange],
+    ) -> Logged {
+        let body = CaseLogged {
+            request: id,
+            opened: opened.cloned(),
+            by: actor.username.clone(),
+            at: actor.at,
+            changes: changes.to_vec(),
+        };
+        Logged {
+            kind: if opened.is_some() {
+                ChangeKind::TracingRequestOpened
+            } else {
+                ChangeKind::TracingCaseChanged
+            },
+            entity: id.to_string(),
+            base: None,
+            body: serde_json::to_string(&body).unwrap_or_default(),
+        }
+    }
+
+    /// An entry of this registry's audit log.
+    pub fn audit(entry: &AuditEntry) -> Logged {
+        Logged {
+            kind: ChangeKind::AuditRecorded,
+            entity: entry.seq.to_string(),
+            base: None,
+            body: serde_json::to_string(entry).unwrap_or_default(),
+        }
+    }
+
+    /// The tombstone of registrations erased from a household.
+    pub fn erased(household: HouseholdId, erased: &Erased) -> Logged {
+        Logged {
+            kind: ChangeKind::HouseholdErased,
+            entity: household.to_string(),
+            base: None,
+            body: serde_json::to_string(erased).unwrap_or_default(),
+        }
+    }
+}
+
+/// A change of `origin`, numbered `seq`, at `at`, hashed.
+pub fn logged_change(origin: &str, seq: i64, at: &peywand_sync::Hlc, logged: Logged) -> Change {
     let mut change = Change {
         origin: origin.to_string(),
         seq,
         id: Uuid::now_v7(),
         at: at.to_string(),
-        kind: peywand_sync::ChangeKind::HouseholdSaved,
-        entity: saved.id.to_string(),
-        base,
-        body: serde_json::to_string(saved).unwrap_or_default(),
+        kind: logged.kind,
+        entity: logged.entity,
+        base: logged.base,
+        body: logged.body,
         hash: String::new(),
     };
     change.hash = change.content_hash();
     change
+}
+
+/// The body of a tracing change: what the case's rules wrote, in order, by whom and when, so
+/// that a receiving registry records each decision as that person's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseLogged {
+    pub request: TracingRequestId,
+    /// The request as taken, for `tracing_request_opened`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened: Option<TracingRequest>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub changes: Vec<CaseChange>,
+}
+
+impl CaseLogged {
+    pub fn actor(&self) -> crate::Actor {
+        crate::Actor {
+            username: self.by.clone(),
+            at: self.at,
+        }
+    }
+}
+
+/// The body of a tombstone: which registrations were erased (record ids, which say nothing
+/// about a person), and whether the household went with them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    pub records: Vec<String>,
+    pub household_gone: bool,
+}
+
+/// A household received from elsewhere, less the registrations this registry knows were
+/// erased: `None` when the household itself was erased. An erased person never comes back
+/// from a log that still held them.
+pub fn without_erased(
+    mut saved: SavedHousehold,
+    is_erased: impl Fn(&str) -> bool,
+) -> Option<SavedHousehold> {
+    if is_erased(&saved.id.to_string()) {
+        return None;
+    }
+    saved
+        .draft
+        .members
+        .retain(|m| !is_erased(m.raw.record_id.trim()));
+    Some(saved)
 }
 
 /// The wall clock in milliseconds, for the hybrid clock.
@@ -186,6 +319,9 @@ pub struct Received {
     pub stored: u64,
     /// Already held, identical: a retry.
     pub already_held: u64,
+    /// About something erased here: not taken, and not kept.
+    #[serde(default)]
+    pub erased: u64,
     /// Applied over a version they were not made on: settled field by field.
     pub crossed: u64,
 }
@@ -199,7 +335,8 @@ pub trait SyncStore: Send + Sync + 'static {
     /// [`NOT_ENROLLED`] take the new origin: they were never sent anywhere. Refused once
     /// changes under another origin exist.
     async fn set_origin(&self, origin: &str) -> Result<(), StoreError>;
-    /// The highest change number held per origin.
+    /// The highest change number seen per origin (held, or passed over: see
+    /// [`SyncStore::note_pulled`]).
     async fn heads(&self) -> Result<Heads, StoreError>;
     /// An origin's changes after number `after`, in order, at most `limit`.
     async fn changes_after(
@@ -214,6 +351,12 @@ pub trait SyncStore: Send + Sync + 'static {
     /// that skips a number. Returns what was done, and the households changed.
     async fn receive(&self, changes: &[Change])
     -> Result<(Received, Vec<HouseholdId>), StoreError>;
+    /// Notes that this registry has seen an origin's changes up to `seq`, though it keeps
+    /// none of the last ones (a page the hub filtered, changes about something erased): the
+    /// next pull starts after it.
+    async fn note_pulled(&self, origin: &str, seq: i64) -> Result<(), StoreError>;
+    /// The audit entries a site sent, in order, for the hub's auditors to read and verify.
+    async fn site_audit(&self, origin: &str) -> Result<Vec<AuditEntry>, StoreError>;
     /// The fields crossed edits left unsettled on a household, newest first.
     async fn crossed_fields(&self, id: HouseholdId) -> Result<Vec<CrossedField>, StoreError>;
     /// The hub a site syncs with, once enrolled.

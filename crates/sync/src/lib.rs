@@ -31,6 +31,19 @@ pub enum ChangeKind {
     /// Assistance was handed over; the entity is the household given to (so that erasing the
     /// household erases it from the log too), the body the distribution (JSON).
     DistributionGiven,
+    /// A reviewer decided whether two registrations are one person (a `LinkDecision`).
+    LinkDecided,
+    /// A tracing request was taken; the body carries the request and its first history entry.
+    TracingRequestOpened,
+    /// A tracing case changed: candidates offered, a caseworker's decision, a move, a step.
+    /// The body is what the case's rules wrote, with who and when.
+    TracingCaseChanged,
+    /// An entry of the origin's audit log, for the hub to keep beside the origin's other
+    /// entries. It never flows down to another site.
+    AuditRecorded,
+    /// Registrations were erased: the body names the record ids, no personal data. What was
+    /// erased is removed everywhere and never taken again.
+    HouseholdErased,
 }
 
 impl ChangeKind {
@@ -39,6 +52,11 @@ impl ChangeKind {
             ChangeKind::HouseholdSaved => "household_saved",
             ChangeKind::ProgrammeSet => "programme_set",
             ChangeKind::DistributionGiven => "distribution_given",
+            ChangeKind::LinkDecided => "link_decided",
+            ChangeKind::TracingRequestOpened => "tracing_request_opened",
+            ChangeKind::TracingCaseChanged => "tracing_case_changed",
+            ChangeKind::AuditRecorded => "audit_recorded",
+            ChangeKind::HouseholdErased => "household_erased",
         }
     }
 
@@ -47,8 +65,21 @@ impl ChangeKind {
             "household_saved" => Some(ChangeKind::HouseholdSaved),
             "programme_set" => Some(ChangeKind::ProgrammeSet),
             "distribution_given" => Some(ChangeKind::DistributionGiven),
+            "link_decided" => Some(ChangeKind::LinkDecided),
+            "tracing_request_opened" => Some(ChangeKind::TracingRequestOpened),
+            "tracing_case_changed" => Some(ChangeKind::TracingCaseChanged),
+            "audit_recorded" => Some(ChangeKind::AuditRecorded),
+            "household_erased" => Some(ChangeKind::HouseholdErased),
             _ => None,
         }
+    }
+}
+
+impl ChangeKind {
+    /// Whether the hub passes changes of this kind on to the sites. A site's audit trail is
+    /// for the hub's auditors, not for the other sites.
+    pub fn flows_down(self) -> bool {
+        !matches!(self, ChangeKind::AuditRecorded)
     }
 }
 
@@ -65,7 +96,8 @@ pub struct Change {
     /// does): later than everything its origin had seen when it was made.
     pub at: String,
     pub kind: ChangeKind,
-    /// What it changed: a household id.
+    /// What it changed: a household id, a tracing request id, the pair of a link decision,
+    /// an audit entry's number.
     pub entity: String,
     /// The change this one was made on (the entity's version as its origin saw it); none for a
     /// creation. Two changes made on the same base by two origins crossed.
@@ -152,5 +184,25 @@ mod tests {
         let mut wrong = c;
         wrong.at = "2024-12-06T15:46:40Z".into();
         assert!(matches!(wrong.at_hlc(), Err(ClockError::Malformed { .. })));
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_code_and_only_audit_stays_at_the_hub() {
+        for kind in [
+            ChangeKind::HouseholdSaved,
+            ChangeKind::LinkDecided,
+            ChangeKind::TracingRequestOpened,
+            ChangeKind::TracingCaseChanged,
+            ChangeKind::AuditRecorded,
+            ChangeKind::HouseholdErased,
+        ] {
+            assert_eq!(ChangeKind::from_code(kind.code()), Some(kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.code())
+            );
+            assert_eq!(kind.flows_down(), kind != ChangeKind::AuditRecorded);
+        }
+        assert_eq!(ChangeKind::from_code("household_saved "), None);
     }
 }

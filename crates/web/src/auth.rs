@@ -72,6 +72,18 @@ pub static RULES: &[Rule] = &[
         Some("sync_pull"),
     ),
     rule(Method::GET, "/api/v1/sync/model", Permission::Sync, None),
+    rule(
+        Method::GET,
+        "/api/v1/sync/directory",
+        Permission::Sync,
+        Some("sync_directory"),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/sync/identities",
+        Permission::Sync,
+        Some("sync_identities"),
+    ),
     rule(Method::GET, "/api/v1/session", Permission::SignedIn, None),
     rule(
         Method::DELETE,

@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sync/heads", get(heads))
         .route("/sync/changes", post(push).get(pull))
         .route("/sync/model", get(model))
+        .route("/sync/identities", get(identities))
+        .route("/sync/directory", get(directory))
 }
 
 /// The hub's matching model, trained on every site's registrations.
@@ -50,6 +52,71 @@ pub struct HubModel {
 async fn model(State(s): State<AppState>) -> Result<Json<HubModel>, ApiError> {
     Ok(Json(HubModel {
         model: s.store.linkage_model().await?,
+    }))
+}
+
+/// Who is who across every site, as the hub's latest deduplication found: (record id,
+/// identity) pairs, ids only.
+#[derive(Serialize, Deserialize)]
+pub struct HubIdentities {
+    pub identities: Vec<(String, String)>,
+}
+
+/// The hub's identities, so that a site shows a person registered at two sites as one, as the
+/// hub does. A site takes them when the hub's model changed, that is after a deduplication.
+async fn identities(State(s): State<AppState>) -> Result<Json<HubIdentities>, ApiError> {
+    Ok(Json(HubIdentities {
+        identities: s.store.identities().await?,
+    }))
+}
+
+/// What a site needs to know of the hub's accounts and sites: the accounts of people who work
+/// at that site, so that they sign in there with the password they were given at the hub, and
+/// the sites list.
+#[derive(Serialize, Deserialize)]
+pub struct Directory {
+    pub accounts: Vec<SiteAccount>,
+    pub sites: Vec<peywand_domain::Site>,
+}
+
+/// An account of a person who works at a site, as the hub holds it.
+#[derive(Serialize, Deserialize)]
+pub struct SiteAccount {
+    pub username: String,
+    /// The role's code.
+    pub role: String,
+    pub site_code: String,
+    /// The argon2 hash: the password itself is nowhere.
+    pub password_hash: String,
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub must_change_password: bool,
+}
+
+/// The calling site's own accounts (no other site's, and no account bound to no site) and the
+/// sites list.
+async fn directory(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Directory>, ApiError> {
+    let own = caller.site_code.clone().unwrap_or_default();
+    let accounts = s
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.role != Role::SiteServer && u.site_code.as_deref() == Some(own.as_str()))
+        .map(|u| SiteAccount {
+            username: u.username,
+            role: u.role.code().to_string(),
+            site_code: own.clone(),
+            password_hash: u.password_hash,
+            disabled_at: u.disabled_at,
+            must_change_password: u.must_change_password,
+        })
+        .collect();
+    Ok(Json(Directory {
+        accounts,
+        sites: s.store.sites().await?,
     }))
 }
 
@@ -122,10 +189,14 @@ async fn heads(State(s): State<AppState>) -> Result<Json<peywand_sync::Heads>, A
     Ok(Json(s.store.heads().await?))
 }
 
-/// A page of a site's own changes.
+/// A page of changes: a site's own going up, or one origin's coming down.
 #[derive(Serialize, Deserialize)]
 pub struct Changes {
     pub changes: Vec<Change>,
+    /// Coming down: the last number the page covers, the changes the hub keeps from sites
+    /// (audit entries) included, so that the next page starts after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to: Option<i64>,
 }
 
 /// Takes a page of the calling site's own changes: each stored once, applied, and what it
@@ -159,6 +230,8 @@ async fn push(
         }
     };
     s.take_in(&households).await;
+    s.match_arrived_requests(&opened_requests(&page.changes))
+        .await;
     Ok(Json(received))
 }
 
@@ -172,17 +245,20 @@ pub struct PullQuery {
     pub after: i64,
 }
 
-/// A page of one origin's changes after a number, in order.
+/// A page of one origin's changes after a number, in order, as far as they flow down to a
+/// site (docs/security.md): a site's audit entries stay at the hub.
 async fn pull(
     State(s): State<AppState>,
     query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Changes>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let changes = s
+    let mut changes = s
         .store
         .changes_after(&q.origin, q.after.max(0), PAGE)
         .await?;
-    Ok(Json(Changes { changes }))
+    let up_to = changes.last().map(|c| c.seq);
+    changes.retain(|c| c.kind.flows_down());
+    Ok(Json(Changes { changes, up_to }))
 }
 
 /// A site account's changes are refused after it is revoked: its tokens go with it.
@@ -191,7 +267,41 @@ pub async fn revoke_site(s: &dyn peywand_store::Store, site: &str) -> Result<u64
         .await?)
 }
 
+/// The tracing requests a page of changes opened.
+pub fn opened_requests(changes: &[Change]) -> Vec<peywand_domain::TracingRequestId> {
+    changes
+        .iter()
+        .filter(|c| c.kind == peywand_sync::ChangeKind::TracingRequestOpened)
+        .filter_map(|c| c.entity.parse().ok())
+        .collect()
+}
+
 impl AppState {
+    /// Tracing requests opened elsewhere meet every registration held here, as one opened
+    /// here does: a case opened at one site finds the person registered at another as soon
+    /// as both are at the hub. Once the index has a model; until then it is matched when the
+    /// index is ready.
+    pub async fn match_arrived_requests(&self, ids: &[peywand_domain::TracingRequestId]) {
+        if ids.is_empty() || self.matching.status() != crate::IndexStatus::Ready {
+            return;
+        }
+        let mut requests = Vec::new();
+        for id in ids {
+            match self.store.tracing_case(*id).await {
+                Ok(Some(case)) if !case.request.status.is_final() => requests.push(case.request),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "reading a synced tracing request failed"),
+            }
+        }
+        let who = peywand_store::Actor {
+            username: "matching".into(),
+            at: chrono::Utc::now(),
+        };
+        if let Err(e) = crate::cases::match_requests(self, requests, &who).await {
+            tracing::error!(error = ?e, "matching synced tracing requests failed");
+        }
+    }
+
     /// Registrations that arrived by sync join the matching index and meet the open tracing
     /// requests, as a desk's would.
     pub async fn take_in(&self, households: &[peywand_domain::HouseholdId]) {
