@@ -585,6 +585,47 @@ function englishIn(text) {
   return found;
 }
 
+test("a thin request's case names the detail to ask the family for, in English and Dari", async () => {
+  // Three girls named Nasima, of one age and province, registered with three fathers.
+  const desk = await signedIn("rahima");
+  await desk.page.goto(`${base}/households/new`);
+  for (const father of ["Karim", "Jawad", "Sharifullah"]) {
+    const saved = await desk.page.request.post(`${base}/api/v1/households`, {
+      headers: { "x-csrf-token": await csrfOf(desk.page) },
+      data: { members: [{ raw: { site: "torkham", registered_on: "2025-01-10",
+        given_name: "Nasima", father_name: father, sex: "F", birth_date: "2015",
+        province_of_origin: "Nangarhar" } }] },
+    });
+    assert.equal(saved.status(), 201, await saved.text());
+  }
+  await desk.context.close();
+  // A mother who can say only her daughter's name, that she is a girl, and where they are from.
+  const s = await signedIn("karima");
+  const { page } = s;
+  await page.goto(`${base}/tracing/new`);
+  await page.fill("input[name=requester_name]", "Bibi Gul");
+  await page.fill("input[name=given_name]", "Nasima");
+  await page.selectOption("select[name=sex]", "F");
+  await page.fill("input[name=province_of_origin]", "Nangarhar");
+  await page.getByRole("button", { name: "Open the request" }).click();
+  await page.waitForURL(/\/tracing\/[0-9a-f-]{36}$/);
+  const settle = page.locator("p.settle");
+  const english = await settle.innerText();
+  assert.match(english, /registrations fit this request about equally/, english);
+  assert.match(english, /Father's name/, english);
+  assert.ok(!/[A-Z]{3}-\d/.test(english), `no registration is named: ${english}`);
+  await page.screenshot({ path: join(ARTIFACTS, "settle-en.png"), fullPage: true });
+  const caseUrl = page.url();
+  await page.getByRole("link", { name: "دری" }).click();
+  await page.waitForLoadState("networkidle");
+  await page.goto(caseUrl);
+  const dari = await page.locator("p.settle").innerText();
+  assert.ok(dari.includes("از خانواده بپرسید") && dari.includes("نام پدر"), dari);
+  assert.ok(!/[A-Za-z]/.test(dari), `no English in the Dari sentence: ${dari}`);
+  await page.screenshot({ path: join(ARTIFACTS, "settle-fa.png"), fullPage: true });
+  await s.context.close();
+});
+
 test("Dari and Pashto pages carry no English message key or sentence from the server", async () => {
   assert.ok(ENGLISH.keys.length > 100 && ENGLISH.texts.length > 100, "en.ftl read");
   assert.deepEqual(englishIn("Arrivals and tracing · dashboard-title"), ["dashboard-title", "Arrivals and tracing"],

@@ -665,6 +665,23 @@ pub fn doubt(probability: f64) -> f64 {
     0.5 - (probability - 0.5).abs()
 }
 
+/// When several registrations fit a tracing request about equally: how many, and the detail
+/// to ask the family for that would tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Settle {
+    /// Registrations that fit about equally: each at least half as likely as the best.
+    pub fitting: usize,
+    /// A detail the request does not give on which they differ, the most telling first.
+    pub ask_for: Field,
+}
+
+/// A registration's value of one detail, comparable by equality, if it has one.
+type DetailOf<'a> = dyn Fn(&Rec) -> Option<u64> + 'a;
+
+/// How many of a request's best candidates are read to see which fit it about equally.
+const SETTLE_LOOKED_AT: usize = 50;
+
 /// A candidate for a record or a request, with the probability that it is the same person.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -832,7 +849,75 @@ impl Matcher {
         found
     }
 
-    /// As [`Matcher::find`], with each field's part in every candidate's score: what a
+    /// For a tracing request that several registrations fit about equally, and none is likely:
+    /// how many fit, and the first detail the request lacks that differs among them (a
+    /// father's name before a grandfather's, then the province, the age, the family name,
+    /// the last residence). `None` when one registration stands out, or nothing tells them
+    /// apart.
+    pub fn what_would_settle(&mut self, probe: &MatchRecord) -> Option<Settle> {
+        let rec = self.ds.probe(probe);
+        let scorer = self.scorer_for(Sought::Relative);
+        let ranked = self.ranked_by(&rec, probe, SETTLE_LOOKED_AT, &scorer);
+        self.ds.forget_probe();
+        let &(_, best) = ranked.first()?;
+        if best >= Settings::default().link_threshold {
+            return None;
+        }
+        let fitting: Vec<&Rec> = ranked
+            .iter()
+            .take_while(|&&(_, p)| p >= best / 2.0)
+            .map(|&(c, _)| &self.ds.recs[c as usize])
+            .collect();
+        if fitting.len() < 2 {
+            return None;
+        }
+        // Two or more different values known among them, where the request has none.
+        let differ = |value: &DetailOf<'_>| {
+            let mut seen: Vec<u64> = fitting.iter().filter_map(|r| value(r)).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.len() >= 2
+        };
+        let name = |f: dataset::NameField| {
+            move |r: &Rec| r.name(f).map(|_| u64::from(r.codes[f as usize]))
+        };
+        let asked: [(Field, bool, &DetailOf<'_>); 6] = [
+            (
+                Field::FatherName,
+                rec.name(dataset::NameField::Father).is_none(),
+                &name(dataset::NameField::Father),
+            ),
+            (
+                Field::GrandfatherName,
+                rec.name(dataset::NameField::Grandfather).is_none(),
+                &name(dataset::NameField::Grandfather),
+            ),
+            (Field::Province, rec.province == 0, &|r: &Rec| {
+                (r.province != 0).then_some(u64::from(r.province))
+            }),
+            // Ages a few years apart: a relative's "about ten" does not tell nine from eleven.
+            (Field::BirthYear, rec.birth().is_none(), &|r: &Rec| {
+                r.birth().map(|(lo, _)| (lo / 4) as u64)
+            }),
+            (
+                Field::FamilyName,
+                rec.name(dataset::NameField::Family).is_none(),
+                &name(dataset::NameField::Family),
+            ),
+            (Field::Residence, rec.residence == 0, &|r: &Rec| {
+                (r.residence != 0).then_some(u64::from(r.residence))
+            }),
+        ];
+        asked
+            .into_iter()
+            .find(|(_, missing, value)| *missing && differ(value))
+            .map(|(ask_for, _, _)| Settle {
+                fitting: fitting.len(),
+                ask_for,
+            })
+    }
+
+    /// As [`Matcher::find`], with each field's part in every candidate's score: what a    /// As [`Matcher::find`], with each field's part in every candidate's score: what a
     /// registrar sees beside a "possibly already registered" warning.
     pub fn find_explained(
         &mut self,

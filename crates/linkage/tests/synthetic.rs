@@ -700,3 +700,40 @@ fn a_wife_registered_by_her_husbands_name_is_found_by_it() {
         .unwrap();
     assert_eq!(father.level, "missing", "{father:?}");
 }
+
+/// A request that gives only a name, a sex, an age and a province, where three girls of that
+/// name, age and province are registered with three fathers: none is likely, three fit, and
+/// the father's name would tell them apart. A request that gives the father's name is settled.
+#[test]
+fn a_thin_request_names_the_detail_that_would_settle_it() {
+    use peywand_domain::Sex;
+    let s = synthetic(3_000, 23);
+    let girl = |id: &str, father: Option<&str>| MatchRecord {
+        record_id: id.into(),
+        household: format!("household-{id}"),
+        given_name: Some("Nasima".into()),
+        father_name: father.map(str::to_string),
+        sex: Some(Sex::Female),
+        birth_year_min: Some(2015),
+        birth_year_max: Some(2015),
+        province_code: Some("AF06".into()),
+        ..MatchRecord::default()
+    };
+    let mut records = s.records.clone();
+    for (i, father) in ["Karim", "Jawad", "Sharifullah"].iter().enumerate() {
+        records.push(girl(&format!("nasima-{i}"), Some(father)));
+    }
+    let ds = Dataset::build(&records);
+    let model = deduplicate(&ds, &[], &Settings::default()).model;
+    let mut matcher = Matcher::new(Dataset::build(&records), model);
+
+    let settle = matcher
+        .what_would_settle(&girl("request", None))
+        .expect("three girls fit");
+    assert!(settle.fitting >= 3, "{settle:?}");
+    assert_eq!(settle.ask_for, peywand_linkage::Field::FatherName);
+    assert_eq!(
+        matcher.what_would_settle(&girl("request", Some("Jawad"))),
+        None
+    );
+}

@@ -114,6 +114,7 @@ distinguishing-details = What would recognise them
 separated-child = An unaccompanied or separated child
 candidates = Possible matches
 no-candidates = No registration found yet. New registrations are checked as they arrive.
+settle-ask = { $count } registrations fit this request about equally. Ask the family for this detail, which would tell them apart: { $field }.
 field = Field
 registration = Registration
 reason = Reason

@@ -114,6 +114,7 @@ distinguishing-details = د پېژندنې نښې
 separated-child = بې سرپرسته یا له کورنۍ جلا شوی ماشوم
 candidates = ممکنه ورته کسان
 no-candidates = تر اوسه هېڅ ثبت ونه موندل شو. نوي ثبتونه چې راشي، کتل کېږي.
+settle-ask = { $count } ثبتونه له دې غوښتنې سره نږدې یو شان سمون لري. له کورنۍ څخه دا معلومات وپوښتئ چې دوی سره جلا کوي: { $field }.
 field = ځانګړنه
 registration = ثبت
 reason = دلیل

@@ -49,6 +49,7 @@ use crate::refusal::Refusal;
         crate::cases::open_request,
         crate::cases::list_requests,
         crate::cases::view_case,
+        crate::cases::what_would_settle,
         crate::cases::decide_candidate,
         crate::cases::move_case,
         crate::cases::record_step,

@@ -159,6 +159,12 @@ pub static RULES: &[Rule] = &[
         Some("view_tracing_case"),
     ),
     rule(
+        Method::GET,
+        "/api/v1/tracing/requests/{id}/what-would-settle",
+        Permission::Trace,
+        Some("what_would_settle_a_case"),
+    ),
+    rule(
         Method::POST,
         "/api/v1/tracing/requests/{id}/candidates/{record_id}",
         Permission::Trace,

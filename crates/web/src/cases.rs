@@ -29,6 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tracing/requests", post(open_request).get(list_requests))
         .route("/tracing/requests/{id}", get(view_case))
         .route(
+            "/tracing/requests/{id}/what-would-settle",
+            get(what_would_settle),
+        )
+        .route(
             "/tracing/requests/{id}/candidates/{record_id}",
             post(decide_candidate),
         )
@@ -516,6 +520,41 @@ async fn view_case(
     let case = case_in_scope(&s, &caller, uuid).await?;
     let shown = Disclosed::records(case.candidates.iter().map(|k| k.record_id.to_string()));
     Ok(shown.on(Json(case)))
+}
+
+/// What would settle a case that several registrations fit about equally.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WhatWouldSettle {
+    /// None when one registration stands out, or nothing the request lacks tells them apart.
+    pub settle: Option<peywand_linkage::Settle>,
+}
+
+/// For a case that several registrations fit about equally: how many fit, and the detail to
+/// ask the family for (the father's name, the province...) that would tell them apart. Names
+/// no registration.
+#[utoipa::path(get, path = "/api/v1/tracing/requests/{id}/what-would-settle", params(("id" = String, Path, description = "tracing request id")), responses((status = 200, body = WhatWouldSettle), (status = 404, body = ErrorBody)))]
+async fn what_would_settle(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<WhatWouldSettle>, ApiError> {
+    let uuid = request_in_path(&id)?;
+    let case = case_in_scope(&s, &caller, uuid).await?;
+    Ok(Json(WhatWouldSettle {
+        settle: settle_of(&s, &case.request.draft.sought).await?,
+    }))
+}
+
+/// [`what_would_settle`] for a request's person sought.
+pub(crate) async fn settle_of(
+    s: &AppState,
+    sought: &RawRegistration,
+) -> Result<Option<peywand_linkage::Settle>, ApiError> {
+    let probe = probe(sought);
+    let index = s.matching.clone();
+    tokio::task::spawn_blocking(move || index.what_would_settle(&probe))
+        .await
+        .map_err(|_| ApiError::Internal)
 }
 
 /// A decision with its reason.

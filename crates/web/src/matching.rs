@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use peywand_domain::{MatchRecord, Person};
 use peywand_linkage::{
-    Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings, Sought,
+    Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings, Settle, Sought,
 };
 use peywand_store::{Store, StoreError};
 
@@ -284,6 +284,16 @@ impl MatchingIndex {
         let index = Arc::clone(self);
         if let Err(e) = tokio::task::spawn_blocking(move || index.add(&records)).await {
             tracing::error!(error = %e, "adding registrations to the matching index failed");
+        }
+    }
+
+    /// How many registrations fit a tracing request about equally, and the detail to ask
+    /// for that would tell them apart (see `Matcher::what_would_settle`); `None` while the
+    /// index is not ready.
+    pub fn what_would_settle(&self, probe: &MatchRecord) -> Option<Settle> {
+        match &mut *self.lock() {
+            State::Ready(matcher) => matcher.what_would_settle(probe),
+            _ => None,
         }
     }
 

@@ -204,6 +204,8 @@ struct CasePage {
     last_seen: String,
     circumstances: String,
     candidates: Vec<CandidateView>,
+    /// "7 registrations fit…; ask for the father's name", or empty.
+    settle: String,
     decisions: Vec<(&'static str, String)>,
     confirmed: bool,
     steps_kinds: Vec<(&'static str, String)>,
@@ -335,6 +337,22 @@ async fn case_page(
             fields,
         });
     }
+    let settle = match crate::cases::settle_of(s, sought).await? {
+        Some(settle) if !r.status.is_final() => {
+            let field = serde_json::to_value(settle.ask_for)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            t.with_all(
+                "settle-ask",
+                &[
+                    ("count", t.digits(&settle.fitting.to_string())),
+                    ("field", t.code("field", &field)),
+                ],
+            )
+        }
+        _ => String::new(),
+    };
     let decisions = labelled(&t, "candidate", CandidateStatus::ALL, CandidateStatus::code)
         .into_iter()
         .filter(|(c, _)| *c != "potential")
@@ -392,6 +410,7 @@ async fn case_page(
         last_seen: r.draft.last_seen_place.clone(),
         circumstances: r.draft.circumstances.clone(),
         candidates,
+        settle,
         decisions,
         confirmed: r.status == CaseStatus::MatchConfirmed,
         steps_kinds: labelled(

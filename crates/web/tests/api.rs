@@ -4431,3 +4431,75 @@ async fn stock_and_distributions_are_reported_per_site_with_small_cells_suppress
         "{page}"
     );
 }
+
+/// A thin request (a name, a sex, an age, a province) that three registered girls fit: the
+/// case says how many fit and asks for the father's name, naming no registration.
+#[tokio::test]
+async fn a_thin_request_asks_for_the_detail_that_would_settle_it() {
+    let (app, _) = deduplicated_registry(1_500).await;
+    for (i, father) in ["Karim", "Jawad", "Sharifullah"].iter().enumerate() {
+        let girl = json!({"record_id": format!("TKM-NASIMA-{i}"), "site": "torkham",
+            "registered_on": "2025-01-10", "given_name": "Nasima", "father_name": father,
+            "sex": "F", "birth_date": "2015", "province_of_origin": "Nangarhar"});
+        let (s, body) = json_call(
+            &app,
+            "POST",
+            "/api/v1/households",
+            Some(json!({"members": [{"raw": girl}]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let caseworker = user_with_token(
+        &*app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {caseworker}");
+    let request = json!({
+        "requester_name": "Bibi Hawa", "requester_relationship": "mother",
+        "requester_contact": "", "last_seen_place": "Torkham", "circumstances": "",
+        "distinguishing_details": "", "separated_child": true,
+        "sought": {"given_name": "Nasima", "sex": "F", "birth_date": "2015",
+                   "province_of_origin": "Nangarhar"},
+    });
+    let (s, case) = json_with_bearer(
+        &app,
+        &bearer,
+        "POST",
+        "/api/v1/tracing/requests",
+        Some(request),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["request"]["id"].as_str().unwrap();
+    let uri = format!("/api/v1/tracing/requests/{id}/what-would-settle");
+    let (s, answer) = json_with_bearer(&app, &bearer, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::OK, "{answer}");
+    assert_eq!(answer["settle"]["ask_for"], "father_name", "{answer}");
+    assert!(
+        answer["settle"]["fitting"].as_u64().unwrap() >= 3,
+        "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains("NASIMA"),
+        "no registration named: {answer}"
+    );
+    // The case page says the same in Dari.
+    let (s, page, _) = call_with(
+        &app,
+        "GET",
+        &format!("/tracing/{id}"),
+        None,
+        "text/html",
+        &[("authorization", &bearer), ("cookie", "peywand_lang=fa")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("از خانواده بپرسید"), "{page}");
+    assert!(page.contains("نام پدر"), "{page}");
+}
