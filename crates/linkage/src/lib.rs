@@ -493,17 +493,22 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     // a hundred million pairs waited on memory for seconds.
     let scorer = model.scorer();
     // Kept as f32: at a million records there are a hundred million of them.
-    let (mut patterns, evidence): (Vec<Pattern>, Vec<f32>) = pairs
+    // Written in place, each exactly as long as the pairs: at five million people there are
+    // 860 million of them, and gathering them in pieces first held each twice for a moment.
+    let mut patterns = vec![Pattern::default(); pairs.len()];
+    let mut evidence = vec![0f32; pairs.len()];
+    pairs
         .par_chunks(WARM_BATCH)
-        .flat_map_iter(|batch| {
+        .zip(patterns.par_chunks_mut(WARM_BATCH))
+        .zip(evidence.par_chunks_mut(WARM_BATCH))
+        .for_each(|((batch, patterns), evidence)| {
             compare::warm_name_levels(ds, batch);
-            batch.iter().map(|&(a, b)| {
+            for ((&(a, b), pattern), weight) in batch.iter().zip(patterns).zip(evidence) {
                 let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-                let p = compare(ds, ra, rb);
-                (p, scorer.evidence(ds, ra, rb, p) as f32)
-            })
-        })
-        .unzip();
+                *pattern = compare(ds, ra, rb);
+                *weight = scorer.evidence(ds, ra, rb, *pattern) as f32;
+            }
+        });
     let (mut model, mut probabilities) =
         train(ds, model, &pairs, &mut patterns, evidence, settings);
     let scorer = model.scorer();
