@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
 use peywand_names::phonetic::Code;
-use peywand_names::{Name, Relation, blocking_keys, normalize};
+use peywand_names::{Name, blocking_keys, normalize};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -533,21 +533,10 @@ impl Dataset {
                 codes[f] = self.name_codes[id as usize];
             }
         }
-        // A given-name box that names her husband, where the registration kept it as typed
-        // (a record read from a file, not from the store, which sets `husband_name`).
-        let (given, father) = (NameField::Given as usize, NameField::Father as usize);
-        let husband = ids[given];
-        let husband_in_given = !values.husband_as_father
-            && husband != NO_NAME
-            && names[father] == NO_NAME
-            && self.names[husband as usize].name.relation == Some(Relation::WifeOf)
-            && !self.names[husband as usize].name.is_empty();
-        if husband_in_given {
-            names[father] = husband;
-            codes[father] = self.name_codes[husband as usize];
-        }
+        // `name_values` put her husband's name in the father's slot; it counts as his only
+        // where it could be read as a name.
         let husband_as_father =
-            husband_in_given || (values.husband_as_father && names[father] != NO_NAME);
+            values.husband_as_father && names[NameField::Father as usize] != NO_NAME;
         let Values {
             sex,
             husband_as_father: _,

@@ -860,9 +860,7 @@ impl Matcher {
     /// the last residence). `None` when one registration stands out, or nothing tells them
     /// apart.
     pub fn what_would_settle(&mut self, probe: &MatchRecord) -> Option<Settle> {
-        let rec = self.ds.probe(probe);
-        let scorer = self.scorer_for(Sought::Relative);
-        let ranked = self.ranked_by(&rec, probe, SETTLE_LOOKED_AT, &scorer);
+        let (rec, ranked) = self.ranked(probe, SETTLE_LOOKED_AT, Sought::Relative);
         self.ds.forget_probe();
         let &(_, best) = ranked.first()?;
         if best >= Settings::default().link_threshold {
@@ -922,7 +920,7 @@ impl Matcher {
             })
     }
 
-    /// As [`Matcher::find`], with each field's part in every candidate's score: what a    /// As [`Matcher::find`], with each field's part in every candidate's score: what a
+    /// As [`Matcher::find`], with each field's part in every candidate's score: what a
     /// registrar sees beside a "possibly already registered" warning.
     pub fn find_explained(
         &mut self,
@@ -930,8 +928,10 @@ impl Matcher {
         limit: usize,
         sought: Sought,
     ) -> Vec<(Candidate, Explanation)> {
-        let (rec, ranked) = self.ranked(probe, limit, sought);
-        let found = self.explained(&rec, ranked, sought);
+        let scorer = self.scorer_for(sought);
+        let rec = self.ds.probe(probe);
+        let ranked = self.ranked_by(&rec, probe, limit, &scorer);
+        let found = self.explained(&rec, ranked, &scorer);
         self.ds.forget_probe();
         found
     }
@@ -947,8 +947,9 @@ impl Matcher {
         sought: Sought,
     ) -> Option<Vec<(Candidate, Explanation)>> {
         let rec = self.ds.probe_known(probe)?;
-        let ranked = self.ranked_by(&rec, probe, limit, &self.scorer_for(sought));
-        Some(self.explained(&rec, ranked, sought))
+        let scorer = self.scorer_for(sought);
+        let ranked = self.ranked_by(&rec, probe, limit, &scorer);
+        Some(self.explained(&rec, ranked, &scorer))
     }
 
     /// The scorer a probe is judged by, by whom it describes.
@@ -961,14 +962,14 @@ impl Matcher {
         }
     }
 
-    /// Ranked candidates with each field's part in their scores.
+    /// Ranked candidates with each field's part in their scores, by the scorer that ranked
+    /// them.
     fn explained(
         &self,
         rec: &Rec,
         ranked: Vec<(u32, f64)>,
-        sought: Sought,
+        scorer: &model::Scorer,
     ) -> Vec<(Candidate, Explanation)> {
-        let scorer = self.scorer_for(sought);
         ranked
             .into_iter()
             .map(|(c, p)| {

@@ -270,9 +270,11 @@ impl Scorer {
             let level = p.level(f);
             let (w, adjustment) = scorer.field_weight(ds, a, b, p, f);
             weight += w;
+            let father = crate::dataset::NameField::Father;
             let husband = *field == Field::FatherName
                 && a.husband_as_father != b.husband_as_father
-                && (a.names[1] != crate::dataset::NO_NAME && b.names[1] != crate::dataset::NO_NAME);
+                && a.name(father).is_some()
+                && b.name(father).is_some();
             fields.push(Contribution {
                 field: *field,
                 level: field.levels()[level as usize],

@@ -673,7 +673,13 @@ fn a_wife_registered_by_her_husbands_name_is_found_by_it() {
         ..MatchRecord::default()
     };
     let mut records = s.records.clone();
-    records.push(woman("wife", "wife of Mohammad Tahir", None));
+    // As the registry hands her to matching: no name of her own, her husband's read from
+    // the given-name box.
+    records.push(MatchRecord {
+        given_name: None,
+        husband_name: peywand_domain::husband_named("wife of Mohammad Tahir"),
+        ..woman("wife", "", None)
+    });
     records.push(woman("own", "Nazo", Some("Sultan Mohammad")));
     let ds = Dataset::build(&records);
     let model = deduplicate(&ds, &[], &Settings::default()).model;
