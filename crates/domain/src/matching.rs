@@ -56,12 +56,9 @@ impl MatchRecord {
             birth_date: d.birth_date,
             province_code: place_key(d.province_code.clone(), &raw.province_of_origin),
             residence_code: place_key(d.last_residence_code.clone(), &raw.last_residence),
-            document: d.document_number.as_ref().map(|n| {
-                format!(
-                    "{}:{n}",
-                    d.document_type.map(|t| t.code()).unwrap_or_default()
-                )
-            }),
+            // The number alone: one clerk records the card's type and another does not, and
+            // numbers of different types have different lengths.
+            document: d.document_number.clone(),
             phone_e164: d.phone_e164.clone(),
             husband_name: (d.given_name.is_none() && d.father_name.is_none())
                 .then(|| husband_named(&raw.given_name))

@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(d.last_residence_code.as_deref(), Some("PK-peshawar"));
         assert_eq!(d.site_code.as_deref(), Some("torkham"));
         assert_eq!(d.phone_e164.as_deref(), Some("+923001234567"));
-        assert_eq!(d.document_number.as_deref(), Some("POR123456"));
+        assert_eq!(d.document_number.as_deref(), Some("123456"));
     }
 
     #[test]

@@ -127,6 +127,7 @@ impl Field {
                 "no other members",
                 "other members also match",
                 "no other member matches",
+                "only a few other members match",
             ],
         }
     }
@@ -590,12 +591,28 @@ fn crossing_may_be_father_and_son(a: &Rec, b: &Rec, levels: &[u8; 4], birth: u8)
     !(years_near || a_woman || same_grandfather)
 }
 
+/// How many levels household context has (see [`household_level`]).
+pub(crate) const HOUSEHOLD_LEVELS: usize = 4;
+
 /// The household level of a pair: whether other members of the two households also match.
-pub(crate) fn household_level(other_members: bool, other_matches: u32) -> u8 {
-    match (other_members, other_matches) {
-        (false, _) => MISSING,
-        (true, 0) => 2,
-        (true, _) => 1,
+/// `smaller` is the number of members of the smaller household, `other_matches` how many
+/// other pairs of their members match.
+///
+/// A family registered again brings most of its members again: a father registered alone
+/// later has a household of one, and where three of six left, the three who came match. Two
+/// families of namesakes share a father's name and a common child's name or two, and little
+/// else: among a million people, pairs whose households matched in under two thirds of the
+/// smaller were nearly all two families, and they need a level of their own.
+pub(crate) fn household_level(smaller: usize, other_matches: u32) -> u8 {
+    let matched = other_matches as usize + 1;
+    if smaller < 2 {
+        MISSING
+    } else if other_matches == 0 {
+        2
+    } else if 3 * matched >= 2 * smaller {
+        1
+    } else {
+        3
     }
 }
 

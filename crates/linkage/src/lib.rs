@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use peywand_domain::{LinkDecision, MatchRecord, ScoredPair};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 pub use blocking::BlockingStats;
@@ -35,7 +35,7 @@ pub use compare::{FIELDS, Field};
 pub use dataset::Dataset;
 pub use model::{Contribution, Explanation, FamilyEvidence, Model, Note};
 
-use compare::{MISSING, Pattern, compare, household_level};
+use compare::{HOUSEHOLD_LEVELS, MISSING, Pattern, compare, household_level};
 use dataset::Rec;
 
 /// Where the household level sits in a [`Pattern`].
@@ -169,22 +169,22 @@ impl Decisions {
 /// How many linked pairs join each pair of households, for household context.
 struct HouseholdLinks {
     links: FxHashMap<(u32, u32), u32>,
-    /// Each record's household, with [`WITH_OTHERS`] set when it has other members: a
-    /// hundred million pairs look theirs up, in four bytes a record instead of the records.
+    /// Each record's household: a hundred million pairs look theirs up, in four bytes a
+    /// record instead of the records.
     of_record: Vec<u32>,
+    /// Each household's number of members, as far as [`household::MAX_MEMBERS`].
+    sizes: Vec<u8>,
 }
-
-const WITH_OTHERS: u32 = 1 << 31;
 
 impl HouseholdLinks {
     fn level(&self, a: u32, b: u32, linked: bool) -> u8 {
         let (ha, hb) = (self.of_record[a as usize], self.of_record[b as usize]);
-        if ha & hb & WITH_OTHERS == 0 {
-            return household_level(false, 0);
+        let smaller = self.sizes[ha as usize].min(self.sizes[hb as usize]);
+        if smaller < 2 {
+            return household_level(usize::from(smaller), 0);
         }
-        let key = ordered(ha & !WITH_OTHERS, hb & !WITH_OTHERS);
-        let count = self.links.get(&key).copied().unwrap_or(0);
-        household_level(true, count - u32::from(linked && count > 0))
+        let count = self.links.get(&ordered(ha, hb)).copied().unwrap_or(0);
+        household_level(usize::from(smaller), count - u32::from(linked && count > 0))
     }
 }
 
@@ -255,31 +255,27 @@ fn pattern_counts(patterns: &[Pattern]) -> FxHashMap<Pattern, u64> {
         })
 }
 
-/// How many pairs at or above the link threshold join each pair of households.
-fn household_links(
+/// How many of `linked`, each pair once, join each pair of households.
+fn household_links<'a>(
     ds: &Dataset,
-    pairs: &[(u32, u32)],
-    linked: impl Iterator<Item = bool>,
+    linked: impl Iterator<Item = &'a (u32, u32)>,
 ) -> HouseholdLinks {
-    let of_record: Vec<u32> = ds
-        .recs
+    let of_record: Vec<u32> = ds.recs.iter().map(|r| r.household).collect();
+    let sizes: Vec<u8> = ds
+        .household_members
         .iter()
-        .map(|r| {
-            let others = ds.household_members[r.household as usize].len() > 1;
-            r.household | if others { WITH_OTHERS } else { 0 }
-        })
+        .map(|m| m.len().min(household::MAX_MEMBERS) as u8)
         .collect();
     let mut links: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-    for (&(a, b), is_linked) in pairs.iter().zip(linked) {
-        if is_linked {
-            let key = ordered(
-                of_record[a as usize] & !WITH_OTHERS,
-                of_record[b as usize] & !WITH_OTHERS,
-            );
-            *links.entry(key).or_default() += 1;
-        }
+    for &(a, b) in linked {
+        let key = ordered(of_record[a as usize], of_record[b as usize]);
+        *links.entry(key).or_default() += 1;
     }
-    HouseholdLinks { links, of_record }
+    HouseholdLinks {
+        links,
+        of_record,
+        sizes,
+    }
 }
 
 /// Training pairs that agree on one thing (`key`): all pairs of a small group, a sample of a
@@ -418,17 +414,16 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
     model
 }
 
-/// Steps 4 and 5 of training (see [`learn_from_samples`]), from the candidate pairs. `evidence`
-/// is each pair's weight without prior and household (see [`model::Scorer::evidence`]). Sets
-/// the household level of every candidate pattern on the way, and returns with the model every
-/// pair's weight without its household level.
+/// Step 4 of training (see [`learn_from_samples`]), from the candidate pairs. `evidence`
+/// is each pair's weight without prior and household (see [`model::Scorer::evidence`]).
+/// Returns with the model every pair's weight without its household level; household
+/// context (step 5) is learnt once households have been judged as units.
 fn train(
     ds: &Dataset,
     mut model: Model,
     pairs: &[(u32, u32)],
-    patterns: &mut [Pattern],
+    patterns: &[Pattern],
     evidence: Vec<f32>,
-    settings: &Settings,
 ) -> (Model, Vec<f32>) {
     // The prior: the share of all pairs that are matches, found as the fixed point of "the
     // expected number of matches among the candidate pairs, over all pairs".
@@ -444,8 +439,25 @@ fn train(
     weights
         .par_iter_mut()
         .for_each(|w| *w = (prior + f64::from(*w)) as f32);
-    let linking = model::weight_reaching(settings.link_threshold);
-    let households = household_links(ds, pairs, weights.iter().map(|&w| w >= linking));
+    (model, weights)
+}
+
+/// A pair this likely without household context is taken as a match in learning household
+/// context.
+const SURE: f64 = 0.99;
+
+/// Sets the household level of every candidate pattern from `households`, and learns its
+/// weights from the candidate pairs weighed by their probability without household context
+/// (`weights`). `linked` says whether a pair (with its weight) is itself one of the links
+/// `households` counts.
+fn learn_household(
+    model: &mut Model,
+    pairs: &[(u32, u32)],
+    patterns: &mut [Pattern],
+    weights: &[f32],
+    households: &HouseholdLinks,
+    linked: impl Fn((u32, u32), f32) -> bool + Sync,
+) {
     // Memory matters at a million records: the household level's posterior-weighted counts
     // are summed on the fly.
     let counts = pairs
@@ -453,18 +465,24 @@ fn train(
         .zip(patterns.par_iter_mut())
         .zip(weights.par_iter())
         .fold(
-            || [[0.0f64; 3]; 2],
+            || [[0.0f64; HOUSEHOLD_LEVELS]; 2],
             |mut acc, ((&(a, b), p), &w)| {
                 let fp = model::probability(f64::from(w));
-                let level = households.level(a, b, fp >= settings.link_threshold);
+                let level = households.level(a, b, linked((a, b), w));
                 *p = p.with(HOUSEHOLD, level);
-                acc[0][level as usize] += fp;
+                // How often a match shows each level is read from the pairs that are sure
+                // without household context: weighed by their probability, the doubtful
+                // namesakes would count as half matches, and theirs is the very household
+                // context in question.
+                if fp >= SURE {
+                    acc[0][level as usize] += 1.0;
+                }
                 acc[1][level as usize] += 1.0 - fp;
                 acc
             },
         )
         .reduce(
-            || [[0.0f64; 3]; 2],
+            || [[0.0f64; HOUSEHOLD_LEVELS]; 2],
             |mut x, y| {
                 for (row, other) in x.iter_mut().zip(y) {
                     for (c, o) in row.iter_mut().zip(other) {
@@ -475,7 +493,6 @@ fn train(
             },
         );
     model.learn_household(&counts[0], &counts[1]);
-    (model, weights)
 }
 
 /// Candidate pairs compared after one reading ahead of their name levels: their cache lines
@@ -509,8 +526,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
                 *weight = scorer.evidence(ds, ra, rb, *pattern) as f32;
             }
         });
-    let (mut model, mut probabilities) =
-        train(ds, model, &pairs, &mut patterns, evidence, settings);
+    let (mut model, mut probabilities) = train(ds, model, &pairs, &patterns, evidence);
     let scorer = model.scorer();
     // Households as units, judged on their members' weights before household context: at a
     // million no member of a family registered twice may link alone, and "no other member
@@ -532,8 +548,38 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             in_family.insert(ordered(a, b), m.probability * p);
         }
     }
+    // Household context again, now that households have been judged as units: at a million,
+    // members of a family registered twice seldom link alone, so "no other member matches"
+    // was true of many of them and said little. A member aligned in a likely family is
+    // another member who matches; two namesakes in two families that share no one else then
+    // count that against them as they should.
+    let aligned: FxHashSet<(u32, u32)> = families
+        .iter()
+        .filter(|m| m.probability >= 0.5)
+        .flat_map(|m| m.members.iter().map(|&(a, b, _)| (a, b)))
+        .collect();
     drop(families);
+    let linking = model::weight_reaching(settings.link_threshold);
+    let households = household_links(
+        ds,
+        pairs
+            .iter()
+            .zip(&probabilities)
+            .filter(|&(pair, &w)| w >= linking && !aligned.contains(pair))
+            .map(|p| p.0)
+            .chain(aligned.iter()),
+    );
+    learn_household(
+        &mut model,
+        &pairs,
+        &mut patterns,
+        &probabilities,
+        &households,
+        |pair, w| w >= linking || aligned.contains(&pair),
+    );
+    drop((households, aligned));
     model.household_lambda = household_lambda;
+    let scorer = model.scorer();
     probabilities
         .par_iter_mut()
         .zip(&patterns)
@@ -543,10 +589,11 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     drop(patterns);
     let households = household_links(
         ds,
-        &pairs,
-        probabilities
+        pairs
             .iter()
-            .map(|&p| f64::from(p) >= settings.link_threshold),
+            .zip(&probabilities)
+            .filter(|p| f64::from(*p.1) >= settings.link_threshold)
+            .map(|p| p.0),
     );
 
     // A candidate pair judged both alone and as members of two registrations of one family
@@ -1436,7 +1483,8 @@ impl Matcher {
         let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
         let members = |h: u32| &self.ds.household_members[h as usize];
         let (ma, mb) = (members(ra.household), members(rb.household));
-        if ma.len() < 2 || mb.len() < 2 {
+        let smaller = ma.len().min(mb.len()).min(household::MAX_MEMBERS);
+        if smaller < 2 {
             return MISSING;
         }
         let threshold = Settings::default().link_threshold;
@@ -1453,6 +1501,6 @@ impl Matcher {
                 }
             }
         }
-        household_level(true, count)
+        household_level(smaller, count)
     }
 }

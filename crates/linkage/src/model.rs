@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    DIFFERENT_NAME, DIFFERENT_SEX, FIELD_COUNT, FIELDS, Field, GARBLED, MAX_LEVELS, MISSING,
-    Pattern, TYPO, compare, same_years,
+    DIFFERENT_NAME, DIFFERENT_SEX, FIELD_COUNT, FIELDS, Field, GARBLED, HOUSEHOLD_LEVELS,
+    MAX_LEVELS, MISSING, Pattern, TYPO, compare, same_years,
 };
 use crate::dataset::{Dataset, NAME_FIELDS, NO_NAME, Rec};
 
@@ -30,6 +30,12 @@ const M_FLOOR: f64 = 0.005;
 const MAX_FREQUENCY_BONUS: f64 = 8.0;
 /// The most household context may add, in bits: it supports a match, it cannot make one.
 const MAX_HOUSEHOLD_BITS: f64 = 8.0;
+/// The household level at which only a few other members of the two households match (see
+/// [`crate::compare::household_level`]). It never counts for a pair: it is what a family
+/// that split shows, and as much what two families of namesakes show, and the namesakes' pairs
+/// are the very ones whose names agree. Learnt from all candidate pairs, it counted seven bits
+/// for, and among a million people linked three namesakes for each relative.
+const FEW_OTHERS_MATCH: u8 = 3;
 
 /// A trained model, stored with the identities it produced and used by explain and search.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -354,6 +360,9 @@ impl Scorer {
         }
         if FIELDS[f] == Field::Household {
             w = w.min(MAX_HOUSEHOLD_BITS);
+            if p.level(f) == FEW_OTHERS_MATCH {
+                w = w.min(0.0);
+            }
         }
         w
     }
@@ -537,17 +546,21 @@ impl Model {
         }
     }
 
-    /// Learns the household field's m and u from the candidate pairs: `matched[level]` and
-    /// `unmatched[level]` are the pairs at each level weighed by their probability of being a
-    /// match under the rest of the model, and of not being one.
-    pub(crate) fn learn_household(&mut self, matched: &[f64; 3], unmatched: &[f64; 3]) {
+    /// Learns the household field's m and u from the candidate pairs: `matched[level]` counts
+    /// the pairs at each level that are matches under the rest of the model, and
+    /// `unmatched[level]` the pairs weighed by their probability of not being one.
+    pub(crate) fn learn_household(
+        &mut self,
+        matched: &[f64; HOUSEHOLD_LEVELS],
+        unmatched: &[f64; HOUSEHOLD_LEVELS],
+    ) {
         let f = FIELDS
             .iter()
             .position(|&x| x == Field::Household)
             .unwrap_or(FIELD_COUNT - 1);
         let mut m = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
         let mut u = vec![vec![FLOOR; MAX_LEVELS]; FIELD_COUNT];
-        for level in 0..3 {
+        for level in 0..HOUSEHOLD_LEVELS {
             m[f][level] += matched[level];
             u[f][level] += unmatched[level];
         }

@@ -22,7 +22,7 @@ impl PgStore {
              CASE WHEN province_code IS NULL THEN raw_province_of_origin END, \
              last_residence_code, \
              CASE WHEN last_residence_code IS NULL THEN raw_last_residence END, \
-             document_type, document_number, phone_e164, \
+             document_number, phone_e164, \
              CASE WHEN given_name IS NULL AND father_name IS NULL THEN raw_given_name END) ORDER BY seq), '[]'::json)::text \
              FROM persons WHERE seq >= $1 AND seq < $2",
         )

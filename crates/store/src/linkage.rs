@@ -71,8 +71,8 @@ pub async fn collect_match_records(
 /// Decodes a page of registrations for matching that a backend built as one JSON array of
 /// arrays, each `[record_id, household, given_name, father_name, grandfather_name,
 /// family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code,
-/// raw_province_of_origin, last_residence_code, raw_last_residence, document_type,
-/// document_number, phone_e164, raw_given_name]`, with the raw place only where no code was
+/// raw_province_of_origin, last_residence_code, raw_last_residence, document_number,
+/// phone_e164, raw_given_name]`, with the raw place only where no code was
 /// derived and the raw given name only where neither a given nor a father's name was. A million
 /// rows handed over one value at a time cost several times reading them; one text per page
 /// does not.
@@ -101,7 +101,6 @@ struct MatchRow {
     raw_province_of_origin: Option<String>,
     last_residence_code: Option<String>,
     raw_last_residence: Option<String>,
-    document_type: Option<String>,
     document_number: Option<String>,
     phone_e164: Option<String>,
     /// Only where no given and no father's name was derived: it may name her husband.
@@ -110,10 +109,12 @@ struct MatchRow {
 
 impl MatchRow {
     fn into_match_record(self) -> MatchRecord {
-        let document = match (self.document_type, self.document_number) {
-            (t, Some(n)) if !n.is_empty() => Some(format!("{}:{n}", t.unwrap_or_default())),
-            _ => None,
-        };
+        // The number alone, as `MatchRecord::from` has it, in today's canonical form: a
+        // registry imported earlier kept the card's name in some numbers.
+        let document = self
+            .document_number
+            .as_deref()
+            .and_then(peywand_names::document::canonical);
         MatchRecord {
             record_id: self.record_id,
             household: self.household,

@@ -304,6 +304,7 @@ level-document-3 = a typo or two apart
 level-household-0 = no other members
 level-household-1 = other members also match
 level-household-2 = no other member matches
+level-household-3 = only a few other members match
 
 ## Identities and duplicate review
 identity-title = Records of this person

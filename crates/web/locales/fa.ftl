@@ -304,6 +304,7 @@ level-document-3 = یک یا دو رقم فرق (اشتباه تایپی)
 level-household-0 = عضو دیگری ندارد
 level-household-1 = اعضای دیگر هم مطابقت دارند
 level-household-2 = هیچ عضو دیگری مطابقت ندارد
+level-household-3 = فقط چند عضو دیگر مطابقت دارند
 
 ## Identities and duplicate review
 identity-title = ثبت‌های همین شخص

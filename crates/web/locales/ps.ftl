@@ -304,6 +304,7 @@ level-document-3 = یو یا دوه رقمه توپیر (د ټایپ تېروت�
 level-household-0 = نور غړي نه لري
 level-household-1 = نور غړي هم سمون لري
 level-household-2 = هېڅ بل غړی سمون نه لري
+level-household-3 = یوازې څو نور غړي سمون لري
 
 ## Identities and duplicate review
 identity-title = د همدې کس ثبتونه
