@@ -33,11 +33,14 @@ const LEAST_MEMBER_EVIDENCE: f32 = 8.0;
 /// A further aligned member must have at least this much evidence of their own: a second
 /// "Mohammad, born some year" in both families is no sign that they are one.
 const LEAST_PERSONAL_EVIDENCE: f64 = 3.0;
-/// Evidence against two registrations being one family, in bits, for each member of the
-/// smaller that has no one in the larger. Small: members join and leave (a father registered
-/// alone, a son married away), but a family of seven of which two members match is less
-/// likely one family than a family of two of which both do.
-const UNALIGNED_BITS: f64 = 1.0;
+/// The least evidence against two registrations being one family, in bits, for each member
+/// of the smaller that has no one in the larger. The cost is learnt from the registry (see
+/// [`unaligned_cost`]) and never less: members join and leave (a father registered alone, a
+/// son married away), but a family of seven of which two members match is less likely one
+/// family than a family of two of which both do.
+pub(crate) const LEAST_UNALIGNED_BITS: f64 = 1.0;
+/// And never more: a family that split in half is still one family.
+const MOST_UNALIGNED_BITS: f64 = 4.0;
 /// Two registrations are taken for one family at this probability or above. Far surer than
 /// a person link: a wrong family link joins several people at once, and the members' evidence
 /// is not independent (they are chosen as the best of many pairs, and a family's children
@@ -56,8 +59,13 @@ pub(crate) struct HouseholdMatch {
     /// The aligned members, (record, record, probability within the family), record pairs
     /// ordered smaller first.
     pub members: Aligned,
-    /// The evidence that the two are one family, in bits, without the prior.
+    /// The evidence that the two are one family, in bits, without the prior and without
+    /// what the unaligned members count against.
     pub evidence: f64,
+    /// Members of the smaller registration with no one in the larger.
+    pub unaligned: usize,
+    /// Members of the smaller registration.
+    pub smaller: usize,
     /// The probability that the two households are one family.
     pub probability: f64,
 }
@@ -76,9 +84,10 @@ struct MemberPair {
     b: u32,
 }
 
-/// The household pairs joined by two members or more, each scored as a family, and the prior
-/// that two households are one family. `pairs` are the candidate pairs and `weights` their weights without household
-/// context, with the person prior `person_prior`; `cannot_link` says which record pairs may
+/// The household pairs joined by two members or more, each scored as a family, the prior
+/// that two households are one family, and what a member missing counts against it (see
+/// [`unaligned_cost`]). `pairs` are the candidate pairs and `weights` their weights without
+/// household context, with the person prior `person_prior`; `cannot_link` says which record pairs may
 /// never be one person.
 pub(crate) fn household_matches(
     ds: &Dataset,
@@ -87,7 +96,7 @@ pub(crate) fn household_matches(
     person_prior: f64,
     scorer: &Scorer,
     cannot_link: impl Fn(u32, u32) -> bool + Sync,
-) -> (Vec<HouseholdMatch>, f64) {
+) -> (Vec<HouseholdMatch>, f64, f64) {
     let size = |r: u32| ds.household_members[ds.recs[r as usize].household as usize].len();
     let family_sized = |r: u32| (2..=MAX_MEMBERS).contains(&size(r));
     let least = (person_prior + f64::from(LEAST_MEMBER_EVIDENCE)) as f32;
@@ -133,12 +142,47 @@ pub(crate) fn household_matches(
         .filter(|m| (2..=MAX_MEMBERS).contains(&m.len()))
         .count() as f64;
     let all_pairs = (families * (families - 1.0) / 2.0).max(1.0);
-    let lambda = household_prior(matches.iter().map(|m| m.evidence), all_pairs);
+    let (lambda, bits) = unaligned_cost(&matches, all_pairs);
     let prior = (lambda / (1.0 - lambda)).log2();
     for m in &mut matches {
-        m.probability = probability(prior + m.evidence);
+        m.probability = probability(prior + m.evidence - bits * m.unaligned as f64);
     }
-    (matches, lambda)
+    (matches, lambda, bits)
+}
+
+/// The prior that two households are one family, and what each member of the smaller with no
+/// one in the larger counts against it, in bits, learnt together from the scored household
+/// pairs (`matches`) among `all_pairs`: of the members of families registered twice, how many
+/// came again, each family weighed by its probability. Unrelated households that align at all
+/// align few members: against them a member missing is nearly certain.
+fn unaligned_cost(matches: &[HouseholdMatch], all_pairs: f64) -> (f64, f64) {
+    let mut bits = LEAST_UNALIGNED_BITS;
+    let mut lambda = 0.0;
+    for _ in 0..20 {
+        lambda = household_prior(
+            matches
+                .iter()
+                .map(|m| m.evidence - bits * m.unaligned as f64),
+            all_pairs,
+        );
+        let prior = (lambda / (1.0 - lambda)).log2();
+        let (missing, members) = matches.iter().fold((0.0, 0.0), |(x, y), m| {
+            let p = probability(prior + m.evidence - bits * m.unaligned as f64);
+            (x + p * m.unaligned as f64, y + p * m.smaller as f64)
+        });
+        let share = if members > 0.0 {
+            missing / members
+        } else {
+            1.0
+        };
+        let next = (-share.max(1e-9).log2()).clamp(LEAST_UNALIGNED_BITS, MOST_UNALIGNED_BITS);
+        let settled = (next - bits).abs() < 0.01;
+        bits = next;
+        if settled {
+            break;
+        }
+    }
+    (lambda, bits)
 }
 
 /// The best one-to-one alignment of two households' members, and its evidence: none unless
@@ -172,7 +216,8 @@ fn align(
         })
         .collect();
     scored.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
-    let (members, evidence) = alignment(scored.into_iter(), (m1.len(), m2.len()));
+    let sizes = (m1.len(), m2.len());
+    let (members, evidence, unaligned) = alignment(scored.into_iter(), sizes);
     (members.len() >= 2).then(|| HouseholdMatch {
         members: members
             .into_iter()
@@ -182,6 +227,8 @@ fn align(
             })
             .collect(),
         evidence,
+        unaligned,
+        smaller: sizes.0.min(sizes.1),
         probability: 0.0,
     })
 }
@@ -201,8 +248,9 @@ pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec, p: P
 /// The one-to-one alignment of two registrations' members, from their pairs as (member of
 /// the one, member of the other, evidence, [`own_evidence`]), best
 /// evidence first, for registrations of `sizes` members: the aligned pairs with the
-/// probability within the family that they are one person, and the evidence that the two are
-/// one family, in bits, without the prior.
+/// probability within the family that they are one person, the evidence that the two are
+/// one family, in bits, without the prior and the unaligned members' cost, and how many
+/// members of the smaller have no one in the larger.
 ///
 /// The first (best) member brings what the family shares; each further one what is their
 /// own, and any disagreement in what the family shares. A further member is the best of all
@@ -213,7 +261,7 @@ pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec, p: P
 pub(crate) fn alignment(
     pairs: impl Iterator<Item = (u32, u32, f64, f64)>,
     sizes: (usize, usize),
-) -> (Aligned, f64) {
+) -> (Aligned, f64, usize) {
     let within = family_prior(sizes.0.max(sizes.1));
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut aligned = Vec::new();
@@ -247,7 +295,7 @@ pub(crate) fn alignment(
     // Members of the smaller registration with no one in the larger: a family that
     // re-registers brings most of its members again.
     let missing = sizes.0.min(sizes.1).saturating_sub(aligned.len());
-    (aligned, evidence - UNALIGNED_BITS * missing as f64)
+    (aligned, evidence, missing)
 }
 
 /// The prior that two households are one family: the fixed point of the expected

@@ -531,7 +531,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     // Households as units, judged on their members' weights before household context: at a
     // million no member of a family registered twice may link alone, and "no other member
     // matches" would then count against each of them.
-    let (families, household_lambda) = household::household_matches(
+    let (families, household_lambda, unaligned_bits) = household::household_matches(
         ds,
         &pairs,
         &probabilities,
@@ -550,12 +550,12 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     }
     // Household context again, now that households have been judged as units: at a million,
     // members of a family registered twice seldom link alone, so "no other member matches"
-    // was true of many of them and said little. A member aligned in a likely family is
+    // was true of many of them and said little. A member aligned in a family so linked is
     // another member who matches; two namesakes in two families that share no one else then
     // count that against them as they should.
     let aligned: FxHashSet<(u32, u32)> = families
         .iter()
-        .filter(|m| m.probability >= 0.5)
+        .filter(|m| m.probability >= household::FAMILY_LINK)
         .flat_map(|m| m.members.iter().map(|&(a, b, _)| (a, b)))
         .collect();
     drop(families);
@@ -579,6 +579,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     );
     drop((households, aligned));
     model.household_lambda = household_lambda;
+    model.unaligned_bits = unaligned_bits;
     let scorer = model.scorer();
     probabilities
         .par_iter_mut()
@@ -1162,10 +1163,11 @@ impl Matcher {
         for group in pairs.chunk_by(|x, y| x.0 == y.0) {
             let h = group[0].0;
             let sizes = (members.len(), self.ds.household_members[h as usize].len());
-            let (aligned, evidence) = household::alignment(
+            let (aligned, evidence, missing) = household::alignment(
                 group.iter().map(|&(_, i, o, full, own)| (i, o, full, own)),
                 sizes,
             );
+            let evidence = evidence - self.model.unaligned_bits() * missing as f64;
             if aligned.len() >= 2 {
                 families.push((h, aligned, prior + evidence, sizes.0.max(sizes.1)));
             }
@@ -1429,7 +1431,8 @@ impl Matcher {
         pairs.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
         let sizes = (members(ha).len(), members(hb).len());
         let larger = sizes.0.max(sizes.1);
-        let (aligned, evidence) = household::alignment(pairs.into_iter(), sizes);
+        let (aligned, evidence, missing) = household::alignment(pairs.into_iter(), sizes);
+        let evidence = evidence - self.model.unaligned_bits() * missing as f64;
         if aligned.len() < 2 {
             return None;
         }

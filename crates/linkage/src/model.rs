@@ -53,6 +53,11 @@ pub struct Model {
     /// were compared as units, which then stands in the person prior.
     #[serde(default)]
     pub household_lambda: f64,
+    /// Evidence against two registrations being one family, in bits, for each member of the
+    /// smaller with no one in the larger (see the `household` module); 0 in a model stored
+    /// before it was learnt, which then stands in a bit.
+    #[serde(default)]
+    pub unaligned_bits: f64,
 }
 
 /// One field's part in a match weight.
@@ -171,6 +176,16 @@ impl Model {
         }
         let lambda = self.household_lambda.clamp(1e-15, 0.5);
         (lambda / (1.0 - lambda)).log2()
+    }
+
+    /// The evidence against two registrations being one family for each member of the
+    /// smaller with no one in the larger, in bits.
+    pub(crate) fn unaligned_bits(&self) -> f64 {
+        if self.unaligned_bits > 0.0 {
+            self.unaligned_bits
+        } else {
+            crate::household::LEAST_UNALIGNED_BITS
+        }
     }
 
     pub(crate) fn prior(&self) -> f64 {
@@ -543,6 +558,7 @@ impl Model {
             candidate_pairs: 0,
             em_iterations: 0,
             household_lambda: 0.0,
+            unaligned_bits: 0.0,
         }
     }
 
