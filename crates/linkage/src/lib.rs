@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use peywand_domain::{LinkDecision, MatchRecord, ScoredPair};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 pub use blocking::BlockingStats;
@@ -247,12 +247,18 @@ fn pattern_counts(patterns: &[Pattern]) -> FxHashMap<Pattern, u64> {
             *m.entry(p).or_default() += 1;
             m
         })
-        .reduce(FxHashMap::default, |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-            a
-        })
+        .reduce(FxHashMap::default, merge_counts)
+}
+
+/// Two tallies of patterns as one.
+fn merge_counts(
+    mut a: FxHashMap<Pattern, u64>,
+    b: FxHashMap<Pattern, u64>,
+) -> FxHashMap<Pattern, u64> {
+    for (k, v) in b {
+        *a.entry(k).or_default() += v;
+    }
+    a
 }
 
 /// How many of `linked`, each pair once, join each pair of households.
@@ -422,14 +428,14 @@ fn train(
     ds: &Dataset,
     mut model: Model,
     pairs: &[(u32, u32)],
-    patterns: &[Pattern],
+    pattern_counts: &FxHashMap<Pattern, u64>,
     evidence: Vec<f32>,
 ) -> (Model, Vec<f32>) {
     // The prior: the share of all pairs that are matches, found as the fixed point of "the
     // expected number of matches among the candidate pairs, over all pairs".
     let n = ds.len() as f64;
     let all_pairs = (n * (n - 1.0) / 2.0).max(1.0);
-    model.lambda = model::estimate_prior(&model, &pattern_counts(patterns), all_pairs);
+    model.lambda = model::estimate_prior(&model, pattern_counts, all_pairs);
     model.candidate_pairs = pairs.len() as u64;
 
     // Every pair's weight without household context, computed once: household context
@@ -446,30 +452,24 @@ fn train(
 /// context.
 const SURE: f64 = 0.99;
 
-/// Sets the household level of every candidate pattern from `households`, and learns its
-/// weights from the candidate pairs weighed by their probability without household context
-/// (`weights`). `linked` says whether a pair (with its weight) is itself one of the links
-/// `households` counts.
+/// Learns household context's weights from the candidate pairs, their household level
+/// read from `households` and their weights without household context (`weights`). `linked`
+/// says whether a pair (with its weight) is itself one of the links `households` counts.
 fn learn_household(
     model: &mut Model,
     pairs: &[(u32, u32)],
-    patterns: &mut [Pattern],
     weights: &[f32],
     households: &HouseholdLinks,
     linked: impl Fn((u32, u32), f32) -> bool + Sync,
 ) {
-    // Memory matters at a million records: the household level's posterior-weighted counts
-    // are summed on the fly.
     let counts = pairs
         .par_iter()
-        .zip(patterns.par_iter_mut())
         .zip(weights.par_iter())
         .fold(
             || [[0.0f64; HOUSEHOLD_LEVELS]; 2],
-            |mut acc, ((&(a, b), p), &w)| {
+            |mut acc, (&(a, b), &w)| {
                 let fp = model::probability(f64::from(w));
                 let level = households.level(a, b, linked((a, b), w));
-                *p = p.with(HOUSEHOLD, level);
                 // How often a match shows each level is read from the pairs that are sure
                 // without household context: weighed by their probability, the doubtful
                 // namesakes would count as half matches, and theirs is the very household
@@ -510,23 +510,28 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     // a hundred million pairs waited on memory for seconds.
     let scorer = model.scorer();
     // Kept as f32: at a million records there are a hundred million of them.
-    // Written in place, each exactly as long as the pairs: at five million people there are
-    // 860 million of them, and gathering them in pieces first held each twice for a moment.
-    let mut patterns = vec![Pattern::default(); pairs.len()];
+    // Written in place, exactly as long as the pairs: at five million people there are 860
+    // million of them, and gathering them in pieces first held each twice for a moment. Their
+    // patterns are only counted: kept, they were four bytes more a pair at the peak.
     let mut evidence = vec![0f32; pairs.len()];
-    pairs
+    let pattern_counts = pairs
         .par_chunks(WARM_BATCH)
-        .zip(patterns.par_chunks_mut(WARM_BATCH))
         .zip(evidence.par_chunks_mut(WARM_BATCH))
-        .for_each(|((batch, patterns), evidence)| {
-            compare::warm_name_levels(ds, batch);
-            for ((&(a, b), pattern), weight) in batch.iter().zip(patterns).zip(evidence) {
-                let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-                *pattern = compare(ds, ra, rb);
-                *weight = scorer.evidence(ds, ra, rb, *pattern) as f32;
-            }
-        });
-    let (mut model, mut probabilities) = train(ds, model, &pairs, &patterns, evidence);
+        .fold(
+            FxHashMap::default,
+            |mut counts: FxHashMap<Pattern, u64>, (batch, evidence)| {
+                compare::warm_name_levels(ds, batch);
+                for (&(a, b), weight) in batch.iter().zip(evidence) {
+                    let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
+                    let pattern = compare(ds, ra, rb);
+                    *weight = scorer.evidence(ds, ra, rb, pattern) as f32;
+                    *counts.entry(pattern).or_default() += 1;
+                }
+                counts
+            },
+        )
+        .reduce(FxHashMap::default, merge_counts);
+    let (mut model, mut probabilities) = train(ds, model, &pairs, &pattern_counts, evidence);
     let scorer = model.scorer();
     // Households as units, judged on their members' weights before household context: at a
     // million no member of a family registered twice may link alone, and "no other member
@@ -548,46 +553,36 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
             in_family.insert(ordered(a, b), m.probability * p);
         }
     }
-    // Household context again, now that households have been judged as units: at a million,
+    drop(families);
+    // Household context, now that households have been judged as units: at a million,
     // members of a family registered twice seldom link alone, so "no other member matches"
     // was true of many of them and said little. A member aligned in a family so linked is
     // another member who matches; two namesakes in two families that share no one else then
     // count that against them as they should.
-    let aligned: FxHashSet<(u32, u32)> = families
-        .iter()
-        .filter(|m| m.probability >= household::FAMILY_LINK)
-        .flat_map(|m| m.members.iter().map(|&(a, b, _)| (a, b)))
-        .collect();
-    drop(families);
     let linking = model::weight_reaching(settings.link_threshold);
     let households = household_links(
         ds,
         pairs
             .iter()
             .zip(&probabilities)
-            .filter(|&(pair, &w)| w >= linking && !aligned.contains(pair))
+            .filter(|&(pair, &w)| w >= linking && !in_family.contains_key(pair))
             .map(|p| p.0)
-            .chain(aligned.iter()),
+            .chain(in_family.keys()),
     );
-    learn_household(
-        &mut model,
-        &pairs,
-        &mut patterns,
-        &probabilities,
-        &households,
-        |pair, w| w >= linking || aligned.contains(&pair),
-    );
-    drop((households, aligned));
+    let linked = |pair: (u32, u32), w: f32| w >= linking || in_family.contains_key(&pair);
+    learn_household(&mut model, &pairs, &probabilities, &households, linked);
     model.household_lambda = household_lambda;
     model.unaligned_bits = unaligned_bits;
     let scorer = model.scorer();
     probabilities
         .par_iter_mut()
-        .zip(&patterns)
-        .for_each(|(w, &p)| {
-            *w = model::probability(f64::from(*w) + scorer.household_weight(p)) as f32;
+        .zip(&pairs)
+        .for_each(|(w, &(a, b))| {
+            let level = households.level(a, b, linked((a, b), *w));
+            let context = scorer.household_weight(Pattern::default().with(HOUSEHOLD, level));
+            *w = model::probability(f64::from(*w) + context) as f32;
         });
-    drop(patterns);
+    drop(households);
     let households = household_links(
         ds,
         pairs
