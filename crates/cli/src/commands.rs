@@ -543,7 +543,7 @@ pub async fn demo(dir: &Path, people: u64, addr: SocketAddr) -> anyhow::Result<(
         import(&db, &data.join("registry.csv")).await?;
         household_details(&db, &data.join("households.jsonl")).await?;
         // Identities and a model, so that `peywand explain` and `search` work on the demo.
-        crate::linkage::dedupe(&db, None).await?;
+        crate::linkage::dedupe(&db, None, None).await?;
         let store = open(&db).await?;
         demo_cases(&*store, &data.join("tracing.jsonl")).await?;
         return run_server(store, addr, None, None).await;

@@ -31,18 +31,27 @@ async fn stored_model(store: &dyn Store) -> anyhow::Result<Option<Model>> {
 
 /// Resolves every registration into identities and stores them; optionally writes the
 /// clusters CSV.
-pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
+pub async fn dedupe(
+    db: &Database,
+    out: Option<&Path>,
+    pairs_out: Option<&Path>,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let store = open_existing(db).await?;
-    // Create the output first: a bad path fails before minutes of work, not after.
+    // Create the outputs first: a bad path fails before minutes of work, not after.
     let out_file = out.map(private_file).transpose()?;
+    let pairs_file = pairs_out.map(private_file).transpose()?;
+    let settings = Settings {
+        keep_scored_from: pairs_out.map(|_| 0.05),
+        ..Settings::default()
+    };
     let records = load(&*store).await?;
     let decisions = store.link_decisions().await?;
     let loaded = started.elapsed();
     let (ds, result) = tokio::task::spawn_blocking(move || {
         let ds = Dataset::build(&records);
         drop_in_background(records);
-        let result = deduplicate(&ds, &decisions, &Settings::default());
+        let result = deduplicate(&ds, &decisions, &settings);
         (ds, result)
     })
     .await?;
@@ -54,6 +63,15 @@ pub async fn dedupe(db: &Database, out: Option<&Path>) -> anyhow::Result<()> {
         let mut csv = csv::Writer::from_writer(w);
         for (record, identity) in &identities {
             csv.write_record([record, identity])?;
+        }
+        csv.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let (Some(file), Some(path)) = (pairs_file, pairs_out) {
+        let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+        csv.write_record(["record_a", "record_b", "probability"])?;
+        for p in &result.scored {
+            csv.write_record([&p.record_a, &p.record_b, &format!("{:.6}", p.probability)])?;
         }
         csv.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -154,6 +154,10 @@ enum Command {
         /// Where to write the clusters CSV.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Where to write every pair scored 0.05 or more, linked or not, with its probability
+        /// (CSV: record_a, record_b, probability), to measure calibration against a truth.
+        #[arg(long, value_name = "FILE")]
+        pairs_out: Option<PathBuf>,
     },
     /// Show why two registrations are or are not one person: each field's contribution to the
     /// match weight, then the probability.
@@ -669,7 +673,9 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 access::purge(&db, what, &reason).await
             }
             Command::Demo { dir, people, addr } => commands::demo(&dir, people, addr).await,
-            Command::Dedupe { db, out } => linkage::dedupe(&db, out.as_deref()).await,
+            Command::Dedupe { db, out, pairs_out } => {
+                linkage::dedupe(&db, out.as_deref(), pairs_out.as_deref()).await
+            }
             Command::Explain {
                 db,
                 record_a,

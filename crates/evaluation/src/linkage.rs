@@ -136,6 +136,31 @@ impl Reliability {
     }
 }
 
+/// How well pair probabilities (a CSV `record_a,record_b,probability`, as `peywand dedupe
+/// --pairs-out` writes it) tell whether the two records are one person (`truth`:
+/// `record_id,person_id`).
+pub fn pair_calibration(pairs: impl Read, truth: impl Read) -> anyhow::Result<Reliability> {
+    let truth = column(truth, "person_id", "truth file")?;
+    let mut r = csv::Reader::from_reader(pairs);
+    let mut table = Reliability::default();
+    for row in r.records() {
+        let row = row.context("reading the pairs file")?;
+        let person = |i: usize| {
+            let id = row.get(i).unwrap_or("");
+            truth
+                .get(id)
+                .with_context(|| format!("record {id} is not in the truth file"))
+        };
+        let probability: f64 = row
+            .get(2)
+            .unwrap_or("")
+            .parse()
+            .with_context(|| format!("the probability in {row:?} is not a number"))?;
+        table.add(probability, person(0)? == person(1)?);
+    }
+    Ok(table)
+}
+
 /// The score from which a candidate is shown to caseworkers as a likely match.
 pub const LIKELY_MATCH: f64 = 0.5;
 
@@ -235,6 +260,18 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pair_calibration_counts_each_pair_in_its_band() {
+        let truth = "record_id,person_id\na,P1\nb,P1\nc,P2\n";
+        let pairs = "record_a,record_b,probability\na,b,0.95\na,c,0.91\nb,c,0.12\n";
+        let r = pair_calibration(pairs.as_bytes(), truth.as_bytes()).unwrap();
+        assert_eq!(r.bands[9].0, 2);
+        assert_eq!(r.bands[9].2, 1);
+        assert_eq!(r.bands[1], (1, 0.12, 0));
+        let unknown = "record_a,record_b,probability\na,z,0.5\n";
+        assert!(pair_calibration(unknown.as_bytes(), truth.as_bytes()).is_err());
+    }
 
     #[test]
     fn calibration_error_is_the_weighed_gap_between_probability_and_share_right() {

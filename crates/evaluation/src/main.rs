@@ -38,6 +38,14 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         k: usize,
     },
+    /// How well pair probabilities (`peywand dedupe --pairs-out`) are calibrated against the
+    /// truth: a reliability table and the expected calibration error.
+    Pairs {
+        #[arg(long)]
+        pairs: PathBuf,
+        #[arg(long)]
+        truth: PathBuf,
+    },
     /// ROC AUC of name similarity on matching and non-matching typed names.
     Names {
         /// Registration CSV.
@@ -55,6 +63,27 @@ enum Command {
         #[arg(long)]
         show_errors: bool,
     },
+}
+
+/// Prints a reliability table as Markdown, after its expected calibration error.
+fn print_reliability(what: &str, unit: &str, r: &peywand_evaluation::linkage::Reliability) {
+    println!(
+        "calibration of {what}: expected calibration error {:.4}",
+        r.expected_calibration_error()
+    );
+    println!("| probability | {unit} | mean probability | share right |");
+    println!("| --- | --- | --- | --- |");
+    for (band, &(n, sum, right)) in r.bands.iter().enumerate() {
+        if n > 0 {
+            println!(
+                "| {:.1}–{:.1} | {n} | {:.3} | {:.3} |",
+                band as f64 / 10.0,
+                (band + 1) as f64 / 10.0,
+                sum / n as f64,
+                right as f64 / n as f64
+            );
+        }
+    }
 }
 
 fn open(path: &PathBuf) -> anyhow::Result<File> {
@@ -104,24 +133,16 @@ fn main() -> anyhow::Result<()> {
                 ("first candidates", &s.first),
                 ("every candidate", &s.every),
             ] {
-                println!(
-                    "calibration of {what}: expected calibration error {:.4}",
-                    r.expected_calibration_error()
-                );
-                println!("| probability | candidates | mean probability | share right |");
-                println!("| --- | --- | --- | --- |");
-                for (band, &(n, sum, right)) in r.bands.iter().enumerate() {
-                    if n > 0 {
-                        println!(
-                            "| {:.1}–{:.1} | {n} | {:.3} | {:.3} |",
-                            band as f64 / 10.0,
-                            (band + 1) as f64 / 10.0,
-                            sum / n as f64,
-                            right as f64 / n as f64
-                        );
-                    }
-                }
+                print_reliability(what, "candidates", r);
             }
+        }
+        Command::Pairs { pairs, truth } => {
+            let buffered = |p: &PathBuf| open(p).map(std::io::BufReader::new);
+            let r = peywand_evaluation::linkage::pair_calibration(
+                buffered(&pairs)?,
+                buffered(&truth)?,
+            )?;
+            print_reliability("pairs", "pairs", &r);
         }
         Command::Names {
             registry,

@@ -57,6 +57,9 @@ pub struct Settings {
     /// Most pairs queued for review: what a team reads in a week. The most doubtful come
     /// first; once they are decided, the next run queues the next most doubtful.
     pub review_capacity: usize,
+    /// When set, every pair scored at least this likely is kept in
+    /// [`Deduplication::scored`], to measure how well the probabilities are calibrated.
+    pub keep_scored_from: Option<f64>,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             random_pairs: 2_000_000,
             seed: 1,
             review_capacity: 5_000,
+            keep_scored_from: None,
         }
     }
 }
@@ -103,6 +107,9 @@ pub struct Deduplication {
     /// Uncertain pairs for a reviewer, most doubtful first, at most
     /// [`Settings::review_capacity`].
     pub review: Vec<ScoredPair>,
+    /// Every pair scored at least [`Settings::keep_scored_from`], with its probability, linked
+    /// or not; empty unless asked for.
+    pub scored: Vec<ScoredPair>,
     pub model: Model,
     pub stats: Stats,
 }
@@ -657,24 +664,35 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         identity = cluster::cluster(ds.len(), joins, &must, &within, settings.link_threshold);
     }
 
-    // A family's pair that is also a candidate pair is reviewed once, as judged in the family.
-    let mut review: Vec<ScoredPair> = pairs
-        .iter()
-        .zip(probabilities.iter().map(|&p| f64::from(p)))
-        .filter(|&(pair, p)| p >= settings.review_threshold && !within.family.contains_key(pair))
-        .map(|(&pair, p)| (pair, p))
-        .chain(within.family.iter().map(|(&pair, &p)| (pair, p)))
+    // A family's pair that is also a candidate pair is judged once, as in the family.
+    let family = &within.family;
+    let (pairs, probabilities) = (&pairs, &probabilities);
+    let judged = |least: f64| {
+        pairs
+            .iter()
+            .zip(probabilities.iter().map(|&p| f64::from(p)))
+            .filter(move |&(pair, p)| p >= least && !family.contains_key(pair))
+            .map(|(&pair, p)| (pair, p))
+            .chain(family.iter().map(|(&pair, &p)| (pair, p)))
+            .filter(move |&(_, p)| p >= least)
+    };
+    let scored_pair = |((a, b), p): ((u32, u32), f64)| ScoredPair {
+        record_a: ds.record_id(a).to_string(),
+        record_b: ds.record_id(b).to_string(),
+        probability: p,
+    };
+    let scored: Vec<ScoredPair> = settings
+        .keep_scored_from
+        .map(|least| judged(least).map(&scored_pair).collect())
+        .unwrap_or_default();
+    let mut review: Vec<ScoredPair> = judged(settings.review_threshold)
         .filter(|&((a, b), p)| {
             p >= settings.review_threshold
                 && (p < settings.link_threshold || identity[a as usize] != identity[b as usize])
                 && !decisions.cannot.contains(&(a, b))
                 && decisions.must.binary_search(&(a, b)).is_err()
         })
-        .map(|((a, b), p)| ScoredPair {
-            record_a: ds.record_id(a).to_string(),
-            record_b: ds.record_id(b).to_string(),
-            probability: p,
-        })
+        .map(&scored_pair)
         .collect();
     // The most doubtful first: a decision on a pair at even odds removes the most doubt, one
     // on a pair the model is nearly sure of the least.
@@ -702,6 +720,7 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     Deduplication {
         identity,
         review,
+        scored,
         model,
         stats,
     }
