@@ -159,6 +159,12 @@ pub async fn explain(db: &Database, a: &str, b: &str) -> anyhow::Result<()> {
             f.matching_members, f.members, f.probability
         );
     }
+    if let Some(r) = &e.rivals {
+        println!(
+            "weighed against {} other member(s) of the two households who fit as well ({:.4} on its own)",
+            r.members, r.probability_alone
+        );
+    }
     println!("probability {:.4}", e.probability);
     Ok(())
 }

@@ -101,6 +101,22 @@ pub struct Explanation {
     /// members of each match.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<FamilyEvidence>,
+    /// Where other members of the two households fit one of the two as well (a person is at
+    /// most one member of another household): what the probability was before they were
+    /// weighed against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rivals: Option<Rivals>,
+}
+
+/// Other members of the two households who fit one of the two records: a girl's pair with her
+/// sister's second registration, beside the pair with her own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rivals {
+    /// How many other members fit at all.
+    pub members: usize,
+    /// The pair's probability on its own evidence, before the other members were weighed.
+    pub probability_alone: f64,
 }
 
 /// Two registrations of a household judged as one family: "5 of 6 members match".
@@ -310,6 +326,7 @@ impl Scorer {
             weight,
             probability: probability(weight),
             family: None,
+            rivals: None,
         }
     }
 }

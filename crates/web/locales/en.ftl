@@ -276,6 +276,7 @@ field-document = Document number
 field-phone = Phone
 field-household = Household members
 family-members-match = { $matched } of { $members } members match
+household-member-fits-as-well = another member of the household fits as well or better
 note-husband-as-father = her husband's name: she is registered as his wife
 field-residence = Last residence in Pakistan
 level-name-0 = not given

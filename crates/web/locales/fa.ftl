@@ -276,6 +276,7 @@ field-document = شماره سند
 field-phone = شماره تیلفون
 field-household = اعضای خانواده
 family-members-match = { $matched } از { $members } عضو خانواده مطابقت دارند
+household-member-fits-as-well = عضو دیگری از همین خانواده به همان اندازه یا بهتر مطابقت دارد
 note-husband-as-father = نام شوهرش: او به عنوان همسر این مرد ثبت شده است
 field-residence = آخرین محل بود و باش در پاکستان
 level-name-0 = درج نشده

@@ -276,6 +276,7 @@ field-document = د سند شمېره
 field-phone = د تلیفون شمېره
 field-household = د کورنۍ غړي
 family-members-match = د کورنۍ له { $members } غړو څخه { $matched } سره سمون لري
+household-member-fits-as-well = د همدې کورنۍ بل غړی هم دومره یا ښه سمون لري
 note-husband-as-father = د مېړه نوم: هغه د دې سړي د مېرمنې په توګه ثبت شوې ده
 field-residence = په پاکستان کې وروستی استوګنځی
 level-name-0 = نه دی درج شوی

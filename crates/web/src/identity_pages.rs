@@ -16,7 +16,9 @@ use crate::api::check_site;
 use crate::auth::Caller;
 use crate::error::{ApiError, record_in_path};
 use crate::i18n::Tr;
-use crate::pages::{Chrome, PageError, family_reason, percent, reason, render, site_name};
+use crate::pages::{
+    Chrome, PageError, family_reason, percent, reason, render, rivals_reason, site_name,
+};
 
 fn full_name(raw: &RawRegistration) -> String {
     [
@@ -66,6 +68,7 @@ fn reasons_between(
             percent(t, e.probability),
             family_reason(t, &e)
                 .into_iter()
+                .chain(rivals_reason(t, &e))
                 .chain(
                     e.fields
                         .iter()

@@ -1024,6 +1024,22 @@ pub(crate) fn family_reason(
     Some((t.get("field-household"), text, "for"))
 }
 
+/// "Another member of the household fits as well", where other members of the two households
+/// were weighed against the pair and took from it.
+pub(crate) fn rivals_reason(
+    t: &Tr,
+    e: &peywand_linkage::Explanation,
+) -> Option<(String, String, &'static str)> {
+    let r = e.rivals.as_ref()?;
+    (r.probability_alone - e.probability >= 0.01).then(|| {
+        (
+            t.get("field-household"),
+            t.get("household-member-fits-as-well"),
+            "against",
+        )
+    })
+}
+
 pub(crate) fn percent(t: &Tr, p: f64) -> String {
     t.digits(&format!("{:.0}%", (p * 100.0).clamp(0.0, 100.0)))
 }
@@ -1097,6 +1113,7 @@ fn panel_candidate(t: &Tr, seen: crate::other_sites::Seen) -> PanelCandidate {
             record_id: c.record_id,
             reasons: family_reason(t, &e)
                 .into_iter()
+                .chain(rivals_reason(t, &e))
                 .chain(
                     e.fields
                         .iter()
