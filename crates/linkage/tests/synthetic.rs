@@ -413,6 +413,85 @@ fn a_family_registered_twice_matches_its_members_within_the_family() {
     assert!(!alone.iter().any(|(c, _)| c.record_id == "h1-wife"));
 }
 
+/// Two sisters a year apart, registered twice with their family. Each girl's pair with her
+/// sister's other registration shares the father's and grandfather's name, the province, the
+/// household and the birth years as read across calendars; only the given name differs. A girl
+/// is one member of the other registration at most, and her own record there fits far better:
+/// the sister's pair is not likely, to deduplication or to an explanation, and the explanation
+/// says why.
+#[test]
+fn a_sister_is_not_taken_for_the_girl_whose_own_record_fits_better() {
+    let s = synthetic(2_000, 11);
+    let person = |id: &str, household: &str, given: &str, female: bool, born: i32| MatchRecord {
+        record_id: id.into(),
+        household: household.into(),
+        given_name: Some(given.into()),
+        father_name: Some(
+            if given == "Gul Ahmad" {
+                "Sher Khan"
+            } else {
+                "Gul Ahmad"
+            }
+            .into(),
+        ),
+        grandfather_name: Some(
+            if given == "Gul Ahmad" {
+                "Dost"
+            } else {
+                "Sher Khan"
+            }
+            .into(),
+        ),
+        sex: Some(if female {
+            peywand_domain::Sex::Female
+        } else {
+            peywand_domain::Sex::Male
+        }),
+        birth_year_min: Some(born),
+        birth_year_max: Some(born + 1),
+        province_code: Some("AF14".into()),
+        residence_code: Some("PK-PSH".into()),
+        ..MatchRecord::default()
+    };
+    let mut records = s.records.clone();
+    for h in ["h1", "h2"] {
+        records.extend([
+            person(&format!("{h}-father"), h, "Gul Ahmad", false, 1980),
+            person(&format!("{h}-shukria"), h, "Shukria", true, 2021),
+            person(&format!("{h}-mariam"), h, "Mariam", true, 2022),
+        ]);
+    }
+    let ds = Dataset::build(&records);
+    let run = deduplicate(&ds, &[], &Settings::default());
+    let identity = |id: &str| run.identity[ds.index_of(id).unwrap() as usize];
+    assert_eq!(identity("h1-shukria"), identity("h2-shukria"));
+    assert_eq!(identity("h1-mariam"), identity("h2-mariam"));
+    assert_ne!(identity("h1-shukria"), identity("h2-mariam"));
+    let queued = |a: &str, b: &str| {
+        run.review
+            .iter()
+            .any(|p| (p.record_a == a && p.record_b == b) || (p.record_a == b && p.record_b == a))
+    };
+    assert!(!queued("h1-shukria", "h2-mariam"), "{:?}", run.review);
+
+    let matcher = Matcher::new(Dataset::build(&records), run.model);
+    let sisters = matcher.explain("h1-shukria", "h2-mariam").unwrap();
+    let rivals = sisters
+        .rivals
+        .as_ref()
+        .expect("the sisters' pair has rivals");
+    assert!(
+        sisters.probability < Settings::default().review_threshold
+            && rivals.probability_alone > sisters.probability,
+        "{sisters:?}"
+    );
+    let own = matcher.explain("h1-shukria", "h2-shukria").unwrap();
+    assert!(
+        own.probability >= Settings::default().link_threshold,
+        "{own:?}"
+    );
+}
+
 /// The model of a deduplication of the synthetic registry alone.
 fn run_model(s: &Synthetic) -> peywand_linkage::Model {
     deduplicate(&Dataset::build(&s.records), &[], &Settings::default()).model
