@@ -1456,13 +1456,16 @@ impl Matcher {
         let scorer = self.model.scorer();
         let rivals = |own: u32, other: u32| -> Vec<f64> {
             let ro = &self.ds.recs[own as usize];
-            self.ds.household_members[self.ds.recs[other as usize].household as usize]
+            let household = self.ds.recs[other as usize].household;
+            let matching = self.matching_members(ro.household, household);
+            self.ds.household_members[household as usize]
                 .iter()
                 .take(household::MAX_MEMBERS)
                 .filter(|&&x| x != other && !self.ds.same_household(own, x))
                 .map(|&x| {
                     let rx = &self.ds.recs[x as usize];
-                    let p = compare(&self.ds, ro, rx).with(HOUSEHOLD, self.household_level(own, x));
+                    let level = self.household_level_among(own, x, &matching);
+                    let p = compare(&self.ds, ro, rx).with(HOUSEHOLD, level);
                     scorer.weight(&self.ds, ro, rx, p)
                 })
                 .filter(|&w| w >= f64::from(LEAST_COMPETING_WEIGHT))
@@ -1555,68 +1558,62 @@ impl Matcher {
         if ma.len() < 2 || mb.len() < 2 || ra.household == rb.household {
             return None;
         }
-        let threshold = Settings::default().link_threshold;
-        let one_person = |x: u32, y: u32| {
-            let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
-            let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
-            self.model.probability(&self.ds, rx, ry, p) >= threshold
-        };
+        let matching = self.matching_members(ra.household, rb.household);
         // The other members of each household with someone in the other (the pair's own
         // records are what is being judged, so they count as unmatched).
-        let matched = |own: &[u32], other: &[u32], skip: (u32, u32)| {
-            own.iter()
-                .take(20)
-                .filter(|&&x| x != skip.0)
-                .filter(|&&x| {
-                    other
-                        .iter()
-                        .take(20)
-                        .any(|&y| y != skip.1 && one_person(x, y))
-                })
-                .count()
-        };
-        let (in_a, in_b) = (matched(ma, mb, (a, b)), matched(mb, ma, (b, a)));
-        if in_a == 0 || in_b == 0 {
+        let others = matching.iter().filter(|&&(x, y)| x != a && y != b);
+        let mut in_a: Vec<u32> = others.clone().map(|p| p.0).collect();
+        let mut in_b: Vec<u32> = others.map(|p| p.1).collect();
+        for side in [&mut in_a, &mut in_b] {
+            side.sort_unstable();
+            side.dedup();
+        }
+        if in_a.is_empty() || in_b.is_empty() {
             return None;
         }
         // Within the family only members still unmatched are matched: a girl who is already
         // her own second registration is not also her sister's.
-        let taken = |x: u32, other: &[u32], skip: u32| {
-            other
-                .iter()
-                .take(20)
-                .any(|&y| y != skip && one_person(x, y))
-        };
-        if taken(a, mb, b) || taken(b, ma, a) {
+        if matching.iter().any(|&(x, y)| (x == a) != (y == b)) {
             return None;
         }
-        let unmatched = (ma.len() - in_a).max(mb.len() - in_b);
+        let unmatched = (ma.len() - in_a.len()).max(mb.len() - in_b.len());
         Some(family::family_prior(unmatched))
+    }
+
+    /// The pairs of members of two households (as far as twenty of each), a member of the
+    /// first and one of the second, likely one person on their own evidence.
+    fn matching_members(&self, ha: u32, hb: u32) -> Vec<(u32, u32)> {
+        let threshold = Settings::default().link_threshold;
+        let members = |h: u32| self.ds.household_members[h as usize].iter().take(20);
+        members(ha)
+            .flat_map(|&x| members(hb).map(move |&y| (x, y)))
+            .filter(|&(x, y)| {
+                let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
+                let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
+                self.model.probability(&self.ds, rx, ry, p) >= threshold
+            })
+            .collect()
     }
 
     /// Household context for one pair: whether another member of each household matches.
     fn household_level(&self, a: u32, b: u32) -> u8 {
-        let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
-        let members = |h: u32| &self.ds.household_members[h as usize];
-        let (ma, mb) = (members(ra.household), members(rb.household));
-        let smaller = ma.len().min(mb.len()).min(household::MAX_MEMBERS);
+        let (ha, hb) = (
+            self.ds.recs[a as usize].household,
+            self.ds.recs[b as usize].household,
+        );
+        self.household_level_among(a, b, &self.matching_members(ha, hb))
+    }
+
+    /// [`Matcher::household_level`] of `a` and `b`, given the [`Matcher::matching_members`] of
+    /// their households: a record's rivals in one household share them.
+    fn household_level_among(&self, a: u32, b: u32, matching: &[(u32, u32)]) -> u8 {
+        let size =
+            |r: u32| self.ds.household_members[self.ds.recs[r as usize].household as usize].len();
+        let smaller = size(a).min(size(b)).min(household::MAX_MEMBERS);
         if smaller < 2 {
             return MISSING;
         }
-        let threshold = Settings::default().link_threshold;
-        let mut count = 0;
-        for &x in ma.iter().take(20) {
-            for &y in mb.iter().take(20) {
-                if (x, y) == (a, b) {
-                    continue;
-                }
-                let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
-                let p = compare(&self.ds, rx, ry).with(9, MISSING);
-                if self.model.probability(&self.ds, rx, ry, p) >= threshold {
-                    count += 1;
-                }
-            }
-        }
-        household_level(smaller, count)
+        let count = matching.iter().filter(|&&pair| pair != (a, b)).count();
+        household_level(smaller, count as u32)
     }
 }
