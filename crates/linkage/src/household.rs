@@ -145,9 +145,15 @@ pub(crate) fn household_matches(
     let (lambda, bits) = unaligned_cost(&matches, all_pairs);
     let prior = (lambda / (1.0 - lambda)).log2();
     for m in &mut matches {
-        m.probability = probability(prior + m.evidence - bits * m.unaligned as f64);
+        m.probability = probability(prior + less_unaligned(m.evidence, m.unaligned, bits));
     }
     (matches, lambda, bits)
+}
+
+/// A family's evidence without its unaligned members' cost (`evidence`), less `bits` for each
+/// of the `unaligned`.
+pub(crate) fn less_unaligned(evidence: f64, unaligned: usize, bits: f64) -> f64 {
+    evidence - bits * unaligned as f64
 }
 
 /// The prior that two households are one family, and what each member of the smaller with no
@@ -162,12 +168,12 @@ fn unaligned_cost(matches: &[HouseholdMatch], all_pairs: f64) -> (f64, f64) {
         lambda = household_prior(
             matches
                 .iter()
-                .map(|m| m.evidence - bits * m.unaligned as f64),
+                .map(|m| less_unaligned(m.evidence, m.unaligned, bits)),
             all_pairs,
         );
         let prior = (lambda / (1.0 - lambda)).log2();
         let (missing, members) = matches.iter().fold((0.0, 0.0), |(x, y), m| {
-            let p = probability(prior + m.evidence - bits * m.unaligned as f64);
+            let p = probability(prior + less_unaligned(m.evidence, m.unaligned, bits));
             (x + p * m.unaligned as f64, y + p * m.smaller as f64)
         });
         let share = if members > 0.0 {

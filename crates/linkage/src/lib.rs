@@ -1236,7 +1236,8 @@ impl Matcher {
                 group.iter().map(|&(_, i, o, full, own)| (i, o, full, own)),
                 sizes,
             );
-            let evidence = evidence - self.model.unaligned_bits() * missing as f64;
+            let evidence =
+                household::less_unaligned(evidence, missing, self.model.unaligned_bits());
             if aligned.len() >= 2 {
                 families.push((h, aligned, prior + evidence, sizes.0.max(sizes.1)));
             }
@@ -1537,7 +1538,7 @@ impl Matcher {
         let sizes = (members(ha).len(), members(hb).len());
         let larger = sizes.0.max(sizes.1);
         let (aligned, evidence, missing) = household::alignment(pairs.into_iter(), sizes);
-        let evidence = evidence - self.model.unaligned_bits() * missing as f64;
+        let evidence = household::less_unaligned(evidence, missing, self.model.unaligned_bits());
         if aligned.len() < 2 {
             return None;
         }
