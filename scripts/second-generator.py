@@ -2974,6 +2974,7 @@ def make_request(rid, p, registered, req_date, rng, tags):
         if rng.random() < 0.04:
             pk = PROV_CHOICE.pick(rng).key
             tags.append("req_province_wrong")
+            tags.append("req_province_given_" + pk)
         req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
         tags.append("req_no_father_name")
         return req
@@ -3017,6 +3018,7 @@ def make_request(rid, p, registered, req_date, rng, tags):
         if rng.random() < 0.04:
             pk = PROV_CHOICE.pick(rng).key
             tags.append("req_province_wrong")
+            tags.append("req_province_given_" + pk)
         req["province_of_origin"] = render_province(pk, clk, rng, tags, mode="req")
     else:
         tags.append("req_province_missing")
@@ -3061,6 +3063,7 @@ def build_requests(world, first_reg, rng):
     rng.shuffle(chosen)
     out = []
     tagl = []
+    dates = []
     for i, (p, registered) in enumerate(chosen):
         if registered:
             d = first_reg[p.pid] + dt.timedelta(days=rng.randint(-20, 60))
@@ -3072,7 +3075,158 @@ def build_requests(world, first_reg, rng):
             tags.append("req_unreg_" + ("left_behind" if not p.hh.unregistered else "household_unregistered"))
         out.append(make_request("T-%d" % (i + 1), p, registered, d, rng, tags))
         tagl.append(tags)
-    return out, tagl
+    ceilings = request_ceilings(world, first_reg, chosen, out, tagl)
+    return out, tagl, ceilings
+
+
+# ---------------------------------------------------------------------------
+# The best any search could do with each request
+# ---------------------------------------------------------------------------
+
+def _name_key(nref):
+    return None if nref is None else (tuple(nref.name), nref.male, nref.honor, nref.honor_rate)
+
+
+def _age_window(p, first):
+    """The ages a request for p is written with before its noise: p's age on each day a request
+    for p may be dated (build_requests: first registration -20..+60 days), as a histogram."""
+    lo = max(first - dt.timedelta(days=20), p.dob)
+    hi = max(first + dt.timedelta(days=60), p.dob)
+    if age_on(p.dob, lo) == age_on(p.dob, hi):
+        return ((age_on(p.dob, lo), 81),)
+    c = Counter(age_on(p.dob, max(first + dt.timedelta(days=k), p.dob)) for k in range(-20, 61))
+    return tuple(sorted(c.items()))
+
+
+REQ_AGE_ERR = ((0, 0.35), (-1, 0.15), (1, 0.15), (-2, 0.10), (2, 0.10),
+               (-5, 0.025), (-4, 0.025), (-3, 0.025), (3, 0.025), (4, 0.025), (5, 0.025))   # req_age
+
+
+def _stated_age_chance(stated, window, kind):
+    """The chance that req_age states `stated` for a person whose true ages over the request's
+    possible dates are `window`."""
+    total = 0.0
+    for age, days in window:
+        rounded = (0.5 if kind == "thin" else 0.25) if age >= 15 else 0.0
+        for err, pr in REQ_AGE_ERR:
+            a = age + err
+            chance = (1 - rounded) * (max(0, a) == stated) + rounded * (max(0, 5 * int(round(a / 5.0))) == stated)
+            total += days / 81.0 * pr * chance
+    return total
+
+
+def _request_weight(q):
+    a = q.age_ref()
+    return 3.0 if a < 18 else (2.0 if q.sex == "F" else (1.5 if a < 60 else 1.0))
+
+
+class _Facts:
+    """What make_request and build_requests read of one person, worked out once."""
+    __slots__ = ("sex", "weight", "window", "child_days", "adult_days", "flags", "reg_script", "given",
+                 "given_part", "father", "husband", "father_part", "husband_part", "gf", "family", "city",
+                 "province")
+
+    def __init__(self, q, first):
+        self.sex = q.sex
+        self.weight = _request_weight(q)
+        self.window = _age_window(q, first)
+        self.child_days = sum(d for a, d in self.window if a < 15)
+        self.adult_days = sum(d for a, d in self.window if a >= 16)
+        self.flags = (first_part(q.nref) is None, q.father is None or first_part(q.father) is None,
+                      q.father is None, q.husband is None, q.gf is None, bool(q.family and q.uses_family))
+        self.reg_script = q.reg_script
+        self.given = _name_key(q.nref)
+        self.given_part = _name_key(first_part(q.nref))
+        self.father, self.husband = _name_key(q.father), _name_key(q.husband)
+        self.father_part = _name_key(first_part(q.father)) if q.father is not None else None
+        self.husband_part = _name_key(first_part(q.husband)) if q.husband is not None else None
+        self.gf = _name_key(q.gf)
+        self.family = q.family
+        self.city = q.hh.city
+        self.province = q.hh.province
+
+
+def _fit_key(f, req, tags, kind):
+    """Everything make_request and build_requests read of a person (`f`, their _Facts) to
+    write this request, but the age and province of origin: two people with the same key write
+    the same request with the same chance but for those two."""
+    key = [f.sex, f.child_days, f.adult_days, f.flags, f.reg_script if kind == "cross_script" else None]
+    if req["given_name"] is not None:
+        key.append(f.given_part if "req_given_first_part_only" in tags else f.given)
+    if req["father_name"] is not None:
+        if "req_father_first_part_only" in tags:
+            key.append((f.father_part, f.husband_part))
+        else:
+            key.append((f.father, f.husband))
+    if req["grandfather_name"] is not None:
+        key.append(f.gf)
+    if req["family_name"] is not None:
+        key.append(f.family)
+    if req["last_residence"] is not None:
+        key.append(f.city)
+    return tuple(key)
+
+
+def request_ceilings(world, first_reg, chosen, reqs, tagl):
+    """For each request for a registered person, the most a search could find with it: the
+    chance that the person sought comes first, and within the first ten, for a search that
+    knew every registered person's true names, age and province and how this generator writes
+    requests. It weighs the people the request fits (same true names and everything else the
+    request was written from) by the chance of the age and province stated; people it might
+    fit through a misspelling are left out, which only raises the ceiling. Recall@1 and
+    recall@10 of any search, averaged over requests, cannot exceed these averaged."""
+    by_given, by_first_part, by_father = defaultdict(list), defaultdict(list), defaultdict(list)
+    for q in world.persons:
+        if q.pid in first_reg:
+            by_given[(_name_key(q.nref), q.sex)].append(q)
+            by_first_part[(_name_key(first_part(q.nref)), q.sex)].append(q)
+            by_father[(_name_key(q.father), q.sex)].append(q)
+    everyone = defaultdict(list)
+    for q in world.persons:
+        if q.pid in first_reg:
+            everyone[q.sex].append(q)
+    prov_share = {p.key: p.weight / PROV_CHOICE.total for p in PROVS}
+    facts = {}
+
+    def facts_of(q):
+        f = facts.get(q.pid)
+        if f is None:
+            f = facts[q.pid] = _Facts(q, first_reg[q.pid])
+        return f
+
+    ceilings = []
+    for (p, registered), req, tags in zip(chosen, reqs, tagl):
+        if not registered:
+            ceilings.append(None)
+            continue
+        kind = next(t[len("req_kind_"):] for t in tags if t.startswith("req_kind_"))
+        mine = _fit_key(facts_of(p), req, tags, kind)
+        if "req_given_first_part_only" in tags:
+            pool = by_first_part[(_name_key(first_part(p.nref)), p.sex)]
+        elif req["given_name"] is not None:
+            pool = by_given[(_name_key(p.nref), p.sex)]
+        elif req["father_name"] is not None and "req_husband_as_father" not in tags \
+                and "req_father_first_part_only" not in tags:
+            pool = by_father[(_name_key(p.father), p.sex)]
+        else:
+            pool = everyone[p.sex]
+        given_prov = next((t[len("req_province_given_"):] for t in tags if t.startswith("req_province_given_")),
+                          p.hh.province)
+        weights = []
+        for q in pool:
+            f = facts_of(q)
+            if _fit_key(f, req, tags, kind) != mine:
+                continue
+            w = f.weight
+            if req["age"] is not None:
+                w *= _stated_age_chance(req["age"], f.window, kind)
+            if req["province_of_origin"] is not None:
+                w *= 0.96 * (f.province == given_prov) + 0.04 * prov_share[given_prov]
+            weights.append(w)
+        total = sum(weights)
+        weights.sort(reverse=True)
+        ceilings.append((len(weights), weights[0] / total, sum(weights[:10]) / total))
+    return ceilings
 
 
 # ---------------------------------------------------------------------------
@@ -3164,7 +3318,7 @@ def generate(n_people, seed, out):
         wr.writerow(["household_id", "true_household", "event", "registration", "head_person_id", "rows", "tags"])
         hh_rows.sort()
         wr.writerows(hh_rows)
-    reqs, reqtags = build_requests(world, first_reg, rng)
+    reqs, reqtags, ceilings = build_requests(world, first_reg, rng)
     with open(os.path.join(out, "tracing.jsonl"), "w", encoding="utf-8") as f:
         for r in reqs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -3173,6 +3327,14 @@ def generate(n_people, seed, out):
         wr.writerow(["request_id", "tags"])
         for r, t in zip(reqs, reqtags):
             wr.writerow([r["request_id"], ";".join(t)])
+    with open(os.path.join(out, "tracing_ceiling.csv"), "w", encoding="utf-8", newline="") as f:
+        # each request for a registered person: how many registered people it fits by construction,
+        # and the most any search could find with it (see request_ceilings)
+        wr = csv.writer(f)
+        wr.writerow(["request_id", "fitting", "best_at_1", "best_at_10"])
+        for r, c in zip(reqs, ceilings):
+            if c is not None:
+                wr.writerow([r["request_id"], c[0], "%.4f" % c[1], "%.4f" % c[2]])
     gen_time = time.time() - t0
     return world, records, reqs, reqtags, gen_time
 
