@@ -356,6 +356,24 @@ test("the dashboard draws arrivals and the pyramid, suppresses small cells, and 
   const dari = await page.locator("#figure-pyramid svg.chart").textContent();
   assert.ok(dari.includes("زنان") && dari.includes("۱۸-۵۹"), dari);
   await page.screenshot({ path: join(SCREENSHOTS, "dashboard-fa.png") });
+  // The share of people sought who registered: refused out of bounds in Dari, then set, and
+  // said with who set it; the cases that ended are counted beside it.
+  const share = page.locator("#registered-share");
+  // The browser would stop 100 itself; the server must refuse it too.
+  await share.evaluate((form) => { form.noValidate = true; });
+  await share.locator("input[name=percent]").fill("100");
+  await share.getByRole("button").click();
+  await page.waitForLoadState("networkidle");
+  assert.ok((await page.locator("#registered-share [role=alert]").innerText()).includes("۱ تا ۹۹"));
+  await page.locator("#registered-share input[name=percent]").fill("60");
+  await page.locator("#registered-share").getByRole("button").click();
+  await page.waitForLoadState("networkidle");
+  const said = await page.locator("#registered-share").innerText();
+  assert.ok(said.includes("۶۰%") && said.includes("farid"), said);
+  assert.equal(await page.locator("#registered-share [role=alert]").count(), 0);
+  await page.locator("#registered-share input[name=percent]").fill("50");
+  await page.locator("#registered-share").getByRole("button").click();
+  await page.waitForLoadState("networkidle");
   await s.context.close();
 });
 

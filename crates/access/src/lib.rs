@@ -81,6 +81,9 @@ pub enum Permission {
     ManageAssistance,
     /// Record stock of assistance received at a site (the site's own store or the hub).
     RecordStock,
+    /// Set what tracing assumes before any evidence: the share of people sought who
+    /// registered at all.
+    ManageTracing,
 }
 
 impl Role {
@@ -130,7 +133,7 @@ impl Role {
             P::Sync => matches!(self, R::SiteServer),
             P::ViewAssistance => matches!(self, R::DistributionOfficer | R::InformationManager),
             P::Distribute => matches!(self, R::DistributionOfficer),
-            P::ManageAssistance => matches!(self, R::InformationManager),
+            P::ManageAssistance | P::ManageTracing => matches!(self, R::InformationManager),
             P::RecordStock => matches!(self, R::DistributionOfficer | R::InformationManager),
         }
     }

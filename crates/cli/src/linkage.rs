@@ -282,14 +282,24 @@ pub async fn search(
     out: &Path,
     limit: usize,
     on: Option<NaiveDate>,
+    registered_share: Option<f64>,
 ) -> anyhow::Result<()> {
+    if let Some(share) = registered_share {
+        peywand_store::valid_registered_share(share)
+            .map_err(|e| anyhow::anyhow!("--registered-share {share}: {e} (0.01 to 0.99)"))?;
+    }
     let requests = read_requests(requests)?;
     let on = on.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let store = open_existing(db).await?;
-    let matcher = match matcher(&*store).await? {
+    let mut matcher = match matcher(&*store).await? {
         Some(m) => m,
         None => bail!(NO_MODEL),
     };
+    let share = match registered_share {
+        Some(share) => share,
+        None => store.registered_share().await?.in_use,
+    };
+    matcher.set_registered_share(share);
     store.close().await;
     // Written beside the target, then renamed: a failed run leaves no half-written results.
     let partial = out.with_extension("partial");

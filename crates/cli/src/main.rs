@@ -183,6 +183,11 @@ enum Command {
         /// The date the requests' ages refer to (YYYY-MM-DD); today by default.
         #[arg(long, value_name = "DATE")]
         on: Option<chrono::NaiveDate>,
+        /// The share of the people sought who registered at all, from 0.01 to 0.99: the prior
+        /// every candidate stands against. By default the registry's own, as its information
+        /// manager set it and its ended cases taught it.
+        #[arg(long, value_name = "SHARE")]
+        registered_share: Option<f64>,
     },
     /// Encrypt the database under a new key (or for the first time), or decrypt it with
     /// --decrypt. The current key comes from PEYWAND_DB_KEY or --key-file as for every command.
@@ -687,7 +692,18 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 out,
                 limit,
                 on,
-            } => linkage::search(&db, &requests, &out, limit.clamp(1, 100), on).await,
+                registered_share,
+            } => {
+                linkage::search(
+                    &db,
+                    &requests,
+                    &out,
+                    limit.clamp(1, 100),
+                    on,
+                    registered_share,
+                )
+                .await
+            }
             Command::Pfif {
                 command:
                     PfifCommand::Import {

@@ -360,6 +360,21 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
     assert!(!o.status.success());
     assert!(text(&o).contains("line 1"), "{}", text(&o));
     assert!(!none.exists());
+    // A share of people sought who registered that no evidence could move is refused.
+    let o = peywand(&[
+        "search",
+        "--db",
+        &p(&db),
+        "--requests",
+        &p(&requests),
+        "--out",
+        &p(&none),
+        "--registered-share",
+        "1",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("registered-share"), "{}", text(&o));
+    assert!(!none.exists());
 }
 
 #[test]

@@ -881,6 +881,11 @@ impl Matcher {
         self.registered_share = share.clamp(0.001, 0.999);
     }
 
+    /// The chance that a person sought registered at all, as last set.
+    pub fn registered_share(&self) -> f64 {
+        self.registered_share
+    }
+
     pub fn dataset(&self) -> &Dataset {
         &self.ds
     }

@@ -15,8 +15,8 @@ use peywand_domain::{
 use peywand_store::cases::{self, CaseChange};
 use peywand_store::sync::Logged;
 use peywand_store::{
-    Actor, DeathReport, LinkAcrossSites, Page, Paged, PfifImported, RequestLink, StoreError,
-    TracingCase, TracingStore, may_write_case, note_about_unknown_person,
+    Actor, DeathReport, LinkAcrossSites, Page, Paged, PfifImported, RegisteredShare, RequestLink,
+    StoreError, TracingCase, TracingStore, may_write_case, note_about_unknown_person,
 };
 
 use crate::{PgStore, db};
@@ -419,6 +419,38 @@ impl TracingStore for PgStore {
             })
         })
         .transpose()
+    }
+
+    async fn registered_share(&self) -> Result<RegisteredShare, StoreError> {
+        let set: Option<(f64, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT share, set_by, set_at FROM tracing_registered_share ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read the share of people sought who registered"))?;
+        let cases: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM tracing_requests GROUP BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("count the cases that ended"))?;
+        Ok(RegisteredShare::new(set, cases))
+    }
+
+    async fn set_registered_share(
+        &self,
+        share: f64,
+        actor: &Actor,
+    ) -> Result<RegisteredShare, StoreError> {
+        sqlx::query(
+            "INSERT INTO tracing_registered_share (share, set_by, set_at) VALUES ($1, $2, $3)",
+        )
+        .bind(share)
+        .bind(&actor.username)
+        .bind(actor.at)
+        .execute(&self.pool)
+        .await
+        .map_err(db("save the share of people sought who registered"))?;
+        self.registered_share().await
     }
 }
 

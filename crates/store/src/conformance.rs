@@ -127,6 +127,7 @@ macro_rules! conformance_tests {
             erasure_travels_as_a_tombstone_and_nothing_comes_back,
             imports_are_logged_once_per_household,
             reunification_steps_close_a_confirmed_case,
+            the_registered_share_is_set_and_learnt_from_ended_cases,
             pfif_imports_are_whole_and_idempotent,
             pfif_imports_write_only_within_the_importers_site,
             pfif_partners_and_death_reports,
@@ -1160,6 +1161,67 @@ pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
             .await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// The share of people sought who registered: even until an information manager sets it,
+/// then moved by each case that ends, found or not; open cases teach nothing.
+pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn Store) {
+    use peywand_domain::{CandidateStatus, CaseStatus, TracingRequestDraft};
+    let first = store.registered_share().await.expect("share");
+    assert_eq!((first.set, first.in_use), (0.5, 0.5));
+    assert_eq!(first.set_by, None);
+    let set = store
+        .set_registered_share(0.8, &actor())
+        .await
+        .expect("set");
+    assert_eq!((set.set, set.in_use), (0.8, 0.8));
+    assert_eq!(set.set_by.as_deref(), Some("conformance"));
+
+    import_rows(store, vec![sample_row("r-1", "rh-1")], false)
+        .await
+        .expect("import");
+    let draft = TracingRequestDraft {
+        requester_name: "Gul Bibi".into(),
+        sought: sample_row("", ""),
+        ..TracingRequestDraft::default()
+    };
+    let mut requests = Vec::new();
+    for _ in 0..3 {
+        requests.push(
+            store
+                .create_tracing_request(&draft, &actor())
+                .await
+                .expect("request")
+                .id,
+        );
+    }
+    store
+        .offer_candidates(requests[0], &[(rid("r-1"), 0.9)], &actor())
+        .await
+        .expect("offer");
+    store
+        .decide_candidate(
+            requests[0],
+            &rid("r-1"),
+            CandidateStatus::Confirmed,
+            &actor(),
+            "seen",
+        )
+        .await
+        .expect("confirm");
+    store
+        .move_case(
+            requests[1],
+            CaseStatus::ClosedWithoutResult,
+            &actor(),
+            "family crossed at Chaman and found her there",
+        )
+        .await
+        .expect("close");
+    let learnt = store.registered_share().await.expect("share");
+    assert_eq!((learnt.cases_found, learnt.cases_not_found), (1, 1));
+    assert!((learnt.in_use - 17.0 / 22.0).abs() < 1e-9, "{learnt:?}");
+    assert_eq!(learnt.set, 0.8);
 }
 
 pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {

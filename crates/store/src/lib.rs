@@ -46,8 +46,8 @@ pub use submissions::{Reservation, Submission, SubmissionStore};
 pub use sync::{CrossedField, Received, SavedHousehold, SyncStore};
 pub use targeting::{DistributionList, TargetingStore, Weights, WeightsRecord};
 pub use tracing::{
-    DeathReport, LinkAcrossSites, PfifImported, RequestLink, TracingCase, TracingStore,
-    may_write_case, note_about_unknown_person,
+    DeathReport, LinkAcrossSites, PfifImported, RegisteredShare, RequestLink, TracingCase,
+    TracingStore, may_write_case, note_about_unknown_person, valid_registered_share,
 };
 
 /// Every concern's trait, for callers that hold a concrete store: `use peywand_store::prelude::*`.

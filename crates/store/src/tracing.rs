@@ -3,6 +3,7 @@
 //! in [`crate::cases`]; a backend reads a case, asks the rules what changes, and writes that.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use peywand_domain::{
@@ -135,6 +136,89 @@ pub trait TracingStore: Send + Sync + 'static {
     /// What the holder of a token (by digest, not revoked) may write as a PFIF partner; `None`
     /// for a token given to no partner, which writes no PFIF record.
     async fn pfif_partner(&self, token_digest: &str) -> Result<Option<PfifPartner>, StoreError>;
+
+    /// How likely a person sought is to have registered at all: the information manager's
+    /// estimate and the cases that ended since (see [`RegisteredShare`]).
+    async fn registered_share(&self) -> Result<RegisteredShare, StoreError>;
+    /// Sets the information manager's estimate from now on, kept with who set it and when;
+    /// `share` is one that [`valid_registered_share`] accepts.
+    async fn set_registered_share(
+        &self,
+        share: f64,
+        actor: &Actor,
+    ) -> Result<RegisteredShare, StoreError>;
+}
+
+/// The chance that a person a relative seeks registered at all, the prior against which every
+/// candidate of a tracing request stands ("not in the registry" is the other possibility). An
+/// information manager sets it from what the teams know (how many of those sought are still
+/// in Pakistan, or crossed elsewhere); each case that ends then teaches it: found in the
+/// registry, or closed without finding the person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisteredShare {
+    /// As the information manager set it; [`DEFAULT_REGISTERED_SHARE`] until one does.
+    pub set: f64,
+    pub set_by: Option<String>,
+    pub set_at: Option<DateTime<Utc>>,
+    /// Cases whose person was found in the registry: a match confirmed, or reunified.
+    pub cases_found: u64,
+    /// Cases closed without finding the person.
+    pub cases_not_found: u64,
+    /// What tracing uses: the estimate set, counted as [`SETTING_COUNTS_AS_CASES`] cases, and
+    /// the cases that ended.
+    pub in_use: f64,
+}
+
+/// The share before an information manager sets one: even, neither hoping nor despairing.
+pub const DEFAULT_REGISTERED_SHARE: f64 = 0.5;
+
+/// How many ended cases the information manager's estimate weighs as much as: a first few
+/// cases move it a little, a season of cases outweighs it.
+pub const SETTING_COUNTS_AS_CASES: f64 = 20.0;
+
+impl RegisteredShare {
+    /// The share in use from the estimate set (`None`: none set yet), with who set it and
+    /// when, and the number of cases by status code as stored (every status may be listed;
+    /// only ended ones count).
+    pub fn new(
+        set: Option<(f64, String, DateTime<Utc>)>,
+        cases_by_status: impl IntoIterator<Item = (String, i64)>,
+    ) -> RegisteredShare {
+        let (mut found, mut not_found) = (0, 0);
+        for (status, n) in cases_by_status {
+            let n = u64::try_from(n).unwrap_or(0);
+            match CaseStatus::from_code(&status) {
+                Some(CaseStatus::MatchConfirmed | CaseStatus::Reunified) => found += n,
+                Some(CaseStatus::ClosedWithoutResult) => not_found += n,
+                Some(CaseStatus::Open | CaseStatus::CandidatesFound) | None => {}
+            }
+        }
+        let (share, set_by, set_at) = match set {
+            Some((share, by, at)) => (share, Some(by), Some(at)),
+            None => (DEFAULT_REGISTERED_SHARE, None, None),
+        };
+        let in_use = (share * SETTING_COUNTS_AS_CASES + found as f64)
+            / (SETTING_COUNTS_AS_CASES + (found + not_found) as f64);
+        RegisteredShare {
+            set: share,
+            set_by,
+            set_at,
+            cases_found: found,
+            cases_not_found: not_found,
+            in_use,
+        }
+    }
+}
+
+/// Whether `share` may be set as the share of people sought who registered: a chance strictly
+/// between 1% and 99%, since at either end no evidence could move a case.
+pub fn valid_registered_share(share: f64) -> Result<(), String> {
+    if (0.01..=0.99).contains(&share) {
+        Ok(())
+    } else {
+        Err("the share of people sought who registered is a percentage from 1 to 99".into())
+    }
 }
 
 /// A tracing case as a caseworker sees it.
@@ -222,4 +306,48 @@ pub struct RequestLink {
     pub request_id: TracingRequestId,
     /// How well the names agree both ways, 0 to 1.
     pub score: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(found: i64, closed: i64) -> Vec<(String, i64)> {
+        vec![
+            ("open".into(), 40),
+            ("candidates_found".into(), 7),
+            ("match_confirmed".into(), found / 2),
+            ("reunified".into(), found - found / 2),
+            ("closed_without_result".into(), closed),
+        ]
+    }
+
+    #[test]
+    fn the_share_starts_even_and_ended_cases_teach_it() {
+        let untouched = RegisteredShare::new(None, counts(0, 0));
+        assert_eq!(untouched.in_use, DEFAULT_REGISTERED_SHARE);
+        assert_eq!(untouched.set_by, None);
+        // Open cases teach nothing: their end is not known.
+        assert_eq!((untouched.cases_found, untouched.cases_not_found), (0, 0));
+
+        let at = Utc::now();
+        let set = RegisteredShare::new(Some((0.8, "im".into(), at)), counts(0, 0));
+        assert_eq!(set.in_use, 0.8);
+        // Twenty cases found and twenty closed unfound weigh twice the estimate of 0.8.
+        let taught = RegisteredShare::new(Some((0.8, "im".into(), at)), counts(20, 20));
+        assert!((taught.in_use - (16.0 + 20.0) / 60.0).abs() < 1e-12);
+        assert_eq!((taught.cases_found, taught.cases_not_found), (20, 20));
+        // A season of cases outweighs the estimate.
+        let season = RegisteredShare::new(Some((0.8, "im".into(), at)), counts(100, 900));
+        assert!(season.in_use < 0.12, "{season:?}");
+    }
+
+    #[test]
+    fn a_share_is_a_chance_that_evidence_can_still_move() {
+        assert!(valid_registered_share(0.5).is_ok());
+        assert!(valid_registered_share(0.01).is_ok());
+        for refused in [0.0, 1.0, -0.2, 1.5, f64::NAN] {
+            assert!(valid_registered_share(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -466,3 +466,12 @@ doubled-note = Each family below received at two sites while they were offline, 
 doubled-first = First (counted)
 doubled-again = Again (not counted)
 doubled-given = at { $site }, on { $on }, by { $by }
+
+registered-share-title = Share of people sought who registered
+registered-share-in-use = Tracing weighs each request's candidates against { $share } of the people sought having registered at all.
+registered-share-set-by = Set at { $set } by { $by } on { $on }.
+registered-share-default = Set at { $set } by Peywand: no information manager has set it yet.
+registered-share-cases = Cases that ended: { $found } found in the registry, { $unfound } closed without finding the person. The share set counts as much as 20 ended cases.
+registered-share-label = Share set (%)
+registered-share-save = Save the share
+refusal-bad-registered-share = Give the share as a whole percentage from 1 to 99.

@@ -466,3 +466,12 @@ doubled-note = هر خانوادهٔ زیر، وقتی دو محل آفلاین 
 doubled-first = اول (شمرده می‌شود)
 doubled-again = دوباره (شمرده نمی‌شود)
 doubled-given = در { $site }، به تاریخ { $on }، توسط { $by }
+
+registered-share-title = سهم افراد جستجوشده که ثبت شده‌اند
+registered-share-in-use = ردیابی نامزدهای هر درخواست را با این فرض می‌سنجد که { $share } افراد جستجوشده اصلاً ثبت شده‌اند.
+registered-share-set-by = { $set } توسط { $by } به تاریخ { $on } تعیین شد.
+registered-share-default = { $set } را پیوند تعیین کرده است: هنوز هیچ مدیر معلومات آن را تعیین نکرده است.
+registered-share-cases = قضایای پایان‌یافته: { $found } که شخص در ثبت یافت شد، { $unfound } که بدون یافتن شخص بسته شد. سهم تعیین‌شده به اندازهٔ ۲۰ قضیهٔ پایان‌یافته وزن دارد.
+registered-share-label = سهم تعیین‌شده (٪)
+registered-share-save = ذخیرهٔ سهم
+refusal-bad-registered-share = سهم را به صورت فیصدی تام از ۱ تا ۹۹ بدهید.

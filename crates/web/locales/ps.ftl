@@ -466,3 +466,12 @@ doubled-note = لاندې هره کورنۍ، کله چې دوه ځایونه آ
 doubled-first = لومړی (شمېرل کېږي)
 doubled-again = بیا (نه شمېرل کېږي)
 doubled-given = په { $site } کې، د { $on } په نېټه، د { $by } له خوا
+
+registered-share-title = د لټول شویو خلکو هغه برخه چې ثبت شوي دي
+registered-share-in-use = تعقیب د هرې غوښتنې نوماندان د دې انګېرنې پر وړاندې تلي چې د لټول شویو خلکو { $share } اصلاً ثبت شوي دي.
+registered-share-set-by = { $set } د { $by } له خوا د { $on } په نېټه وټاکل شو.
+registered-share-default = { $set } پیوند ټاکلی دی: تر اوسه د معلوماتو هېڅ مدیر دا نه دی ټاکلی.
+registered-share-cases = پای ته رسېدلې قضیې: { $found } چې کس په ثبت کې وموندل شو، { $unfound } چې د کس له موندلو پرته وتړل شوې. ټاکل شوې برخه د ۲۰ پای ته رسېدلو قضیو هومره وزن لري.
+registered-share-label = ټاکل شوې برخه (٪)
+registered-share-save = برخه خوندي کړئ
+refusal-bad-registered-share = برخه د ۱ څخه تر ۹۹ پورې د بشپړې سلنې په توګه ورکړئ.

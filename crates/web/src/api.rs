@@ -59,6 +59,8 @@ use crate::refusal::Refusal;
         crate::cases::death_reports,
         crate::cases::verify_death_report,
         crate::cases::links_across_sites,
+        crate::cases::get_registered_share,
+        crate::cases::put_registered_share,
         crate::assistance::create_programme,
         crate::assistance::list_programmes,
         crate::assistance::distribute,

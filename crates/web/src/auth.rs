@@ -201,6 +201,18 @@ pub static RULES: &[Rule] = &[
         Some("verify_death_report"),
     ),
     rule(
+        Method::GET,
+        "/api/v1/tracing/registered-share",
+        Permission::SignedIn,
+        None,
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/tracing/registered-share",
+        Permission::ManageTracing,
+        Some("set_registered_share"),
+    ),
+    rule(
         Method::POST,
         "/api/v1/pfif",
         Permission::Trace,
@@ -459,6 +471,12 @@ pub static RULES: &[Rule] = &[
         "/dashboard",
         Permission::ViewStatistics,
         Some("view_statistics"),
+    ),
+    rule(
+        Method::POST,
+        "/dashboard/registered-share",
+        Permission::ManageTracing,
+        Some("set_registered_share"),
     ),
     rule(
         Method::GET,

@@ -16,7 +16,7 @@ use peywand_domain::{
     ReunificationStepDraft, TracingRequest, TracingRequestDraft, TracingRequestId,
 };
 use peywand_interchange::pfif;
-use peywand_store::{Actor, DeathReport, PfifImported, TracingCase};
+use peywand_store::{Actor, DeathReport, PfifImported, RegisteredShare, TracingCase};
 
 use crate::AppState;
 use crate::api::{actor, json, page_of};
@@ -45,6 +45,58 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/pfif", post(import_pfif).get(export_pfif))
         .route("/tracing/links-across-sites", get(links_across_sites))
+        .route(
+            "/tracing/registered-share",
+            get(get_registered_share).put(put_registered_share),
+        )
+}
+
+/// The share of people sought who registered at all, for tracing's probabilities: what an
+/// information manager set, what the cases that ended taught, and the share in use.
+#[utoipa::path(get, path = "/api/v1/tracing/registered-share", responses((status = 200, body = RegisteredShare)))]
+async fn get_registered_share(
+    State(s): State<AppState>,
+) -> Result<Json<RegisteredShare>, ApiError> {
+    Ok(Json(s.store.registered_share().await?))
+}
+
+/// The share to set, from 0.01 to 0.99.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SetRegisteredShare {
+    pub share: f64,
+}
+
+/// Sets the share of people sought who registered (information manager): every tracing
+/// request's candidates are weighed against it from now on, as the cases that end teach it.
+#[utoipa::path(put, path = "/api/v1/tracing/registered-share", request_body = SetRegisteredShare, responses((status = 200, body = RegisteredShare), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_registered_share(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    payload: Result<Json<SetRegisteredShare>, JsonRejection>,
+) -> Result<Json<RegisteredShare>, ApiError> {
+    let wanted = json(payload)?;
+    Ok(Json(set_registered_share(&s, &caller, wanted.share).await?))
+}
+
+/// Sets the share, or says it is out of bounds, and brings the matcher up to date.
+pub(crate) async fn set_registered_share(
+    s: &AppState,
+    caller: &Caller,
+    share: f64,
+) -> Result<RegisteredShare, ApiError> {
+    peywand_store::valid_registered_share(share)
+        .map_err(|_| ApiError::Refused(Refusal::BadRegisteredShare))?;
+    let set = s.store.set_registered_share(share, &actor(caller)).await?;
+    s.matching.set_registered_share(set.in_use);
+    Ok(set)
+}
+
+/// Brings the matcher's prior for tracing up to date before it weighs a request: the share
+/// set, as the cases that ended since have taught it.
+pub(crate) async fn use_registered_share(s: &AppState) -> Result<(), ApiError> {
+    let share = s.store.registered_share().await?;
+    s.matching.set_registered_share(share.in_use);
+    Ok(())
 }
 
 /// Requests taken at two different sites that seek each other's requesters: relatives looking
@@ -144,6 +196,7 @@ pub(crate) async fn match_requests(
     who: &Actor,
 ) -> Result<(), ApiError> {
     let probes: Vec<MatchRecord> = requests.iter().map(|r| probe(&r.draft.sought)).collect();
+    use_registered_share(s).await?;
     let index = s.matching.clone();
     let (_, found) = tokio::task::spawn_blocking(move || {
         index.check(&probes, CANDIDATES_KEPT, peywand_linkage::Sought::Relative)
@@ -245,6 +298,10 @@ async fn rematch_once(s: &AppState, saved: Vec<String>) {
         return;
     }
     let probes: Vec<MatchRecord> = active.iter().map(|r| probe(&r.draft.sought)).collect();
+    if let Err(e) = use_registered_share(s).await {
+        tracing::error!(error = %e, "reading the share of people sought who registered failed");
+        return;
+    }
     let index = s.matching.clone();
     let Ok(found) = tokio::task::spawn_blocking(move || index.score_against(&probes, &saved)).await
     else {
@@ -551,6 +608,7 @@ pub(crate) async fn settle_of(
     sought: &RawRegistration,
 ) -> Result<Option<peywand_linkage::Settle>, ApiError> {
     let probe = probe(sought);
+    use_registered_share(s).await?;
     let index = s.matching.clone();
     tokio::task::spawn_blocking(move || index.what_would_settle(&probe))
         .await

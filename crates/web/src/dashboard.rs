@@ -5,9 +5,9 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -24,6 +24,7 @@ use crate::charts;
 use crate::error::ApiError;
 use crate::i18n::Tr;
 use crate::pages::{Chrome, PageError, place_name, render, site_name, site_name_en, site_options};
+use crate::refusal::Refusal;
 
 /// Counts below this are shown as "<5": a small cell can name a person.
 pub const SMALL_CELL: u64 = 5;
@@ -773,6 +774,89 @@ struct DashboardPage {
     given: Vec<GivenRow>,
     stock: Vec<StockRow>,
     doubled: Vec<DoubledRow>,
+    share: ShareBox,
+}
+
+/// The share of people sought who registered, and the information manager's form to set it.
+struct ShareBox {
+    in_use: String,
+    set: String,
+    cases: String,
+    percent: String,
+    error: String,
+}
+
+impl ShareBox {
+    fn of(share: &peywand_store::RegisteredShare, t: &Tr, error: String) -> ShareBox {
+        let percent = |p: f64| t.digits(&format!("{:.0}%", p * 100.0));
+        let set = match (&share.set_by, share.set_at) {
+            (Some(by), Some(at)) => t.with_all(
+                "registered-share-set-by",
+                &[
+                    ("set", percent(share.set)),
+                    ("by", by.clone()),
+                    ("on", t.date(at.date_naive())),
+                ],
+            ),
+            _ => t.with_all("registered-share-default", &[("set", percent(share.set))]),
+        };
+        ShareBox {
+            in_use: t.with_all(
+                "registered-share-in-use",
+                &[("share", percent(share.in_use))],
+            ),
+            set,
+            cases: t.with_all(
+                "registered-share-cases",
+                &[
+                    ("found", t.digits(&share.cases_found.to_string())),
+                    ("unfound", t.digits(&share.cases_not_found.to_string())),
+                ],
+            ),
+            percent: format!("{:.0}", share.set * 100.0),
+            error,
+        }
+    }
+}
+
+/// The share as the form sends it: a whole percentage.
+#[derive(Deserialize)]
+pub struct ShareForm {
+    percent: String,
+}
+
+/// Sets the share of people sought who registered (information manager), then shows the
+/// dashboard again; a share out of bounds is said there.
+pub async fn set_share(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    t: Tr,
+    uri: Uri,
+    Form(f): Form<ShareForm>,
+) -> Result<Response, PageError> {
+    let share = peywand_names::fold::ascii_digits(f.percent.trim())
+        .parse::<u32>()
+        .map(|p| f64::from(p) / 100.0)
+        .map_err(|_| ApiError::Refused(Refusal::BadRegisteredShare));
+    let result = match share {
+        Ok(share) => crate::cases::set_registered_share(&s, &caller, share).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/dashboard#figure-tracing").into_response()),
+        Err(e @ ApiError::Refused(_)) => {
+            let worded = e.worded(&t);
+            let q = DashboardQuery {
+                from: None,
+                to: None,
+                site: None,
+            };
+            Ok(page_with(&s, &caller, t, &uri, q, worded)
+                .await?
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A kit given twice before two sites met: both records, for the information manager.
@@ -789,6 +873,18 @@ pub async fn page(
     t: Tr,
     uri: Uri,
     Query(q): Query<DashboardQuery>,
+) -> Result<Html<String>, PageError> {
+    page_with(&s, &caller, t, &uri, q, String::new()).await
+}
+
+/// The dashboard, with `share_error` said beside the share's form.
+async fn page_with(
+    s: &AppState,
+    caller: &Caller,
+    t: Tr,
+    uri: &Uri,
+    q: DashboardQuery,
+    share_error: String,
 ) -> Result<Html<String>, PageError> {
     let f = filter(&q)?;
     let stats = s.store.flow_statistics(&f).await?;
@@ -871,10 +967,12 @@ pub async fn page(
             again: seen(&d.again),
         })
         .collect();
+    let share = ShareBox::of(&s.store.registered_share().await?, &t, share_error);
     render(&DashboardPage {
         given,
         stock,
         doubled,
+        share,
         from: q.from.unwrap_or_default(),
         to: q.to.unwrap_or_default(),
         site: q.site.unwrap_or_default(),
@@ -886,7 +984,7 @@ pub async fn page(
         pyramid_notes,
         figures: figures(&protected, &t),
         tracing: tracing_rows(&protected, &t),
-        c: Chrome::new(t, Some(&caller), &uri),
+        c: Chrome::new(t, Some(caller), uri),
     })
 }
 

@@ -193,6 +193,10 @@ pub fn router(state: AppState) -> Router {
         .route("/assistance/lists/{id}", axum::routing::get(assistance_pages::list))
         .route("/static/distribution.js", axum::routing::get(assistance_pages::script))
         .route("/dashboard", axum::routing::get(dashboard::page))
+        .route(
+            "/dashboard/registered-share",
+            axum::routing::post(dashboard::set_share),
+        )
         .route("/dashboard/{figure}", axum::routing::get(dashboard::csv))
         .route("/password", axum::routing::get(users_pages::password_page).post(users_pages::change_password))
         .route("/admin/users", axum::routing::get(users_pages::list))

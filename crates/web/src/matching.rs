@@ -55,6 +55,9 @@ pub struct MatchingIndex {
     erased_during_reload: Mutex<Vec<String>>,
     /// The latest reload: an older one that finishes later is dropped.
     reloads: std::sync::atomic::AtomicU64,
+    /// The share of people sought who registered, for tracing's prior (see
+    /// `Matcher::set_registered_share`), kept for an index that reloads.
+    registered_share: Mutex<f64>,
 }
 
 impl MatchingIndex {
@@ -65,6 +68,7 @@ impl MatchingIndex {
             saved_during_reload: Mutex::new(None),
             erased_during_reload: Mutex::new(Vec::new()),
             reloads: std::sync::atomic::AtomicU64::new(0),
+            registered_share: Mutex::new(peywand_linkage::REGISTERED_SHARE),
         });
         index.reload(store);
         index
@@ -123,6 +127,7 @@ impl MatchingIndex {
                 for id in loading.erased().drain(..) {
                     matcher.remove(&id);
                 }
+                matcher.set_registered_share(*loading.share());
                 tracing::info!(records = matcher.dataset().len(), "matching index loaded");
             }
             *state = next;
@@ -285,6 +290,22 @@ impl MatchingIndex {
         if let Err(e) = tokio::task::spawn_blocking(move || index.add(&records)).await {
             tracing::error!(error = %e, "adding registrations to the matching index failed");
         }
+    }
+
+    /// Sets the share of people sought who registered at all, against which every tracing
+    /// request's candidates stand from now on.
+    pub fn set_registered_share(&self, share: f64) {
+        *self.share() = share;
+        let changed = matches!(&*self.read(), State::Ready(m) if m.registered_share() != share);
+        if changed && let State::Ready(matcher) = &mut *self.lock() {
+            matcher.set_registered_share(share);
+        }
+    }
+
+    fn share(&self) -> MutexGuard<'_, f64> {
+        self.registered_share
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// How many registrations fit a tracing request about equally, and the detail to ask

@@ -46,6 +46,8 @@ pub enum Refusal {
     NoKind,
     #[error("give every weight as a whole number from 0 to 100")]
     BadWeight,
+    #[error("the share of people sought who registered is a percentage from 1 to 99")]
+    BadRegisteredShare,
 }
 
 impl Refusal {
@@ -83,6 +85,7 @@ impl Refusal {
             Refusal::GivenInFuture => t.get("refusal-given-in-future"),
             Refusal::NoKind => t.get("refusal-no-kind"),
             Refusal::BadWeight => t.get("refusal-bad-weight"),
+            Refusal::BadRegisteredShare => t.get("refusal-bad-registered-share"),
         }
     }
 }

@@ -286,6 +286,7 @@ async fn case_page(
     let sought = &r.draft.sought;
     // The reasons come from the matcher, for the candidates it still ranks.
     let probe = crate::cases::probe(sought);
+    crate::cases::use_registered_share(s).await?;
     let index = s.matching.clone();
     let (_, mut found) = tokio::task::spawn_blocking(move || {
         index.check(&[probe], 20, peywand_linkage::Sought::Relative)

@@ -1323,6 +1323,82 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+/// The information manager sets how likely a person sought is to have registered at all; a
+/// candidate's probability follows it, and only an information manager sets it.
+#[tokio::test]
+async fn the_share_of_people_sought_who_registered_moves_a_candidates_probability() {
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let caseworker = user_with_token(
+        &*app.store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    let bearer = format!("Bearer {caseworker}");
+    let uri = "/api/v1/tracing/registered-share";
+    let (s, first) = json_with_bearer(&app, &bearer, "GET", uri, None).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    assert_eq!(
+        (first["set"].as_f64(), first["in_use"].as_f64()),
+        (Some(0.5), Some(0.5))
+    );
+    let (s, _) = json_with_bearer(&app, &bearer, "PUT", uri, Some(json!({"share": 0.9}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "a caseworker does not set it");
+    for refused in [
+        json!({"share": 1.0}),
+        json!({"share": 0}),
+        json!({"share": "half"}),
+    ] {
+        let (s, e) = json_call(&app, "PUT", uri, Some(refused.clone())).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}: {e}");
+    }
+
+    let sought = rows
+        .iter()
+        .find(|r| !r.given_name.is_empty() && !r.father_name.is_empty())
+        .unwrap();
+    let request = json!({
+        "requester_name": "Bibi Hawa",
+        "requester_relationship": "mother",
+        "requester_contact": "",
+        "sought": {"given_name": sought.given_name, "father_name": sought.father_name,
+                   "sex": sought.sex},
+        "last_seen_place": "Torkham",
+        "circumstances": "",
+        "distinguishing_details": "",
+        "separated_child": false
+    });
+    let mut best = Vec::new();
+    for share in [0.9, 0.1] {
+        let (s, set) = json_call(&app, "PUT", uri, Some(json!({"share": share}))).await;
+        assert_eq!(s, StatusCode::OK, "{set}");
+        assert_eq!(
+            (set["set"].as_f64(), set["set_by"].as_str()),
+            (Some(share), Some("imogen"))
+        );
+        let (s, case) = json_with_bearer(
+            &app,
+            &bearer,
+            "POST",
+            "/api/v1/tracing/requests",
+            Some(request.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{case}");
+        let score = case["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["record_id"] == sought.record_id.as_str())
+            .and_then(|c| c["score"].as_f64())
+            .unwrap_or(0.0);
+        best.push(score);
+    }
+    assert!(best[0] > 0.0 && best[1] < best[0], "{best:?}");
+}
+
 /// After erasures the index is rebuilt in the background; the desk keeps its duplicate warnings
 /// meanwhile, and what it saves meanwhile is in the new index.
 #[tokio::test]
