@@ -1096,8 +1096,15 @@ impl Matcher {
             .into_iter()
             .map(|(c, p)| {
                 let other = &self.ds.recs[c as usize];
-                let pattern = compare(&self.ds, rec, other).with(9, MISSING);
+                let (pattern, husband) = self.as_requested(rec, c, scorer);
                 let mut explanation = scorer.explain(&self.ds, rec, other, pattern);
+                if husband {
+                    for field in &mut explanation.fields {
+                        if field.field == Field::FatherName {
+                            field.note = Some(Note::HusbandInHousehold);
+                        }
+                    }
+                }
                 explanation.probability = p;
                 (self.candidate(c, p), explanation)
             })
@@ -1313,7 +1320,7 @@ impl Matcher {
             .filter(|c| !self.replaced.contains(c))
             .map(|c| {
                 let other = &self.ds.recs[c as usize];
-                let p = compare(&self.ds, &rec, other).with(9, MISSING);
+                let (p, _) = self.as_requested(&rec, c, &scorer);
                 self.candidate(c, scorer.probability(&self.ds, &rec, other, p))
             })
             .collect();
@@ -1326,6 +1333,50 @@ impl Matcher {
             record_id: self.ds.record_id(idx).to_string(),
             probability,
         }
+    }
+
+    /// A candidate registration as a probe is compared with it, and whether a man of her
+    /// household explained her father's name away. A relative often gives a married woman's
+    /// husband where her father's name goes. Where a request's father's name does not agree
+    /// with hers but agrees with the given name of a man registered with her (in her household
+    /// registration, not more than ten years her junior), the father's name counts neither for
+    /// nor against, and the explanation says why. Not for: the man may be a brother or a
+    /// husband's namesake, and a common name is shared by many. Only for a relative's request:
+    /// a desk writes a person's own father.
+    fn as_requested(&self, probe: &Rec, c: u32, scorer: &model::Scorer) -> (Pattern, bool) {
+        use dataset::NameField::{Father, Given};
+        let her = self.ds.recs[c as usize];
+        let pattern = compare(&self.ds, probe, &her).with(9, MISSING);
+        let agrees = |level: u8| matches!(level, 1..=3 | compare::TYPO);
+        let father = pattern.level(Father as usize);
+        if !scorer.relatives_request()
+            || her.sex != 2
+            || probe.name(Father).is_none()
+            || father == MISSING
+            || agrees(father)
+        {
+            return (pattern, false);
+        }
+        let household = self.ds.household_members.get(her.household as usize);
+        for &m in household.into_iter().flatten() {
+            let man = &self.ds.recs[m as usize];
+            let Some(given) = man.name(Given) else {
+                continue;
+            };
+            let junior = matches!((her.birth(), man.birth()), (Some(h), Some(x)) if x.0 > h.1 + 10);
+            if m == c || man.sex != 1 || junior {
+                continue;
+            }
+            let mut seen = her;
+            seen.names[Father as usize] = given;
+            seen.codes[Father as usize] = man.codes[Given as usize];
+            seen.husband_as_father = false;
+            let with_him = compare(&self.ds, probe, &seen).with(9, MISSING);
+            if agrees(with_him.level(Father as usize)) {
+                return (pattern.with(Father as usize, MISSING), true);
+            }
+        }
+        (pattern, false)
     }
 
     /// The probe in compact form and its best `limit` candidates with their probabilities.
@@ -1360,7 +1411,7 @@ impl Matcher {
             .filter(|c| !self.replaced.contains(c))
             .map(|c| {
                 let other = &self.ds.recs[c as usize];
-                let p = compare(&self.ds, &rec, other).with(9, MISSING);
+                let (p, _) = self.as_requested(&rec, c, scorer);
                 (c, scorer.weight(&self.ds, &rec, other, p))
             })
             .collect();

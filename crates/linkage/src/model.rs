@@ -84,6 +84,10 @@ pub enum Note {
     /// set against the other's father's name (where relatives often give a married woman's
     /// husband), and a father's name that does not agree with it counted for nothing.
     HusbandAsFather,
+    /// The father's name a relative gave is not her father's but that of a man registered
+    /// with her in her household, as relatives give a married woman's husband: it counted
+    /// neither for nor against.
+    HusbandInHousehold,
 }
 
 /// A pair's match weight, field by field.
@@ -228,6 +232,7 @@ impl Model {
             table,
             u_exact,
             strict_kinship: false,
+            relatives_request: false,
         }
     }
 
@@ -254,6 +259,7 @@ impl Model {
         let registered = registered.clamp(0.001, 0.999);
         Scorer {
             prior: (registered / (1.0 - registered)).log2() - people.log2(),
+            relatives_request: true,
             ..self.probe_scorer()
         }
     }
@@ -339,9 +345,17 @@ pub(crate) struct Scorer {
     u_exact: [f64; 4],
     /// The kinship rule applies whatever the birth years (see [`Model::probe_scorer`]).
     strict_kinship: bool,
+    /// The probe is a relative's tracing request (see [`Model::tracing_scorer`]), who may give
+    /// a married woman's husband where her father's name goes.
+    relatives_request: bool,
 }
 
 impl Scorer {
+    /// Whether the probe is a relative's tracing request.
+    pub(crate) fn relatives_request(&self) -> bool {
+        self.relatives_request
+    }
+
     /// The common-name correction of a name agreement: log2(u / frequency of the name).
     fn frequency_adjustment(&self, ds: &Dataset, f: usize, a: &Rec, b: &Rec) -> f64 {
         let field = NAME_FIELDS[f];

@@ -822,3 +822,111 @@ fn a_thin_request_names_the_detail_that_would_settle_it() {
         None
     );
 }
+
+/// A mother asks for her daughter-in-law by the names she knows: her given name and her
+/// husband's, in the father's box. The young woman is registered by her own father's name,
+/// with her husband in her household; three namesakes of her age and province are registered
+/// with other husbands. Her husband's name, read from her household, keeps her father's name
+/// from counting against her, which puts her first, and the explanation says why; a name no
+/// man of her household bears counts against her as any father's name would.
+#[test]
+fn a_married_woman_is_found_by_the_husband_her_relatives_name_as_father() {
+    use peywand_domain::Sex;
+    let s = synthetic(3_000, 29);
+    let person = |id: &str, household: &str, given: &str, father: &str, sex, born| MatchRecord {
+        record_id: id.into(),
+        household: household.into(),
+        given_name: Some(given.into()),
+        father_name: Some(father.into()),
+        sex: Some(sex),
+        birth_year_min: Some(born),
+        birth_year_max: Some(born),
+        province_code: Some("AF08".into()),
+        ..MatchRecord::default()
+    };
+    let mut records = s.records.clone();
+    records.push(person(
+        "her",
+        "h-0",
+        "Shabnam",
+        "Ghulam Sakhi",
+        Sex::Female,
+        2001,
+    ));
+    records.push(person(
+        "husband",
+        "h-0",
+        "Zabihullah",
+        "Abdul Qadir",
+        Sex::Male,
+        1996,
+    ));
+    for (i, husband) in ["Najibullah", "Rahmatullah", "Sayed Agha"]
+        .iter()
+        .enumerate()
+    {
+        let household = format!("h-{}", i + 1);
+        records.push(person(
+            &format!("namesake-{i}"),
+            &household,
+            "Shabnam",
+            "Nazar",
+            Sex::Female,
+            2001,
+        ));
+        records.push(person(
+            &format!("man-{i}"),
+            &household,
+            husband,
+            "Wali",
+            Sex::Male,
+            1995,
+        ));
+    }
+    let ds = Dataset::build(&records);
+    let model = deduplicate(&ds, &[], &Settings::default()).model;
+    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let request = |father: &str| MatchRecord {
+        record_id: "request".into(),
+        given_name: Some("Shabnam".into()),
+        father_name: Some(father.into()),
+        sex: Some(Sex::Female),
+        birth_year_min: Some(2000),
+        birth_year_max: Some(2002),
+        province_code: Some("AF08".into()),
+        ..MatchRecord::default()
+    };
+    let found = matcher.find_explained(&request("Zabiullah"), 5, Sought::Relative);
+    let (first, explanation) = &found[0];
+    assert_eq!(first.record_id, "her", "{found:?}");
+    let father = explanation
+        .fields
+        .iter()
+        .find(|c| c.field == peywand_linkage::Field::FatherName)
+        .unwrap();
+    assert_eq!(father.note, Some(peywand_linkage::Note::HusbandInHousehold));
+    assert_eq!(father.weight, 0.0, "{father:?}");
+
+    // A name no man of her household bears counts against her as any father's name would.
+    let found = matcher.find_explained(&request("Khan Mohammad"), 5, Sought::Relative);
+    let her = found.iter().find(|(c, _)| c.record_id == "her");
+    if let Some((_, explanation)) = her {
+        let father = explanation
+            .fields
+            .iter()
+            .find(|c| c.field == peywand_linkage::Field::FatherName)
+            .unwrap();
+        assert_eq!(father.note, None, "{father:?}");
+        assert!(father.weight < 0.0, "{father:?}");
+    }
+    // At the desk, a registration's father's name is her father's: no man of her household
+    // stands in for him.
+    let at_desk = matcher.find_explained(&request("Zabiullah"), 5, Sought::Registrant);
+    assert!(
+        at_desk.iter().all(|(_, e)| e
+            .fields
+            .iter()
+            .all(|c| c.note != Some(peywand_linkage::Note::HusbandInHousehold))),
+        "{at_desk:?}"
+    );
+}

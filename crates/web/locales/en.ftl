@@ -278,6 +278,7 @@ field-household = Household members
 family-members-match = { $matched } of { $members } members match
 household-member-fits-as-well = another member of the household fits as well or better
 note-husband-as-father = her husband's name: she is registered as his wife
+note-husband-in-household = the name of a man registered with her, as relatives give a married woman's husband: counted neither for nor against
 field-residence = Last residence in Pakistan
 level-name-0 = not given
 level-name-1 = same name

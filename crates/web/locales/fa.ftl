@@ -278,6 +278,7 @@ field-household = اعضای خانواده
 family-members-match = { $matched } از { $members } عضو خانواده مطابقت دارند
 household-member-fits-as-well = عضو دیگری از همین خانواده به همان اندازه یا بهتر مطابقت دارد
 note-husband-as-father = نام شوهرش: او به عنوان همسر این مرد ثبت شده است
+note-husband-in-household = نام مردی که همراه او ثبت شده است، چنان‌که خویشاوندان نام شوهر زن شوهردار را می‌دهند: نه به سود شمرده شد و نه به زیان
 field-residence = آخرین محل بود و باش در پاکستان
 level-name-0 = درج نشده
 level-name-1 = همان نام

@@ -278,6 +278,7 @@ field-household = د کورنۍ غړي
 family-members-match = د کورنۍ له { $members } غړو څخه { $matched } سره سمون لري
 household-member-fits-as-well = د همدې کورنۍ بل غړی هم دومره یا ښه سمون لري
 note-husband-as-father = د مېړه نوم: هغه د دې سړي د مېرمنې په توګه ثبت شوې ده
+note-husband-in-household = د هغه سړي نوم چې له هغې سره ثبت شوی دی، لکه خپلوان چې د واده شوې ښځې د مېړه نوم ورکوي: نه په ګټه وشمېرل شو نه په زیان
 field-residence = په پاکستان کې وروستی استوګنځی
 level-name-0 = نه دی درج شوی
 level-name-1 = هماغه نوم

@@ -994,8 +994,13 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         _ => "value",
     };
     let mut level = t.get(&format!("level-{kind}-{index}"));
-    if c.note == Some(peywand_linkage::Note::HusbandAsFather) {
-        level = format!("{level} ({})", t.get("note-husband-as-father"));
+    let note = match c.note {
+        Some(peywand_linkage::Note::HusbandAsFather) => Some("note-husband-as-father"),
+        Some(peywand_linkage::Note::HusbandInHousehold) => Some("note-husband-in-household"),
+        None => None,
+    };
+    if let Some(note) = note {
+        level = format!("{level} ({})", t.get(note));
     }
     let class = if c.weight > 0.5 {
         "for"
