@@ -225,6 +225,12 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
     })
 }
 
+/// Whether `a`'s name in field `fa` and `b`'s in field `fb` are one name: the same, spelling
+/// variants, alike, or one slip apart.
+pub(crate) fn names_agree(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> bool {
+    matches!(name_level(ds, a, fa, b, fb), 1..=3 | TYPO)
+}
+
 /// Whether two names alike only in part owe it to a part both have, the rest differing:
 /// brothers are often named on one stem (Abdul Ghani and Abdul Karim, Gul Ahmad and Gul
 /// Zaman), which makes their names alike without either being a garbled form of the other.

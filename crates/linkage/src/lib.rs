@@ -816,6 +816,10 @@ pub struct Candidate {
 /// are one person (and so do not compete); further candidates are too unlikely to matter.
 const COMPETITORS_COMPARED: usize = 10;
 
+/// How far below the last candidate shown a candidate's weight may be and still change the
+/// shown candidates' probabilities by more than a trifle: 2^-7, under one percent each.
+const NEGLIGIBLE_BITS: f64 = 7.0;
+
 /// How many candidates of each member of a household being registered are looked at for
 /// earlier registrations of the family.
 const FAMILY_CANDIDATES: usize = 30;
@@ -1344,39 +1348,52 @@ impl Matcher {
     /// husband's namesake, and a common name is shared by many. Only for a relative's request:
     /// a desk writes a person's own father.
     fn as_requested(&self, probe: &Rec, c: u32, scorer: &model::Scorer) -> (Pattern, bool) {
-        use dataset::NameField::{Father, Given};
-        let her = self.ds.recs[c as usize];
-        let pattern = compare(&self.ds, probe, &her).with(9, MISSING);
-        let agrees = |level: u8| matches!(level, 1..=3 | compare::TYPO);
-        let father = pattern.level(Father as usize);
-        if !scorer.relatives_request()
-            || her.sex != 2
-            || probe.name(Father).is_none()
-            || father == MISSING
-            || agrees(father)
+        let her = &self.ds.recs[c as usize];
+        let pattern = compare(&self.ds, probe, her).with(9, MISSING);
+        if self.husband_may_stand_for_father(probe, her, pattern, scorer)
+            && self.husband_named(probe, c)
         {
-            return (pattern, false);
+            (
+                pattern.with(dataset::NameField::Father as usize, MISSING),
+                true,
+            )
+        } else {
+            (pattern, false)
         }
+    }
+
+    /// Whether a relative's request may name this woman's husband where her father's name
+    /// goes: it gives a father's name, and hers disagrees with it.
+    fn husband_may_stand_for_father(
+        &self,
+        probe: &Rec,
+        her: &Rec,
+        pattern: Pattern,
+        scorer: &model::Scorer,
+    ) -> bool {
+        use dataset::NameField::Father;
+        let father = pattern.level(Father as usize);
+        scorer.relatives_request()
+            && her.sex == 2
+            && probe.name(Father).is_some()
+            && father != MISSING
+            && !matches!(father, 1..=3 | compare::TYPO)
+    }
+
+    /// Whether a man registered with the woman `c` (in her household registration, not more
+    /// than ten years her junior) bears the father's name the request gives.
+    fn husband_named(&self, probe: &Rec, c: u32) -> bool {
+        use dataset::NameField::{Father, Given};
+        let her = &self.ds.recs[c as usize];
         let household = self.ds.household_members.get(her.household as usize);
-        for &m in household.into_iter().flatten() {
+        household.into_iter().flatten().any(|&m| {
             let man = &self.ds.recs[m as usize];
-            let Some(given) = man.name(Given) else {
-                continue;
-            };
             let junior = matches!((her.birth(), man.birth()), (Some(h), Some(x)) if x.0 > h.1 + 10);
-            if m == c || man.sex != 1 || junior {
-                continue;
-            }
-            let mut seen = her;
-            seen.names[Father as usize] = given;
-            seen.codes[Father as usize] = man.codes[Given as usize];
-            seen.husband_as_father = false;
-            let with_him = compare(&self.ds, probe, &seen).with(9, MISSING);
-            if agrees(with_him.level(Father as usize)) {
-                return (pattern.with(Father as usize, MISSING), true);
-            }
-        }
-        (pattern, false)
+            m != c
+                && man.sex == 1
+                && !junior
+                && compare::names_agree(&self.ds, probe, Father, man, Given)
+        })
     }
 
     /// The probe in compact form and its best `limit` candidates with their probabilities.
@@ -1405,16 +1422,38 @@ impl Matcher {
         candidates.sort_unstable();
         candidates.dedup();
         let own = self.ds.household_of(&probe.household);
-        let mut scored: Vec<(u32, f64)> = candidates
-            .into_iter()
-            .filter(|&c| Some(self.ds.recs[c as usize].household) != own)
-            .filter(|c| !self.replaced.contains(c))
-            .map(|c| {
-                let other = &self.ds.recs[c as usize];
-                let (p, _) = self.as_requested(&rec, c, scorer);
-                (c, scorer.weight(&self.ds, &rec, other, p))
-            })
-            .collect();
+        let mut scored: Vec<(u32, f64)> = Vec::with_capacity(candidates.len());
+        // A woman whose father's name disagrees may have her husband named in its place (see
+        // `as_requested`); her household is read only if that could bring her near the top.
+        let mut father_disagrees: Vec<(usize, f64)> = Vec::new();
+        for c in candidates {
+            let other = &self.ds.recs[c as usize];
+            if Some(other.household) == own || self.replaced.contains(&c) {
+                continue;
+            }
+            let p = compare(&self.ds, &rec, other).with(9, MISSING);
+            if self.husband_may_stand_for_father(&rec, other, p, scorer) {
+                let neutral = p.with(dataset::NameField::Father as usize, MISSING);
+                father_disagrees
+                    .push((scored.len(), scorer.weight(&self.ds, &rec, other, neutral)));
+            }
+            scored.push((c, scorer.weight(&self.ds, &rec, other, p)));
+        }
+        if !father_disagrees.is_empty() {
+            // Candidates this far below the last one shown change the others' probabilities
+            // by less than a percent of their weight between them.
+            let mut weights: Vec<f64> = scored.iter().map(|&(_, w)| w).collect();
+            let shown = limit.max(COMPETITORS_COMPARED).min(weights.len()) - 1;
+            let bar = *weights
+                .select_nth_unstable_by(shown, |x, y| y.total_cmp(x))
+                .1
+                - NEGLIGIBLE_BITS;
+            for (at, neutral) in father_disagrees {
+                if neutral > bar && self.husband_named(&rec, scored[at].0) {
+                    scored[at].1 = neutral;
+                }
+            }
+        }
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         self.competing_probabilities(&mut scored);
         scored.truncate(limit);
