@@ -303,17 +303,21 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
 
     let results = dir.path().join("results.jsonl");
     let requests = data.join("tracing.jsonl");
-    let o = peywand(&[
-        "search",
-        "--db",
-        &p(&db),
-        "--requests",
-        &p(&requests),
-        "--out",
-        &p(&results),
-        "--on",
-        "2025-12-30",
-    ]);
+    let search = |requests: &std::path::Path, out: &std::path::Path, more: &[&str]| {
+        let (db, requests, out) = (p(&db), p(requests), p(out));
+        let mut args = vec![
+            "search",
+            "--db",
+            &db,
+            "--requests",
+            &requests,
+            "--out",
+            &out,
+        ];
+        args.extend_from_slice(more);
+        peywand(&args)
+    };
+    let o = search(&requests, &results, &["--on", "2025-12-30"]);
     assert!(o.status.success(), "{}", text(&o));
     let lines: Vec<String> = std::fs::read_to_string(&results)
         .unwrap()
@@ -335,43 +339,17 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
     )
     .unwrap();
     let none = dir.path().join("none.jsonl");
-    let o = peywand(&[
-        "search",
-        "--db",
-        &p(&db),
-        "--requests",
-        &p(&bad),
-        "--out",
-        &p(&none),
-    ]);
+    let o = search(&bad, &none, &[]);
     assert!(!o.status.success());
     assert!(text(&o).contains("line 2"), "{}", text(&o));
     assert!(!none.exists());
     std::fs::write(&bad, "{\"given_name\": \"Nabi\"}\n").unwrap();
-    let o = peywand(&[
-        "search",
-        "--db",
-        &p(&db),
-        "--requests",
-        &p(&bad),
-        "--out",
-        &p(&none),
-    ]);
+    let o = search(&bad, &none, &[]);
     assert!(!o.status.success());
     assert!(text(&o).contains("line 1"), "{}", text(&o));
     assert!(!none.exists());
     // A share of people sought who registered that no evidence could move is refused.
-    let o = peywand(&[
-        "search",
-        "--db",
-        &p(&db),
-        "--requests",
-        &p(&requests),
-        "--out",
-        &p(&none),
-        "--registered-share",
-        "1",
-    ]);
+    let o = search(&requests, &none, &["--registered-share", "1"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("registered-share"), "{}", text(&o));
     assert!(!none.exists());

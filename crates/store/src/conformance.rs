@@ -1091,19 +1091,23 @@ pub async fn flow_statistics_count_arrivals(store: &dyn Store) {
     );
 }
 
-pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
-    use peywand_domain::{
-        CandidateStatus, CaseStatus, ReunificationStepDraft, ReunificationStepKind as K,
-        TracingRequestDraft,
-    };
+/// Imports one registration, `r-1`, and gives a request a mother might make.
+async fn one_registration_and_a_request(store: &dyn Store) -> peywand_domain::TracingRequestDraft {
     import_rows(store, vec![sample_row("r-1", "rh-1")], false)
         .await
         .expect("import");
-    let draft = TracingRequestDraft {
+    peywand_domain::TracingRequestDraft {
         requester_name: "Gul Bibi".into(),
         sought: sample_row("", ""),
-        ..TracingRequestDraft::default()
+        ..peywand_domain::TracingRequestDraft::default()
+    }
+}
+
+pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
+    use peywand_domain::{
+        CandidateStatus, CaseStatus, ReunificationStepDraft, ReunificationStepKind as K,
     };
+    let draft = one_registration_and_a_request(store).await;
     let request = store
         .create_tracing_request(&draft, &actor())
         .await
@@ -1166,7 +1170,7 @@ pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
 /// The share of people sought who registered: even until an information manager sets it,
 /// then moved by each case that ends, found or not; open cases teach nothing.
 pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn Store) {
-    use peywand_domain::{CandidateStatus, CaseStatus, TracingRequestDraft};
+    use peywand_domain::{CandidateStatus, CaseStatus};
     let first = store.registered_share().await.expect("share");
     assert_eq!((first.set, first.in_use), (0.5, 0.5));
     assert_eq!(first.set_by, None);
@@ -1177,14 +1181,7 @@ pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn
     assert_eq!((set.set, set.in_use), (0.8, 0.8));
     assert_eq!(set.set_by.as_deref(), Some("conformance"));
 
-    import_rows(store, vec![sample_row("r-1", "rh-1")], false)
-        .await
-        .expect("import");
-    let draft = TracingRequestDraft {
-        requester_name: "Gul Bibi".into(),
-        sought: sample_row("", ""),
-        ..TracingRequestDraft::default()
-    };
+    let draft = one_registration_and_a_request(store).await;
     let mut requests = Vec::new();
     for _ in 0..3 {
         requests.push(

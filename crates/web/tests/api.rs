@@ -56,6 +56,19 @@ async fn user_with_token(
 }
 
 /// A device token for a phone of this user, as `peywand device add` makes one.
+/// Karima, a caseworker at Torkham: her `Authorization` header.
+async fn karima(store: &dyn Store) -> String {
+    let token = user_with_token(
+        store,
+        "karima",
+        peywand_access::Role::Caseworker,
+        Some("torkham"),
+        "a caseworker's passphrase",
+    )
+    .await;
+    format!("Bearer {token}")
+}
+
 async fn device_token(store: &dyn Store, username: &str) -> String {
     let token = peywand_access::Secret::generate("pd_");
     store
@@ -1186,15 +1199,7 @@ async fn a_registrar_sees_and_changes_only_their_own_site() {
 #[tokio::test]
 async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
     let (app, rows) = deduplicated_registry(1_500).await;
-    let caseworker = user_with_token(
-        &*app.store,
-        "karima",
-        peywand_access::Role::Caseworker,
-        Some("torkham"),
-        "a caseworker's passphrase",
-    )
-    .await;
-    let bearer = format!("Bearer {caseworker}");
+    let bearer = karima(&*app.store).await;
     let as_caseworker = |method: &'static str, uri: String, body: Option<Value>| {
         let (app, bearer) = (&app, bearer.clone());
         async move { json_with_bearer(app, &bearer, method, &uri, body).await }
@@ -1328,15 +1333,7 @@ async fn a_tracing_request_meets_the_registration_of_the_person_sought() {
 #[tokio::test]
 async fn the_share_of_people_sought_who_registered_moves_a_candidates_probability() {
     let (app, rows) = deduplicated_registry(1_500).await;
-    let caseworker = user_with_token(
-        &*app.store,
-        "karima",
-        peywand_access::Role::Caseworker,
-        Some("torkham"),
-        "a caseworker's passphrase",
-    )
-    .await;
-    let bearer = format!("Bearer {caseworker}");
+    let bearer = karima(&*app.store).await;
     let uri = "/api/v1/tracing/registered-share";
     let (s, first) = json_with_bearer(&app, &bearer, "GET", uri, None).await;
     assert_eq!(s, StatusCode::OK, "{first}");
@@ -1461,15 +1458,7 @@ async fn rebuilding_the_index_keeps_answering_and_keeps_what_was_saved_meanwhile
 #[tokio::test]
 async fn two_relatives_looking_for_each_other_are_linked() {
     let app = app().await;
-    let caseworker = user_with_token(
-        &*app.store,
-        "karima",
-        peywand_access::Role::Caseworker,
-        Some("torkham"),
-        "a caseworker's passphrase",
-    )
-    .await;
-    let bearer = format!("Bearer {caseworker}");
+    let bearer = karima(&*app.store).await;
     let open = |requester: &str, sought: Value| {
         let body = json!({
             "requester_name": requester, "requester_relationship": "brother",
@@ -4526,15 +4515,7 @@ async fn a_thin_request_asks_for_the_detail_that_would_settle_it() {
         .await;
         assert_eq!(s, StatusCode::CREATED, "{body}");
     }
-    let caseworker = user_with_token(
-        &*app.store,
-        "karima",
-        peywand_access::Role::Caseworker,
-        Some("torkham"),
-        "a caseworker's passphrase",
-    )
-    .await;
-    let bearer = format!("Bearer {caseworker}");
+    let bearer = karima(&*app.store).await;
     let request = json!({
         "requester_name": "Bibi Hawa", "requester_relationship": "mother",
         "requester_contact": "", "last_seen_place": "Torkham", "circumstances": "",
