@@ -318,6 +318,18 @@ mod tests {
                 resource.err().map(|e| e.1)
             );
             let these = keys(lang.source());
+            // A message defined twice is refused by the bundle, and the server says so at start.
+            let defined = lang
+                .source()
+                .lines()
+                .filter(|l| !l.starts_with([' ', '#', '.', '\t']) && l.contains(" ="))
+                .count();
+            assert_eq!(
+                defined,
+                these.len(),
+                "{}: a message defined twice",
+                lang.code()
+            );
             let missing: Vec<_> = english.difference(&these).collect();
             let extra: Vec<_> = these.difference(&english).collect();
             assert!(
