@@ -3034,8 +3034,7 @@ def build_requests(world, first_reg, rng):
     reg = [p for p in world.persons if p.regmode != "never"]
     w = []
     for p in reg:
-        a = p.age_ref()
-        w.append(3.0 if a < 18 else (2.0 if p.sex == "F" else (1.5 if a < 60 else 1.0)))
+        w.append(_request_weight(p))
     regc = Choice(reg, w)
     chosen = []
     seen = set()
@@ -3116,6 +3115,7 @@ def _stated_age_chance(stated, window, kind):
 
 
 def _request_weight(q):
+    """How often a person is sought: children most, then women, older men least."""
     a = q.age_ref()
     return 3.0 if a < 18 else (2.0 if q.sex == "F" else (1.5 if a < 60 else 1.0))
 

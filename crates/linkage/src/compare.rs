@@ -225,10 +225,14 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
     })
 }
 
-/// Whether `a`'s name in field `fa` and `b`'s in field `fb` are one name: the same, spelling
-/// variants, alike, or one slip apart.
+/// Whether `a`'s name in field `fa` and `b`'s in field `fb` are one name (see [`agreeing`]).
 pub(crate) fn names_agree(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> bool {
-    matches!(name_level(ds, a, fa, b, fb), 1..=3 | TYPO)
+    agreeing(name_level(ds, a, fa, b, fb))
+}
+
+/// Whether a name level says one name: the same, spelling variants, alike, or one slip apart.
+pub(crate) fn agreeing(level: u8) -> bool {
+    matches!(level, 1..=3 | TYPO)
 }
 
 /// Whether two names alike only in part owe it to a part both have, the rest differing:
@@ -516,7 +520,7 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     // Her husband's name where one side's father's name would be: agreeing, it is the same
     // man; not agreeing, one is likely her father and the other her husband.
     let father = NameField::Father as usize;
-    if a.husband_as_father != b.husband_as_father && !matches!(levels[father], 1 | 2 | 3 | TYPO) {
+    if a.husband_as_father != b.husband_as_father && !agreeing(levels[father]) {
         levels[father] = MISSING;
     }
     for (f, level) in levels.into_iter().enumerate() {

@@ -1377,7 +1377,7 @@ impl Matcher {
             && her.sex == 2
             && probe.name(Father).is_some()
             && father != MISSING
-            && !matches!(father, 1..=3 | compare::TYPO)
+            && !compare::agreeing(father)
     }
 
     /// Whether a man registered with the woman `c` (in her household registration, not more

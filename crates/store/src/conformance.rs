@@ -1091,6 +1091,24 @@ pub async fn flow_statistics_count_arrivals(store: &dyn Store) {
     );
 }
 
+/// Offers registration `r-1` to a request, and a caseworker confirms it.
+async fn offer_and_confirm(store: &dyn Store, request: peywand_domain::TracingRequestId) {
+    store
+        .offer_candidates(request, &[(rid("r-1"), 0.9)], &actor())
+        .await
+        .expect("offer");
+    store
+        .decide_candidate(
+            request,
+            &rid("r-1"),
+            peywand_domain::CandidateStatus::Confirmed,
+            &actor(),
+            "seen",
+        )
+        .await
+        .expect("confirm");
+}
+
 /// Imports one registration, `r-1`, and gives a request a mother might make.
 async fn one_registration_and_a_request(store: &dyn Store) -> peywand_domain::TracingRequestDraft {
     import_rows(store, vec![sample_row("r-1", "rh-1")], false)
@@ -1127,20 +1145,7 @@ pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
         ),
         "no steps before a match is confirmed"
     );
-    store
-        .offer_candidates(request.id, &[(rid("r-1"), 0.9)], &actor())
-        .await
-        .expect("offer");
-    store
-        .decide_candidate(
-            request.id,
-            &rid("r-1"),
-            CandidateStatus::Confirmed,
-            &actor(),
-            "seen",
-        )
-        .await
-        .expect("confirm");
+    offer_and_confirm(store, request.id).await;
     let case = store
         .record_reunification_step(request.id, &step(K::FamilyContacted), &actor())
         .await
@@ -1170,7 +1175,7 @@ pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
 /// The share of people sought who registered: even until an information manager sets it,
 /// then moved by each case that ends, found or not; open cases teach nothing.
 pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn Store) {
-    use peywand_domain::{CandidateStatus, CaseStatus};
+    use peywand_domain::CaseStatus;
     let first = store.registered_share().await.expect("share");
     assert_eq!((first.set, first.in_use), (0.5, 0.5));
     assert_eq!(first.set_by, None);
@@ -1192,20 +1197,7 @@ pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn
                 .id,
         );
     }
-    store
-        .offer_candidates(requests[0], &[(rid("r-1"), 0.9)], &actor())
-        .await
-        .expect("offer");
-    store
-        .decide_candidate(
-            requests[0],
-            &rid("r-1"),
-            CandidateStatus::Confirmed,
-            &actor(),
-            "seen",
-        )
-        .await
-        .expect("confirm");
+    offer_and_confirm(store, requests[0]).await;
     store
         .move_case(
             requests[1],
