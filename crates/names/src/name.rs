@@ -291,11 +291,35 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["فرزند"], Relation::SonOf),
         (&["بن"], Relation::SonOf),
         (&["مادر"], Relation::MotherOf),
+        // Pashto, folded (ښځه is شزه): ښځه د حنیف, مېرمن د حنیف, لور د حنیف, زوی د حنیف,
+        // مور د حنیف; and "Mor of Shahzad" as a Latin clerk writes the Pashto for mother.
+        (&["شزه", "د"], Relation::WifeOf),
+        (&["میرمن", "د"], Relation::WifeOf),
+        (&["کونده", "د"], Relation::WifeOf),
+        (&["لور", "د"], Relation::DaughterOf),
+        (&["زوی", "د"], Relation::SonOf),
+        (&["مور", "د"], Relation::MotherOf),
+        (&["mor", "of"], Relation::MotherOf),
     ];
     for (words, relation) in patterns {
         if tokens.len() > words.len() && tokens.iter().zip(words.iter()).all(|(t, w)| t == w) {
             tokens.drain(..words.len());
             return Some(*relation);
+        }
+    }
+    // Pashto says whose first: د حنیف ښځه (Hanif's wife), د حنیف لور (his daughter).
+    if tokens.len() > 2 && tokens[0] == "د" {
+        let relation = match tokens[tokens.len() - 1] {
+            "شزه" | "میرمن" | "کونده" => Some(Relation::WifeOf),
+            "لور" => Some(Relation::DaughterOf),
+            "زوی" => Some(Relation::SonOf),
+            "مور" => Some(Relation::MotherOf),
+            _ => None,
+        };
+        if relation.is_some() {
+            tokens.pop();
+            tokens.drain(..1);
+            return relation;
         }
     }
     // "Mrs Barakatullah", "خانم گل محمد": a title before a man's name is his wife's; before a
@@ -319,7 +343,7 @@ fn names_a_man(parts: &[&str]) -> bool {
 }
 
 /// Titles of a married woman, followed by her own name or her husband's.
-const MARRIED_TITLES: &[&str] = &["mrs", "خانم", "khanum", "khanim", "begum", "بیگم"];
+const MARRIED_TITLES: &[&str] = &["mrs", "خانم", "khanum", "khanim", "begum", "بیگم", "میرمن"];
 
 /// Men's given names in both scripts, folded and without spaces, from the names lexicon: a
 /// married woman's title before one of them names her husband.
@@ -738,6 +762,14 @@ mod tests {
             ("خانم گل محمد", Relation::WifeOf, "گل محمد"),
             ("walad Zabih-ullah", Relation::SonOf, "zabih ullah"),
             ("بنت رحمت", Relation::DaughterOf, "رحمت"),
+            ("ښځه د حنيف", Relation::WifeOf, "حنیف"),
+            ("د محمد حنیف ښځه", Relation::WifeOf, "محمد حنیف"),
+            ("مېرمن عبدالغفور", Relation::WifeOf, "عبدالغفور"),
+            ("د نور محمد لور", Relation::DaughterOf, "نور محمد"),
+            ("لور د ولیجان", Relation::DaughterOf, "ولیجان"),
+            ("د سخي زوی", Relation::SonOf, "سخی"),
+            ("مور د محمد", Relation::MotherOf, "محمد"),
+            ("Mor of Shahzad", Relation::MotherOf, "shahzad"),
         ] {
             let n = normalize(typed);
             assert_eq!(n.relation, Some(relation), "{typed}");
@@ -747,6 +779,9 @@ mod tests {
         let n = normalize("Mrs Fatima");
         assert_eq!((n.relation, n.folded.as_str()), (None, "fatima"));
         assert_eq!(normalize("زن").relation, None);
+        // د alone, or a Pashto relation word with no one named, is no relation either.
+        assert_eq!(normalize("د ښځه").relation, None);
+        assert_eq!(normalize("لور").relation, None);
     }
 
     #[test]
