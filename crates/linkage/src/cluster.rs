@@ -116,7 +116,12 @@ fn mergeable(a: &[u32], b: &[u32], rule: &impl MergeRule, link_threshold: f64) -
     }
     // A single link between two single records is its own average; larger groups must hold
     // together as a whole.
-    count == 0 || sum / count as f64 >= link_threshold * 0.8
+    count == 0 || sum / count as f64 >= holds_together(link_threshold)
+}
+
+/// The average probability across two groups at which they may become one identity.
+pub(crate) fn holds_together(link_threshold: f64) -> f64 {
+    link_threshold * 0.8
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::compare::{MISSING, compare};
 use crate::dataset::Dataset;
-use crate::model::{Scorer, probability};
+use crate::model::Scorer;
 use crate::{HOUSEHOLD, ordered};
 
 /// Two households of one family and the members of each not yet matched in the other.
@@ -28,9 +28,106 @@ pub(crate) fn family_prior(unmatched: usize) -> f64 {
     (chance / (1.0 - chance)).log2()
 }
 
+/// Two registrations of one family, their members not yet matched in the other, and the
+/// evidence (bits, without prior) of each pair of them, row by row; `None` where the two may
+/// never be one person.
+struct Alignment {
+    left: Vec<u32>,
+    right: Vec<u32>,
+    evidence: Vec<Option<f64>>,
+}
+
+impl Alignment {
+    /// How many members are left on the larger side, as the shares are learnt: one to five
+    /// or more.
+    fn bucket(&self) -> usize {
+        self.left
+            .len()
+            .max(self.right.len())
+            .clamp(1, SHARE_BUCKETS)
+            - 1
+    }
+
+    /// The chance that member `i` of the left (`by_row`) or right side is each of the other
+    /// side's, when a share `share` of members have someone in the other registration: a
+    /// member is one of the others, or no one there (joined since, or left), and the others
+    /// compete for them. (`j`, chance) for every pair that may be one person.
+    fn chances(&self, i: usize, by_row: bool, share: f64) -> impl Iterator<Item = (usize, f64)> {
+        let (own, other) = if by_row {
+            (self.left.len(), self.right.len())
+        } else {
+            (self.right.len(), self.left.len())
+        };
+        debug_assert!(i < own);
+        let cell = move |j: usize| {
+            if by_row {
+                self.evidence[i * other + j]
+            } else {
+                self.evidence[j * own + i]
+            }
+        };
+        let each = share / other as f64;
+        let total: f64 = (0..other).filter_map(cell).map(|e| each * e.exp2()).sum();
+        let none = 1.0 - share;
+        (0..other).filter_map(move |j| cell(j).map(|e| (j, each * e.exp2() / (none + total))))
+    }
+}
+
+/// Household sizes the share of members found again is learnt for (the last is "this many or
+/// more"): in a family registered again with one member left over on each side, that member is
+/// usually the same person; with five or more left over, the two registrations mostly met
+/// through one person who moved between families.
+const SHARE_BUCKETS: usize = 5;
+
+/// The share of unmatched members who have someone in the other registration, for each
+/// bucket: the fixed point of "the expected share of members matched, given the share", as
+/// the person prior is learnt.
+fn learn_shares(alignments: &[Alignment]) -> [f64; SHARE_BUCKETS] {
+    let mut shares = [0.5; SHARE_BUCKETS];
+    for _ in 0..30 {
+        let sums = alignments
+            .par_iter()
+            .fold(
+                || [(0.0, 0.0); SHARE_BUCKETS],
+                |mut acc, a| {
+                    let share = shares[a.bucket()];
+                    let (found, members) = &mut acc[a.bucket()];
+                    for (by_row, n) in [(true, a.left.len()), (false, a.right.len())] {
+                        for i in 0..n {
+                            *found += a.chances(i, by_row, share).map(|(_, c)| c).sum::<f64>();
+                            *members += 1.0;
+                        }
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || [(0.0, 0.0); SHARE_BUCKETS],
+                |mut x, y| {
+                    for (a, b) in x.iter_mut().zip(y) {
+                        a.0 += b.0;
+                        a.1 += b.1;
+                    }
+                    x
+                },
+            );
+        for (share, (found, members)) in shares.iter_mut().zip(sums) {
+            if members > 0.0 {
+                // Never certain either way: a member may always have joined or left.
+                *share = (found / members).clamp(0.01, 0.99);
+            }
+        }
+    }
+    shares
+}
+
 /// Pairs of members of two households of one family, each member in one pair at most, whose
 /// probability within the family reaches `least`: (a, b, probability), a < b. `identity` is
 /// each record's identity so far; `cannot_link` says which pairs may never be one person.
+///
+/// A pair's probability weighs it against the other members each could be and against
+/// having no one there, with the share of members found again learnt from the registry; the
+/// lower of the two sides' views stands.
 pub(crate) fn matched_members(
     ds: &Dataset,
     identity: &[u32],
@@ -38,26 +135,52 @@ pub(crate) fn matched_members(
     cannot_link: impl Fn(u32, u32) -> bool + Sync,
     least: f64,
 ) -> Vec<(u32, u32, f64)> {
-    families(ds, identity)
+    let alignments: Vec<Alignment> = families(ds, identity)
         .par_iter()
-        .flat_map_iter(|&(h1, h2)| {
-            let Some(u) = unmatched(ds, identity, h1, h2) else {
-                return Vec::new();
-            };
-            let prior = family_prior(u.left.len().max(u.right.len()));
-            let mut scored: Vec<(u32, u32, f64)> = u
+        .filter_map(|&(h1, h2)| {
+            let u = unmatched(ds, identity, h1, h2)?;
+            let evidence = u
                 .left
                 .iter()
-                .flat_map(|&a| u.right.iter().map(move |&b| ordered(a, b)))
-                .filter(|&(a, b)| !cannot_link(a, b))
+                .flat_map(|&a| u.right.iter().map(move |&b| (a, b)))
                 .map(|(a, b)| {
-                    let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
-                    let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
-                    (
-                        a,
-                        b,
-                        probability(prior + scorer.personal_evidence(ds, ra, rb, p)),
-                    )
+                    (!cannot_link(a, b)).then(|| {
+                        let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
+                        let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
+                        scorer.personal_evidence(ds, ra, rb, p)
+                    })
+                })
+                .collect();
+            Some(Alignment {
+                left: u.left,
+                right: u.right,
+                evidence,
+            })
+        })
+        .collect();
+    let shares = learn_shares(&alignments);
+    alignments
+        .par_iter()
+        .flat_map_iter(|a| {
+            let share = shares[a.bucket()];
+            let mut chance = vec![1.0f64; a.evidence.len()];
+            let width = a.right.len();
+            for i in 0..a.left.len() {
+                for (j, c) in a.chances(i, true, share) {
+                    chance[i * width + j] = c;
+                }
+            }
+            for j in 0..width {
+                for (i, c) in a.chances(j, false, share) {
+                    chance[i * width + j] = chance[i * width + j].min(c);
+                }
+            }
+            let mut scored: Vec<(u32, u32, f64)> = (0..a.left.len())
+                .flat_map(|i| (0..width).map(move |j| (i, j)))
+                .filter(|&(i, j)| a.evidence[i * width + j].is_some())
+                .map(|(i, j)| {
+                    let (x, y) = ordered(a.left[i], a.right[j]);
+                    (x, y, chance[i * width + j])
                 })
                 .filter(|&(_, _, p)| p >= least)
                 .collect();
@@ -119,7 +242,52 @@ fn unmatched(ds: &Dataset, identity: &[u32], h1: u32, h2: u32) -> Option<Unmatch
 
 #[cfg(test)]
 mod tests {
-    use super::family_prior;
+    use super::{Alignment, family_prior, learn_shares};
+
+    fn alignment(left: usize, right: usize, evidence: &[Option<f64>]) -> Alignment {
+        Alignment {
+            left: (0..left as u32).collect(),
+            right: (100..100 + right as u32).collect(),
+            evidence: evidence.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_member_is_weighed_against_the_others_and_no_one() {
+        let chances = |a: &Alignment| a.chances(0, true, 0.5).collect::<Vec<_>>();
+        // One member alike, the other plainly not: the alike one is very likely.
+        let clear = chances(&alignment(1, 2, &[Some(6.0), Some(-6.0)]));
+        assert!(clear[0].1 > 0.95 && clear[1].1 < 0.01, "{clear:?}");
+        // Two members equally alike: neither is more likely than not.
+        let split = chances(&alignment(1, 2, &[Some(6.0), Some(6.0)]));
+        assert!(
+            split.iter().all(|&(_, c)| (0.45..0.5).contains(&c)),
+            "{split:?}"
+        );
+        // A pair that may never be one person is no candidate, and no rival either.
+        let barred = chances(&alignment(1, 2, &[None, Some(6.0)]));
+        assert_eq!(barred.len(), 1);
+        assert!(barred[0].1 > 0.95, "{barred:?}");
+        // Seen from the other side, the right-hand member is weighed against the left's.
+        let a = alignment(2, 1, &[Some(6.0), Some(6.0)]);
+        let column: Vec<_> = a.chances(0, false, 0.5).collect();
+        assert!(column.iter().all(|&(_, c)| c < 0.5), "{column:?}");
+    }
+
+    #[test]
+    fn the_share_found_again_is_learnt_from_the_families() {
+        let found: Vec<Alignment> = (0..50).map(|_| alignment(1, 1, &[Some(12.0)])).collect();
+        assert!(learn_shares(&found)[0] > 0.95);
+        let gone: Vec<Alignment> = (0..50).map(|_| alignment(1, 1, &[Some(-12.0)])).collect();
+        assert!(learn_shares(&gone)[0] < 0.05);
+        // Two left over on each side are learnt apart from one.
+        let shares = learn_shares(&[alignment(2, 2, &[Some(-12.0); 4])]);
+        assert_eq!(
+            shares[0], 0.5,
+            "no family with one left over: the start stands"
+        );
+        assert!(shares[1] < 0.05);
+    }
 
     #[test]
     fn the_prior_is_one_in_the_unmatched_at_best_even() {

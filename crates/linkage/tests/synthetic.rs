@@ -702,7 +702,7 @@ fn adding_a_registration_again_changes_nothing_and_an_edit_replaces_it() {
 /// even odds before one the model is nearly sure of.
 #[test]
 fn the_review_queue_is_capped_and_most_doubtful_first() {
-    let s = synthetic(3_000, 21);
+    let s = synthetic(6_000, 21);
     let ds = Dataset::build(&s.records);
     let all = deduplicate(
         &ds,
