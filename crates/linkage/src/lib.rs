@@ -1459,7 +1459,18 @@ impl Matcher {
             }
         }
         scored.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-        self.competing_probabilities(&mut scored);
+        if scorer.relatives_request() {
+            // A family asks for a person: each is offered once, by the registration that fits
+            // best, so that ten candidates are ten people and not one man registered thrice.
+            let again = self.competing_probabilities(&mut scored, limit + COMPETITORS_COMPARED);
+            let mut at = 0;
+            scored.retain(|_| {
+                at += 1;
+                again.binary_search(&(at - 1)).is_err()
+            });
+        } else {
+            self.competing_probabilities(&mut scored, COMPETITORS_COMPARED);
+        }
         scored.truncate(limit);
         scored
     }
@@ -1470,11 +1481,12 @@ impl Matcher {
     /// registrations, a given and father's name, an age and a province are often shared by
     /// strangers. Candidates that are themselves likely one person (the same man registered
     /// at two crossing points) do not compete; the best-fitting of them stands for them all.
-    fn competing_probabilities(&self, scored: &mut [(u32, f64)]) {
+    /// Among the first `compared`, returns (in order) the places of those another stands for.
+    fn competing_probabilities(&self, scored: &mut [(u32, f64)], compared: usize) -> Vec<usize> {
         let Some(&(_, best)) = scored.first() else {
-            return;
+            return Vec::new();
         };
-        let top = scored.len().min(COMPETITORS_COMPARED);
+        let top = scored.len().min(compared);
         let pair_scorer = self.model.scorer();
         let link = Settings::default().link_threshold;
         let one_person = |a: u32, b: u32| {
@@ -1487,10 +1499,17 @@ impl Matcher {
         // Odds are 2^weight; scaled by the best weight so that none overflows.
         let scale = best.max(0.0);
         let mut others = 0.0;
+        let mut again = Vec::new();
         for i in 0..scored.len() {
-            let stands_for_another =
-                i < top && (0..i).any(|j| one_person(scored[i].0, scored[j].0));
-            if !stands_for_another {
+            // Only against candidates that stand for themselves: a chain of near ones is not
+            // one person.
+            let stands_for_another = i < top
+                && (0..i).any(|j| {
+                    again.binary_search(&j).is_err() && one_person(scored[i].0, scored[j].0)
+                });
+            if stands_for_another {
+                again.push(i);
+            } else {
                 others += (scored[i].1 - scale).exp2();
             }
         }
@@ -1498,6 +1517,7 @@ impl Matcher {
         for c in scored.iter_mut() {
             c.1 = ((c.1 - scale).exp2() / (none + others)).min(1.0);
         }
+        again
     }
 
     /// Each field's part in the match weight of two loaded records.
