@@ -4,9 +4,11 @@
 //! Across a whole registry, two records that share a sex and an age and little else are nearly
 //! always two people. Within two registrations of one family they are nearly always one: a
 //! wife recorded as "wife of Karim" at one crossing point and by her own name at another, a
-//! child whose name a clerk garbled. Among the members not yet matched, the chance that two are
-//! one person is about one in their number, not one in the registry's: with that prior, the
-//! fields' evidence is weighed as everywhere else.
+//! child whose name a clerk garbled. A member not yet matched is someone among the other
+//! registration's members not yet matched, or no one there (born since, married away): each
+//! is weighed against those alternatives, not against the registry, with the share of members
+//! found again learnt from the registry's families. The desk's household check, which has no
+//! families to learn from, starts from one in the number left over (`family_prior`).
 
 use rayon::prelude::*;
 
@@ -29,12 +31,12 @@ pub(crate) fn family_prior(unmatched: usize) -> f64 {
 }
 
 /// Two registrations of one family, their members not yet matched in the other, and the
-/// evidence (bits, without prior) of each pair of them, row by row; `None` where the two may
-/// never be one person.
+/// likelihood ratio of each pair of them (two to the power of its evidence, without prior), row
+/// by row; `None` where the two may never be one person.
 struct Alignment {
     left: Vec<u32>,
     right: Vec<u32>,
-    evidence: Vec<Option<f64>>,
+    ratios: Vec<Option<f64>>,
 }
 
 impl Alignment {
@@ -61,15 +63,15 @@ impl Alignment {
         debug_assert!(i < own);
         let cell = move |j: usize| {
             if by_row {
-                self.evidence[i * other + j]
+                self.ratios[i * other + j]
             } else {
-                self.evidence[j * own + i]
+                self.ratios[j * own + i]
             }
         };
         let each = share / other as f64;
-        let total: f64 = (0..other).filter_map(cell).map(|e| each * e.exp2()).sum();
+        let total: f64 = (0..other).filter_map(cell).map(|r| each * r).sum();
         let none = 1.0 - share;
-        (0..other).filter_map(move |j| cell(j).map(|e| (j, each * e.exp2() / (none + total))))
+        (0..other).filter_map(move |j| cell(j).map(|r| (j, each * r / (none + total))))
     }
 }
 
@@ -139,7 +141,7 @@ pub(crate) fn matched_members(
         .par_iter()
         .filter_map(|&(h1, h2)| {
             let u = unmatched(ds, identity, h1, h2)?;
-            let evidence = u
+            let ratios = u
                 .left
                 .iter()
                 .flat_map(|&a| u.right.iter().map(move |&b| (a, b)))
@@ -147,14 +149,14 @@ pub(crate) fn matched_members(
                     (!cannot_link(a, b)).then(|| {
                         let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
                         let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
-                        scorer.personal_evidence(ds, ra, rb, p)
+                        scorer.personal_evidence(ds, ra, rb, p).exp2()
                     })
                 })
                 .collect();
             Some(Alignment {
                 left: u.left,
                 right: u.right,
-                evidence,
+                ratios,
             })
         })
         .collect();
@@ -163,7 +165,7 @@ pub(crate) fn matched_members(
         .par_iter()
         .flat_map_iter(|a| {
             let share = shares[a.bucket()];
-            let mut chance = vec![1.0f64; a.evidence.len()];
+            let mut chance = vec![1.0f64; a.ratios.len()];
             let width = a.right.len();
             for i in 0..a.left.len() {
                 for (j, c) in a.chances(i, true, share) {
@@ -177,7 +179,7 @@ pub(crate) fn matched_members(
             }
             let mut scored: Vec<(u32, u32, f64)> = (0..a.left.len())
                 .flat_map(|i| (0..width).map(move |j| (i, j)))
-                .filter(|&(i, j)| a.evidence[i * width + j].is_some())
+                .filter(|&(i, j)| a.ratios[i * width + j].is_some())
                 .map(|(i, j)| {
                     let (x, y) = ordered(a.left[i], a.right[j]);
                     (x, y, chance[i * width + j])
@@ -244,11 +246,12 @@ fn unmatched(ds: &Dataset, identity: &[u32], h1: u32, h2: u32) -> Option<Unmatch
 mod tests {
     use super::{Alignment, family_prior, learn_shares};
 
+    /// Two registrations' members left over, with each pair's evidence in bits.
     fn alignment(left: usize, right: usize, evidence: &[Option<f64>]) -> Alignment {
         Alignment {
             left: (0..left as u32).collect(),
             right: (100..100 + right as u32).collect(),
-            evidence: evidence.to_vec(),
+            ratios: evidence.iter().map(|e| e.map(f64::exp2)).collect(),
         }
     }
 
