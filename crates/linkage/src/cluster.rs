@@ -54,7 +54,8 @@ impl Groups {
 }
 
 /// Groups `n` records into identities. `links` are (a, b, probability) at or above the link
-/// threshold; `must_link` are reviewers' "same person" decisions. Returns each record's
+/// threshold (a family's members at or above [`holds_together`]); `must_link` are reviewers'
+/// "same person" decisions. Returns each record's
 /// identity as the smallest record index in it.
 pub(crate) fn cluster(
     n: usize,

@@ -86,7 +86,10 @@ const SHARE_BUCKETS: usize = 5;
 /// the person prior is learnt.
 fn learn_shares(alignments: &[Alignment]) -> [f64; SHARE_BUCKETS] {
     let mut shares = [0.5; SHARE_BUCKETS];
+    // Each round moves the shares less; thirty are many more than they need to settle within a
+    // thousandth, and the loop stops as soon as they have.
     for _ in 0..30 {
+        let before = shares;
         let sums = alignments
             .par_iter()
             .fold(
@@ -118,6 +121,9 @@ fn learn_shares(alignments: &[Alignment]) -> [f64; SHARE_BUCKETS] {
                 // Never certain either way: a member may always have joined or left.
                 *share = (found / members).clamp(0.01, 0.99);
             }
+        }
+        if shares.iter().zip(before).all(|(s, b)| (s - b).abs() < 1e-4) {
+            break;
         }
     }
     shares
@@ -271,10 +277,25 @@ mod tests {
         let barred = chances(&alignment(1, 2, &[None, Some(6.0)]));
         assert_eq!(barred.len(), 1);
         assert!(barred[0].1 > 0.95, "{barred:?}");
-        // Seen from the other side, the right-hand member is weighed against the left's.
-        let a = alignment(2, 1, &[Some(6.0), Some(6.0)]);
-        let column: Vec<_> = a.chances(0, false, 0.5).collect();
-        assert!(column.iter().all(|&(_, c)| c < 0.5), "{column:?}");
+        // Seen from the other side, each right-hand member is weighed against the left's:
+        // the middle one is alike to the second on the left only.
+        let a = alignment(
+            2,
+            3,
+            &[
+                Some(-6.0),
+                Some(-6.0),
+                Some(6.0),
+                Some(-6.0),
+                Some(6.0),
+                Some(-6.0),
+            ],
+        );
+        let middle: Vec<_> = a.chances(1, false, 0.5).collect();
+        assert_eq!(middle.len(), 2);
+        assert!(middle[0].1 < 0.01 && middle[1].1 > 0.95, "{middle:?}");
+        let first: Vec<_> = a.chances(0, false, 0.5).collect();
+        assert!(first.iter().all(|&(_, c)| c < 0.01), "{first:?}");
     }
 
     #[test]

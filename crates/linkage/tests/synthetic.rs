@@ -170,6 +170,25 @@ fn search_finds_a_registered_person_and_explanations_add_up() {
             .is_err()
     );
 
+    // The person sought registers again at a desk: one person, offered once, by whichever
+    // registration fits as well.
+    let twice = MatchRecord {
+        record_id: "again-at-desk".into(),
+        household: "again-household".into(),
+        ..sought.clone()
+    };
+    matcher.add(&twice);
+    let offered = matcher.find(&request, 10);
+    let ids: Vec<&str> = offered.iter().map(|c| c.record_id.as_str()).collect();
+    assert_eq!(
+        ids.iter()
+            .filter(|&&id| id == "again-at-desk" || id == sought.record_id)
+            .count(),
+        1,
+        "{ids:?}"
+    );
+    assert!(matcher.remove("again-at-desk"));
+
     // A desk saves a new registration, of someone no one had registered: it is found without
     // a batch re-run.
     let new = MatchRecord {

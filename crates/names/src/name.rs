@@ -778,6 +778,8 @@ mod tests {
         // A title before a woman's own name is only a title; زن alone is no relation.
         let n = normalize("Mrs Fatima");
         assert_eq!((n.relation, n.folded.as_str()), (None, "fatima"));
+        let n = normalize("مېرمن فاطمه");
+        assert_eq!((n.relation, n.folded.as_str()), (None, "فاطمه"));
         assert_eq!(normalize("زن").relation, None);
         // د alone, or a Pashto relation word with no one named, is no relation either.
         assert_eq!(normalize("د ښځه").relation, None);
