@@ -73,18 +73,27 @@ impl SealedWriter {
 /// that was altered, is refused.
 pub async fn read(path: &str, key: &DbKey) -> Result<(String, Vec<u8>), StoreError> {
     let mut conn = connect(path, key).await?;
-    let kind: String = sqlx::query_scalar("SELECT kind FROM sealed")
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| {
-            unreadable(path, &e).unwrap_or_else(|| StoreError::db("read the sealed file", e))
-        })?;
-    let chunks: Vec<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM chunks ORDER BY seq")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(db("read the sealed file"))?;
-    conn.close().await.map_err(db("read the sealed file"))?;
-    Ok((kind, chunks.concat()))
+    let read = async {
+        let kind: String = sqlx::query_scalar("SELECT kind FROM sealed")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| {
+                unreadable(path, &e).unwrap_or_else(|| StoreError::db("read the sealed file", e))
+            })?;
+        let chunks: Vec<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM chunks ORDER BY seq")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(db("read the sealed file"))?;
+        Ok((kind, chunks.concat()))
+    }
+    .await;
+    // Closed here on every path: a connection only dropped is closed later on the driver's own
+    // thread, and a program that ends meanwhile (a refused key ends `peywand restore`) tears the
+    // encryption library down under it.
+    let closed = conn.close().await.map_err(db("read the sealed file"));
+    let read = read?;
+    closed?;
+    Ok(read)
 }
 
 async fn connect(path: &str, key: &DbKey) -> Result<SqliteConnection, StoreError> {
