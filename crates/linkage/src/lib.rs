@@ -1463,11 +1463,8 @@ impl Matcher {
             // A family asks for a person: each is offered once, by the registration that fits
             // best, so that ten candidates are ten people and not one man registered thrice.
             let again = self.competing_probabilities(&mut scored, limit + COMPETITORS_COMPARED);
-            let mut at = 0;
-            scored.retain(|_| {
-                at += 1;
-                again.binary_search(&(at - 1)).is_err()
-            });
+            let mut again = again.into_iter();
+            scored.retain(|_| !again.next().unwrap_or(false));
         } else {
             self.competing_probabilities(&mut scored, COMPETITORS_COMPARED);
         }
@@ -1481,8 +1478,8 @@ impl Matcher {
     /// registrations, a given and father's name, an age and a province are often shared by
     /// strangers. Candidates that are themselves likely one person (the same man registered
     /// at two crossing points) do not compete; the best-fitting of them stands for them all.
-    /// Among the first `compared`, returns (in order) the places of those another stands for.
-    fn competing_probabilities(&self, scored: &mut [(u32, f64)], compared: usize) -> Vec<usize> {
+    /// Says, for each of the first `compared`, whether another stands for it.
+    fn competing_probabilities(&self, scored: &mut [(u32, f64)], compared: usize) -> Vec<bool> {
         let Some(&(_, best)) = scored.first() else {
             return Vec::new();
         };
@@ -1499,16 +1496,14 @@ impl Matcher {
         // Odds are 2^weight; scaled by the best weight so that none overflows.
         let scale = best.max(0.0);
         let mut others = 0.0;
-        let mut again = Vec::new();
+        let mut again = vec![false; top];
         for i in 0..scored.len() {
             // Only against candidates that stand for themselves: a chain of near ones is not
             // one person.
-            let stands_for_another = i < top
-                && (0..i).any(|j| {
-                    again.binary_search(&j).is_err() && one_person(scored[i].0, scored[j].0)
-                });
+            let stands_for_another =
+                i < top && (0..i).any(|j| !again[j] && one_person(scored[i].0, scored[j].0));
             if stands_for_another {
-                again.push(i);
+                again[i] = true;
             } else {
                 others += (scored[i].1 - scale).exp2();
             }

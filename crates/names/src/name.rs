@@ -291,14 +291,7 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["فرزند"], Relation::SonOf),
         (&["بن"], Relation::SonOf),
         (&["مادر"], Relation::MotherOf),
-        // Pashto, folded (ښځه is شزه): ښځه د حنیف, مېرمن د حنیف, لور د حنیف, زوی د حنیف,
-        // مور د حنیف; and "Mor of Shahzad" as a Latin clerk writes the Pashto for mother.
-        (&["شزه", "د"], Relation::WifeOf),
-        (&["میرمن", "د"], Relation::WifeOf),
-        (&["کونده", "د"], Relation::WifeOf),
-        (&["لور", "د"], Relation::DaughterOf),
-        (&["زوی", "د"], Relation::SonOf),
-        (&["مور", "د"], Relation::MotherOf),
+        // "Mor of Shahzad": the Pashto for mother, as a Latin clerk writes it.
         (&["mor", "of"], Relation::MotherOf),
     ];
     for (words, relation) in patterns {
@@ -307,19 +300,21 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
             return Some(*relation);
         }
     }
-    // Pashto says whose first: د حنیف ښځه (Hanif's wife), د حنیف لور (his daughter).
-    if tokens.len() > 2 && tokens[0] == "د" {
-        let relation = match tokens[tokens.len() - 1] {
-            "شزه" | "میرمن" | "کونده" => Some(Relation::WifeOf),
-            "لور" => Some(Relation::DaughterOf),
-            "زوی" => Some(Relation::SonOf),
-            "مور" => Some(Relation::MotherOf),
-            _ => None,
-        };
-        if relation.is_some() {
+    // Pashto joins the two with د, either way round: ښځه د حنیف, or د حنیف ښځه (Hanif's wife).
+    if tokens.len() > 2 {
+        let pashto = |word: &str| PASHTO_RELATIONS.iter().find(|(w, _)| *w == word);
+        if tokens[1] == "د"
+            && let Some(&(_, relation)) = pashto(tokens[0])
+        {
+            tokens.drain(..2);
+            return Some(relation);
+        }
+        if tokens[0] == "د"
+            && let Some(&(_, relation)) = pashto(tokens[tokens.len() - 1])
+        {
             tokens.pop();
             tokens.drain(..1);
-            return relation;
+            return Some(relation);
         }
     }
     // "Mrs Barakatullah", "خانم گل محمد": a title before a man's name is his wife's; before a
@@ -341,6 +336,17 @@ fn names_a_man(parts: &[&str]) -> bool {
             .any(|end| joined.ends_with(end))
         || parts.last().is_some_and(|p| *p == "khan" || *p == "خان")
 }
+
+/// Pashto words for a relative, folded (ښځه is شزه, کونډه کونده): wife, Mrs, widow, daughter, son,
+/// mother.
+const PASHTO_RELATIONS: &[(&str, Relation)] = &[
+    ("شزه", Relation::WifeOf),
+    ("میرمن", Relation::WifeOf),
+    ("کونده", Relation::WifeOf),
+    ("لور", Relation::DaughterOf),
+    ("زوی", Relation::SonOf),
+    ("مور", Relation::MotherOf),
+];
 
 /// Titles of a married woman, followed by her own name or her husband's.
 const MARRIED_TITLES: &[&str] = &["mrs", "خانم", "khanum", "khanim", "begum", "بیگم", "میرمن"];
