@@ -689,4 +689,34 @@ mod tests {
         assert!(father_bits(&model.scorer(), DIFFERENT_NAME, 1) > 0.0);
         assert_eq!(father_bits(&model.probe_scorer(), DIFFERENT_NAME, 1), 0.0);
     }
+
+    /// "No other member matches" is learnt by how many could have (one, two, three or more);
+    /// a model stored when it was one level weighs all three as it weighed that one.
+    #[test]
+    fn households_where_none_match_are_weighed_by_how_many_could_have() {
+        use crate::compare::{NONE_OF_MORE, NONE_OF_ONE, NONE_OF_TWO};
+        let household = Field::Household as usize;
+        let mut model = Model::untrained(vec![vec![0.1; MAX_LEVELS]; FIELD_COUNT], 1);
+        let mut matched = [0.0; HOUSEHOLD_LEVELS];
+        let mut unmatched = [0.0; HOUSEHOLD_LEVELS];
+        for (level, m, u) in [(1, 80.0, 1.0), (2, 10.0, 20.0), (3, 2.0, 10.0)] {
+            matched[level] = m;
+            unmatched[level] = u;
+        }
+        (matched[4], unmatched[4]) = (5.0, 30.0);
+        (matched[5], unmatched[5]) = (3.0, 40.0);
+        model.learn_household(&matched, &unmatched);
+        let one = model.level_weight(household, NONE_OF_ONE);
+        let two = model.level_weight(household, NONE_OF_TWO);
+        let more = model.level_weight(household, NONE_OF_MORE);
+        assert!(one > two && two > more, "{one} {two} {more}");
+
+        // As stored before the split: the household field had four levels.
+        for level in [NONE_OF_TWO, NONE_OF_MORE] {
+            model.m[household][level as usize] = 0.0;
+            model.u[household][level as usize] = 0.0;
+        }
+        assert_eq!(model.level_weight(household, NONE_OF_TWO), one);
+        assert_eq!(model.level_weight(household, NONE_OF_MORE), one);
+    }
 }

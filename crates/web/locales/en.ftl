@@ -305,8 +305,10 @@ level-document-2 = different
 level-document-3 = a typo or two apart
 level-household-0 = no other members
 level-household-1 = other members also match
-level-household-2 = no other member matches
+level-household-2 = the other member does not match
 level-household-3 = only a few other members match
+level-household-4 = neither of two other members matches
+level-household-5 = none of three or more other members matches
 
 ## Identities and duplicate review
 identity-title = Records of this person

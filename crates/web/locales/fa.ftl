@@ -305,8 +305,10 @@ level-document-2 = متفاوت
 level-document-3 = یک یا دو رقم فرق (اشتباه تایپی)
 level-household-0 = عضو دیگری ندارد
 level-household-1 = اعضای دیگر هم مطابقت دارند
-level-household-2 = هیچ عضو دیگری مطابقت ندارد
+level-household-2 = عضو دیگر مطابقت ندارد
 level-household-3 = فقط چند عضو دیگر مطابقت دارند
+level-household-4 = هیچ‌یک از دو عضو دیگر مطابقت ندارد
+level-household-5 = هیچ‌یک از سه عضو دیگر یا بیشتر مطابقت ندارد
 
 ## Identities and duplicate review
 identity-title = ثبت‌های همین شخص

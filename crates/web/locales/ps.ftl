@@ -305,8 +305,10 @@ level-document-2 = توپیر لري
 level-document-3 = یو یا دوه رقمه توپیر (د ټایپ تېروتنه)
 level-household-0 = نور غړي نه لري
 level-household-1 = نور غړي هم سمون لري
-level-household-2 = هېڅ بل غړی سمون نه لري
+level-household-2 = بل غړی سمون نه لري
 level-household-3 = یوازې څو نور غړي سمون لري
+level-household-4 = له دوو نورو غړو څخه هېڅ یو سمون نه لري
+level-household-5 = له درېیو یا ډېرو نورو غړو څخه هېڅ یو سمون نه لري
 
 ## Identities and duplicate review
 identity-title = د همدې کس ثبتونه
