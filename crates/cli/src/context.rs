@@ -308,14 +308,8 @@ pub async fn backup(db: &Database, out: &Path, backup_key_file: &Path) -> anyhow
                     String::from_utf8_lossy(&dump.stderr).trim()
                 );
             }
-            let mut sealed = peywand_store_sqlite::sealed::SealedWriter::create(
-                out_text,
-                &backup_key,
-                POSTGRES_DUMP,
-            )
-            .await?;
-            sealed.write(&dump.stdout).await?;
-            sealed.finish().await?;
+            peywand_store_sqlite::sealed::write(out_text, &backup_key, POSTGRES_DUMP, &dump.stdout)
+                .await?;
         }
     }
     println!("{} backed up to {}", db.display(), out.display());

@@ -15,58 +15,49 @@ use crate::{DbKey, create_owner_only, db, unreadable};
 /// Bytes per row: well under SQLite's one-gigabyte limit on a value.
 const CHUNK: usize = 16 << 20;
 
-/// A sealed file being written.
-pub struct SealedWriter {
-    conn: SqliteConnection,
-    next: i64,
+/// Writes `bytes` into the sealed file `path` (which must not exist), readable by its owner
+/// only, labelled with what it holds (`kind`, such as "postgres-dump"). All or nothing: a
+/// failure leaves no file behind, so a half-written backup is never mistaken for one.
+pub async fn write(path: &str, key: &DbKey, kind: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    create_owner_only(path, "create the sealed file")?;
+    let written = write_new(path, key, kind, bytes).await;
+    if written.is_err() {
+        // Ours: `create_owner_only` refuses a file that already exists.
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
-impl SealedWriter {
-    /// Creates the sealed file `path` (which must not exist), readable by its owner only,
-    /// labelled with what it holds (`kind`, such as "postgres-dump").
-    pub async fn create(path: &str, key: &DbKey, kind: &str) -> Result<SealedWriter, StoreError> {
-        create_owner_only(path, "create the sealed file")?;
-        let mut conn = connect(path, key).await?;
+async fn write_new(path: &str, key: &DbKey, kind: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut conn = connect(path, key).await?;
+    let written = async {
         for statement in [
             "CREATE TABLE sealed (kind TEXT NOT NULL)",
             "CREATE TABLE chunks (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL)",
             "BEGIN",
         ] {
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map_err(db("write the sealed file"))?;
+            sqlx::query(statement).execute(&mut conn).await?;
         }
         sqlx::query("INSERT INTO sealed (kind) VALUES (?)")
             .bind(kind)
             .execute(&mut conn)
-            .await
-            .map_err(db("write the sealed file"))?;
-        Ok(SealedWriter { conn, next: 0 })
-    }
-
-    /// Appends bytes.
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        for chunk in bytes.chunks(CHUNK) {
+            .await?;
+        for (seq, chunk) in (0i64..).zip(bytes.chunks(CHUNK)) {
             sqlx::query("INSERT INTO chunks (seq, bytes) VALUES (?, ?)")
-                .bind(self.next)
+                .bind(seq)
                 .bind(chunk)
-                .execute(&mut self.conn)
-                .await
-                .map_err(db("write the sealed file"))?;
-            self.next += 1;
+                .execute(&mut conn)
+                .await?;
         }
-        Ok(())
+        sqlx::query("COMMIT").execute(&mut conn).await?;
+        Ok::<_, sqlx::Error>(())
     }
-
-    /// Commits and closes the file: until then it holds nothing.
-    pub async fn finish(mut self) -> Result<(), StoreError> {
-        sqlx::query("COMMIT")
-            .execute(&mut self.conn)
-            .await
-            .map_err(db("write the sealed file"))?;
-        self.conn.close().await.map_err(db("write the sealed file"))
-    }
+    .await
+    .map_err(db("write the sealed file"));
+    // Closed on every path, as in `read`.
+    let closed = conn.close().await.map_err(db("write the sealed file"));
+    written?;
+    closed
 }
 
 /// Reads a sealed file whole: what it holds (`kind`) and its bytes. A wrong key, or a file
@@ -117,18 +108,15 @@ mod tests {
         let path = path.to_str().unwrap();
         let key = DbKey::new("the administrator's backup key").unwrap();
         let bytes: Vec<u8> = (0..40_000u32).flat_map(u32::to_le_bytes).collect();
-        let mut w = SealedWriter::create(path, &key, "postgres-dump")
-            .await
-            .unwrap();
-        w.write(&bytes).await.unwrap();
-        w.finish().await.unwrap();
+        write(path, &key, "postgres-dump", &bytes).await.unwrap();
         let (kind, back) = read(path, &key).await.unwrap();
         assert_eq!((kind.as_str(), back), ("postgres-dump", bytes));
         let wrong = DbKey::new("somebody else's guess at it").unwrap();
         assert!(read(path, &wrong).await.is_err());
         assert!(
-            SealedWriter::create(path, &key, "again").await.is_err(),
+            write(path, &key, "again", b"other bytes").await.is_err(),
             "an existing file is never overwritten"
         );
+        assert_eq!(read(path, &key).await.unwrap().1.len(), 160_000);
     }
 }
