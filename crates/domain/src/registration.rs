@@ -69,7 +69,7 @@ raw_columns!(
 /// whenever they change: a store that opens registrations derived under an older version
 /// derives them again, so that registrations made before and after an upgrade are matched
 /// and counted alike.
-pub const DERIVATION_VERSION: i64 = 1;
+pub const DERIVATION_VERSION: i64 = 2;
 
 /// Values derived from the raw ones, used for matching, filtering and statistics.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -261,14 +261,9 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["w", "o"], Relation::WifeOf),
         (&["wife"], Relation::WifeOf),
         (&["widow"], Relation::WifeOf),
-        // زوجهٔ as Latin clerks write it: Zawja-e Yousuf, Zauja Yousuf.
-        (&["zawja", "e"], Relation::WifeOf),
-        (&["zawja", "i"], Relation::WifeOf),
-        (&["zawja"], Relation::WifeOf),
-        (&["zawjae"], Relation::WifeOf),
-        (&["zauja"], Relation::WifeOf),
-        (&["zawjah"], Relation::WifeOf),
         (&["daughter", "of"], Relation::DaughterOf),
+        // "Daughter Yasin", "Mother Amir Jan": a clerk's shorthand; none of them is a name.
+        (&["daughter"], Relation::DaughterOf),
         (&["d", "o"], Relation::DaughterOf),
         (&["son", "of"], Relation::SonOf),
         (&["s", "o"], Relation::SonOf),
@@ -278,6 +273,7 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["ibn"], Relation::SonOf),
         (&["bint"], Relation::DaughterOf),
         (&["mother", "of"], Relation::MotherOf),
+        (&["mother"], Relation::MotherOf),
         (&["زوجه"], Relation::WifeOf),
         (&["همسر"], Relation::WifeOf),
         (&["بیوه"], Relation::WifeOf),
@@ -291,6 +287,7 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["فرزند"], Relation::SonOf),
         (&["بن"], Relation::SonOf),
         (&["مادر"], Relation::MotherOf),
+        (&["پسر"], Relation::SonOf),
         // "Mor of Shahzad": the Pashto for mother, as a Latin clerk writes it.
         (&["mor", "of"], Relation::MotherOf),
     ];
@@ -299,6 +296,9 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
             tokens.drain(..words.len());
             return Some(*relation);
         }
+    }
+    if let Some(relation) = take_ezafe_relation(tokens) {
+        return Some(relation);
     }
     // Pashto joins the two with د, either way round: ښځه د حنیف, or د حنیف ښځه (Hanif's wife).
     if tokens.len() > 2 {
@@ -335,6 +335,58 @@ fn names_a_man(parts: &[&str]) -> bool {
             .iter()
             .any(|end| joined.ends_with(end))
         || parts.last().is_some_and(|p| *p == "khan" || *p == "خان")
+}
+
+/// Dari words for a relative as Latin clerks write them, joined to the relative's name by the
+/// ezafe (دختر محمد, Dukhtar-e Mohammad: the daughter of Mohammad), which they write -e, -i, -ye,
+/// e or not at all: Zawja-e Yousuf, Zawjai Yousuf, Zauja Yousuf, Dukhtare Rohullah. Whether the
+/// word may stand without its ezafe: زن is "wife" joined (Zan-e Karim) and a name part alone.
+const EZAFE_RELATIONS: &[(&str, Relation, bool)] = &[
+    ("zawja", Relation::WifeOf, true),
+    ("zawjah", Relation::WifeOf, true),
+    ("zauja", Relation::WifeOf, true),
+    ("zoja", Relation::WifeOf, true),
+    ("zan", Relation::WifeOf, false),
+    ("bewa", Relation::WifeOf, true),
+    ("biwa", Relation::WifeOf, true),
+    ("dukhtar", Relation::DaughterOf, true),
+    ("dokhtar", Relation::DaughterOf, true),
+    ("dukhter", Relation::DaughterOf, true),
+    ("pesar", Relation::SonOf, true),
+    ("pisar", Relation::SonOf, true),
+    ("pusar", Relation::SonOf, true),
+    ("madar", Relation::MotherOf, true),
+    ("modar", Relation::MotherOf, true),
+];
+
+/// The ezafe as written after a word, alone or joined to it.
+const EZAFE: &[&str] = &["e", "i", "ye", "yi"];
+
+/// A leading relation word with its ezafe (see [`EZAFE_RELATIONS`]), taken off the tokens.
+fn take_ezafe_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
+    let first = *tokens.first()?;
+    let ezafe_next = tokens.get(1).is_some_and(|t| EZAFE.contains(t));
+    let (relation, words) = EZAFE_RELATIONS
+        .iter()
+        .find_map(|&(base, relation, alone)| {
+            if first == base {
+                match (ezafe_next, alone) {
+                    (true, _) => Some(2),
+                    (false, true) => Some(1),
+                    (false, false) => None,
+                }
+            } else {
+                first
+                    .strip_prefix(base)
+                    .filter(|rest| EZAFE.contains(rest))
+                    .map(|_| 1)
+            }
+            .map(|words| (relation, words))
+        })?;
+    (tokens.len() > words).then(|| {
+        tokens.drain(..words);
+        relation
+    })
 }
 
 /// Pashto words for a relative, folded (ښځه is شزه, کونډه کونده): wife, Mrs, widow, daughter, son,
@@ -744,6 +796,13 @@ mod tests {
         assert_eq!(n.units.len(), 2);
         let n = normalize("Haji");
         assert_eq!(n.units.len(), 1);
+        // Pir is a title and, far more often, the first part of a name (Pir Mohammad, Pir
+        // Gul): kept, and Pir Mohammad is not Mohammad.
+        let n = normalize("Pir Mohammad");
+        assert!(n.honorifics.is_empty());
+        assert_eq!(n.folded, "pir mohammad");
+        assert!(crate::similarity(&n, &normalize("Mohammad")) < 0.9);
+        assert!(crate::similarity(&n, &normalize("Peer Muhammad")) >= 0.9);
     }
 
     #[test]
@@ -776,6 +835,17 @@ mod tests {
             ("د سخي زوی", Relation::SonOf, "سخی"),
             ("مور د محمد", Relation::MotherOf, "محمد"),
             ("Mor of Shahzad", Relation::MotherOf, "shahzad"),
+            ("Zawjai Yousuf", Relation::WifeOf, "yousuf"),
+            ("Zan-e Karim", Relation::WifeOf, "karim"),
+            ("DUKHTAR-E MAWLAWI NAIM", Relation::DaughterOf, "naim"),
+            ("Dukhtare Rohullah", Relation::DaughterOf, "rohullah"),
+            ("dokhtar i Gul Ahmad", Relation::DaughterOf, "gul ahmad"),
+            ("Pesar-e Nabi", Relation::SonOf, "nabi"),
+            ("Bewa Abdul Qadir", Relation::WifeOf, "abdul qadir"),
+            ("Madar-e Shafiq", Relation::MotherOf, "shafiq"),
+            ("daughter Yasin", Relation::DaughterOf, "yasin"),
+            ("MOTHER AMIR JAN", Relation::MotherOf, "amir jan"),
+            ("پسر کریم", Relation::SonOf, "کریم"),
         ] {
             let n = normalize(typed);
             assert_eq!(n.relation, Some(relation), "{typed}");
@@ -790,6 +860,11 @@ mod tests {
         // د alone, or a Pashto relation word with no one named, is no relation either.
         assert_eq!(normalize("د ښځه").relation, None);
         assert_eq!(normalize("لور").relation, None);
+        // Nor a relation word with no one named, or a name part that only begins like one.
+        assert_eq!(normalize("Dukhtar-e").relation, None);
+        assert_eq!(normalize("Zan").relation, None);
+        assert_eq!(normalize("Zangul").relation, None);
+        assert_eq!(normalize("Zan Gul").relation, None);
     }
 
     #[test]
