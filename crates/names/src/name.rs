@@ -796,6 +796,8 @@ mod tests {
         assert_eq!(n.units.len(), 2);
         let n = normalize("Haji");
         assert_eq!(n.units.len(), 1);
+        let n = normalize("Mowlawi Abdul Rashid");
+        assert_eq!(n.honorifics, vec!["mowlawi"]);
         // Pir is a title and, far more often, the first part of a name (Pir Mohammad, Pir
         // Gul): kept, and Pir Mohammad is not Mohammad.
         let n = normalize("Pir Mohammad");
