@@ -26,6 +26,9 @@ pub struct MatchRecord {
     pub province_code: Option<String>,
     /// Gazetteer code of the place of last residence in Pakistan, or the place as typed.
     pub residence_code: Option<String>,
+    /// Gazetteer code of the district of origin; a district the gazetteer does not know is
+    /// left out: typed freely, it would tell namesakes apart by their spelling.
+    pub district_code: Option<String>,
     /// Document type code and canonical number, as `type:number`.
     pub document: Option<String>,
     pub phone_e164: Option<String>,
@@ -56,6 +59,7 @@ impl MatchRecord {
             birth_date: d.birth_date,
             province_code: place_key(d.province_code.clone(), &raw.province_of_origin),
             residence_code: place_key(d.last_residence_code.clone(), &raw.last_residence),
+            district_code: d.district_code.clone(),
             // The number alone: one clerk records the card's type and another does not, and
             // numbers of different types have different lengths.
             document: d.document_number.clone(),

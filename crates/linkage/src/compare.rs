@@ -63,7 +63,7 @@ pub const NEAR_DOCUMENT: u8 = 3;
 
 /// Bits each field's level takes in a [`Pattern`]: names and birth years have up to eight
 /// levels, the other fields up to four.
-const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 2, 2, 2, 3, 2];
+const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 3, 2, 2, 3, 2];
 const SHIFTS: [u32; FIELD_COUNT] = {
     let mut s = [0; FIELD_COUNT];
     let mut f = 1;
@@ -120,9 +120,14 @@ impl Field {
                 "dates of birth a typo apart",
             ],
             Field::Document => &["missing", "same", "different", "a typo or two apart"],
-            Field::Sex | Field::Province | Field::Phone | Field::Residence => {
-                &["missing", "same", "different"]
-            }
+            Field::Province => &[
+                "missing",
+                "same",
+                "different",
+                "same district",
+                "same province, another district",
+            ],
+            Field::Sex | Field::Phone | Field::Residence => &["missing", "same", "different"],
             Field::Household => &[
                 "no other members",
                 "other members also match",
@@ -166,6 +171,7 @@ impl Field {
             (Field::BirthYear, SAME_DATE) => Some(SAME_YEARS),
             (Field::Document, NEAR_DOCUMENT) => Some(2),
             (Field::Household, NONE_OF_TWO | NONE_OF_MORE) => Some(NONE_OF_ONE),
+            (Field::Province, SAME_DISTRICT | OTHER_DISTRICT) => Some(1),
             (
                 Field::GivenName | Field::FatherName | Field::GrandfatherName | Field::FamilyName,
                 TYPO,
@@ -531,10 +537,32 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     }
     p = p.with(4, birth);
     p = p.with(5, same_or_not(a.sex, b.sex));
-    p = p.with(6, place_level(a.province, b.province));
+    p = p.with(6, origin_level(a, b));
     p = p.with(7, document_level(a, b));
     p = p.with(8, same_or_not(a.phone, b.phone));
     p.with(10, place_level(a.residence, b.residence))
+}
+
+/// The province level of two records that name the same district of origin.
+pub const SAME_DISTRICT: u8 = 3;
+/// The province level of two records of one province that name different districts.
+pub const OTHER_DISTRICT: u8 = 4;
+
+/// Where the two come from: the province, and within one province the district where both
+/// give one. One field and not two: a shared district implies a shared province, and counted
+/// apart the two would count the province twice. A province is shared by a million
+/// returnees, a district by a few ten thousand.
+fn origin_level(a: &Rec, b: &Rec) -> u8 {
+    match place_level(a.province, b.province) {
+        1 if a.district != 0 && b.district != 0 => {
+            if a.district == b.district {
+                SAME_DISTRICT
+            } else {
+                OTHER_DISTRICT
+            }
+        }
+        level => level,
+    }
 }
 
 /// Two places: the same, or different. A place the gazetteer does not know, kept as typed,
@@ -887,6 +915,40 @@ mod tests {
             grandfather(record("b", "Abdul Majid", "Zahir", "", 1987)),
         );
         assert_eq!(&crossed[..2], &[2, 2]);
+    }
+
+    #[test]
+    fn a_district_refines_a_shared_province() {
+        let from = |id: &str, province: &str, district: Option<&str>| MatchRecord {
+            province_code: Some(province.into()),
+            district_code: district.map(Into::into),
+            ..record(id, "Karim", "Nabi", "", 1990)
+        };
+        let level = |a: MatchRecord, b: MatchRecord| {
+            let ds = Dataset::build(&[a, b]);
+            compare(&ds, &ds.recs[0], &ds.recs[1]).level(Field::Province as usize)
+        };
+        let (surkh_rod, behsud) = (Some("AF0611"), Some("AF0612"));
+        let same = level(from("a", "AF06", surkh_rod), from("b", "AF06", surkh_rod));
+        assert_eq!(same, SAME_DISTRICT);
+        let other = level(from("a", "AF06", surkh_rod), from("b", "AF06", behsud));
+        assert_eq!(other, OTHER_DISTRICT);
+        assert_eq!(
+            level(from("a", "AF06", surkh_rod), from("b", "AF06", None)),
+            1
+        );
+        // Districts count only within one province.
+        assert_eq!(
+            level(from("a", "AF06", surkh_rod), from("b", "AF01", surkh_rod)),
+            2
+        );
+        for l in [SAME_DISTRICT, OTHER_DISTRICT] {
+            assert!(
+                Pattern(0).with(6, l).level(6) == l,
+                "the level fits its bits"
+            );
+            assert_eq!(Field::Province.older_level(l), Some(1));
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub(crate) struct Rec {
     pub province: u16,
     /// Interned place of last residence, 0 unknown.
     pub residence: u16,
+    /// Interned district of origin, 0 unknown.
+    pub district: u16,
     /// Hashes of the document and the phone number, 0 when missing.
     pub document: u64,
     pub phone: u64,
@@ -143,6 +145,7 @@ pub struct Dataset {
     pub(crate) household_members: Vec<Vec<u32>>,
     provinces: FxHashMap<String, u16>,
     residences: FxHashMap<String, u16>,
+    districts: FxHashMap<String, u16>,
     /// Distinguishes this dataset's name ids from another's in caches that outlive one run.
     pub(crate) generation: u32,
     /// Names and codes first seen in a probe, forgotten once it is answered: a server
@@ -267,6 +270,14 @@ fn husband_as_father(r: &MatchRecord) -> bool {
     present(&r.father_name).is_none() && present(&r.husband_name).is_some()
 }
 
+/// A record's places, interned.
+#[derive(Clone, Copy)]
+struct Places {
+    province: u16,
+    residence: u16,
+    district: u16,
+}
+
 /// The parts of a record's compact form that need none of the dataset's tables.
 #[derive(Clone, Copy)]
 struct Values {
@@ -317,6 +328,7 @@ impl Dataset {
             household_members: Vec::new(),
             provinces: FxHashMap::default(),
             residences: FxHashMap::default(),
+            districts: FxHashMap::default(),
             generation: GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe_journal: None,
         };
@@ -328,7 +340,8 @@ impl Dataset {
         let mut households = FirstSeen::default();
         let mut provinces = FirstSeen::default();
         let mut residences = FirstSeen::default();
-        let refs: Vec<[u32; 3]> = records
+        let mut districts = FirstSeen::default();
+        let refs: Vec<[u32; 4]> = records
             .iter()
             .map(|r| {
                 for n in name_values(r) {
@@ -342,6 +355,7 @@ impl Dataset {
                     households.index(Some(&r.household)),
                     provinces.index(present(&r.province_code)),
                     residences.index(present(&r.residence_code)),
+                    districts.index(present(&r.district_code)),
                 ]
             })
             .collect();
@@ -387,9 +401,10 @@ impl Dataset {
         let mut household_ids = vec![None; households.values.len()];
         let mut province_ids = vec![None; provinces.values.len()];
         let mut residence_ids = vec![None; residences.values.len()];
+        let mut district_ids = vec![None; districts.values.len()];
         for &(_, _, _, i) in &by_names {
             let (ids, values) = prepared[i as usize];
-            let [h, p, q] = refs[i as usize];
+            let [h, p, q, d] = refs[i as usize];
             let household = *household_ids[h as usize]
                 .get_or_insert_with(|| ds.new_household(households.values[h as usize]));
             let place = |ids: &mut [Option<u16>], first: &FirstSeen, at: u32, table| match ids
@@ -400,11 +415,14 @@ impl Dataset {
                 }
                 None => 0,
             };
-            let province = place(&mut province_ids, &provinces, p, &mut ds.provinces);
-            let residence = place(&mut residence_ids, &residences, q, &mut ds.residences);
+            let places = Places {
+                province: place(&mut province_ids, &provinces, p, &mut ds.provinces),
+                residence: place(&mut residence_ids, &residences, q, &mut ds.residences),
+                district: place(&mut district_ids, &districts, d, &mut ds.districts),
+            };
             let idx = ds.recs.len() as u32;
             ds.household_members[household as usize].push(idx);
-            let rec = ds.assemble(ids, values, household, province, residence, true);
+            let rec = ds.assemble(ids, values, household, places, true);
             ds.recs.push(rec);
         }
         for (idx, id) in ds.record_ids.iter().enumerate() {
@@ -493,11 +511,10 @@ impl Dataset {
         ids: [u32; 4],
         values: Values,
         household: u32,
-        province: u16,
-        residence: u16,
+        places: Places,
         count: bool,
     ) -> Rec {
-        let rec = self.assemble_shared(ids, values, household, province, residence);
+        let rec = self.assemble_shared(ids, values, household, places);
         if count {
             for f in 0..4 {
                 if rec.names[f] == NO_NAME {
@@ -521,8 +538,7 @@ impl Dataset {
         ids: [u32; 4],
         values: Values,
         household: u32,
-        province: u16,
-        residence: u16,
+        places: Places,
     ) -> Rec {
         let mut names = [NO_NAME; 4];
         let mut codes = [NO_NAME; 4];
@@ -554,8 +570,9 @@ impl Dataset {
             husband_as_father,
             birth,
             birth_day,
-            province,
-            residence,
+            province: places.province,
+            residence: places.residence,
+            district: places.district,
             document,
             phone,
             document_digits,
@@ -578,20 +595,30 @@ impl Dataset {
             None => self.new_household(&r.household),
         };
         self.household_members[household as usize].push(idx);
-        let (province, residence) = self.intern_places(r);
-        let rec = self.assemble(ids, values, household, province, residence, true);
+        let places = self.intern_places(r);
+        let rec = self.assemble(ids, values, household, places, true);
         self.recs.push(rec);
         self.by_record_id.insert(r.record_id.clone(), idx);
         self.record_ids.push(r.record_id.clone());
         idx
     }
 
-    /// The interned province of origin and place of last residence of a record.
-    fn intern_places(&mut self, r: &MatchRecord) -> (u16, u16) {
-        (
-            intern_place(&mut self.provinces, present(&r.province_code)),
-            intern_place(&mut self.residences, present(&r.residence_code)),
-        )
+    /// The interned places of a record.
+    fn intern_places(&mut self, r: &MatchRecord) -> Places {
+        Places {
+            province: intern_place(&mut self.provinces, present(&r.province_code)),
+            residence: intern_place(&mut self.residences, present(&r.residence_code)),
+            district: intern_place(&mut self.districts, present(&r.district_code)),
+        }
+    }
+
+    /// The places of a record that is not added, as far as the dataset has seen them.
+    fn seen_places(&self, r: &MatchRecord) -> Places {
+        Places {
+            province: seen_place(&self.provinces, present(&r.province_code)),
+            residence: seen_place(&self.residences, present(&r.residence_code)),
+            district: seen_place(&self.districts, present(&r.district_code)),
+        }
     }
 
     /// Numbers a household reference not seen before.
@@ -623,9 +650,8 @@ impl Dataset {
     fn journaled_probe(&mut self, r: &MatchRecord) -> Rec {
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
         let ids = name_values(r).map(|v| self.intern_name(v));
-        let province = seen_place(&self.provinces, present(&r.province_code));
-        let residence = seen_place(&self.residences, present(&r.residence_code));
-        self.assemble(ids, Values::of(r), household, province, residence, false)
+        let places = self.seen_places(r);
+        self.assemble(ids, Values::of(r), household, places, false)
     }
 
     /// The compact form of a probe whose names the dataset already holds, read without
@@ -639,9 +665,8 @@ impl Dataset {
             }
         }
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
-        let province = seen_place(&self.provinces, present(&r.province_code));
-        let residence = seen_place(&self.residences, present(&r.residence_code));
-        Some(self.assemble_shared(ids, Values::of(r), household, province, residence))
+        let places = self.seen_places(r);
+        Some(self.assemble_shared(ids, Values::of(r), household, places))
     }
 
     /// Forgets the names and codes the last probe brought. Their ids will be given to other

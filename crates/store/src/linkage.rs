@@ -72,7 +72,7 @@ pub async fn collect_match_records(
 /// arrays, each `[record_id, household, given_name, father_name, grandfather_name,
 /// family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code,
 /// raw_province_of_origin, last_residence_code, raw_last_residence, document_number,
-/// phone_e164, raw_given_name]`, with the raw place only where no code was
+/// phone_e164, raw_given_name, district_code]`, with the raw place only where no code was
 /// derived and the raw given name only where neither a given nor a father's name was. A million
 /// rows handed over one value at a time cost several times reading them; one text per page
 /// does not.
@@ -105,6 +105,7 @@ struct MatchRow {
     phone_e164: Option<String>,
     /// Only where no given and no father's name was derived: it may name her husband.
     raw_given_name: Option<String>,
+    district_code: Option<String>,
 }
 
 impl MatchRow {
@@ -136,6 +137,7 @@ impl MatchRow {
             ),
             document,
             phone_e164: self.phone_e164,
+            district_code: self.district_code,
             husband_name: self
                 .raw_given_name
                 .as_deref()
