@@ -61,8 +61,8 @@ pub const GARBLED: u8 = 7;
 /// The document level of numbers a typo or two apart.
 pub const NEAR_DOCUMENT: u8 = 3;
 
-/// Bits each field's level takes in a [`Pattern`]: names and birth years have up to eight
-/// levels, the other fields up to four.
+/// Bits each field's level takes in a [`Pattern`]: names, birth years, the province (with its
+/// districts) and household context have up to eight levels, the other fields up to four.
 const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 3, 2, 2, 3, 2];
 const SHIFTS: [u32; FIELD_COUNT] = {
     let mut s = [0; FIELD_COUNT];
@@ -942,10 +942,12 @@ mod tests {
             level(from("a", "AF06", surkh_rod), from("b", "AF01", surkh_rod)),
             2
         );
+        let province = Field::Province as usize;
         for l in [SAME_DISTRICT, OTHER_DISTRICT] {
-            assert!(
-                Pattern(0).with(6, l).level(6) == l,
-                "the level fits its bits"
+            assert_eq!(
+                Pattern(0).with(province, l).level(province),
+                l,
+                "fits its bits"
             );
             assert_eq!(Field::Province.older_level(l), Some(1));
         }

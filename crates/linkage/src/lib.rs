@@ -1462,8 +1462,9 @@ impl Matcher {
         if scorer.relatives_request() {
             // A family asks for a person: each is offered once, by the registration that fits
             // best, so that ten candidates are ten people and not one man registered thrice.
-            let again = self.competing_probabilities(&mut scored, limit + COMPETITORS_COMPARED);
-            let mut again = again.into_iter();
+            let mut again = self
+                .competing_probabilities(&mut scored, limit + COMPETITORS_COMPARED)
+                .into_iter();
             scored.retain(|_| !again.next().unwrap_or(false));
         } else {
             self.competing_probabilities(&mut scored, COMPETITORS_COMPARED);

@@ -54,10 +54,7 @@ async fn write_new(path: &str, key: &DbKey, kind: &str, bytes: &[u8]) -> Result<
     }
     .await
     .map_err(db("write the sealed file"));
-    // Closed on every path, as in `read`.
-    let closed = conn.close().await.map_err(db("write the sealed file"));
-    written?;
-    closed
+    closing(conn, "write the sealed file", written).await
 }
 
 /// Reads a sealed file whole: what it holds (`kind`) and its bytes. A wrong key, or a file
@@ -78,13 +75,22 @@ pub async fn read(path: &str, key: &DbKey) -> Result<(String, Vec<u8>), StoreErr
         Ok((kind, chunks.concat()))
     }
     .await;
-    // Closed here on every path: a connection only dropped is closed later on the driver's own
-    // thread, and a program that ends meanwhile (a refused key ends `peywand restore`) tears the
-    // encryption library down under it.
-    let closed = conn.close().await.map_err(db("read the sealed file"));
-    let read = read?;
+    closing(conn, "read the sealed file", read).await
+}
+
+/// Closes `conn` and then gives `result`, or the failure to close. Closed here on every path:
+/// a connection only dropped is closed later on the driver's own thread, and a program that
+/// ends meanwhile (a refused key ends `peywand restore`) tears the encryption library down
+/// under it.
+async fn closing<T>(
+    conn: SqliteConnection,
+    what: &'static str,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let closed = conn.close().await.map_err(db(what));
+    let value = result?;
     closed?;
-    Ok(read)
+    Ok(value)
 }
 
 async fn connect(path: &str, key: &DbKey) -> Result<SqliteConnection, StoreError> {
