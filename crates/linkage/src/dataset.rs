@@ -143,6 +143,9 @@ pub struct Dataset {
     households: FxHashMap<String, u32>,
     /// Records per household, to find a record's household members.
     pub(crate) household_members: Vec<Vec<u32>>,
+    /// The phone each household gave (its first member's with one), 0 when none did: a family
+    /// gives one phone, typed on the head's row, and a member registering alone gives it too.
+    household_phones: Vec<u64>,
     provinces: FxHashMap<String, u16>,
     residences: FxHashMap<String, u16>,
     districts: FxHashMap<String, u16>,
@@ -326,6 +329,7 @@ impl Dataset {
             field_totals: [0; 4],
             households: FxHashMap::default(),
             household_members: Vec::new(),
+            household_phones: Vec::new(),
             provinces: FxHashMap::default(),
             residences: FxHashMap::default(),
             districts: FxHashMap::default(),
@@ -421,7 +425,7 @@ impl Dataset {
                 district: place(&mut district_ids, &districts, d, &mut ds.districts),
             };
             let idx = ds.recs.len() as u32;
-            ds.household_members[household as usize].push(idx);
+            ds.join_household(household, idx, values.phone);
             let rec = ds.assemble(ids, values, household, places, true);
             ds.recs.push(rec);
         }
@@ -594,7 +598,7 @@ impl Dataset {
             Some(&h) => h,
             None => self.new_household(&r.household),
         };
-        self.household_members[household as usize].push(idx);
+        self.join_household(household, idx, values.phone);
         let places = self.intern_places(r);
         let rec = self.assemble(ids, values, household, places, true);
         self.recs.push(rec);
@@ -626,7 +630,29 @@ impl Dataset {
         let h = self.households.len() as u32;
         self.households.insert(reference.to_string(), h);
         self.household_members.push(Vec::new());
+        self.household_phones.push(0);
         h
+    }
+
+    /// Counts record `idx`, with its phone (0 if none), a member of `household`.
+    fn join_household(&mut self, household: u32, idx: u32, phone: u64) {
+        self.household_members[household as usize].push(idx);
+        let family = &mut self.household_phones[household as usize];
+        if *family == 0 {
+            *family = phone;
+        }
+    }
+
+    /// The phone of a record's family: its own, or else the one its household gave (0 when
+    /// neither is known).
+    pub(crate) fn family_phone(&self, r: &Rec) -> u64 {
+        if r.phone != 0 {
+            return r.phone;
+        }
+        self.household_phones
+            .get(r.household as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The compact form of a record that is not added: a tracing request, a search. Names

@@ -992,6 +992,7 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         peywand_linkage::Field::Document => "document",
         peywand_linkage::Field::Household => "household",
         peywand_linkage::Field::Province => "province",
+        peywand_linkage::Field::Phone => "phone",
         _ => "value",
     };
     let mut level = t.get(&format!("level-{kind}-{index}"));
