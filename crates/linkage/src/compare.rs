@@ -24,9 +24,11 @@ pub enum Field {
     Household,
     /// The place of last residence in Pakistan.
     Residence,
+    /// The time between the two registrations.
+    Registered,
 }
 
-pub const FIELDS: [Field; 11] = [
+pub const FIELDS: [Field; 12] = [
     Field::GivenName,
     Field::FatherName,
     Field::GrandfatherName,
@@ -38,6 +40,7 @@ pub const FIELDS: [Field; 11] = [
     Field::Phone,
     Field::Household,
     Field::Residence,
+    Field::Registered,
 ];
 pub const FIELD_COUNT: usize = FIELDS.len();
 /// Most levels any field has.
@@ -63,8 +66,8 @@ pub const NEAR_DOCUMENT: u8 = 3;
 
 /// Bits each field's level takes in a [`Pattern`]: names, birth years, the province (with its
 /// districts), the phone (with the family's) and household context have up to eight levels,
-/// the other fields up to four.
-const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 3, 2, 3, 3, 2];
+/// the other fields up to four. All thirty-two bits are taken.
+const WIDTHS: [u32; FIELD_COUNT] = [3, 3, 3, 3, 3, 2, 3, 2, 3, 3, 2, 2];
 const SHIFTS: [u32; FIELD_COUNT] = {
     let mut s = [0; FIELD_COUNT];
     let mut f = 1;
@@ -94,6 +97,7 @@ impl Field {
             Field::Phone => "phone",
             Field::Household => "household members",
             Field::Residence => "last residence in Pakistan",
+            Field::Registered => "registered",
         }
     }
 
@@ -129,6 +133,12 @@ impl Field {
                 "same province, another district",
             ],
             Field::Sex | Field::Residence => &["missing", "same", "different"],
+            Field::Registered => &[
+                "missing",
+                "within a week",
+                "within six months",
+                "further apart",
+            ],
             Field::Phone => &[
                 "missing",
                 "same",
@@ -157,6 +167,7 @@ impl Field {
                 | Field::FamilyName
                 | Field::Household
                 | Field::Phone
+                | Field::Registered
         )
     }
 
@@ -548,7 +559,23 @@ pub(crate) fn compare(ds: &Dataset, a: &Rec, b: &Rec) -> Pattern {
     p = p.with(6, origin_level(a, b));
     p = p.with(7, document_level(a, b));
     p = p.with(8, phone_level(ds, a, b));
-    p.with(10, place_level(a.residence, b.residence))
+    p = p.with(10, place_level(a.residence, b.residence));
+    p.with(11, registered_level(a.registered, b.registered))
+}
+
+/// How far apart two registrations were made, `a` and `b` as days (0 unknown). A family is
+/// registered at the crossing point and again at a reception centre days later, or where it
+/// settles within months; two strangers who share a name were registered at any time in the
+/// years of the return.
+fn registered_level(a: u16, b: u16) -> u8 {
+    if a == 0 || b == 0 {
+        return MISSING;
+    }
+    match a.abs_diff(b) {
+        0..=7 => 1,
+        8..=183 => 2,
+        _ => 3,
+    }
 }
 
 /// The phone levels of a record whose own phone is not given, compared by its family's: the
@@ -1021,6 +1048,33 @@ mod tests {
         for l in [FAMILY_PHONE, OTHER_FAMILY_PHONE] {
             assert_eq!(Pattern(0).with(phone, l).level(phone), l, "fits its bits");
             assert_eq!(Field::Phone.older_level(l), None);
+        }
+    }
+
+    #[test]
+    fn registrations_are_weighed_by_the_time_between_them() {
+        let on = |id: &str, day: Option<&str>| MatchRecord {
+            registered_on: day.map(|d| d.parse().unwrap()),
+            ..record(id, "Karim", "Nabi", "", 1990)
+        };
+        let level = |a: Option<&str>, b: Option<&str>| {
+            let ds = Dataset::build(&[on("a", a), on("b", b)]);
+            compare(&ds, &ds.recs[0], &ds.recs[1]).level(Field::Registered as usize)
+        };
+        let torkham = Some("2024-08-25");
+        assert_eq!(level(torkham, Some("2024-08-29")), 1, "a reception centre");
+        assert_eq!(level(torkham, Some("2024-11-20")), 2, "where they settled");
+        assert_eq!(level(torkham, Some("2025-08-25")), 3);
+        assert_eq!(level(Some("2025-08-25"), torkham), 3);
+        assert_eq!(level(torkham, None), MISSING);
+        let registered = Field::Registered as usize;
+        for l in 1..Field::Registered.levels().len() as u8 {
+            assert_eq!(Pattern(0).with(registered, l).level(registered), l);
+            assert_eq!(
+                Field::Registered.older_level(l),
+                None,
+                "new: nothing until learnt"
+            );
         }
     }
 

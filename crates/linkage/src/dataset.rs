@@ -60,6 +60,8 @@ pub(crate) struct Rec {
     pub residence: u16,
     /// Interned district of origin, 0 unknown.
     pub district: u16,
+    /// The day of the registration as days since 1 January 1900, 0 when unknown.
+    pub registered: u16,
     /// Hashes of the document and the phone number, 0 when missing.
     pub document: u64,
     pub phone: u64,
@@ -288,6 +290,7 @@ struct Values {
     husband_as_father: bool,
     birth: (i16, i16),
     birth_day: u16,
+    registered: u16,
     document: u64,
     phone: u64,
     document_digits: DocumentDigits,
@@ -306,6 +309,7 @@ impl Values {
             husband_as_father: husband_as_father(r),
             birth,
             birth_day: r.birth_date.map_or(0, days_since_1900),
+            registered: r.registered_on.map_or(0, days_since_1900),
             document: present(&r.document).map_or(0, hash_of),
             phone: present(&r.phone_e164).map_or(0, hash_of),
             document_digits: present(&r.document)
@@ -562,6 +566,7 @@ impl Dataset {
             husband_as_father: _,
             birth,
             birth_day,
+            registered,
             document,
             phone,
             document_digits,
@@ -577,6 +582,7 @@ impl Dataset {
             province: places.province,
             residence: places.residence,
             district: places.district,
+            registered,
             document,
             phone,
             document_digits,

@@ -390,6 +390,7 @@ fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
         Field::Document,
         Field::Phone,
         Field::Residence,
+        Field::Registered,
     ];
     if !by_father {
         evidence.push(Field::FatherName);

@@ -23,7 +23,8 @@ impl PgStore {
              last_residence_code, \
              CASE WHEN last_residence_code IS NULL THEN raw_last_residence END, \
              document_number, phone_e164, \
-             CASE WHEN given_name IS NULL AND father_name IS NULL THEN raw_given_name END, district_code) ORDER BY seq), '[]'::json)::text \
+             CASE WHEN given_name IS NULL AND father_name IS NULL THEN raw_given_name END, district_code, \
+             registered_on) ORDER BY seq), '[]'::json)::text \
              FROM persons WHERE seq >= $1 AND seq < $2",
         )
         .bind(start)

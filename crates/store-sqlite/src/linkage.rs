@@ -21,7 +21,8 @@ impl SqliteStore {
              last_residence_code, \
              CASE WHEN last_residence_code IS NULL THEN raw_last_residence END, \
              document_number, phone_e164, \
-             CASE WHEN given_name IS NULL AND father_name IS NULL THEN raw_given_name END, district_code)) \
+             CASE WHEN given_name IS NULL AND father_name IS NULL THEN raw_given_name END, district_code, \
+             registered_on)) \
              FROM (SELECT * FROM persons WHERE rowid >= ? AND rowid < ? ORDER BY rowid)",
         )
         .bind(start)

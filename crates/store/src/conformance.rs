@@ -2432,6 +2432,10 @@ pub async fn linkage_runs_replace_and_decisions_stay(store: &dyn Store) {
     assert_eq!(l1.sex, Some(Sex::Male));
     assert_eq!(l1.province_code.as_deref(), Some("AF06"));
     assert!(l1.birth_year_min.is_some() && l1.document.is_some() && l1.phone_e164.is_some());
+    assert!(
+        l1.registered_on.is_some(),
+        "the day of the registration is read for matching"
+    );
     assert_ne!(l1.household, l2.household, "two households read as two");
     let stored = store
         .persons(&PersonFilter::default(), Page::new(0, 500))

@@ -72,7 +72,7 @@ pub async fn collect_match_records(
 /// arrays, each `[record_id, household, given_name, father_name, grandfather_name,
 /// family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code,
 /// raw_province_of_origin, last_residence_code, raw_last_residence, document_number,
-/// phone_e164, raw_given_name, district_code]`, with the raw place only where no code was
+/// phone_e164, raw_given_name, district_code, registered_on]`, with the raw place only where no code was
 /// derived and the raw given name only where neither a given nor a father's name was. A million
 /// rows handed over one value at a time cost several times reading them; one text per page
 /// does not.
@@ -106,6 +106,8 @@ struct MatchRow {
     /// Only where no given and no father's name was derived: it may name her husband.
     raw_given_name: Option<String>,
     district_code: Option<String>,
+    /// As the backend writes a date; one it cannot read is left out, not refused.
+    registered_on: Option<String>,
 }
 
 impl MatchRow {
@@ -142,6 +144,10 @@ impl MatchRow {
                 .raw_given_name
                 .as_deref()
                 .and_then(peywand_domain::husband_named),
+            registered_on: self
+                .registered_on
+                .as_deref()
+                .and_then(|d| d.get(..10)?.parse().ok()),
         }
     }
 }

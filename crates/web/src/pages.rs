@@ -993,6 +993,7 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         peywand_linkage::Field::Household => "household",
         peywand_linkage::Field::Province => "province",
         peywand_linkage::Field::Phone => "phone",
+        peywand_linkage::Field::Registered => "registered",
         _ => "value",
     };
     let mut level = t.get(&format!("level-{kind}-{index}"));
