@@ -192,7 +192,7 @@ impl Request {
     fn as_match_record(&self, on: NaiveDate) -> MatchRecord {
         let raw = self.as_registration(on);
         let (derived, _) = raw.derive();
-        MatchRecord::sought(&self.request_id, &raw, &derived)
+        MatchRecord::from_registration(&self.request_id, "", &raw, &derived)
     }
 
     /// The person sought, typed as a registration made on `on`.

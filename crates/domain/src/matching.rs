@@ -74,16 +74,6 @@ impl MatchRecord {
         }
     }
 
-    /// The matching view of a person a tracing request seeks, typed as a registration made
-    /// on the day of the request so that an age is read as of that day. That day says
-    /// nothing of when the person sought registered: it is left out.
-    pub fn sought(record_id: &str, raw: &RawRegistration, d: &Derived) -> MatchRecord {
-        MatchRecord {
-            registered_on: None,
-            ..Self::from_registration(record_id, "", raw, d)
-        }
-    }
-
     /// The matching view of a stored registration.
     pub fn from_person(p: &Person) -> MatchRecord {
         Self::from_registration(
@@ -178,27 +168,5 @@ mod tests {
         let (derived, _) = raw.derive();
         let m = MatchRecord::from_registration("r", "h", &raw, &derived);
         assert_eq!(m.husband_name, None);
-    }
-
-    #[test]
-    fn a_person_sought_carries_no_day_of_registration() {
-        let raw = RawRegistration {
-            given_name: "Karim".into(),
-            age: "12".into(),
-            registered_on: "2025-03-01".into(),
-            ..RawRegistration::default()
-        };
-        let (derived, _) = raw.derive();
-        let registered = MatchRecord::from_registration("r", "h", &raw, &derived);
-        assert_eq!(
-            registered.registered_on,
-            NaiveDate::from_ymd_opt(2025, 3, 1)
-        );
-        let sought = MatchRecord::sought("t", &raw, &derived);
-        assert_eq!(sought.registered_on, None);
-        // The day of the request still dates the age given.
-        assert_eq!(sought.birth_year_max, registered.birth_year_max);
-        assert!(sought.birth_year_max.is_some());
-        assert_eq!(sought.household, "");
     }
 }

@@ -297,6 +297,19 @@ struct Values {
 }
 
 impl Values {
+    /// A probe's values: a person typed at a desk or sought by a relative is compared with
+    /// the registry without the day it was typed. The days between two registrations are
+    /// learnt from the registry's own pairs, spread over the years of the return; a probe is
+    /// always today, and a registry not fed for months would count every earlier registration
+    /// of the person at the desk as "further apart". A request's day says nothing of when
+    /// the person sought registered at all.
+    fn of_probe(r: &MatchRecord) -> Values {
+        Values {
+            registered: 0,
+            ..Values::of(r)
+        }
+    }
+
     fn of(r: &MatchRecord) -> Values {
         let birth = match (r.birth_year_min, r.birth_year_max) {
             (Some(lo), Some(hi)) if lo <= hi && lo > 0 && hi < i32::from(i16::MAX) => {
@@ -683,13 +696,23 @@ impl Dataset {
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
         let ids = name_values(r).map(|v| self.intern_name(v));
         let places = self.seen_places(r);
-        self.assemble(ids, Values::of(r), household, places, false)
+        self.assemble(ids, Values::of_probe(r), household, places, false)
     }
 
     /// The compact form of a probe whose names the dataset already holds, read without
     /// changing the dataset, so that several checks can run side by side. `None` when a name
     /// is new to the dataset: [`Dataset::probe`] must then add it for a while.
     pub(crate) fn probe_known(&self, r: &MatchRecord) -> Option<Rec> {
+        self.known(r, Values::of_probe(r))
+    }
+
+    /// The compact form a record would be stored in, if the dataset holds its names: what a
+    /// record already added is compared against to tell whether it changed.
+    pub(crate) fn stored_form(&self, r: &MatchRecord) -> Option<Rec> {
+        self.known(r, Values::of(r))
+    }
+
+    fn known(&self, r: &MatchRecord, values: Values) -> Option<Rec> {
         let mut ids = [NO_NAME; 4];
         for (f, value) in name_values(r).into_iter().enumerate() {
             if let Some(text) = present(value) {
@@ -698,7 +721,7 @@ impl Dataset {
         }
         let household = self.household_of(&r.household).unwrap_or(u32::MAX);
         let places = self.seen_places(r);
-        Some(self.assemble_shared(ids, Values::of(r), household, places))
+        Some(self.assemble_shared(ids, values, household, places))
     }
 
     /// Forgets the names and codes the last probe brought. Their ids will be given to other
@@ -789,6 +812,25 @@ mod tests {
             given_name: Some(given.into()),
             ..MatchRecord::default()
         }
+    }
+
+    #[test]
+    fn a_probe_is_compared_without_the_day_it_was_typed() {
+        let registered = MatchRecord {
+            registered_on: Some("2025-03-01".parse().unwrap()),
+            ..record("a", "h1", "karim")
+        };
+        let mut ds = Dataset::build(std::slice::from_ref(&registered));
+        assert_ne!(ds.recs[0].registered, 0, "a registration keeps its day");
+        let typed = MatchRecord {
+            record_id: "b".into(),
+            household: "h2".into(),
+            ..registered.clone()
+        };
+        assert_eq!(ds.probe_known(&typed).map(|p| p.registered), Some(0));
+        assert_eq!(ds.probe(&typed).registered, 0);
+        let pushed = ds.push(&typed);
+        assert_eq!(ds.recs[pushed as usize].registered, ds.recs[0].registered);
     }
 
     #[test]

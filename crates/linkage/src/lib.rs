@@ -936,7 +936,7 @@ impl Matcher {
     /// Whether the index holds this registration as it is (same record id, same values).
     pub fn holds(&self, record: &MatchRecord) -> bool {
         self.ds.index_of(&record.record_id).is_some_and(|i| {
-            self.ds.probe_known(record).as_ref() == Some(&self.ds.recs[i as usize])
+            self.ds.stored_form(record).as_ref() == Some(&self.ds.recs[i as usize])
         })
     }
 

@@ -404,6 +404,13 @@ impl Scorer {
         {
             w = w.min(0.0);
         }
+        // People registered in one week at one crossing point travelled together, as often as
+        // not from one village: namesakes among them are cousins, not one person. The day
+        // supports a match only where the fathers' names leave room for one; three girls named
+        // Nasima of one age, registered on one day with three fathers, are three girls.
+        if FIELDS[f] == Field::Registered && p.level(1) == DIFFERENT_NAME {
+            w = w.min(0.0);
+        }
         if FIELDS[f] == Field::Household {
             w = w.min(MAX_HOUSEHOLD_BITS);
             if p.level(f) == FEW_OTHERS_MATCH {
@@ -688,6 +695,28 @@ mod tests {
         }
         assert!(father_bits(&model.scorer(), DIFFERENT_NAME, 1) > 0.0);
         assert_eq!(father_bits(&model.probe_scorer(), DIFFERENT_NAME, 1), 0.0);
+    }
+
+    /// Registered in one week counts for one person only where the fathers' names could be
+    /// one man's; against, it counts either way.
+    #[test]
+    fn a_shared_week_needs_fathers_names_that_could_be_one() {
+        let mut model = Model::untrained(vec![vec![0.1; MAX_LEVELS]; FIELD_COUNT], 1);
+        model.m = vec![vec![0.5; MAX_LEVELS]; FIELD_COUNT];
+        let registered = Field::Registered as usize;
+        model.m[registered][3] = 0.01;
+        let scorer = model.scorer();
+        let bits = |father: u8, gap: u8| {
+            let p = Pattern(0).with(0, 1).with(1, father).with(registered, gap);
+            scorer.level_weight(p, registered, None)
+        };
+        assert!(bits(1, 1) > 0.0);
+        assert!(
+            bits(MISSING, 1) > 0.0,
+            "no father's name given: no reason against"
+        );
+        assert_eq!(bits(DIFFERENT_NAME, 1), 0.0);
+        assert!(bits(DIFFERENT_NAME, 3) < 0.0);
     }
 
     /// "No other member matches" is learnt by how many could have (one, two, three or more);

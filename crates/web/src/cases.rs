@@ -185,7 +185,7 @@ pub(crate) fn probe(sought: &RawRegistration) -> MatchRecord {
         raw.registered_on = chrono::Utc::now().date_naive().to_string();
     }
     let (derived, _) = raw.derive();
-    MatchRecord::sought("", &raw, &derived)
+    MatchRecord::from_registration("", "", &raw, &derived)
 }
 
 /// Searches the registry for each request and offers what it finds. Used when a request is
