@@ -72,10 +72,10 @@ pub async fn collect_match_records(
 /// arrays, each `[record_id, household, given_name, father_name, grandfather_name,
 /// family_name, sex, birth_year_min, birth_year_max, raw_birth_date, province_code,
 /// raw_province_of_origin, last_residence_code, raw_last_residence, document_number,
-/// phone_e164, raw_given_name, district_code, registered_on]`, with the raw place only where no code was
-/// derived and the raw given name only where neither a given nor a father's name was. A million
-/// rows handed over one value at a time cost several times reading them; one text per page
-/// does not.
+/// phone_e164, raw_given_name, district_code, registered_on]`, with the raw place only where
+/// no code was derived and the raw given name only where neither a given nor a father's name
+/// was. A million rows handed over one value at a time cost several times reading them; one
+/// text per page does not.
 pub fn decode_match_page(page: &str) -> Result<Vec<MatchRecord>, StoreError> {
     let rows: Vec<MatchRow> =
         serde_json::from_str(page).map_err(|e| StoreError::db("decode for matching", e))?;
