@@ -11,7 +11,7 @@
 //!   name garbled beyond recognition);
 //! - a full date of birth (not a 1 January default), walked by family then given name: a
 //!   name garbled or missing on one side and a typo in the document leave little else;
-//! - document number; phone number.
+//! - document number; phone number (a record's own, or else its family's).
 //!
 //! A large bucket (a very common name in a common year) is walked in an order that puts likely
 //! matches next to each other, and each record is paired only with its near neighbours; how many
@@ -93,6 +93,16 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
     }
     if r.phone != 0 {
         out.push((hash_of((5u8, r.phone)), 0));
+    }
+    // The family's phone where the record gives none, with the sex and birth period: a son
+    // registering alone gives the number typed on his father's row at the family's
+    // registration, and his name alone, among a million, often shares only a key too common
+    // to walk far. Narrowed so that his brothers and sisters are not all paired with him.
+    let phone = ds.family_phone(r);
+    if phone != 0 && r.sex != 0 {
+        for bucket in buckets.clone().into_iter().flatten() {
+            out.push((hash_of((15u8, phone, r.sex, bucket)), 0));
+        }
     }
 }
 
@@ -355,6 +365,65 @@ mod tests {
         pairs.sort_unstable();
         pairs.dedup();
         pairs
+    }
+
+    #[test]
+    fn a_member_without_a_phone_meets_the_one_who_gave_the_familys() {
+        let person =
+            |id: String, household: &str, given: &str, sex: Sex, phone: Option<&str>| MatchRecord {
+                record_id: id,
+                household: household.into(),
+                given_name: Some(given.into()),
+                sex: Some(sex),
+                birth_year_min: Some(2005),
+                birth_year_max: Some(2005),
+                phone_e164: phone.map(Into::into),
+                ..MatchRecord::default()
+            };
+        let family = "+923001234567";
+        // A son typed with his name alone, among hundreds of namesakes of his years, and the
+        // same son registering on his own with the family's number.
+        let mut records = vec![
+            person("father".into(), "family", "latif", Sex::Male, Some(family)),
+            person("son".into(), "family", "anwar", Sex::Male, None),
+            person("sister".into(), "family", "nasima", Sex::Female, None),
+        ];
+        records.extend((0..300).map(|i| {
+            person(
+                format!("namesake{i}"),
+                &format!("h{i}"),
+                "anwar",
+                Sex::Male,
+                None,
+            )
+        }));
+        records.push(person(
+            "alone".into(),
+            "alone",
+            "anwar",
+            Sex::Male,
+            Some(family),
+        ));
+        let ds = Dataset::build(&records);
+        let at = |id: &str| ds.index_of(id).unwrap();
+        let (pairs, stats) = candidate_pairs(&ds, 8);
+        assert!(
+            stats.buckets_over_cap > 0,
+            "the namesakes' bucket is walked, not paired whole"
+        );
+        let paired = |a: &str, b: &str| {
+            let (x, y) = (at(a), at(b));
+            pairs.binary_search(&(x.min(y), x.max(y))).is_ok()
+        };
+        assert!(
+            paired("son", "alone"),
+            "the family's phone brings the son to himself"
+        );
+        assert!(paired("father", "alone"), "a phone both gave, as before");
+        assert!(
+            !paired("sister", "alone"),
+            "the family's phone is keyed with the sex: not every sister meets every brother"
+        );
     }
 
     #[test]
