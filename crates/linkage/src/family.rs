@@ -73,6 +73,28 @@ impl Alignment {
         let none = 1.0 - share;
         (0..other).filter_map(move |j| cell(j).map(|r| (j, each * r / (none + total))))
     }
+
+    /// The chance of every pair, row by row (1 where the two may never be one person): the
+    /// geometric mean of the two sides' views. Each view weighs the pair against the other
+    /// members one of them could be; a pair whose left member has a rival and whose right
+    /// member has none is neither as doubtful as the one view nor as sure as the other.
+    /// Keeping the lower view leant low: at a million on the second generator, pairs within
+    /// linked families scored 0.2 to 0.5 were one person 59% to 79% of the time.
+    fn both_views(&self, share: f64) -> Vec<f64> {
+        let mut chance = vec![1.0f64; self.ratios.len()];
+        let width = self.right.len();
+        for i in 0..self.left.len() {
+            for (j, c) in self.chances(i, true, share) {
+                chance[i * width + j] = c;
+            }
+        }
+        for j in 0..width {
+            for (i, c) in self.chances(j, false, share) {
+                chance[i * width + j] = (chance[i * width + j] * c).sqrt();
+            }
+        }
+        chance
+    }
 }
 
 /// Household sizes the share of members found again is learnt for (the last is "this many or
@@ -134,8 +156,8 @@ fn learn_shares(alignments: &[Alignment]) -> [f64; SHARE_BUCKETS] {
 /// each record's identity so far; `cannot_link` says which pairs may never be one person.
 ///
 /// A pair's probability weighs it against the other members each could be and against
-/// having no one there, with the share of members found again learnt from the registry; the
-/// lower of the two sides' views stands.
+/// having no one there, with the share of members found again learnt from the registry, from
+/// both sides ([`Alignment::both_views`]).
 pub(crate) fn matched_members(
     ds: &Dataset,
     identity: &[u32],
@@ -170,19 +192,8 @@ pub(crate) fn matched_members(
     alignments
         .par_iter()
         .flat_map_iter(|a| {
-            let share = shares[a.bucket()];
-            let mut chance = vec![1.0f64; a.ratios.len()];
+            let chance = a.both_views(shares[a.bucket()]);
             let width = a.right.len();
-            for i in 0..a.left.len() {
-                for (j, c) in a.chances(i, true, share) {
-                    chance[i * width + j] = c;
-                }
-            }
-            for j in 0..width {
-                for (i, c) in a.chances(j, false, share) {
-                    chance[i * width + j] = chance[i * width + j].min(c);
-                }
-            }
             let mut scored: Vec<(u32, u32, f64)> = (0..a.left.len())
                 .flat_map(|i| (0..width).map(move |j| (i, j)))
                 .filter(|&(i, j)| a.ratios[i * width + j].is_some())
@@ -296,6 +307,23 @@ mod tests {
         assert!(middle[0].1 < 0.01 && middle[1].1 > 0.95, "{middle:?}");
         let first: Vec<_> = a.chances(0, false, 0.5).collect();
         assert!(first.iter().all(|&(_, c)| c < 0.01), "{first:?}");
+    }
+
+    #[test]
+    fn a_pair_is_seen_from_both_sides() {
+        // The one on the left is alike to both on the right; the second on the right is
+        // alike to no one else.
+        let a = alignment(1, 2, &[Some(6.0), Some(6.0)]);
+        let row: Vec<_> = a.chances(0, true, 0.5).collect();
+        let column: Vec<_> = a.chances(1, false, 0.5).collect();
+        let both = a.both_views(0.5);
+        assert!(row[1].1 < 0.5 && column[0].1 > 0.95, "{row:?} {column:?}");
+        assert!((both[1] - (row[1].1 * column[0].1).sqrt()).abs() < 1e-12);
+        assert!(both[1] > row[1].1 && both[1] < column[0].1, "{both:?}");
+        // A pair that may never be one person has no chance computed.
+        let barred = alignment(1, 2, &[None, Some(6.0)]).both_views(0.5);
+        assert_eq!(barred[0], 1.0);
+        assert!(barred[1] > 0.95, "{barred:?}");
     }
 
     #[test]
