@@ -12,13 +12,9 @@ pub(crate) trait MergeRule {
     /// Whether the two records may never be one person (a reviewer said so, or they were
     /// registered together).
     fn cannot_link(&self, a: u32, b: u32) -> bool;
-    /// The probability that the two records are one person.
+    /// The probability that the two records are one person, as a join judges it (see
+    /// [`as_a_join_judges`]).
     fn probability(&self, a: u32, b: u32) -> f64;
-    /// How many bits a pair across two groups is raised by when a merge is judged: the
-    /// registry's prior odds below those of [`CROSS_PRIOR_BITS`] (0 in a smaller registry).
-    fn cross_shift(&self) -> f64 {
-        0.0
-    }
 }
 
 /// The prior odds, in bits, at which the pairs across two groups are judged: those of one
@@ -31,8 +27,10 @@ pub(crate) trait MergeRule {
 /// people, where the prior is about these odds; it no longer tightens beyond them.
 pub(crate) const CROSS_PRIOR_BITS: f64 = -17.6;
 
-/// `p` with its odds raised by `bits`.
-fn raised(p: f64, bits: f64) -> f64 {
+/// A pair's probability `p`, found at the registry's prior `prior` (in bits), as a join
+/// judges it: at the odds of [`CROSS_PRIOR_BITS`] where the registry's are lower.
+pub(crate) fn as_a_join_judges(p: f64, prior: f64) -> f64 {
+    let bits = CROSS_PRIOR_BITS - prior;
     if bits <= 0.0 || p <= 0.0 || p >= 1.0 {
         return p;
     }
@@ -126,13 +124,12 @@ fn mergeable(a: &[u32], b: &[u32], rule: &impl MergeRule, link_threshold: f64) -
     }
     let mut sum = 0.0;
     let mut count = 0usize;
-    let shift = rule.cross_shift();
     for &x in a {
         for &y in b {
             if rule.cannot_link(x, y) {
                 return false;
             }
-            let p = raised(rule.probability(x, y), shift);
+            let p = rule.probability(x, y);
             if p < CLEAR_NON_MATCH {
                 return false;
             }
@@ -158,7 +155,6 @@ mod tests {
     struct Table {
         p: HashMap<(u32, u32), f64>,
         cannot: Vec<(u32, u32)>,
-        shift: f64,
     }
 
     impl MergeRule for Table {
@@ -168,9 +164,6 @@ mod tests {
         fn probability(&self, a: u32, b: u32) -> f64 {
             self.p.get(&(a.min(b), a.max(b))).copied().unwrap_or(0.0)
         }
-        fn cross_shift(&self) -> f64 {
-            self.shift
-        }
     }
 
     #[test]
@@ -178,50 +171,37 @@ mod tests {
         // 0 and 1 are one woman ("wife of Karim" and her own name, joined through her
         // family); 2 is her registration elsewhere, plainly her against 1 and, against 0,
         // alike in all but the name: 17 bits of evidence, 6% among a million people.
-        let with_evidence = |bits: f64, prior: f64| {
-            let odds = (bits + prior).exp2();
+        let million = -21.0;
+        let with_evidence = |bits: f64| {
+            let odds = (bits + million).exp2();
             odds / (1.0 + odds)
         };
-        let million = -21.0;
-        let p = HashMap::from([
-            ((0, 1), 0.99),
-            ((1, 2), 0.995),
-            ((0, 2), with_evidence(17.0, million)),
-        ]);
         let links = vec![(0, 1, 0.99), (1, 2, 0.995)];
-        let judged = |shift: f64| {
-            let rule = Table {
-                p: p.clone(),
-                cannot: vec![],
-                shift,
-            };
+        let judged = |against_0: f64, judge: &dyn Fn(f64) -> f64| {
+            let p = HashMap::from([
+                ((0, 1), judge(0.99)),
+                ((1, 2), judge(0.995)),
+                ((0, 2), judge(with_evidence(against_0))),
+            ]);
+            let rule = Table { p, cannot: vec![] };
             cluster(3, links.clone(), &[], &rule, 0.8)
         };
-        let at_the_registrys_odds = judged(0.0);
+        let at_the_registrys_odds = judged(17.0, &|p| p);
         assert_ne!(at_the_registrys_odds[0], at_the_registrys_odds[2]);
-        let ids = judged(CROSS_PRIOR_BITS - million);
+        let ids = judged(17.0, &|p| as_a_join_judges(p, million));
         assert!(ids.iter().all(|&i| i == 0), "{ids:?}");
         // Evidence against stays evidence against, at any odds.
-        let mut p = p;
-        p.insert((0, 2), with_evidence(-3.0, million));
-        let rule = Table {
-            p,
-            cannot: vec![],
-            shift: CROSS_PRIOR_BITS - million,
-        };
-        let ids = cluster(3, links, &[], &rule, 0.8);
+        let ids = judged(-3.0, &|p| as_a_join_judges(p, million));
         assert_ne!(ids[0], ids[2]);
+        // A registry smaller than the odds' is judged at its own.
+        assert_eq!(as_a_join_judges(0.3, -12.0), 0.3);
     }
 
     #[test]
     fn a_weak_chain_does_not_join_two_people() {
         // 0~1 strong, 1~2 strong, but 0 and 2 are clearly different: 2 stays apart.
         let p = HashMap::from([((0, 1), 0.99), ((1, 2), 0.9), ((0, 2), 0.001)]);
-        let rule = Table {
-            p,
-            cannot: vec![],
-            shift: 0.0,
-        };
+        let rule = Table { p, cannot: vec![] };
         let links = vec![(0, 1, 0.99), (1, 2, 0.9)];
         let ids = cluster(3, links, &[], &rule, 0.5);
         assert_eq!(ids[0], ids[1]);
@@ -234,7 +214,6 @@ mod tests {
         let rule = Table {
             p,
             cannot: vec![(0, 1)],
-            shift: 0.0,
         };
         let ids = cluster(4, vec![(0, 1, 0.99)], &[(2, 3)], &rule, 0.5);
         assert_ne!(ids[0], ids[1], "a cannot-link beats a strong score");

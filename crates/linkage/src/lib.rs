@@ -213,9 +213,6 @@ impl cluster::MergeRule for WithinFamily<'_> {
             None => across,
         }
     }
-    fn cross_shift(&self) -> f64 {
-        self.rule.cross_shift()
-    }
 }
 
 /// Scores of the candidate pairs, for clustering decisions about pairs across groups.
@@ -227,18 +224,23 @@ struct Scored<'a> {
     households: &'a HouseholdLinks,
     decisions: &'a Decisions,
     link_threshold: f64,
-    /// The registry's prior, in bits.
+    /// The registry's prior, in bits: the pairs across a join are judged at no lower odds
+    /// than [`cluster::CROSS_PRIOR_BITS`].
     prior: f64,
 }
 
 impl cluster::MergeRule for Scored<'_> {
-    fn cross_shift(&self) -> f64 {
-        (cluster::CROSS_PRIOR_BITS - self.prior).max(0.0)
-    }
     fn cannot_link(&self, a: u32, b: u32) -> bool {
         self.ds.same_household(a, b) || self.decisions.cannot.contains(&ordered(a, b))
     }
     fn probability(&self, a: u32, b: u32) -> f64 {
+        cluster::as_a_join_judges(self.in_registry(a, b), self.prior)
+    }
+}
+
+impl Scored<'_> {
+    /// The probability that two records are one person, at the registry's prior.
+    fn in_registry(&self, a: u32, b: u32) -> f64 {
         let key = ordered(a, b);
         if let Ok(i) = self.pairs.binary_search(&key) {
             return f64::from(self.probabilities[i]);
