@@ -34,8 +34,7 @@ pub(crate) fn as_a_join_judges(p: f64, prior: f64) -> f64 {
     if bits <= 0.0 || p <= 0.0 || p >= 1.0 {
         return p;
     }
-    let odds = p / (1.0 - p) * bits.exp2();
-    odds / (1.0 + odds)
+    crate::model::probability((p / (1.0 - p)).log2() + bits)
 }
 
 /// A cross pair below this is a clear non-match and blocks a merge.
@@ -172,10 +171,7 @@ mod tests {
         // family); 2 is her registration elsewhere, plainly her against 1 and, against 0,
         // alike in all but the name: 17 bits of evidence, 6% among a million people.
         let million = -21.0;
-        let with_evidence = |bits: f64| {
-            let odds = (bits + million).exp2();
-            odds / (1.0 + odds)
-        };
+        let with_evidence = |bits: f64| crate::model::probability(bits + million);
         let links = vec![(0, 1, 0.99), (1, 2, 0.995)];
         let judged = |against_0: f64, judge: &dyn Fn(f64) -> f64| {
             let p = HashMap::from([
