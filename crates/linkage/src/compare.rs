@@ -1,7 +1,7 @@
 //! Comparing two records field by field: each field lands on one of a few ordered levels
 //! (missing, exact, close, …, different), and the whole comparison packs into one integer.
 
-use peywand_names::{Name, similarity};
+use peywand_names::{Name, UnitRole, similarity};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, DocumentDigits, NAME_FIELDS, NameField, Rec, UNLISTED_PLACE};
@@ -244,7 +244,9 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
                 s if s >= 0.999 => 1,
                 s if s >= 0.9 => 2,
                 s if s >= 0.75 => 3,
-                _ if one_letter_apart(&na.folded, &nb.folded) => TYPO,
+                _ if one_letter_apart(&na.folded, &nb.folded) || parts_one_letter_apart(na, nb) => {
+                    TYPO
+                }
                 s if s >= 0.55 => 4,
                 s if s >= 0.3 && !one_stem(na, nb) => GARBLED,
                 _ => DIFFERENT_NAME,
@@ -377,6 +379,18 @@ fn one_letter_apart(a: &str, b: &str) -> bool {
         return false;
     }
     peywand_names::similarity::one_slip_apart(x, y)
+}
+
+/// [`one_letter_apart`] for names with an -ullah, -uddin or Abdul, read part by part with each
+/// in its one spelling: Habbi-ollah is Habibullah with two letters swapped, and the -ollah
+/// spelt another way is no second slip.
+fn parts_one_letter_apart(a: &Name, b: &Name) -> bool {
+    let particle = |n: &Name| n.units.iter().any(|u| u.role == UnitRole::Particle);
+    if !particle(a) && !particle(b) {
+        return false;
+    }
+    let spelled = |n: &Name| n.units.iter().map(|u| u.text.as_str()).collect::<String>();
+    one_letter_apart(&spelled(a), &spelled(b))
 }
 
 /// The name levels one thread found, for one dataset generation. Each entry is
@@ -866,6 +880,23 @@ mod tests {
         assert!(!one_letter_apart("ali", "alu"), "too short to tell");
         assert!(!one_letter_apart("shabnam", "شبنم"), "two scripts");
         assert!(!one_letter_apart("nasir", "nasir"), "the same");
+        let (a, b) = (
+            peywand_names::normalize("HABIBULLAH"),
+            peywand_names::normalize("Habbi-ollah"),
+        );
+        assert!(
+            !one_letter_apart(&a.folded, &b.folded),
+            "two differences as typed"
+        );
+        assert!(
+            parts_one_letter_apart(&a, &b),
+            "one slip once -ullah is read"
+        );
+        let (a, b) = (
+            peywand_names::normalize("Najibullah"),
+            peywand_names::normalize("Hamidullah"),
+        );
+        assert!(!parts_one_letter_apart(&a, &b));
     }
 
     #[test]

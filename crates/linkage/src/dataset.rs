@@ -564,8 +564,10 @@ impl Dataset {
         let mut names = [NO_NAME; 4];
         let mut codes = [NO_NAME; 4];
         for (f, id) in ids.into_iter().enumerate() {
-            // A name that only names a relative ("wife of Karim") says nothing of this person.
-            if id != NO_NAME && self.names[id as usize].name.relation.is_none() {
+            // A name that only names a relative ("wife of Karim"), or only addresses her
+            // ("Bibi"), says nothing of this person.
+            let name = |id: u32| &self.names[id as usize].name;
+            if id != NO_NAME && name(id).relation.is_none() && !name(id).is_form_of_address() {
                 names[f] = id;
                 codes[f] = self.name_codes[id as usize];
             }
@@ -892,5 +894,12 @@ mod tests {
     fn a_relative_only_name_is_no_name() {
         let ds = Dataset::build(&[record("a", "h1", "wife of karim")]);
         assert_eq!(ds.recs[0].name(NameField::Given), None);
+    }
+
+    #[test]
+    fn bibi_alone_is_no_name_and_bibi_gul_is_one() {
+        let ds = Dataset::build(&[record("a", "h1", "بی بی"), record("b", "h2", "Bibi Gul")]);
+        assert_eq!(ds.recs[0].name(NameField::Given), None);
+        assert!(ds.recs[1].name(NameField::Given).is_some());
     }
 }

@@ -58,6 +58,13 @@ impl Name {
     pub fn is_empty(&self) -> bool {
         self.units.is_empty()
     }
+    /// Whether the name is only a form of address: Bibi ("lady") written where a woman's own
+    /// name was not said in public. It names no one: two women recorded so share nothing, and
+    /// a woman recorded so at one site and by her name at another has no name that differs.
+    pub fn is_form_of_address(&self) -> bool {
+        let spelled: String = self.units.iter().map(|u| u.text.as_str()).collect();
+        FORMS_OF_ADDRESS.contains(&spelled.as_str())
+    }
     /// The phonetic codes of the core units, the parts whose frequency weighs evidence.
     pub fn core_codes(&self) -> impl Iterator<Item = &Code> {
         self.units
@@ -221,6 +228,7 @@ pub fn normalize(raw: &str) -> Name {
     let tokens = set_aside_honorifics(tokens, &mut honorifics);
     let mut units = Vec::with_capacity(tokens.len() + 1);
     build_units(&tokens, &mut units);
+    set_apart_trailing_jan(&mut units);
     // A leading Mohammad or lineage title before a core part may be dropped by another clerk.
     let cores = units.iter().filter(|u| u.role == UnitRole::Core).count();
     if cores >= 2
@@ -246,6 +254,50 @@ pub fn normalize(raw: &str) -> Name {
         relation,
         joined,
     }
+}
+
+/// "Bibi" as clerks spell it, in both scripts, its parts written together.
+const FORMS_OF_ADDRESS: [&str; 6] = ["bibi", "bebe", "bibie", "beebee", "bibee", "بیبی"];
+
+/// Jan and Khan after a name: an endearment or a title that one clerk writes and another
+/// leaves off (Ahmad Jan, Ahmad; Sardar Khan, Sardar), typed apart or joined (احمدجان).
+const TRAILING_LATIN: [&str; 4] = ["jan", "jaan", "khan", "khaan"];
+const TRAILING_ARABIC: [&str; 2] = ["جان", "خان"];
+
+/// A Jan or Khan that ends a name is a part of its own and optional where a core part comes
+/// before it; joined to the last part (Jamilajan, جمیلهجان), it is split off first where four
+/// letters or more are left (Marjan and مرجان are names of their own). Jan Mohammad keeps its
+/// Jan: there it is the name.
+fn set_apart_trailing_jan(units: &mut Vec<Unit>) {
+    let Some(last) = units.last() else {
+        return;
+    };
+    if last.role != UnitRole::Core {
+        return;
+    }
+    let endings: &[&str] = if script_of(&last.text) == Script::Arabic {
+        &TRAILING_ARABIC
+    } else {
+        &TRAILING_LATIN
+    };
+    if endings.contains(&last.text.as_str()) {
+        let before = units.len() - 1;
+        if units[..before].iter().any(|u| u.role == UnitRole::Core) {
+            units[before].role = UnitRole::Optional;
+        }
+        return;
+    }
+    let Some((stem, ending)) = endings.iter().find_map(|e| {
+        last.text
+            .strip_suffix(e)
+            .filter(|stem| stem.chars().count() >= 4)
+            .map(|stem| (stem.to_string(), *e))
+    }) else {
+        return;
+    };
+    units.pop();
+    units.push(unit(&stem, UnitRole::Core));
+    units.push(unit(ending, UnitRole::Optional));
 }
 
 fn is_mohammad(text: &str) -> bool {
@@ -510,6 +562,7 @@ fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
             i += 1;
             continue;
         }
+        let has_abd = pending_abd;
         if pending_abd {
             pending_abd = false;
             if is_allah_word(t) {
@@ -527,6 +580,11 @@ fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
             }
             units.push(particle(Particle::Abd));
         }
+        let t = if has_abd && script == Script::Latin {
+            without_connective(t)
+        } else {
+            t
+        };
         if tok.optional_prefix {
             units.push(unit(t, UnitRole::Optional));
             i += 1;
@@ -554,6 +612,29 @@ fn build_units(tokens: &[Token], units: &mut Vec<Unit>) {
     if pending_abd {
         units.push(unit("abd", UnitRole::Core));
     }
+}
+
+/// The part after Abd with the connective a hyphen left on it (Abd-ulkabir, Abd-urrahman): the
+/// part alone, as in Abdulkabir. Only an "al" with a name of three letters or more after it, or
+/// a connective doubled into the next sound (ur-r, us-s), is taken off: Abd Aziz and Abd Ali are
+/// names as they stand.
+fn without_connective(t: &str) -> &str {
+    let b = t.as_bytes();
+    let (Some(&vowel), Some(&c)) = (b.first(), b.get(1)) else {
+        return t;
+    };
+    if !matches!(vowel, b'u' | b'a' | b'o' | b'e')
+        || !matches!(c, b'l' | b'r' | b's' | b'z' | b't' | b'd' | b'n')
+    {
+        return t;
+    }
+    let rest = &t[2..];
+    let takes = if c == b'l' {
+        rest.len() >= 3
+    } else {
+        rest.as_bytes().first() == Some(&c) && rest.len() >= 3
+    };
+    if takes { rest } else { t }
 }
 
 /// Habibur Rahman, Ziaul Haq: the linker written onto the first part belongs between the two.
@@ -747,6 +828,52 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_jan_or_khan_is_optional() {
+        for s in [
+            "Ahmad Jan",
+            "Ahmadjan",
+            "احمدجان",
+            "احمد جان",
+            "Sardar Khan",
+        ] {
+            let n = normalize(s);
+            assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
+            assert_eq!(n.units[0].role, UnitRole::Core, "{s}");
+            assert_eq!(n.units[1].role, UnitRole::Optional, "{s}");
+        }
+        for s in ["Jan Mohammad", "Jan", "Marjan", "مرجان", "Abdul Jan"] {
+            let n = normalize(s);
+            assert!(
+                n.units.iter().all(|u| u.role != UnitRole::Optional),
+                "{s}: {:?}",
+                texts(&n)
+            );
+        }
+        let sim = |a: &str, b: &str| crate::similarity::similarity(&normalize(a), &normalize(b));
+        assert!(
+            sim("جمیلهجان", "Jameela") >= 0.75,
+            "{}",
+            sim("جمیلهجان", "Jameela")
+        );
+        assert!(sim("Ameer Jan", "Ameer") >= 0.75);
+        assert!(sim("Ahmadjan", "Ahmad Jan") >= 0.99);
+        assert!(
+            sim("Ahmad Jan", "Mahmood Jan") < 0.5,
+            "the Jan alone is no likeness"
+        );
+    }
+
+    #[test]
+    fn bibi_alone_is_a_form_of_address() {
+        for s in ["Bibi", "BEBE", "بی بی", "بیبی", "بي بي"] {
+            assert!(normalize(s).is_form_of_address(), "{s}");
+        }
+        for s in ["Bibi Gul", "بی بی عایشه", "Bibi Jan", "Habiba", "Gul"] {
+            assert!(!normalize(s).is_form_of_address(), "{s}");
+        }
+    }
+
+    #[test]
     fn abd_compounds_split_alike_in_both_scripts() {
         for s in [
             "Abdul Ghani",
@@ -760,6 +887,17 @@ mod tests {
             assert_eq!(n.units[0].role, UnitRole::Particle, "{s}");
         }
         assert_eq!(normalize("Abdurahman").units[1].text, "rahman");
+        for (s, part) in [
+            ("Abd-ulkabir", "kabir"),
+            ("Abd-ulahad", "ahad"),
+            ("Abd-urrahman", "rahman"),
+            ("Abd Aziz", "aziz"),
+            ("Abd Alim", "alim"),
+        ] {
+            let n = normalize(s);
+            assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
+            assert_eq!(n.units[1].text, part, "{s}");
+        }
         assert_eq!(normalize("Abdur Rahman").units[1].text, "rahman");
     }
 

@@ -365,7 +365,9 @@ fn push_latin_vowels(code: &mut Code, group: &[u8], at_start: bool, is_final: bo
     let es = group.iter().filter(|&&c| c == b'e').count();
     // "ae" writes the a-then-i of ع or ئ before ی (Saeed, Naeem, Faez): an i.
     let ae = has(b'a') && es > 0 && !has(b'o') && !has(b'u');
-    let q = if has(b'i') || has(b'y') || es >= 2 || ae {
+    // "oe" inside a word writes the o-then-i of ع before ی the same way (Shoeb, Shoaib, شعیب).
+    let oe = group == b"oe" && !is_final;
+    let q = if has(b'i') || has(b'y') || es >= 2 || ae || oe {
         2
     } else if has(b'o') || has(b'u') {
         3
