@@ -229,6 +229,7 @@ pub fn normalize(raw: &str) -> Name {
     let mut units = Vec::with_capacity(tokens.len() + 1);
     build_units(&tokens, &mut units);
     set_apart_trailing_jan(&mut units);
+    set_apart_bibi(&mut units);
     // A leading Mohammad or lineage title before a core part may be dropped by another clerk.
     let cores = units.iter().filter(|u| u.role == UnitRole::Core).count();
     if cores >= 2
@@ -298,6 +299,31 @@ fn set_apart_trailing_jan(units: &mut Vec<Unit>) {
     units.pop();
     units.push(unit(&stem, UnitRole::Core));
     units.push(unit(ending, UnitRole::Optional));
+}
+
+/// Bibi before or after a woman's name (Bibi Aisha, بی بی عایشه, Gul Bibi) is said with it by
+/// one clerk and left off by another: one optional part where another core part is there, its
+/// two Arabic-script words (بی بی) taken as one.
+fn set_apart_bibi(units: &mut Vec<Unit>) {
+    let mut i = 0;
+    while i + 1 < units.len() {
+        if units[i].text == "بی" && units[i + 1].text == "بی" && units[i].role == UnitRole::Core
+        {
+            units[i] = unit("بیبی", UnitRole::Core);
+            units.remove(i + 1);
+        }
+        i += 1;
+    }
+    let is_bibi =
+        |u: &Unit| u.role == UnitRole::Core && FORMS_OF_ADDRESS.contains(&u.text.as_str());
+    if units
+        .iter()
+        .any(|u| u.role == UnitRole::Core && !is_bibi(u))
+    {
+        for u in units.iter_mut().filter(|u| is_bibi(u)) {
+            u.role = UnitRole::Optional;
+        }
+    }
 }
 
 fn is_mohammad(text: &str) -> bool {
@@ -860,6 +886,27 @@ mod tests {
         assert!(
             sim("Ahmad Jan", "Mahmood Jan") < 0.5,
             "the Jan alone is no likeness"
+        );
+    }
+
+    #[test]
+    fn bibi_with_a_name_is_optional() {
+        for s in ["Bibi Aisha", "بی بی عایشه", "بیبی عایشه", "Gul Bibi"] {
+            let n = normalize(s);
+            assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
+            let bibi = n
+                .units
+                .iter()
+                .filter(|u| u.role == UnitRole::Optional)
+                .count();
+            assert_eq!(bibi, 1, "{s}: {:?}", texts(&n));
+        }
+        let sim = |a: &str, b: &str| crate::similarity::similarity(&normalize(a), &normalize(b));
+        assert!(sim("بی بی آمنه", "آمنه") >= 0.75);
+        assert!(sim("بی بی عایشه", "بیبی عایشه") >= 0.99);
+        assert!(
+            sim("Bibi Aisha", "Bibi Amina") < 0.5,
+            "Bibi alone is no likeness"
         );
     }
 
