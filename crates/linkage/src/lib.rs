@@ -1140,10 +1140,20 @@ impl Matcher {
         members: &[MatchRecord],
         limit: usize,
     ) -> Vec<Vec<(Candidate, Explanation)>> {
-        let mut found: Vec<Vec<(Candidate, Explanation)>> = members
-            .iter()
-            .map(|m| self.find_explained(m, limit.max(FAMILY_CANDIDATES), Sought::Registrant))
+        // The members are searched side by side: a family of ten is ten searches, and the
+        // registrar waits for all of them. The answers are those of one at a time.
+        let scorer = self.scorer_for(Sought::Registrant);
+        let recs = self.ds.probes(members);
+        let this = &*self;
+        let mut found: Vec<Vec<(Candidate, Explanation)>> = recs
+            .par_iter()
+            .zip(members.par_iter())
+            .map(|(rec, m)| {
+                let ranked = this.ranked_by(rec, m, limit.max(FAMILY_CANDIDATES), &scorer);
+                this.explained(rec, ranked, &scorer)
+            })
             .collect();
+        self.ds.forget_probe();
         self.families_as_units(members, &mut found);
         for f in &mut found {
             f.truncate(limit);
@@ -1238,23 +1248,30 @@ impl Matcher {
         }
         let scorer = self.model.scorer();
         let person_prior = self.model.prior();
-        // (earlier household, new member, earlier record, evidence, own evidence)
-        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = Vec::new();
-        for (i, m) in members.iter().enumerate() {
-            let rec = self.ds.probe(m);
-            for &h in &earlier {
-                for &o in &self.ds.household_members[h as usize] {
-                    if self.replaced.contains(&o) {
-                        continue;
-                    }
-                    let other = &self.ds.recs[o as usize];
-                    let p = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
-                    let full = scorer.weight(&self.ds, &rec, other, p) - person_prior;
-                    let own = household::own_evidence(&self.ds, &scorer, &rec, other, p);
-                    pairs.push((h, i as u32, o, full, own));
-                }
-            }
-        }
+        // (earlier household, new member, earlier record, evidence, own evidence), each
+        // member's row worked out side by side.
+        let recs = self.ds.probes(members);
+        let this = &*self;
+        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = recs
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, rec)| {
+                let earlier = &earlier;
+                let scorer = &scorer;
+                earlier.iter().flat_map(move |&h| {
+                    this.ds.household_members[h as usize]
+                        .iter()
+                        .filter(|o| !this.replaced.contains(o))
+                        .map(move |&o| {
+                            let other = &this.ds.recs[o as usize];
+                            let p = compare(&this.ds, rec, other).with(HOUSEHOLD, MISSING);
+                            let full = scorer.weight(&this.ds, rec, other, p) - person_prior;
+                            let own = household::own_evidence(&this.ds, scorer, rec, other, p);
+                            (h, i as u32, o, full, own)
+                        })
+                })
+            })
+            .collect();
         self.ds.forget_probe();
         pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.3.total_cmp(&x.3)));
         let prior = self.model.household_prior();
