@@ -305,6 +305,7 @@ fn set_apart_trailing_jan(units: &mut Vec<Unit>) {
 /// one clerk and left off by another: one optional part where another core part is there, its
 /// two Arabic-script words (بی بی) taken as one.
 fn set_apart_bibi(units: &mut Vec<Unit>) {
+    split_joined_bibi(units);
     let mut i = 0;
     while i + 1 < units.len() {
         if units[i].text == "بی" && units[i + 1].text == "بی" && units[i].role == UnitRole::Core
@@ -323,6 +324,45 @@ fn set_apart_bibi(units: &mut Vec<Unit>) {
         for u in units.iter_mut().filter(|u| is_bibi(u)) {
             u.role = UnitRole::Optional;
         }
+    }
+}
+
+/// Bibi typed joined to the name it goes with, before or after (Bibifatima, Gulbibi, بیبیگل),
+/// as its own part, as when typed apart.
+fn split_joined_bibi(units: &mut Vec<Unit>) {
+    // The name left must be a name: two Arabic letters (گل), three Latin ones (Gul).
+    let long_enough = |rest: &str| {
+        rest.chars().count()
+            >= if script_of(rest) == Script::Arabic {
+                2
+            } else {
+                3
+            }
+    };
+    if let Some(first) = units.first().filter(|u| u.role == UnitRole::Core)
+        && let Some((bibi, rest)) = FORMS_OF_ADDRESS
+            .iter()
+            .find_map(|f| first.text.strip_prefix(f).map(|rest| (*f, rest)))
+            .filter(|(_, rest)| long_enough(rest))
+    {
+        let rest = rest.to_string();
+        units.splice(
+            0..1,
+            [unit(bibi, UnitRole::Core), unit(&rest, UnitRole::Core)],
+        );
+    }
+    if let Some(last) = units.last().filter(|u| u.role == UnitRole::Core)
+        && let Some((bibi, stem)) = FORMS_OF_ADDRESS
+            .iter()
+            .find_map(|f| last.text.strip_suffix(f).map(|stem| (*f, stem)))
+            .filter(|(_, stem)| long_enough(stem))
+    {
+        let stem = stem.to_string();
+        let at = units.len() - 1;
+        units.splice(
+            at..,
+            [unit(&stem, UnitRole::Core), unit(bibi, UnitRole::Core)],
+        );
     }
 }
 
@@ -891,7 +931,15 @@ mod tests {
 
     #[test]
     fn bibi_with_a_name_is_optional() {
-        for s in ["Bibi Aisha", "بی بی عایشه", "بیبی عایشه", "Gul Bibi"] {
+        for s in [
+            "Bibi Aisha",
+            "بی بی عایشه",
+            "بیبی عایشه",
+            "Gul Bibi",
+            "Bibifatima",
+            "Gulbibi",
+            "بیبیگل",
+        ] {
             let n = normalize(s);
             assert_eq!(n.units.len(), 2, "{s}: {:?}", texts(&n));
             let bibi = n
