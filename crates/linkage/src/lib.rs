@@ -1140,8 +1140,9 @@ impl Matcher {
         members: &[MatchRecord],
         limit: usize,
     ) -> Vec<Vec<(Candidate, Explanation)>> {
-        // The members are searched side by side: a family of ten is ten searches, and the
-        // registrar waits for all of them. The answers are those of one at a time.
+        // The members are read once, for the whole check, and searched side by side: a family
+        // of ten is ten searches, and the registrar waits for all of them. The answers are
+        // those of one at a time.
         let scorer = self.scorer_for(Sought::Registrant);
         let recs = self.ds.probes(members);
         let this = &*self;
@@ -1153,8 +1154,7 @@ impl Matcher {
                 this.explained(rec, ranked, &scorer)
             })
             .collect();
-        self.ds.forget_probe();
-        self.families_as_units(members, &mut found);
+        self.families_as_units(&recs, &mut found);
         for f in &mut found {
             f.truncate(limit);
         }
@@ -1195,11 +1195,11 @@ impl Matcher {
             }
             let prior = family::family_prior(new_unmatched.len().max(old_unmatched.len()));
             for i in new_unmatched {
-                let rec = self.ds.probe(&members[i]);
+                let rec = &recs[i];
                 for &o in &old_unmatched {
                     let other = &self.ds.recs[o as usize];
-                    let p = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
-                    let e = scorer.explain_within_family(&self.ds, &rec, other, p, prior);
+                    let p = compare(&self.ds, rec, other).with(HOUSEHOLD, MISSING);
+                    let e = scorer.explain_within_family(&self.ds, rec, other, p, prior);
                     let id = self.ds.record_id(o);
                     let known = found[i].iter().position(|(c, _)| c.record_id == id);
                     match known {
@@ -1215,11 +1215,11 @@ impl Matcher {
                         }
                     }
                 }
-                self.ds.forget_probe();
                 found[i].sort_by(|x, y| y.0.probability.total_cmp(&x.0.probability));
                 found[i].truncate(limit);
             }
         }
+        self.ds.forget_probe();
         found
     }
 
@@ -1227,11 +1227,8 @@ impl Matcher {
     /// candidates, as a unit (see the `household` module): where two members or more align
     /// and the two are likely one family, the aligned members' records are offered with the
     /// family's evidence, first when they are likelier than what each member found alone.
-    fn families_as_units(
-        &mut self,
-        members: &[MatchRecord],
-        found: &mut [Vec<(Candidate, Explanation)>],
-    ) {
+    /// `members` are the household's members as read for the check.
+    fn families_as_units(&self, members: &[Rec], found: &mut [Vec<(Candidate, Explanation)>]) {
         let mut earlier: Vec<u32> = found
             .iter()
             .flatten()
@@ -1250,29 +1247,26 @@ impl Matcher {
         let person_prior = self.model.prior();
         // (earlier household, new member, earlier record, evidence, own evidence), each
         // member's row worked out side by side.
-        let recs = self.ds.probes(members);
-        let this = &*self;
-        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = recs
+        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = members
             .par_iter()
             .enumerate()
             .flat_map_iter(|(i, rec)| {
                 let earlier = &earlier;
                 let scorer = &scorer;
                 earlier.iter().flat_map(move |&h| {
-                    this.ds.household_members[h as usize]
+                    self.ds.household_members[h as usize]
                         .iter()
-                        .filter(|o| !this.replaced.contains(o))
+                        .filter(|o| !self.replaced.contains(o))
                         .map(move |&o| {
-                            let other = &this.ds.recs[o as usize];
-                            let p = compare(&this.ds, rec, other).with(HOUSEHOLD, MISSING);
-                            let full = scorer.weight(&this.ds, rec, other, p) - person_prior;
-                            let own = household::own_evidence(&this.ds, scorer, rec, other, p);
+                            let other = &self.ds.recs[o as usize];
+                            let p = compare(&self.ds, rec, other).with(HOUSEHOLD, MISSING);
+                            let full = scorer.weight(&self.ds, rec, other, p) - person_prior;
+                            let own = household::own_evidence(&self.ds, scorer, rec, other, p);
                             (h, i as u32, o, full, own)
                         })
                 })
             })
             .collect();
-        self.ds.forget_probe();
         pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.3.total_cmp(&x.3)));
         let prior = self.model.household_prior();
         // Each earlier household that may be this family, with its aligned members and weight.
@@ -1327,12 +1321,10 @@ impl Matcher {
                 }
                 found[i].remove(k);
             }
-            let rec = self.ds.probe(&members[i]);
-            let other = &self.ds.recs[o as usize];
-            let pattern = compare(&self.ds, &rec, other).with(HOUSEHOLD, MISSING);
+            let (rec, other) = (&members[i], &self.ds.recs[o as usize]);
+            let pattern = compare(&self.ds, rec, other).with(HOUSEHOLD, MISSING);
             let mut e =
-                scorer.explain_within_family(&self.ds, &rec, other, pattern, within_prior(&family));
-            self.ds.forget_probe();
+                scorer.explain_within_family(&self.ds, rec, other, pattern, within_prior(&family));
             e.probability = p;
             e.family = Some(family);
             found[i].push((self.candidate(o, p), e));

@@ -295,17 +295,33 @@ fn set_apart_trailing_jan(units: &mut Vec<Unit>) {
         }
         return;
     }
+    if split_off_ending(units, endings, |stem| stem.chars().count() >= 4)
+        && let Some(jan) = units.last_mut()
+    {
+        jan.role = UnitRole::Optional;
+    }
+}
+
+/// Splits one of `endings` typed joined onto the last part off it, where the stem left passes
+/// `keeps`: the stem and the ending as two core parts. Whether it split.
+fn split_off_ending(units: &mut Vec<Unit>, endings: &[&str], keeps: impl Fn(&str) -> bool) -> bool {
+    let Some(last) = units.last().filter(|u| u.role == UnitRole::Core) else {
+        return false;
+    };
     let Some((stem, ending)) = endings.iter().find_map(|e| {
         last.text
             .strip_suffix(e)
-            .filter(|stem| stem.chars().count() >= 4)
+            .filter(|stem| keeps(stem))
             .map(|stem| (stem.to_string(), *e))
     }) else {
-        return;
+        return false;
     };
-    units.pop();
-    units.push(unit(&stem, UnitRole::Core));
-    units.push(unit(ending, UnitRole::Optional));
+    let at = units.len() - 1;
+    units.splice(
+        at..,
+        [unit(&stem, UnitRole::Core), unit(ending, UnitRole::Core)],
+    );
+    true
 }
 
 /// Bibi before or after a woman's name (Bibi Aisha, بی بی عایشه, Gul Bibi) is said with it by
@@ -358,19 +374,7 @@ fn split_joined_bibi(units: &mut Vec<Unit>) {
             [unit(bibi, UnitRole::Core), unit(&rest, UnitRole::Core)],
         );
     }
-    if let Some(last) = units.last().filter(|u| u.role == UnitRole::Core)
-        && let Some((bibi, stem)) = FORMS_OF_ADDRESS
-            .iter()
-            .find_map(|f| last.text.strip_suffix(f).map(|stem| (*f, stem)))
-            .filter(|(_, stem)| long_enough(stem))
-    {
-        let stem = stem.to_string();
-        let at = units.len() - 1;
-        units.splice(
-            at..,
-            [unit(&stem, UnitRole::Core), unit(bibi, UnitRole::Core)],
-        );
-    }
+    split_off_ending(units, &FORMS_OF_ADDRESS, long_enough);
 }
 
 fn is_mohammad(text: &str) -> bool {
