@@ -416,6 +416,10 @@ fn take_relation(tokens: &mut Vec<&str>) -> Option<Relation> {
         (&["فرزند"], Relation::SonOf),
         (&["بن"], Relation::SonOf),
         (&["مادر"], Relation::MotherOf),
+        // والده (والدہ as Urdu writes it): "the mother of", the polite word on a form.
+        (&["والده"], Relation::MotherOf),
+        // بیوی: "wife" as clerks on the Pakistani side write it in Urdu.
+        (&["بیوی"], Relation::WifeOf),
         (&["پسر"], Relation::SonOf),
         // "Mor of Shahzad": the Pashto for mother, as a Latin clerk writes it.
         (&["mor", "of"], Relation::MotherOf),
@@ -486,6 +490,11 @@ const EZAFE_RELATIONS: &[(&str, Relation, bool)] = &[
     ("pusar", Relation::SonOf, true),
     ("madar", Relation::MotherOf, true),
     ("modar", Relation::MotherOf, true),
+    // Walida is also a girl's name (Walida Bibi): "the mother of" only with its ezafe.
+    ("walida", Relation::MotherOf, false),
+    ("walidah", Relation::MotherOf, false),
+    ("biwi", Relation::WifeOf, true),
+    ("bivi", Relation::WifeOf, true),
 ];
 
 /// The ezafe as written after a word, alone or joined to it.
@@ -1087,6 +1096,15 @@ mod tests {
             ("Zan-e Karim", Relation::WifeOf, "karim"),
             ("DUKHTAR-E MAWLAWI NAIM", Relation::DaughterOf, "naim"),
             ("Dukhtare Rohullah", Relation::DaughterOf, "rohullah"),
+            ("والده عبدالغفور", Relation::MotherOf, "عبدالغفور"),
+            ("والدہ عبدالغفور", Relation::MotherOf, "عبدالغفور"),
+            (
+                "Walida-e Abdul Ghafoor",
+                Relation::MotherOf,
+                "abdul ghafoor",
+            ),
+            ("بیوی سمیع الله", Relation::WifeOf, "سمیع الله"),
+            ("Biwi Sami Ullah", Relation::WifeOf, "sami ullah"),
             ("dokhtar i Gul Ahmad", Relation::DaughterOf, "gul ahmad"),
             ("Pesar-e Nabi", Relation::SonOf, "nabi"),
             ("Bewa Abdul Qadir", Relation::WifeOf, "abdul qadir"),
@@ -1105,6 +1123,8 @@ mod tests {
         let n = normalize("مېرمن فاطمه");
         assert_eq!((n.relation, n.folded.as_str()), (None, "فاطمه"));
         assert_eq!(normalize("زن").relation, None);
+        // Walida is also a girl's name: without its ezafe it stays hers.
+        assert_eq!(normalize("Walida Bibi").relation, None);
         // د alone, or a Pashto relation word with no one named, is no relation either.
         assert_eq!(normalize("د ښځه").relation, None);
         assert_eq!(normalize("لور").relation, None);
