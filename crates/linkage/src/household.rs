@@ -206,24 +206,26 @@ fn align(
         &ds.household_members[h1 as usize],
         &ds.household_members[h2 as usize],
     );
-    let mut scored: Vec<(u32, u32, f64, f64)> = m1
+    let mut scored: Vec<MemberEvidence> = m1
         .iter()
         .flat_map(|&a| m2.iter().map(move |&b| (a, b)))
         .filter(|&(a, b)| !cannot_link(a, b))
         .map(|(a, b)| {
             let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
             let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
-            (
-                a,
-                b,
+            MemberEvidence::new(
+                ds,
+                scorer,
+                (a, ra),
+                (b, rb),
+                p,
                 scorer.evidence(ds, ra, rb, p),
-                own_evidence(ds, scorer, ra, rb, p),
             )
         })
         .collect();
-    scored.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    scored.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
     let sizes = (m1.len(), m2.len());
-    let (members, evidence, unaligned) = alignment(scored.into_iter(), sizes);
+    let (members, evidence, unaligned) = alignment(&scored, sizes);
     (members.len() >= 2).then(|| HouseholdMatch {
         members: members
             .into_iter()
@@ -239,20 +241,50 @@ fn align(
     })
 }
 
-/// What a member pair has of its own as evidence that the two are one person (see
-/// [`Field::personal`]), in bits; none when their given names are not alike: a member is
-/// aligned by name, not by an age and a sex that many children share.
-/// `p` is the pair's comparison without household context.
-pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec, p: Pattern) -> f64 {
-    let given = p.level(Field::GivenName as usize);
-    if given == MISSING || given == DIFFERENT_NAME || given == GARBLED {
-        return f64::NEG_INFINITY;
-    }
-    scorer.personal_evidence(ds, a, b, p)
+/// Two members of two registrations as an alignment weighs them: `a` of the one, `b` of the
+/// other.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemberEvidence {
+    pub a: u32,
+    pub b: u32,
+    /// The pair's evidence, in bits, without the prior and without household context.
+    pub full: f64,
+    /// What the pair has of its own (see [`Field::personal`]), in bits; none when their
+    /// given names are not alike: a member is aligned by name, not by an age and a sex that
+    /// many children share.
+    pub own: f64,
+    /// One of the two has no given name of their own ("wife of Karim", "Bibi", a blank).
+    pub unnamed: bool,
 }
 
-/// The one-to-one alignment of two registrations' members, from their pairs as (member of
-/// the one, member of the other, evidence, [`own_evidence`]), best
+impl MemberEvidence {
+    /// The pair `a`, `b` (records `ra`, `rb`), compared without household context as `p`,
+    /// with evidence `full`.
+    pub(crate) fn new(
+        ds: &Dataset,
+        scorer: &Scorer,
+        (a, ra): (u32, &Rec),
+        (b, rb): (u32, &Rec),
+        p: Pattern,
+        full: f64,
+    ) -> MemberEvidence {
+        let given = p.level(Field::GivenName as usize);
+        let own = if given == MISSING || given == DIFFERENT_NAME || given == GARBLED {
+            f64::NEG_INFINITY
+        } else {
+            scorer.personal_evidence(ds, ra, rb, p)
+        };
+        MemberEvidence {
+            a,
+            b,
+            full,
+            own,
+            unnamed: given == MISSING,
+        }
+    }
+}
+
+/// The one-to-one alignment of two registrations' members, from their pairs, best `full`
 /// evidence first, for registrations of `sizes` members: the aligned pairs with the
 /// probability within the family that they are one person, the evidence that the two are
 /// one family, in bits, without the prior and the unaligned members' cost, and how many
@@ -264,43 +296,58 @@ pub(crate) fn own_evidence(ds: &Dataset, scorer: &Scorer, a: &Rec, b: &Rec, p: P
 /// best of that many pairs is taken off: among seven children and seven children some girl
 /// is born in the same year as some girl; a family of six whose names and ages agree stands
 /// far above that.
-pub(crate) fn alignment(
-    pairs: impl Iterator<Item = (u32, u32, f64, f64)>,
-    sizes: (usize, usize),
-) -> (Aligned, f64, usize) {
+pub(crate) fn alignment(pairs: &[MemberEvidence], sizes: (usize, usize)) -> (Aligned, f64, usize) {
     let within = family_prior(sizes.0.max(sizes.1));
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut aligned = Vec::new();
     let mut evidence = 0.0;
-    for (a, b, full, personal) in pairs {
+    for m in pairs {
         // The first member must be likely someone of the other registration on their own
         // evidence; a further one only by what is their own.
         let first = aligned.is_empty();
-        if (first && full < f64::from(LEAST_MEMBER_EVIDENCE))
-            || personal < LEAST_PERSONAL_EVIDENCE
-            || left.contains(&a)
-            || right.contains(&b)
+        if (first && m.full < f64::from(LEAST_MEMBER_EVIDENCE))
+            || m.own < LEAST_PERSONAL_EVIDENCE
+            || left.contains(&m.a)
+            || right.contains(&m.b)
         {
             continue;
         }
         evidence += if first {
-            full
+            m.full
         } else {
             let unaligned =
                 sizes.0.saturating_sub(left.len()) * sizes.1.saturating_sub(right.len());
-            let own = personal - (unaligned.max(1) as f64).log2();
+            let own = m.own - (unaligned.max(1) as f64).log2();
             if own <= 0.0 {
                 continue;
             }
-            own + (full - personal).min(0.0)
+            own + (m.full - m.own).min(0.0)
         };
-        left.push(a);
-        right.push(b);
-        aligned.push((a, b, probability(within + personal)));
+        left.push(m.a);
+        right.push(m.b);
+        aligned.push((m.a, m.b, probability(within + m.own)));
+    }
+    // A member left over with no name of their own ("wife of Karim", "Bibi") has nothing to be
+    // aligned by: where someone left over in the other registration could be them (nothing
+    // in their fields says otherwise), that is no sign that they did not come again. Counted
+    // missing, they made a family whose women are named by their relation to a man less
+    // likely one family than any other.
+    let mut unreadable = 0;
+    if !aligned.is_empty() {
+        for m in pairs {
+            if m.unnamed && m.full >= 0.0 && !left.contains(&m.a) && !right.contains(&m.b) {
+                left.push(m.a);
+                right.push(m.b);
+                unreadable += 1;
+            }
+        }
     }
     // Members of the smaller registration with no one in the larger: a family that
     // re-registers brings most of its members again.
-    let missing = sizes.0.min(sizes.1).saturating_sub(aligned.len());
+    let missing = sizes
+        .0
+        .min(sizes.1)
+        .saturating_sub(aligned.len() + unreadable);
     (aligned, evidence, missing)
 }
 
@@ -324,7 +371,45 @@ pub(crate) fn household_prior(evidence: impl Iterator<Item = f64>, all_pairs: f6
 
 #[cfg(test)]
 mod tests {
-    use super::household_prior;
+    use super::{MemberEvidence, alignment, household_prior};
+
+    fn pair(a: u32, b: u32, full: f64, own: Option<f64>) -> MemberEvidence {
+        MemberEvidence {
+            a,
+            b,
+            full,
+            own: own.unwrap_or(f64::NEG_INFINITY),
+            unnamed: own.is_none(),
+        }
+    }
+
+    #[test]
+    fn a_member_with_no_name_of_her_own_is_not_counted_missing() {
+        // Two daughters align by name; the mother is "wife of Abdul Basir" in one registration
+        // and Zainab in the other, alike in all but a name there is none of on one side.
+        let daughters = [pair(1, 11, 20.0, Some(12.0)), pair(2, 12, 18.0, Some(12.0))];
+        let mother = pair(0, 10, 2.0, None);
+        let mut pairs = daughters.to_vec();
+        pairs.push(mother);
+        let (aligned, evidence, missing) = alignment(&pairs, (3, 3));
+        assert_eq!(aligned.len(), 2);
+        assert_eq!(missing, 0);
+        // Evidence is only what the named members bring.
+        assert_eq!(evidence, alignment(&daughters, (3, 3)).1);
+        // Where her fields say she is someone else (another age), she is missing.
+        let mut pairs = daughters.to_vec();
+        pairs.push(pair(0, 10, -6.0, None));
+        assert_eq!(alignment(&pairs, (3, 3)).2, 1);
+        // A member whose name is plainly different is missing too: a name says who she is.
+        let mut pairs = daughters.to_vec();
+        pairs.push(MemberEvidence {
+            unnamed: false,
+            ..mother
+        });
+        assert_eq!(alignment(&pairs, (3, 3)).2, 1);
+        // And no one is taken for anyone while no named member aligns.
+        assert_eq!(alignment(&[mother], (3, 3)).2, 3);
+    }
 
     #[test]
     fn the_household_prior_is_the_share_of_families_found() {

@@ -647,32 +647,37 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         &by_household,
         settings.link_threshold,
     );
-    // Members of two registrations of one family, matched within the family.
-    let family = family::matched_members(
-        ds,
-        &identity,
-        &rule.scorer,
-        |a, b| cluster::MergeRule::cannot_link(&rule, a, b),
-        settings.review_threshold,
-    );
-    let joins: Vec<(u32, u32, f64)> = family
-        .iter()
-        .copied()
-        // A member joins a family already found where a group would hold together: each
-        // side's view counts the others they could be and no one, and these chances lean low
-        // (at a million, pairs at 0.6 to 0.8 were one person 82% to 88% of the time).
-        .filter(|&(_, _, p)| p >= cluster::holds_together(settings.link_threshold))
-        .collect();
-    let linked_pairs = linked_pairs + joins.len() as u64;
+    // Members of two registrations of one family, matched within the family. Each round
+    // matches members against those still left over: once a sister is found, her brother no
+    // longer competes for her, and a member joined links two more registrations of a family.
     let mut within = WithinFamily {
         rule: &rule,
         family: by_household.family,
     };
-    for &(a, b, p) in &family {
-        let e = within.family.entry((a, b)).or_default();
-        *e = e.max(p);
-    }
-    if !joins.is_empty() {
+    let mut linked_pairs = linked_pairs;
+    for _ in 0..FAMILY_ROUNDS {
+        let family = family::matched_members(
+            ds,
+            &identity,
+            &rule.scorer,
+            |a, b| cluster::MergeRule::cannot_link(&rule, a, b),
+            settings.review_threshold,
+        );
+        let joins: Vec<(u32, u32, f64)> = family
+            .iter()
+            .copied()
+            // A member joins a family already found where a group would hold together: each
+            // side's view counts the others they could be and no one, and these chances lean
+            // low (at a million, pairs at 0.6 to 0.8 were one person 82% to 88% of the time).
+            .filter(|&(_, _, p)| p >= cluster::holds_together(settings.link_threshold))
+            .collect();
+        for &(a, b, p) in &family {
+            let e = within.family.entry((a, b)).or_default();
+            *e = e.max(p);
+        }
+        if joins.is_empty() {
+            break;
+        }
         // The identities found so far stand; the family's members join them where sound.
         let mut must = decisions.must.clone();
         must.extend(
@@ -680,7 +685,12 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
                 .filter(|&x| identity[x as usize] != x)
                 .map(|x| (identity[x as usize], x)),
         );
+        linked_pairs += joins.len() as u64;
+        let before = identity;
         identity = cluster::cluster(ds.len(), joins, &must, &within, settings.link_threshold);
+        if identity == before {
+            break;
+        }
     }
 
     // A family's pair that is also a candidate pair is judged once, as in the family.
@@ -744,6 +754,9 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
         stats,
     }
 }
+
+/// Rounds of matching members within families; at a million people the third found few.
+const FAMILY_ROUNDS: usize = 3;
 
 /// A pair this unlikely is not weighed against its rivals: it changes nothing that is shown.
 const LEAST_COMPETING_WEIGHT: f32 = -5.0;
@@ -1245,9 +1258,9 @@ impl Matcher {
         }
         let scorer = self.model.scorer();
         let person_prior = self.model.prior();
-        // (earlier household, new member, earlier record, evidence, own evidence), each
-        // member's row worked out side by side.
-        let mut pairs: Vec<(u32, u32, u32, f64, f64)> = members
+        // (earlier household, the pair of a new member and an earlier record), each member's
+        // row worked out side by side.
+        let mut pairs: Vec<(u32, household::MemberEvidence)> = members
             .par_iter()
             .enumerate()
             .flat_map_iter(|(i, rec)| {
@@ -1261,23 +1274,28 @@ impl Matcher {
                             let other = &self.ds.recs[o as usize];
                             let p = compare(&self.ds, rec, other).with(HOUSEHOLD, MISSING);
                             let full = scorer.weight(&self.ds, rec, other, p) - person_prior;
-                            let own = household::own_evidence(&self.ds, scorer, rec, other, p);
-                            (h, i as u32, o, full, own)
+                            let pair = household::MemberEvidence::new(
+                                &self.ds,
+                                scorer,
+                                (i as u32, rec),
+                                (o, other),
+                                p,
+                                full,
+                            );
+                            (h, pair)
                         })
                 })
             })
             .collect();
-        pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.3.total_cmp(&x.3)));
+        pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.full.total_cmp(&x.1.full)));
         let prior = self.model.household_prior();
         // Each earlier household that may be this family, with its aligned members and weight.
         let mut families: Vec<(u32, household::Aligned, f64, usize)> = Vec::new();
         for group in pairs.chunk_by(|x, y| x.0 == y.0) {
             let h = group[0].0;
             let sizes = (members.len(), self.ds.household_members[h as usize].len());
-            let (aligned, evidence, missing) = household::alignment(
-                group.iter().map(|&(_, i, o, full, own)| (i, o, full, own)),
-                sizes,
-            );
+            let group: Vec<household::MemberEvidence> = group.iter().map(|x| x.1).collect();
+            let (aligned, evidence, missing) = household::alignment(&group, sizes);
             let evidence =
                 household::less_unaligned(evidence, missing, self.model.unaligned_bits());
             if aligned.len() >= 2 {
@@ -1654,25 +1672,20 @@ impl Matcher {
         }
         let scorer = self.model.scorer();
         let person_prior = self.model.prior();
-        let mut pairs: Vec<(u32, u32, f64, f64)> = members(ha)
+        let mut pairs: Vec<household::MemberEvidence> = members(ha)
             .iter()
             .flat_map(|&x| members(hb).iter().map(move |&y| (x, y)))
             .map(|(x, y)| {
                 let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
                 let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
                 let full = scorer.weight(&self.ds, rx, ry, p) - person_prior;
-                (
-                    x,
-                    y,
-                    full,
-                    household::own_evidence(&self.ds, &scorer, rx, ry, p),
-                )
+                household::MemberEvidence::new(&self.ds, &scorer, (x, rx), (y, ry), p, full)
             })
             .collect();
-        pairs.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+        pairs.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
         let sizes = (members(ha).len(), members(hb).len());
         let larger = sizes.0.max(sizes.1);
-        let (aligned, evidence, missing) = household::alignment(pairs.into_iter(), sizes);
+        let (aligned, evidence, missing) = household::alignment(&pairs, sizes);
         let evidence = household::less_unaligned(evidence, missing, self.model.unaligned_bits());
         if aligned.len() < 2 {
             return None;
