@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::compare::{DIFFERENT_NAME, Field, GARBLED, MISSING, Pattern, compare};
+use crate::compare::{DIFFERENT_NAME, Field, MISSING, Pattern, compare};
 use crate::dataset::{Dataset, Rec};
 use crate::family::family_prior;
 use crate::model::{Scorer, probability};
@@ -30,6 +30,13 @@ use crate::{HOUSEHOLD, ordered};
 /// A member pair below this much evidence (in bits, without the prior) is not a member of
 /// an alignment: it is a namesake, not a relative registered again.
 const LEAST_MEMBER_EVIDENCE: f32 = 8.0;
+/// Two households joined by one candidate pair with this much evidence (in bits, without the
+/// prior) are still compared as units: every member of one is set against every member of
+/// the other. The others may share no blocking key with their earlier registration (a
+/// Halima born in 2016 among a million, walked past; a name garbled on one side), and a
+/// family whose one member alone nearly outweighs the prior is worth that look. At a
+/// million people on the second generator, 14 bits instead gained as much for more time.
+const LONE_MEMBER_EVIDENCE: f32 = 18.0;
 /// A further aligned member must have at least this much evidence of their own: a second
 /// "Mohammad, born some year" in both families is no sign that they are one.
 const LEAST_PERSONAL_EVIDENCE: f64 = 3.0;
@@ -84,8 +91,9 @@ struct MemberPair {
     b: u32,
 }
 
-/// The household pairs joined by two members or more, each scored as a family, the prior
-/// that two households are one family, and what a member missing counts against it (see
+/// The household pairs joined by two candidate member pairs or more, or by one strong one
+/// ([`LONE_MEMBER_EVIDENCE`]), each scored as a family, the prior that two households are one
+/// family, and what a member missing counts against it (see
 /// [`unaligned_cost`]). `pairs` are the candidate pairs and `weights` their weights without
 /// household context, with the person prior `person_prior`; `cannot_link` says which record pairs may
 /// never be one person.
@@ -127,7 +135,7 @@ pub(crate) fn household_matches(
     });
     let mut groups: Vec<&[MemberPair]> = members
         .chunk_by(|x, y| x.households == y.households)
-        .filter(|g| g.len() > 1)
+        .filter(|g| g.len() > 1 || g[0].evidence >= LONE_MEMBER_EVIDENCE)
         .collect();
     groups.shrink_to_fit();
     let mut matches: Vec<HouseholdMatch> = groups
@@ -249,9 +257,10 @@ pub(crate) struct MemberEvidence {
     pub b: u32,
     /// The pair's evidence, in bits, without the prior and without household context.
     pub full: f64,
-    /// What the pair has of its own (see [`Field::personal`]), in bits; none when their
-    /// given names are not alike: a member is aligned by name, not by an age and a sex that
-    /// many children share.
+    /// What the pair has of its own (see [`Field::personal`]), in bits; none when one has no
+    /// given name or the two are plainly different: a member is aligned by name, not by an
+    /// age and a sex that many children share. A name garbled (Sahsr for سحر, نگس for Nargis)
+    /// still says a little, and is weighed with the rest of what is their own.
     pub own: f64,
     /// One of the two has no given name of their own ("wife of Karim", "Bibi", a blank).
     pub unnamed: bool,
@@ -269,7 +278,7 @@ impl MemberEvidence {
         full: f64,
     ) -> MemberEvidence {
         let given = p.level(Field::GivenName as usize);
-        let own = if given == MISSING || given == DIFFERENT_NAME || given == GARBLED {
+        let own = if given == MISSING || given == DIFFERENT_NAME {
             f64::NEG_INFINITY
         } else {
             scorer.personal_evidence(ds, ra, rb, p)
