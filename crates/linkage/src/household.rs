@@ -221,14 +221,7 @@ fn align(
         .map(|(a, b)| {
             let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
             let p = compare(ds, ra, rb).with(HOUSEHOLD, MISSING);
-            MemberEvidence::new(
-                ds,
-                scorer,
-                (a, ra),
-                (b, rb),
-                p,
-                scorer.evidence(ds, ra, rb, p),
-            )
+            MemberEvidence::new(ds, scorer, (a, ra), (b, rb), p)
         })
         .collect();
     scored.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
@@ -267,15 +260,13 @@ pub(crate) struct MemberEvidence {
 }
 
 impl MemberEvidence {
-    /// The pair `a`, `b` (records `ra`, `rb`), compared without household context as `p`,
-    /// with evidence `full`.
+    /// The pair `a`, `b` (records `ra`, `rb`), compared without household context as `p`.
     pub(crate) fn new(
         ds: &Dataset,
         scorer: &Scorer,
         (a, ra): (u32, &Rec),
         (b, rb): (u32, &Rec),
         p: Pattern,
-        full: f64,
     ) -> MemberEvidence {
         let given = p.level(Field::GivenName as usize);
         let own = if given == MISSING || given == DIFFERENT_NAME {
@@ -286,7 +277,7 @@ impl MemberEvidence {
         MemberEvidence {
             a,
             b,
-            full,
+            full: scorer.evidence(ds, ra, rb, p),
             own,
             unnamed: given == MISSING,
         }

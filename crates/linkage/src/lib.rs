@@ -1258,7 +1258,6 @@ impl Matcher {
             return;
         }
         let scorer = self.model.scorer();
-        let person_prior = self.model.prior();
         // (earlier household, the pair of a new member and an earlier record), each member's
         // row worked out side by side.
         let mut pairs: Vec<(u32, household::MemberEvidence)> = members
@@ -1274,14 +1273,12 @@ impl Matcher {
                         .map(move |&o| {
                             let other = &self.ds.recs[o as usize];
                             let p = compare(&self.ds, rec, other).with(HOUSEHOLD, MISSING);
-                            let full = scorer.weight(&self.ds, rec, other, p) - person_prior;
                             let pair = household::MemberEvidence::new(
                                 &self.ds,
                                 scorer,
                                 (i as u32, rec),
                                 (o, other),
                                 p,
-                                full,
                             );
                             (h, pair)
                         })
@@ -1672,15 +1669,13 @@ impl Matcher {
             return None;
         }
         let scorer = self.model.scorer();
-        let person_prior = self.model.prior();
         let mut pairs: Vec<household::MemberEvidence> = members(ha)
             .iter()
             .flat_map(|&x| members(hb).iter().map(move |&y| (x, y)))
             .map(|(x, y)| {
                 let (rx, ry) = (&self.ds.recs[x as usize], &self.ds.recs[y as usize]);
                 let p = compare(&self.ds, rx, ry).with(HOUSEHOLD, MISSING);
-                let full = scorer.weight(&self.ds, rx, ry, p) - person_prior;
-                household::MemberEvidence::new(&self.ds, &scorer, (x, rx), (y, ry), p, full)
+                household::MemberEvidence::new(&self.ds, &scorer, (x, rx), (y, ry), p)
             })
             .collect();
         pairs.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
