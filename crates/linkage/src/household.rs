@@ -224,9 +224,8 @@ fn align(
             MemberEvidence::new(ds, scorer, (a, ra), (b, rb), p)
         })
         .collect();
-    scored.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
     let sizes = (m1.len(), m2.len());
-    let (members, evidence, unaligned) = alignment(&scored, sizes);
+    let (members, evidence, unaligned) = alignment(&mut scored, sizes);
     (members.len() >= 2).then(|| HouseholdMatch {
         members: members
             .into_iter()
@@ -284,8 +283,8 @@ impl MemberEvidence {
     }
 }
 
-/// The one-to-one alignment of two registrations' members, from their pairs, best `full`
-/// evidence first, for registrations of `sizes` members: the aligned pairs with the
+/// The one-to-one alignment of two registrations' members, from their pairs (sorted here, best
+/// `full` evidence first), for registrations of `sizes` members: the aligned pairs with the
 /// probability within the family that they are one person, the evidence that the two are
 /// one family, in bits, without the prior and the unaligned members' cost, and how many
 /// members of the smaller have no one in the larger.
@@ -296,7 +295,12 @@ impl MemberEvidence {
 /// best of that many pairs is taken off: among seven children and seven children some girl
 /// is born in the same year as some girl; a family of six whose names and ages agree stands
 /// far above that.
-pub(crate) fn alignment(pairs: &[MemberEvidence], sizes: (usize, usize)) -> (Aligned, f64, usize) {
+pub(crate) fn alignment(
+    pairs: &mut [MemberEvidence],
+    sizes: (usize, usize),
+) -> (Aligned, f64, usize) {
+    pairs.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
+    let pairs = &*pairs;
     let within = family_prior(sizes.0.max(sizes.1));
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut aligned = Vec::new();
@@ -391,24 +395,24 @@ mod tests {
         let mother = pair(0, 10, 2.0, None);
         let mut pairs = daughters.to_vec();
         pairs.push(mother);
-        let (aligned, evidence, missing) = alignment(&pairs, (3, 3));
+        let (aligned, evidence, missing) = alignment(&mut pairs, (3, 3));
         assert_eq!(aligned.len(), 2);
         assert_eq!(missing, 0);
         // Evidence is only what the named members bring.
-        assert_eq!(evidence, alignment(&daughters, (3, 3)).1);
+        assert_eq!(evidence, alignment(&mut daughters.clone(), (3, 3)).1);
         // Where her fields say she is someone else (another age), she is missing.
         let mut pairs = daughters.to_vec();
         pairs.push(pair(0, 10, -6.0, None));
-        assert_eq!(alignment(&pairs, (3, 3)).2, 1);
+        assert_eq!(alignment(&mut pairs, (3, 3)).2, 1);
         // A member whose name is plainly different is missing too: a name says who she is.
         let mut pairs = daughters.to_vec();
         pairs.push(MemberEvidence {
             unnamed: false,
             ..mother
         });
-        assert_eq!(alignment(&pairs, (3, 3)).2, 1);
+        assert_eq!(alignment(&mut pairs, (3, 3)).2, 1);
         // And no one is taken for anyone while no named member aligns.
-        assert_eq!(alignment(&[mother], (3, 3)).2, 3);
+        assert_eq!(alignment(&mut [mother], (3, 3)).2, 3);
     }
 
     #[test]

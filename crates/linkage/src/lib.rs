@@ -1285,15 +1285,15 @@ impl Matcher {
                 })
             })
             .collect();
-        pairs.sort_by(|x, y| x.0.cmp(&y.0).then(y.1.full.total_cmp(&x.1.full)));
+        pairs.sort_by_key(|x| x.0);
         let prior = self.model.household_prior();
         // Each earlier household that may be this family, with its aligned members and weight.
         let mut families: Vec<(u32, household::Aligned, f64, usize)> = Vec::new();
         for group in pairs.chunk_by(|x, y| x.0 == y.0) {
             let h = group[0].0;
             let sizes = (members.len(), self.ds.household_members[h as usize].len());
-            let group: Vec<household::MemberEvidence> = group.iter().map(|x| x.1).collect();
-            let (aligned, evidence, missing) = household::alignment(&group, sizes);
+            let mut group: Vec<household::MemberEvidence> = group.iter().map(|x| x.1).collect();
+            let (aligned, evidence, missing) = household::alignment(&mut group, sizes);
             let evidence =
                 household::less_unaligned(evidence, missing, self.model.unaligned_bits());
             if aligned.len() >= 2 {
@@ -1678,10 +1678,9 @@ impl Matcher {
                 household::MemberEvidence::new(&self.ds, &scorer, (x, rx), (y, ry), p)
             })
             .collect();
-        pairs.sort_by(|x, y| y.full.total_cmp(&x.full).then((x.a, x.b).cmp(&(y.a, y.b))));
         let sizes = (members(ha).len(), members(hb).len());
         let larger = sizes.0.max(sizes.1);
-        let (aligned, evidence, missing) = household::alignment(&pairs, sizes);
+        let (aligned, evidence, missing) = household::alignment(&mut pairs, sizes);
         let evidence = household::less_unaligned(evidence, missing, self.model.unaligned_bits());
         if aligned.len() < 2 {
             return None;
