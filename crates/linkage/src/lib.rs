@@ -656,13 +656,17 @@ pub fn deduplicate(ds: &Dataset, decisions: &[LinkDecision], settings: &Settings
     };
     let mut linked_pairs = linked_pairs;
     for _ in 0..FAMILY_ROUNDS {
-        let family = family::matched_members(
+        let matched = family::matched_members(
             ds,
             &identity,
-            &rule.scorer,
+            &model,
             |a, b| cluster::MergeRule::cannot_link(&rule, a, b),
             settings.review_threshold,
         );
+        // Explanations weigh a family's members as they were matched.
+        model.left_over_u = matched.left_over_u;
+        model.left_over_m = matched.left_over_m;
+        let family = matched.pairs;
         let joins: Vec<(u32, u32, f64)> = family
             .iter()
             .copied()
@@ -1584,7 +1588,7 @@ impl Matcher {
         // Deduplication links a pair that is likely either way; the likelier view explains it.
         Ok(match self.within_family(a, b) {
             Some(prior) => {
-                let within = self.model.scorer().explain_within_family(
+                let within = self.model.left_over_scorer().explain_within_family(
                     &self.ds,
                     ra,
                     rb,

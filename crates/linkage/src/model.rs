@@ -58,6 +58,21 @@ pub struct Model {
     /// before it was learnt, which then stands in a bit.
     #[serde(default)]
     pub unaligned_bits: f64,
+    /// u among the members left over in families, by field and level: how two members of
+    /// one family registered twice, left over once the likeliest were matched (see the
+    /// `family` module), compare in what each has of their own (given name, birth, sex,
+    /// document). How often each is missing is learnt from the registry's families; where
+    /// present, its levels are u's. Empty in a model stored before it was learnt.
+    #[serde(default)]
+    pub left_over_u: Vec<Vec<f64>>,
+    /// m among the members left over in families, by field and level: how one person's two
+    /// registrations compare there. Those whose given names agree were matched already, so
+    /// those left are more often a woman named by her relation at one crossing point (no
+    /// given name) or a child whose name was written quite differently: how often each field
+    /// is missing, and how the given names compare, are learnt from the registry's families;
+    /// the other levels, where present, are m's. Empty where not learnt.
+    #[serde(default)]
+    pub left_over_m: Vec<Vec<f64>>,
 }
 
 /// One field's part in a match weight.
@@ -189,6 +204,46 @@ impl Model {
         }
     }
 
+    /// log2(m/u) of one of a person's own fields' level among members left over in families
+    /// ([`Model::left_over_m`], [`Model::left_over_u`]); `None` in a model stored before they
+    /// were learnt, or for a field the family shares. Whether the field is missing is evidence
+    /// of its own there; a level of a field present is weighed among the pairs where it is
+    /// present, so that two document numbers that differ stay as telling as anywhere.
+    fn left_over_weight(&self, f: usize, level: u8) -> Option<f64> {
+        if !FIELDS[f].personal() {
+            return None;
+        }
+        let u = self.left_over_u.get(f)?;
+        let m = self.left_over_m.get(f).unwrap_or(self.m.get(f)?);
+        let (m0, u0) = (*m.first()?, *u.first()?);
+        let (ml, ul) = (*m.get(level as usize)?, *u.get(level as usize)?);
+        if ml <= 0.0 && ul <= 0.0 {
+            // A level never seen in a family, nor across the registry.
+            return Some(0.0);
+        }
+        if level == MISSING {
+            return Some((clamp(m0) / clamp(u0)).log2());
+        }
+        let present = ((1.0 - m0).max(FLOOR) / (1.0 - u0).max(FLOOR)).log2();
+        let (ml, ul) = (ml / (1.0 - m0).max(FLOOR), ul / (1.0 - u0).max(FLOOR));
+        Some(present + (ml.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(ul)).log2())
+    }
+
+    /// Each of a person's own fields' log2(m/u) among members left over in families, by field
+    /// and level (0 for the fields a family shares); `None` where not learnt.
+    pub(crate) fn left_over_table(&self) -> Option<[[f64; MAX_LEVELS]; FIELD_COUNT]> {
+        if self.left_over_u.is_empty() {
+            return None;
+        }
+        let mut table = [[0.0; MAX_LEVELS]; FIELD_COUNT];
+        for (f, row) in table.iter_mut().enumerate() {
+            for (l, w) in row.iter_mut().enumerate() {
+                *w = self.left_over_weight(f, l as u8).unwrap_or(0.0);
+            }
+        }
+        Some(table)
+    }
+
     /// The prior, in bits, that two registrations of a family of two or more are one family.
     pub(crate) fn household_prior(&self) -> f64 {
         if self.household_lambda <= 0.0 {
@@ -230,9 +285,23 @@ impl Model {
         Scorer {
             prior: self.prior(),
             table,
+            left_over: None,
             u_exact,
             strict_kinship: false,
             relatives_request: false,
+        }
+    }
+
+    /// The scorer for a pair of members left over in two registrations of one family once the
+    /// likeliest were matched, as deduplication matches them (see the `family` module): a
+    /// person's own fields weighed as among those left over, where that was learnt. Not for
+    /// a household at the desk, or two households compared as units: their members were not
+    /// chosen by having been left over, and a name that agrees says there what it says
+    /// anywhere.
+    pub(crate) fn left_over_scorer(&self) -> Scorer {
+        Scorer {
+            left_over: self.left_over_table(),
+            ..self.scorer()
         }
     }
 
@@ -276,9 +345,11 @@ impl Model {
 
 impl Scorer {
     /// A pair of members of two registrations of one family, as judged within the family
-    /// (see the `family` module): only what each person has of their own counts; what the
-    /// family shares counts for nothing, and the household line carries the family's weight,
-    /// the difference between the prior within the family and the registry's.
+    /// (see the `family` module): only what each person has of their own counts (weighed as
+    /// among members left over, by [`Model::left_over_scorer`]); what the family shares counts
+    /// for nothing, and
+    /// the household line carries the family's weight, the difference between the prior
+    /// within the family and the registry's.
     pub(crate) fn explain_within_family(
         &self,
         ds: &Dataset,
@@ -296,6 +367,9 @@ impl Scorer {
             } else if !c.field.personal() {
                 c.weight = 0.0;
                 c.frequency_adjustment = None;
+            } else if let Some(table) = &self.left_over {
+                let f = FIELDS.iter().position(|&x| x == c.field).unwrap_or(0);
+                c.weight = table[f][p.level(f) as usize] + c.frequency_adjustment.unwrap_or(0.0);
             }
         }
         e.weight = e.prior + e.fields.iter().map(|c| c.weight).sum::<f64>();
@@ -341,6 +415,9 @@ impl Scorer {
 pub(crate) struct Scorer {
     prior: f64,
     table: [[f64; MAX_LEVELS]; FIELD_COUNT],
+    /// Each of a person's own fields' log2(m/u) among members left over in families
+    /// ([`Model::left_over_scorer`]); `None` in any other scorer, or where not learnt.
+    left_over: Option<[[f64; MAX_LEVELS]; FIELD_COUNT]>,
     /// u of the exact level of each name field, for the common-name correction.
     u_exact: [f64; 4],
     /// The kinship rule applies whatever the birth years (see [`Model::probe_scorer`]).
@@ -450,6 +527,23 @@ impl Scorer {
             .map(|f| self.field_weight(ds, a, b, p, f).0)
             .sum::<f64>()
     }
+
+    /// The common-name correction of a person's own fields (the given name) in a compared
+    /// pair, in bits: a shared Mohammad says less than a shared rare name within a family too.
+    pub(crate) fn personal_adjustment(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        (0..FIELD_COUNT)
+            .filter(|&f| FIELDS[f].personal())
+            .filter_map(|f| self.field_weight(ds, a, b, p, f).1)
+            .sum()
+    }
+}
+
+/// A compared pair's evidence by a table of a person's own fields' weights within a family.
+pub(crate) fn within_family(table: &[[f64; MAX_LEVELS]; FIELD_COUNT], p: Pattern) -> f64 {
+    (0..FIELD_COUNT)
+        .filter(|&f| FIELDS[f].personal())
+        .map(|f| table[f][p.level(f) as usize])
+        .sum()
 }
 
 /// Level frequencies among random pairs of records from different households: u.
@@ -491,7 +585,7 @@ pub(crate) fn estimate_u(ds: &Dataset, pairs: usize, seed: u64) -> Vec<Vec<f64>>
 }
 
 /// Makes each field's non-missing levels sum to one.
-fn normalise(mut counts: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+pub(crate) fn normalise(mut counts: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     for (f, c) in counts.iter_mut().enumerate() {
         let n = FIELDS[f].levels().len();
         let total: f64 = c[1..n].iter().sum();
@@ -597,6 +691,8 @@ impl Model {
             em_iterations: 0,
             household_lambda: 0.0,
             unaligned_bits: 0.0,
+            left_over_u: Vec::new(),
+            left_over_m: Vec::new(),
         }
     }
 
