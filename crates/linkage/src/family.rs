@@ -49,12 +49,12 @@ struct Alignment {
 }
 
 impl Alignment {
-    /// Weighs every pair by a table of weights within a family.
+    /// Weighs every pair by a table of weights among members left over.
     fn weigh(&mut self, table: &[[f64; MAX_LEVELS]; FIELD_COUNT]) {
         self.ratios = self
             .patterns
             .iter()
-            .map(|p| p.map(|(p, common)| (model::within_family(table, p) + common).exp2()))
+            .map(|p| p.map(|(p, common)| (model::left_over_evidence(table, p) + common).exp2()))
             .collect();
     }
 
@@ -213,9 +213,9 @@ fn learn(alignments: &mut [Alignment], model: &Model) -> Learnt {
         }
         within.left_over_u = learnt_levels(apart, &model.u, &missing, |_| false);
         // Members whose given names agree were matched by the person pass already, so among
-        // those left over one person's two given names differ far more often than across the
-        // registry (at a million on the second generator, 4 in 10 against 1 in 12): that is
-        // learnt. How the other fields compare for one person is the registry's, learnt from
+        // those left over one person's two given names are plainly different far more often
+        // than across the registry (at a million on the second generator, 3 in 10 against 1
+        // in 12, and missing on one side 4 in 10): that is learnt. How the other fields compare for one person is the registry's, learnt from
         // all its pairs; learnt again from the few left over in families, a document number
         // that differs came to count for less than 3 bits against, where it counts 7.6.
         within.left_over_m = learnt_levels(one, &model.m, &missing, |f| f == Field::GivenName);
@@ -258,7 +258,7 @@ fn missing_shares(alignments: &[Alignment]) -> [f64; FIELD_COUNT] {
     missing.map(|m| if pairs > 0.0 { m / pairs } else { 0.0 })
 }
 
-/// Level frequencies from expected counts, missing included: within a family, a member left
+/// Level frequencies from expected counts, missing included: in a family, a member left
 /// over whose given name is missing (a woman named by her relation) is more often someone left
 /// over on the other side than one whose name is there, which the person pass would have
 /// found. How often a field is missing is learnt from `counts`; how its levels fall where it is

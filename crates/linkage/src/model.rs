@@ -347,9 +347,8 @@ impl Scorer {
     /// A pair of members of two registrations of one family, as judged within the family
     /// (see the `family` module): only what each person has of their own counts (weighed as
     /// among members left over, by [`Model::left_over_scorer`]); what the family shares counts
-    /// for nothing, and
-    /// the household line carries the family's weight, the difference between the prior
-    /// within the family and the registry's.
+    /// for nothing, and the household line carries the family's weight, the difference
+    /// between the prior within the family and the registry's.
     pub(crate) fn explain_within_family(
         &self,
         ds: &Dataset,
@@ -538,8 +537,9 @@ impl Scorer {
     }
 }
 
-/// A compared pair's evidence by a table of a person's own fields' weights within a family.
-pub(crate) fn within_family(table: &[[f64; MAX_LEVELS]; FIELD_COUNT], p: Pattern) -> f64 {
+/// A compared pair's evidence by a table of a person's own fields' weights among members left
+/// over in families ([`Model::left_over_table`]), in bits, without the common-name correction.
+pub(crate) fn left_over_evidence(table: &[[f64; MAX_LEVELS]; FIELD_COUNT], p: Pattern) -> f64 {
     (0..FIELD_COUNT)
         .filter(|&f| FIELDS[f].personal())
         .map(|f| table[f][p.level(f) as usize])
