@@ -215,9 +215,10 @@ fn learn(alignments: &mut [Alignment], model: &Model) -> Learnt {
         // Members whose given names agree were matched by the person pass already, so among
         // those left over one person's two given names are plainly different far more often
         // than across the registry (at a million on the second generator, 3 in 10 against 1
-        // in 12, and missing on one side 4 in 10): that is learnt. How the other fields compare for one person is the registry's, learnt from
-        // all its pairs; learnt again from the few left over in families, a document number
-        // that differs came to count for less than 3 bits against, where it counts 7.6.
+        // in 12, and missing on one side 4 in 10): that is learnt. How the other fields
+        // compare for one person is the registry's, learnt from all its pairs; learnt again
+        // from the few left over in families, a document number that differs came to count
+        // for less than 3 bits against, where it counts 7.6.
         within.left_over_m = learnt_levels(one, &model.m, &missing, |f| f == Field::GivenName);
         let settled = shares
             .iter()

@@ -154,6 +154,11 @@ fn clamp(p: f64) -> f64 {
     p.clamp(FLOOR, 1.0 - FLOOR)
 }
 
+/// A level's evidence, log2(m/u), with m and u kept off their floors.
+fn level_bits(m: f64, u: f64) -> f64 {
+    (m.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(u)).log2()
+}
+
 pub(crate) fn probability(weight: f64) -> f64 {
     1.0 / (1.0 + (-weight).exp2())
 }
@@ -199,7 +204,7 @@ impl Model {
             (m > 0.0 || u > 0.0).then_some((m, u))
         };
         match learnt(level).or_else(|| FIELDS[f].older_level(level).and_then(learnt)) {
-            Some((m, u)) => (m.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(u)).log2(),
+            Some((m, u)) => level_bits(m, u),
             None => 0.0,
         }
     }
@@ -226,7 +231,7 @@ impl Model {
         }
         let present = ((1.0 - m0).max(FLOOR) / (1.0 - u0).max(FLOOR)).log2();
         let (ml, ul) = (ml / (1.0 - m0).max(FLOOR), ul / (1.0 - u0).max(FLOOR));
-        Some(present + (ml.clamp(M_FLOOR, 1.0 - FLOOR) / clamp(ul)).log2())
+        Some(present + level_bits(ml, ul))
     }
 
     /// Each of a person's own fields' log2(m/u) among members left over in families, by field
@@ -358,7 +363,8 @@ impl Scorer {
         family_prior: f64,
     ) -> Explanation {
         let mut e = self.explain(ds, a, b, p);
-        for c in &mut e.fields {
+        // `explain` gives the fields in `FIELDS` order.
+        for (f, c) in e.fields.iter_mut().enumerate() {
             if c.field == Field::Household {
                 c.level = c.field.levels()[1];
                 c.weight = family_prior - self.prior;
@@ -367,7 +373,6 @@ impl Scorer {
                 c.weight = 0.0;
                 c.frequency_adjustment = None;
             } else if let Some(table) = &self.left_over {
-                let f = FIELDS.iter().position(|&x| x == c.field).unwrap_or(0);
                 c.weight = table[f][p.level(f) as usize] + c.frequency_adjustment.unwrap_or(0.0);
             }
         }
