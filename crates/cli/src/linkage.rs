@@ -239,9 +239,65 @@ pub(crate) fn people_sought(
 
 /// Reads every request, refusing the whole file at its first bad line.
 fn read_requests(path: &Path) -> anyhow::Result<Vec<Request>> {
+    read_lines(path, "", |text| {
+        let request: Request =
+            serde_json::from_str(text).map_err(|e| format!("not a tracing request ({e})"))?;
+        if request.request_id.trim().is_empty() {
+            return Err("request_id is empty".into());
+        }
+        Ok(request)
+    })
+}
+
+/// A tracing case that ended, as a line of the file `search --ended` reads: the request as
+/// it was searched, and the registration confirmed as the person sought, or `null` where the
+/// case was closed without finding them.
+#[derive(Debug, Deserialize)]
+struct EndedCase {
+    #[serde(flatten)]
+    request: Request,
+    found_record_id: Option<String>,
+}
+
+/// Reads every ended case, refusing the whole file at its first bad line. The outcome must be
+/// said: a case with no `found_record_id` at all is refused rather than read as unfound.
+fn read_ended(path: &Path) -> anyhow::Result<Vec<EndedCase>> {
+    read_lines(path, "ended cases, ", |text| {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        if value.get("found_record_id").is_none() {
+            return Err(
+                "found_record_id is missing (null for a case closed without finding \
+                        the person)"
+                    .into(),
+            );
+        }
+        let case: EndedCase =
+            serde_json::from_value(value).map_err(|e| format!("not an ended case ({e})"))?;
+        if case.request.request_id.trim().is_empty() {
+            return Err("request_id is empty".into());
+        }
+        if case
+            .found_record_id
+            .as_deref()
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            return Err("found_record_id is empty".into());
+        }
+        Ok(case)
+    })
+}
+
+/// Reads a JSON Lines file line by line with `parse`, refusing the whole file at its first
+/// bad line with its number (after `label`, which names the file when a command reads two).
+fn read_lines<T>(
+    path: &Path,
+    label: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> anyhow::Result<Vec<T>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut reader = BufReader::new(file);
-    let mut requests = Vec::new();
+    let mut read = Vec::new();
     let mut line = Vec::new();
     let mut number = 0;
     loop {
@@ -256,23 +312,20 @@ fn read_requests(path: &Path) -> anyhow::Result<Vec<Request>> {
         }
         if n > MAX_REQUEST_LINE {
             bail!(
-                "line {number}: a request longer than {MAX_REQUEST_LINE} bytes; nothing was searched"
+                "{label}line {number}: a request longer than {MAX_REQUEST_LINE} bytes; nothing was searched"
             );
         }
-        let text = std::str::from_utf8(&line)
-            .map_err(|_| anyhow::anyhow!("line {number}: not UTF-8 text; nothing was searched"))?;
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            anyhow::anyhow!("{label}line {number}: not UTF-8 text; nothing was searched")
+        })?;
         if text.trim().is_empty() {
             continue;
         }
-        let request: Request = serde_json::from_str(text).map_err(|e| {
-            anyhow::anyhow!("line {number}: not a tracing request ({e}); nothing was searched")
-        })?;
-        if request.request_id.trim().is_empty() {
-            bail!("line {number}: request_id is empty; nothing was searched");
-        }
-        requests.push(request);
+        let item = parse(text)
+            .map_err(|why| anyhow::anyhow!("{label}line {number}: {why}; nothing was searched"))?;
+        read.push(item);
     }
-    Ok(requests)
+    Ok(read)
 }
 
 /// Finds the best candidate registrations for each tracing request.
@@ -283,24 +336,47 @@ pub async fn search(
     limit: usize,
     on: Option<NaiveDate>,
     registered_share: Option<f64>,
+    ended: Option<&Path>,
 ) -> anyhow::Result<()> {
     if let Some(share) = registered_share {
         peywand_store::valid_registered_share(share)
             .map_err(|e| anyhow::anyhow!("--registered-share {share}: {e} (0.01 to 0.99)"))?;
     }
     let requests = read_requests(requests)?;
+    let ended = ended.map(read_ended).transpose()?.unwrap_or_default();
     let on = on.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let store = open_existing(db).await?;
     let mut matcher = match matcher(&*store).await? {
         Some(m) => m,
         None => bail!(NO_MODEL),
     };
+    let ended: Vec<(MatchRecord, Option<String>)> = ended
+        .iter()
+        .map(|c| (c.request.as_match_record(on), c.found_record_id.clone()))
+        .collect();
+    let found = ended.iter().filter(|(_, f)| f.is_some()).count();
     let share = match registered_share {
         Some(share) => share,
-        None => store.registered_share().await?.in_use,
+        None => {
+            let not_found = ended.len() - found;
+            let share = store.registered_share().await?;
+            share.with_cases(found as u64, not_found as u64).in_use
+        }
     };
     matcher.set_registered_share(share);
     store.close().await;
+    if !ended.is_empty() {
+        let learnt = matcher.learn_from_ended(&ended);
+        let gone = match found - learnt.found {
+            0 => String::new(),
+            gone => format!(" ({gone} whose registration is no longer in the registry left out)"),
+        };
+        println!(
+            "learnt from {} ended cases whose person was found and {} closed without{gone}; \
+             evidence counted at {:.2} of its weight, the prior moved by {:+.1} bits",
+            learnt.found, learnt.closed, learnt.evidence_scale, learnt.prior_shift,
+        );
+    }
     // Written beside the target, then renamed: a failed run leaves no half-written results.
     let partial = out.with_extension("partial");
     let file = private_file(&partial)?;

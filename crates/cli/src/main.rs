@@ -188,6 +188,12 @@ enum Command {
         /// manager set it and its ended cases taught it.
         #[arg(long, value_name = "SHARE")]
         registered_share: Option<f64>,
+        /// Tracing cases that ended, JSON Lines: each a request as searched, with
+        /// `found_record_id` the registration confirmed as the person sought (`null` where the
+        /// case closed without finding them). They teach the share of people sought who
+        /// registered, and how relatives' requests compare with the registrations found.
+        #[arg(long, value_name = "FILE")]
+        ended: Option<PathBuf>,
     },
     /// Encrypt the database under a new key (or for the first time), or decrypt it with
     /// --decrypt. The current key comes from PEYWAND_DB_KEY or --key-file as for every command.
@@ -693,6 +699,7 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 limit,
                 on,
                 registered_share,
+                ended,
             } => {
                 linkage::search(
                     &db,
@@ -701,6 +708,7 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                     limit.clamp(1, 100),
                     on,
                     registered_share,
+                    ended.as_deref(),
                 )
                 .await
             }

@@ -353,6 +353,44 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
     assert!(!o.status.success());
     assert!(text(&o).contains("registered-share"), "{}", text(&o));
     assert!(!none.exists());
+
+    // Cases that ended elsewhere teach the search: one found, one closed without finding
+    // the person, one found in a registration this registry does not hold.
+    let ended = dir.path().join("ended.jsonl");
+    let case = |found: &str| {
+        format!(
+            "{{\"request_id\": \"E1\", \"given_name\": \"Nabi\", \"found_record_id\": {found}}}\n"
+        )
+    };
+    std::fs::write(
+        &ended,
+        [case("\"R00000001\""), case("null"), case("\"elsewhere\"")].concat(),
+    )
+    .unwrap();
+    let taught = dir.path().join("taught.jsonl");
+    let o = search(&requests, &taught, &["--ended", &p(&ended)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("learnt from 1 ended cases whose person was found and 1 closed without")
+            && text(&o).contains("1 whose registration is no longer in the registry"),
+        "{}",
+        text(&o)
+    );
+    assert!(taught.exists());
+    // An ended case must say how it ended: read as unfound, it would teach a wrong share.
+    std::fs::write(
+        &ended,
+        "{\"request_id\": \"E1\", \"given_name\": \"Nabi\"}\n",
+    )
+    .unwrap();
+    let o = search(&requests, &none, &["--ended", &p(&ended)]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("ended cases, line 1") && text(&o).contains("found_record_id"),
+        "{}",
+        text(&o)
+    );
+    assert!(!none.exists());
 }
 
 #[test]

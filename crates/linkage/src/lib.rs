@@ -874,7 +874,109 @@ pub struct Matcher {
     /// The chance that a person sought by a tracing request registered at all (see
     /// [`Matcher::set_registered_share`]).
     registered_share: f64,
+    /// How requests compared with the registrations found, in cases that ended with the
+    /// person found, and how far their evidence overstates itself (see
+    /// [`Matcher::learn_from_ended`]).
+    requests_compared: Option<model::RequestsCompared>,
 }
+
+/// What tracing learnt from the cases that ended (see [`Matcher::learn_from_ended`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearntFromCases {
+    /// Cases found in a registration still loaded, learnt from.
+    pub found: usize,
+    /// Cases closed without finding the person.
+    pub closed: usize,
+    /// What a request's evidence is multiplied by (1 until enough cases ended).
+    pub evidence_scale: f64,
+    /// How far, in bits, the prior moved from where the share of people sought who
+    /// registered puts it (0 until enough cases ended).
+    pub prior_shift: f64,
+}
+
+/// How many ended cases it takes to learn how far requests' evidence overstates itself: fewer
+/// would move it by chance.
+pub const CASES_FOR_EVIDENCE_SCALE: usize = 50;
+
+/// Candidates of each ended case read to learn the evidence scale: those further down share
+/// too little of the probability to matter.
+const SCALE_CANDIDATES: usize = 20;
+
+/// An ended case's request as searched again: each candidate's evidence in bits (without the
+/// prior), best first, and which of them was the person sought (`None`: none of them).
+struct ShownCase {
+    evidence: Vec<f64>,
+    person: Option<usize>,
+}
+
+/// The evidence scale and prior shift under which the ended cases' first candidates' outcomes
+/// are likeliest: a search's first candidate is what a caseworker reads as "likely" or not,
+/// and its probability, with weights `prior + shift + scale × evidence` competing as a search
+/// makes them compete, should be the share of such first candidates who were the person
+/// sought. A case whose person was found beyond the candidates read, or who never
+/// registered, says the first was not them. The likelihood is unimodal along each of the two
+/// (the first candidate's log-odds are nearly linear in both), so a golden-section search
+/// along each in turn finds its top.
+fn calibration(cases: &[ShownCase], prior: f64) -> (f64, f64) {
+    let log_likelihood = |scale: f64, shift: f64| -> f64 {
+        cases
+            .iter()
+            .map(|case| {
+                let weights: Vec<f64> = case
+                    .evidence
+                    .iter()
+                    .map(|e| prior + shift + scale * e)
+                    .collect();
+                // log2(2^0 + Σ 2^w), kept finite by factoring out the largest term.
+                let top = weights.iter().copied().fold(0.0, f64::max);
+                let all = (-top).exp2() + weights.iter().map(|w| (w - top).exp2()).sum::<f64>();
+                let Some(&first) = weights.first() else {
+                    return 0.0;
+                };
+                let p = ((first - top).exp2() / all).clamp(1e-12, 1.0 - 1e-12);
+                if case.person == Some(0) {
+                    p.ln()
+                } else {
+                    (1.0 - p).ln()
+                }
+            })
+            .sum()
+    };
+    let top_of = |f: &dyn Fn(f64) -> f64, (mut lo, mut hi): (f64, f64)| {
+        let golden = (5f64.sqrt() - 1.0) / 2.0;
+        for _ in 0..40 {
+            let (a, b) = (hi - golden * (hi - lo), lo + golden * (hi - lo));
+            if f(a) < f(b) {
+                lo = a;
+            } else {
+                hi = b;
+            }
+        }
+        (lo + hi) / 2.0
+    };
+    let (mut scale, mut shift) = (1.0, 0.0);
+    for _ in 0..8 {
+        shift = top_of(
+            &|b| log_likelihood(scale, b),
+            (-MAX_PRIOR_SHIFT, MAX_PRIOR_SHIFT),
+        );
+        scale = top_of(
+            &|a| log_likelihood(a, shift),
+            (MIN_EVIDENCE_SCALE, MAX_EVIDENCE_SCALE),
+        );
+    }
+    (scale, shift)
+}
+
+/// The most the prior may move, in bits, from where the share of people sought who
+/// registered puts it: far enough for people registered but never found by what relatives
+/// remember, not so far that a name stops counting.
+const MAX_PRIOR_SHIFT: f64 = 12.0;
+
+/// The range the evidence scale is learnt in: beyond it, something other than fields that
+/// overlap is wrong, and no scale would mend it.
+const MIN_EVIDENCE_SCALE: f64 = 0.2;
+const MAX_EVIDENCE_SCALE: f64 = 1.5;
 
 /// Whom a probe describes, which sets the prior its candidates stand against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -909,6 +1011,7 @@ impl Matcher {
             added: HashMap::new(),
             replaced: HashSet::new(),
             registered_share: REGISTERED_SHARE,
+            requests_compared: None,
         }
     }
 
@@ -916,6 +1019,82 @@ impl Matcher {
     /// tracing request's candidates stand, with "not in the registry" the alternative.
     pub fn set_registered_share(&mut self, share: f64) {
         self.registered_share = share.clamp(0.001, 0.999);
+    }
+
+    /// Learns from tracing cases that ended, each request (read as a probe, as a search reads
+    /// it) with the registration confirmed as the person sought, or `None` where the case
+    /// closed without finding them:
+    /// - from the cases found, how relatives' requests compare with the registrations of the
+    ///   people they sought (an age some years off, a name heard in the other script): from
+    ///   then on requests are weighed so, not as a second registration would be;
+    /// - from every case that ended, once there are [`CASES_FOR_EVIDENCE_SCALE`], how far the
+    ///   evidence so weighed overstates what the fields say together, so that a candidate's
+    ///   probability is the share of such candidates who were the person sought.
+    ///
+    /// A case whose registration is no longer loaded (erased) is left out. Learning from none
+    /// keeps the registry's weights.
+    pub fn learn_from_ended(&mut self, ended: &[(MatchRecord, Option<String>)]) -> LearntFromCases {
+        let probes: Vec<MatchRecord> = ended.iter().map(|(r, _)| r.clone()).collect();
+        let recs = self.ds.probes(&probes);
+        // Each case's outcome as a loaded record: `Some(None)` closed without finding.
+        let outcomes: Vec<Option<Option<u32>>> = ended
+            .iter()
+            .map(|(_, found)| match found {
+                None => Some(None),
+                Some(id) => self
+                    .ds
+                    .index_of(id)
+                    .filter(|c| !self.replaced.contains(c))
+                    .map(Some),
+            })
+            .collect();
+        self.requests_compared = None;
+        let scorer = self.scorer_for(Sought::Relative);
+        let patterns: Vec<Pattern> = recs
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(rec, outcome)| Some(self.as_requested(rec, (*outcome)??, &scorer).0))
+            .collect();
+        let mut learnt = LearntFromCases {
+            found: patterns.len(),
+            closed: outcomes.iter().filter(|o| matches!(o, Some(None))).count(),
+            evidence_scale: 1.0,
+            prior_shift: 0.0,
+        };
+        if !patterns.is_empty() {
+            self.requests_compared = Some(self.model.requests_compared(&patterns));
+        }
+        if learnt.found + learnt.closed >= CASES_FOR_EVIDENCE_SCALE {
+            let scorer = self.scorer_for(Sought::Relative);
+            let this = &*self;
+            let shown: Vec<ShownCase> = recs
+                .par_iter()
+                .zip(probes.par_iter())
+                .zip(outcomes.par_iter())
+                .filter_map(|((rec, probe), outcome)| {
+                    let outcome = (*outcome)?;
+                    let ranked = this.ranked_by(rec, probe, SCALE_CANDIDATES, &scorer);
+                    let evidence = ranked
+                        .iter()
+                        .map(|&(c, _)| {
+                            let (p, _) = this.as_requested(rec, c, &scorer);
+                            scorer.weight(&this.ds, rec, &this.ds.recs[c as usize], p)
+                                - scorer.prior()
+                        })
+                        .collect();
+                    let person = outcome.and_then(|o| ranked.iter().position(|&(c, _)| c == o));
+                    Some(ShownCase { evidence, person })
+                })
+                .collect();
+            (learnt.evidence_scale, learnt.prior_shift) = calibration(&shown, scorer.prior());
+            let requests = self
+                .requests_compared
+                .get_or_insert_with(|| self.model.requests_compared(&[]));
+            requests.evidence_scale = learnt.evidence_scale;
+            requests.prior_shift = learnt.prior_shift;
+        }
+        self.ds.forget_probe();
+        learnt
     }
 
     /// The chance that a person sought registered at all, as last set.
@@ -1115,9 +1294,11 @@ impl Matcher {
     fn scorer_for(&self, sought: Sought) -> model::Scorer {
         match sought {
             Sought::Registrant => self.model.probe_scorer(),
-            Sought::Relative => self
-                .model
-                .tracing_scorer(self.ds.len() - self.replaced.len(), self.registered_share),
+            Sought::Relative => self.model.tracing_scorer(
+                self.ds.len() - self.replaced.len(),
+                self.registered_share,
+                self.requests_compared.as_ref(),
+            ),
         }
     }
 

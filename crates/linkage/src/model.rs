@@ -21,6 +21,26 @@ use crate::compare::{
 };
 use crate::dataset::{Dataset, NAME_FIELDS, NO_NAME, Rec};
 
+/// How many ended cases the registry's own agreement shares count as when learning how
+/// requests compare (see [`Model::requests_compared`]).
+const REGISTRY_COUNTS_AS_CASES: f64 = 20.0;
+
+/// How relatives' requests compared with the registrations of the people they sought, in
+/// cases that ended with the person found: for each field, the share of each level among
+/// the cases where both gave it (`None`: no case gave it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestsCompared {
+    m: [Option<[f64; MAX_LEVELS]>; FIELD_COUNT],
+    /// What a request's evidence is multiplied by so that its candidates' probabilities
+    /// mean what they say in the cases that ended, found or not. A name implies a sex, a
+    /// father's name often a family name: counted field by field, as if each said something
+    /// of its own, the evidence says more than it does.
+    pub(crate) evidence_scale: f64,
+    /// How far the prior is moved, in bits: the share of people sought who registered says
+    /// how many are in the registry, not how many what relatives remember can find there.
+    pub(crate) prior_shift: f64,
+}
+
 /// Probabilities are kept away from 0 and 1 so that no single field is infinitely certain.
 const FLOOR: f64 = 1e-5;
 /// No way a true match can be recorded is rarer than this: a clerk can mistype a sex or a
@@ -294,6 +314,7 @@ impl Model {
             u_exact,
             strict_kinship: false,
             relatives_request: false,
+            evidence_scale: 1.0,
         }
     }
 
@@ -326,15 +347,80 @@ impl Model {
     /// prior is not deduplication's (how many pairs of registrations are one person) but the
     /// chance that the person sought registered at all, `registered`, spread over the people
     /// the registry holds. Against it stands "the person sought is not in the registry".
-    pub(crate) fn tracing_scorer(&self, records: usize, registered: f64) -> Scorer {
+    /// Where cases have ended with the person found, `requests` is how their requests
+    /// compared with the registrations found (see [`Model::requests_compared`]): a field's
+    /// levels are then weighed as relatives write them, not as a second registration would.
+    pub(crate) fn tracing_scorer(
+        &self,
+        records: usize,
+        registered: f64,
+        requests: Option<&RequestsCompared>,
+    ) -> Scorer {
         let n = records as f64;
         let repeats = self.lambda.clamp(0.0, 0.5) * n * (n - 1.0) / 2.0;
         let people = (n - repeats).max(n / 4.0).max(1.0);
         let registered = registered.clamp(0.001, 0.999);
-        Scorer {
+        let mut scorer = Scorer {
             prior: (registered / (1.0 - registered)).log2() - people.log2(),
             relatives_request: true,
             ..self.probe_scorer()
+        };
+        if let Some(requests) = requests {
+            scorer.evidence_scale = requests.evidence_scale;
+            scorer.prior += requests.prior_shift;
+            for (f, row) in requests.m.iter().enumerate() {
+                let Some(row) = row else { continue };
+                let Some(u) = self.u.get(f) else { continue };
+                let present = (1.0 - u[0]).max(FLOOR);
+                for (l, &m) in row.iter().enumerate().take(u.len()).skip(1) {
+                    // A level two registrations never reach, nor requests: nothing to weigh.
+                    if m > 0.0 || u[l] > 0.0 {
+                        scorer.table[f][l] = level_bits(m, u[l] / present);
+                    }
+                }
+            }
+        }
+        scorer
+    }
+
+    /// How the requests of cases that ended with the person found compared with the
+    /// registrations found, one pattern each. A relative's memory is not a registrar's form:
+    /// an age some years off, a name heard and written in the other script, a province given
+    /// where the registration has none. For each field both give, the share of each level is
+    /// counted among those cases, starting from the registry's own shares as if they were
+    /// [`REGISTRY_COUNTS_AS_CASES`] cases, so that a first few cases move it a little and a
+    /// season of cases outweighs it. Whether a request gives a field at all is the family's
+    /// memory, not evidence, and is not learnt.
+    pub(crate) fn requests_compared(&self, found: &[Pattern]) -> RequestsCompared {
+        let mut m = [const { None }; FIELD_COUNT];
+        for (f, learnt) in m.iter_mut().enumerate() {
+            let Some(registry) = self.m.get(f) else {
+                continue;
+            };
+            let levels = registry.len().min(MAX_LEVELS);
+            let mut counts = [0.0; MAX_LEVELS];
+            for p in found {
+                let l = p.level(f) as usize;
+                if l != MISSING as usize && l < levels {
+                    counts[l] += 1.0;
+                }
+            }
+            let cases: f64 = counts.iter().sum();
+            if cases == 0.0 {
+                continue;
+            }
+            let present = (1.0 - registry[0]).max(FLOOR);
+            let mut row = [0.0; MAX_LEVELS];
+            for l in 1..levels {
+                row[l] = (counts[l] + REGISTRY_COUNTS_AS_CASES * registry[l] / present)
+                    / (cases + REGISTRY_COUNTS_AS_CASES);
+            }
+            *learnt = Some(row);
+        }
+        RequestsCompared {
+            m,
+            evidence_scale: 1.0,
+            prior_shift: 0.0,
         }
     }
 
@@ -429,6 +515,10 @@ pub(crate) struct Scorer {
     /// The probe is a relative's tracing request (see [`Model::tracing_scorer`]), who may give
     /// a married woman's husband where her father's name goes.
     relatives_request: bool,
+    /// What every field's evidence is multiplied by: 1 but for tracing requests once ended
+    /// cases have shown how far the fields' evidence, counted as if each said something of
+    /// its own, overstates what they say together (see [`RequestsCompared::evidence_scale`]).
+    evidence_scale: f64,
 }
 
 impl Scorer {
@@ -468,7 +558,11 @@ impl Scorer {
         let level = p.level(f);
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
-        (self.level_weight(p, f, adjustment), adjustment)
+        let scale = self.evidence_scale;
+        (
+            scale * self.level_weight(p, f, adjustment),
+            adjustment.map(|a| scale * a),
+        )
     }
 
     /// [`Scorer::field_weight`] with the common-name correction already found.
@@ -521,6 +615,11 @@ impl Scorer {
 
     pub(crate) fn probability(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
         probability(self.weight(ds, a, b, p))
+    }
+
+    /// The prior, in bits: what a pair's weight is before any field is read.
+    pub(crate) fn prior(&self) -> f64 {
+        self.prior
     }
 
     /// The evidence of the fields that tell apart the members of one family (see

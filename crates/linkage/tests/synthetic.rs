@@ -954,3 +954,123 @@ fn a_married_woman_is_found_by_the_husband_her_relatives_name_as_father() {
         "{at_desk:?}"
     );
 }
+
+/// Relatives remember ages loosely. Once cases have ended with the person found, and their
+/// requests' ages were some years off the registrations found, a request's candidate whose
+/// age is that far off loses less to a namesake of the age stated.
+#[test]
+fn requests_are_weighed_as_the_cases_that_ended_taught() {
+    use peywand_domain::Sex;
+    let s = synthetic(2_000, 31);
+    let person = |id: &str, born: i32| MatchRecord {
+        record_id: id.into(),
+        household: format!("household-{id}"),
+        given_name: Some("Zarmina".into()),
+        father_name: Some(format!("Father of {id}")),
+        sex: Some(Sex::Female),
+        birth_year_min: Some(born),
+        birth_year_max: Some(born),
+        province_code: Some("AF08".into()),
+        ..MatchRecord::default()
+    };
+    let mut records = s.records.clone();
+    records.push(person("sought", 1990));
+    records.push(person("namesake", 1995));
+    let model = deduplicate(&Dataset::build(&records), &[], &Settings::default()).model;
+    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let request = MatchRecord {
+        record_id: "request".into(),
+        given_name: Some("Zarmina".into()),
+        sex: Some(Sex::Female),
+        birth_year_min: Some(1995),
+        birth_year_max: Some(1995),
+        province_code: Some("AF08".into()),
+        ..MatchRecord::default()
+    };
+    let odds = |matcher: &mut Matcher| {
+        let found = matcher.find(&request, 10);
+        let p = |id: &str| {
+            found
+                .iter()
+                .find(|c| c.record_id == id)
+                .map_or(0.0, |c| c.probability)
+        };
+        p("sought") / p("namesake")
+    };
+    let before = odds(&mut matcher);
+    let learnt = matcher.learn_from_ended(&[]);
+    assert_eq!(
+        (learnt.found, learnt.closed, learnt.evidence_scale),
+        (0, 0, 1.0)
+    );
+    assert_eq!(odds(&mut matcher), before, "no cases teach nothing");
+
+    // Forty cases whose relatives gave the age five years off the registration found, and
+    // one whose registration was erased since.
+    let mut ended: Vec<(MatchRecord, Option<String>)> = s
+        .records
+        .iter()
+        .filter(|r| r.given_name.is_some() && r.sex.is_some() && r.birth_year_min.is_some())
+        .take(40)
+        .map(|r| {
+            let born = r.birth_year_min.unwrap() + 5;
+            let request = MatchRecord {
+                record_id: format!("case-{}", r.record_id),
+                given_name: r.given_name.clone(),
+                sex: r.sex,
+                birth_year_min: Some(born),
+                birth_year_max: Some(born),
+                province_code: r.province_code.clone(),
+                ..MatchRecord::default()
+            };
+            (request, Some(r.record_id.clone()))
+        })
+        .collect();
+    ended.push((request.clone(), Some("erased-long-ago".into())));
+    let learnt = matcher.learn_from_ended(&ended);
+    // Too few cases to learn how far to trust the evidence.
+    assert_eq!(
+        (learnt.found, learnt.closed, learnt.evidence_scale),
+        (40, 0, 1.0)
+    );
+    let after = odds(&mut matcher);
+    assert!(
+        after > 2.0 * before,
+        "the one five years off gains on the namesake: {before} → {after}"
+    );
+
+    // Sixty more cases closed without finding anyone, though each request fitted a
+    // registration on every detail the relative gave: people never registered, with
+    // namesakes who were. A request that fits as well is then less likely its namesake.
+    let best = |matcher: &mut Matcher, request: &MatchRecord| {
+        matcher
+            .find(request, 10)
+            .first()
+            .map_or(0.0, |c| c.probability)
+    };
+    let fitting: Vec<MatchRecord> = s
+        .records
+        .iter()
+        .filter(|r| r.given_name.is_some() && r.father_name.is_some() && r.sex.is_some())
+        .skip(100)
+        .take(61)
+        .map(|r| MatchRecord {
+            record_id: format!("unregistered-{}", r.record_id),
+            household: String::new(),
+            document: None,
+            phone_e164: None,
+            ..r.clone()
+        })
+        .collect();
+    let (fresh, closed) = fitting.split_last().unwrap();
+    let trusted = best(&mut matcher, fresh);
+    ended.extend(closed.iter().map(|r| (r.clone(), None)));
+    let learnt = matcher.learn_from_ended(&ended);
+    assert_eq!((learnt.found, learnt.closed), (40, 60));
+    assert!(
+        learnt.evidence_scale < 1.0 || learnt.prior_shift < 0.0,
+        "{learnt:?}"
+    );
+    let doubted = best(&mut matcher, fresh);
+    assert!(doubted < trusted, "{trusted} → {doubted}");
+}

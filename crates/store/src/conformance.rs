@@ -1173,7 +1173,8 @@ pub async fn reunification_steps_close_a_confirmed_case(store: &dyn Store) {
 }
 
 /// The share of people sought who registered: even until an information manager sets it,
-/// then moved by each case that ends, found or not; open cases teach nothing.
+/// then moved by each case that ends, found or not; open cases teach nothing. The cases that
+/// ended are listed with the registration confirmed, if any.
 pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn Store) {
     use peywand_domain::CaseStatus;
     let first = store.registered_share().await.expect("share");
@@ -1211,6 +1212,13 @@ pub async fn the_registered_share_is_set_and_learnt_from_ended_cases(store: &dyn
     assert_eq!((learnt.cases_found, learnt.cases_not_found), (1, 1));
     assert!((learnt.in_use - 17.0 / 22.0).abs() < 1e-9, "{learnt:?}");
     assert_eq!(learnt.set, 0.8);
+    // The cases that ended are listed with their outcome; the open one is not.
+    let ended = store.ended_cases().await.expect("ended cases");
+    let ended: Vec<_> = ended.iter().map(|(r, id)| (r.id, id.clone())).collect();
+    assert_eq!(
+        ended,
+        [(requests[0], Some(rid("r-1"))), (requests[1], None)]
+    );
 }
 
 pub async fn pfif_imports_are_whole_and_idempotent(store: &dyn Store) {

@@ -147,6 +147,52 @@ pub trait TracingStore: Send + Sync + 'static {
         share: f64,
         actor: &Actor,
     ) -> Result<RegisteredShare, StoreError>;
+
+    /// The cases that ended, each request with the registration confirmed (or reunited) as
+    /// the person it sought, or `None` where it closed without finding them: what tracing
+    /// learns how relatives' requests compare with the registrations of the people they
+    /// sought from, and how far to trust that. Read case by case through the methods above,
+    /// so every backend gives the same.
+    async fn ended_cases(&self) -> Result<Vec<(TracingRequest, Option<RecordId>)>, StoreError> {
+        let mut ended = Vec::new();
+        for status in [
+            CaseStatus::MatchConfirmed,
+            CaseStatus::Reunified,
+            CaseStatus::ClosedWithoutResult,
+        ] {
+            let mut offset = 0;
+            loop {
+                let page = Page::new(offset, Page::MAX_LIMIT);
+                let page = self
+                    .tracing_requests(Some(status), None, None, page)
+                    .await?;
+                for request in &page.items {
+                    let Some(case) = self.tracing_case(request.id).await? else {
+                        continue;
+                    };
+                    let person = case.candidates.iter().find(|c| {
+                        matches!(
+                            c.status,
+                            CandidateStatus::Confirmed
+                                | CandidateStatus::Reunited
+                                | CandidateStatus::ReunitedElsewhere
+                        )
+                    });
+                    match (status, person) {
+                        (CaseStatus::ClosedWithoutResult, _) => ended.push((case.request, None)),
+                        (_, Some(c)) => ended.push((case.request, Some(c.record_id.clone()))),
+                        // Reunited with no registration named: nothing to compare.
+                        (_, None) => {}
+                    }
+                }
+                offset += page.items.len() as u64;
+                if page.items.is_empty() || offset >= page.total {
+                    break;
+                }
+            }
+        }
+        Ok(ended)
+    }
 }
 
 /// The chance that a person a relative seeks registered at all, the prior against which every
@@ -198,15 +244,29 @@ impl RegisteredShare {
             Some((share, by, at)) => (share, Some(by), Some(at)),
             None => (DEFAULT_REGISTERED_SHARE, None, None),
         };
-        let in_use = (share * SETTING_COUNTS_AS_CASES + found as f64)
-            / (SETTING_COUNTS_AS_CASES + (found + not_found) as f64);
         RegisteredShare {
             set: share,
             set_by,
             set_at,
+            cases_found: 0,
+            cases_not_found: 0,
+            in_use: share,
+        }
+        .with_cases(found, not_found)
+    }
+
+    /// The share with more ended cases counted: `found` with the person found, `not_found`
+    /// closed without (a batch of cases that ended elsewhere, brought to a search).
+    pub fn with_cases(self, found: u64, not_found: u64) -> RegisteredShare {
+        let found = self.cases_found + found;
+        let not_found = self.cases_not_found + not_found;
+        let in_use = (self.set * SETTING_COUNTS_AS_CASES + found as f64)
+            / (SETTING_COUNTS_AS_CASES + (found + not_found) as f64);
+        RegisteredShare {
             cases_found: found,
             cases_not_found: not_found,
             in_use,
+            ..self
         }
     }
 }

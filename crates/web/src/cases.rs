@@ -179,10 +179,15 @@ pub(crate) async fn seen_by(
 
 /// The person sought, in the form the matcher reads.
 pub(crate) fn probe(sought: &RawRegistration) -> MatchRecord {
+    // An age is the age today.
+    probe_on(sought, chrono::Utc::now().date_naive())
+}
+
+/// [`probe`] for a request taken on `on`: an age is the age then.
+pub(crate) fn probe_on(sought: &RawRegistration, on: chrono::NaiveDate) -> MatchRecord {
     let mut raw = sought.clone();
     if raw.registered_on.trim().is_empty() {
-        // An age is the age today.
-        raw.registered_on = chrono::Utc::now().date_naive().to_string();
+        raw.registered_on = on.to_string();
     }
     let (derived, _) = raw.derive();
     MatchRecord::from_registration("", "", &raw, &derived)

@@ -91,9 +91,14 @@ impl MatchingIndex {
         let loading = Arc::clone(self);
         tokio::spawn(async move {
             let mut next = match read(store.as_ref()).await {
-                Ok(Some((model, records))) => {
+                Ok(Some(loaded)) => {
                     match tokio::task::spawn_blocking(move || {
-                        Matcher::new(Dataset::build(&records), model)
+                        let mut matcher =
+                            Matcher::new(Dataset::build(&loaded.records), loaded.model);
+                        // The prior is learnt as a shift from where the share puts it.
+                        matcher.set_registered_share(loaded.share);
+                        matcher.learn_from_ended(&loaded.ended);
+                        matcher
                     })
                     .await
                     {
@@ -356,13 +361,37 @@ enum LoadError {
 }
 
 /// The stored model and every registration, or `None` before the first deduplication.
-async fn read(store: &dyn Store) -> Result<Option<(Model, Vec<MatchRecord>)>, LoadError> {
+async fn read(store: &dyn Store) -> Result<Option<Loaded>, LoadError> {
     let Some(json) = store.linkage_model().await? else {
         return Ok(None);
     };
     let model: Model = serde_json::from_str(&json)?;
-    Ok(Some((
+    let records = peywand_store::collect_match_records(store).await?;
+    // Each request as it was searched when taken: its age the age on that day.
+    let ended = store
+        .ended_cases()
+        .await?
+        .into_iter()
+        .map(|(request, record)| {
+            let on = request.created_at.date_naive();
+            let probe = crate::cases::probe_on(&request.draft.sought, on);
+            (probe, record.map(|r| r.to_string()))
+        })
+        .collect();
+    Ok(Some(Loaded {
         model,
-        peywand_store::collect_match_records(store).await?,
-    )))
+        records,
+        ended,
+        share: store.registered_share().await?.in_use,
+    }))
+}
+
+/// What the index is built from: the model, every registration, and the tracing cases that
+/// ended (see `Matcher::learn_from_ended`).
+struct Loaded {
+    model: Model,
+    records: Vec<MatchRecord>,
+    ended: Vec<(MatchRecord, Option<String>)>,
+    /// The share of people sought who registered, in use.
+    share: f64,
 }
