@@ -782,12 +782,19 @@ struct ShareBox {
     in_use: String,
     set: String,
     cases: String,
+    /// What the cases that ended taught the index in use.
+    learnt: String,
     percent: String,
     error: String,
 }
 
 impl ShareBox {
-    fn of(share: &peywand_store::RegisteredShare, t: &Tr, error: String) -> ShareBox {
+    fn of(
+        share: &peywand_store::RegisteredShare,
+        learnt: Option<peywand_linkage::LearntFromCases>,
+        t: &Tr,
+        error: String,
+    ) -> ShareBox {
         let percent = |p: f64| t.digits(&format!("{:.0}%", p * 100.0));
         let set = match (&share.set_by, share.set_at) {
             (Some(by), Some(at)) => t.with_all(
@@ -813,6 +820,23 @@ impl ShareBox {
                     ("unfound", t.digits(&share.cases_not_found.to_string())),
                 ],
             ),
+            learnt: match learnt {
+                Some(l) if l.found + l.closed >= peywand_linkage::CASES_FOR_EVIDENCE_SCALE => t
+                    .with_all(
+                        "registered-share-learnt",
+                        &[
+                            ("cases", t.digits(&(l.found + l.closed).to_string())),
+                            ("scale", percent(l.evidence_scale)),
+                        ],
+                    ),
+                _ => t.with_all(
+                    "registered-share-unchecked",
+                    &[(
+                        "needed",
+                        t.digits(&peywand_linkage::CASES_FOR_EVIDENCE_SCALE.to_string()),
+                    )],
+                ),
+            },
             percent: format!("{:.0}", share.set * 100.0),
             error,
         }
@@ -967,7 +991,12 @@ async fn page_with(
             again: seen(&d.again),
         })
         .collect();
-    let share = ShareBox::of(&s.store.registered_share().await?, &t, share_error);
+    let share = ShareBox::of(
+        &s.store.registered_share().await?,
+        s.matching.learnt_from_cases(),
+        &t,
+        share_error,
+    );
     render(&DashboardPage {
         given,
         stock,

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use peywand_domain::{MatchRecord, Person};
 use peywand_linkage::{
-    Candidate, Dataset, Explanation, LinkageError, Matcher, Model, Settings, Settle, Sought,
+    Candidate, Dataset, Explanation, LearntFromCases, LinkageError, Matcher, Model, Settings,
+    Settle, Sought,
 };
 use peywand_store::{Store, StoreError};
 
@@ -58,6 +59,8 @@ pub struct MatchingIndex {
     /// The share of people sought who registered, for tracing's prior (see
     /// `Matcher::set_registered_share`), kept for an index that reloads.
     registered_share: Mutex<f64>,
+    /// What the index in use learnt from the tracing cases that ended when it was built.
+    learnt: Mutex<Option<LearntFromCases>>,
 }
 
 impl MatchingIndex {
@@ -69,6 +72,7 @@ impl MatchingIndex {
             erased_during_reload: Mutex::new(Vec::new()),
             reloads: std::sync::atomic::AtomicU64::new(0),
             registered_share: Mutex::new(peywand_linkage::REGISTERED_SHARE),
+            learnt: Mutex::new(None),
         });
         index.reload(store);
         index
@@ -90,6 +94,7 @@ impl MatchingIndex {
         }
         let loading = Arc::clone(self);
         tokio::spawn(async move {
+            let mut learnt = None;
             let mut next = match read(store.as_ref()).await {
                 Ok(Some(loaded)) => {
                     match tokio::task::spawn_blocking(move || {
@@ -97,12 +102,15 @@ impl MatchingIndex {
                             Matcher::new(Dataset::build(&loaded.records), loaded.model);
                         // The prior is learnt as a shift from where the share puts it.
                         matcher.set_registered_share(loaded.share);
-                        matcher.learn_from_ended(&loaded.ended);
-                        matcher
+                        let learnt = matcher.learn_from_ended(&loaded.ended);
+                        (matcher, learnt)
                     })
                     .await
                     {
-                        Ok(matcher) => State::Ready(Box::new(matcher)),
+                        Ok((matcher, from_cases)) => {
+                            learnt = Some(from_cases);
+                            State::Ready(Box::new(matcher))
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "building the matching index failed");
                             State::Failed
@@ -136,6 +144,7 @@ impl MatchingIndex {
                 tracing::info!(records = matcher.dataset().len(), "matching index loaded");
             }
             *state = next;
+            *loading.learnt() = learnt;
         });
     }
 
@@ -305,6 +314,16 @@ impl MatchingIndex {
         if changed && let State::Ready(matcher) = &mut *self.lock() {
             matcher.set_registered_share(share);
         }
+    }
+
+    /// What the index in use learnt from the tracing cases that ended when it was built;
+    /// `None` while none is ready.
+    pub fn learnt_from_cases(&self) -> Option<LearntFromCases> {
+        *self.learnt()
+    }
+
+    fn learnt(&self) -> MutexGuard<'_, Option<LearntFromCases>> {
+        self.learnt.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn share(&self) -> MutexGuard<'_, f64> {

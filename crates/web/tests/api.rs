@@ -4560,3 +4560,84 @@ async fn a_thin_request_asks_for_the_detail_that_would_settle_it() {
     assert!(page.contains("از خانواده بپرسید"), "{page}");
     assert!(page.contains("نام پدر"), "{page}");
 }
+
+/// The tracing cases that ended teach the matching index when it is built: the confirmed ones
+/// how relatives' requests compare with the registrations found, and, once enough have ended,
+/// how sure to be. The dashboard says whether the probabilities have been checked so.
+#[tokio::test]
+async fn cases_that_ended_teach_the_index_when_it_is_built() {
+    use peywand_domain::{CandidateStatus, CaseStatus, RawRegistration, TracingRequestDraft};
+    let (app, rows) = deduplicated_registry(1_500).await;
+    let (s, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(page.contains("Fewer than 50 cases have ended"), "{page}");
+
+    let actor = peywand_store::Actor {
+        username: "caseworker".into(),
+        at: chrono::Utc::now(),
+    };
+    let sought: Vec<_> = rows
+        .iter()
+        .filter(|r| !r.given_name.is_empty() && !r.father_name.is_empty())
+        .take(55)
+        .collect();
+    for (i, r) in sought.iter().enumerate() {
+        let draft = TracingRequestDraft {
+            requester_name: "Bibi Hawa".into(),
+            sought: RawRegistration {
+                given_name: r.given_name.clone(),
+                father_name: r.father_name.clone(),
+                sex: r.sex.clone(),
+                age: r.age.clone(),
+                ..RawRegistration::default()
+            },
+            ..TracingRequestDraft::default()
+        };
+        let id = app
+            .store
+            .create_tracing_request(&draft, &actor)
+            .await
+            .unwrap()
+            .id;
+        if i < 50 {
+            let record: peywand_domain::RecordId = r.record_id.parse().unwrap();
+            app.store
+                .offer_candidates(id, &[(record.clone(), 0.9)], &actor)
+                .await
+                .unwrap();
+            app.store
+                .decide_candidate(id, &record, CandidateStatus::Confirmed, &actor, "seen")
+                .await
+                .unwrap();
+        } else {
+            app.store
+                .move_case(id, CaseStatus::ClosedWithoutResult, &actor, "not found")
+                .await
+                .unwrap();
+        }
+    }
+    let store: Arc<dyn peywand_store::Store> = app.store.clone();
+    app.state.matching.reload(store);
+    let mut learnt = None;
+    for _ in 0..400 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        learnt = app.state.matching.learnt_from_cases();
+        if learnt.is_some_and(|l| l.found + l.closed > 0) {
+            break;
+        }
+    }
+    let learnt = learnt.expect("the rebuilt index learnt");
+    assert_eq!((learnt.found, learnt.closed), (50, 5), "{learnt:?}");
+    assert_ne!(
+        (learnt.evidence_scale, learnt.prior_shift),
+        (1.0, 0.0),
+        "fifty-five cases are enough to check the probabilities against"
+    );
+    let (_, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(
+        page.contains("Checked against the 55 cases that ended"),
+        "{page}"
+    );
+}
