@@ -782,7 +782,7 @@ struct ShareBox {
     in_use: String,
     set: String,
     cases: String,
-    /// What the cases that ended taught the index in use.
+    /// What the cases that ended taught the index in use; empty while no index is ready.
     learnt: String,
     percent: String,
     error: String,
@@ -829,7 +829,8 @@ impl ShareBox {
                             ("scale", percent(l.evidence_scale)),
                         ],
                     ),
-                _ => t.with_all(
+                None => String::new(),
+                Some(_) => t.with_all(
                     "registered-share-unchecked",
                     &[(
                         "needed",
