@@ -352,7 +352,10 @@ pub async fn search(
     };
     let ended: Vec<(MatchRecord, Option<String>)> = ended
         .iter()
-        .map(|c| (c.request.as_match_record(on), c.found_record_id.clone()))
+        .map(|c| {
+            let found = c.found_record_id.as_deref().map(|id| id.trim().to_string());
+            (c.request.as_match_record(on), found)
+        })
         .collect();
     let found = ended.iter().filter(|(_, f)| f.is_some()).count();
     let share = match registered_share {

@@ -906,25 +906,39 @@ const SCALE_CANDIDATES: usize = 20;
 /// prior), best first, and which of them was the person sought (`None`: none of them).
 struct ShownCase {
     evidence: Vec<f64>,
+    /// The candidates not read, as one candidate of this evidence (`None`: none to speak of).
+    rest: Option<f64>,
     person: Option<usize>,
 }
+
+/// How many ended cases must have had the person first, and how many not, for their
+/// outcomes to say how sure to be: with one outcome only, the likeliest calibration is at
+/// an end of its range.
+const OUTCOMES_FOR_CALIBRATION: usize = 10;
 
 /// The evidence scale and prior shift under which the ended cases' first candidates' outcomes
 /// are likeliest: a search's first candidate is what a caseworker reads as "likely" or not,
 /// and its probability, with weights `prior + shift + scale × evidence` competing as a search
 /// makes them compete, should be the share of such first candidates who were the person
 /// sought. A case whose person was found beyond the candidates read, or who never
-/// registered, says the first was not them. The likelihood is unimodal along each of the two
-/// (the first candidate's log-odds are nearly linear in both), so a golden-section search
-/// along each in turn finds its top.
-fn calibration(cases: &[ShownCase], prior: f64) -> (f64, f64) {
+/// registered, says the first was not them; the candidates beyond those read compete as one.
+/// The likelihood is unimodal along each of the two (the first candidate's log-odds are
+/// nearly linear in both), so a golden-section search along each in turn finds its top.
+/// `None` unless enough cases had the person first, and enough did not.
+fn calibration(cases: &[ShownCase], prior: f64) -> Option<(f64, f64)> {
+    let first = cases.iter().filter(|c| c.person == Some(0)).count();
+    let read = cases.iter().filter(|c| !c.evidence.is_empty()).count();
+    if first < OUTCOMES_FOR_CALIBRATION || read - first < OUTCOMES_FOR_CALIBRATION {
+        return None;
+    }
     let log_likelihood = |scale: f64, shift: f64| -> f64 {
         cases
-            .iter()
+            .par_iter()
             .map(|case| {
                 let weights: Vec<f64> = case
                     .evidence
                     .iter()
+                    .chain(&case.rest)
                     .map(|e| prior + shift + scale * e)
                     .collect();
                 // log2(2^0 + Σ 2^w), kept finite by factoring out the largest term.
@@ -965,7 +979,7 @@ fn calibration(cases: &[ShownCase], prior: f64) -> (f64, f64) {
             (MIN_EVIDENCE_SCALE, MAX_EVIDENCE_SCALE),
         );
     }
-    (scale, shift)
+    Some((scale, shift))
 }
 
 /// The most the prior may move, in bits, from where the share of people sought who
@@ -1066,6 +1080,7 @@ impl Matcher {
         }
         if learnt.found + learnt.closed >= CASES_FOR_EVIDENCE_SCALE {
             let scorer = self.scorer_for(Sought::Relative);
+            let pair_scorer = self.model.scorer();
             let this = &*self;
             let shown: Vec<ShownCase> = recs
                 .par_iter()
@@ -1074,7 +1089,7 @@ impl Matcher {
                 .filter_map(|((rec, probe), outcome)| {
                     let outcome = (*outcome)?;
                     let ranked = this.ranked_by(rec, probe, SCALE_CANDIDATES, &scorer);
-                    let evidence = ranked
+                    let evidence: Vec<f64> = ranked
                         .iter()
                         .map(|&(c, _)| {
                             let (p, _) = this.as_requested(rec, c, &scorer);
@@ -1082,11 +1097,39 @@ impl Matcher {
                                 - scorer.prior()
                         })
                         .collect();
-                    let person = outcome.and_then(|o| ranked.iter().position(|&(c, _)| c == o));
-                    Some(ShownCase { evidence, person })
+                    // The candidates not read still compete in a search: their odds together
+                    // are what the first's probability leaves beside those read.
+                    let rest = match (ranked.first(), evidence.first()) {
+                        (Some(&(_, p)), Some(&e)) if p > 0.0 => {
+                            let all = (scorer.prior() + e).exp2() / p - 1.0;
+                            let read: f64 =
+                                evidence.iter().map(|e| (scorer.prior() + e).exp2()).sum();
+                            let rest = all - read;
+                            (rest > all * 1e-9 && rest > 0.0).then(|| rest.log2() - scorer.prior())
+                        }
+                        _ => None,
+                    };
+                    // Found through another registration of theirs that stands for the one
+                    // confirmed: a search offers each person once.
+                    let person = outcome.and_then(|o| {
+                        ranked.iter().position(|&(c, _)| c == o).or_else(|| {
+                            ranked
+                                .iter()
+                                .position(|&(c, _)| this.one_person(c, o, &pair_scorer))
+                        })
+                    });
+                    Some(ShownCase {
+                        evidence,
+                        rest,
+                        person,
+                    })
                 })
                 .collect();
-            (learnt.evidence_scale, learnt.prior_shift) = calibration(&shown, scorer.prior());
+            if let Some(fitted) = calibration(&shown, scorer.prior()) {
+                (learnt.evidence_scale, learnt.prior_shift) = fitted;
+            }
+        }
+        if learnt.prior_shift != 0.0 || learnt.evidence_scale != 1.0 {
             let requests = self
                 .requests_compared
                 .get_or_insert_with(|| self.model.requests_compared(&[]));
@@ -1707,14 +1750,7 @@ impl Matcher {
         };
         let top = scored.len().min(compared);
         let pair_scorer = self.model.scorer();
-        let link = Settings::default().link_threshold;
-        let one_person = |a: u32, b: u32| {
-            let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
-            !self.ds.same_household(a, b) && {
-                let p = compare(&self.ds, ra, rb).with(9, MISSING);
-                pair_scorer.probability(&self.ds, ra, rb, p) >= link
-            }
-        };
+        let one_person = |a: u32, b: u32| self.one_person(a, b, &pair_scorer);
         // Odds are 2^weight; scaled by the best weight so that none overflows.
         let scale = best.max(0.0);
         let mut others = 0.0;
@@ -1735,6 +1771,16 @@ impl Matcher {
             c.1 = ((c.1 - scale).exp2() / (none + others)).min(1.0);
         }
         again
+    }
+
+    /// Whether two loaded records are likely one person (the same man registered at two
+    /// crossing points), by `pair_scorer`, the registry's own.
+    fn one_person(&self, a: u32, b: u32, pair_scorer: &model::Scorer) -> bool {
+        let (ra, rb) = (&self.ds.recs[a as usize], &self.ds.recs[b as usize]);
+        !self.ds.same_household(a, b) && {
+            let p = compare(&self.ds, ra, rb).with(9, MISSING);
+            pair_scorer.probability(&self.ds, ra, rb, p) >= Settings::default().link_threshold
+        }
     }
 
     /// Each field's part in the match weight of two loaded records.

@@ -372,9 +372,11 @@ impl Model {
                 let Some(row) = row else { continue };
                 let Some(u) = self.u.get(f) else { continue };
                 let present = (1.0 - u[0]).max(FLOOR);
+                let registry = self.m.get(f);
                 for (l, &m) in row.iter().enumerate().take(u.len()).skip(1) {
-                    // A level two registrations never reach, nor requests: nothing to weigh.
-                    if m > 0.0 || u[l] > 0.0 {
+                    // A level the registry's model never saw (one stored before the level
+                    // existed) keeps the weight it is given there, that of the level it refines.
+                    if registry.and_then(|r| r.get(l)).is_some_and(|&rm| rm > 0.0) || u[l] > 0.0 {
                         scorer.table[f][l] = level_bits(m, u[l] / present);
                     }
                 }
