@@ -892,6 +892,9 @@ pub struct LearntFromCases {
     /// How far, in bits, the prior moved from where the share of people sought who
     /// registered puts it (0 until enough cases ended).
     pub prior_shift: f64,
+    /// Whether the probabilities were checked against the cases: enough ended, some with the
+    /// person first among the candidates and some not.
+    pub calibrated: bool,
 }
 
 /// How many ended cases it takes to learn how far requests' evidence overstates itself: fewer
@@ -1041,9 +1044,10 @@ impl Matcher {
     /// - from the cases found, how relatives' requests compare with the registrations of the
     ///   people they sought (an age some years off, a name heard in the other script): from
     ///   then on requests are weighed so, not as a second registration would be;
-    /// - from every case that ended, once there are [`CASES_FOR_EVIDENCE_SCALE`], how far the
-    ///   evidence so weighed overstates what the fields say together, so that a candidate's
-    ///   probability is the share of such candidates who were the person sought.
+    /// - from every case that ended, once there are [`CASES_FOR_EVIDENCE_SCALE`] and some had
+    ///   the person first among the candidates and some did not, how far the evidence so
+    ///   weighed overstates what the fields say together, so that a candidate's probability is
+    ///   the share of such candidates who were the person sought.
     ///
     /// A case whose registration is no longer loaded (erased) is left out. Learning from none
     /// keeps the registry's weights.
@@ -1074,6 +1078,7 @@ impl Matcher {
             closed: outcomes.iter().filter(|o| matches!(o, Some(None))).count(),
             evidence_scale: 1.0,
             prior_shift: 0.0,
+            calibrated: false,
         };
         if !patterns.is_empty() {
             self.requests_compared = Some(self.model.requests_compared(&patterns));
@@ -1127,9 +1132,10 @@ impl Matcher {
                 .collect();
             if let Some(fitted) = calibration(&shown, scorer.prior()) {
                 (learnt.evidence_scale, learnt.prior_shift) = fitted;
+                learnt.calibrated = true;
             }
         }
-        if learnt.prior_shift != 0.0 || learnt.evidence_scale != 1.0 {
+        if learnt.calibrated {
             let requests = self
                 .requests_compared
                 .get_or_insert_with(|| self.model.requests_compared(&[]));

@@ -1000,8 +1000,8 @@ fn requests_are_weighed_as_the_cases_that_ended_taught() {
     let before = odds(&mut matcher);
     let learnt = matcher.learn_from_ended(&[]);
     assert_eq!(
-        (learnt.found, learnt.closed, learnt.evidence_scale),
-        (0, 0, 1.0)
+        (learnt.found, learnt.closed, learnt.calibrated),
+        (0, 0, false)
     );
     assert_eq!(odds(&mut matcher), before, "no cases teach nothing");
 
@@ -1030,8 +1030,8 @@ fn requests_are_weighed_as_the_cases_that_ended_taught() {
     let learnt = matcher.learn_from_ended(&ended);
     // Too few cases to learn how far to trust the evidence.
     assert_eq!(
-        (learnt.found, learnt.closed, learnt.evidence_scale),
-        (40, 0, 1.0)
+        (learnt.found, learnt.closed, learnt.calibrated),
+        (40, 0, false)
     );
     let after = odds(&mut matcher);
     assert!(
@@ -1067,6 +1067,7 @@ fn requests_are_weighed_as_the_cases_that_ended_taught() {
     ended.extend(closed.iter().map(|r| (r.clone(), None)));
     let learnt = matcher.learn_from_ended(&ended);
     assert_eq!((learnt.found, learnt.closed), (40, 60));
+    assert!(learnt.calibrated, "{learnt:?}");
     assert!(
         learnt.evidence_scale < 1.0 || learnt.prior_shift < 0.0,
         "{learnt:?}"

@@ -821,14 +821,13 @@ impl ShareBox {
                 ],
             ),
             learnt: match learnt {
-                Some(l) if l.found + l.closed >= peywand_linkage::CASES_FOR_EVIDENCE_SCALE => t
-                    .with_all(
-                        "registered-share-learnt",
-                        &[
-                            ("cases", t.digits(&(l.found + l.closed).to_string())),
-                            ("scale", percent(l.evidence_scale)),
-                        ],
-                    ),
+                Some(l) if l.calibrated => t.with_all(
+                    "registered-share-learnt",
+                    &[
+                        ("cases", t.digits(&(l.found + l.closed).to_string())),
+                        ("scale", percent(l.evidence_scale)),
+                    ],
+                ),
                 None => String::new(),
                 Some(_) => t.with_all(
                     "registered-share-unchecked",
