@@ -107,7 +107,8 @@ pub(crate) fn record_keys(ds: &Dataset, r: &Rec, out: &mut Vec<(u64, u64)>) {
 }
 
 /// Keys only searches use: a given name with the family name, the province of origin or the
-/// sex, and a father's name with the province and sex. A relative often knows no more than a
+/// sex, a father's name with the province and sex, and a given name's slip keys with the
+/// father's name or with the province, sex and birth period. A relative often knows no more than a
 /// name and where the family is from, and such a request has no key under the deduplication
 /// rules, which all need a father's name with a second name or a birth period; and a given
 /// name mistyped at either end leaves only the father's name to find the person by.
@@ -146,11 +147,28 @@ fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
             }
         }
     }
+    // A given name one slip from the registration's (a letter dropped or misheard) shares
+    // none of the keys above with it, and a father's name as common as Mohammad, the only
+    // other key, fills a bucket too large to read. Its slip keys narrowed by the father's
+    // name, or where the family gives none, by the sex, the province and an age, stay small.
+    let slips = r
+        .name(NameField::Given)
+        .map_or(&[][..], |n| &ds.name_info(n).slips[..]);
+    for &s in slips {
+        for &f in keys(NameField::Father) {
+            out.push(hash_of((17u8, s, f)));
+        }
+        if r.province != 0 && r.sex != 0 {
+            for bucket in buckets.clone().into_iter().flatten() {
+                out.push(hash_of((16u8, s, province, sex, bucket)));
+            }
+        }
+    }
 }
 
 /// A record's keys under every rule, search rules included, each once, without their walking
 /// order: what the matcher indexes and looks up.
-pub(crate) fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
+fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
     let mut keyed = Vec::with_capacity(24);
     record_keys(ds, r, &mut keyed);
     let mut keys: Vec<u64> = keyed.into_iter().map(|(key, _)| key).collect();
@@ -160,10 +178,10 @@ pub(crate) fn distinct_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
     keys
 }
 
-/// The keys a probe (a request, a registration being checked) is looked up by: its own, and
-/// where it does not say the sex (a relative unsure, a clerk's blank) those it would have with
-/// either, so that the keys that need a sex still find the person.
-pub(crate) fn probe_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
+/// The keys a record is indexed by and a probe (a request, a registration being checked) is
+/// looked up by: its own, and where it does not say the sex (a relative unsure, a clerk's
+/// blank) those it would have with either, so that the keys that need a sex still meet.
+pub(crate) fn lookup_keys(ds: &Dataset, r: &Rec) -> Vec<u64> {
     let mut keys = distinct_keys(ds, r);
     if r.sex == 0 {
         for sex in [1, 2] {

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
 use peywand_names::phonetic::Code;
-use peywand_names::{Name, blocking_keys, normalize};
+use peywand_names::{Name, blocking_keys, normalize, slip_keys};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -121,6 +121,8 @@ pub(crate) struct NameInfo {
     pub name: Name,
     /// Hashes of the name's blocking keys.
     pub keys: Vec<u64>,
+    /// Hashes of the keys it shares with its spellings one slip away (`slip_keys`).
+    pub slips: Vec<u64>,
     /// The first letters of the name's coarse key, big-endian: sorting by it puts similar
     /// names next to each other.
     pub order: u32,
@@ -495,6 +497,7 @@ impl Dataset {
         let code = *self.codes.entry(core).or_insert(next_code);
         let coarse = blocking_keys(&name);
         let keys = coarse.iter().map(hash_of).collect();
+        let slips = slip_keys(&name).iter().map(hash_of).collect();
         let mut order = [0u8; 4];
         if let Some(first) = coarse.last() {
             for (o, b) in order.iter_mut().zip(first.bytes()) {
@@ -503,7 +506,12 @@ impl Dataset {
         }
         let order = u32::from_be_bytes(order);
         let id = self.names.len() as u32;
-        self.names.push(NameInfo { name, keys, order });
+        self.names.push(NameInfo {
+            name,
+            keys,
+            slips,
+            order,
+        });
         self.name_codes.push(code);
 
         if let Some(j) = &mut self.probe_journal {

@@ -1015,7 +1015,7 @@ impl Matcher {
         let mut keys: Vec<(u64, u32)> = (0..ds.len() as u32)
             .into_par_iter()
             .flat_map_iter(|i| {
-                blocking::distinct_keys(&ds, &ds.recs[i as usize])
+                blocking::lookup_keys(&ds, &ds.recs[i as usize])
                     .into_iter()
                     .map(move |key| (key, i))
             })
@@ -1171,7 +1171,7 @@ impl Matcher {
             self.replaced.insert(old);
         }
         let idx = self.ds.push(record);
-        for key in blocking::distinct_keys(&self.ds, &self.ds.recs[idx as usize]) {
+        for key in blocking::lookup_keys(&self.ds, &self.ds.recs[idx as usize]) {
             self.added.entry(key).or_default().push(idx);
         }
         true
@@ -1691,7 +1691,7 @@ impl Matcher {
         scorer: &model::Scorer,
     ) -> Vec<(u32, f64)> {
         let rec = *rec;
-        let keys = blocking::probe_keys(&self.ds, &rec);
+        let keys = blocking::lookup_keys(&self.ds, &rec);
         let mut candidates: Vec<u32> = keys.iter().flat_map(|&k| self.bucket(k)).collect();
         candidates.sort_unstable();
         candidates.dedup();

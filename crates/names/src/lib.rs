@@ -16,6 +16,6 @@ pub mod place;
 pub mod similarity;
 
 pub use fold::{Script, fold};
-pub use keys::blocking_keys;
+pub use keys::{blocking_keys, slip_keys};
 pub use name::{Name, Relation, Unit, UnitRole, normalize};
 pub use similarity::{Comparison, compare, similarity};
