@@ -150,7 +150,8 @@ fn search_keys(ds: &Dataset, r: &Rec, out: &mut Vec<u64>) {
     // A given name one slip from the registration's (a letter dropped or misheard) shares
     // none of the keys above with it, and a father's name as common as Mohammad, the only
     // other key, fills a bucket too large to read. Its slip keys narrowed by the father's
-    // name, or where the family gives none, by the sex, the province and an age, stay small.
+    // name stay small; for a request that gives no father's name, so do they narrowed by the
+    // sex, the province and an age together.
     let slips = r
         .name(NameField::Given)
         .map_or(&[][..], |n| &ds.name_info(n).slips[..]);

@@ -457,7 +457,8 @@ impl Dataset {
 
     /// A key shared by a large share of all names ("Mohammad" in Mohammad Nabi) puts the name
     /// in a bucket so large that its neighbours are mostly strangers; where a name has a
-    /// rarer key (Nabi, MohammadNabi), only the rarer ones are kept.
+    /// rarer key (Nabi, MohammadNabi), only the rarer ones are kept. Slip keys are kept whole:
+    /// they only ever stand with a father's name, or a province, sex and birth period.
     fn drop_common_keys(&mut self) {
         let mut uses: FxHashMap<u64, u64> = FxHashMap::default();
         let mut total = 0u64;

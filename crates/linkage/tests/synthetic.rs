@@ -1077,7 +1077,7 @@ fn requests_are_weighed_as_the_cases_that_ended_taught() {
 }
 
 /// A girl registered as زرینه is sought as زریته (a dot misplaced) by relatives who give
-/// either no father's name, only her sex, age and province, or only her father's name; a boy
+/// either her sex, age and province without a father's name, or only her father's name; a boy
 /// registered with no sex is sought as a boy. Each shares no ordinary key with the request,
 /// and each is found.
 #[test]

@@ -31,27 +31,29 @@ pub fn blocking_keys(name: &Name) -> Vec<String> {
 /// Keys a name shares with itself written with one sound slipped: dropped, added or changed
 /// (a letter lost at the start in Arabic script, a dot misplaced, a vowel misheard into a
 /// consonant). Each blocking key of two letters or more gives itself and, from three letters,
-/// each of its forms with one letter left out (a one-letter form would tell no names apart);
-/// two spellings one slip apart share at least one of them. Far coarser than
-/// [`blocking_keys`]: only for use with fields that narrow them (sex, province, birth period).
+/// each of its forms with one letter left out (a one-letter form would tell no names apart).
+/// Two keys of three letters or more one letter apart share one of these; a two-letter key
+/// meets only its forms with a letter added, and a slip that moves a name's key by more than
+/// one letter is not caught. Far coarser than [`blocking_keys`]: only for use with fields
+/// that narrow them (sex, province, birth period).
 pub fn slip_keys(name: &Name) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    let mut push = |k: String| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
     for key in blocking_keys(name) {
         let letters: Vec<char> = key.chars().collect();
-        if letters.len() < 2 {
-            continue;
-        }
-        let left_out = (0..letters.len())
-            .filter(|_| letters.len() >= 3)
-            .map(|skip| {
+        if letters.len() >= 3 {
+            for skip in 0..letters.len() {
                 let mut form = letters.clone();
                 form.remove(skip);
-                form.into_iter().collect::<String>()
-            });
-        for k in left_out.chain(std::iter::once(key.clone())) {
-            if !keys.contains(&k) {
-                keys.push(k);
+                push(form.into_iter().collect());
             }
+        }
+        if letters.len() >= 2 {
+            push(key);
         }
     }
     keys
