@@ -498,7 +498,7 @@ impl Dataset {
         let code = *self.codes.entry(core).or_insert(next_code);
         let coarse = blocking_keys(&name);
         let keys = coarse.iter().map(hash_of).collect();
-        let slips = slip_keys(&name).iter().map(hash_of).collect();
+        let slips = slip_keys(&coarse).iter().map(hash_of).collect();
         let mut order = [0u8; 4];
         if let Some(first) = coarse.last() {
             for (o, b) in order.iter_mut().zip(first.bytes()) {

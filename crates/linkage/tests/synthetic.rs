@@ -224,8 +224,7 @@ fn search_finds_a_registered_person_and_explanations_add_up() {
 #[test]
 fn checks_leave_no_names_behind_and_answers_stay_the_same() {
     let s = synthetic(2_000, 5);
-    let run = deduplicate(&Dataset::build(&s.records), &[], &Settings::default());
-    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let mut matcher = matcher_over(&s.records);
     let known = s.records[0].clone();
     let first = matcher.find(&known, 5);
     assert!(!first.is_empty());
@@ -261,8 +260,7 @@ fn checks_leave_no_names_behind_and_answers_stay_the_same() {
 #[test]
 fn namesakes_compete_and_one_persons_records_do_not() {
     let s = synthetic(2_000, 5);
-    let run = deduplicate(&Dataset::build(&s.records), &[], &Settings::default());
-    let mut matcher = Matcher::new(Dataset::build(&s.records), run.model);
+    let mut matcher = matcher_over(&s.records);
     let template = s
         .records
         .iter()
@@ -521,6 +519,12 @@ fn run_model(s: &Synthetic) -> peywand_linkage::Model {
     deduplicate(&Dataset::build(&s.records), &[], &Settings::default()).model
 }
 
+/// A matcher over `records`, with the model their own deduplication learns.
+fn matcher_over(records: &[MatchRecord]) -> Matcher {
+    let model = deduplicate(&Dataset::build(records), &[], &Settings::default()).model;
+    Matcher::new(Dataset::build(records), model)
+}
+
 /// A family of six registered at Torkham in Latin script and again, months later, at Spin
 /// Boldak in Dari, in a registry with hundreds of namesake families: a "Javid son of Aimal"
 /// of about the same age in every one, children with the same common names. No member alone
@@ -602,8 +606,7 @@ fn the_desk_finds_a_family_registered_in_another_script_among_namesakes() {
             *born,
         ));
     }
-    let model = deduplicate(&Dataset::build(&records), &[], &Settings::default()).model;
-    let mut desk = Matcher::new(Dataset::build(&records), model);
+    let mut desk = matcher_over(&records);
 
     // The same family in Dari; each child a year older in the clerk's reckoning.
     let dari = [
@@ -784,9 +787,7 @@ fn a_wife_registered_by_her_husbands_name_is_found_by_it() {
         ..woman("wife", "", None)
     });
     records.push(woman("own", "Nazo", Some("Sultan Mohammad")));
-    let ds = Dataset::build(&records);
-    let model = deduplicate(&ds, &[], &Settings::default()).model;
-    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let mut matcher = matcher_over(&records);
 
     let request = woman("request", "Nazo", Some("Mohammad Tahir"));
     let found = matcher.find_explained(&request, 5, Sought::Relative);
@@ -832,9 +833,7 @@ fn a_thin_request_names_the_detail_that_would_settle_it() {
     for (i, father) in ["Karim", "Jawad", "Sharifullah"].iter().enumerate() {
         records.push(girl(&format!("nasima-{i}"), Some(father)));
     }
-    let ds = Dataset::build(&records);
-    let model = deduplicate(&ds, &[], &Settings::default()).model;
-    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let mut matcher = matcher_over(&records);
 
     let settle = matcher
         .what_would_settle(&girl("request", None))
@@ -907,9 +906,7 @@ fn a_married_woman_is_found_by_the_husband_her_relatives_name_as_father() {
             1995,
         ));
     }
-    let ds = Dataset::build(&records);
-    let model = deduplicate(&ds, &[], &Settings::default()).model;
-    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let mut matcher = matcher_over(&records);
     let request = |father: &str| MatchRecord {
         record_id: "request".into(),
         given_name: Some("Shabnam".into()),
@@ -976,8 +973,7 @@ fn requests_are_weighed_as_the_cases_that_ended_taught() {
     let mut records = s.records.clone();
     records.push(person("sought", 1990));
     records.push(person("namesake", 1995));
-    let model = deduplicate(&Dataset::build(&records), &[], &Settings::default()).model;
-    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let mut matcher = matcher_over(&records);
     let request = MatchRecord {
         record_id: "request".into(),
         given_name: Some("Zarmina".into()),
@@ -1106,8 +1102,7 @@ fn a_slipped_given_name_or_a_blank_sex_still_finds_the_person() {
         birth_year_max: Some(2022),
         ..MatchRecord::default()
     });
-    let model = deduplicate(&Dataset::build(&records), &[], &Settings::default()).model;
-    let mut matcher = Matcher::new(Dataset::build(&records), model);
+    let mut matcher = matcher_over(&records);
     let mut finds = |request: MatchRecord, sought: &str| {
         let found = matcher.find(&request, 10);
         assert!(
