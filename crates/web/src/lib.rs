@@ -68,6 +68,7 @@ impl AppState {
             throttle: Arc::default(),
         };
         state.follow_other_servers();
+        state.learn_as_cases_end();
         state
     }
 
@@ -76,6 +77,25 @@ impl AppState {
     pub fn limit_checks_naming_other_sites(mut self, per_hour: usize) -> AppState {
         self.cross_site_checks = Arc::new(other_sites::CrossSiteBudget::new(per_hour));
         self
+    }
+
+    /// Every quarter of an hour, lets the matching index learn from the tracing cases that
+    /// ended since it was built (see `MatchingIndex::learn_from_cases_ended_since`). Not at
+    /// each case's end: at a million registrations a rebuild takes a core for some twenty seconds,
+    /// and a caseworker closing ten cases in a row needs one, not ten.
+    fn learn_as_cases_end(&self) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(LEARN_FROM_ENDED_CASES_EVERY);
+            every.tick().await; // the first tick is at once; the index is only now loading
+            loop {
+                every.tick().await;
+                let store = Arc::clone(&state.store);
+                if let Err(e) = state.matching.learn_from_cases_ended_since(store).await {
+                    tracing::error!(error = %e, "counting the tracing cases that ended failed");
+                }
+            }
+        });
     }
 
     /// Where other servers share the registry (a hub), adds what their desks save to this
@@ -161,6 +181,9 @@ impl AppState {
         }
     }
 }
+
+/// How often the matching index looks for tracing cases that ended since it was built.
+const LEARN_FROM_ENDED_CASES_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Request bodies larger than this are refused before they are read.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

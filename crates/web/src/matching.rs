@@ -59,8 +59,9 @@ pub struct MatchingIndex {
     /// The share of people sought who registered, for tracing's prior (see
     /// `Matcher::set_registered_share`), kept for an index that reloads.
     registered_share: Mutex<f64>,
-    /// What the index in use learnt from the tracing cases that ended when it was built.
-    learnt: Mutex<Option<LearntFromCases>>,
+    /// What the index in use learnt from the tracing cases that ended when it was built, and
+    /// how many had ended then.
+    learnt: Mutex<Option<(LearntFromCases, u64)>>,
 }
 
 impl MatchingIndex {
@@ -103,7 +104,7 @@ impl MatchingIndex {
                         // The prior is learnt as a shift from where the share puts it.
                         matcher.set_registered_share(loaded.share);
                         let learnt = matcher.learn_from_ended(&loaded.ended);
-                        (matcher, learnt)
+                        (matcher, (learnt, loaded.cases_ended))
                     })
                     .await
                     {
@@ -319,10 +320,28 @@ impl MatchingIndex {
     /// What the index in use learnt from the tracing cases that ended when it was built;
     /// `None` while none is ready.
     pub fn learnt_from_cases(&self) -> Option<LearntFromCases> {
-        *self.learnt()
+        self.learnt().map(|(learnt, _)| learnt)
     }
 
-    fn learnt(&self) -> MutexGuard<'_, Option<LearntFromCases>> {
+    /// Reads the registry again, in the background, if tracing cases have ended (or ended
+    /// ones been erased) since the index in use learnt from them: what a confirmed match
+    /// teaches then reaches the next family's probabilities without waiting for a restart.
+    /// Whether it started a reload; not while the index loads, or has no model.
+    pub async fn learn_from_cases_ended_since(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+    ) -> Result<bool, StoreError> {
+        let share = store.registered_share().await?;
+        let ended = share.cases_found + share.cases_not_found;
+        let settled = matches!(*self.read(), State::Ready(_)) && self.saved().is_none();
+        if !settled || self.learnt().is_some_and(|(_, then)| then == ended) {
+            return Ok(false);
+        }
+        self.reload(store);
+        Ok(true)
+    }
+
+    fn learnt(&self) -> MutexGuard<'_, Option<(LearntFromCases, u64)>> {
         self.learnt.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -386,6 +405,8 @@ async fn read(store: &dyn Store) -> Result<Option<Loaded>, LoadError> {
     };
     let model: Model = serde_json::from_str(&json)?;
     let records = peywand_store::collect_match_records(store).await?;
+    // Counted before the cases are read: one ending in between is read, and counted next time.
+    let share = store.registered_share().await?;
     // Each request as it was searched when taken: its age the age on that day.
     let ended = store
         .ended_cases()
@@ -401,7 +422,8 @@ async fn read(store: &dyn Store) -> Result<Option<Loaded>, LoadError> {
         model,
         records,
         ended,
-        share: store.registered_share().await?.in_use,
+        share: share.in_use,
+        cases_ended: share.cases_found + share.cases_not_found,
     }))
 }
 
@@ -413,4 +435,7 @@ struct Loaded {
     ended: Vec<(MatchRecord, Option<String>)>,
     /// The share of people sought who registered, in use.
     share: f64,
+    /// How many cases had ended, as the store counts them (some of which teach nothing: a
+    /// reunion that names no registration).
+    cases_ended: u64,
 }

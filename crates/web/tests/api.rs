@@ -4561,12 +4561,13 @@ async fn a_thin_request_asks_for_the_detail_that_would_settle_it() {
     assert!(page.contains("نام پدر"), "{page}");
 }
 
-/// The tracing cases that ended teach the matching index when it is built: the confirmed ones
-/// how relatives' requests compare with the registrations found, and, once enough have ended,
-/// how sure to be (here 45 found and 15 closed without finding the person). The dashboard
-/// says whether the probabilities have been checked so.
+/// The tracing cases that ended teach the matching index, without a restart: the confirmed
+/// ones how relatives' requests compare with the registrations found, and, once enough have
+/// ended, how sure to be (here 45 found and 15 closed without finding the person). The
+/// dashboard says whether the probabilities have been checked so. The index is rebuilt only
+/// when cases ended since it learnt.
 #[tokio::test]
-async fn cases_that_ended_teach_the_index_when_it_is_built() {
+async fn cases_that_ended_teach_the_index_without_a_restart() {
     use peywand_domain::{CandidateStatus, CaseStatus, RawRegistration, TracingRequestDraft};
     let (app, rows) = deduplicated_registry(1_500).await;
     let (s, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
@@ -4619,7 +4620,15 @@ async fn cases_that_ended_teach_the_index_when_it_is_built() {
         }
     }
     let store: Arc<dyn peywand_store::Store> = app.store.clone();
-    app.state.matching.reload(store);
+    let learn = || {
+        app.state
+            .matching
+            .learn_from_cases_ended_since(store.clone())
+    };
+    assert!(
+        learn().await.unwrap(),
+        "sixty cases ended since the index was built"
+    );
     let mut learnt = None;
     for _ in 0..400 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -4630,6 +4639,28 @@ async fn cases_that_ended_teach_the_index_when_it_is_built() {
     }
     let learnt = learnt.expect("the rebuilt index learnt");
     assert_eq!((learnt.found, learnt.closed), (45, 15), "{learnt:?}");
+    assert!(!learn().await.unwrap(), "no case ended since it learnt");
+    let id = app
+        .store
+        .create_tracing_request(
+            &TracingRequestDraft {
+                requester_name: "Bibi Hawa".into(),
+                sought: RawRegistration {
+                    given_name: "Zarmina".into(),
+                    ..RawRegistration::default()
+                },
+                ..TracingRequestDraft::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap()
+        .id;
+    app.store
+        .move_case(id, CaseStatus::ClosedWithoutResult, &actor, "not found")
+        .await
+        .unwrap();
+    assert!(learn().await.unwrap(), "one more case ended");
     assert!(
         learnt.calibrated,
         "sixty cases, ended both ways, are enough: {learnt:?}"
