@@ -1007,6 +1007,25 @@ mod tests {
     }
 
     #[test]
+    fn a_leading_mohammad_is_optional_a_particle_is_not() {
+        // Mohammad Usman is often written Usman: one name; Abdul Ghani, joined or not, one.
+        let usman = names(
+            record("a", "Mohammad Usman", "Abdul Ghani", "", 1990),
+            record("b", "Usman", "Abdulghani", "", 1990),
+        );
+        assert_eq!(&usman[..2], &[1, 1]);
+        // Aminullah and Amin, Abdul Rahman and Rahman: names alike, not one name.
+        let shortened = names(
+            record("a", "Aminullah", "Abdul Rahman", "", 1990),
+            record("b", "Amin", "Rahman", "", 1990),
+        );
+        assert!(
+            shortened[..2].iter().all(|&l| l > 1 && agreeing(l)),
+            "{shortened:?}"
+        );
+    }
+
+    #[test]
     fn a_district_refines_a_shared_province() {
         let from = |id: &str, province: &str, district: Option<&str>| MatchRecord {
             province_code: Some(province.into()),

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hash};
 
 use peywand_domain::{MatchRecord, Sex};
 use peywand_names::phonetic::Code;
-use peywand_names::{Name, blocking_keys, normalize, slip_keys};
+use peywand_names::{Name, UnitRole, blocking_keys, normalize, slip_keys};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -480,11 +480,13 @@ impl Dataset {
     }
 
     fn intern_normalised(&mut self, text: &str, name: Name) -> u32 {
-        // The code of the core parts: Mohammad Usman and Usman are one name for how common
-        // it is, and for whether two records carry the same name.
+        // The code of the name without its optional parts: Mohammad Usman and Usman are one
+        // name, for how common it is and for whether two records carry the same name. A
+        // particle is kept: Aminullah and Amin, Abdul Rahman and Rahman are two names, alike
+        // (a shortening is compared as a similar name) but not one.
         let mut core = Code::default();
-        for c in name.core_codes() {
-            core.extend(c);
+        for u in name.units.iter().filter(|u| u.role != UnitRole::Optional) {
+            core.extend(&u.code);
         }
         if core.is_empty() {
             core = name.joined;
