@@ -691,6 +691,13 @@ fn swapped_names(ds: &Dataset, a: &Rec, b: &Rec, levels: &mut [u8; 4], birth: u8
     }
 }
 
+/// Whether the given names of a compared pair agree only crossed, with a name in another box
+/// (see [`swapped_names`]).
+pub(crate) fn crossed(ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> bool {
+    let given = p.level(0);
+    given != MISSING && name_level(ds, a, NameField::Given, b, NameField::Given) != given
+}
+
 /// Whether Ahmad son of Karim and Karim son of Ahmad may be a father and his son named after
 /// his grandfather, rather than one person whose names were typed in each other's boxes. A
 /// father and son are born decades apart, are men, and do not share a grandfather: the son's

@@ -93,6 +93,12 @@ pub struct Model {
     /// the other levels, where present, are m's. Empty where not learnt.
     #[serde(default)]
     pub left_over_m: Vec<Vec<f64>>,
+    /// Of the pairs deduplication linked whose given names both give, the share whose given
+    /// names agree only crossed, in each other's boxes (see `compare`): how often the
+    /// registry's clerks swap names between boxes. `None` in a model stored before it was
+    /// learnt.
+    #[serde(default)]
+    pub crossed_share: Option<f64>,
 }
 
 /// One field's part in a match weight.
@@ -123,6 +129,10 @@ pub enum Note {
     /// with her in her household, as relatives give a married woman's husband: it counted
     /// neither for nor against.
     HusbandInHousehold,
+    /// The given name agrees only with a name in another box (the given and father's names
+    /// typed in each other's places): weighed as agreeing, less the chance of such a swap,
+    /// as often as the registry's clerks make it.
+    NamesCrossed,
 }
 
 /// A pair's match weight, field by field.
@@ -315,6 +325,7 @@ impl Model {
             strict_kinship: false,
             relatives_request: false,
             evidence_scale: 1.0,
+            crossed_bits: 0.0,
         }
     }
 
@@ -363,6 +374,9 @@ impl Model {
         let mut scorer = Scorer {
             prior: (registered / (1.0 - registered)).log2() - people.log2(),
             relatives_request: true,
+            crossed_bits: self
+                .crossed_share
+                .map_or(0.0, |share| share.clamp(FLOOR, 1.0).log2()),
             ..self.probe_scorer()
         };
         if let Some(requests) = requests {
@@ -484,12 +498,14 @@ impl Scorer {
                 && a.husband_as_father != b.husband_as_father
                 && a.name(father).is_some()
                 && b.name(father).is_some();
+            let crossed = f == 0 && scorer.crossed(ds, a, b, p);
             fields.push(Contribution {
                 field: *field,
                 level: field.levels()[level as usize],
                 weight: w,
                 frequency_adjustment: adjustment,
-                note: husband.then_some(Note::HusbandAsFather),
+                note: (husband.then_some(Note::HusbandAsFather))
+                    .or(crossed.then_some(Note::NamesCrossed)),
             });
         }
         Explanation {
@@ -521,6 +537,12 @@ pub(crate) struct Scorer {
     /// cases have shown how far the fields' evidence, counted as if each said something of
     /// its own, overstates what they say together (see [`RequestsCompared::evidence_scale`]).
     evidence_scale: f64,
+    /// Added to a relative's request's evidence where its given name agrees only crossed:
+    /// log2 of how often clerks swap names between boxes (see [`Model::crossed_share`]). A
+    /// swap explains such agreement only as often as swaps happen, while two strangers' names
+    /// meet crossed about as often as straight. 0 for the registry's own pairs, whose weights
+    /// were learnt with the swaps among them.
+    crossed_bits: f64,
 }
 
 impl Scorer {
@@ -561,10 +583,20 @@ impl Scorer {
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
             .then(|| self.frequency_adjustment(ds, f, a, b));
         let scale = self.evidence_scale;
+        let swap = if f == 0 && self.crossed(ds, a, b, p) {
+            self.crossed_bits
+        } else {
+            0.0
+        };
         (
-            scale * self.level_weight(p, f, adjustment),
+            scale * self.level_weight(p, f, adjustment) + swap,
             adjustment.map(|a| scale * a),
         )
+    }
+
+    /// Whether the pair's given names agree only crossed and that counts for less here.
+    fn crossed(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> bool {
+        self.crossed_bits != 0.0 && crate::compare::crossed(ds, a, b, p)
     }
 
     /// [`Scorer::field_weight`] with the common-name correction already found.
@@ -799,6 +831,7 @@ impl Model {
             unaligned_bits: 0.0,
             left_over_u: Vec::new(),
             left_over_m: Vec::new(),
+            crossed_share: None,
         }
     }
 

@@ -1000,6 +1000,7 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
     let note = match c.note {
         Some(peywand_linkage::Note::HusbandAsFather) => Some("note-husband-as-father"),
         Some(peywand_linkage::Note::HusbandInHousehold) => Some("note-husband-in-household"),
+        Some(peywand_linkage::Note::NamesCrossed) => Some("note-names-crossed"),
         None => None,
     };
     if let Some(note) = note {
