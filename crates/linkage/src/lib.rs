@@ -767,15 +767,6 @@ const FAMILY_ROUNDS: usize = 3;
 /// A pair this unlikely is not weighed against its rivals: it changes nothing that is shown.
 const LEAST_COMPETING_WEIGHT: f32 = -5.0;
 
-/// A person is at most one member of another household: where a record's pair with one member
-/// of a household competes with its pairs with other members (two sisters of one family
-/// registered twice, one of them the record's own), each is as likely as its odds against all
-/// of them and against none. `weights` are the candidate pairs' match weights (log2 odds), and
-/// are replaced by the weights after competition. A pair with no rival keeps its weight.
-///
-/// Without this, a girl's pair with her sister's second registration counted everything the
-/// family shares and scored 0.9999, beside the pair with her own second registration; on synth
-/// at 100,000 people, 3,750 of 31,954 pairs scored 0.9 or more were two people.
 /// Of the linked pairs whose given names both give, the share that agree only crossed (see
 /// [`Model::crossed_share`]), as if one more of each kind had been seen: a registry with no
 /// swap among its links does not make one impossible.
@@ -794,6 +785,15 @@ fn crossed_share(ds: &Dataset, links: &[(u32, u32, f64)]) -> f64 {
     (crossed as f64 + 1.0) / (named as f64 + 2.0)
 }
 
+/// A person is at most one member of another household: where a record's pair with one member
+/// of a household competes with its pairs with other members (two sisters of one family
+/// registered twice, one of them the record's own), each is as likely as its odds against all
+/// of them and against none. `weights` are the candidate pairs' match weights (log2 odds), and
+/// are replaced by the weights after competition. A pair with no rival keeps its weight.
+///
+/// Without this, a girl's pair with her sister's second registration counted everything the
+/// family shares and scored 0.9999, beside the pair with her own second registration; on synth
+/// at 100,000 people, 3,750 of 31,954 pairs scored 0.9 or more were two people.
 fn compete_within_households(ds: &Dataset, pairs: &[(u32, u32)], weights: &mut [f32]) {
     let weight_of = |a: u32, b: u32| -> Option<f32> {
         pairs.binary_search(&ordered(a, b)).ok().map(|i| weights[i])

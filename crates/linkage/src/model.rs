@@ -589,7 +589,7 @@ impl Scorer {
             0.0
         };
         (
-            scale * self.level_weight(p, f, adjustment) + swap,
+            scale * (self.level_weight(p, f, adjustment) + swap),
             adjustment.map(|a| scale * a),
         )
     }

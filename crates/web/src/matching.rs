@@ -130,6 +130,13 @@ impl MatchingIndex {
             }
             // Saved while loading: a record the read already saw is replaced, not doubled.
             let saved_meanwhile = loading.saved().take().unwrap_or_default();
+            if matches!(next, State::Failed) && matches!(*state, State::Ready(_)) {
+                // The index in use holds every save and erasure since: it goes on answering,
+                // and learns at the next try (what it learnt from is left as it was).
+                loading.erased().clear();
+                tracing::error!("the matching index in use goes on answering");
+                return;
+            }
             if let State::Ready(matcher) = &mut next {
                 let waiting = match &*state {
                     State::Loading(pending) => pending.as_slice(),

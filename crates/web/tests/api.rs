@@ -4639,6 +4639,16 @@ async fn cases_that_ended_teach_the_index_without_a_restart() {
     }
     let learnt = learnt.expect("the rebuilt index learnt");
     assert_eq!((learnt.found, learnt.closed), (45, 15), "{learnt:?}");
+    assert!(
+        learnt.calibrated,
+        "sixty cases, ended both ways, are enough: {learnt:?}"
+    );
+    let (_, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(
+        page.contains("Checked against the 60 cases that ended"),
+        "{page}"
+    );
     assert!(!learn().await.unwrap(), "no case ended since it learnt");
     let id = app
         .store
@@ -4661,14 +4671,4 @@ async fn cases_that_ended_teach_the_index_without_a_restart() {
         .await
         .unwrap();
     assert!(learn().await.unwrap(), "one more case ended");
-    assert!(
-        learnt.calibrated,
-        "sixty cases, ended both ways, are enough: {learnt:?}"
-    );
-    let (_, bytes, _) = call(&app, "GET", "/dashboard", None, "").await;
-    let page = String::from_utf8(bytes).unwrap();
-    assert!(
-        page.contains("Checked against the 60 cases that ended"),
-        "{page}"
-    );
 }
