@@ -4561,6 +4561,34 @@ async fn a_thin_request_asks_for_the_detail_that_would_settle_it() {
     assert!(page.contains("نام پدر"), "{page}");
 }
 
+/// A rebuild of the matching index that fails (here a stored model that cannot be read) leaves
+/// the index in use answering: the desk's check and tracing go on, and the next count of ended
+/// cases tries again.
+#[tokio::test]
+async fn a_failed_rebuild_keeps_the_index_in_use() {
+    use peywand_store::LinkageRun;
+    let (app, _) = deduplicated_registry(300).await;
+    assert_eq!(app.state.matching.status(), peywand_web::IndexStatus::Ready);
+    app.store
+        .save_linkage(&LinkageRun {
+            identities: Vec::new(),
+            review: Vec::new(),
+            model: "not a model".into(),
+            stats: "{}".into(),
+            finished_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let store: Arc<dyn peywand_store::Store> = app.store.clone();
+    app.state.matching.reload(store);
+    // Reading the model fails at once; a failed rebuild that replaced the index would show
+    // within these two seconds.
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(app.state.matching.status(), peywand_web::IndexStatus::Ready);
+    }
+}
+
 /// The tracing cases that ended teach the matching index, without a restart: the confirmed
 /// ones how relatives' requests compare with the registrations found, and, once enough have
 /// ended, how sure to be (here 45 found and 15 closed without finding the person). The
