@@ -129,9 +129,9 @@ pub enum Note {
     /// with her in her household, as relatives give a married woman's husband: it counted
     /// neither for nor against.
     HusbandInHousehold,
-    /// The given name agrees only with a name in another box (the given and father's names
-    /// typed in each other's places): weighed as agreeing, less the chance of such a swap,
-    /// as often as the registry's clerks make it.
+    /// The given name agrees only with a name in another box (the given name typed where the
+    /// father's or family name goes, and that one in its place): weighed as agreeing, less
+    /// the chance of such a swap, as often as the registry's clerks make it.
     NamesCrossed,
 }
 

@@ -81,8 +81,8 @@ impl AppState {
 
     /// Every quarter of an hour, lets the matching index learn from the tracing cases that
     /// ended since it was built (see `MatchingIndex::learn_from_cases_ended_since`). Not at
-    /// each case's end: at a million registrations a rebuild takes a core for some twenty seconds,
-    /// and a caseworker closing ten cases in a row needs one, not ten.
+    /// each case's end: at a million registrations a rebuild takes some twenty seconds of the
+    /// server's cores, and a caseworker closing ten cases in a row needs one, not ten.
     fn learn_as_cases_end(&self) {
         let state = self.clone();
         tokio::spawn(async move {
