@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use peywand_domain::{MatchRecord, RawRegistration};
-use peywand_linkage::{Dataset, Matcher, Model, Settings, deduplicate};
+use peywand_linkage::{
+    Candidate, Dataset, Explanation, Matcher, Model, Settings, Sought, deduplicate,
+};
 use peywand_store::{LinkageRun, Store};
 
 use crate::context::{Database, open_existing, private_file};
@@ -329,15 +331,28 @@ fn read_lines<T>(
 }
 
 /// Finds the best candidate registrations for each tracing request.
+/// How `search` searches and what it writes.
+pub struct SearchOptions {
+    pub limit: usize,
+    pub on: Option<NaiveDate>,
+    pub registered_share: Option<f64>,
+    /// Each field's part in every candidate's score, beside it.
+    pub explain: bool,
+}
+
 pub async fn search(
     db: &Database,
     requests: &Path,
     out: &Path,
-    limit: usize,
-    on: Option<NaiveDate>,
-    registered_share: Option<f64>,
     ended: Option<&Path>,
+    options: SearchOptions,
 ) -> anyhow::Result<()> {
+    let SearchOptions {
+        limit,
+        on,
+        registered_share,
+        explain,
+    } = options;
     if let Some(share) = registered_share {
         peywand_store::valid_registered_share(share)
             .map_err(|e| anyhow::anyhow!("--registered-share {share}: {e} (0.01 to 0.99)"))?;
@@ -388,14 +403,32 @@ pub async fn search(
         let mut matcher = matcher;
         let mut w = BufWriter::new(file);
         let probes: Vec<_> = requests.iter().map(|r| r.as_match_record(on)).collect();
-        let found = matcher.find_many(&probes, limit);
+        let found: Vec<Vec<(Candidate, Option<Explanation>)>> = if explain {
+            probes
+                .iter()
+                .map(|p| {
+                    let found = matcher.find_explained(p, limit, Sought::Relative);
+                    found.into_iter().map(|(c, e)| (c, Some(e))).collect()
+                })
+                .collect()
+        } else {
+            let found = matcher.find_many(&probes, limit);
+            let unexplained = |cs: Vec<Candidate>| cs.into_iter().map(|c| (c, None)).collect();
+            found.into_iter().map(unexplained).collect()
+        };
         for (r, candidates) in requests.iter().zip(found) {
             let line = serde_json::json!({
                 "request_id": r.request_id,
-                "candidates": candidates.iter().map(|c| serde_json::json!({
-                    "record_id": c.record_id,
-                    "score": (c.probability * 10_000.0).round() / 10_000.0,
-                })).collect::<Vec<_>>(),
+                "candidates": candidates.iter().map(|(c, explanation)| {
+                    let mut candidate = serde_json::json!({
+                        "record_id": c.record_id,
+                        "score": (c.probability * 10_000.0).round() / 10_000.0,
+                    });
+                    if let Some(e) = explanation {
+                        candidate["explanation"] = serde_json::json!(e);
+                    }
+                    candidate
+                }).collect::<Vec<_>>(),
             });
             writeln!(w, "{line}")?;
         }

@@ -194,6 +194,10 @@ enum Command {
         /// registered, and how relatives' requests compare with the registrations found.
         #[arg(long, value_name = "FILE")]
         ended: Option<PathBuf>,
+        /// Write each field's part in every candidate's score beside it: why a candidate came
+        /// first, for an information manager checking the search. Slower: one request at a time.
+        #[arg(long)]
+        explain: bool,
     },
     /// Encrypt the database under a new key (or for the first time), or decrypt it with
     /// --decrypt. The current key comes from PEYWAND_DB_KEY or --key-file as for every command.
@@ -700,17 +704,15 @@ async fn run_command(command: Command) -> anyhow::Result<()> {
                 on,
                 registered_share,
                 ended,
+                explain,
             } => {
-                linkage::search(
-                    &db,
-                    &requests,
-                    &out,
-                    limit.clamp(1, 100),
+                let options = linkage::SearchOptions {
+                    limit: limit.clamp(1, 100),
                     on,
                     registered_share,
-                    ended.as_deref(),
-                )
-                .await
+                    explain,
+                };
+                linkage::search(&db, &requests, &out, ended.as_deref(), options).await
             }
             Command::Pfif {
                 command:

@@ -331,6 +331,41 @@ fn dedupe_explain_and_search_on_synthetic_registrations() {
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert!(first["request_id"].is_string() && first["candidates"].is_array());
 
+    // Explained, the same candidates come with each field's part in their scores.
+    let explained = dir.path().join("explained.jsonl");
+    let o = search(&requests, &explained, &["--on", "2025-12-30", "--explain"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let explained: Vec<serde_json::Value> = std::fs::read_to_string(&explained)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut fields_seen = 0;
+    for (line, with) in lines.iter().zip(&explained) {
+        let plain: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (plain, with) = (&plain["candidates"], &with["candidates"]);
+        assert_eq!(
+            plain.as_array().unwrap().len(),
+            with.as_array().unwrap().len()
+        );
+        for (a, b) in plain
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(with.as_array().unwrap())
+        {
+            assert_eq!(
+                (&a["record_id"], &a["score"]),
+                (&b["record_id"], &b["score"])
+            );
+            assert!(a.get("explanation").is_none());
+            let fields = b["explanation"]["fields"].as_array().unwrap();
+            assert!(fields.iter().any(|f| f["field"] == "given_name"));
+            fields_seen += fields.len();
+        }
+    }
+    assert!(fields_seen > 0, "no candidate was explained");
+
     // A malformed request file is refused whole, naming the line, and writes nothing.
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(
