@@ -255,6 +255,73 @@ fn name_level(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> u
     })
 }
 
+/// `pattern`, the comparison of a relative's request `probe` with a registration, with each
+/// name that is one slip from the registration's (see
+/// [`peywand_names::similarity::one_slip_from_alike`]) at the typo's level where it stood as
+/// different or alike only in part. A family tells the name and a caseworker writes it as
+/// heard, in either script, and nobody sees it typed: a letter dropped at the start, or a
+/// name heard as Navid and written وید, is a slip a clerk's registration would not carry.
+/// Across scripts and at the first letter, one slip also joins more names that are different
+/// than a clerk's typo does; the scorer weighs it by how often strangers' names meet so (see
+/// `Model::slip_share`).
+pub(crate) fn with_request_slips(
+    ds: &Dataset,
+    probe: &Rec,
+    other: &Rec,
+    pattern: Pattern,
+) -> Pattern {
+    let mut pattern = pattern;
+    for f in NAME_FIELDS {
+        let level = pattern.level(f as usize);
+        if (level == DIFFERENT_NAME || level == GARBLED)
+            && let (Some(x), Some(y)) = (probe.name(f), other.name(f))
+            && slip_between(ds, x, y)
+        {
+            pattern = pattern.with(f as usize, TYPO);
+        }
+    }
+    pattern
+}
+
+/// Whether two records' names in `field` are a clerk's typo apart: one letter in one script,
+/// not the first (see `name_level`).
+pub(crate) fn clerks_typo(ds: &Dataset, a: &Rec, b: &Rec, field: NameField) -> bool {
+    let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
+        return false;
+    };
+    let (na, nb) = (&ds.name_info(x).name, &ds.name_info(y).name);
+    one_letter_apart(&na.folded, &nb.folded) || parts_one_letter_apart(na, nb)
+}
+
+/// `pattern` as it would be if every name of the request that could be one slip from the
+/// registration's were (see [`with_request_slips`]): the most the slips could add, without
+/// reading any name. `None` where no name could be.
+pub(crate) fn if_request_slips(probe: &Rec, other: &Rec, pattern: Pattern) -> Option<Pattern> {
+    let mut slipped = pattern;
+    for f in NAME_FIELDS {
+        let level = pattern.level(f as usize);
+        if (level == DIFFERENT_NAME || level == GARBLED)
+            && probe.name(f).is_some()
+            && other.name(f).is_some()
+        {
+            slipped = slipped.with(f as usize, TYPO);
+        }
+    }
+    (slipped != pattern).then_some(slipped)
+}
+
+/// Whether two names (by id) are one slip from alike, from the thread's cache where it can:
+/// a request meets a common father's name again in candidate after candidate.
+fn slip_between(ds: &Dataset, x: u32, y: u32) -> bool {
+    LEVELS.with_borrow_mut(|cache| {
+        cache.refresh(ds.generation, CACHE_BITS);
+        cached(&mut cache.slips, x, y, || {
+            let (a, b) = (&ds.name_info(x).name, &ds.name_info(y).name);
+            u8::from(similarity::one_slip_from_alike(a, b))
+        }) == 1
+    })
+}
+
 /// Whether `a`'s name in field `fa` and `b`'s in field `fb` are one name (see [`agreeing`]).
 pub(crate) fn names_agree(ds: &Dataset, a: &Rec, fa: NameField, b: &Rec, fb: NameField) -> bool {
     agreeing(name_level(ds, a, fa, b, fb))
@@ -399,6 +466,9 @@ fn parts_one_letter_apart(a: &Name, b: &Name) -> bool {
 struct LevelCache {
     generation: u32,
     names: Vec<u64>,
+    /// Whether a request's name is one slip from a registration's (see
+    /// [`with_request_slips`]), 1 or 0 in place of the level.
+    slips: Vec<u64>,
 }
 
 impl LevelCache {
@@ -413,6 +483,13 @@ impl LevelCache {
                 self.names.fill(0);
             } else {
                 self.names = vec![0; 1 << bits];
+            }
+            // Only requests are read for slips: the desk's and tracing's small table will do.
+            let slip_bits = bits.min(CACHE_BITS);
+            if self.slips.len() == 1 << slip_bits {
+                self.slips.fill(0);
+            } else {
+                self.slips = vec![0; 1 << slip_bits];
             }
         }
     }

@@ -363,8 +363,9 @@ fn patterns_of(ds: &Dataset, pairs: &[(u32, u32)]) -> Vec<Pattern> {
 /// This function does steps 1 to 3, from random and sampled pairs alone: the candidate pairs
 /// are needed only from step 4, so each can be scored while it is compared.
 fn learn_from_samples(ds: &Dataset, settings: &Settings) -> Model {
-    let u = model::estimate_u(ds, settings.random_pairs, settings.seed);
+    let (u, slip_share) = model::estimate_u(ds, settings.random_pairs, settings.seed);
     let mut model = Model::untrained(u, settings.random_pairs as u64);
+    model.slip_share = Some(slip_share);
     // Session 1: pairs chosen only for sharing a given and a father's name (their phonetic
     // codes). Not the given name alone: among a million people nearly every pair that shares
     // one is two strangers, and EM then learns what namesakes share instead of what one
@@ -1384,11 +1385,16 @@ impl Matcher {
                 let other = &self.ds.recs[c as usize];
                 let (pattern, husband) = self.as_requested(rec, c, scorer);
                 let mut explanation = scorer.explain(&self.ds, rec, other, pattern);
-                if husband {
-                    for field in &mut explanation.fields {
-                        if field.field == Field::FatherName {
-                            field.note = Some(Note::HusbandInHousehold);
-                        }
+                let written = compare(&self.ds, rec, other);
+                for field in &mut explanation.fields {
+                    let f = FIELDS.iter().position(|&x| x == field.field).unwrap_or(0);
+                    if husband && field.field == Field::FatherName {
+                        field.note = Some(Note::HusbandInHousehold);
+                    } else if field.field.frequency_adjusted()
+                        && pattern.level(f) == compare::TYPO
+                        && written.level(f) != compare::TYPO
+                    {
+                        field.note = Some(Note::SlipInRequest);
                     }
                 }
                 explanation.probability = p;
@@ -1642,7 +1648,7 @@ impl Matcher {
     /// a desk writes a person's own father.
     fn as_requested(&self, probe: &Rec, c: u32, scorer: &model::Scorer) -> (Pattern, bool) {
         let her = &self.ds.recs[c as usize];
-        let pattern = compare(&self.ds, probe, her).with(9, MISSING);
+        let pattern = self.requested(probe, her, scorer);
         if self.husband_may_stand_for_father(probe, her, pattern, scorer)
             && self.husband_named(probe, c)
         {
@@ -1652,6 +1658,18 @@ impl Matcher {
             )
         } else {
             (pattern, false)
+        }
+    }
+
+    /// How a probe compares with a registration, its household left out: for a relative's
+    /// request, with the slips a request carries read as such (see
+    /// [`compare::with_request_slips`]).
+    fn requested(&self, probe: &Rec, other: &Rec, scorer: &model::Scorer) -> Pattern {
+        let pattern = compare(&self.ds, probe, other).with(9, MISSING);
+        if scorer.relatives_request() {
+            compare::with_request_slips(&self.ds, probe, other, pattern)
+        } else {
+            pattern
         }
     }
 
@@ -1719,12 +1737,23 @@ impl Matcher {
         // A woman whose father's name disagrees may have her husband named in its place (see
         // `as_requested`); her household is read only if that could bring her near the top.
         let mut father_disagrees: Vec<(usize, f64)> = Vec::new();
+        // A request's name that disagrees may be one slip from the registration's (see
+        // `compare::with_request_slips`); that is looked for only where it could bring the
+        // candidate near the top, by the weight it would have if every such name were one.
+        let mut may_slip: Vec<(usize, f64, Pattern)> = Vec::new();
+        let bound = scorer.slips_unread();
         for c in candidates {
             let other = &self.ds.recs[c as usize];
             if Some(other.household) == own || self.replaced.contains(&c) {
                 continue;
             }
             let p = compare(&self.ds, &rec, other).with(9, MISSING);
+            if scorer.relatives_request()
+                && let Some(slipped) = compare::if_request_slips(&rec, other, p)
+            {
+                let best = bound.weight(&self.ds, &rec, other, slipped);
+                may_slip.push((scored.len(), best, p));
+            }
             if self.husband_may_stand_for_father(&rec, other, p, scorer) {
                 let neutral = p.with(dataset::NameField::Father as usize, MISSING);
                 father_disagrees
@@ -1732,7 +1761,7 @@ impl Matcher {
             }
             scored.push((c, scorer.weight(&self.ds, &rec, other, p)));
         }
-        if !father_disagrees.is_empty() {
+        if !father_disagrees.is_empty() || !may_slip.is_empty() {
             // Candidates this far below the last one shown change the others' probabilities
             // by less than a percent of their weight between them.
             let mut weights: Vec<f64> = scored.iter().map(|&(_, w)| w).collect();
@@ -1741,8 +1770,32 @@ impl Matcher {
                 .select_nth_unstable_by(shown, |x, y| y.total_cmp(x))
                 .1
                 - NEGLIGIBLE_BITS;
+            // A slip found changes the weight the husband's name is weighed from.
+            let mut slipped: Vec<(usize, Pattern)> = Vec::new();
+            for (at, best, p) in may_slip {
+                let other = &self.ds.recs[scored[at].0 as usize];
+                if best > bar {
+                    let with_slips = compare::with_request_slips(&self.ds, &rec, other, p);
+                    if with_slips != p {
+                        scored[at].1 = scorer.weight(&self.ds, &rec, other, with_slips);
+                        slipped.push((at, with_slips));
+                    }
+                }
+            }
             for (at, neutral) in father_disagrees {
-                if neutral > bar && self.husband_named(&rec, scored[at].0) {
+                let (c, other) = (scored[at].0, &self.ds.recs[scored[at].0 as usize]);
+                let neutral = match slipped.binary_search_by_key(&at, |&(i, _)| i) {
+                    Ok(i) => {
+                        let p = slipped[i].1;
+                        if !self.husband_may_stand_for_father(&rec, other, p, scorer) {
+                            continue;
+                        }
+                        let p = p.with(dataset::NameField::Father as usize, MISSING);
+                        scorer.weight(&self.ds, &rec, other, p)
+                    }
+                    Err(_) => neutral,
+                };
+                if neutral > bar && self.husband_named(&rec, c) {
                     scored[at].1 = neutral;
                 }
             }

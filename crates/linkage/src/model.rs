@@ -99,6 +99,12 @@ pub struct Model {
     /// learnt.
     #[serde(default)]
     pub crossed_share: Option<f64>,
+    /// By name field, the share of random pairs of registrations (both giving the name) whose
+    /// names are one slip from alike without being alike or a clerk's typo apart (see
+    /// `compare::with_request_slips`): how often strangers' names meet so. A relative's
+    /// request weighs such a name by it. `None` in a model stored before it was learnt.
+    #[serde(default)]
+    pub slip_share: Option<[f64; 4]>,
 }
 
 /// One field's part in a match weight.
@@ -133,6 +139,11 @@ pub enum Note {
     /// father's or family name goes, and that one in its place): weighed as agreeing, less
     /// the chance of such a swap, as often as the registry's clerks make it.
     NamesCrossed,
+    /// A relative's request gives a name one slip from the registration's (a letter left out
+    /// or changed, the first too, or heard and written in the other script): weighed as a
+    /// clerk's typo, less how often strangers' names meet so, and never less than a name
+    /// different or alike only in part.
+    SlipInRequest,
 }
 
 /// A pair's match weight, field by field.
@@ -326,6 +337,8 @@ impl Model {
             relatives_request: false,
             evidence_scale: 1.0,
             crossed_bits: 0.0,
+            slip_bits: [0.0; 4],
+            slips_unread: false,
         }
     }
 
@@ -354,6 +367,21 @@ impl Model {
         }
     }
 
+    /// What a relative's request's slip (see [`Scorer::slip_bits`]) counts for, by name field:
+    /// log2 of the typo level's u over the slips' share among strangers. Never more than a
+    /// typo's weight.
+    fn slip_bits(&self) -> [f64; 4] {
+        let Some(share) = self.slip_share else {
+            return [0.0; 4];
+        };
+        std::array::from_fn(|f| {
+            let typo = self.u.get(f).and_then(|u| u.get(TYPO as usize)).copied();
+            typo.map_or(0.0, |typo| {
+                (clamp(typo) / share[f].clamp(FLOOR, 1.0)).log2().min(0.0)
+            })
+        })
+    }
+
     /// [`Model::probe_scorer`] for a tracing request among `records` registrations: its
     /// prior is not deduplication's (how many pairs of registrations are one person) but the
     /// chance that the person sought registered at all, `registered`, spread over the people
@@ -377,6 +405,7 @@ impl Model {
             crossed_bits: self
                 .crossed_share
                 .map_or(0.0, |share| share.clamp(FLOOR, 1.0).log2()),
+            slip_bits: self.slip_bits(),
             ..self.probe_scorer()
         };
         if let Some(requests) = requests {
@@ -520,6 +549,7 @@ impl Scorer {
 }
 
 /// A model's weights, precomputed for scoring.
+#[derive(Clone)]
 pub(crate) struct Scorer {
     prior: f64,
     table: [[f64; MAX_LEVELS]; FIELD_COUNT],
@@ -543,12 +573,30 @@ pub(crate) struct Scorer {
     /// meet crossed about as often as straight. 0 for the registry's own pairs, whose weights
     /// were learnt with the swaps among them.
     crossed_bits: f64,
+    /// Added, by name field, to a relative's request's name one slip from the registration's
+    /// but no clerk's typo (see `compare::with_request_slips`), which is weighed at the
+    /// typo's level: log2 of how much more often strangers' names meet so than a typo apart
+    /// (see [`Model::slip_share`]). 0 for the registry's own pairs and the desk's.
+    slip_bits: [f64; 4],
+    /// Set for a bound only (see [`Scorer::slips_unread`]).
+    slips_unread: bool,
 }
 
 impl Scorer {
     /// Whether the probe is a relative's tracing request.
     pub(crate) fn relatives_request(&self) -> bool {
         self.relatives_request
+    }
+
+    /// This scorer with every name at the typo's level weighed as a clerk's typo or as the
+    /// name unread, whichever counts more: never less than this one's weight of a pattern,
+    /// and found without reading the names.
+    pub(crate) fn slips_unread(&self) -> Scorer {
+        Scorer {
+            slip_bits: [0.0; 4],
+            slips_unread: true,
+            ..self.clone()
+        }
     }
 
     /// The common-name correction of a name agreement: log2(u / frequency of the name).
@@ -588,10 +636,22 @@ impl Scorer {
         } else {
             0.0
         };
-        (
-            scale * (self.level_weight(p, f, adjustment) + swap),
-            adjustment.map(|a| scale * a),
-        )
+        let mut w = self.level_weight(p, f, adjustment) + swap;
+        if f < 4
+            && level == TYPO
+            && (self.slips_unread
+                || (self.relatives_request
+                    && !crate::compare::clerks_typo(ds, a, b, NAME_FIELDS[f])))
+        {
+            // Never less than the name would count unread, different or alike only in part:
+            // a registry whose clerks make no typos learns that names one letter apart are
+            // siblings', which says nothing of how relatives mishear a name.
+            let unread = self
+                .level_weight(p.with(f, DIFFERENT_NAME), f, None)
+                .max(self.level_weight(p.with(f, GARBLED), f, None));
+            w = (w + self.slip_bits[f]).max(unread);
+        }
+        (scale * w, adjustment.map(|a| scale * a))
     }
 
     /// Whether the pair's given names agree only crossed and that counts for less here.
@@ -685,41 +745,59 @@ pub(crate) fn left_over_evidence(table: &[[f64; MAX_LEVELS]; FIELD_COUNT], p: Pa
 }
 
 /// Level frequencies among random pairs of records from different households: u.
-pub(crate) fn estimate_u(ds: &Dataset, pairs: usize, seed: u64) -> Vec<Vec<f64>> {
+pub(crate) fn estimate_u(ds: &Dataset, pairs: usize, seed: u64) -> (Vec<Vec<f64>>, [f64; 4]) {
     let n = ds.len();
     let mut counts = vec![vec![1.0f64; MAX_LEVELS]; FIELD_COUNT];
+    // By name field: pairs one slip from alike (see `compare::with_request_slips`), and pairs
+    // giving both names; as if one of each had been seen.
+    let mut slips = [(1.0f64, 1.0f64); 4];
     if n < 2 {
-        return normalise(counts);
+        return (normalise(counts), [0.0; 4]);
     }
     let chunks = 16;
     let per_chunk = pairs.div_ceil(chunks);
-    let partial: Vec<Vec<Vec<f64>>> = (0..chunks)
+    // Each chunk's level counts, and its (slips, pairs giving the name) by name field.
+    type Counted = (Vec<Vec<f64>>, [(f64, f64); 4]);
+    let partial: Vec<Counted> = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (c as u64).wrapping_mul(0x9E37_79B9));
             let mut counts = vec![vec![0.0f64; MAX_LEVELS]; FIELD_COUNT];
+            let mut slips = [(0.0f64, 0.0f64); 4];
             for _ in 0..per_chunk {
                 let a = rng.random_range(0..n) as u32;
                 let b = rng.random_range(0..n) as u32;
                 if a == b || ds.same_household(a, b) {
                     continue;
                 }
-                let p = compare(ds, &ds.recs[a as usize], &ds.recs[b as usize]);
+                let (ra, rb) = (&ds.recs[a as usize], &ds.recs[b as usize]);
+                let p = compare(ds, ra, rb);
                 for (f, c) in counts.iter_mut().enumerate() {
                     c[p.level(f) as usize] += 1.0;
                 }
+                let slipped = crate::compare::with_request_slips(ds, ra, rb, p);
+                for (f, (found, given)) in slips.iter_mut().enumerate() {
+                    if p.level(f) != MISSING {
+                        *given += 1.0;
+                        *found += f64::from(u8::from(slipped.level(f) != p.level(f)));
+                    }
+                }
             }
-            counts
+            (counts, slips)
         })
         .collect();
-    for part in partial {
+    for (part, part_slips) in partial {
         for (total, c) in counts.iter_mut().zip(part) {
             for (t, x) in total.iter_mut().zip(c) {
                 *t += x;
             }
         }
+        for (total, x) in slips.iter_mut().zip(part_slips) {
+            total.0 += x.0;
+            total.1 += x.1;
+        }
     }
-    normalise(counts)
+    (normalise(counts), slips.map(|(found, given)| found / given))
 }
 
 /// Makes each field's non-missing levels sum to one.
@@ -832,6 +910,7 @@ impl Model {
             left_over_u: Vec::new(),
             left_over_m: Vec::new(),
             crossed_share: None,
+            slip_share: None,
         }
     }
 

@@ -952,6 +952,30 @@ fn a_married_woman_is_found_by_the_husband_her_relatives_name_as_father() {
     );
 }
 
+/// A boy of 2015 from province AF06, of his own household: a person sought in the tests below.
+fn boy(id: &str, given: &str, father: &str) -> MatchRecord {
+    MatchRecord {
+        record_id: id.into(),
+        household: id.into(),
+        given_name: Some(given.into()),
+        father_name: Some(father.into()),
+        sex: Some(peywand_domain::Sex::Male),
+        birth_year_min: Some(2015),
+        birth_year_max: Some(2015),
+        province_code: Some("AF06".into()),
+        ..MatchRecord::default()
+    }
+}
+
+/// The given name's line of an explanation.
+fn given(e: &peywand_linkage::Explanation) -> peywand_linkage::Contribution {
+    e.fields
+        .iter()
+        .find(|c| c.field == peywand_linkage::Field::GivenName)
+        .cloned()
+        .unwrap()
+}
+
 /// Clerks seldom type a given name where the father's goes. A request for Yasin son of
 /// Zalmay, among two registries: in one, Yasin son of Zalmay registered in Dari; in the other,
 /// Zalmay son of Yasin. Name for name the second fits as well, crossed; but a swap explains him
@@ -959,19 +983,7 @@ fn a_married_woman_is_found_by_the_husband_her_relatives_name_as_father() {
 /// registry's own links. He is far less likely, and his explanation says why.
 #[test]
 fn names_agreeing_only_crossed_count_for_less_in_a_search() {
-    use peywand_domain::Sex;
     let s = synthetic(3_000, 31);
-    let boy = |id: &str, given: &str, father: &str| MatchRecord {
-        record_id: id.into(),
-        household: id.into(),
-        given_name: Some(given.into()),
-        father_name: Some(father.into()),
-        sex: Some(Sex::Male),
-        birth_year_min: Some(2015),
-        birth_year_max: Some(2015),
-        province_code: Some("AF06".into()),
-        ..MatchRecord::default()
-    };
     let request = boy("request", "Yasin", "Zalmay");
     let first = |registration: MatchRecord| {
         let mut records = s.records.clone();
@@ -991,13 +1003,6 @@ fn names_agreeing_only_crossed_count_for_less_in_a_search() {
         (&*straight.record_id, &*crossed.record_id),
         ("straight", "crossed")
     );
-    let given = |e: &peywand_linkage::Explanation| {
-        e.fields
-            .iter()
-            .find(|c| c.field == peywand_linkage::Field::GivenName)
-            .cloned()
-            .unwrap()
-    };
     assert_eq!(given(&as_typed).note, None);
     assert_eq!(
         given(&swapped).note,
@@ -1011,6 +1016,36 @@ fn names_agreeing_only_crossed_count_for_less_in_a_search() {
         crossed.probability < straight.probability,
         "{crossed:?} {straight:?}"
     );
+}
+
+/// A family tells a name and a caseworker writes it as heard: a letter left out at the start,
+/// in the other script from the registration's. A relative's request reads that as a slip,
+/// and says so; the desk, where the person stands and the clerk sees the name typed, does
+/// not.
+#[test]
+fn a_request_reads_a_name_one_slip_off_as_a_slip() {
+    let s = synthetic(3_000, 31);
+    let mut records = s.records.clone();
+    records.push(boy("navid", "Navid", "Zalmay"));
+    let mut matcher = matcher_over(&records);
+    let request = boy("request", "وید", "زلمی");
+    let found = matcher.find_explained(&request, 5, Sought::Relative);
+    let (first, why) = found.first().expect("a candidate");
+    assert_eq!(first.record_id, "navid", "{found:?}");
+    assert_eq!(
+        given(why).note,
+        Some(peywand_linkage::Note::SlipInRequest),
+        "{why:?}"
+    );
+    let at_the_desk = matcher.find_explained(&request, 100, Sought::Registrant);
+    let (seen, desk) = at_the_desk
+        .iter()
+        .find(|(c, _)| c.record_id == "navid")
+        .expect("found by the father's name");
+    assert_eq!(given(desk).level, "different");
+    assert_eq!(given(desk).note, None);
+    assert!(given(why).weight >= given(desk).weight, "{why:?} {desk:?}");
+    assert!(seen.probability < first.probability, "{desk:?} {why:?}");
 }
 
 /// Relatives remember ages loosely. Once cases have ended with the person found, and their

@@ -280,6 +280,7 @@ household-member-fits-as-well = another member of the household fits as well or 
 note-husband-as-father = her husband's name: she is registered as his wife
 note-husband-in-household = the name of a man registered with her, as relatives give a married woman's husband: counted neither for nor against
 note-names-crossed = the given name agrees only with a name typed in another box (names swapped between boxes): counted for less, as clerks seldom swap them
+note-slip-in-request = one letter off the registration's name, as a name heard and written down may be (a letter left out or changed, perhaps in the other script): counted as weakly similar
 field-residence = Last residence in Pakistan
 field-registered = Registered
 level-name-0 = not given

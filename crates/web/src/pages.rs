@@ -1001,6 +1001,7 @@ pub(crate) fn reason(t: &Tr, c: &peywand_linkage::Contribution) -> (String, Stri
         Some(peywand_linkage::Note::HusbandAsFather) => Some("note-husband-as-father"),
         Some(peywand_linkage::Note::HusbandInHousehold) => Some("note-husband-in-household"),
         Some(peywand_linkage::Note::NamesCrossed) => Some("note-names-crossed"),
+        Some(peywand_linkage::Note::SlipInRequest) => Some("note-slip-in-request"),
         None => None,
     };
     if let Some(note) = note {
