@@ -330,7 +330,6 @@ fn read_lines<T>(
     Ok(read)
 }
 
-/// Finds the best candidate registrations for each tracing request.
 /// How `search` searches and what it writes.
 pub struct SearchOptions {
     pub limit: usize,
@@ -340,6 +339,7 @@ pub struct SearchOptions {
     pub explain: bool,
 }
 
+/// Finds the best candidate registrations for each tracing request.
 pub async fn search(
     db: &Database,
     requests: &Path,

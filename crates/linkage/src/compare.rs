@@ -283,14 +283,19 @@ pub(crate) fn with_request_slips(
     pattern
 }
 
-/// Whether two records' names in `field` are a clerk's typo apart: one letter in one script,
-/// not the first (see `name_level`).
-pub(crate) fn clerks_typo(ds: &Dataset, a: &Rec, b: &Rec, field: NameField) -> bool {
+/// Whether field `f` of the pattern of a request `a` against a registration `b` is at the
+/// typo's level for a request's slip (see [`with_request_slips`]): the names as written are
+/// different or alike only in part, and one slip from alike.
+pub(crate) fn request_slip(ds: &Dataset, a: &Rec, b: &Rec, p: Pattern, f: usize) -> bool {
+    let Some(&field) = NAME_FIELDS.get(f) else {
+        return false;
+    };
     let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
         return false;
     };
-    let (na, nb) = (&ds.name_info(x).name, &ds.name_info(y).name);
-    one_letter_apart(&na.folded, &nb.folded) || parts_one_letter_apart(na, nb)
+    p.level(f) == TYPO
+        && matches!(name_level(ds, a, field, b, field), DIFFERENT_NAME | GARBLED)
+        && slip_between(ds, x, y)
 }
 
 /// `pattern` as it would be if every name of the request that could be one slip from the
@@ -461,7 +466,7 @@ fn parts_one_letter_apart(a: &Name, b: &Name) -> bool {
 }
 
 /// The name levels one thread found, for one dataset generation. Each entry is
-/// `(lo << 32 | hi) << 3 | level` by a hash of the pair; 0 is empty (no level is 0).
+/// `(lo << 32 | hi) << 3 | level` by a hash of the pair; 0 is empty (no key is 0).
 #[derive(Default)]
 struct LevelCache {
     generation: u32,

@@ -139,10 +139,10 @@ pub enum Note {
     /// father's or family name goes, and that one in its place): weighed as agreeing, less
     /// the chance of such a swap, as often as the registry's clerks make it.
     NamesCrossed,
-    /// A relative's request gives a name one slip from the registration's (a letter left out
-    /// or changed, the first too, or heard and written in the other script): weighed as a
-    /// clerk's typo, less how often strangers' names meet so, and never less than a name
-    /// different or alike only in part.
+    /// A relative's request gives a name one sound from the registration's (one left out, the
+    /// first too, or one changed, not the first; in either script): weighed as a clerk's typo,
+    /// less how often strangers' names meet so, and never less than the name counts as
+    /// written.
     SlipInRequest,
 }
 
@@ -337,6 +337,7 @@ impl Model {
             relatives_request: false,
             evidence_scale: 1.0,
             crossed_bits: 0.0,
+            reads_slips: false,
             slip_bits: [0.0; 4],
             slips_unread: false,
         }
@@ -405,6 +406,7 @@ impl Model {
             crossed_bits: self
                 .crossed_share
                 .map_or(0.0, |share| share.clamp(FLOOR, 1.0).log2()),
+            reads_slips: self.slip_share.is_some(),
             slip_bits: self.slip_bits(),
             ..self.probe_scorer()
         };
@@ -528,13 +530,15 @@ impl Scorer {
                 && a.name(father).is_some()
                 && b.name(father).is_some();
             let crossed = f == 0 && scorer.crossed(ds, a, b, p);
+            let slip = scorer.request_slip(ds, a, b, p, f);
             fields.push(Contribution {
                 field: *field,
                 level: field.levels()[level as usize],
                 weight: w,
                 frequency_adjustment: adjustment,
                 note: (husband.then_some(Note::HusbandAsFather))
-                    .or(crossed.then_some(Note::NamesCrossed)),
+                    .or(crossed.then_some(Note::NamesCrossed))
+                    .or(slip.then_some(Note::SlipInRequest)),
             });
         }
         Explanation {
@@ -573,10 +577,13 @@ pub(crate) struct Scorer {
     /// meet crossed about as often as straight. 0 for the registry's own pairs, whose weights
     /// were learnt with the swaps among them.
     crossed_bits: f64,
-    /// Added, by name field, to a relative's request's name one slip from the registration's
-    /// but no clerk's typo (see `compare::with_request_slips`), which is weighed at the
-    /// typo's level: log2 of how much more often strangers' names meet so than a typo apart
-    /// (see [`Model::slip_share`]). 0 for the registry's own pairs and the desk's.
+    /// Whether a name of the probe one slip from the registration's is read as such (see
+    /// `compare::with_request_slips`): for a relative's request, where the model counted how
+    /// often strangers' names meet so.
+    reads_slips: bool,
+    /// Added, by name field, to such a slip, which is weighed at the typo's level: log2 of
+    /// the typo level's u over the share of strangers' names one slip off (see
+    /// [`Model::slip_share`]), never above 0.
     slip_bits: [f64; 4],
     /// Set for a bound only (see [`Scorer::slips_unread`]).
     slips_unread: bool,
@@ -595,8 +602,16 @@ impl Scorer {
         Scorer {
             slip_bits: [0.0; 4],
             slips_unread: true,
+            // Never more than 0, and found by reading the names.
+            crossed_bits: 0.0,
             ..self.clone()
         }
+    }
+
+    /// Whether this scorer reads a probe's names one slip off as slips (see
+    /// `compare::with_request_slips`).
+    pub(crate) fn reads_slips(&self) -> bool {
+        self.reads_slips
     }
 
     /// The common-name correction of a name agreement: log2(u / frequency of the name).
@@ -637,12 +652,7 @@ impl Scorer {
             0.0
         };
         let mut w = self.level_weight(p, f, adjustment) + swap;
-        if f < 4
-            && level == TYPO
-            && (self.slips_unread
-                || (self.relatives_request
-                    && !crate::compare::clerks_typo(ds, a, b, NAME_FIELDS[f])))
-        {
+        if f < 4 && level == TYPO && (self.slips_unread || self.request_slip(ds, a, b, p, f)) {
             // Never less than the name would count unread, different or alike only in part:
             // a registry whose clerks make no typos learns that names one letter apart are
             // siblings', which says nothing of how relatives mishear a name.
@@ -654,9 +664,18 @@ impl Scorer {
         (scale * w, adjustment.map(|a| scale * a))
     }
 
-    /// Whether the pair's given names agree only crossed and that counts for less here.
+    /// Whether the pair's given names agree only crossed and that counts for less here. A
+    /// request's given name one slip off is no crossing.
     fn crossed(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> bool {
-        self.crossed_bits != 0.0 && crate::compare::crossed(ds, a, b, p)
+        self.crossed_bits != 0.0
+            && crate::compare::crossed(ds, a, b, p)
+            && !self.request_slip(ds, a, b, p, 0)
+    }
+
+    /// Whether field `f` is at the typo's level for a request's slip, where this scorer reads
+    /// them (see `compare::with_request_slips`).
+    fn request_slip(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern, f: usize) -> bool {
+        self.reads_slips && crate::compare::request_slip(ds, a, b, p, f)
     }
 
     /// [`Scorer::field_weight`] with the common-name correction already found.

@@ -292,29 +292,28 @@ pub fn one_slip_from_alike(a: &Name, b: &Name) -> bool {
         .zip(&b.units)
         .filter(|(u, v)| code_similarity(&u.code, &v.code) < ALIKE_BUT_FOR_A_SLIP);
     match (unlike.next(), unlike.next()) {
-        (Some((u, v)), None) => {
-            alike_but_for_a_slip(u.code.as_slice(), v.code.as_slice()) >= ALIKE_BUT_FOR_A_SLIP
-        }
+        (Some((u, v)), None) => alike_but_for_a_slip(u.code.as_slice(), v.code.as_slice()),
         _ => false,
     }
 }
 
-/// How alike two name parts' sounds are once the one slip that makes them likest is undone;
-/// 0 for parts too short to tell.
-fn alike_but_for_a_slip(x: &[Symbol], y: &[Symbol]) -> f32 {
+/// Whether two name parts' sounds are alike once one slip is undone; never for parts too
+/// short to tell.
+fn alike_but_for_a_slip(x: &[Symbol], y: &[Symbol]) -> bool {
     if x.len().min(y.len()) < 3 {
-        return 0.0;
+        return false;
     }
     // The firm consonants each has: one slip changes at most one of each side's, and an
-    // exchange of two alike sounds (k and q) one more. Most pairs differ by far more, and
-    // are refused before any distance is computed.
+    // exchange of two alike sounds (k and q) one more. Most pairs of names differ by more and
+    // are refused before any distance is computed (a long name alike but for a slip and two
+    // such exchanges is refused too).
     let firm = |s: &[Symbol]| {
         s.iter()
             .filter(|&&c| !is_vowel(c) && !matches!(c, W | Y | H))
             .fold(0u64, |m, &c| m | 1 << c)
     };
     if (firm(x) ^ firm(y)).count_ones() > 4 {
-        return 0.0;
+        return false;
     }
     // A first letter left out takes the short vowel after it along: Arabic script does not
     // write it, and Navid without its n is وید, not Avid.
@@ -330,27 +329,30 @@ fn alike_but_for_a_slip(x: &[Symbol], y: &[Symbol]) -> f32 {
         out[at..at + rest.len()].copy_from_slice(rest);
         (out, at + rest.len())
     };
-    let mut best = 0.0f32;
-    let mut alike = |p: &[Symbol], q: &[Symbol]| {
-        best = best.max(similarity_above(p, q, best));
+    let alike = |p: &[Symbol], q: &[Symbol]| {
+        similarity_above(p, q, ALIKE_BUT_FOR_A_SLIP) >= ALIKE_BUT_FOR_A_SLIP
     };
     // A letter changed is one left out of each at one place: as many consonants before it.
     // Not the first: احمد and محمد, Ahmad and Mohammad, are one letter apart.
     let place = |s: &[Symbol], at: usize| s[..at].iter().filter(|&&c| !is_vowel(c)).count();
-    for i in 0..x.len() {
-        let (p, np) = without(x, i);
-        alike(&p[..np], y);
-        let at = place(x, i);
-        for j in (0..y.len()).filter(|&j| at > 0 && place(y, j) == at) {
-            let (q, nq) = without(y, j);
-            alike(&p[..np], &q[..nq]);
-        }
-    }
-    for j in 0..y.len() {
-        let (q, nq) = without(y, j);
-        alike(x, &q[..nq]);
-    }
-    best
+    let left_out = |s: &[Symbol], other: &[Symbol]| {
+        (0..s.len()).any(|i| {
+            let (p, np) = without(s, i);
+            alike(&p[..np], other)
+        })
+    };
+    left_out(x, y)
+        || left_out(y, x)
+        || (0..x.len()).any(|i| {
+            let (p, np) = without(x, i);
+            let at = place(x, i);
+            (0..y.len()).any(|j| {
+                at > 0 && place(y, j) == at && {
+                    let (q, nq) = without(y, j);
+                    alike(&p[..np], &q[..nq])
+                }
+            })
+        })
 }
 
 /// Similarity of two phonetic symbol strings in [0, 1].
