@@ -272,15 +272,21 @@ pub(crate) fn with_request_slips(
 ) -> Pattern {
     let mut pattern = pattern;
     for f in NAME_FIELDS {
-        let level = pattern.level(f as usize);
-        if (level == DIFFERENT_NAME || level == GARBLED)
-            && let (Some(x), Some(y)) = (probe.name(f), other.name(f))
+        if let Some((x, y)) = could_slip(probe, other, f, pattern.level(f as usize))
             && slip_between(ds, x, y)
         {
             pattern = pattern.with(f as usize, TYPO);
         }
     }
     pattern
+}
+
+/// The two records' name ids in field `f`, where both give one and their names, at `level`
+/// as written, may be one slip from alike: different, or alike only in part.
+fn could_slip(a: &Rec, b: &Rec, f: NameField, level: u8) -> Option<(u32, u32)> {
+    matches!(level, DIFFERENT_NAME | GARBLED)
+        .then(|| a.name(f).zip(b.name(f)))
+        .flatten()
 }
 
 /// Whether field `f` of the pattern of a request `a` against a registration `b` is at the
@@ -290,28 +296,19 @@ pub(crate) fn request_slip(ds: &Dataset, a: &Rec, b: &Rec, p: Pattern, f: usize)
     let Some(&field) = NAME_FIELDS.get(f) else {
         return false;
     };
-    let (Some(x), Some(y)) = (a.name(field), b.name(field)) else {
-        return false;
-    };
     p.level(f) == TYPO
-        && matches!(name_level(ds, a, field, b, field), DIFFERENT_NAME | GARBLED)
-        && slip_between(ds, x, y)
+        && could_slip(a, b, field, name_level(ds, a, field, b, field))
+            .is_some_and(|(x, y)| slip_between(ds, x, y))
 }
 
 /// `pattern` as it would be if every name of the request that could be one slip from the
 /// registration's were (see [`with_request_slips`]): the most the slips could add, without
 /// reading any name. `None` where no name could be.
 pub(crate) fn if_request_slips(probe: &Rec, other: &Rec, pattern: Pattern) -> Option<Pattern> {
-    let mut slipped = pattern;
-    for f in NAME_FIELDS {
-        let level = pattern.level(f as usize);
-        if (level == DIFFERENT_NAME || level == GARBLED)
-            && probe.name(f).is_some()
-            && other.name(f).is_some()
-        {
-            slipped = slipped.with(f as usize, TYPO);
-        }
-    }
+    let slipped = NAME_FIELDS
+        .into_iter()
+        .filter(|&f| could_slip(probe, other, f, pattern.level(f as usize)).is_some())
+        .fold(pattern, |p, f| p.with(f as usize, TYPO));
     (slipped != pattern).then_some(slipped)
 }
 
