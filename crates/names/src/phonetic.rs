@@ -168,6 +168,44 @@ impl Code {
             _ => self.push(s),
         }
     }
+    /// The codes the unit would have with the sound at `at` left out, as a slip of the pen
+    /// leaves it: vowels that come to meet are one vowel, as the coder reads them, and a vowel
+    /// left last is final again. Consonants that come to meet stay two (حبیب without its ی is
+    /// حبب, two b's). A vowel left first is read both ways the two scripts write it: dropped
+    /// with the letter before it (Navid without its n is وید, not Avid) or heard as the
+    /// name's first sound (صادق without its ص is ادق).
+    pub fn without(&self, at: usize) -> [Option<Code>; 2] {
+        let mut rest = Code::default();
+        for (i, &s) in self.as_slice().iter().enumerate() {
+            if i == at {
+                continue;
+            }
+            if is_vowel(s) {
+                rest.push_folded(s);
+            } else {
+                rest.push(s);
+            }
+        }
+        rest.finish();
+        let first = rest.as_slice().first().copied();
+        match first {
+            Some(v) if at == 0 && (is_soft(v) || is_long(v)) => {
+                let mut stripped = Code::default();
+                for &s in rest.as_slice().iter().skip_while(|&&s| is_soft(s)) {
+                    stripped.push(s);
+                }
+                let mut initial = rest;
+                initial.symbols[0] = match quality(v) {
+                    1 => VA,
+                    2 => VI,
+                    3 => VU,
+                    _ => V,
+                };
+                [Some(stripped), Some(initial)]
+            }
+            _ => [Some(rest), None],
+        }
+    }
     /// Makes a trailing medial vowel final: the one vowel whose presence carries meaning.
     fn finish(&mut self) {
         if self.len > 1
@@ -460,6 +498,13 @@ pub fn encode_arabic(token: &str) -> Code {
             code.push(s);
             continue;
         }
+        // Arabic script writes a doubled consonant once (محمد, with or without a shadda): one
+        // written twice is two sounds with a short vowel between that is not written (ببرک
+        // Babrak, ممتاز Mumtaz), or a long vowel's letter left out (حبیب written حبب). Not لل:
+        // the article before الله (عبدالله, Abdullah).
+        if prev == Some(c) && c != 'ل' && !is_vowel(s) && code.last() == Some(s) {
+            code.push(A_SOFT);
+        }
         code.push_folded(s);
     }
     code.finish();
@@ -542,6 +587,19 @@ mod tests {
         assert_eq!(code("Ghulam"), code("Gulam"));
         assert_eq!(code("Khan"), "xan");
         assert_eq!(code("Vali"), code("Wali"));
+    }
+
+    /// Arabic script writes a doubled consonant once; two alike letters are two sounds.
+    #[test]
+    fn two_alike_letters_are_two_sounds_in_arabic_script() {
+        assert_eq!(code("ببرک"), "babrk");
+        assert_eq!(
+            coarse_key(&encode(&fold("ببرک"))),
+            coarse_key(&encode("babrak"))
+        );
+        assert_eq!(code("محمد"), code("محمّد"));
+        // But for the article before الله.
+        assert_eq!(code("عبدالله"), "*bdaalA");
     }
 
     #[test]
