@@ -633,7 +633,8 @@ impl Scorer {
     /// family (father's, grandfather's and family name, household, phone) is evidence of
     /// kinship (brothers and sisters share it), not of one person, and counts for nothing. A
     /// garbled given name with the same birth years keeps its family evidence: siblings are
-    /// rarely born in the same year.
+    /// rarely born in the same year. So does a relative's request whose given name was read as
+    /// one slip off.
     fn field_weight(
         &self,
         ds: &Dataset,
@@ -651,14 +652,20 @@ impl Scorer {
         } else {
             0.0
         };
-        let mut w = self.level_weight(p, f, adjustment) + swap;
+        // A request's given name one slip off is read as the person's name misheard, and the
+        // family it names as the person's own.
+        let given_slipped = f != 0
+            && FIELDS[f].kin_shared()
+            && p.level(0) == TYPO
+            && (self.slips_unread || self.request_slip(ds, a, b, p, 0));
+        let mut w = self.level_weight(p, f, adjustment, given_slipped) + swap;
         if f < 4 && level == TYPO && (self.slips_unread || self.request_slip(ds, a, b, p, f)) {
             // Never less than the name would count unread, different or alike only in part:
             // a registry whose clerks make no typos learns that names one letter apart are
             // siblings', which says nothing of how relatives mishear a name.
             let unread = self
-                .level_weight(p.with(f, DIFFERENT_NAME), f, None)
-                .max(self.level_weight(p.with(f, GARBLED), f, None));
+                .level_weight(p.with(f, DIFFERENT_NAME), f, None, false)
+                .max(self.level_weight(p.with(f, GARBLED), f, None, false));
             w = (w + self.slip_bits[f]).max(unread);
         }
         (scale * w, adjustment.map(|a| scale * a))
@@ -679,16 +686,23 @@ impl Scorer {
     }
 
     /// [`Scorer::field_weight`] with the common-name correction already found.
-    fn level_weight(&self, p: Pattern, f: usize, adjustment: Option<f64>) -> f64 {
+    fn level_weight(
+        &self,
+        p: Pattern,
+        f: usize,
+        adjustment: Option<f64>,
+        given_slipped: bool,
+    ) -> f64 {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
         // Siblings are rarely born in the same year and of one sex both.
         let years_agree = same_years(p.level(4)) && p.level(5) != DIFFERENT_SEX;
         // One letter apart, or alike in part, is a slip when the years agree, and as likely a
-        // sister's name when they do not (Wahida, Wajida).
+        // sister's name when they do not (Wahida, Wajida). Not in a relative's request read as
+        // a slip: its names carry slips nobody saw typed, and its ages are a relative's guess.
         if FIELDS[f].kin_shared()
             && ((given == DIFFERENT_NAME && (self.strict_kinship || !years_agree))
-                || ((given == TYPO || given == GARBLED) && !years_agree))
+                || ((given == TYPO || given == GARBLED) && !years_agree && !given_slipped))
         {
             w = w.min(0.0);
         }
@@ -711,7 +725,7 @@ impl Scorer {
     /// The household context's evidence in a compared pair, in bits: the one field scored
     /// after all the others, so deduplication adds it to a weight found without it.
     pub(crate) fn household_weight(&self, p: Pattern) -> f64 {
-        self.level_weight(p, Field::Household as usize, None)
+        self.level_weight(p, Field::Household as usize, None, false)
     }
 
     /// The match weight of a compared pair, in bits.
@@ -1017,7 +1031,7 @@ mod tests {
         let born = Field::BirthYear as usize;
         let father_bits = |scorer: &Scorer, given: u8, years: u8| {
             let p = Pattern(0).with(0, given).with(father, 1).with(born, years);
-            scorer.level_weight(p, father, None)
+            scorer.level_weight(p, father, None, false)
         };
         for scorer in [model.scorer(), model.probe_scorer()] {
             for given in [TYPO, GARBLED] {
@@ -1041,7 +1055,7 @@ mod tests {
         let scorer = model.scorer();
         let bits = |father: u8, gap: u8| {
             let p = Pattern(0).with(0, 1).with(1, father).with(registered, gap);
-            scorer.level_weight(p, registered, None)
+            scorer.level_weight(p, registered, None, false)
         };
         assert!(bits(1, 1) > 0.0);
         assert!(

@@ -1048,6 +1048,35 @@ fn a_request_reads_a_name_one_slip_off_as_a_slip() {
     assert!(seen.probability < first.probability, "{desk:?} {why:?}");
 }
 
+/// A relative gives the age a year off and the name with a slip. The slip was read as the
+/// person's name misheard, so the father's name agreeing is his father's, not evidence of a
+/// brother: it counts, where at the desk a name one letter apart and a year between them is
+/// as likely a brother's.
+#[test]
+fn a_slip_in_a_request_keeps_the_family_it_names() {
+    let s = synthetic(3_000, 31);
+    let mut records = s.records.clone();
+    records.push(boy("navid", "Navid", "Zalmay"));
+    let mut matcher = matcher_over(&records);
+    let request = MatchRecord {
+        birth_year_min: Some(2014),
+        birth_year_max: Some(2014),
+        ..boy("request", "وید", "زلمی")
+    };
+    let found = matcher.find_explained(&request, 5, Sought::Relative);
+    let (first, why) = found.first().expect("a candidate");
+    assert_eq!(first.record_id, "navid", "{found:?}");
+    assert_eq!(given(why).note, Some(peywand_linkage::Note::SlipInRequest));
+    let father = |e: &peywand_linkage::Explanation| {
+        e.fields
+            .iter()
+            .find(|c| c.field == peywand_linkage::Field::FatherName)
+            .cloned()
+            .unwrap()
+    };
+    assert!(father(why).weight > 3.0, "{why:?}");
+}
+
 /// Relatives remember ages loosely. Once cases have ended with the person found, and their
 /// requests' ages were some years off the registrations found, a request's candidate whose
 /// age is that far off loses less to a namesake of the age stated.
