@@ -654,9 +654,11 @@ impl Scorer {
         };
         // A request's given name one slip off is read as the person's name misheard, and the
         // family it names as the person's own.
+        // Asked only where the kinship rule would otherwise hold: the reading is not free.
         let given_slipped = f != 0
             && FIELDS[f].kin_shared()
             && p.level(0) == TYPO
+            && !years_agree(p)
             && (self.slips_unread || self.request_slip(ds, a, b, p, 0));
         let mut w = self.level_weight(p, f, adjustment, given_slipped) + swap;
         if f < 4 && level == TYPO && (self.slips_unread || self.request_slip(ds, a, b, p, f)) {
@@ -695,8 +697,7 @@ impl Scorer {
     ) -> f64 {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
-        // Siblings are rarely born in the same year and of one sex both.
-        let years_agree = same_years(p.level(4)) && p.level(5) != DIFFERENT_SEX;
+        let years_agree = years_agree(p);
         // One letter apart, or alike in part, is a slip when the years agree, and as likely a
         // sister's name when they do not (Wahida, Wajida). Not in a relative's request read as
         // a slip: its names carry slips nobody saw typed, and its ages are a relative's guess.
@@ -1001,6 +1002,12 @@ pub(crate) fn estimate_prior(
         lambda = next;
     }
     lambda
+}
+
+/// Whether the pair's birth years agree and its sexes do not differ: siblings are rarely born
+/// in the same year and of one sex both.
+fn years_agree(p: Pattern) -> bool {
+    same_years(p.level(4)) && p.level(5) != DIFFERENT_SEX
 }
 
 #[cfg(test)]
