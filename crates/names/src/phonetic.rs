@@ -174,7 +174,7 @@ impl Code {
     /// حبب, two b's). A vowel left first is read both ways the two scripts write it: dropped
     /// with the letter before it (Navid without its n is وید, not Avid) or heard as the
     /// name's first sound (صادق without its ص is ادق).
-    pub fn without(&self, at: usize) -> [Option<Code>; 2] {
+    pub(crate) fn without(&self, at: usize) -> [Option<Code>; 2] {
         let mut rest = Code::default();
         for (i, &s) in self.as_slice().iter().enumerate() {
             if i == at {
