@@ -520,9 +520,10 @@ impl Scorer {
         let prior = scorer.prior;
         let mut fields = Vec::with_capacity(FIELD_COUNT);
         let mut weight = prior;
+        let family_kept = scorer.family_kept(ds, a, b, p);
         for (f, field) in FIELDS.iter().enumerate() {
             let level = p.level(f);
-            let (w, adjustment) = scorer.field_weight(ds, a, b, p, f);
+            let (w, adjustment) = scorer.field_weight(ds, a, b, p, f, family_kept);
             weight += w;
             let father = crate::dataset::NameField::Father;
             let husband = *field == Field::FatherName
@@ -634,7 +635,7 @@ impl Scorer {
     /// kinship (brothers and sisters share it), not of one person, and counts for nothing. A
     /// garbled given name with the same birth years keeps its family evidence: siblings are
     /// rarely born in the same year. So does a relative's request whose given name was read as
-    /// one slip off.
+    /// one slip off (`family_kept`, see [`Scorer::family_kept`]).
     fn field_weight(
         &self,
         ds: &Dataset,
@@ -642,6 +643,7 @@ impl Scorer {
         b: &Rec,
         p: Pattern,
         f: usize,
+        family_kept: bool,
     ) -> (f64, Option<f64>) {
         let level = p.level(f);
         let adjustment = ((level == 1 || level == 2) && FIELDS[f].frequency_adjusted())
@@ -652,15 +654,7 @@ impl Scorer {
         } else {
             0.0
         };
-        // A request's given name one slip off is read as the person's name misheard, and the
-        // family it names as the person's own.
-        // Asked only where the kinship rule would otherwise hold: the reading is not free.
-        let given_slipped = f != 0
-            && FIELDS[f].kin_shared()
-            && p.level(0) == TYPO
-            && !years_agree(p)
-            && (self.slips_unread || self.request_slip(ds, a, b, p, 0));
-        let mut w = self.level_weight(p, f, adjustment, given_slipped) + swap;
+        let mut w = self.level_weight(p, f, adjustment, family_kept) + swap;
         if f < 4 && level == TYPO && (self.slips_unread || self.request_slip(ds, a, b, p, f)) {
             // Never less than the name would count unread, different or alike only in part:
             // a registry whose clerks make no typos learns that names one letter apart are
@@ -681,6 +675,16 @@ impl Scorer {
             && !self.request_slip(ds, a, b, p, 0)
     }
 
+    /// Whether a relative's request's given name was read as one slip off where the kinship
+    /// rule would otherwise wipe the family it names: the name is the person's own misheard,
+    /// and the family the person's. Asked once a pair, and only where the rule would hold:
+    /// the reading is not free.
+    fn family_kept(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> bool {
+        p.level(0) == TYPO
+            && !years_agree(p)
+            && (self.slips_unread || self.request_slip(ds, a, b, p, 0))
+    }
+
     /// Whether field `f` is at the typo's level for a request's slip, where this scorer reads
     /// them (see `compare::with_request_slips`).
     fn request_slip(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern, f: usize) -> bool {
@@ -693,7 +697,7 @@ impl Scorer {
         p: Pattern,
         f: usize,
         adjustment: Option<f64>,
-        given_slipped: bool,
+        family_kept: bool,
     ) -> f64 {
         let mut w = self.table[f][p.level(f) as usize] + adjustment.unwrap_or(0.0);
         let given = p.level(0);
@@ -703,7 +707,7 @@ impl Scorer {
         // a slip: its names carry slips nobody saw typed, and its ages are a relative's guess.
         if FIELDS[f].kin_shared()
             && ((given == DIFFERENT_NAME && (self.strict_kinship || !years_agree))
-                || ((given == TYPO || given == GARBLED) && !years_agree && !given_slipped))
+                || ((given == TYPO || given == GARBLED) && !years_agree && !family_kept))
         {
             w = w.min(0.0);
         }
@@ -736,8 +740,9 @@ impl Scorer {
 
     /// The fields' evidence in a compared pair, in bits: its weight without the prior.
     pub(crate) fn evidence(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        let family_kept = self.family_kept(ds, a, b, p);
         (0..FIELD_COUNT)
-            .map(|f| self.field_weight(ds, a, b, p, f).0)
+            .map(|f| self.field_weight(ds, a, b, p, f, family_kept).0)
             .sum::<f64>()
     }
 
@@ -753,18 +758,20 @@ impl Scorer {
     /// The evidence of the fields that tell apart the members of one family (see
     /// [`Field::personal`]), in bits.
     pub(crate) fn personal_evidence(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        let family_kept = self.family_kept(ds, a, b, p);
         (0..FIELD_COUNT)
             .filter(|&f| FIELDS[f].personal())
-            .map(|f| self.field_weight(ds, a, b, p, f).0)
+            .map(|f| self.field_weight(ds, a, b, p, f, family_kept).0)
             .sum::<f64>()
     }
 
     /// The common-name correction of a person's own fields (the given name) in a compared
     /// pair, in bits: a shared Mohammad says less than a shared rare name within a family too.
     pub(crate) fn personal_adjustment(&self, ds: &Dataset, a: &Rec, b: &Rec, p: Pattern) -> f64 {
+        let family_kept = self.family_kept(ds, a, b, p);
         (0..FIELD_COUNT)
             .filter(|&f| FIELDS[f].personal())
-            .filter_map(|f| self.field_weight(ds, a, b, p, f).1)
+            .filter_map(|f| self.field_weight(ds, a, b, p, f, family_kept).1)
             .sum()
     }
 }
